@@ -1,0 +1,2 @@
+console.log('bookinfo-details: not implemented yet');
+process.exit(1);

@@ -1,0 +1,2 @@
+console.log('bookinfo-productpage: not implemented yet');
+process.exit(1);

@@ -1,0 +1,2 @@
+console.log('bookinfo-ratings: not implemented yet');
+process.exit(1);

@@ -1,0 +1,2 @@
+console.log('bookinfo-reviews: not implemented yet');
+process.exit(1);

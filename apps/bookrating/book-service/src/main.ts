@@ -1,0 +1,2 @@
+console.log('bookrating-book-service: not implemented yet');
+process.exit(1);

@@ -1,0 +1,2 @@
+console.log('bookrating-rating: not implemented yet');
+process.exit(1);

@@ -1,0 +1,2 @@
+console.log('citadel: not implemented yet');
+process.exit(1);

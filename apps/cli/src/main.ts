@@ -1,0 +1,2 @@
+console.log('cli: not implemented yet');
+process.exit(1);

@@ -1,0 +1,2 @@
+console.log('gateway: not implemented yet');
+process.exit(1);

@@ -1,0 +1,2 @@
+console.log('mixer: not implemented yet');
+process.exit(1);

@@ -1,0 +1,2 @@
+console.log('pilot: not implemented yet');
+process.exit(1);

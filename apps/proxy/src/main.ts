@@ -1,0 +1,2 @@
+console.log('proxy: not implemented yet');
+process.exit(1);

@@ -1,0 +1,2 @@
+console.log('shop-bonus: not implemented yet');
+process.exit(1);

@@ -1,0 +1,2 @@
+console.log('shop-home: not implemented yet');
+process.exit(1);

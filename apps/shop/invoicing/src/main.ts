@@ -1,0 +1,2 @@
+console.log('shop-invoicing: not implemented yet');
+process.exit(1);

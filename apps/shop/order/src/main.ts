@@ -1,0 +1,2 @@
+console.log('shop-order: not implemented yet');
+process.exit(1);
