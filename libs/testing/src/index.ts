@@ -1,1 +1,7 @@
-export {};
+export * from './ports';
+export * from './temp';
+export * from './wait';
+export * from './http';
+export * from './process';
+export * from './certs';
+export { FakeClock, SeededRandom, SequenceRandom, silentLogger } from '@tsmesh/core';
