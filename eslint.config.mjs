@@ -39,6 +39,8 @@ export default [
             { sourceTag: 'type:demo', onlyDependOnLibsWithTags: ['type:demo-lib'] },
             { sourceTag: 'type:demo-lib', onlyDependOnLibsWithTags: ['type:demo-lib'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib'] },
+            // Workspace tooling (benchmarks, lint tests) may drive anything.
+            { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['*'] },
           ],
         },
       ],
