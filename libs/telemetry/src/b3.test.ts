@@ -1,0 +1,74 @@
+import { SeededRandom } from '@tsmesh/core';
+import { childContext, formatB3Headers, formatB3Single, parseB3, randomHexId, rootContext } from './b3';
+
+const T = '463ac35c9f6413ad48485a3953bb6124';
+const S = 'a2fb4a1d1a96d312';
+const P = '0020000000000001';
+
+describe('parseB3', () => {
+  it('reads the multi-header form', () => {
+    const r = parseB3({ 'x-b3-traceid': T, 'x-b3-spanid': S, 'x-b3-parentspanid': P, 'x-b3-sampled': '1' });
+    expect(r.context).toEqual({ traceId: T, spanId: S, parentSpanId: P, sampled: true });
+    expect(r.sampled).toBe(true);
+  });
+
+  it('reads the single b3 header with parent and debug flag', () => {
+    const r = parseB3({ b3: `${T}-${S}-d-${P}` });
+    expect(r.context).toEqual({ traceId: T, spanId: S, parentSpanId: P, sampled: true, debug: true });
+  });
+
+  it('reads a sampling-only b3 header', () => {
+    expect(parseB3({ b3: '0' })).toEqual({ sampled: false });
+  });
+
+  it('treats x-b3-flags: 1 as debug and sampled', () => {
+    expect(parseB3({ 'x-b3-flags': '1' })).toEqual({ sampled: true, debug: true });
+  });
+
+  it('ignores malformed or all-zero ids but keeps the decision', () => {
+    expect(parseB3({ 'x-b3-traceid': 'xyz', 'x-b3-spanid': S, 'x-b3-sampled': '0' })).toEqual({ sampled: false });
+    expect(parseB3({ 'x-b3-traceid': '0'.repeat(32), 'x-b3-spanid': S }).context).toBeUndefined();
+  });
+
+  it('accepts 64-bit trace ids and upper-case hex', () => {
+    expect(parseB3({ 'x-b3-traceid': 'A2FB4A1D1A96D312', 'x-b3-spanid': S }).context?.traceId).toBe('a2fb4a1d1a96d312');
+  });
+});
+
+describe('formatting', () => {
+  it('round-trips the multi-header form', () => {
+    const ctx = { traceId: T, spanId: S, parentSpanId: P, sampled: false };
+    expect(formatB3Headers(ctx)).toEqual({
+      'x-b3-traceid': T,
+      'x-b3-spanid': S,
+      'x-b3-parentspanid': P,
+      'x-b3-sampled': '0',
+    });
+    expect(parseB3(formatB3Headers(ctx)).context).toEqual(ctx);
+  });
+
+  it('formats the single header', () => {
+    expect(formatB3Single({ traceId: T, spanId: S })).toBe(`${T}-${S}`);
+    expect(formatB3Single({ traceId: T, spanId: S, sampled: true, parentSpanId: P })).toBe(`${T}-${S}-1-${P}`);
+  });
+});
+
+describe('ids', () => {
+  it('makes children of the same trace with the parent span as parent', () => {
+    const random = new SeededRandom(7);
+    const root = rootContext(random, true);
+    expect(root.traceId).toMatch(/^[0-9a-f]{32}$/);
+    const child = childContext(root, random);
+    expect(child.traceId).toBe(root.traceId);
+    expect(child.parentSpanId).toBe(root.spanId);
+    expect(child.spanId).not.toBe(root.spanId);
+    expect(child.sampled).toBe(true);
+  });
+
+  it('never returns an all-zero id', () => {
+    const zeros = { next: () => 0 };
+    let calls = 0;
+    const r = { next: () => (calls++ < 8 ? zeros.next() : 0.5) };
+    expect(randomHexId(r)).toBe('8080808080808080');
+  });
+});

@@ -1,0 +1,100 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FakeClock } from '@tsmesh/core';
+import type { ZipkinSpan } from './span';
+import { ZipkinExporter, collectorUrl } from './zipkin-exporter';
+
+const span = (id: string): ZipkinSpan => ({
+  traceId: 'a'.repeat(32),
+  id,
+  name: 'n',
+  kind: 'SERVER',
+  timestamp: 1,
+  duration: 1,
+});
+
+describe('ZipkinExporter', () => {
+  let server: http.Server;
+  let received: Array<{ path: string; body: ZipkinSpan[] }> = [];
+  let status = 202;
+  let address = '';
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ path: req.url ?? '', body: JSON.parse(Buffer.concat(chunks).toString()) });
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  beforeEach(() => {
+    received = [];
+    status = 202;
+  });
+
+  it('batches spans into one POST of a JSON array on flush', async () => {
+    const exporter = new ZipkinExporter({ collector: address, minFlushSpans: 10, clock: new FakeClock() });
+    exporter.export(span('0000000000000001'));
+    exporter.export(span('0000000000000002'));
+    expect(received).toHaveLength(0);
+    await exporter.flush();
+    expect(received).toEqual([{ path: '/api/v2/spans', body: [span('0000000000000001'), span('0000000000000002')] }]);
+    expect(exporter.stats()['tracing.zipkin.spans_sent']).toBe(2);
+    await exporter.shutdown();
+  });
+
+  it('flushes on the timer', async () => {
+    const clock = new FakeClock();
+    const exporter = new ZipkinExporter({ collector: address, minFlushSpans: 10, flushIntervalMs: 1000, clock });
+    exporter.export(span('0000000000000003'));
+    clock.advance(1000);
+    await exporter.flush();
+    expect(exporter.stats()['tracing.zipkin.timer_flushed']).toBe(1);
+    expect(received.flatMap((r) => r.body.map((s) => s.id))).toEqual(['0000000000000003']);
+    await exporter.shutdown();
+  });
+
+  it('drops spans beyond the bounded queue and counts them', async () => {
+    const exporter = new ZipkinExporter({
+      collector: address,
+      minFlushSpans: 100,
+      maxQueue: 2,
+      clock: new FakeClock(),
+    });
+    for (let i = 1; i <= 5; i++) exporter.export(span(`000000000000000${i}`));
+    expect(exporter.queued()).toBe(2);
+    expect(exporter.stats()['tracing.zipkin.spans_dropped']).toBe(3);
+    await exporter.shutdown();
+  });
+
+  it('counts a failed report and never throws', async () => {
+    status = 500;
+    const exporter = new ZipkinExporter({ collector: address, clock: new FakeClock() });
+    exporter.export(span('0000000000000009'));
+    await exporter.flush();
+    expect(exporter.stats()['tracing.zipkin.reports_failed']).toBe(1);
+    await exporter.shutdown();
+  });
+
+  it('survives an unreachable collector', async () => {
+    const dead = http.createServer();
+    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+    const port = (dead.address() as AddressInfo).port;
+    await new Promise<void>((r) => dead.close(() => r()));
+    const exporter = new ZipkinExporter({ collector: `127.0.0.1:${port}`, clock: new FakeClock() });
+    exporter.export(span('000000000000000a'));
+    await exporter.flush();
+    expect(exporter.stats()['tracing.zipkin.reports_failed']).toBe(1);
+    await exporter.shutdown();
+  });
+
+  it('accepts a full URL', () => {
+    expect(collectorUrl('http://zipkin:9411/custom').pathname).toBe('/custom');
+    expect(collectorUrl('zipkin:9411').href).toBe('http://zipkin:9411/api/v2/spans');
+  });
+});
