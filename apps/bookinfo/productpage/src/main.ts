@@ -1,2 +1,6 @@
-console.log('bookinfo-productpage: not implemented yet');
-process.exit(1);
+import { runDemo, startDemo } from '@tsmesh/demo-kit';
+import { buildProductpage, productpageSpecs } from './app';
+
+runDemo('bookinfo-productpage', productpageSpecs, async (s) =>
+  startDemo(buildProductpage({ ...s, timeoutMs: s.upstreamTimeoutMs }), s.host, s.port),
+);
