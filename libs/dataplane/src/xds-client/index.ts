@@ -1,0 +1,4 @@
+export * from './types';
+export * from './resource-deps';
+export * from './xds-stats';
+export * from './xds-client';

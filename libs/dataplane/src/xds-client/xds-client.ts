@@ -1,0 +1,366 @@
+/**
+ * State-of-the-world ADS client, as Envoy runs it (xDS protocol doc):
+ * - one stream; the node goes in the first request of each stream;
+ * - CDS and LDS are wildcard; EDS names follow the EDS clusters, RDS names
+ *   follow the listeners' `rds.route_config_name`s;
+ * - every response is ACKed (`version_info` = its version, `response_nonce`)
+ *   or NACKed (`error_detail`, `version_info` = the last accepted version);
+ *   a NACKed response changes nothing;
+ * - warming: an EDS cluster goes live once its endpoints arrived, a listener
+ *   once its route configurations arrived; until then the previous version
+ *   (if any) keeps serving; the whole config is applied atomically;
+ * - on stream loss the last good config keeps serving and the client
+ *   reconnects with full-jitter exponential backoff (Envoy: 500 ms base, 30 s cap),
+ *   re-requesting with its last accepted versions (nonces do not survive a stream);
+ * - ready once a complete first config (CDS+EDS, LDS+RDS) is live.
+ */
+import {
+  backoffDelay,
+  silentLogger,
+  systemClock,
+  systemRandom,
+  type Clock,
+  type Logger,
+  type Random,
+  type TimerHandle,
+} from '@tsmesh/core';
+import { TYPE_URLS, emptySnapshot, type Msg, type Snapshot } from '../engine/types';
+import { StatsStore } from '../stats/store';
+import { edsServiceName, rdsRouteNames, resourceName } from './resource-deps';
+import type { AdsStream, AdsTransport, ConfigSink, DiscoveryRequest, DiscoveryResponse, NodeInfo } from './types';
+import { xdsStats, type XdsKind, type XdsStats } from './xds-stats';
+
+export const KIND_TYPE_URL: Record<XdsKind, string> = {
+  cds: TYPE_URLS.cluster,
+  eds: TYPE_URLS.endpoint,
+  lds: TYPE_URLS.listener,
+  rds: TYPE_URLS.route,
+};
+const KIND_BY_URL = new Map(Object.entries(KIND_TYPE_URL).map(([k, v]) => [v, k as XdsKind]));
+/** google.rpc.Code INVALID_ARGUMENT, what Envoy puts in a NACK's error_detail. */
+const INVALID_ARGUMENT = 3;
+
+export interface XdsClientOptions {
+  node: NodeInfo;
+  transport: AdsTransport;
+  sink: ConfigSink;
+  /** Static resources from the bootstrap; part of every applied snapshot. */
+  staticResources?: Snapshot;
+  stats?: StatsStore;
+  clock?: Clock;
+  random?: Random;
+  logger?: Logger;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+/** A resource as last accepted: the version of the response that carried it and when. */
+export interface VersionedResource {
+  name: string;
+  resource: Msg;
+  version: string;
+  lastUpdated: number;
+}
+
+interface Subscription {
+  kind: XdsKind;
+  wildcard: boolean;
+  names: Set<string>;
+  ackedVersion: string;
+  nonce: string;
+  received: boolean;
+  resources: Map<string, VersionedResource>;
+  /** Set when the last response was NACKed. */
+  lastError?: string;
+}
+
+export interface SubscriptionStatus {
+  typeUrl: string;
+  version: string;
+  nonce: string;
+  names: string[];
+  lastError?: string;
+}
+
+export class XdsClient {
+  readonly stats: XdsStats;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly log: Logger;
+  private readonly subs: Record<XdsKind, Subscription>;
+  private stream: AdsStream | undefined;
+  private streamId = 0;
+  private nodeSent = false;
+  private attempt = 0;
+  private reconnectTimer: TimerHandle | undefined;
+  private stopped = false;
+  private ready = false;
+  private readyResolve!: () => void;
+  private readonly readyPromise: Promise<void>;
+  /** What the sink is running (dynamic part). */
+  private active = { clusters: new Map<string, VersionedResource>(), listeners: new Map<string, VersionedResource>() };
+  private applying: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: XdsClientOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? systemRandom;
+    this.log = options.logger ?? silentLogger();
+    this.stats = xdsStats(options.stats);
+    const sub = (kind: XdsKind, wildcard: boolean): Subscription => ({
+      kind,
+      wildcard,
+      names: new Set(),
+      ackedVersion: '',
+      nonce: '',
+      received: false,
+      resources: new Map(),
+    });
+    this.subs = { cds: sub('cds', true), eds: sub('eds', false), lds: sub('lds', true), rds: sub('rds', false) };
+    this.readyPromise = new Promise((r) => (this.readyResolve = r));
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  /** True once a complete first configuration is live. */
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  whenReady(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  isConnected(): boolean {
+    return this.stats.connectedState.value === 1;
+  }
+
+  /** Resolves when every config application started so far has finished. */
+  settled(): Promise<void> {
+    return this.applying;
+  }
+
+  status(): Record<XdsKind, SubscriptionStatus> {
+    const out = {} as Record<XdsKind, SubscriptionStatus>;
+    for (const s of Object.values(this.subs)) {
+      out[s.kind] = {
+        typeUrl: KIND_TYPE_URL[s.kind],
+        version: s.ackedVersion,
+        nonce: s.nonce,
+        names: [...s.names].sort(),
+        ...(s.lastError ? { lastError: s.lastError } : {}),
+      };
+    }
+    return out;
+  }
+
+  /** Accepted dynamic clusters: live ones and those still warming (config_dump). */
+  clusterState(): { active: VersionedResource[]; warming: VersionedResource[] } {
+    const warming = [...this.subs.cds.resources.values()].filter((r) => this.active.clusters.get(r.name) !== r);
+    return { active: [...this.active.clusters.values()], warming };
+  }
+
+  listenerState(): { active: VersionedResource[]; warming: VersionedResource[] } {
+    const warming = [...this.subs.lds.resources.values()].filter((r) => this.active.listeners.get(r.name) !== r);
+    return { active: [...this.active.listeners.values()], warming };
+  }
+
+  routeState(): VersionedResource[] {
+    return [...this.subs.rds.resources.values()];
+  }
+
+  endpointState(): VersionedResource[] {
+    return [...this.subs.eds.resources.values()];
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.reconnectTimer?.cancel();
+    this.stream?.close();
+    this.stream = undefined;
+    this.options.transport.close();
+    await this.applying;
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const id = ++this.streamId;
+    this.nodeSent = false;
+    for (const s of Object.values(this.subs)) s.nonce = '';
+    this.stats.streamsOpened.inc();
+    this.stream = this.options.transport.open({
+      onResponse: (res) => {
+        if (id === this.streamId) this.onResponse(res);
+      },
+      onClose: (reason) => {
+        if (id === this.streamId) this.onClose(reason);
+      },
+    });
+    this.request('cds');
+    this.request('lds');
+    if (this.subs.eds.names.size) this.request('eds');
+    if (this.subs.rds.names.size) this.request('rds');
+  }
+
+  private onClose(reason: string): void {
+    this.stream = undefined;
+    this.stats.connectedState.set(0);
+    if (this.stopped) return;
+    this.streamId++;
+    const delay = backoffDelay(
+      this.random,
+      this.attempt++,
+      this.options.backoffBaseMs ?? 500,
+      this.options.backoffMaxMs ?? 30_000,
+    );
+    this.log.warn({ reason, retryInMs: Math.round(delay) }, 'xds stream closed; keeping last good config');
+    this.reconnectTimer = this.clock.setTimeout(() => this.connect(), delay);
+  }
+
+  private request(kind: XdsKind, errorDetail?: string): void {
+    const s = this.subs[kind];
+    const req: DiscoveryRequest = {
+      version_info: s.ackedVersion,
+      resource_names: s.wildcard ? [] : [...s.names].sort(),
+      type_url: KIND_TYPE_URL[kind],
+      response_nonce: s.nonce,
+    };
+    if (!this.nodeSent) {
+      req.node = this.options.node;
+      this.nodeSent = true;
+    }
+    if (errorDetail !== undefined) req.error_detail = { code: INVALID_ARGUMENT, message: errorDetail };
+    this.stream?.send(req);
+  }
+
+  private onResponse(res: DiscoveryResponse): void {
+    this.attempt = 0;
+    this.stats.connectedState.set(1);
+    const kind = KIND_BY_URL.get(res.type_url);
+    if (!kind) {
+      this.log.warn({ typeUrl: res.type_url }, 'ignoring xds response of an unsupported type');
+      return;
+    }
+    const s = this.subs[kind];
+    const st = this.stats.subscriptions[kind];
+    s.nonce = res.nonce;
+    st.updateAttempt.inc();
+    const errors = this.check(kind, res);
+    if (errors.length) {
+      s.lastError = errors.join('; ');
+      st.updateRejected.inc();
+      this.log.warn(
+        { typeUrl: res.type_url, version: res.version_info, error: s.lastError },
+        'xds update rejected (NACK)',
+      );
+      this.request(kind, s.lastError);
+      return;
+    }
+    delete s.lastError;
+    const now = this.clock.now();
+    const incoming = new Map<string, VersionedResource>();
+    for (const r of res.resources) {
+      const name = resourceName(res.type_url, r);
+      incoming.set(name, { name, resource: r, version: res.version_info, lastUpdated: now });
+    }
+    if (s.wildcard) s.resources = incoming;
+    else for (const [name, v] of incoming) if (s.names.has(name)) s.resources.set(name, v);
+    s.ackedVersion = res.version_info;
+    s.received = true;
+    st.updateSuccess.inc();
+    this.request(kind);
+    if (kind === 'cds')
+      this.resubscribe(
+        'eds',
+        [...s.resources.values()].map((r) => edsServiceName(r.resource)),
+      );
+    if (kind === 'lds')
+      this.resubscribe(
+        'rds',
+        [...s.resources.values()].flatMap((r) => rdsRouteNames(r.resource)),
+      );
+    this.scheduleApply();
+  }
+
+  private check(kind: XdsKind, res: DiscoveryResponse): string[] {
+    const errors: string[] = [];
+    const seen = new Set<string>();
+    res.resources.forEach((r, i) => {
+      const type = r['@type'];
+      if (type !== undefined && type !== res.type_url) {
+        errors.push(`resources[${i}]: type ${String(type)} does not match ${res.type_url}`);
+      }
+      const name = resourceName(res.type_url, r);
+      if (name === '') errors.push(`resources[${i}]: missing name`);
+      else if (seen.has(name)) errors.push(`resources[${i}]: duplicate resource name ${name}`);
+      seen.add(name);
+    });
+    if (errors.length) return errors;
+    try {
+      return this.options.sink.validate(res.type_url, res.resources);
+    } catch (e) {
+      return [`${kind}: ${(e as Error).message}`];
+    }
+  }
+
+  private resubscribe(kind: XdsKind, wanted: Array<string | null>): void {
+    const s = this.subs[kind];
+    const next = new Set(wanted.filter((n): n is string => !!n));
+    const same = next.size === s.names.size && [...next].every((n) => s.names.has(n));
+    if (same) return;
+    s.names = next;
+    for (const name of [...s.resources.keys()]) if (!next.has(name)) s.resources.delete(name);
+    this.request(kind);
+  }
+
+  private scheduleApply(): void {
+    this.applying = this.applying.then(() => this.apply());
+  }
+
+  /** Builds the next live config from accepted resources, honouring warming, and applies it. */
+  private async apply(): Promise<void> {
+    const { cds, eds, lds, rds } = this.subs;
+    const clusters = new Map<string, VersionedResource>();
+    let allWarm = cds.received && lds.received;
+    for (const [name, c] of cds.resources) {
+      const service = edsServiceName(c.resource);
+      if (service === null || eds.resources.has(service)) clusters.set(name, c);
+      else {
+        allWarm = false;
+        const old = this.active.clusters.get(name);
+        if (old) clusters.set(name, old);
+      }
+    }
+    const listeners = new Map<string, VersionedResource>();
+    for (const [name, l] of lds.resources) {
+      if (rdsRouteNames(l.resource).every((r) => rds.resources.has(r))) listeners.set(name, l);
+      else {
+        allWarm = false;
+        const old = this.active.listeners.get(name);
+        if (old) listeners.set(name, old);
+      }
+    }
+    const st = this.options.staticResources ?? emptySnapshot();
+    const snapshot: Snapshot = {
+      clusters: [...st.clusters, ...[...clusters.values()].map((c) => c.resource)],
+      endpoints: [...st.endpoints, ...[...eds.resources.values()].map((e) => e.resource)],
+      listeners: [...st.listeners, ...[...listeners.values()].map((l) => l.resource)],
+      routes: [...st.routes, ...[...rds.resources.values()].map((r) => r.resource)],
+      secrets: [...st.secrets],
+    };
+    try {
+      await this.options.sink.apply(snapshot);
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'applying accepted xds config failed; keeping the previous one');
+      this.stats.subscriptions.lds.updateFailure.inc();
+      return;
+    }
+    this.active = { clusters, listeners };
+    if (allWarm && !this.ready) {
+      this.ready = true;
+      this.log.info({ clusters: clusters.size, listeners: listeners.size }, 'initial xds config applied; ready');
+      this.readyResolve();
+    }
+  }
+}
