@@ -11,7 +11,10 @@ class FakeTransport implements AdsTransport {
     this.streams.push(s);
     return { send: (r: DiscoveryRequest) => s.requests.push(r), close: () => (s.closed = true) };
   }
-  close() {}
+  closed = false;
+  close() {
+    this.closed = true;
+  }
   get current() {
     return this.streams[this.streams.length - 1];
   }
