@@ -1,2 +1,4 @@
-console.log('bookrating-book-service: not implemented yet');
-process.exit(1);
+import { runDemo, startDemo } from '@tsmesh/demo-kit';
+import { bookSpecs, buildBookService } from './app';
+
+runDemo('bookrating-book-service', bookSpecs, async (s) => startDemo(buildBookService(s), s.host, s.port));

@@ -1,2 +1,4 @@
-console.log('bookrating-rating: not implemented yet');
-process.exit(1);
+import { runDemo, startDemo } from '@tsmesh/demo-kit';
+import { buildRating, ratingSpecs } from './app';
+
+runDemo('bookrating-rating', ratingSpecs, async (s) => startDemo(buildRating(s), s.host, s.port));
