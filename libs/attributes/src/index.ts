@@ -1,1 +1,15 @@
-export {};
+export * from './manifest';
+export * from './bag';
+export * from './global-dictionary';
+export * from './compressed';
+export * from './report-codec';
+export * from './errors';
+export { parse, type Node } from './expr/parser';
+export {
+  compileExpression,
+  checkExpression,
+  EvalError,
+  type CompiledExpression,
+  type CompileOptions,
+} from './expr/compiler';
+export { globMatch, compileRegex } from './expr/functions';
