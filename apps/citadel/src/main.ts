@@ -1,2 +1,5 @@
-console.log('citadel: not implemented yet');
-process.exit(1);
+import { createLogger, runMain } from '@tsmesh/core';
+import { startCitadel } from './citadel';
+import { citadelConfig } from './settings';
+
+runMain(citadelConfig, async (settings) => startCitadel(settings, { logger: createLogger('citadel') }));

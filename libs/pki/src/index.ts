@@ -7,3 +7,5 @@ export * from './verify';
 export * from './rotation';
 export { toPem, fromPem } from './asn1';
 export type { SubjectAltNames } from './extensions';
+export * from './ca-wire';
+export * from './ca-client';
