@@ -1,1 +1,35 @@
-export {};
+export * from './types/object';
+export * from './types/networking';
+export * from './types/security';
+export * from './types/kubernetes';
+export * from './types/mixer';
+export * from './errors';
+export * from './defaults';
+export * from './hosts';
+export * from './regex';
+export {
+  loadYaml,
+  loadFile,
+  loadDir,
+  listConfigFiles,
+  toConfigObject,
+  type LoadResult,
+  type LoadOptions,
+} from './loader';
+export { validate, validateAll, lineOf, toConfigError, type ValidateResult, type ValidateAllResult } from './validate';
+export { ConfigStore, type ApplyResult, type ChangeEvent, type ChangeListener } from './store';
+export {
+  kindRegistry,
+  kindValidators,
+  registerKind,
+  registerKindValidator,
+  lookupKind,
+  isClusterScoped,
+  splitApiVersion,
+  type KindDef,
+  type KindValidator,
+  type CheckContext,
+} from './kinds';
+export { ensureBuiltinKinds, builtinKinds } from './builtin-kinds';
+export { type FieldSpec, type Issue, type Issues, checkValue } from './schema';
+export * from './mesh';
