@@ -1,0 +1,160 @@
+/**
+ * CDS: outbound clusters per service port and DestinationRule subset, inbound
+ * clusters for the proxy's own workload, and the special clusters (Istio 1.0
+ * `cluster.go` buildOutboundClusters / buildInboundClusters).
+ */
+import type { Proxy } from '../model/proxy';
+import { cached, destinationRuleFor, type PushContext } from '../model/push-context';
+import { isHttp2Protocol, type Endpoint, type Service, type ServicePort } from '../model/types';
+import {
+  BLACKHOLE_CLUSTER,
+  dur,
+  inboundClusterName,
+  outboundClusterName,
+  PASSTHROUGH_CLUSTER,
+  socketAddress,
+  type Msg,
+} from './names';
+import type { PluginRegistry } from './plugins';
+import { applyTrafficPolicy, effectivePolicy, upstreamTlsSocket } from './traffic-policy';
+
+/** EDS cluster config pointing at ADS. */
+export function edsConfig(serviceName: string): Msg {
+  return { eds_config: { ads: {}, resource_api_version: 'V3' }, service_name: serviceName };
+}
+
+/** SPIFFE identities of a service's endpoints (ISTIO_MUTUAL SAN verification). */
+export function spiffeIdentities(ctx: PushContext, svc: Service): string[] {
+  const eps = ctx.endpoints.get(svc.hostname) ?? [];
+  const out = new Set<string>();
+  for (const e of eps)
+    if (e.serviceAccount)
+      out.add(`spiffe://${ctx.mesh.trustDomain}/ns/${e.namespace ?? svc.namespace}/sa/${e.serviceAccount}`);
+  return [...out].sort();
+}
+
+function dnsLoadAssignment(name: string, eps: Endpoint[]): Msg {
+  return {
+    cluster_name: name,
+    endpoints: [
+      {
+        lb_endpoints: eps.map((e) => ({ endpoint: { address: socketAddress(e.address, e.port) } })),
+      },
+    ],
+  };
+}
+
+function baseCluster(ctx: PushContext, svc: Service, port: ServicePort, subset: string, grpc: boolean): Msg {
+  const name = outboundClusterName(port.port, subset, svc.hostname);
+  const c: Msg = { name, connect_timeout: dur(ctx.mesh.connectTimeoutMs), lb_policy: 'ROUND_ROBIN' };
+  if (svc.resolution === 'DNS' && !grpc) {
+    c['type'] = 'STRICT_DNS';
+    c['dns_lookup_family'] = 'V4_ONLY';
+    const eps = (ctx.endpoints.get(svc.hostname) ?? []).filter((e) => e.servicePort === port.port);
+    c['load_assignment'] = dnsLoadAssignment(name, eps);
+  } else if (svc.resolution === 'NONE' && !grpc) {
+    c['type'] = 'ORIGINAL_DST';
+    c['lb_policy'] = 'CLUSTER_PROVIDED';
+  } else {
+    c['type'] = 'EDS';
+    c['eds_cluster_config'] = edsConfig(name);
+  }
+  if (isHttp2Protocol(port.protocol) && !grpc) c['http2_protocol_options'] = { max_concurrent_streams: 1073741824 };
+  const dr = destinationRuleFor(ctx, svc.hostname);
+  const policy = effectivePolicy(dr, port.port, subset);
+  applyTrafficPolicy(c, policy, { grpc });
+  if (!grpc) {
+    const ts = upstreamTlsSocket(policy.tls, name, spiffeIdentities(ctx, svc), isHttp2Protocol(port.protocol));
+    if (ts) c['transport_socket'] = ts;
+  }
+  return c;
+}
+
+/** Subset names declared for a host by its DestinationRule. */
+export function subsetNames(ctx: PushContext, host: string): string[] {
+  const dr = destinationRuleFor(ctx, host);
+  const subsets = dr?.spec['subsets'];
+  return Array.isArray(subsets) ? subsets.map((s) => String((s as Msg)['name'])) : [];
+}
+
+/** Outbound clusters of one service (cached per push; shared by all proxies). */
+export function serviceClusters(ctx: PushContext, svc: Service, grpc: boolean): Msg[] {
+  return cached(ctx, `cds|${grpc ? 'grpc' : 'envoy'}|${svc.hostname}`, () => {
+    const out: Msg[] = [];
+    for (const port of svc.ports) {
+      if (port.protocol === 'UDP') continue;
+      if (grpc && svc.resolution === 'NONE') continue;
+      out.push(baseCluster(ctx, svc, port, '', grpc));
+      for (const subset of subsetNames(ctx, svc.hostname)) out.push(baseCluster(ctx, svc, port, subset, grpc));
+    }
+    return out;
+  });
+}
+
+/** Endpoints of the proxy's own workload (its instance IPs). */
+export function proxyInstances(proxy: Proxy, ctx: PushContext): Endpoint[] {
+  const ips = new Set(proxy.ips);
+  const out: Endpoint[] = [];
+  for (const eps of ctx.endpoints.values()) for (const e of eps) if (ips.has(e.address)) out.push(e);
+  return out;
+}
+
+export function inboundClusters(proxy: Proxy, ctx: PushContext): Msg[] {
+  const seen = new Map<string, Msg>();
+  for (const e of proxyInstances(proxy, ctx)) {
+    const name = inboundClusterName(e.servicePort, e.hostname);
+    if (seen.has(name)) continue;
+    const svc = ctx.servicesByHost.get(e.hostname);
+    const port = svc?.ports.find((p) => p.port === e.servicePort);
+    const c: Msg = {
+      name,
+      type: 'STATIC',
+      connect_timeout: dur(ctx.mesh.connectTimeoutMs),
+      lb_policy: 'ROUND_ROBIN',
+      load_assignment: {
+        cluster_name: name,
+        endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', e.port) } }] }],
+      },
+    };
+    if (port && isHttp2Protocol(port.protocol)) c['http2_protocol_options'] = { max_concurrent_streams: 1073741824 };
+    seen.set(name, c);
+  }
+  return [...seen.values()];
+}
+
+export function specialClusters(ctx: PushContext): Msg[] {
+  return [
+    { name: BLACKHOLE_CLUSTER, type: 'STATIC', connect_timeout: dur(ctx.mesh.connectTimeoutMs) },
+    {
+      name: PASSTHROUGH_CLUSTER,
+      type: 'ORIGINAL_DST',
+      lb_policy: 'CLUSTER_PROVIDED',
+      connect_timeout: dur(ctx.mesh.connectTimeoutMs),
+    },
+  ];
+}
+
+/** Full CDS for a proxy. */
+export function buildClusters(proxy: Proxy, ctx: PushContext, plugins?: PluginRegistry): Msg[] {
+  const grpc = proxy.generator === 'grpc';
+  const out: Msg[] = [];
+  for (const svc of ctx.services) {
+    const base = serviceClusters(ctx, svc, grpc);
+    if (plugins && plugins.list().length > 0) {
+      const dr = destinationRuleFor(ctx, svc.hostname);
+      for (const c of base) {
+        const copy = { ...c };
+        const [, port, subset] = String(c['name']).split('|');
+        const sp = svc.ports.find((p) => p.port === Number(port)) as ServicePort;
+        const pol = effectivePolicy(dr, sp.port, subset);
+        plugins.onOutboundCluster(copy, { proxy, ctx, service: svc, port: sp, subset, hasExplicitTls: !!pol.tls });
+        out.push(copy);
+      }
+    } else out.push(...base);
+  }
+  if (!grpc) {
+    if (proxy.type === 'sidecar') out.push(...inboundClusters(proxy, ctx));
+    out.push(...specialClusters(ctx));
+  }
+  return out;
+}

@@ -1,0 +1,201 @@
+/**
+ * Sidecar LDS (Istio 1.0 `listener.go`): outbound `0.0.0.0_<port>` HTTP
+ * listeners using RDS `"<port>"`, outbound TCP `<VIP>_<port>` listeners,
+ * inbound `<podIP>_<port>` listeners for the proxy's own workload with an
+ * inline route config, the `virtual` capture listener on 15001 and the
+ * optional `127.0.0.1_<proxyHttpPort>` explicit HTTP proxy listener.
+ * HTTP filters: plugin slots (authn, rbac, mixer), then cors, fault, router last.
+ */
+import type { Proxy } from '../model/proxy';
+import type { PushContext } from '../model/push-context';
+import { isHttpProtocol, type ServicePort } from '../model/types';
+import { proxyInstances } from './cluster';
+import {
+  BLACKHOLE_CLUSTER,
+  dur,
+  FILTER_NAME,
+  FILTER_TYPE,
+  inboundClusterName,
+  listenerName,
+  PASSTHROUGH_CLUSTER,
+  socketAddress,
+  type Msg,
+} from './names';
+import type { PluginRegistry, ListenerInput } from './plugins';
+import { httpPorts } from './virtual-host';
+
+export function adsConfigSource(): Msg {
+  return { ads: {}, resource_api_version: 'V3' };
+}
+
+/** Istio 1.0 order: plugin filters, then envoy cors, fault, router (router last). */
+export function httpFilters(plugins: PluginRegistry | undefined, input: ListenerInput): Msg[] {
+  return [
+    ...(plugins ? plugins.httpFilters(input) : []),
+    { name: FILTER_NAME.cors, typed_config: { '@type': FILTER_TYPE.cors } },
+    { name: FILTER_NAME.fault, typed_config: { '@type': FILTER_TYPE.fault } },
+    { name: FILTER_NAME.router, typed_config: { '@type': FILTER_TYPE.router } },
+  ];
+}
+
+export function hcm(statPrefix: string, routeSpec: Msg, filters: Msg[], extra: Msg = {}): Msg {
+  return {
+    name: FILTER_NAME.hcm,
+    typed_config: {
+      '@type': FILTER_TYPE.hcm,
+      stat_prefix: statPrefix,
+      ...routeSpec,
+      http_filters: filters,
+      generate_request_id: true,
+      use_remote_address: false,
+      ...extra,
+    },
+  };
+}
+
+export function tcpProxy(cluster: string): Msg {
+  return { name: FILTER_NAME.tcpProxy, typed_config: { '@type': FILTER_TYPE.tcpProxy, stat_prefix: cluster, cluster } };
+}
+
+function outboundHttpListener(proxy: Proxy, ctx: PushContext, port: number, plugins?: PluginRegistry): Msg {
+  const name = listenerName('0.0.0.0', port);
+  const sp: ServicePort = { name: `http-${port}`, port, protocol: 'HTTP' };
+  return {
+    name,
+    address: socketAddress('0.0.0.0', port),
+    bind_to_port: { value: false },
+    traffic_direction: 'OUTBOUND',
+    filter_chains: [
+      {
+        filters: [
+          hcm(
+            name,
+            { rds: { config_source: adsConfigSource(), route_config_name: String(port) } },
+            httpFilters(plugins, { proxy, ctx, port: sp, direction: 'outbound' }),
+          ),
+        ],
+      },
+    ],
+  };
+}
+
+function outboundTcpListeners(ctx: PushContext, taken: Set<number>): Msg[] {
+  const out: Msg[] = [];
+  const names = new Set<string>();
+  for (const svc of ctx.services) {
+    for (const p of svc.ports) {
+      if (isHttpProtocol(p.protocol) || p.protocol === 'UDP' || taken.has(p.port)) continue;
+      const ip = svc.address !== '0.0.0.0' ? svc.address : '0.0.0.0';
+      const name = listenerName(ip, p.port);
+      if (names.has(name)) continue;
+      names.add(name);
+      out.push({
+        name,
+        address: socketAddress(ip, p.port),
+        bind_to_port: { value: false },
+        traffic_direction: 'OUTBOUND',
+        filter_chains: [{ filters: [tcpProxy(`outbound|${p.port}||${svc.hostname}`)] }],
+      });
+    }
+  }
+  return out;
+}
+
+function inboundListeners(proxy: Proxy, ctx: PushContext, plugins?: PluginRegistry): Msg[] {
+  const out = new Map<string, Msg>();
+  for (const e of proxyInstances(proxy, ctx)) {
+    const name = listenerName(e.address, e.port);
+    if (out.has(name)) continue;
+    const svc = ctx.servicesByHost.get(e.hostname);
+    const sp = svc?.ports.find((p) => p.port === e.servicePort);
+    if (!svc || !sp) continue;
+    const cluster = inboundClusterName(e.servicePort, e.hostname);
+    const input: ListenerInput = { proxy, ctx, service: svc, port: sp, direction: 'inbound' };
+    const chain: Msg = {};
+    if (isHttpProtocol(sp.protocol)) {
+      const routeName = `inbound|http|${e.port}`;
+      const routeConfig = {
+        name: routeName,
+        virtual_hosts: [
+          {
+            name: routeName,
+            domains: ['*'],
+            routes: [
+              {
+                match: { prefix: '/' },
+                route: { cluster, timeout: dur(0) },
+                decorator: { operation: `${e.hostname}:${e.servicePort}/*` },
+              },
+            ],
+          },
+        ],
+        validate_clusters: false,
+      };
+      chain['filters'] = [hcm(cluster, { route_config: routeConfig }, httpFilters(plugins, input))];
+    } else chain['filters'] = [tcpProxy(cluster)];
+    const ts = plugins?.inboundTransportSocket(input);
+    if (ts) chain['transport_socket'] = ts;
+    out.set(name, {
+      name,
+      address: socketAddress(e.address, e.port),
+      bind_to_port: { value: false },
+      traffic_direction: 'INBOUND',
+      filter_chains: [chain],
+    });
+  }
+  return [...out.values()];
+}
+
+function virtualListener(ctx: PushContext): Msg {
+  const allow = ctx.mesh.outboundTrafficPolicy === 'ALLOW_ANY';
+  return {
+    name: 'virtual',
+    address: socketAddress('0.0.0.0', ctx.mesh.proxyListenPort),
+    use_original_dst: { value: true },
+    filter_chains: [{ filters: [tcpProxy(allow ? PASSTHROUGH_CLUSTER : BLACKHOLE_CLUSTER)] }],
+  };
+}
+
+/** Port of the explicit HTTP proxy listener for this proxy (mesh proxyHttpPort or node metadata HTTP_PROXY_PORT). */
+export function httpProxyPort(proxy: Proxy, ctx: PushContext): number {
+  const meta = Number(proxy.metadata['HTTP_PROXY_PORT'] ?? 0);
+  return meta > 0 ? meta : ctx.mesh.proxyHttpPort;
+}
+
+export function buildSidecarListeners(proxy: Proxy, ctx: PushContext, plugins?: PluginRegistry): Msg[] {
+  const ports = httpPorts(ctx);
+  const out: Msg[] = ports.map((p) => outboundHttpListener(proxy, ctx, p, plugins));
+  out.push(...outboundTcpListeners(ctx, new Set(ports)));
+  out.push(...inboundListeners(proxy, ctx, plugins));
+  out.push(virtualListener(ctx));
+  const hp = httpProxyPort(proxy, ctx);
+  if (hp > 0) {
+    const name = listenerName('127.0.0.1', hp);
+    const sp: ServicePort = { name: 'http-proxy', port: hp, protocol: 'HTTP' };
+    out.push({
+      name,
+      address: socketAddress('127.0.0.1', hp),
+      traffic_direction: 'OUTBOUND',
+      filter_chains: [
+        {
+          filters: [
+            hcm(
+              name,
+              { rds: { config_source: adsConfigSource(), route_config_name: 'http_proxy' } },
+              httpFilters(plugins, { proxy, ctx, port: sp, direction: 'outbound' }),
+              { http_protocol_options: { allow_absolute_url: true } },
+            ),
+          ],
+        },
+      ],
+    });
+  }
+  return out;
+}
+
+/** Route config names the sidecar's listeners reference. */
+export function sidecarRouteNames(proxy: Proxy, ctx: PushContext): string[] {
+  const names = httpPorts(ctx).map(String);
+  if (httpProxyPort(proxy, ctx) > 0) names.push('http_proxy');
+  return names;
+}

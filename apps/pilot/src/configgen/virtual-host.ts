@@ -1,0 +1,145 @@
+/**
+ * Sidecar outbound RDS: RouteConfiguration `"<port>"` with one virtual host per
+ * service on that port, named `<FQDN>:<port>`, answering every name a client
+ * may use (Istio 1.0 `httproute.go` generateVirtualHostDomains /
+ * generateAltVirtualHosts), plus the catch-all host for unknown destinations.
+ */
+import type { Proxy } from '../model/proxy';
+import { cached, fqdn, type ConfigRef, type PushContext } from '../model/push-context';
+import { isHttpProtocol, type Service } from '../model/types';
+import { buildHttpRoutes, hashPolicy } from './http-route';
+import { BLACKHOLE_CLUSTER, dur, outboundClusterName, PASSTHROUGH_CLUSTER, type Msg } from './names';
+
+/** Short forms of `host` relative to the proxy's domain (`reviews`, `reviews.default`, ...). */
+export function altHosts(hostname: string, proxyDomain: string): string[] {
+  const h = hostname.split('.');
+  const d = proxyDomain.split('.');
+  let shared = 0;
+  while (shared < d.length && shared < h.length - 1 && h[h.length - 1 - shared] === d[d.length - 1 - shared]) shared++;
+  if (shared === 0) return [];
+  const out: string[] = [];
+  // Every prefix of the host that stops within the shared suffix is a name the resolver expands.
+  for (let keep = h.length - shared; keep < h.length; keep++) out.push(h.slice(0, keep).join('.'));
+  return out;
+}
+
+/** All domains of the virtual host for `svc:port` as seen from `proxy`. */
+export function virtualHostDomains(svc: Service, port: number, proxyDomain: string): string[] {
+  const names = [svc.hostname, ...altHosts(svc.hostname, proxyDomain)];
+  if (svc.address && svc.address !== '0.0.0.0') names.push(svc.address);
+  const out: string[] = [];
+  for (const n of names) {
+    out.push(n);
+    out.push(`${n}:${port}`);
+  }
+  return out;
+}
+
+/** VirtualServices whose hosts cover `hostname`, oldest first (for `gateways` in scope). */
+export function virtualServicesFor(ctx: PushContext, hostname: string): ConfigRef[] {
+  return cached(ctx, `vsfor|${hostname}`, () =>
+    ctx.virtualServices.filter((vs) =>
+      (Array.isArray(vs.spec['hosts']) ? (vs.spec['hosts'] as string[]) : []).some((h) => {
+        const f = fqdn(h, vs.namespace, ctx.mesh.domainSuffix);
+        return f === hostname || f === '*' || (f.startsWith('*.') && hostname.endsWith(f.slice(1)));
+      }),
+    ),
+  );
+}
+
+function usesSourceLabels(vss: readonly ConfigRef[]): boolean {
+  return vss.some((vs) =>
+    (Array.isArray(vs.spec['http']) ? (vs.spec['http'] as Msg[]) : []).some((r) =>
+      (Array.isArray(r['match']) ? (r['match'] as Msg[]) : []).some((m) => m['sourceLabels'] || m['sourceNamespace']),
+    ),
+  );
+}
+
+/** The default route when no VirtualService covers the host. */
+export function defaultRoute(ctx: PushContext, svc: Service, port: number): Msg {
+  const cluster = outboundClusterName(port, '', svc.hostname);
+  const route: Msg = { cluster, timeout: dur(0) };
+  const hp = hashPolicy(ctx, cluster);
+  if (hp) route['hash_policy'] = hp;
+  return { match: { prefix: '/' }, route, decorator: { operation: `${svc.hostname}:${port}/*` } };
+}
+
+/** One service's virtual host on a port (cached per push by proxy domain, and labels when routes depend on them). */
+export function serviceVirtualHost(proxy: Proxy, ctx: PushContext, svc: Service, port: number): Msg {
+  const vss = virtualServicesFor(ctx, svc.hostname);
+  const labelsKey = usesSourceLabels(vss) ? JSON.stringify(proxy.labels) + proxy.namespace : '';
+  return cached(ctx, `vh|${svc.hostname}|${port}|${proxy.domain}|${labelsKey}`, () => {
+    const scope = { proxy, ctx, port, gateways: ['mesh'] };
+    const routes = vss.length > 0 ? buildHttpRoutes(scope, vss, svc.hostname) : [defaultRoute(ctx, svc, port)];
+    return {
+      name: `${svc.hostname}:${port}`,
+      domains: virtualHostDomains(svc, port, proxy.domain),
+      routes,
+    };
+  });
+}
+
+/** Drops domains already claimed by an earlier virtual host (Envoy rejects duplicates). */
+export function dedupeDomains(vhosts: Msg[]): Msg[] {
+  const seen = new Set<string>();
+  const out: Msg[] = [];
+  for (const vh of vhosts) {
+    const domains = (vh['domains'] as string[]).filter((d) => !seen.has(d));
+    for (const d of domains) seen.add(d);
+    if (domains.length > 0) out.push(domains.length === (vh['domains'] as string[]).length ? vh : { ...vh, domains });
+  }
+  return out;
+}
+
+/** Catch-all virtual host: PassthroughCluster (ALLOW_ANY) or BlackHoleCluster (REGISTRY_ONLY). */
+export function fallbackVirtualHost(ctx: PushContext): Msg {
+  const allow = ctx.mesh.outboundTrafficPolicy === 'ALLOW_ANY';
+  return {
+    name: allow ? 'allow_any' : 'block_all',
+    domains: ['*'],
+    routes: [
+      {
+        match: { prefix: '/' },
+        route: { cluster: allow ? PASSTHROUGH_CLUSTER : BLACKHOLE_CLUSTER, timeout: dur(0) },
+      },
+    ],
+  };
+}
+
+/** Services with an HTTP port `port`. */
+export function httpServicesOnPort(ctx: PushContext, port: number): Service[] {
+  return cached(ctx, `httpsvc|${port}`, () =>
+    ctx.services.filter((s) => s.ports.some((p) => p.port === port && isHttpProtocol(p.protocol))),
+  );
+}
+
+/** RouteConfiguration `"<port>"` for a sidecar. */
+export function sidecarRouteConfig(proxy: Proxy, ctx: PushContext, port: number): Msg {
+  const vhosts = httpServicesOnPort(ctx, port).map((s) => serviceVirtualHost(proxy, ctx, s, port));
+  return {
+    name: String(port),
+    virtual_hosts: [...dedupeDomains(vhosts), fallbackVirtualHost(ctx)],
+    validate_clusters: false,
+  };
+}
+
+/** RouteConfiguration `http_proxy`: every HTTP service port, for clients using the sidecar as HTTP proxy. */
+export function httpProxyRouteConfig(proxy: Proxy, ctx: PushContext): Msg {
+  const vhosts: Msg[] = [];
+  for (const s of ctx.services)
+    for (const p of s.ports) if (isHttpProtocol(p.protocol)) vhosts.push(serviceVirtualHost(proxy, ctx, s, p.port));
+  return {
+    name: 'http_proxy',
+    virtual_hosts: [...dedupeDomains(vhosts), fallbackVirtualHost(ctx)],
+    validate_clusters: false,
+  };
+}
+
+/** Ports that get an outbound HTTP listener/route config. */
+export function httpPorts(ctx: PushContext): number[] {
+  return cached(ctx, 'httpports', () => {
+    const s = new Set<number>();
+    for (const svc of ctx.services) for (const p of svc.ports) if (isHttpProtocol(p.protocol)) s.add(p.port);
+    return [...s].sort((a, b) => a - b);
+  });
+}
