@@ -6,3 +6,4 @@ export * from './db';
 export * from './atom';
 export * from './html';
 export * from './spawn';
+export * from './feed-poller';
