@@ -31,6 +31,8 @@ export interface DiscoveryResponse {
   resources: Msg[];
   type_url: string;
   nonce: string;
+  /** Resources the transport could not decode; the client NACKs the response. */
+  decodeErrors?: string[];
 }
 
 export interface AdsStreamHandlers {

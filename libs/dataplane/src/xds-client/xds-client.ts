@@ -284,7 +284,7 @@ export class XdsClient {
   }
 
   private check(kind: XdsKind, res: DiscoveryResponse): string[] {
-    const errors: string[] = [];
+    const errors: string[] = [...(res.decodeErrors ?? [])];
     const seen = new Set<string>();
     res.resources.forEach((r, i) => {
       const type = r['@type'];
