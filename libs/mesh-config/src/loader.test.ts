@@ -1,0 +1,128 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadDir, loadFile, loadYaml } from './loader';
+
+describe('loadYaml', () => {
+  it('splits documents, skips empty ones and keeps each line', () => {
+    const r = loadYaml(
+      `---
+# only a comment
+---
+apiVersion: v1
+kind: Service
+metadata: {name: reviews}
+spec:
+  ports: [{name: http, port: 9080}]
+---
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels: {istio-injection: enabled}
+`,
+      'k8s.yaml',
+    );
+    expect(r.errors).toEqual([]);
+    expect(r.objects.map((o) => [o.kind, o.metadata.namespace, o.metadata.name, o.source?.line])).toEqual([
+      ['Service', 'default', 'reviews', 4],
+      ['Namespace', '', 'shop', 11],
+    ]);
+    expect(r.objects[1].metadata.labels).toEqual({ 'istio-injection': 'enabled' });
+    expect(r.objects[0].source?.fieldLines?.['spec.ports[0]']).toBe(8);
+  });
+
+  it('reads JSON, JSON arrays and List kinds', () => {
+    const json = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'reviews' }, subsets: [] },
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns' }, spec: { containers: [] } },
+      ],
+    });
+    const r = loadYaml(json, 'list.json');
+    expect(r.errors).toEqual([]);
+    expect(r.objects.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+      'Endpoints/default/reviews',
+      'Pod/ns/p',
+    ]);
+    expect(r.objects[0].spec).toEqual({ subsets: [] });
+    const arr = loadYaml(`[{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"}}]`, 'a.json');
+    expect(arr.objects.map((o) => o.metadata.name)).toEqual(['a']);
+  });
+
+  it('applies a default namespace like kubectl -n, but not to cluster-scoped kinds', () => {
+    const r = loadYaml(
+      `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec: {servers: []}
+---
+apiVersion: authentication.istio.io/v1alpha1
+kind: MeshPolicy
+metadata: {name: default, namespace: ignored}
+spec: {}
+`,
+      'x.yaml',
+      { defaultNamespace: 'bookinfo' },
+    );
+    expect(r.objects.map((o) => o.metadata.namespace)).toEqual(['bookinfo', '']);
+  });
+
+  it('reports documents that are not objects or lack kind/apiVersion', () => {
+    const r = loadYaml(
+      `just a string
+---
+kind: Service
+metadata: {name: a}
+---
+apiVersion: v1
+metadata: {name: b}
+`,
+      'junk.yaml',
+    );
+    expect(r.objects).toEqual([]);
+    expect(r.errors.map((e) => `${e.line}: ${e.message}`)).toEqual([
+      '1: not a config object: document is a string, not an object',
+      '3: not a config object: missing apiVersion',
+      '6: not a config object: missing kind',
+    ]);
+  });
+
+  it('rejects duplicate keys as invalid YAML', () => {
+    const r = loadYaml('apiVersion: v1\nkind: Service\nkind: Pod\nmetadata: {name: a}\n', 'dup.yaml');
+    expect(r.objects).toEqual([]);
+    expect(r.errors[0]).toMatchObject({ code: 'MESH_CONFIG_ERR_INVALID_YAML', line: 3 });
+  });
+});
+
+describe('loadFile / loadDir', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mesh-config-'));
+    mkdirSync(join(dir, 'nested'));
+    writeFileSync(join(dir, 'a.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: a}\n');
+    writeFileSync(join(dir, 'nested', 'b.yml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: b}\n');
+    writeFileSync(join(dir, 'nested', 'c.json'), '{"apiVersion":"v1","kind":"Service","metadata":{"name":"c"}}');
+    writeFileSync(join(dir, 'README.md'), '# not config');
+    writeFileSync(join(dir, '.hidden.yaml'), 'not: loaded');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('loads every yaml/yml/json file recursively with its file name', () => {
+    const r = loadDir(dir);
+    expect(r.errors).toEqual([]);
+    expect(r.objects.map((o) => [o.metadata.name, o.source?.file])).toEqual([
+      ['a', join(dir, 'a.yaml')],
+      ['b', join(dir, 'nested', 'b.yml')],
+      ['c', join(dir, 'nested', 'c.json')],
+    ]);
+  });
+
+  it('reports an unreadable file', () => {
+    const r = loadFile(join(dir, 'missing.yaml'));
+    expect(r.errors[0]).toMatchObject({ code: 'MESH_CONFIG_ERR_READ_FAILED', file: join(dir, 'missing.yaml') });
+  });
+});
