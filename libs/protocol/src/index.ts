@@ -1,1 +1,10 @@
-export {};
+export * from './errors';
+export * from './type-urls';
+export { envoyRoot, lookupType, findType } from './root';
+export { ENVOY_PROTO_FILES, ISTIO_PROTO_FILES, envoyIncludeDirs } from './proto-files';
+export { fromJson, fromYaml, type ProtoObject } from './from-json';
+export { toJson, type ToJsonOptions } from './to-json';
+export { encode, decode, packAny, unpackAny, TO_OBJECT_OPTIONS, type WireAny } from './codec';
+export { validateMessage } from './validate';
+export * from './well-known';
+export * from './services';
