@@ -1,6 +1,7 @@
 import { fqdn, hostMatches } from './hosts';
 import type { ConfigObject, ValidationIssue } from './types/object';
-import type { DestinationRuleSpec, VirtualServiceSpec, Destination } from './types/networking';
+import type { VirtualServiceSpec, Destination } from './types/networking';
+import type { DestinationRuleSpec } from './types/destination-rule';
 
 /**
  * Checks that need several objects. Only warnings: an object is never

@@ -1,5 +1,6 @@
 export * from './types/object';
 export * from './types/networking';
+export * from './types/destination-rule';
 export * from './types/security';
 export * from './types/kubernetes';
 export * from './types/mixer';

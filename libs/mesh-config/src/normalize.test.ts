@@ -1,7 +1,8 @@
 import { loadYaml } from './loader';
 import { validate } from './validate';
 import type { ConfigObject } from './types/object';
-import type { DestinationRuleSpec, VirtualServiceSpec } from './types/networking';
+import type { VirtualServiceSpec } from './types/networking';
+import type { DestinationRuleSpec } from './types/destination-rule';
 
 function normalized<S>(yaml: string): { obj: ConfigObject<S>; warnings: string[] } {
   const r = loadYaml(yaml, 't.yaml');

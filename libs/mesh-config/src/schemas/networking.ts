@@ -112,6 +112,7 @@ export const httpRoute = obj({
     derivePort: enm('FROM_PROTOCOL_DEFAULT', 'FROM_REQUEST_PORT'),
     scheme: str(),
     redirectCode: int(300, 399),
+    prefixRewrite: str(),
   }),
   directResponse: obj(
     { status: int(200, 599), body: obj({ string: str(), bytes: str() }, { oneOf: ['string', 'bytes'] }) },
@@ -120,7 +121,14 @@ export const httpRoute = obj({
   delegate: obj({ name: str(), namespace: str() }, { required: ['name'] }),
   rewrite: obj({ uri: str(), authority: str(), uriRegexRewrite: obj({ match: str(), rewrite: str() }) }),
   timeout: dur(1),
-  retries: obj({ attempts: int(0), perTryTimeout: dur(1), retryOn: str(), retryRemoteLocalities: bool() }),
+  retries: obj({
+    attempts: int(0),
+    perTryTimeout: dur(1),
+    retryOn: str(),
+    retryRemoteLocalities: bool(),
+    retryIgnorePreviousHosts: bool(),
+    backoff: dur(1),
+  }),
   fault,
   mirror: destination,
   mirrorPercent: int(0, 100),
@@ -181,7 +189,10 @@ const loadBalancer = obj({
   consistentHash: obj(
     {
       httpHeaderName: str(),
-      httpCookie: obj({ name: str(), path: str(), ttl: dur() }, { required: ['name'] }),
+      httpCookie: obj(
+        { name: str(), path: str(), ttl: dur(), attributes: list(obj({ name: str(), value: str() })) },
+        { required: ['name'] },
+      ),
       useSourceIp: bool(),
       httpQueryParameterName: str(),
       ringHash: obj({ minimumRingSize: int(0) }),
@@ -196,7 +207,14 @@ const loadBalancer = obj({
     failoverPriority: strList(),
     enabled: bool(),
   }),
+  zoneAwareLbSetting: obj({
+    enabled: bool(),
+    failover: list(obj({ from: str(), to: str() })),
+    failoverPriority: strList(),
+    minClusterSize: int(0),
+  }),
   warmupDurationSecs: dur(),
+  warmup: obj({ duration: dur(), minimumPercent: num(0, 100), aggression: num(1) }, { required: ['duration'] }),
 });
 
 export const connectionPool = obj({
@@ -216,6 +234,7 @@ export const connectionPool = obj({
     h2UpgradePolicy: enm('DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE'),
     useClientProtocol: bool(),
     maxConcurrentStreams: int(0),
+    http2KeepAlive: obj({ interval: dur(), timeout: dur() }),
   }),
 });
 
@@ -229,6 +248,7 @@ const outlierDetection = obj({
   baseEjectionTime: dur(1),
   maxEjectionPercent: int(0, 100),
   minHealthPercent: int(0, 100),
+  outlierDetectionHttpErrorCodes: list(int(100, 599)),
 });
 
 const clientTls = obj({
@@ -255,6 +275,7 @@ export const trafficPolicy = obj({
   portLevelSettings: list(obj({ port: portSelector, ...trafficPolicyFields })),
   tunnel: obj({ protocol: str(), targetHost: str(), targetPort: int(1, 65535) }, { required: ['targetHost'] }),
   proxyProtocol: obj({ version: enm('V1', 'V2') }),
+  retryBudget: obj({ percent: num(0, 100), minRetryConcurrency: int(0), budgetInterval: dur() }),
 });
 
 export const destinationRuleSpec = obj(
@@ -281,6 +302,9 @@ const serverTls = obj({
   caCertificates: str(),
   credentialName: str(),
   credentialNames: strList(),
+  caCertCredentialName: str(),
+  tlsCertificates: list(obj({ serverCertificate: str(), privateKey: str(), caCertificates: str() })),
+  insecureSkipVerify: bool(),
   subjectAltNames: strList(),
   verifyCertificateSpki: strList(),
   verifyCertificateHash: strList(),

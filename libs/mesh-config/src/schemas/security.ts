@@ -1,4 +1,4 @@
-import { any, bool, dur, enm, int, list, map, obj, str, strList, strMap } from '../schema';
+import { bool, dur, enm, int, list, map, obj, str, strList, strMap } from '../schema';
 
 /**
  * Field specs for `authentication.istio.io/v1alpha1`, `security.istio.io`
@@ -23,7 +23,12 @@ const jwt = obj(
 );
 
 export const authenticationPolicySpec = obj({
-  targets: list(obj({ name: str(), ports: list(obj({ number: int(1, 65535), name: str() })) }, { required: ['name'] })),
+  targets: list(
+    obj(
+      { name: str(), labels: strMap(), ports: list(obj({ number: int(1, 65535), name: str() })) },
+      { required: ['name'] },
+    ),
+  ),
   peers: list(
     obj({ mtls: obj({ mode: enm('STRICT', 'PERMISSIVE'), allowTls: bool() }), jwt }, { oneOf: ['mtls', 'jwt'] }),
   ),
@@ -61,6 +66,7 @@ export const requestAuthenticationSpec = obj({
         forwardOriginalToken: bool(),
         outputClaimToHeaders: list(obj({ header: str(), claim: str() })),
         timeout: dur(),
+        spaceDelimitedClaims: strList(),
       },
       { required: ['issuer'] },
     ),
@@ -80,6 +86,8 @@ const source = obj({
   notRemoteIpBlocks: strList(),
   serviceAccounts: strList(),
   notServiceAccounts: strList(),
+  trustDomains: strList(),
+  notTrustDomains: strList(),
 });
 
 const operation = obj({
@@ -151,7 +159,7 @@ export const serviceRoleBindingSpec = obj(
   { required: ['subjects'] },
 );
 
-const rbacTarget = obj({ services: strList(), namespaces: strList(), workloadSelectors: list(any()) });
+const rbacTarget = obj({ services: strList(), namespaces: strList() });
 
 export const rbacConfigSpec = obj({
   mode: enm('OFF', 'ON', 'ON_WITH_INCLUSION', 'ON_WITH_EXCLUSION'),

@@ -1,3 +1,8 @@
+import type { ConnectionPoolSettings } from './destination-rule';
+import type { PortSelector } from './common';
+
+export type { PortSelector };
+
 /**
  * `networking.istio.io` specs in their normalized (latest Istio) shape: what
  * `validate()` returns whichever version (v1alpha3, v1beta1, v1) or field form
@@ -11,12 +16,6 @@ export interface StringMatch {
   prefix?: string;
   /** RE2 syntax, as Envoy's `safe_regex`. */
   regex?: string;
-}
-
-export interface PortSelector {
-  number?: number;
-  /** 1.0 form only (`port.name`); later removed. */
-  name?: string;
 }
 
 export interface Destination {
@@ -77,6 +76,7 @@ export interface HTTPRedirect {
   derivePort?: 'FROM_PROTOCOL_DEFAULT' | 'FROM_REQUEST_PORT';
   scheme?: string;
   redirectCode?: number;
+  prefixRewrite?: string;
 }
 
 export interface HTTPDirectResponse {
@@ -96,6 +96,8 @@ export interface HTTPRetry {
   /** Envoy `retry_on` string, kept as written (`5xx,connect-failure`). */
   retryOn?: string;
   retryRemoteLocalities?: boolean;
+  retryIgnorePreviousHosts?: boolean;
+  backoff?: string;
 }
 
 export interface HTTPFaultDelay {
@@ -195,114 +197,6 @@ export interface VirtualServiceSpec {
   exportTo?: string[];
 }
 
-export type SimpleLB = 'UNSPECIFIED' | 'ROUND_ROBIN' | 'LEAST_CONN' | 'RANDOM' | 'PASSTHROUGH' | 'LEAST_REQUEST';
-
-export interface ConsistentHashLB {
-  httpHeaderName?: string;
-  httpCookie?: { name: string; path?: string; ttl?: string };
-  useSourceIp?: boolean;
-  httpQueryParameterName?: string;
-  ringHash?: { minimumRingSize?: number };
-  maglev?: { tableSize?: number };
-  minimumRingSize?: number;
-}
-
-export interface LocalityLbSetting {
-  distribute?: { from?: string; to?: Record<string, number> }[];
-  failover?: { from?: string; to?: string }[];
-  failoverPriority?: string[];
-  enabled?: boolean;
-}
-
-export interface LoadBalancerSettings {
-  simple?: SimpleLB;
-  consistentHash?: ConsistentHashLB;
-  localityLbSetting?: LocalityLbSetting;
-  warmupDurationSecs?: string;
-}
-
-export interface TcpSettings {
-  maxConnections?: number;
-  connectTimeout?: string;
-  tcpKeepalive?: { probes?: number; time?: string; interval?: string };
-  maxConnectionDuration?: string;
-  idleTimeout?: string;
-}
-
-export interface HttpSettings {
-  http1MaxPendingRequests?: number;
-  http2MaxRequests?: number;
-  maxRequestsPerConnection?: number;
-  maxRetries?: number;
-  idleTimeout?: string;
-  h2UpgradePolicy?: 'DEFAULT' | 'DO_NOT_UPGRADE' | 'UPGRADE';
-  useClientProtocol?: boolean;
-  maxConcurrentStreams?: number;
-}
-
-export interface ConnectionPoolSettings {
-  tcp?: TcpSettings;
-  http?: HttpSettings;
-}
-
-export interface OutlierDetection {
-  /** Normalized from 1.0 `consecutiveErrors`. */
-  consecutive5xxErrors?: number;
-  consecutiveGatewayErrors?: number;
-  consecutiveLocalOriginFailures?: number;
-  splitExternalLocalOriginErrors?: boolean;
-  interval?: string;
-  baseEjectionTime?: string;
-  maxEjectionPercent?: number;
-  minHealthPercent?: number;
-}
-
-export type ClientTLSMode = 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
-
-export interface ClientTLSSettings {
-  mode: ClientTLSMode;
-  clientCertificate?: string;
-  privateKey?: string;
-  caCertificates?: string;
-  credentialName?: string;
-  subjectAltNames?: string[];
-  sni?: string;
-  insecureSkipVerify?: boolean;
-  caCrl?: string;
-}
-
-export interface PortTrafficPolicy {
-  port?: PortSelector;
-  loadBalancer?: LoadBalancerSettings;
-  connectionPool?: ConnectionPoolSettings;
-  outlierDetection?: OutlierDetection;
-  tls?: ClientTLSSettings;
-}
-
-export interface TrafficPolicy {
-  loadBalancer?: LoadBalancerSettings;
-  connectionPool?: ConnectionPoolSettings;
-  outlierDetection?: OutlierDetection;
-  tls?: ClientTLSSettings;
-  portLevelSettings?: PortTrafficPolicy[];
-  tunnel?: { protocol?: string; targetHost: string; targetPort: number };
-  proxyProtocol?: { version?: 'V1' | 'V2' };
-}
-
-export interface Subset {
-  name: string;
-  labels?: Record<string, string>;
-  trafficPolicy?: TrafficPolicy;
-}
-
-export interface DestinationRuleSpec {
-  host: string;
-  trafficPolicy?: TrafficPolicy;
-  subsets?: Subset[];
-  exportTo?: string[];
-  workloadSelector?: { matchLabels?: Record<string, string> };
-}
-
 /** Protocol names are upper-cased on normalization (`http` → `HTTP`). */
 export interface Port {
   number: number;
@@ -322,6 +216,9 @@ export interface ServerTLSSettings {
   caCertificates?: string;
   credentialName?: string;
   credentialNames?: string[];
+  caCertCredentialName?: string;
+  tlsCertificates?: { serverCertificate?: string; privateKey?: string; caCertificates?: string }[];
+  insecureSkipVerify?: boolean;
   subjectAltNames?: string[];
   verifyCertificateSpki?: string[];
   verifyCertificateHash?: string[];

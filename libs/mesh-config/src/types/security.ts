@@ -6,6 +6,7 @@
 
 export interface TargetSelector {
   name: string;
+  labels?: Record<string, string>;
   ports?: { number?: number; name?: string }[];
 }
 
@@ -76,6 +77,7 @@ export interface JWTRule {
   forwardOriginalToken?: boolean;
   outputClaimToHeaders?: { header: string; claim: string }[];
   timeout?: string;
+  spaceDelimitedClaims?: string[];
 }
 
 export interface RequestAuthenticationSpec {
@@ -98,6 +100,8 @@ export interface AuthzSource {
   notRemoteIpBlocks?: string[];
   serviceAccounts?: string[];
   notServiceAccounts?: string[];
+  trustDomains?: string[];
+  notTrustDomains?: string[];
 }
 
 export interface AuthzOperation {
@@ -177,7 +181,6 @@ export interface ServiceRoleBindingSpec {
 export interface RbacTarget {
   services?: string[];
   namespaces?: string[];
-  workloadSelectors?: { labels?: Record<string, string> }[];
 }
 
 /** rbac.istio.io/v1alpha1 RbacConfig / ClusterRbacConfig. */
