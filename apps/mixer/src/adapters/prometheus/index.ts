@@ -1,0 +1,138 @@
+/**
+ * `prometheus` adapter (Istio 1.0 `mixer/adapter/prometheus`): metric
+ * instances → series on the adapter's listener (42422). Names get the
+ * `namespace` prefix (default `istio`); DURATION values are recorded in seconds.
+ */
+import { Counter, Gauge, Histogram, type Registry } from '@tsmesh/core';
+import { valueText, type AttributeValue } from '@tsmesh/attributes';
+import { ParamReader } from '../params';
+import type { AdapterInfo, Instance } from '../../runtime/types';
+
+interface MetricDef {
+  name: string;
+  fullName: string;
+  instanceName: string;
+  kind: 'GAUGE' | 'COUNTER' | 'DISTRIBUTION';
+  labelNames: string[];
+  description: string;
+  buckets: number[];
+}
+
+function readBuckets(r: ParamReader, raw: unknown, path: string): number[] {
+  if (raw === undefined || raw === null) return [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  const b = r.child(raw, path);
+  const explicit = b.raw('explicitBuckets');
+  const exp = b.raw('exponentialBuckets');
+  const lin = b.raw('linearBuckets');
+  let out: number[] = [];
+  if (explicit) {
+    const e = b.child(explicit, 'explicitBuckets');
+    out = e.list('bounds').map(Number);
+    b.adopt(e);
+  } else if (exp) {
+    const e = b.child(exp, 'exponentialBuckets');
+    const n = e.int('numFiniteBuckets', 0, 1);
+    const scale = Number(e.raw('scale') ?? 1);
+    const growth = Number(e.raw('growthFactor') ?? 10);
+    for (let i = 0; i <= n; i++) out.push(scale * growth ** i);
+    b.adopt(e);
+  } else if (lin) {
+    const e = b.child(lin, 'linearBuckets');
+    const n = e.int('numFiniteBuckets', 0, 1);
+    const width = Number(e.raw('width') ?? 1);
+    const offset = Number(e.raw('offset') ?? 0);
+    for (let i = 0; i <= n; i++) out.push(offset + width * i);
+    b.adopt(e);
+  } else b.errors.push({ path, message: 'give explicitBuckets, exponentialBuckets or linearBuckets' });
+  if (out.some((x) => !Number.isFinite(x))) b.errors.push({ path, message: 'bounds must be numbers' });
+  r.adopt(b);
+  return out;
+}
+
+function read(params: Record<string, unknown>) {
+  const r = new ParamReader(params);
+  const metrics: MetricDef[] = r.list('metrics').map((m, i) => {
+    const c = r.child(m, `metrics[${i}]`);
+    const name = c.string('name');
+    if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name))
+      c.errors.push({ path: `metrics[${i}].name`, message: 'must be a Prometheus metric name' });
+    const namespace = c.raw('namespace') === undefined ? 'istio' : c.string('namespace');
+    const kind = c.enumOf('kind', ['GAUGE', 'COUNTER', 'DISTRIBUTION'] as const, 'COUNTER');
+    const instanceName = c.string('instanceName');
+    if (!instanceName) c.errors.push({ path: `metrics[${i}].instance_name`, message: 'required' });
+    const labelNames = c.list('labelNames').map(String);
+    const buckets = kind === 'DISTRIBUTION' ? readBuckets(c, c.raw('buckets'), `metrics[${i}].buckets`) : [];
+    r.adopt(c);
+    return {
+      name,
+      fullName: namespace ? `${namespace}_${name}` : name,
+      instanceName,
+      kind,
+      labelNames,
+      description: c.string('description', `Mixer metric ${name}`),
+      buckets,
+    };
+  });
+  return { r, metrics };
+}
+
+type Series = Counter<string> | Gauge<string> | Histogram<string>;
+
+function register(registry: Registry, d: MetricDef): Series {
+  const existing = registry.getSingleMetric(d.fullName);
+  if (existing) registry.removeSingleMetric(d.fullName);
+  const opts = { name: d.fullName, help: d.description, labelNames: d.labelNames, registers: [registry] };
+  if (d.kind === 'COUNTER') return new Counter(opts);
+  if (d.kind === 'GAUGE') return new Gauge(opts);
+  return new Histogram({ ...opts, buckets: d.buckets });
+}
+
+function numeric(v: unknown, type: 'DURATION' | undefined): number {
+  if (typeof v === 'number') return type === 'DURATION' ? v / 1000 : v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'string') return Number(v);
+  if (v instanceof Date) return v.getTime() / 1000;
+  return NaN;
+}
+
+export const prometheusAdapter: AdapterInfo = {
+  name: 'prometheus',
+  templates: ['metric'],
+  validate: (params) => read(params).r.errors,
+  build(params, env) {
+    const { metrics } = read(params);
+    const byInstance = new Map<string, Array<{ def: MetricDef; series: Series }>>();
+    for (const def of metrics) {
+      const series = register(env.promRegistry, def);
+      const list = byInstance.get(def.instanceName) ?? [];
+      list.push({ def, series });
+      byInstance.set(def.instanceName, list);
+    }
+    const lookup = (name: string) => byInstance.get(name) ?? byInstance.get(name.split('.').slice(0, 2).join('.'));
+    return {
+      handleReport(instances: readonly Instance[]) {
+        for (const inst of instances) {
+          const targets = lookup(inst.name);
+          if (!targets) continue;
+          const dims = (inst.fields['dimensions'] ?? {}) as Record<string, AttributeValue>;
+          const value = numeric(inst.fields['value'], inst.types['value'] === 'DURATION' ? 'DURATION' : undefined);
+          if (!Number.isFinite(value)) continue;
+          for (const { def, series } of targets) {
+            const labels: Record<string, string> = {};
+            for (const l of def.labelNames) labels[l] = dims[l] === undefined ? '' : valueText(dims[l]);
+            if (series instanceof Counter) series.inc(labels, value);
+            else if (series instanceof Gauge) series.set(labels, value);
+            else series.observe(labels, value);
+          }
+        }
+      },
+      close() {
+        for (const def of metrics) {
+          const cur = env.promRegistry.getSingleMetric(def.fullName);
+          if (cur && byInstance.get(def.instanceName)?.some((t) => t.series === cur))
+            env.promRegistry.removeSingleMetric(def.fullName);
+        }
+      },
+    };
+  },
+};

@@ -1,0 +1,181 @@
+import { MutableBag } from '@tsmesh/attributes';
+import { FakeClock, GrpcStatus, metricValue } from '@tsmesh/core';
+import { fixture, testRuntime, yamlObjects } from './test-support';
+
+const ratingsCall = (version: string, extra: Record<string, string> = {}) =>
+  MutableBag.from({
+    'destination.namespace': 'default',
+    'destination.labels': { app: 'ratings' },
+    'source.labels': { app: 'reviews', version },
+    'request.headers': extra,
+  });
+
+describe('Runtime.check', () => {
+  it('denies with the denier status, prefixed by the handler name (per-kind form)', async () => {
+    const { runtime } = testRuntime();
+    expect(await runtime.apply(fixture('policy-deny.yaml'))).toEqual([]);
+    const denied = await runtime.check(ratingsCall('v3'));
+    expect(denied.status).toEqual({
+      code: GrpcStatus.PERMISSION_DENIED,
+      message: 'denyreviewsv3handler.denier.default:Not allowed',
+    });
+    expect(denied.validDurationMs).toBe(5000);
+    const ok = await runtime.check(ratingsCall('v2'));
+    expect(ok.status.code).toBe(GrpcStatus.OK);
+    expect(ok.references).toEqual(
+      expect.arrayContaining([
+        { name: 'destination.labels', mapKey: 'app', condition: 'EXACT' },
+        { name: 'source.labels', mapKey: 'version', condition: 'EXACT' },
+      ]),
+    );
+  });
+
+  it('does not apply namespace rules to other namespaces', async () => {
+    const { runtime } = testRuntime();
+    await runtime.apply(fixture('policy-deny.yaml'));
+    const bag = ratingsCall('v3').set('destination.namespace', 'prod');
+    expect((await runtime.check(bag)).status.code).toBe(GrpcStatus.OK);
+  });
+
+  it('whitelists with listchecker', async () => {
+    const { runtime } = testRuntime();
+    expect(await runtime.apply(fixture('policy-whitelist.yaml'))).toEqual([]);
+    expect((await runtime.check(ratingsCall('v1'))).status.code).toBe(GrpcStatus.OK);
+    expect((await runtime.check(ratingsCall('v3'))).status).toEqual({
+      code: GrpcStatus.NOT_FOUND,
+      message: 'whitelist.listchecker.default:v3 is not whitelisted',
+    });
+  });
+
+  it('accepts the generic handler/instance form', async () => {
+    const { runtime } = testRuntime();
+    expect(await runtime.apply(fixture('generic-forms.yaml'))).toEqual([]);
+    const bag = MutableBag.from({ 'request.path': '/admin/x' });
+    expect((await runtime.check(bag)).status.message).toBe('denyall.handler.istio-system:generic says no');
+    expect((await runtime.check(MutableBag.from({ 'request.path': '/' }))).status.code).toBe(GrpcStatus.OK);
+  });
+
+  it('limits with memquota per window and override, recovering after the window', async () => {
+    const clock = new FakeClock();
+    const { runtime } = testRuntime({ clock });
+    expect(await runtime.apply(fixture('policy-ratelimit.yaml'))).toEqual([]);
+    const q = (dedup: string) => new Map([['requestcount', { amount: 1, bestEffort: false, deduplicationId: dedup }]]);
+    const reviews = MutableBag.from({ 'destination.labels': { app: 'reviews' } });
+    const first = await runtime.check(reviews, q('a'));
+    expect(first.quotas.get('requestcount')).toMatchObject({ amount: 1, validDurationMs: 5000 });
+    expect((await runtime.check(reviews, q('b'))).quotas.get('requestcount')?.amount).toBe(0);
+    // the same deduplication id gets the first answer again
+    expect((await runtime.check(reviews, q('a'))).quotas.get('requestcount')?.amount).toBe(1);
+    clock.advance(5100);
+    expect((await runtime.check(reviews, q('c'))).quotas.get('requestcount')?.amount).toBe(1);
+    // other destinations get the default 500/s
+    const details = MutableBag.from({ 'destination.labels': { app: 'details' } });
+    for (let i = 0; i < 500; i++)
+      expect((await runtime.check(details, q(`d${i}`))).quotas.get('requestcount')?.amount).toBe(1);
+    expect((await runtime.check(details, q('over'))).quotas.get('requestcount')?.amount).toBe(0);
+  });
+});
+
+describe('config handling', () => {
+  it('rejects bad objects with field paths and keeps the last good version', async () => {
+    const { runtime } = testRuntime();
+    await runtime.apply(fixture('policy-deny.yaml'));
+    const bad = yamlObjects(`
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata:
+  name: denyreviewsv3
+spec:
+  match: destination.labels["app"] == 
+  actions:
+  - handler: denyreviewsv3handler.denier
+    instances: [ denyreviewsv3request.checknothing ]
+---
+apiVersion: config.istio.io/v1alpha2
+kind: memquota
+metadata:
+  name: q
+spec:
+  quotas:
+  - name: x
+    maxAmount: -1
+    validDuration: soon
+`);
+    const objects = [...fixture('policy-deny.yaml').filter((o) => o.kind !== 'rule'), ...bad];
+    const issues = await runtime.apply(objects);
+    expect(issues.map((i) => [i.kind, i.errors.map((e) => e.path)])).toEqual([
+      ['memquota', ['spec.quotas[0].maxAmount', 'spec.quotas[0].validDuration']],
+      ['rule', ['spec.match']],
+    ]);
+    expect(issues[1].errors[0].message).toMatch(/column 29/);
+    // the previous version of the rule still denies
+    expect((await runtime.check(ratingsCall('v3'))).status.code).toBe(GrpcStatus.PERMISSION_DENIED);
+  });
+
+  it('names missing references and template mismatches', async () => {
+    const { runtime } = testRuntime();
+    const issues = await runtime.apply(
+      yamlObjects(`
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: { name: r, namespace: istio-system }
+spec:
+  actions:
+  - handler: nosuch.denier
+    instances: [ a.checknothing ]
+---
+apiVersion: config.istio.io/v1alpha2
+kind: prometheus
+metadata: { name: p, namespace: istio-system }
+spec: { metrics: [] }
+---
+apiVersion: config.istio.io/v1alpha2
+kind: checknothing
+metadata: { name: c, namespace: istio-system }
+spec: {}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: { name: r2, namespace: istio-system }
+spec:
+  actions:
+  - handler: p.prometheus
+    instances: [ c.checknothing ]
+`),
+    );
+    expect(issues.flatMap((i) => i.errors.map((e) => `${i.name} ${e.path}: ${e.message}`))).toEqual([
+      'r spec.actions[0].handler: handler "nosuch.denier" not found in namespace istio-system',
+      'r2 spec.actions[0].instances[0]: adapter prometheus does not accept template checknothing (accepts metric)',
+    ]);
+  });
+});
+
+describe('Runtime.report', () => {
+  it('feeds the builtin Istio metrics into the prometheus registry', async () => {
+    const { runtime, promRegistry } = testRuntime();
+    const { BUILTIN_CONFIG_YAML } = await import('../config/builtin');
+    expect(await runtime.apply(yamlObjects(BUILTIN_CONFIG_YAML, 'builtin'))).toEqual([]);
+    const bag = MutableBag.from({
+      'context.protocol': 'http',
+      'context.reporter.kind': 'inbound',
+      'destination.service.host': 'reviews.default.svc.cluster.local',
+      'response.code': 200,
+      'response.duration': 20,
+      'request.size': 100,
+      'connection.mtls': true,
+    });
+    await runtime.report([bag, bag]);
+    expect(
+      await metricValue(promRegistry, 'istio_requests_total', {
+        destination_service: 'reviews.default.svc.cluster.local',
+        reporter: 'destination',
+        response_code: '200',
+        connection_security_policy: 'mutual_tls',
+        source_workload: 'unknown',
+      }),
+    ).toBe(2);
+    const text = await promRegistry.metrics();
+    expect(text).toMatch(/istio_request_duration_seconds_bucket\{le="0.025",.*\} 2/);
+    expect(text).toMatch(/istio_request_bytes_bucket\{le="100",.*\} 2/);
+  });
+});
