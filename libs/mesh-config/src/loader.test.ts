@@ -126,3 +126,30 @@ describe('loadFile / loadDir', () => {
     expect(r.errors[0]).toMatchObject({ code: 'MESH_CONFIG_ERR_READ_FAILED', file: join(dir, 'missing.yaml') });
   });
 });
+
+describe('hostile input', () => {
+  it('refuses oversized input and documents without parsing them whole', () => {
+    const big = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  blob: "${'x'.repeat(2 * 1024 * 1024)}"\n`;
+    const r = loadYaml(big, 'big.yaml');
+    expect(r.objects).toEqual([]);
+    expect(r.errors[0].message).toMatch(/document is \d+ bytes, more than the \d+ allowed/);
+    const r2 = loadYaml(big, 'big.yaml', { maxBytes: 1024 });
+    expect(r2.errors[0].message).toMatch(/input is \d+ bytes, more than the 1024 allowed/);
+  });
+
+  it('refuses alias bombs', () => {
+    const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 12; i++)
+      lines.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
+    const r = loadYaml(
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n  ${lines.join('\n  ')}\n`,
+      'bomb.yaml',
+    );
+    expect(r.objects).toEqual([]);
+    expect(r.errors[0].code).toBe('MESH_CONFIG_ERR_INVALID_YAML');
+  });
+});

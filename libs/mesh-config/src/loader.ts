@@ -14,7 +14,14 @@ export interface LoadResult {
 export interface LoadOptions {
   /** Namespace for namespaced objects that name none (like `kubectl apply -n`); default `default`. */
   defaultNamespace?: string;
+  /** Larger inputs are refused unparsed (default 8 MiB). */
+  maxBytes?: number;
+  /** Larger single documents are refused (default 1.5 MiB, Kubernetes' object size limit). */
+  maxDocumentBytes?: number;
 }
+
+export const DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_MAX_DOCUMENT_BYTES = 1.5 * 1024 * 1024;
 
 const META_FIELDS = new Set([
   'name',
@@ -44,6 +51,21 @@ const META_FIELDS = new Set([
  */
 export function loadYaml(text: string, file = '<input>', opts: LoadOptions = {}): LoadResult {
   ensureBuiltinKinds();
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (text.length > maxBytes) {
+    return {
+      objects: [],
+      errors: [
+        structural(
+          file,
+          1,
+          `input is ${text.length} bytes, more than the ${maxBytes} allowed`,
+          'MESH_CONFIG_ERR_INVALID_YAML',
+        ),
+      ],
+    };
+  }
+  const maxDoc = opts.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES;
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const out: LoadResult = { objects: [], errors: [] };
@@ -66,6 +88,11 @@ export function loadYaml(text: string, file = '<input>', opts: LoadOptions = {})
     const root = doc.contents;
     if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) continue;
     const docLine = lineOf(root.range?.[0] ?? 0);
+    const size = (root.range?.[2] ?? 0) - (root.range?.[0] ?? 0);
+    if (size > maxDoc) {
+      out.errors.push(structural(file, docLine, `document is ${size} bytes, more than the ${maxDoc} allowed`));
+      continue;
+    }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
