@@ -97,11 +97,47 @@ function writeTypes(dir) {
     ],
     { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
   );
+  for (const [file, body] of Object.entries(OBJECT_FORM_OVERRIDES)) {
+    fs.writeFileSync(
+      path.join(typesDir, file),
+      `// Object form of @tsmesh/protocol (see docs/protocol.md), not proto-loader's.\n${body}`,
+    );
+  }
   for (const f of listFiles(typesDir)) {
     const full = path.join(typesDir, f);
     fs.writeFileSync(full, TYPES_HEADER + fs.readFileSync(full, 'utf8'));
   }
 }
+
+/**
+ * Types whose object form differs from proto-loader's: Any is always expanded in place
+ * ({ '@type', ...fields }) and Struct/Value/ListValue are plain JSON.
+ */
+const OBJECT_FORM_OVERRIDES = {
+  'google/protobuf/Any.ts': [
+    "import type { AnyExtension } from '@grpc/proto-loader';",
+    '',
+    'export type Any = (AnyExtension & { [field: string]: unknown }) | { type_url: string; value: Buffer | Uint8Array };',
+    '',
+    'export type Any__Output = AnyExtension & { [field: string]: unknown };',
+    '',
+  ].join('\n'),
+  'google/protobuf/Struct.ts': [
+    'export type Struct = { [key: string]: unknown };',
+    '',
+    'export type Struct__Output = { [key: string]: unknown };',
+    '',
+  ].join('\n'),
+  'google/protobuf/Value.ts': ['export type Value = unknown;', '', 'export type Value__Output = unknown;', ''].join(
+    '\n',
+  ),
+  'google/protobuf/ListValue.ts': [
+    'export type ListValue = unknown[];',
+    '',
+    'export type ListValue__Output = unknown[];',
+    '',
+  ].join('\n'),
+};
 
 function listFiles(dir, rel = '') {
   if (!fs.existsSync(path.join(dir, rel))) return [];

@@ -12,6 +12,7 @@ import {
   unpackAny,
   validateMessage,
   wrapperValue,
+  type Secret,
 } from './index';
 
 describe('Any pack/unpack', () => {
@@ -100,7 +101,7 @@ describe('well-known type helpers', () => {
   });
 
   it('converts timestamps, field masks, bytes and Any holding a well-known type', () => {
-    const obj = fromJson<Record<string, any>>('envoy.admin.v3.UpdateFailureState', {
+    const obj = fromJson<Record<string, unknown>>('envoy.admin.v3.UpdateFailureState', {
       failed_configuration: { '@type': 'type.googleapis.com/google.protobuf.Duration', value: '1.5s' },
       last_update_attempt: '2026-11-23T07:00:00.250Z',
       details: 'bad',
@@ -118,11 +119,11 @@ describe('well-known type helpers', () => {
       last_update_attempt: '2026-11-23T07:00:00.250Z',
       details: 'bad',
     });
-    const secret = fromJson<Record<string, any>>(typeNameOf(TypeUrl.SECRET), {
+    const secret = fromJson<Secret>(typeNameOf(TypeUrl.SECRET), {
       name: 'default',
       tls_certificate: { certificate_chain: { inline_bytes: Buffer.from('PEM').toString('base64') } },
     });
-    expect(secret['tls_certificate'].certificate_chain.inline_bytes).toEqual(Buffer.from('PEM'));
+    expect(secret.tls_certificate?.certificate_chain?.inline_bytes).toEqual(Buffer.from('PEM'));
     expect(toJson(typeNameOf(TypeUrl.SECRET), secret)).toEqual({
       name: 'default',
       tls_certificate: { certificate_chain: { inline_bytes: 'UEVN' } },

@@ -8,3 +8,5 @@ export { encode, decode, packAny, unpackAny, TO_OBJECT_OPTIONS, type WireAny } f
 export { validateMessage } from './validate';
 export * from './well-known';
 export * from './services';
+export * from './types';
+export * from './struct';

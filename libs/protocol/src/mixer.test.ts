@@ -1,4 +1,15 @@
-import { decode, encode, fromYaml, mixerServiceDefinition, toJson, TypeUrl, typeNameOf } from './index';
+import {
+  decode,
+  encode,
+  fromYaml,
+  mixerServiceDefinition,
+  toJson,
+  TypeUrl,
+  typeNameOf,
+  type MixerCheckRequest,
+  type MixerCheckResponse,
+  type MixerHttpClientConfig,
+} from './index';
 
 describe('Mixer protos (istio.mixer.v1)', () => {
   it('a CheckRequest with compressed attributes encodes and decodes', () => {
@@ -22,9 +33,9 @@ describe('Mixer protos (istio.mixer.v1)', () => {
     expect(back).toEqual(req);
     // the gRPC service definition reads the same bytes
     const check = mixerServiceDefinition()['Check'];
-    const viaGrpc = check.requestDeserialize(encode(type, req)) as Record<string, any>;
-    expect(viaGrpc['global_word_count']).toBe(151);
-    expect(viaGrpc['attributes'].words).toEqual(req.attributes.words);
+    const viaGrpc = check.requestDeserialize(encode(type, req)) as MixerCheckRequest;
+    expect(viaGrpc.global_word_count).toBe(151);
+    expect(viaGrpc.attributes?.words).toEqual(req.attributes.words);
   });
 
   it('a CheckResponse and a ReportRequest keep Istio field numbers', () => {
@@ -37,18 +48,18 @@ describe('Mixer protos (istio.mixer.v1)', () => {
       },
       quotas: {},
     };
-    const back = decode<Record<string, any>>(
+    const back = decode<MixerCheckResponse>(
       'istio.mixer.v1.CheckResponse',
       encode('istio.mixer.v1.CheckResponse', resp),
     );
-    expect(back['precondition'].valid_use_count).toBe(1000);
-    expect(back['precondition'].referenced_attributes.attribute_matches[0]).toEqual({ name: -1, condition: 'EXACT' });
+    expect(back.precondition?.valid_use_count).toBe(1000);
+    expect(back.precondition?.referenced_attributes?.attribute_matches[0]).toEqual({ name: -1, condition: 'EXACT' });
     // ReportRequest.global_word_count is field 3 (varint): tag byte 0x18
     expect([...encode('istio.mixer.v1.ReportRequest', { global_word_count: 5 })]).toEqual([0x18, 5]);
   });
 
   it('the Mixer filter client config loads from YAML as Pilot writes it', () => {
-    const cfg = fromYaml<Record<string, any>>(
+    const cfg = fromYaml<MixerHttpClientConfig>(
       TypeUrl.MIXER_HTTP_CLIENT_CONFIG,
       [
         'transport:',
@@ -70,7 +81,7 @@ describe('Mixer protos (istio.mixer.v1)', () => {
         '      string_value: kubernetes://reviews-v1.default',
       ].join('\n'),
     );
-    expect(cfg['transport'].network_fail_policy.policy).toBe('FAIL_CLOSE');
+    expect(cfg.transport?.network_fail_policy?.policy).toBe('FAIL_CLOSE');
     const back = decode(
       'istio.mixer.v1.config.client.HttpClientConfig',
       encode('istio.mixer.v1.config.client.HttpClientConfig', cfg),

@@ -1,7 +1,19 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { decode, encode, fromYaml, toJson, TypeUrl, typeNameOf } from './index';
+import {
+  decode,
+  encode,
+  fromYaml,
+  toJson,
+  TypeUrl,
+  typeNameOf,
+  type Cluster,
+  type HTTPFault,
+  type HttpConnectionManager,
+  type Listener,
+  type RouteConfiguration,
+} from './index';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, '__fixtures__', name), 'utf8');
 
@@ -28,44 +40,38 @@ describe('round trip: fromYaml -> encode -> decode -> toJson', () => {
 
 describe('object form', () => {
   it('expands Any in place, keeps durations, wrappers and enums in protobufjs form', () => {
-    const listener = decode<Record<string, any>>(
+    const listener = decode<Listener>(
       typeNameOf(TypeUrl.LISTENER),
       encode(typeNameOf(TypeUrl.LISTENER), fromYaml(typeNameOf(TypeUrl.LISTENER), fixture('listener-hcm-rds.yaml'))),
     );
-    const hcm = listener.filter_chains[0].filters[0].typed_config;
-    expect(hcm['@type']).toBe(TypeUrl.HTTP_CONNECTION_MANAGER);
-    expect(hcm.rds.route_config_name).toBe('local_route');
+    const typed = listener.filter_chains[0].filters[0].typed_config;
+    expect(typed?.['@type']).toBe(TypeUrl.HTTP_CONNECTION_MANAGER);
+    const hcm = typed as unknown as HttpConnectionManager;
+    expect(hcm.rds?.route_config_name).toBe('local_route');
     expect(hcm.codec_type).toBe('AUTO');
-    expect(hcm.common_http_protocol_options.idle_timeout).toEqual({ seconds: 300 });
+    expect(hcm.common_http_protocol_options?.idle_timeout).toEqual({ seconds: 300 });
     expect(hcm.use_remote_address).toEqual({ value: true });
-    expect(hcm.http_filters.map((f: { name: string }) => f.name)).toEqual([
-      'envoy.filters.http.fault',
-      'envoy.filters.http.router',
-    ]);
-    expect(hcm.http_filters[0].typed_config.delay.fixed_delay).toEqual({ nanos: 500000000 });
+    expect(hcm.http_filters.map((f) => f.name)).toEqual(['envoy.filters.http.fault', 'envoy.filters.http.router']);
+    const fault = hcm.http_filters[0].typed_config as unknown as HTTPFault;
+    expect(fault.delay?.fixed_delay).toEqual({ nanos: 500000000 });
     // arrays: true — repeated fields are always present
-    expect(listener.listener_filters[0].typed_config).toEqual({
-      '@type': TypeUrl.TLS_INSPECTOR,
-    });
-    expect(listener.filter_chains[0].filters[0].typed_config.upgrade_configs).toEqual([]);
+    expect(listener.listener_filters[0].typed_config).toEqual({ '@type': TypeUrl.TLS_INSPECTOR });
+    expect(hcm.upgrade_configs).toEqual([]);
   });
 
   it('gives Struct as plain JSON and int64 as numbers', () => {
-    const cluster = fromYaml<Record<string, any>>(typeNameOf(TypeUrl.CLUSTER), fixture('cluster-eds.yaml'));
-    expect(cluster.metadata.filter_metadata.istio).toEqual({
+    const cluster = fromYaml<Cluster>(typeNameOf(TypeUrl.CLUSTER), fixture('cluster-eds.yaml'));
+    expect(cluster.metadata?.filter_metadata?.['istio']).toEqual({
       config: '/apis/networking.istio.io/v1alpha3/namespaces/default/destination-rule/reviews',
       subset: 'v1',
       weight: 1.5,
       canary: false,
       tags: ['a', 'b'],
     });
-    const decoded = decode<Record<string, any>>(
-      typeNameOf(TypeUrl.CLUSTER),
-      encode(typeNameOf(TypeUrl.CLUSTER), cluster),
-    );
+    const decoded = decode<Cluster>(typeNameOf(TypeUrl.CLUSTER), encode(typeNameOf(TypeUrl.CLUSTER), cluster));
     expect(decoded.metadata).toEqual(cluster.metadata);
-    const route = fromYaml<Record<string, any>>(typeNameOf(TypeUrl.ROUTE), fixture('route-weighted-retries.yaml'));
-    expect(route.virtual_hosts[0].routes[1].route.retry_policy.host_selection_retry_max_attempts).toBe(3);
+    const route = fromYaml<RouteConfiguration>(typeNameOf(TypeUrl.ROUTE), fixture('route-weighted-retries.yaml'));
+    expect(route.virtual_hosts[0].routes[1].route?.retry_policy?.host_selection_retry_max_attempts).toBe(3);
   });
 
   it('accepts camelCase keys and non-canonical values, and normalizes them', () => {

@@ -11,6 +11,10 @@ import {
   mixerServiceDefinition,
   rdsServiceDefinition,
   sdsServiceDefinition,
+  jsonToStruct,
+  structToJson,
+  type DiscoveryRequest,
+  type GrpcStruct,
 } from './index';
 
 describe('gRPC service definitions', () => {
@@ -45,11 +49,11 @@ describe('gRPC service definitions', () => {
     expect(ads.requestStream).toBe(true);
     expect(ads.responseStream).toBe(true);
     const bytes = ads.requestSerialize({ node: { id: 'sidecar~1~a.b~b.svc' }, type_url: 'x', response_nonce: 'n' });
-    const back = ads.requestDeserialize(bytes) as Record<string, any>;
-    expect(back['node'].id).toBe('sidecar~1~a.b~b.svc');
-    expect(back['response_nonce']).toBe('n');
+    const back = ads.requestDeserialize(bytes) as DiscoveryRequest;
+    expect(back.node?.id).toBe('sidecar~1~a.b~b.svc');
+    expect(back.response_nonce).toBe('n');
     // the same bytes decode with the object-form codec
-    expect(decode<Record<string, any>>('envoy.service.discovery.v3.DiscoveryRequest', bytes)['type_url']).toBe('x');
+    expect(decode<DiscoveryRequest>('envoy.service.discovery.v3.DiscoveryRequest', bytes).type_url).toBe('x');
   });
 
   it('CA CreateCertificate uses Istio field numbers (csr = 1, validity_duration = 3)', () => {
@@ -61,5 +65,26 @@ describe('gRPC service definitions', () => {
       encode('istio.v1.auth.IstioCertificateResponse', { cert_chain: ['leaf', 'root'] }),
     );
     expect(res).toEqual({ cert_chain: ['leaf', 'root'] });
+  });
+});
+
+describe('Struct in gRPC form', () => {
+  it('node.metadata survives the ADS serializer and converts to plain JSON and back', () => {
+    const ads = adsServiceDefinition()['StreamAggregatedResources'];
+    const metadata = {
+      ISTIO_VERSION: '1.0.0',
+      LABELS: { app: 'reviews', version: 'v1' },
+      PORTS: [9080],
+      MTLS: true,
+      X: null,
+    };
+    const bytes = ads.requestSerialize({ node: { id: 'n', metadata: jsonToStruct(metadata) } });
+    const req = ads.requestDeserialize(bytes) as { node: { metadata: GrpcStruct } };
+    expect(structToJson(req.node.metadata)).toEqual(metadata);
+    // and the object-form codec sees the same data as plain JSON
+    expect(decode<DiscoveryRequest>('envoy.service.discovery.v3.DiscoveryRequest', bytes).node?.metadata).toEqual(
+      metadata,
+    );
+    expect(structToJson({ fields: { a: { string_value: 'x' }, b: { number_value: 2 } } })).toEqual({ a: 'x', b: 2 });
   });
 });

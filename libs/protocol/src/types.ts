@@ -1,0 +1,233 @@
+/**
+ * Names for the generated message types (generated/types, from proto-loader-gen-types).
+ * `Foo` is the object form (what decode/fromJson give: repeated fields always arrays, Any
+ * expanded, Struct as plain JSON); `FooInput` is what encode/packAny accept (everything optional).
+ */
+export type {
+  Listener__Output as Listener,
+  Listener as ListenerInput,
+} from './generated/types/envoy/config/listener/v3/Listener';
+export type {
+  FilterChain__Output as FilterChain,
+  FilterChain as FilterChainInput,
+} from './generated/types/envoy/config/listener/v3/FilterChain';
+export type {
+  Filter__Output as NetworkFilter,
+  Filter as NetworkFilterInput,
+} from './generated/types/envoy/config/listener/v3/Filter';
+export type {
+  RouteConfiguration__Output as RouteConfiguration,
+  RouteConfiguration as RouteConfigurationInput,
+} from './generated/types/envoy/config/route/v3/RouteConfiguration';
+export type {
+  VirtualHost__Output as VirtualHost,
+  VirtualHost as VirtualHostInput,
+} from './generated/types/envoy/config/route/v3/VirtualHost';
+export type { Route__Output as Route, Route as RouteInput } from './generated/types/envoy/config/route/v3/Route';
+export type {
+  RouteMatch__Output as RouteMatch,
+  RouteMatch as RouteMatchInput,
+} from './generated/types/envoy/config/route/v3/RouteMatch';
+export type {
+  RouteAction__Output as RouteAction,
+  RouteAction as RouteActionInput,
+} from './generated/types/envoy/config/route/v3/RouteAction';
+export type {
+  WeightedCluster__Output as WeightedCluster,
+  WeightedCluster as WeightedClusterInput,
+} from './generated/types/envoy/config/route/v3/WeightedCluster';
+export type {
+  RetryPolicy__Output as RetryPolicy,
+  RetryPolicy as RetryPolicyInput,
+} from './generated/types/envoy/config/route/v3/RetryPolicy';
+export type {
+  HeaderMatcher__Output as HeaderMatcher,
+  HeaderMatcher as HeaderMatcherInput,
+} from './generated/types/envoy/config/route/v3/HeaderMatcher';
+export type {
+  CorsPolicy__Output as RouteCorsPolicy,
+  CorsPolicy as RouteCorsPolicyInput,
+} from './generated/types/envoy/config/route/v3/CorsPolicy';
+export type {
+  Cluster__Output as Cluster,
+  Cluster as ClusterInput,
+} from './generated/types/envoy/config/cluster/v3/Cluster';
+export type {
+  CircuitBreakers__Output as CircuitBreakers,
+  CircuitBreakers as CircuitBreakersInput,
+} from './generated/types/envoy/config/cluster/v3/CircuitBreakers';
+export type {
+  OutlierDetection__Output as OutlierDetection,
+  OutlierDetection as OutlierDetectionInput,
+} from './generated/types/envoy/config/cluster/v3/OutlierDetection';
+export type {
+  ClusterLoadAssignment__Output as ClusterLoadAssignment,
+  ClusterLoadAssignment as ClusterLoadAssignmentInput,
+} from './generated/types/envoy/config/endpoint/v3/ClusterLoadAssignment';
+export type {
+  LocalityLbEndpoints__Output as LocalityLbEndpoints,
+  LocalityLbEndpoints as LocalityLbEndpointsInput,
+} from './generated/types/envoy/config/endpoint/v3/LocalityLbEndpoints';
+export type {
+  LbEndpoint__Output as LbEndpoint,
+  LbEndpoint as LbEndpointInput,
+} from './generated/types/envoy/config/endpoint/v3/LbEndpoint';
+export type {
+  Bootstrap__Output as Bootstrap,
+  Bootstrap as BootstrapInput,
+} from './generated/types/envoy/config/bootstrap/v3/Bootstrap';
+export type { Node__Output as Node, Node as NodeInput } from './generated/types/envoy/config/core/v3/Node';
+export type {
+  Address__Output as Address,
+  Address as AddressInput,
+} from './generated/types/envoy/config/core/v3/Address';
+export type {
+  SocketAddress__Output as SocketAddress,
+  SocketAddress as SocketAddressInput,
+} from './generated/types/envoy/config/core/v3/SocketAddress';
+export type {
+  TransportSocket__Output as TransportSocket,
+  TransportSocket as TransportSocketInput,
+} from './generated/types/envoy/config/core/v3/TransportSocket';
+export type {
+  Metadata__Output as Metadata,
+  Metadata as MetadataInput,
+} from './generated/types/envoy/config/core/v3/Metadata';
+export type {
+  Locality__Output as Locality,
+  Locality as LocalityInput,
+} from './generated/types/envoy/config/core/v3/Locality';
+export type {
+  ConfigSource__Output as ConfigSource,
+  ConfigSource as ConfigSourceInput,
+} from './generated/types/envoy/config/core/v3/ConfigSource';
+export type {
+  HeaderValueOption__Output as HeaderValueOption,
+  HeaderValueOption as HeaderValueOptionInput,
+} from './generated/types/envoy/config/core/v3/HeaderValueOption';
+export type {
+  AccessLog__Output as AccessLog,
+  AccessLog as AccessLogInput,
+} from './generated/types/envoy/config/accesslog/v3/AccessLog';
+export type {
+  Secret__Output as Secret,
+  Secret as SecretInput,
+} from './generated/types/envoy/extensions/transport_sockets/tls/v3/Secret';
+export type {
+  UpstreamTlsContext__Output as UpstreamTlsContext,
+  UpstreamTlsContext as UpstreamTlsContextInput,
+} from './generated/types/envoy/extensions/transport_sockets/tls/v3/UpstreamTlsContext';
+export type {
+  DownstreamTlsContext__Output as DownstreamTlsContext,
+  DownstreamTlsContext as DownstreamTlsContextInput,
+} from './generated/types/envoy/extensions/transport_sockets/tls/v3/DownstreamTlsContext';
+export type {
+  CommonTlsContext__Output as CommonTlsContext,
+  CommonTlsContext as CommonTlsContextInput,
+} from './generated/types/envoy/extensions/transport_sockets/tls/v3/CommonTlsContext';
+export type {
+  DiscoveryRequest__Output as DiscoveryRequest,
+  DiscoveryRequest as DiscoveryRequestInput,
+} from './generated/types/envoy/service/discovery/v3/DiscoveryRequest';
+export type {
+  DiscoveryResponse__Output as DiscoveryResponse,
+  DiscoveryResponse as DiscoveryResponseInput,
+} from './generated/types/envoy/service/discovery/v3/DiscoveryResponse';
+export type {
+  HttpConnectionManager__Output as HttpConnectionManager,
+  HttpConnectionManager as HttpConnectionManagerInput,
+} from './generated/types/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager';
+export type {
+  HttpFilter__Output as HttpFilter,
+  HttpFilter as HttpFilterInput,
+} from './generated/types/envoy/extensions/filters/network/http_connection_manager/v3/HttpFilter';
+export type {
+  Rds__Output as Rds,
+  Rds as RdsInput,
+} from './generated/types/envoy/extensions/filters/network/http_connection_manager/v3/Rds';
+export type {
+  TcpProxy__Output as TcpProxy,
+  TcpProxy as TcpProxyInput,
+} from './generated/types/envoy/extensions/filters/network/tcp_proxy/v3/TcpProxy';
+export type {
+  Router__Output as Router,
+  Router as RouterInput,
+} from './generated/types/envoy/extensions/filters/http/router/v3/Router';
+export type {
+  HTTPFault__Output as HTTPFault,
+  HTTPFault as HTTPFaultInput,
+} from './generated/types/envoy/extensions/filters/http/fault/v3/HTTPFault';
+export type {
+  Cors__Output as Cors,
+  Cors as CorsInput,
+} from './generated/types/envoy/extensions/filters/http/cors/v3/Cors';
+export type {
+  CorsPolicy__Output as CorsPolicy,
+  CorsPolicy as CorsPolicyInput,
+} from './generated/types/envoy/extensions/filters/http/cors/v3/CorsPolicy';
+export type {
+  RBAC__Output as HttpRbac,
+  RBAC as HttpRbacInput,
+} from './generated/types/envoy/extensions/filters/http/rbac/v3/RBAC';
+export type {
+  RBACPerRoute__Output as HttpRbacPerRoute,
+  RBACPerRoute as HttpRbacPerRouteInput,
+} from './generated/types/envoy/extensions/filters/http/rbac/v3/RBACPerRoute';
+export type { RBAC__Output as RbacConfig, RBAC as RbacConfigInput } from './generated/types/envoy/config/rbac/v3/RBAC';
+export type {
+  JwtAuthentication__Output as JwtAuthentication,
+  JwtAuthentication as JwtAuthenticationInput,
+} from './generated/types/envoy/extensions/filters/http/jwt_authn/v3/JwtAuthentication';
+export type {
+  CompressedAttributes__Output as CompressedAttributes,
+  CompressedAttributes as CompressedAttributesInput,
+} from './generated/types/istio/mixer/v1/CompressedAttributes';
+export type {
+  Attributes__Output as MixerAttributes,
+  Attributes as MixerAttributesInput,
+} from './generated/types/istio/mixer/v1/Attributes';
+export type {
+  CheckRequest__Output as MixerCheckRequest,
+  CheckRequest as MixerCheckRequestInput,
+} from './generated/types/istio/mixer/v1/CheckRequest';
+export type {
+  CheckResponse__Output as MixerCheckResponse,
+  CheckResponse as MixerCheckResponseInput,
+} from './generated/types/istio/mixer/v1/CheckResponse';
+export type {
+  ReportRequest__Output as MixerReportRequest,
+  ReportRequest as MixerReportRequestInput,
+} from './generated/types/istio/mixer/v1/ReportRequest';
+export type {
+  ReportResponse__Output as MixerReportResponse,
+  ReportResponse as MixerReportResponseInput,
+} from './generated/types/istio/mixer/v1/ReportResponse';
+export type {
+  HttpClientConfig__Output as MixerHttpClientConfig,
+  HttpClientConfig as MixerHttpClientConfigInput,
+} from './generated/types/istio/mixer/v1/config/client/HttpClientConfig';
+export type {
+  TcpClientConfig__Output as MixerTcpClientConfig,
+  TcpClientConfig as MixerTcpClientConfigInput,
+} from './generated/types/istio/mixer/v1/config/client/TcpClientConfig';
+export type {
+  ServiceConfig__Output as MixerServiceConfig,
+  ServiceConfig as MixerServiceConfigInput,
+} from './generated/types/istio/mixer/v1/config/client/ServiceConfig';
+export type {
+  TransportConfig__Output as MixerTransportConfig,
+  TransportConfig as MixerTransportConfigInput,
+} from './generated/types/istio/mixer/v1/config/client/TransportConfig';
+export type {
+  QuotaSpec__Output as MixerQuotaSpec,
+  QuotaSpec as MixerQuotaSpecInput,
+} from './generated/types/istio/mixer/v1/config/client/QuotaSpec';
+export type {
+  IstioCertificateRequest__Output as IstioCertificateRequest,
+  IstioCertificateRequest as IstioCertificateRequestInput,
+} from './generated/types/istio/v1/auth/IstioCertificateRequest';
+export type {
+  IstioCertificateResponse__Output as IstioCertificateResponse,
+  IstioCertificateResponse as IstioCertificateResponseInput,
+} from './generated/types/istio/v1/auth/IstioCertificateResponse';
+export type { Any__Output as AnyObject } from './generated/types/google/protobuf/Any';
