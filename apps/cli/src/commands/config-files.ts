@@ -1,0 +1,102 @@
+/**
+ * `tsmesh validate|apply|delete -f FILE`: validation with @tsmesh/mesh-config
+ * (every problem names file, line, object and field); apply writes one file per
+ * object into the watched config folder (same name replaces, like kubectl
+ * apply), only when the whole file is valid; delete removes those objects.
+ * Workload kinds (Deployment) go to the launcher's workloads folder, where the
+ * supervisor picks up env changes and restarts the pod.
+ */
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { formatConfigError, loadFile, validateAll, type ConfigError, type ConfigObject } from '@tsmesh/mesh-config';
+
+export interface CheckResult {
+  objects: ConfigObject[];
+  errors: ConfigError[];
+  warnings: ConfigError[];
+}
+
+export const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']);
+
+export function checkFile(file: string): CheckResult {
+  const loaded = loadFile(file);
+  const res = validateAll(loaded.objects);
+  const all = [...loaded.errors, ...res.errors];
+  return {
+    objects: loaded.objects,
+    errors: all.filter((e) => e.severity === 'error'),
+    warnings: all.filter((e) => e.severity !== 'error'),
+  };
+}
+
+export function objectFileName(o: Pick<ConfigObject, 'kind' | 'metadata'>): string {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return `${safe(o.kind)}.${safe(o.metadata.namespace || '_cluster')}.${safe(o.metadata.name)}.yaml`;
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/** What the object looked like in its file (apiVersion/kind/metadata/spec as written). */
+function asWritten(o: ConfigObject): unknown {
+  return o.raw ?? { apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: o.spec };
+}
+
+export interface ApplyOutcome {
+  ok: boolean;
+  lines: string[];
+}
+
+export function applyFile(file: string, dirs: { configDir: string; workloadsDir: string }): ApplyOutcome {
+  const r = checkFile(file);
+  const lines = r.warnings.map(formatConfigError);
+  if (r.errors.length > 0) {
+    return {
+      ok: false,
+      lines: [
+        ...r.errors.map(formatConfigError),
+        ...lines,
+        `${r.errors.length} problem(s) in ${file}; nothing was written`,
+      ],
+    };
+  }
+  if (r.objects.length === 0) return { ok: false, lines: [`${file} holds no objects; nothing was written`] };
+  for (const d of [dirs.configDir, dirs.workloadsDir]) mkdirSync(d, { recursive: true });
+  for (const o of r.objects) {
+    const dir = WORKLOAD_KINDS.has(o.kind) ? dirs.workloadsDir : dirs.configDir;
+    const existed = existsSync(join(dir, objectFileName(o)));
+    writeAtomic(join(dir, objectFileName(o)), stringify(asWritten(o)));
+    lines.push(`${o.kind.toLowerCase()}/${o.metadata.name} ${existed ? 'configured' : 'created'}`);
+  }
+  return { ok: true, lines };
+}
+
+export function deleteFile(file: string, dirs: { configDir: string; workloadsDir: string }): ApplyOutcome {
+  const loaded = loadFile(file);
+  if (loaded.errors.length) return { ok: false, lines: loaded.errors.map(formatConfigError) };
+  const lines: string[] = [];
+  let ok = true;
+  for (const o of loaded.objects) {
+    const target = join(WORKLOAD_KINDS.has(o.kind) ? dirs.workloadsDir : dirs.configDir, objectFileName(o));
+    if (existsSync(target)) {
+      rmSync(target);
+      lines.push(`${o.kind.toLowerCase()}/${o.metadata.name} deleted`);
+    } else {
+      ok = false;
+      lines.push(`${o.kind.toLowerCase()}/${o.metadata.name} not found`);
+    }
+  }
+  return { ok, lines };
+}
+
+export function listConfig(dir: string): string[] {
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.yaml'))
+        .sort()
+    : [];
+}
