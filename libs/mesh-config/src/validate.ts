@@ -53,7 +53,10 @@ export function validate(obj: ConfigObject): ValidateResult {
     ? cleaned
     : ((cleaned['spec'] as Record<string, unknown> | undefined) ?? {});
   const ctx: CheckContext = {
-    error: (i) => out.errors.push(i),
+    // One error per path: a value the schema already refused is not reported again as missing.
+    error: (i) => {
+      if (!out.errors.some((e) => e.path === i.path)) out.errors.push(i);
+    },
     warn: (path, message) => out.warnings.push({ path, message }),
   };
   if (def.normalize) spec = def.normalize(spec, ctx);
