@@ -1,0 +1,442 @@
+/**
+ * The data-plane engine. `apply(snapshot)` validates and builds everything first (route tables,
+ * matchers, filter factories, clusters), then swaps atomically: new requests use the new config,
+ * established connections keep working, removed listeners drain. A snapshot with any error is
+ * rejected as a whole (the caller NACKs with the joined messages) and the last good config stays.
+ */
+import {
+  silentLogger,
+  systemClock,
+  systemRandom,
+  type Clock,
+  type FieldError,
+  type Logger,
+  type Random,
+} from '@tsmesh/core';
+import { FilterRegistry } from '../filters/types';
+import { compileRouteConfiguration, type CompiledRouteConfig } from '../http/route-table';
+import { perFilterParser } from '../http/connection-manager';
+import type { HcmRuntime } from '../http/runtime';
+import type { StreamCompleteHook } from '../http/stream-info';
+import { ListenerRuntime } from '../listeners/listener';
+import { StatsStore } from '../stats/store';
+import type { CertificateProvider } from '../tls/certificate-provider';
+import { readDataSource, resolveCommonTls, sanChecker, type SecretLookup } from '../tls/context';
+import { Cluster, parseCluster, parseLoadAssignment, type ClusterDeps } from '../upstream/cluster';
+import { buildListener, type BuiltListener } from './build-listener';
+import { dataplaneErrors } from './errors';
+import { emptySnapshot, TYPE_URLS, type Msg, type Snapshot } from './types';
+import { clusterStatus, type ClusterStatus, type ListenerStatus } from './status';
+
+export interface DataplaneOptions {
+  nodeId: string;
+  clock?: Clock;
+  random?: Random;
+  logger?: Logger;
+  stats?: StatsStore;
+  /** TLS material by SDS name beyond the snapshot's Secret resources (rotating workload certs). */
+  tls?: { provider?: CertificateProvider };
+  /** HTTP filter registry; call `registerBuiltinFilters(registry)` on it. Defaults to an empty one. */
+  filters?: FilterRegistry;
+  /** How long removed listeners drain before their connections are closed (ms, default 5000). */
+  drainMs?: number;
+}
+
+interface ActiveListener {
+  runtime: ListenerRuntime;
+  config: Msg;
+  key: string;
+}
+
+const KIND_BY_TYPE: Record<string, keyof Snapshot> = {
+  [TYPE_URLS.listener]: 'listeners',
+  [TYPE_URLS.route]: 'routes',
+  [TYPE_URLS.cluster]: 'clusters',
+  [TYPE_URLS.endpoint]: 'endpoints',
+  [TYPE_URLS.secret]: 'secrets',
+};
+
+export class Dataplane {
+  readonly stats: StatsStore;
+  readonly filters: FilterRegistry;
+  readonly nodeId: string;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly logger: Logger;
+  private readonly provider?: CertificateProvider;
+  private readonly drainMs: number;
+  private readonly hooks: StreamCompleteHook[] = [];
+  private clusterMap = new Map<string, Cluster>();
+  private routeMap = new Map<string, CompiledRouteConfig>();
+  private readonly listenerMap = new Map<string, ActiveListener>();
+  private snapshot: Snapshot = emptySnapshot();
+  private secretMap = new Map<string, Msg>();
+  private lastUpdated = new Date(0);
+  private version = '';
+  private stopped = false;
+  private readonly runtime: HcmRuntime;
+
+  constructor(opts: DataplaneOptions) {
+    this.nodeId = opts.nodeId;
+    this.clock = opts.clock ?? systemClock;
+    this.random = opts.random ?? systemRandom;
+    this.logger = opts.logger ?? silentLogger();
+    this.stats = opts.stats ?? new StatsStore();
+    this.filters = opts.filters ?? new FilterRegistry();
+    this.provider = opts.tls?.provider;
+    this.drainMs = opts.drainMs ?? 5000;
+    this.runtime = {
+      clock: this.clock,
+      random: this.random,
+      logger: this.logger,
+      stats: this.stats,
+      nodeId: this.nodeId,
+      cluster: (name) => this.clusterMap.get(name),
+      routeConfig: (name) => this.routeMap.get(name),
+      streamHooks: this.hooks,
+    };
+  }
+
+  /** Registers an access-log / tracing / telemetry hook called once per finished stream. */
+  onStreamComplete(hook: StreamCompleteHook): () => void {
+    this.hooks.push(hook);
+    return () => {
+      const i = this.hooks.indexOf(hook);
+      if (i >= 0) this.hooks.splice(i, 1);
+    };
+  }
+
+  private secretLookup(secrets: Map<string, Msg>): SecretLookup {
+    return (name) => {
+      const s = secrets.get(name);
+      if (!s) return undefined;
+      const errs: FieldError[] = [];
+      const tc = s['tls_certificate'] as Msg | undefined;
+      const cert = tc
+        ? {
+            certChain: readDataSource(tc['certificate_chain'], 'tls_certificate.certificate_chain', errs) ?? '',
+            privateKey: readDataSource(tc['private_key'], 'tls_certificate.private_key', errs) ?? '',
+          }
+        : undefined;
+      const ca = readDataSource(s['validation_context']?.['trusted_ca'], 'validation_context.trusted_ca', errs);
+      return { cert, ca };
+    };
+  }
+
+  private clusterDeps(secrets: Map<string, Msg>, stats: StatsStore): ClusterDeps {
+    return {
+      clock: this.clock,
+      random: this.random,
+      stats,
+      logger: this.logger,
+      upstreamTls: (ctx, path, errors) => {
+        const r = resolveCommonTls(ctx, path, errors, this.secretLookup(secrets), this.provider);
+        const o = r.options();
+        return {
+          cert: o.cert,
+          key: o.key,
+          ca: o.ca,
+          servername: r.sni,
+          rejectUnauthorized: o.ca !== undefined,
+          checkServerIdentity:
+            sanChecker(r.sanMatchers) ??
+            (o.ca !== undefined && r.sanMatchers.length === 0 ? () => undefined : undefined),
+          ALPNProtocols: r.alpn.length ? r.alpn : undefined,
+        };
+      },
+    };
+  }
+
+  /** Field-addressed errors for a batch of resources of one type (empty = valid). */
+  validate(typeUrl: string, resources: readonly Msg[]): string[] {
+    const kind = KIND_BY_TYPE[typeUrl];
+    if (!kind) return [`unsupported resource type ${typeUrl}`];
+    const snap = { ...this.snapshot, [kind]: resources } as Snapshot;
+    return this.check(snap, kind);
+  }
+
+  private check(snap: Snapshot, only?: keyof Snapshot): string[] {
+    const out: string[] = [];
+    const scratch = new StatsStore();
+    const secrets = new Map(snap.secrets.map((s) => [String(s['name'] ?? ''), s]));
+    const each = (
+      kind: keyof Snapshot,
+      label: string,
+      nameOf: (m: Msg) => string,
+      fn: (m: Msg, errors: FieldError[]) => void,
+    ) => {
+      if (only && only !== kind) return;
+      const seen = new Set<string>();
+      snap[kind].forEach((m, i) => {
+        const errors: FieldError[] = [];
+        const name = nameOf(m);
+        if (seen.has(name)) errors.push({ path: 'name', message: `duplicate ${label} name` });
+        seen.add(name);
+        try {
+          fn(m, errors);
+        } catch (e) {
+          errors.push({ path: '', message: (e as Error).message });
+        }
+        for (const e of errors) out.push(`${label} "${name || `#${i}`}": ${e.path ? `${e.path}: ` : ''}${e.message}`);
+      });
+    };
+    const runtime: HcmRuntime = {
+      ...this.runtime,
+      stats: scratch,
+      cluster: () => undefined,
+      routeConfig: () => undefined,
+    };
+    each(
+      'secrets',
+      'secret',
+      (m) => String(m['name'] ?? ''),
+      (m, errors) => {
+        if (!m['name']) errors.push({ path: 'name', message: 'secret name is required' });
+      },
+    );
+    each(
+      'clusters',
+      'cluster',
+      (m) => String(m['name'] ?? ''),
+      (m, errors) => {
+        parseCluster(m, errors, { upstreamTls: this.clusterDeps(secrets, scratch).upstreamTls });
+      },
+    );
+    each(
+      'endpoints',
+      'cluster load assignment',
+      (m) => String(m['cluster_name'] ?? ''),
+      (m, errors) => {
+        if (!m['cluster_name']) errors.push({ path: 'cluster_name', message: 'cluster_name is required' });
+        parseLoadAssignment(m, '', errors);
+      },
+    );
+    each(
+      'routes',
+      'route configuration',
+      (m) => String(m['name'] ?? ''),
+      (m, errors) => {
+        if (!m['name']) errors.push({ path: 'name', message: 'route configuration name is required' });
+        compileRouteConfiguration(m, errors, perFilterParser(this.filters));
+      },
+    );
+    each(
+      'listeners',
+      'listener',
+      (m) => String(m['name'] ?? ''),
+      (m, errors) => {
+        buildListener(
+          m,
+          { runtime, registry: this.filters, secrets: this.secretLookup(secrets), provider: this.provider },
+          errors,
+        );
+      },
+    );
+    return out;
+  }
+
+  /**
+   * Applies a complete snapshot atomically. Throws DATAPLANE_ERR_INVALID_CONFIG (with every field
+   * error) or DATAPLANE_ERR_LISTENER_BIND; in both cases nothing changed.
+   */
+  async apply(snapshot: Snapshot, opts: { version?: string } = {}): Promise<void> {
+    if (this.stopped) throw dataplaneErrors.error('DATAPLANE_ERR_STOPPED');
+    const problems = this.check(snapshot);
+    if (problems.length) {
+      throw dataplaneErrors.error(
+        'DATAPLANE_ERR_INVALID_CONFIG',
+        { kind: 'data-plane' },
+        problems.map((p) => ({ path: '', message: p })),
+      );
+    }
+    const secrets = new Map(snapshot.secrets.map((s) => [String(s['name']), s]));
+    const deps = this.clusterDeps(secrets, this.stats);
+    // 1. Clusters: keep unchanged ones (pools, outlier state), build new ones.
+    const clusters = new Map<string, Cluster>();
+    const created: Cluster[] = [];
+    for (const m of snapshot.clusters) {
+      const name = String(m['name']);
+      const prev = this.clusterMap.get(name);
+      if (prev && JSON.stringify(prev.config) === JSON.stringify(m)) clusters.set(name, prev);
+      else {
+        const c = new Cluster(parseCluster(m, [], deps), m, deps);
+        clusters.set(name, c);
+        created.push(c);
+      }
+    }
+    const claByName = new Map(snapshot.endpoints.map((e) => [String(e['cluster_name']), e]));
+    for (const c of clusters.values())
+      if (c.settings.type === 'EDS') c.setEndpoints(claByName.get(c.settings.edsServiceName));
+    // 2. Route tables.
+    const routes = new Map<string, CompiledRouteConfig>();
+    for (const m of snapshot.routes)
+      routes.set(String(m['name']), compileRouteConfiguration(m, [], perFilterParser(this.filters)));
+    // 3. Listeners: build, bind the new ones before anything is swapped.
+    const ctx = {
+      runtime: this.runtime,
+      registry: this.filters,
+      secrets: this.secretLookup(secrets),
+      provider: this.provider,
+    };
+    const built = snapshot.listeners.map((m) => ({ m, b: buildListener(m, ctx, []) }));
+    const fresh: { b: BuiltListener; m: Msg; runtime: ListenerRuntime }[] = [];
+    try {
+      for (const { m, b } of built) {
+        const prev = this.listenerMap.get(b.name);
+        if (prev && prev.key === `${b.host}:${b.port}`) continue;
+        const runtime = new ListenerRuntime(b.name, b.host, b.port, b.chains, this.logger, b.limits);
+        try {
+          await runtime.listen();
+        } catch (e) {
+          throw dataplaneErrors.error('DATAPLANE_ERR_LISTENER_BIND', {
+            listener: b.name,
+            address: `${b.host}:${b.port}`,
+            reason: (e as Error).message,
+          });
+        }
+        fresh.push({ b, m, runtime });
+      }
+    } catch (e) {
+      for (const f of fresh) f.runtime.close();
+      for (const c of created) c.stop();
+      throw e;
+    }
+    // 4. Swap.
+    const oldClusters = this.clusterMap;
+    this.clusterMap = clusters;
+    this.routeMap = routes;
+    this.secretMap = secrets;
+    const keep = new Set(built.map(({ b }) => b.name));
+    for (const { m, b } of built) {
+      const prev = this.listenerMap.get(b.name);
+      const nf = fresh.find((f) => f.b.name === b.name);
+      if (nf) {
+        if (prev) void prev.runtime.drain(this.drainMs);
+        this.listenerMap.set(b.name, { runtime: nf.runtime, config: m, key: `${b.host}:${b.port}` });
+        const a = nf.runtime.address();
+        this.logger.info({ listener: b.name, address: a ? `${a.address}:${a.port}` : '' }, 'listener bound');
+      } else if (prev) {
+        prev.runtime.update(b.chains);
+        prev.config = m;
+      }
+    }
+    for (const [name, l] of this.listenerMap) {
+      if (!keep.has(name)) {
+        this.listenerMap.delete(name);
+        void l.runtime.drain(this.drainMs);
+      }
+    }
+    for (const [name, c] of oldClusters) {
+      if (clusters.get(name) !== c) {
+        // Let in-flight requests on the old cluster finish before its pools close.
+        this.clock.setTimeout(() => c.stop(), this.drainMs);
+        if (!clusters.has(name)) this.stats.removePrefix(`cluster.${name}.`);
+      }
+    }
+    this.snapshot = snapshot;
+    this.version = opts.version ?? this.version;
+    this.lastUpdated = new Date(this.clock.now());
+  }
+
+  /** Bound address of a listener (`host:port`), once applied. */
+  address(listenerName: string): string | undefined {
+    const a = this.listenerMap.get(listenerName)?.runtime.address();
+    return a ? `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : undefined;
+  }
+
+  listeners(): ListenerStatus[] {
+    return [...this.listenerMap.entries()].map(([name, l]) => ({
+      name,
+      address: this.address(name) ?? '',
+      connections: l.runtime.connectionCount(),
+      draining: l.runtime.draining,
+    }));
+  }
+
+  clusters(): ClusterStatus[] {
+    return [...this.clusterMap.values()].map(clusterStatus);
+  }
+
+  /** Runtime cluster by name (filters such as the Mixer client call out through it). */
+  cluster(name: string): Cluster | undefined {
+    return this.clusterMap.get(name);
+  }
+
+  /** The applied resources in Envoy's admin ConfigDump shape (private keys redacted). */
+  configDump(): Msg {
+    const ts = this.lastUpdated.toISOString();
+    const v = this.version;
+    const redact = (s: Msg): Msg => {
+      const copy = JSON.parse(JSON.stringify(s)) as Msg;
+      if (copy['tls_certificate']?.['private_key'])
+        copy['tls_certificate']['private_key'] = { inline_string: '[redacted]' };
+      return copy;
+    };
+    return {
+      configs: [
+        {
+          '@type': 'type.googleapis.com/envoy.admin.v3.ClustersConfigDump',
+          version_info: v,
+          dynamic_active_clusters: this.snapshot.clusters.map((c) => ({
+            version_info: v,
+            cluster: { '@type': TYPE_URLS.cluster, ...c },
+            last_updated: ts,
+          })),
+        },
+        {
+          '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump',
+          version_info: v,
+          dynamic_listeners: this.snapshot.listeners.map((l) => ({
+            name: l['name'],
+            active_state: { version_info: v, listener: { '@type': TYPE_URLS.listener, ...l }, last_updated: ts },
+          })),
+        },
+        {
+          '@type': 'type.googleapis.com/envoy.admin.v3.RoutesConfigDump',
+          dynamic_route_configs: this.snapshot.routes.map((r) => ({
+            version_info: v,
+            route_config: { '@type': TYPE_URLS.route, ...r },
+            last_updated: ts,
+          })),
+        },
+        {
+          '@type': 'type.googleapis.com/envoy.admin.v3.EndpointsConfigDump',
+          dynamic_endpoint_configs: this.snapshot.endpoints.map((e) => ({
+            version_info: v,
+            endpoint_config: { '@type': TYPE_URLS.endpoint, ...e },
+            last_updated: ts,
+          })),
+        },
+        {
+          '@type': 'type.googleapis.com/envoy.admin.v3.SecretsConfigDump',
+          dynamic_active_secrets: this.snapshot.secrets.map((s) => ({
+            name: s['name'],
+            version_info: v,
+            last_updated: ts,
+            secret: { '@type': TYPE_URLS.secret, ...redact(s) },
+          })),
+        },
+      ],
+    };
+  }
+
+  /** The applied snapshot (as given). */
+  current(): Snapshot {
+    return this.snapshot;
+  }
+
+  /** Graceful drain of every listener: stop accepting, finish in-flight requests, then close. */
+  async drain(ms: number): Promise<void> {
+    await Promise.all([...this.listenerMap.values()].map((l) => l.runtime.drain(ms)));
+  }
+
+  /** Closes listeners and upstream pools now. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const l of this.listenerMap.values()) l.runtime.close();
+    this.listenerMap.clear();
+    for (const c of this.clusterMap.values()) c.stop();
+    this.clusterMap.clear();
+    void this.secretMap;
+  }
+}

@@ -1,0 +1,58 @@
+/** HttpConnectionManager stats under `http.<stat_prefix>.` (Envoy names). */
+import type { Counter, Gauge, Histogram, StatsStore } from '../stats/store';
+
+export class HcmStats {
+  readonly rqTotal: Counter;
+  readonly rqActive: Gauge;
+  readonly rqHttp1: Counter;
+  readonly rqHttp2: Counter;
+  readonly rqTime: Histogram;
+  readonly cxTotal: Counter;
+  readonly cxActive: Gauge;
+  readonly cxDestroyRemote: Counter;
+  readonly noRoute: Counter;
+  readonly noCluster: Counter;
+  readonly rqRedirect: Counter;
+  readonly rqDirectResponse: Counter;
+  readonly rqTimeout: Counter;
+  readonly rqRxReset: Counter;
+  readonly rqCompleted: Counter;
+  readonly headerOverflow: Counter;
+  readonly rqBadRequest: Counter;
+  private readonly byClass: Counter[] = [];
+
+  constructor(store: StatsStore, statPrefix: string) {
+    const p = `http.${statPrefix}.`;
+    const labels = { http_conn_manager_prefix: statPrefix };
+    const c = (n: string) => store.counter(p + n, { base: `http.${n}`, labels });
+    const g = (n: string) => store.gauge(p + n, { base: `http.${n}`, labels });
+    this.rqTotal = c('downstream_rq_total');
+    this.rqActive = g('downstream_rq_active');
+    this.rqHttp1 = c('downstream_rq_http1_total');
+    this.rqHttp2 = c('downstream_rq_http2_total');
+    this.rqTime = store.histogram(p + 'downstream_rq_time', { base: 'http.downstream_rq_time', labels });
+    this.cxTotal = c('downstream_cx_total');
+    this.cxActive = g('downstream_cx_active');
+    this.cxDestroyRemote = c('downstream_cx_destroy_remote');
+    this.noRoute = c('no_route');
+    this.noCluster = c('no_cluster');
+    this.rqRedirect = c('rq_redirect');
+    this.rqDirectResponse = c('rq_direct_response');
+    this.rqTimeout = c('downstream_rq_timeout');
+    this.rqRxReset = c('downstream_rq_rx_reset');
+    this.rqCompleted = c('downstream_rq_completed');
+    this.headerOverflow = c('downstream_rq_header_overflow');
+    this.rqBadRequest = c('downstream_rq_bad_request');
+    for (let i = 1; i <= 5; i++) {
+      this.byClass[i] = store.counter(`${p}downstream_rq_${i}xx`, {
+        base: 'http.downstream_rq_xx',
+        labels: { ...labels, response_code_class: `${i}xx` },
+      });
+    }
+  }
+
+  recordStatus(status: number): void {
+    const cls = Math.floor(status / 100);
+    if (cls >= 1 && cls <= 5) this.byClass[cls].inc();
+  }
+}

@@ -1,0 +1,597 @@
+/**
+ * The router (envoy.filters.http.router), last in every chain: direct responses, redirects,
+ * cluster choice (single, weighted, cluster_header), rewrites and header edits, route and
+ * per-try timeouts, retries with jittered backoff on another host, circuit-breaker admission,
+ * request mirroring, and streaming the response back with Envoy's `x-envoy-*` headers.
+ */
+import type { TimerHandle } from '@tsmesh/core';
+import type { Cluster } from '../upstream/cluster';
+import type { Host } from '../upstream/host';
+import { hash32 } from '../upstream/lb';
+import type { UpstreamFailure, UpstreamResponseHead, UpstreamStream } from '../upstream/pool';
+import type { ActiveStream } from './active-stream';
+import { applyRequestOps, applyResponseOps, type HeaderMap, type HeaderOps } from './header-ops';
+import { grpcToHttpStatus, parseGrpcTimeout, replyFor } from './local-reply';
+import { parseRetryOn, retriableFailure, retriableGrpc, retriableStatus, type RetryPolicy } from './retry-policy';
+import type { RouteEntry } from './route-table';
+import { sendMirror } from './mirror';
+
+const RESPONSE_HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+const CONTROL_HEADERS = [
+  'x-envoy-retry-on',
+  'x-envoy-retry-grpc-on',
+  'x-envoy-max-retries',
+  'x-envoy-upstream-rq-timeout-ms',
+  'x-envoy-upstream-rq-per-try-timeout-ms',
+];
+/** Request bodies kept for retries and mirrors up to this size (Envoy's default buffer limit). */
+const BODY_BUFFER_LIMIT = 1024 * 1024;
+
+interface EffectiveRetry {
+  on: ReadonlySet<string>;
+  max: number;
+  perTryMs: number;
+  baseMs: number;
+  maxMs: number;
+  codes: ReadonlySet<number>;
+  previousHosts: boolean;
+}
+
+function first(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? String(v[0]) : String(v);
+}
+
+export class Router {
+  private cluster: Cluster | undefined;
+  private retry: EffectiveRetry | null = null;
+  private timeoutMs = 0;
+  private globalTimer: TimerHandle | null = null;
+  private perTryTimer: TimerHandle | null = null;
+  private retryTimer: TimerHandle | null = null;
+  private upstream: UpstreamStream | null = null;
+  private host: Host | null = null;
+  private attemptStart = 0;
+  private readonly tried = new Set<Host>();
+  private attempts = 0;
+  private retriesDone = 0;
+  private bodyChunks: Buffer[] | null = null;
+  private bodyBytes = 0;
+  private bodyDone = false;
+  private bodyStarted = false;
+  private bodyTooBig = false;
+  private finished = false;
+  private admitted = false;
+  private retryActive = false;
+  private attemptSeq = 0;
+  private hash: number | undefined;
+  private clusterOps: HeaderOps | null = null;
+  private upstreamPath = '/';
+  private upstreamAuthority = '';
+
+  constructor(private readonly s: ActiveStream) {}
+
+  start(): void {
+    const s = this.s;
+    const route = s.route;
+    const st = s.cm.stats;
+    if (!route) {
+      st.noRoute.inc();
+      return s.localReply(replyFor('NR'));
+    }
+    s.info.routeName = route.name;
+    if (route.kind === 'direct') {
+      st.rqDirectResponse.inc();
+      const d = route.direct as { status: number; body: string };
+      return this.localWithRouteHeaders(route, { status: d.status, body: d.body });
+    }
+    if (route.kind === 'redirect') {
+      st.rqRedirect.inc();
+      return this.localWithRouteHeaders(route, {
+        status: route.redirect?.status ?? 301,
+        headers: { location: this.redirectLocation(route) },
+        body: '',
+      });
+    }
+    let clusterName: string | undefined;
+    if (route.kind === 'weighted') {
+      const w = route.weighted as NonNullable<RouteEntry['weighted']>;
+      let pick = s.cm.runtime.random.next() * w.total;
+      for (const c of w.clusters) {
+        pick -= c.weight;
+        if (pick < 0) {
+          clusterName = c.name;
+          this.clusterOps = c.headerOps;
+          break;
+        }
+      }
+      if (!clusterName) {
+        const last = w.clusters[w.clusters.length - 1];
+        clusterName = last.name;
+        this.clusterOps = last.headerOps;
+      }
+    } else if (route.kind === 'cluster_header') {
+      clusterName = first(s.headers[route.clusterHeader as string]);
+    } else clusterName = route.cluster;
+    const cluster = clusterName ? s.cm.runtime.cluster(clusterName) : undefined;
+    s.info.upstreamCluster = clusterName;
+    if (!cluster) {
+      st.noCluster.inc();
+      return s.localReply(replyFor('NC'));
+    }
+    this.cluster = cluster;
+    if (!cluster.admit()) {
+      cluster.stats.rqPendingOverflow.inc();
+      return s.localReply(replyFor('UO'));
+    }
+    this.admitted = true;
+    cluster.rqActive++;
+    cluster.stats.rqActive.inc();
+    cluster.updateBreakerGauges();
+    cluster.budget?.deposit();
+
+    this.prepareRequest(route);
+    this.retry = this.effectiveRetry(route.retryPolicy);
+    if (this.retry || route.mirrors.length) this.bodyChunks = [];
+    if (this.timeoutMs > 0) {
+      this.globalTimer = s.cm.runtime.clock.setTimeout(() => this.onGlobalTimeout(), this.timeoutMs);
+    }
+    for (const m of route.mirrors) {
+      if (m.fraction >= 1 || s.cm.runtime.random.next() < m.fraction) this.mirror(m.cluster);
+    }
+    this.attempt();
+  }
+
+  private localWithRouteHeaders(
+    route: RouteEntry,
+    reply: { status: number; body: string; headers?: Record<string, string> },
+  ): void {
+    const headers: HeaderMap = { ...(reply.headers ?? {}) };
+    applyResponseOps(headers, route.headerOps);
+    this.s.localReply({ ...reply, headers: headers as Record<string, string> });
+  }
+
+  private redirectLocation(route: RouteEntry): string {
+    const r = route.redirect as NonNullable<RouteEntry['redirect']>;
+    const s = this.s;
+    const scheme = r.scheme ?? s.scheme;
+    let host = r.host ?? s.authority.replace(/:\d+$/, '');
+    const origPort = /:(\d+)$/.exec(s.authority)?.[1];
+    const port = r.port ?? (r.host || r.scheme ? undefined : origPort ? Number(origPort) : undefined);
+    if (port && !((scheme === 'http' && port === 80) || (scheme === 'https' && port === 443))) host += `:${port}`;
+    let path = s.pathOnly;
+    if (r.path) path = r.path;
+    else if (r.prefixRewrite !== undefined && route.matchPrefix !== undefined)
+      path = r.prefixRewrite + path.slice(route.matchPrefix.length);
+    const q = r.stripQuery || (r.path && r.path.includes('?')) ? '' : s.query ? `?${s.query}` : '';
+    return `${scheme}://${host}${path}${q}`;
+  }
+
+  private prepareRequest(route: RouteEntry): void {
+    const s = this.s;
+    const h = s.headers;
+    const trusted = s.trusted;
+    let path = s.path;
+    if (route.prefixRewrite !== undefined && route.matchPrefix !== undefined) {
+      path = route.prefixRewrite + s.pathOnly.slice(route.matchPrefix.length) + (s.query ? `?${s.query}` : '');
+      if (path[0] !== '/') path = '/' + path;
+    } else if (route.regexRewrite) {
+      path =
+        route.regexRewrite.re.matcher(s.pathOnly).replaceAll(route.regexRewrite.substitution) +
+        (s.query ? `?${s.query}` : '');
+    }
+    if (path !== s.path) {
+      h['x-envoy-original-path'] = s.path;
+      s.info.originalPath = s.path;
+    }
+    this.upstreamPath = path;
+    let authority = s.authority;
+    if (route.hostRewrite) {
+      h['x-forwarded-host'] = authority;
+      authority = route.hostRewrite;
+    }
+    this.upstreamAuthority = authority;
+    // Timeouts: route, then x-envoy-upstream-rq-timeout-ms, then grpc-timeout under max_grpc_timeout.
+    let timeout = route.timeoutMs;
+    const hdrTimeout = trusted ? Number(first(h['x-envoy-upstream-rq-timeout-ms'])) : NaN;
+    if (hdrTimeout >= 0) timeout = hdrTimeout;
+    if (route.maxGrpcTimeoutMs !== undefined && s.isGrpc) {
+      const g = parseGrpcTimeout(first(h['grpc-timeout']));
+      if (g !== undefined) timeout = route.maxGrpcTimeoutMs > 0 ? Math.min(g, route.maxGrpcTimeoutMs) : g;
+      else if (route.maxGrpcTimeoutMs > 0) timeout = route.maxGrpcTimeoutMs;
+      else timeout = 0;
+    }
+    this.timeoutMs = timeout;
+    applyRequestOps(h, route.headerOps);
+    if (this.clusterOps) applyRequestOps(h, this.clusterOps);
+    if (route.hashPolicies.length) this.hash = this.computeHash(route);
+  }
+
+  private computeHash(route: RouteEntry): number | undefined {
+    const s = this.s;
+    let acc: number | undefined;
+    for (const p of route.hashPolicies) {
+      let v: string | undefined;
+      if (p.kind === 'header') v = first(s.headers[p.name]);
+      else if (p.kind === 'source_ip') v = s.connection.remoteAddress;
+      else if (p.kind === 'query') v = new URLSearchParams(s.query).get(p.name) ?? undefined;
+      else {
+        const cookies = first(s.headers['cookie']) ?? '';
+        for (const part of cookies.split(';')) {
+          const eq = part.indexOf('=');
+          if (eq > 0 && part.slice(0, eq).trim() === p.name) v = part.slice(eq + 1).trim();
+        }
+      }
+      if (v === undefined) continue;
+      const hv = hash32(v);
+      acc = acc === undefined ? hv : (((acc << 1) | (acc >>> 31)) ^ hv) >>> 0;
+      if (p.terminal) break;
+    }
+    return acc;
+  }
+
+  private effectiveRetry(p: RetryPolicy | null): EffectiveRetry | null {
+    const h = this.s.headers;
+    const trusted = this.s.trusted;
+    const hdrOn = trusted ? first(h['x-envoy-retry-on']) : undefined;
+    const hdrGrpcOn = trusted ? first(h['x-envoy-retry-grpc-on']) : undefined;
+    const hdrMax = trusted ? first(h['x-envoy-max-retries']) : undefined;
+    const hdrPerTry = trusted ? Number(first(h['x-envoy-upstream-rq-per-try-timeout-ms'])) : NaN;
+    for (const c of CONTROL_HEADERS) delete h[c];
+    if (!p && !hdrOn && !hdrGrpcOn) return null;
+    const on = new Set<string>(p?.retryOn ?? []);
+    if (hdrOn) for (const v of parseRetryOn(hdrOn)) on.add(v);
+    if (hdrGrpcOn) for (const v of parseRetryOn(hdrGrpcOn)) on.add(v);
+    const max = hdrMax !== undefined && /^\d+$/.test(hdrMax) ? Number(hdrMax) : (p?.numRetries ?? 1);
+    let perTry = p?.perTryTimeoutMs ?? 0;
+    if (hdrPerTry >= 0) perTry = hdrPerTry;
+    if (on.size === 0 || max <= 0) return null;
+    return {
+      on,
+      max,
+      perTryMs: perTry,
+      baseMs: p?.baseIntervalMs ?? 25,
+      maxMs: p?.maxIntervalMs ?? 250,
+      codes: p?.retriableStatusCodes ?? new Set(),
+      previousHosts: p?.previousHosts ?? true,
+    };
+  }
+
+  private mirror(clusterName: string): void {
+    const c = this.s.cm.runtime.cluster(clusterName);
+    if (!c) return;
+    const s = this.s;
+    const send = () =>
+      sendMirror(c, {
+        method: s.method,
+        path: this.upstreamPath,
+        authority: this.upstreamAuthority,
+        scheme: s.scheme,
+        headers: { ...s.headers },
+        body: this.bodyTooBig ? null : (this.bodyChunks ?? []),
+      });
+    if (this.bodyDone) send();
+    else this.mirrorsPending.push(send);
+  }
+  private readonly mirrorsPending: (() => void)[] = [];
+
+  private attempt(): void {
+    const s = this.s;
+    const cluster = this.cluster as Cluster;
+    const clock = s.cm.runtime.clock;
+    const originalDst = first(s.headers['x-envoy-original-dst-host']) ?? s.authority;
+    const host = cluster.chooseHost(
+      { hash: this.hash, exclude: this.retry?.previousHosts && this.tried.size ? this.tried : undefined },
+      originalDst,
+    );
+    if (!host) {
+      cluster.stats.noHealthy.inc();
+      return this.fail(replyFor('UH'));
+    }
+    this.attempts++;
+    this.tried.add(host);
+    this.host = host;
+    s.info.attemptCount = this.attempts;
+    s.info.upstreamHost = host.key;
+    host.rqActive++;
+    host.rqTotal++;
+    cluster.stats.rqTotal.inc();
+    const headers: HeaderMap = { ...s.headers };
+    if (!cluster.settings.http2) headers['host'] = this.upstreamAuthority;
+    headers['x-envoy-attempt-count'] = String(this.attempts);
+    const perTry = this.retry?.perTryMs ?? 0;
+    const expected = perTry > 0 ? (this.timeoutMs > 0 ? Math.min(perTry, this.timeoutMs) : perTry) : this.timeoutMs;
+    if (expected > 0) headers['x-envoy-expected-rq-timeout-ms'] = String(Math.round(expected));
+    this.attemptStart = clock.monotonic();
+    const seq = ++this.attemptSeq;
+    if (perTry > 0) this.perTryTimer = clock.setTimeout(() => this.onPerTryTimeout(seq), perTry);
+    const up = cluster.pool.request(
+      host,
+      {
+        method: s.method,
+        path: this.upstreamPath,
+        authority: this.upstreamAuthority,
+        scheme: cluster.settings.tls ? 'https' : 'http',
+        headers,
+      },
+      {
+        onResponse: (head) => this.onResponse(seq, head),
+        onError: (kind, err) => this.onUpstreamError(seq, kind, err),
+      },
+    );
+    this.upstream = up;
+    this.sendBody(up);
+  }
+
+  /** Streams the request body to the current attempt; replays the buffered part on retries. */
+  private sendBody(up: UpstreamStream): void {
+    const req = this.s.req;
+    if (this.bodyStarted) {
+      for (const c of this.bodyChunks ?? []) up.write(c);
+      if (this.bodyDone) up.end();
+      return;
+    }
+    this.bodyStarted = true;
+    if (req.readableEnded) {
+      this.bodyDone = true;
+      up.end();
+      this.flushMirrors();
+      return;
+    }
+    req.on('data', (chunk: Buffer) => {
+      this.s.info.bytesReceived += chunk.length;
+      if (this.bodyChunks && !this.bodyTooBig) {
+        this.bodyBytes += chunk.length;
+        if (this.bodyBytes > BODY_BUFFER_LIMIT) {
+          this.bodyTooBig = true;
+          this.bodyChunks = null;
+        } else this.bodyChunks.push(chunk);
+      }
+      const cur = this.upstream;
+      if (cur && !cur.write(chunk)) {
+        req.pause();
+        cur.writable.once('drain', () => req.resume());
+      }
+    });
+    req.once('end', () => {
+      this.bodyDone = true;
+      this.upstream?.end();
+      this.flushMirrors();
+    });
+  }
+
+  private flushMirrors(): void {
+    for (const m of this.mirrorsPending.splice(0)) m();
+  }
+
+  private clearAttempt(): void {
+    this.perTryTimer?.cancel();
+    this.perTryTimer = null;
+    if (this.host) {
+      this.host.rqActive--;
+    }
+  }
+
+  /** Can this attempt's outcome be retried now? Counts overflow when the breaker says no. */
+  private mayRetry(): boolean {
+    const r = this.retry;
+    const cluster = this.cluster as Cluster;
+    if (!r || this.retriesDone >= r.max || this.finished) return false;
+    if (this.bodyTooBig || (!this.bodyDone && this.bodyBytes > 0)) return false;
+    if (!cluster.canRetry()) {
+      cluster.stats.rqRetryOverflow.inc();
+      return false;
+    }
+    return true;
+  }
+
+  private scheduleRetry(): void {
+    const r = this.retry as EffectiveRetry;
+    const cluster = this.cluster as Cluster;
+    const s = this.s;
+    this.retriesDone++;
+    cluster.stats.rqRetry.inc();
+    if (!this.retryActive) {
+      this.retryActive = true;
+      cluster.retriesActive++;
+    }
+    const ceiling = Math.min(r.maxMs, (2 ** this.retriesDone - 1) * r.baseMs);
+    const delay = s.cm.runtime.random.next() * ceiling;
+    this.upstream = null;
+    this.retryTimer = s.cm.runtime.clock.setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.finished) this.attempt();
+    }, delay);
+  }
+
+  private onResponse(seq: number, head: UpstreamResponseHead): void {
+    if (seq !== this.attemptSeq || this.finished) {
+      head.body.resume();
+      return;
+    }
+    const s = this.s;
+    const cluster = this.cluster as Cluster;
+    const host = this.host as Host;
+    const clock = s.cm.runtime.clock;
+    const latency = clock.monotonic() - this.attemptStart;
+    this.clearAttempt();
+    const status = head.status;
+    cluster.stats.recordStatus(status);
+    cluster.recordResult(host, status, status === 502 || status === 503 || status === 504, latency);
+    const grpcStatus = s.isGrpc ? Number(first(head.headers['grpc-status']) ?? NaN) : NaN;
+    const r = this.retry;
+    const wantsRetry =
+      r !== null &&
+      (retriableStatus({ retryOn: r.on, retriableStatusCodes: r.codes }, status) ||
+        (grpcStatus >= 0 && retriableGrpc(r.on, grpcStatus)));
+    if (wantsRetry) {
+      if (this.mayRetry()) {
+        head.body.resume();
+        return this.scheduleRetry();
+      }
+      if (this.retriesDone >= (r as EffectiveRetry).max) {
+        s.setResponseFlag('URX');
+        cluster.stats.rqRetryLimitExceeded.inc();
+      }
+    } else if (this.retriesDone > 0) cluster.stats.rqRetrySuccess.inc();
+    this.commit(head, latency);
+  }
+
+  private commit(head: UpstreamResponseHead, latency: number): void {
+    const s = this.s;
+    const res = s.res;
+    const route = s.route as RouteEntry;
+    const headers: HeaderMap = {};
+    const src = head.headers;
+    for (const k in src) if (!RESPONSE_HOP_BY_HOP.has(k)) headers[k] = src[k];
+    headers['x-envoy-upstream-service-time'] = String(Math.round(latency));
+    if (s.info.protocol === 'HTTP/2') delete headers['content-length'];
+    applyResponseOps(headers, route.headerOps);
+    if (this.clusterOps) applyResponseOps(headers, this.clusterOps);
+    const view = { status: head.status, headers };
+    for (let i = s.filters.length - 1; i >= 0; i--) s.filters[i].onResponse?.(s, view);
+    s.responseStarted = true;
+    s.info.responseCode = view.status;
+    s.info.responseStart = s.cm.runtime.clock.monotonic() - s.info.startMono;
+    if (s.isGrpc && src['grpc-status'] !== undefined) s.info.grpcStatus = Number(src['grpc-status']);
+    try {
+      if (s.info.protocol === 'HTTP/2' && head.status === 200 && s.isGrpc && src['content-length'] === undefined) {
+        // gRPC over HTTP/2: trailers follow the body.
+        (res as import('node:http2').Http2ServerResponse).stream.respond(
+          { ':status': view.status, ...(headers as Record<string, string>) },
+          { waitForTrailers: true },
+        );
+      } else {
+        res.writeHead(view.status, headers as Record<string, string>);
+      }
+    } catch (e) {
+      this.s.cm.runtime.logger.warn({ err: String(e) }, 'invalid upstream response headers');
+      head.body.destroy();
+      this.finish();
+      res.destroy();
+      return;
+    }
+    const body = head.body;
+    const out = res as import('node:http').ServerResponse;
+    body.on('data', (c: Buffer) => {
+      s.info.bytesSent += c.length;
+      if (!out.write(c)) {
+        body.pause();
+        res.once('drain', () => body.resume());
+      }
+    });
+    head.onTrailers((trailers) => {
+      if (trailers['grpc-status'] !== undefined) {
+        s.info.grpcStatus = Number(trailers['grpc-status']);
+      }
+      if (Object.keys(trailers).length) {
+        const stream = (res as { stream?: import('node:http2').ServerHttp2Stream }).stream;
+        if (stream && s.info.protocol === 'HTTP/2' && !stream.destroyed) {
+          stream.once('wantTrailers', () => stream.sendTrailers(trailers as Record<string, string>));
+        } else res.addTrailers(trailers as Record<string, string>);
+      } else {
+        const stream = (res as { stream?: import('node:http2').ServerHttp2Stream }).stream;
+        if (stream && s.info.protocol === 'HTTP/2') stream.once('wantTrailers', () => stream.close());
+      }
+      this.finish();
+      res.end();
+    });
+    body.once('error', () => {
+      this.finish();
+      res.destroy();
+    });
+    void grpcToHttpStatus;
+  }
+
+  private onUpstreamError(seq: number, kind: UpstreamFailure, err: Error): void {
+    if (seq !== this.attemptSeq || this.finished) return;
+    const s = this.s;
+    const cluster = this.cluster as Cluster;
+    const host = this.host as Host;
+    const latency = s.cm.runtime.clock.monotonic() - this.attemptStart;
+    this.clearAttempt();
+    cluster.recordResult(host, 503, true, latency);
+    if (kind === 'reset') cluster.stats.rqRxReset.inc();
+    s.cm.runtime.logger.debug({ err: String(err), host: host.key, kind }, 'upstream failure');
+    const r = this.retry;
+    if (r && retriableFailure(r.on, kind === 'overflow' ? 'reset' : kind)) {
+      if (this.mayRetry()) return this.scheduleRetry();
+      if (this.retriesDone >= r.max) {
+        s.setResponseFlag('URX');
+        cluster.stats.rqRetryLimitExceeded.inc();
+      }
+    }
+    this.fail(replyFor(kind === 'connect' ? 'UF' : kind === 'overflow' ? 'UO' : 'UC'));
+  }
+
+  private onPerTryTimeout(seq: number): void {
+    if (seq !== this.attemptSeq || this.finished) return;
+    const cluster = this.cluster as Cluster;
+    cluster.stats.rqPerTryTimeout.inc();
+    const host = this.host as Host;
+    host.rqTimeout++;
+    this.upstream?.abort();
+    this.upstream = null;
+    this.clearAttempt();
+    this.attemptSeq++;
+    cluster.recordResult(host, 504, true, this.retry?.perTryMs ?? 0);
+    const r = this.retry as EffectiveRetry;
+    if ((r.on.has('5xx') || r.on.has('gateway-error') || r.on.has('reset')) && this.mayRetry())
+      return this.scheduleRetry();
+    this.s.cm.stats.rqTimeout.inc();
+    this.fail(replyFor('UT'));
+  }
+
+  private onGlobalTimeout(): void {
+    if (this.finished) return;
+    const cluster = this.cluster as Cluster;
+    cluster.stats.rqTimeout.inc();
+    if (this.host) this.host.rqTimeout++;
+    this.upstream?.abort();
+    if (this.upstream) this.clearAttempt();
+    this.upstream = null;
+    this.attemptSeq++;
+    this.s.setResponseFlag('UT');
+    this.fail(replyFor('UT'));
+  }
+
+  private fail(reply: ReturnType<typeof replyFor>): void {
+    this.finish();
+    this.s.localReply(reply);
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.globalTimer?.cancel();
+    this.perTryTimer?.cancel();
+    this.retryTimer?.cancel();
+    const cluster = this.cluster;
+    if (cluster && this.admitted) {
+      cluster.rqActive--;
+      cluster.stats.rqActive.dec();
+      if (this.retryActive) cluster.retriesActive--;
+      cluster.updateBreakerGauges();
+      cluster.stats.rqTime.record(this.s.cm.runtime.clock.monotonic() - this.s.info.startMono);
+    }
+  }
+
+  /** Downstream went away (or the stream is done): release everything. */
+  abort(): void {
+    if (!this.finished) {
+      if (this.upstream) {
+        this.upstream.abort();
+        this.clearAttempt();
+        this.upstream = null;
+      }
+      this.finish();
+    }
+  }
+}

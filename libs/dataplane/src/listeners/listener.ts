@@ -1,0 +1,288 @@
+/**
+ * A bound listener (envoy.config.listener.v3.Listener). One `net.Server` per address; each new
+ * connection takes the filter chains in force at accept time (so a push applies to new
+ * connections while old ones keep their config), is optionally TLS-terminated
+ * (DownstreamTlsContext, ALPN h2/http/1.1), and is handed to HTTP/1.1, HTTP/2 (prior-knowledge
+ * h2c is detected from the connection preface) or the TCP proxy.
+ */
+import http from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from '@tsmesh/core';
+import type { DownstreamConnection } from '../filters/types';
+import type { ConnectionManager, DownstreamRequest, DownstreamResponse } from '../http/connection-manager';
+import type { ResolvedTls } from '../tls/context';
+import { uriSans } from '../tls/context';
+import type { TcpProxy } from './tcp-proxy';
+
+export interface FilterChainRuntime {
+  readonly name: string;
+  /** `filter_chain_match.transport_protocol`: 'tls', 'raw_buffer' or any. */
+  readonly transportProtocol?: string;
+  readonly destinationPort?: number;
+  readonly tls: ResolvedTls | null;
+  readonly hcm?: ConnectionManager;
+  readonly tcp?: TcpProxy;
+}
+
+export interface ListenerChains {
+  readonly chains: readonly FilterChainRuntime[];
+  readonly defaultChain?: FilterChainRuntime;
+}
+
+interface ConnState {
+  chain: FilterChainRuntime;
+  conn: DownstreamConnection;
+}
+
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+export class ListenerRuntime {
+  private readonly server: net.Server;
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly socketState = new WeakMap<object, ConnState>();
+  private pending: ConnState | null = null;
+  private bound: { address: string; port: number } | null = null;
+  draining = false;
+
+  constructor(
+    readonly name: string,
+    readonly host: string,
+    readonly port: number,
+    private chains: ListenerChains,
+    private readonly logger: Logger,
+    limits: { maxHeaderBytes: number; headersTimeoutMs: number; maxConcurrentStreams: number; idleTimeoutMs: number },
+  ) {
+    this.h1 = http.createServer({
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: Math.max(300000, limits.headersTimeoutMs + 1),
+      keepAliveTimeout: Math.min(limits.idleTimeoutMs, 300000),
+      insecureHTTPParser: false,
+    });
+    this.h1.maxHeadersCount = 0;
+    this.h1.on('request', (req, res) => this.onRequest(req, res, this.socketState.get(req.socket)));
+    this.h1.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      const st = this.socketState.get(socket);
+      if (!st?.chain.hcm) return socket.destroy();
+      st.chain.hcm.handleConnect(req, socket, head, st.conn);
+    });
+    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket));
+    this.h2 = http2.createServer({
+      settings: { maxConcurrentStreams: limits.maxConcurrentStreams, enablePush: false },
+      maxSessionInvalidFrames: 100,
+      maxSessionRejectedStreams: 100,
+      maxHeaderListPairs: 256,
+    });
+    this.h2.on('session', (session: http2.ServerHttp2Session) => {
+      if (this.pending) this.socketState.set(session, this.pending);
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+    this.h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) =>
+      this.onRequest(req, res, this.socketState.get(req.stream.session as object)),
+    );
+    this.h2.on('sessionError', () => undefined);
+    this.server = net.createServer({ pauseOnConnect: true }, (s) => this.onConnection(s));
+    this.server.on('error', (e) => this.logger.error({ listener: name, err: String(e) }, 'listener error'));
+  }
+
+  /** Binds; resolves with the bound address (port 0 → the kernel's choice). */
+  listen(): Promise<{ address: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      this.server.once('error', onError);
+      this.server.listen(this.port, this.host, () => {
+        this.server.off('error', onError);
+        const a = this.server.address() as net.AddressInfo;
+        this.bound = { address: a.address, port: a.port };
+        resolve(this.bound);
+      });
+    });
+  }
+
+  address(): { address: string; port: number } | null {
+    return this.bound;
+  }
+
+  /** New filter chains for connections accepted from now on. */
+  update(chains: ListenerChains): void {
+    this.chains = chains;
+  }
+
+  connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  private pickChain(tlsFirstByte: boolean, localPort: number): FilterChainRuntime | undefined {
+    const want = tlsFirstByte ? 'tls' : 'raw_buffer';
+    const { chains, defaultChain } = this.chains;
+    let best: FilterChainRuntime | undefined;
+    for (const c of chains) {
+      if (c.destinationPort !== undefined && c.destinationPort !== localPort) continue;
+      if (c.transportProtocol && c.transportProtocol !== want) continue;
+      if (
+        !best ||
+        (c.transportProtocol && !best.transportProtocol) ||
+        (c.destinationPort !== undefined && best.destinationPort === undefined)
+      )
+        best = c;
+    }
+    return best ?? defaultChain;
+  }
+
+  private onConnection(socket: net.Socket): void {
+    if (this.draining) return void socket.destroy();
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.setNoDelay(true);
+    socket.once('readable', () => {
+      const firstChunk = socket.read() as Buffer | null;
+      if (!firstChunk) return void socket.destroy();
+      socket.unshift(firstChunk);
+      const chain = this.pickChain(firstChunk[0] === 0x16, socket.localPort ?? 0);
+      if (!chain) return void socket.destroy();
+      const base = {
+        remoteAddress: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
+        remotePort: socket.remotePort ?? 0,
+        localAddress: (socket.localAddress ?? '').replace(/^::ffff:/, ''),
+        localPort: socket.localPort ?? 0,
+      };
+      if (chain.tls) this.startTls(socket, chain, base);
+      else this.dispatch(socket, chain, { ...base, tls: false, getPeerIdentity: () => undefined }, firstChunk);
+    });
+  }
+
+  private startTls(
+    socket: net.Socket,
+    chain: FilterChainRuntime,
+    base: Omit<DownstreamConnection, 'tls' | 'getPeerIdentity'>,
+  ): void {
+    const t = chain.tls as ResolvedTls;
+    let secureContext: tls.SecureContext;
+    try {
+      secureContext = tls.createSecureContext(t.options());
+    } catch (e) {
+      this.logger.warn({ listener: this.name, err: String(e) }, 'TLS context unavailable');
+      return void socket.destroy();
+    }
+    const alpn = t.alpn.length ? t.alpn : chain.hcm ? ['h2', 'http/1.1'] : [];
+    const ts = new tls.TLSSocket(socket, {
+      isServer: true,
+      secureContext,
+      requestCert: t.requireClientCert || t.options().ca !== undefined,
+      rejectUnauthorized: t.requireClientCert,
+      ALPNProtocols: alpn,
+    });
+    ts.on('error', () => socket.destroy());
+    ts.once('secure', () => {
+      const peer = ts.getPeerCertificate();
+      const sans = ts.isSessionReused() || !peer ? [] : uriSans(peer);
+      if (t.sanMatchers.length && !sans.some((s) => t.sanMatchers.some((m) => m(s)))) {
+        this.logger.info({ listener: this.name, sans }, 'peer identity not allowed');
+        return void ts.destroy();
+      }
+      const local = uriSans(ts.getCertificate() as tls.PeerCertificate)[0];
+      const peerIdentity = sans[0];
+      const conn: DownstreamConnection = {
+        ...base,
+        tls: true,
+        sni: (ts as tls.TLSSocket & { servername?: string }).servername || undefined,
+        peerIdentity,
+        localIdentity: local,
+        getPeerIdentity: () => peerIdentity,
+      };
+      this.dispatch(ts, chain, conn, null, ts.alpnProtocol === 'h2');
+    });
+    socket.resume();
+  }
+
+  private dispatch(
+    socket: net.Socket,
+    chain: FilterChainRuntime,
+    conn: DownstreamConnection,
+    first: Buffer | null,
+    alpnH2 = false,
+  ): void {
+    const state: ConnState = { chain, conn };
+    if (chain.tcp) {
+      socket.resume();
+      return chain.tcp.handle(socket, conn);
+    }
+    const hcm = chain.hcm;
+    if (!hcm) return void socket.destroy();
+    hcm.stats.cxTotal.inc();
+    hcm.stats.cxActive.inc();
+    socket.once('close', () => hcm.stats.cxActive.dec());
+    const isH2 =
+      alpnH2 ||
+      (first !== null &&
+        first.length >= 3 &&
+        H2_PREFACE.subarray(0, Math.min(first.length, 24)).equals(first.subarray(0, Math.min(first.length, 24))));
+    if (isH2) {
+      this.pending = state;
+      this.h2.emit('connection', socket);
+      this.pending = null;
+    } else {
+      this.socketState.set(socket, state);
+      this.h1.emit('connection', socket);
+    }
+    socket.resume();
+  }
+
+  private onRequest(req: DownstreamRequest, res: DownstreamResponse, st: ConnState | undefined): void {
+    const hcm = st?.chain.hcm;
+    if (!hcm || !st) {
+      res.writeHead(503);
+      res.end();
+      return;
+    }
+    if (this.draining && req.httpVersionMajor === 1) (res as http.ServerResponse).shouldKeepAlive = false;
+    hcm.handle(req, res, st.conn);
+  }
+
+  /** Malformed HTTP/1 from the client: answer 400/431/408 and close; nothing went upstream. */
+  private onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
+    const st = this.socketState.get(socket);
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    if (st?.chain.hcm) {
+      const stats = st.chain.hcm.stats;
+      if (code === 431) stats.headerOverflow.inc();
+      else stats.rqBadRequest.inc();
+      stats.recordStatus(code);
+    }
+    if (!socket.writable || (socket as net.Socket & { _httpMessage?: unknown })._httpMessage)
+      return void socket.destroy();
+    const reason = code === 431 ? 'Request Header Fields Too Large' : code === 408 ? 'Request Timeout' : 'Bad Request';
+    socket.end(`HTTP/1.1 ${code} ${reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+  }
+
+  /**
+   * Graceful drain: stop accepting, let in-flight requests finish (HTTP/1 connections close after
+   * their current response, HTTP/2 sessions get GOAWAY), destroy whatever is left after `ms`.
+   */
+  async drain(ms: number): Promise<void> {
+    this.draining = true;
+    this.server.close();
+    for (const s of this.sessions) s.close();
+    const deadline = Date.now() + ms;
+    while (this.sockets.size > 0 && Date.now() < deadline) {
+      this.h1.closeIdleConnections();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const s of this.sockets) s.destroy();
+  }
+
+  /** Immediate stop: close the socket and every connection. */
+  close(): void {
+    this.draining = true;
+    this.server.close();
+    for (const s of this.sessions) s.destroy();
+    for (const s of this.sockets) s.destroy();
+  }
+}

@@ -1,0 +1,296 @@
+/**
+ * Upstream connection pools, one per cluster: HTTP/1.1 over a keep-alive `http.Agent`
+ * (`https.Agent` with an UpstreamTlsContext) and HTTP/2 (h2c or ALPN h2) over one shared
+ * `ClientHttp2Session` per host. Both present the same small stream interface to the router.
+ * Connection counts feed the cluster's `upstream_cx_*` stats and the max_connections breaker.
+ */
+import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { Writable, type Readable } from 'node:stream';
+import type { SecureContextOptions } from 'node:tls';
+import type { Clock } from '@tsmesh/core';
+import type { Host } from './host';
+import type { ClusterStats } from './cluster-stats';
+
+export type UpstreamFailure = 'connect' | 'reset' | 'refused' | 'overflow';
+
+export interface UpstreamResponseHead {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+  /** Calls back once with the trailers (possibly empty) after the body ends. */
+  onTrailers(cb: (trailers: Record<string, string | string[] | undefined>) => void): void;
+}
+
+export interface UpstreamHandlers {
+  onResponse(head: UpstreamResponseHead): void;
+  onError(kind: UpstreamFailure, err: Error): void;
+}
+
+export interface UpstreamStream {
+  write(chunk: Buffer): boolean;
+  end(chunk?: Buffer): void;
+  abort(): void;
+  /** The writable side, for piping a streaming request body. */
+  readonly writable: NodeJS.WritableStream;
+}
+
+export interface RequestHead {
+  method: string;
+  path: string;
+  authority: string;
+  scheme: string;
+  headers: Record<string, string | string[] | number | undefined>;
+}
+
+export interface PoolOptions {
+  clock: Clock;
+  connectTimeoutMs: number;
+  maxConnections: number;
+  http2: boolean;
+  /** TLS client options (UpstreamTlsContext) or null for plaintext. */
+  tls: (SecureContextOptions & { servername?: string; ALPNProtocols?: string[]; checkServerIdentity?: unknown }) | null;
+  stats: ClusterStats;
+}
+
+export interface UpstreamPool {
+  request(host: Host, head: RequestHead, handlers: UpstreamHandlers): UpstreamStream;
+  /** Open connections across hosts. */
+  connections(): number;
+  close(): void;
+}
+
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EADDRNOTAVAIL',
+]);
+
+export function createPool(opts: PoolOptions): UpstreamPool {
+  return opts.http2 ? new Http2Pool(opts) : new Http1Pool(opts);
+}
+
+class Http1Pool implements UpstreamPool {
+  private readonly agent: http.Agent;
+  private open = 0;
+  constructor(private readonly opts: PoolOptions) {
+    const agentOpts: https.AgentOptions = {
+      keepAlive: true,
+      keepAliveMsecs: 1000,
+      maxSockets: Math.max(1, opts.maxConnections),
+      maxTotalSockets: Math.max(1, opts.maxConnections),
+      maxFreeSockets: 256,
+      scheduling: 'lifo',
+      ...(opts.tls ?? {}),
+    } as https.AgentOptions;
+    this.agent = opts.tls ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
+  }
+
+  connections(): number {
+    return this.open;
+  }
+
+  request(host: Host, head: RequestHead, handlers: UpstreamHandlers): UpstreamStream {
+    const { stats, clock } = this.opts;
+    const mod = this.opts.tls ? https : http;
+    const req = mod.request({
+      agent: this.agent,
+      host: host.address,
+      port: host.port,
+      method: head.method,
+      path: head.path,
+      headers: head.headers as http.OutgoingHttpHeaders,
+      setHost: false,
+      servername: this.opts.tls?.servername,
+    } as https.RequestOptions);
+    let connected = true;
+    let settled = false;
+    req.on('socket', (sock: Socket & { __tsmeshCounted?: boolean }) => {
+      if (!sock.__tsmeshCounted) {
+        sock.__tsmeshCounted = true;
+        this.open++;
+        host.cxActive++;
+        host.cxTotal++;
+        stats.cxTotal.inc();
+        stats.cxActive.inc();
+        sock.once('close', () => {
+          this.open--;
+          host.cxActive--;
+          stats.cxActive.dec();
+        });
+      }
+      if (sock.connecting) {
+        connected = false;
+        const t = clock.setTimeout(() => {
+          stats.cxConnectTimeout.inc();
+          req.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+        }, this.opts.connectTimeoutMs);
+        sock.once(this.opts.tls ? 'secureConnect' : 'connect', () => {
+          connected = true;
+          t.cancel();
+        });
+        sock.once('close', () => t.cancel());
+      }
+    });
+    req.on('response', (res: http.IncomingMessage) => {
+      settled = true;
+      handlers.onResponse({
+        status: res.statusCode ?? 502,
+        headers: res.headers,
+        body: res,
+        onTrailers: (cb) => res.once('end', () => cb(res.trailers)),
+      });
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (settled) return;
+      settled = true;
+      const connectFailure = !connected || CONNECT_ERRORS.has(err.code ?? '');
+      if (connectFailure) {
+        host.cxConnectFail++;
+        stats.cxConnectFail.inc();
+      }
+      handlers.onError(connectFailure ? 'connect' : 'reset', err);
+    });
+    return {
+      write: (c) => req.write(c),
+      end: (c) => (c ? req.end(c) : req.end()),
+      abort: () => {
+        settled = true;
+        req.destroy();
+      },
+      writable: req,
+    };
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+class Http2Pool implements UpstreamPool {
+  private readonly sessions = new Map<string, http2.ClientHttp2Session>();
+  constructor(private readonly opts: PoolOptions) {}
+
+  connections(): number {
+    return this.sessions.size;
+  }
+
+  private session(host: Host): { s: http2.ClientHttp2Session; fresh: boolean } {
+    const existing = this.sessions.get(host.key);
+    if (existing && !existing.closed && !existing.destroyed) return { s: existing, fresh: false };
+    const { stats, clock, tls } = this.opts;
+    const authority = `${tls ? 'https' : 'http'}://${host.key}`;
+    const s = http2.connect(authority, {
+      ...(tls ?? {}),
+      ...(tls ? { ALPNProtocols: ['h2'] } : {}),
+      settings: { enablePush: false },
+    } as http2.SecureClientSessionOptions);
+    this.sessions.set(host.key, s);
+    host.cxActive++;
+    host.cxTotal++;
+    stats.cxTotal.inc();
+    stats.cxActive.inc();
+    const t = clock.setTimeout(() => {
+      stats.cxConnectTimeout.inc();
+      s.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+    }, this.opts.connectTimeoutMs);
+    s.once('connect', () => t.cancel());
+    s.on('error', () => undefined);
+    s.once('close', () => {
+      t.cancel();
+      host.cxActive--;
+      stats.cxActive.dec();
+      if (this.sessions.get(host.key) === s) this.sessions.delete(host.key);
+    });
+    s.once('goaway', () => {
+      if (this.sessions.get(host.key) === s) this.sessions.delete(host.key);
+    });
+    s.unref();
+    return { s, fresh: true };
+  }
+
+  request(host: Host, head: RequestHead, handlers: UpstreamHandlers): UpstreamStream {
+    const { s, fresh } = this.session(host);
+    let connected = !fresh || !s.connecting;
+    if (!connected) s.once('connect', () => (connected = true));
+    const h2headers: http2.OutgoingHttpHeaders = {
+      ...(head.headers as http2.OutgoingHttpHeaders),
+      ':method': head.method,
+      ':path': head.path,
+      ':authority': head.authority,
+      ':scheme': head.scheme,
+    };
+    delete h2headers['host'];
+    let settled = false;
+    const fail = (err: Error & { code?: string }, kind?: UpstreamFailure) => {
+      if (settled) return;
+      settled = true;
+      const k: UpstreamFailure = kind ?? (connected ? 'reset' : 'connect');
+      if (k === 'connect') {
+        host.cxConnectFail++;
+        this.opts.stats.cxConnectFail.inc();
+      }
+      handlers.onError(k, err);
+    };
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = s.request(h2headers, { endStream: false });
+    } catch (e) {
+      queueMicrotask(() => fail(e as Error));
+      return { write: () => false, end: () => undefined, abort: () => undefined, writable: nullWritable() };
+    }
+    const onSessionError = (err: Error) => fail(err);
+    s.once('error', onSessionError);
+    stream.on('response', (headers) => {
+      settled = true;
+      s.off('error', onSessionError);
+      const status = Number(headers[':status'] ?? 502);
+      const out: Record<string, string | string[] | undefined> = {};
+      for (const k in headers) if (k[0] !== ':') out[k] = headers[k] as string | string[];
+      let trailers: Record<string, string | string[] | undefined> = {};
+      stream.once('trailers', (t) => {
+        trailers = {};
+        for (const k in t) if (k[0] !== ':') trailers[k] = t[k] as string | string[];
+      });
+      handlers.onResponse({
+        status,
+        headers: out,
+        body: stream,
+        onTrailers: (cb) => stream.once('end', () => cb(trailers)),
+      });
+    });
+    stream.on('error', (err: Error & { code?: string }) => fail(err));
+    stream.on('close', () => {
+      s.off('error', onSessionError);
+      if (!settled) {
+        const refused = stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM;
+        fail(new Error(`stream closed (rst ${stream.rstCode})`), refused ? 'refused' : undefined);
+      }
+    });
+    return {
+      write: (c) => stream.write(c),
+      end: (c) => (c ? stream.end(c) : stream.end()),
+      abort: () => {
+        settled = true;
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+      },
+      writable: stream,
+    };
+  }
+
+  close(): void {
+    for (const s of this.sessions.values()) s.close();
+    this.sessions.clear();
+  }
+}
+
+/** A sink for a request that never started (session already failed). */
+function nullWritable(): NodeJS.WritableStream {
+  return new Writable({ write: (_c, _e, cb) => cb() });
+}
