@@ -8,6 +8,7 @@ export * from './errors';
 export * from './defaults';
 export * from './hosts';
 export * from './regex';
+export * from './protocol';
 export {
   loadYaml,
   loadFile,

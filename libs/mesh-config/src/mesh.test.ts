@@ -36,3 +36,18 @@ defaultConfig:
     expect(err.fieldErrors.map((f) => f.path)).toEqual(['trustDomian', 'connectTimeout']);
   });
 });
+
+describe('MeshConfig from the istio ConfigMap', () => {
+  it('reads data.mesh', () => {
+    const m = loadMeshConfig(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |-
+    disablePolicyChecks: true
+    trustDomain: corp.example
+`);
+    expect(m.disablePolicyChecks).toBe(true);
+    expect(m.trustDomain).toBe('corp.example');
+  });
+});

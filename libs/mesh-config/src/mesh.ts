@@ -150,8 +150,12 @@ const meshSpec = obj({
   defaultConfig: proxyConfigSpec,
 });
 
+function isConfigMap(doc: unknown): doc is { data?: Record<string, unknown> } {
+  return !!doc && typeof doc === 'object' && (doc as Record<string, unknown>)['kind'] === 'ConfigMap';
+}
+
 /**
- * Parses mesh config YAML (the `mesh` key of Istio's ConfigMap) over the
+ * Parses mesh config YAML (bare, or Istio's `istio` ConfigMap whose `data.mesh` holds it) over the
  * defaults. Throws `MESH_CONFIG_ERR_INVALID_CONFIG` listing every field error.
  */
 export function loadMeshConfig(yamlText: string): MeshConfig {
@@ -162,6 +166,10 @@ export function loadMeshConfig(yamlText: string): MeshConfig {
     throw meshConfigErrors.error('MESH_CONFIG_ERR_INVALID_YAML', { detail: (e as Error).message.split('\n')[0] });
   }
   const base = defaultMeshConfig();
+  if (isConfigMap(doc)) {
+    const mesh = doc.data?.['mesh'];
+    return typeof mesh === 'string' ? loadMeshConfig(mesh) : base;
+  }
   if (doc === null || doc === undefined) return base;
   const out: Issues = { errors: [], warnings: [] };
   const clean = checkValue(meshSpec, doc, '', out) as Partial<MeshConfig> | undefined;

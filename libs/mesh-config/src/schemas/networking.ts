@@ -184,38 +184,41 @@ export const virtualServiceSpec = obj({
   exportTo: strList(),
 });
 
-const loadBalancer = obj({
-  simple: enm('UNSPECIFIED', 'ROUND_ROBIN', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH', 'LEAST_REQUEST'),
-  consistentHash: obj(
-    {
-      httpHeaderName: str(),
-      httpCookie: obj(
-        { name: str(), path: str(), ttl: dur(), attributes: list(obj({ name: str(), value: str() })) },
-        { required: ['name'] },
-      ),
-      useSourceIp: bool(),
-      httpQueryParameterName: str(),
-      ringHash: obj({ minimumRingSize: int(0) }),
-      maglev: obj({ tableSize: int(0) }),
-      minimumRingSize: int(0),
-    },
-    { oneOf: ['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName'] },
-  ),
-  localityLbSetting: obj({
-    distribute: list(obj({ from: str(), to: map(int(0, 100)) })),
-    failover: list(obj({ from: str(), to: str() })),
-    failoverPriority: strList(),
-    enabled: bool(),
-  }),
-  zoneAwareLbSetting: obj({
-    enabled: bool(),
-    failover: list(obj({ from: str(), to: str() })),
-    failoverPriority: strList(),
-    minClusterSize: int(0),
-  }),
-  warmupDurationSecs: dur(),
-  warmup: obj({ duration: dur(), minimumPercent: num(0, 100), aggression: num(1) }, { required: ['duration'] }),
-});
+const loadBalancer = obj(
+  {
+    simple: enm('UNSPECIFIED', 'ROUND_ROBIN', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH', 'LEAST_REQUEST'),
+    consistentHash: obj(
+      {
+        httpHeaderName: str(),
+        httpCookie: obj(
+          { name: str(), path: str(), ttl: dur(), attributes: list(obj({ name: str(), value: str() })) },
+          { required: ['name'] },
+        ),
+        useSourceIp: bool(),
+        httpQueryParameterName: str(),
+        ringHash: obj({ minimumRingSize: int(0) }),
+        maglev: obj({ tableSize: int(0) }),
+        minimumRingSize: int(0),
+      },
+      { oneOf: ['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName'] },
+    ),
+    localityLbSetting: obj({
+      distribute: list(obj({ from: str(), to: map(int(0, 100)) })),
+      failover: list(obj({ from: str(), to: str() })),
+      failoverPriority: strList(),
+      enabled: bool(),
+    }),
+    zoneAwareLbSetting: obj({
+      enabled: bool(),
+      failover: list(obj({ from: str(), to: str() })),
+      failoverPriority: strList(),
+      minClusterSize: int(0),
+    }),
+    warmupDurationSecs: dur(),
+    warmup: obj({ duration: dur(), minimumPercent: num(0, 100), aggression: num(1) }, { required: ['duration'] }),
+  },
+  { oneOf: ['simple', 'consistentHash'] },
+);
 
 export const connectionPool = obj({
   tcp: obj({
