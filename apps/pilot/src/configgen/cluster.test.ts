@@ -67,16 +67,23 @@ spec:
     expect(base['lb_policy']).toBe('LEAST_REQUEST');
     expect(base['connect_timeout']).toEqual({ seconds: 0, nanos: 30_000_000 });
     expect(base['circuit_breakers']).toEqual({
-      thresholds: [{ max_connections: 100, max_pending_requests: 1, max_requests: 10, max_retries: 2 }],
+      thresholds: [
+        {
+          max_connections: { value: 100 },
+          max_pending_requests: { value: 1 },
+          max_requests: { value: 10 },
+          max_retries: { value: 2 },
+        },
+      ],
     });
-    expect(base['max_requests_per_connection']).toBe(1);
+    expect(base['max_requests_per_connection']).toEqual({ value: 1 });
     expect(base['outlier_detection']).toEqual({
-      consecutive_gateway_failure: 1,
-      enforcing_consecutive_gateway_failure: 100,
-      enforcing_consecutive_5xx: 0,
+      consecutive_gateway_failure: { value: 1 },
+      enforcing_consecutive_gateway_failure: { value: 100 },
+      enforcing_consecutive_5xx: { value: 0 },
       interval: { seconds: 1, nanos: 0 },
       base_ejection_time: { seconds: 180, nanos: 0 },
-      max_ejection_percent: 100,
+      max_ejection_percent: { value: 100 },
     });
     const tls = (base['transport_socket'] as Msg)['typed_config'] as Msg;
     expect(tls['sni']).toBe('outbound|9080||reviews.default.svc.cluster.local');
@@ -94,7 +101,7 @@ spec:
     const [v2] = generateEndpoints(productpage(), ctx, ['outbound|9080|v2|reviews.default.svc.cluster.local']);
     const eps = v2['endpoints'] as Msg[];
     expect(eps).toHaveLength(1);
-    expect(eps[0]['load_balancing_weight']).toBe(1);
+    expect(eps[0]['load_balancing_weight']).toEqual({ value: 1 });
     expect(eps[0]['locality']).toEqual({ region: '', zone: '', sub_zone: '' });
     expect((eps[0]['lb_endpoints'] as Msg[]).map((e) => (e['endpoint'] as Msg)['address'])).toEqual([
       { socket_address: { address: '10.1.0.22', port_value: 9080 } },

@@ -7,6 +7,7 @@ import type { Proxy } from '../model/proxy';
 import { cached, destinationRuleFor, type PushContext } from '../model/push-context';
 import { isHttp2Protocol, type Endpoint, type Service, type ServicePort } from '../model/types';
 import {
+  wrap,
   BLACKHOLE_CLUSTER,
   dur,
   inboundClusterName,
@@ -59,7 +60,8 @@ function baseCluster(ctx: PushContext, svc: Service, port: ServicePort, subset: 
     c['type'] = 'EDS';
     c['eds_cluster_config'] = edsConfig(name);
   }
-  if (isHttp2Protocol(port.protocol) && !grpc) c['http2_protocol_options'] = { max_concurrent_streams: 1073741824 };
+  if (isHttp2Protocol(port.protocol) && !grpc)
+    c['http2_protocol_options'] = { max_concurrent_streams: wrap(1073741824) };
   const dr = destinationRuleFor(ctx, svc.hostname);
   const policy = effectivePolicy(dr, port.port, subset);
   applyTrafficPolicy(c, policy, { grpc });
@@ -116,7 +118,8 @@ export function inboundClusters(proxy: Proxy, ctx: PushContext): Msg[] {
         endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', e.port) } }] }],
       },
     };
-    if (port && isHttp2Protocol(port.protocol)) c['http2_protocol_options'] = { max_concurrent_streams: 1073741824 };
+    if (port && isHttp2Protocol(port.protocol))
+      c['http2_protocol_options'] = { max_concurrent_streams: wrap(1073741824) };
     seen.set(name, c);
   }
   return [...seen.values()];

@@ -5,7 +5,7 @@
  */
 import { cached, destinationRuleFor, type PushContext } from '../model/push-context';
 import { labelsMatch, type Endpoint } from '../model/types';
-import { parseClusterName, socketAddress, type Msg } from './names';
+import { parseClusterName, socketAddress, wrap, type Msg } from './names';
 import { subsetOf } from './traffic-policy';
 
 function localityKey(e: Endpoint): string {
@@ -50,13 +50,13 @@ export function buildLoadAssignment(ctx: PushContext, clusterName: string): Msg 
         return {
           endpoint: { address: socketAddress(e.address, e.port) },
           health_status: 'HEALTHY',
-          load_balancing_weight: w,
+          load_balancing_weight: wrap(w),
         };
       });
       endpoints.push({
         locality: { region: loc.region ?? '', zone: loc.zone ?? '', sub_zone: loc.sub_zone ?? '' },
         lb_endpoints: lb,
-        load_balancing_weight: weight,
+        load_balancing_weight: wrap(weight),
       });
     }
     return { cluster_name: clusterName, endpoints };

@@ -10,7 +10,7 @@ import { fqdn, type ConfigRef, type PushContext } from '../model/push-context';
 import { labelsMatch, parseProtocol } from '../model/types';
 import { buildHttpRoutes, destinationCluster } from './http-route';
 import { adsConfigSource, hcm, httpFilters, tcpProxy } from './listener';
-import { FILTER_NAME, FILTER_TYPE, listenerName, socketAddress, type Msg } from './names';
+import { FILTER_NAME, FILTER_TYPE, listenerName, socketAddress, wrap, type Msg } from './names';
 import type { PluginRegistry } from './plugins';
 
 type Obj = Record<string, unknown>;
@@ -106,7 +106,7 @@ function downstreamTls(tls: Obj): Msg {
     typed_config: {
       '@type': FILTER_TYPE.downstreamTls,
       common_tls_context: common,
-      require_client_certificate: tls['mode'] === 'MUTUAL',
+      require_client_certificate: wrap(tls['mode'] === 'MUTUAL'),
     },
   };
 }
@@ -226,7 +226,7 @@ export function gatewayRouteConfig(proxy: Proxy, ctx: PushContext, routeName: st
       domains: ['*'],
       routes: [{ match: { prefix: '/' }, direct_response: { status: 404 } }],
     });
-  return { name: routeName, virtual_hosts: list, validate_clusters: false };
+  return { name: routeName, virtual_hosts: list, validate_clusters: wrap(false) };
 }
 
 export function gatewayRouteNames(proxy: Proxy, ctx: PushContext): string[] {

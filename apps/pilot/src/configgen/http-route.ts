@@ -8,7 +8,7 @@ import { parseDuration } from '@tsmesh/core';
 import type { Proxy } from '../model/proxy';
 import { destinationRuleFor, fqdn, type ConfigRef, type PushContext } from '../model/push-context';
 import { labelsMatch } from '../model/types';
-import { dur, FILTER_NAME, FILTER_TYPE, outboundClusterName, type Msg } from './names';
+import { dur, FILTER_NAME, FILTER_TYPE, outboundClusterName, wrap, type Msg } from './names';
 import { effectivePolicy } from './traffic-policy';
 
 type Obj = Record<string, unknown>;
@@ -51,7 +51,7 @@ function routeMatch(m: Obj | undefined): Msg {
   else if (uri && typeof uri['prefix'] === 'string') out['prefix'] = uri['prefix'];
   else if (uri && typeof uri['regex'] === 'string') out['safe_regex'] = { regex: uri['regex'] };
   else out['prefix'] = '/';
-  if (m?.['ignoreUriCase'] === true) out['case_sensitive'] = false;
+  if (m?.['ignoreUriCase'] === true) out['case_sensitive'] = wrap(false);
   const headers: Msg[] = [];
   if (m && isObj(m['headers'])) {
     for (const name of Object.keys(m['headers']).sort()) {
@@ -128,7 +128,8 @@ function headerOptions(map: unknown, action: string): Msg[] {
 function corsPolicy(c: Obj): Msg {
   const out: Msg = { '@type': FILTER_TYPE.corsPolicy };
   const origins: Msg[] = [];
-  for (const o of arr<string>(c['allowOrigin'])) origins.push(o === '*' ? { prefix: '' } : { exact: o });
+  for (const o of arr<string>(c['allowOrigin']))
+    origins.push(o === '*' ? { safe_regex: { regex: '.*' } } : { exact: o });
   for (const o of arr(c['allowOrigins'])) {
     const sm = stringMatcher(o);
     if (sm) origins.push(sm);
@@ -139,7 +140,7 @@ function corsPolicy(c: Obj): Msg {
   if (Array.isArray(c['exposeHeaders'])) out['expose_headers'] = (c['exposeHeaders'] as string[]).join(',');
   const maxAge = parseDuration(c['maxAge']);
   if (maxAge !== null && c['maxAge'] !== undefined) out['max_age'] = String(Math.floor(maxAge / 1000));
-  if (typeof c['allowCredentials'] === 'boolean') out['allow_credentials'] = c['allowCredentials'];
+  if (typeof c['allowCredentials'] === 'boolean') out['allow_credentials'] = wrap(c['allowCredentials']);
   return out;
 }
 
@@ -187,7 +188,7 @@ function retryPolicy(scope: RouteScope, r: Obj): Msg | undefined {
       .filter((s) => GRPC_RETRY_CODES.has(s));
     retryOn = codes.length > 0 ? codes.join(',') : 'unavailable';
   }
-  const out: Msg = { retry_on: retryOn, num_retries: attempts };
+  const out: Msg = { retry_on: retryOn, num_retries: wrap(attempts) };
   const per = parseDuration(r['retries']['perTryTimeout']);
   if (per !== null && r['retries']['perTryTimeout'] !== undefined) out['per_try_timeout'] = dur(per);
   return out;
@@ -213,7 +214,7 @@ function routeBody(scope: RouteScope, vs: ConfigRef, r: Obj, hostForOp: string):
       .map((d) => ({ name: destinationCluster(scope, vs, d['destination'] as Obj), weight: Number(d['weight'] ?? 0) }))
       .filter((w, _i, all) => all.length === 1 || w.weight > 0);
     if (weighted.length === 1) action['cluster'] = weighted[0].name;
-    else action['weighted_clusters'] = { clusters: weighted.map((w) => ({ name: w.name, weight: w.weight })) };
+    else action['weighted_clusters'] = { clusters: weighted.map((w) => ({ name: w.name, weight: wrap(w.weight) })) };
     const timeout = parseDuration(r['timeout']);
     const t = r['timeout'] !== undefined && timeout !== null ? timeout : 0;
     if (scope.grpc) {

@@ -19,6 +19,7 @@ import {
   listenerName,
   PASSTHROUGH_CLUSTER,
   socketAddress,
+  wrap,
   type Msg,
 } from './names';
 import type { PluginRegistry, ListenerInput } from './plugins';
@@ -46,8 +47,8 @@ export function hcm(statPrefix: string, routeSpec: Msg, filters: Msg[], extra: M
       stat_prefix: statPrefix,
       ...routeSpec,
       http_filters: filters,
-      generate_request_id: true,
-      use_remote_address: false,
+      generate_request_id: wrap(true),
+      use_remote_address: wrap(false),
       ...extra,
     },
   };
@@ -63,7 +64,7 @@ function outboundHttpListener(proxy: Proxy, ctx: PushContext, port: number, plug
   return {
     name,
     address: socketAddress('0.0.0.0', port),
-    bind_to_port: { value: false },
+    bind_to_port: wrap(false),
     traffic_direction: 'OUTBOUND',
     filter_chains: [
       {
@@ -92,7 +93,7 @@ function outboundTcpListeners(ctx: PushContext, taken: Set<number>): Msg[] {
       out.push({
         name,
         address: socketAddress(ip, p.port),
-        bind_to_port: { value: false },
+        bind_to_port: wrap(false),
         traffic_direction: 'OUTBOUND',
         filter_chains: [{ filters: [tcpProxy(`outbound|${p.port}||${svc.hostname}`)] }],
       });
@@ -129,7 +130,7 @@ function inboundListeners(proxy: Proxy, ctx: PushContext, plugins?: PluginRegist
             ],
           },
         ],
-        validate_clusters: false,
+        validate_clusters: wrap(false),
       };
       chain['filters'] = [hcm(cluster, { route_config: routeConfig }, httpFilters(plugins, input))];
     } else chain['filters'] = [tcpProxy(cluster)];
@@ -138,7 +139,7 @@ function inboundListeners(proxy: Proxy, ctx: PushContext, plugins?: PluginRegist
     out.set(name, {
       name,
       address: socketAddress(e.address, e.port),
-      bind_to_port: { value: false },
+      bind_to_port: wrap(false),
       traffic_direction: 'INBOUND',
       filter_chains: [chain],
     });
@@ -151,7 +152,7 @@ function virtualListener(ctx: PushContext): Msg {
   return {
     name: 'virtual',
     address: socketAddress('0.0.0.0', ctx.mesh.proxyListenPort),
-    use_original_dst: { value: true },
+    use_original_dst: wrap(true),
     filter_chains: [{ filters: [tcpProxy(allow ? PASSTHROUGH_CLUSTER : BLACKHOLE_CLUSTER)] }],
   };
 }
@@ -183,7 +184,7 @@ export function buildSidecarListeners(proxy: Proxy, ctx: PushContext, plugins?: 
               name,
               { rds: { config_source: adsConfigSource(), route_config_name: 'http_proxy' } },
               httpFilters(plugins, { proxy, ctx, port: sp, direction: 'outbound' }),
-              { http_protocol_options: { allow_absolute_url: true } },
+              { http_protocol_options: { allow_absolute_url: wrap(true) } },
             ),
           ],
         },

@@ -72,6 +72,11 @@ export function dur(ms: number): Msg {
   return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
 }
 
+/** google.protobuf wrapper (UInt32Value, BoolValue, ...) in the object form. */
+export function wrap<T>(value: T): { value: T } {
+  return { value };
+}
+
 export function socketAddress(address: string, port: number): Msg {
   return { socket_address: { address, port_value: port } };
 }

@@ -127,7 +127,7 @@ spec:
     expect(action['timeout']).toEqual({ seconds: 10, nanos: 0 });
     expect(action['retry_policy']).toEqual({
       retry_on: 'connect-failure,5xx',
-      num_retries: 3,
+      num_retries: { value: 3 },
       per_try_timeout: { seconds: 2, nanos: 0 },
     });
     const fault = (r?.route['typed_per_filter_config'] as Msg)['envoy.filters.http.fault'] as Msg;

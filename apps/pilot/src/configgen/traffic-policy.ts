@@ -4,7 +4,7 @@
  */
 import { parseDuration } from '@tsmesh/core';
 import type { ConfigRef } from '../model/push-context';
-import { dur, FILTER_NAME, FILTER_TYPE, type Msg } from './names';
+import { dur, FILTER_NAME, FILTER_TYPE, wrap, type Msg } from './names';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -62,7 +62,7 @@ export function applyTrafficPolicy(cluster: Msg, p: TrafficPolicy, opts: { grpc?
     if (isObj(lb['consistentHash'])) {
       cluster['lb_policy'] = 'RING_HASH';
       const min = lb['consistentHash']['minimumRingSize'];
-      cluster['ring_hash_lb_config'] = { minimum_ring_size: typeof min === 'number' ? min : 1024 };
+      cluster['ring_hash_lb_config'] = { minimum_ring_size: wrap(typeof min === 'number' ? min : 1024) };
     } else {
       switch (lb['simple']) {
         case 'RANDOM':
@@ -88,25 +88,25 @@ export function applyTrafficPolicy(cluster: Msg, p: TrafficPolicy, opts: { grpc?
     const thresholds: Msg = {};
     const tcp = isObj(pool['tcp']) ? pool['tcp'] : {};
     const http = isObj(pool['http']) ? pool['http'] : {};
-    if (typeof tcp['maxConnections'] === 'number') thresholds['max_connections'] = tcp['maxConnections'];
+    if (typeof tcp['maxConnections'] === 'number') thresholds['max_connections'] = wrap(tcp['maxConnections']);
     const ct = ms(tcp['connectTimeout']);
     if (ct !== undefined) cluster['connect_timeout'] = dur(ct);
     if (isObj(tcp['tcpKeepalive'])) {
       const ka = tcp['tcpKeepalive'];
       const keep: Msg = {};
-      if (typeof ka['probes'] === 'number') keep['keepalive_probes'] = ka['probes'];
+      if (typeof ka['probes'] === 'number') keep['keepalive_probes'] = wrap(ka['probes']);
       const t = ms(ka['time']);
-      if (t !== undefined) keep['keepalive_time'] = Math.round(t / 1000);
+      if (t !== undefined) keep['keepalive_time'] = wrap(Math.round(t / 1000));
       const iv = ms(ka['interval']);
-      if (iv !== undefined) keep['keepalive_interval'] = Math.round(iv / 1000);
+      if (iv !== undefined) keep['keepalive_interval'] = wrap(Math.round(iv / 1000));
       cluster['upstream_connection_options'] = { tcp_keepalive: keep };
     }
     if (typeof http['http1MaxPendingRequests'] === 'number')
-      thresholds['max_pending_requests'] = http['http1MaxPendingRequests'];
-    if (typeof http['http2MaxRequests'] === 'number') thresholds['max_requests'] = http['http2MaxRequests'];
-    if (typeof http['maxRetries'] === 'number') thresholds['max_retries'] = http['maxRetries'];
+      thresholds['max_pending_requests'] = wrap(http['http1MaxPendingRequests']);
+    if (typeof http['http2MaxRequests'] === 'number') thresholds['max_requests'] = wrap(http['http2MaxRequests']);
+    if (typeof http['maxRetries'] === 'number') thresholds['max_retries'] = wrap(http['maxRetries']);
     if (typeof http['maxRequestsPerConnection'] === 'number')
-      cluster['max_requests_per_connection'] = http['maxRequestsPerConnection'];
+      cluster['max_requests_per_connection'] = wrap(http['maxRequestsPerConnection']);
     const idle = ms(http['idleTimeout']);
     if (idle !== undefined) cluster['common_http_protocol_options'] = { idle_timeout: dur(idle) };
     if (Object.keys(thresholds).length > 0) cluster['circuit_breakers'] = { thresholds: [thresholds] };
@@ -116,23 +116,23 @@ export function applyTrafficPolicy(cluster: Msg, p: TrafficPolicy, opts: { grpc?
     const o: Msg = {};
     // Istio 1.0: consecutiveErrors counts gateway errors only (istio/api#617).
     if (typeof od['consecutiveErrors'] === 'number') {
-      o['consecutive_gateway_failure'] = od['consecutiveErrors'];
-      o['enforcing_consecutive_gateway_failure'] = 100;
-      o['enforcing_consecutive_5xx'] = 0;
+      o['consecutive_gateway_failure'] = wrap(od['consecutiveErrors']);
+      o['enforcing_consecutive_gateway_failure'] = wrap(100);
+      o['enforcing_consecutive_5xx'] = wrap(0);
     }
     if (typeof od['consecutiveGatewayErrors'] === 'number') {
-      o['consecutive_gateway_failure'] = od['consecutiveGatewayErrors'];
-      o['enforcing_consecutive_gateway_failure'] = 100;
+      o['consecutive_gateway_failure'] = wrap(od['consecutiveGatewayErrors']);
+      o['enforcing_consecutive_gateway_failure'] = wrap(100);
     }
     if (typeof od['consecutive5xxErrors'] === 'number') {
-      o['consecutive_5xx'] = od['consecutive5xxErrors'];
-      o['enforcing_consecutive_5xx'] = 100;
+      o['consecutive_5xx'] = wrap(od['consecutive5xxErrors']);
+      o['enforcing_consecutive_5xx'] = wrap(100);
     }
     const iv = ms(od['interval']);
     if (iv !== undefined) o['interval'] = dur(iv);
     const be = ms(od['baseEjectionTime']);
     if (be !== undefined) o['base_ejection_time'] = dur(be);
-    if (typeof od['maxEjectionPercent'] === 'number') o['max_ejection_percent'] = od['maxEjectionPercent'];
+    if (typeof od['maxEjectionPercent'] === 'number') o['max_ejection_percent'] = wrap(od['maxEjectionPercent']);
     if (typeof od['minHealthPercent'] === 'number')
       cluster['common_lb_config'] = { healthy_panic_threshold: { value: od['minHealthPercent'] } };
     cluster['outlier_detection'] = o;

@@ -8,7 +8,7 @@ import type { Proxy } from '../model/proxy';
 import { cached, fqdn, type ConfigRef, type PushContext } from '../model/push-context';
 import { isHttpProtocol, type Service } from '../model/types';
 import { buildHttpRoutes, hashPolicy } from './http-route';
-import { BLACKHOLE_CLUSTER, dur, outboundClusterName, PASSTHROUGH_CLUSTER, type Msg } from './names';
+import { BLACKHOLE_CLUSTER, dur, outboundClusterName, PASSTHROUGH_CLUSTER, wrap, type Msg } from './names';
 
 /** Short forms of `host` relative to the proxy's domain (`reviews`, `reviews.default`, ...). */
 export function altHosts(hostname: string, proxyDomain: string): string[] {
@@ -119,7 +119,7 @@ export function sidecarRouteConfig(proxy: Proxy, ctx: PushContext, port: number)
   return {
     name: String(port),
     virtual_hosts: [...dedupeDomains(vhosts), fallbackVirtualHost(ctx)],
-    validate_clusters: false,
+    validate_clusters: wrap(false),
   };
 }
 
@@ -131,7 +131,7 @@ export function httpProxyRouteConfig(proxy: Proxy, ctx: PushContext): Msg {
   return {
     name: 'http_proxy',
     virtual_hosts: [...dedupeDomains(vhosts), fallbackVirtualHost(ctx)],
-    validate_clusters: false,
+    validate_clusters: wrap(false),
   };
 }
 

@@ -92,7 +92,12 @@ export function simulate(rc: Msg, req: SimRequest): SimResult | undefined {
       virtualHost: String(best['name']),
       route: r,
       cluster: action?.['cluster'] as string | undefined,
-      weighted: wc ? (wc['clusters'] as { name: string; weight: number }[]) : undefined,
+      weighted: wc
+        ? (wc['clusters'] as Msg[]).map((c) => ({
+            name: String(c['name']),
+            weight: Number((c['weight'] as Msg | undefined)?.['value'] ?? 0),
+          }))
+        : undefined,
       redirect: r['redirect'] as Msg | undefined,
       directResponse: r['direct_response'] as Msg | undefined,
     };

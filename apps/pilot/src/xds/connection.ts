@@ -1,0 +1,56 @@
+/**
+ * Per-stream xDS bookkeeping: for each type, what the client subscribed to,
+ * what was sent (version, nonce) and what it ACKed or NACKed last.
+ */
+import type { Proxy } from '../model/proxy';
+
+export interface NackRecord {
+  version: string;
+  nonce: string;
+  error: string;
+  at: string;
+}
+
+export interface TypeState {
+  names: string[];
+  wildcard: boolean;
+  sentVersion?: string;
+  sentNonce?: string;
+  sentCount?: number;
+  /** Fingerprint of the last content sent, to skip identical re-sends. */
+  sentHash?: string;
+  ackedVersion?: string;
+  ackedNonce?: string;
+  nack?: NackRecord;
+}
+
+export interface PendingConvergence {
+  startMs: number;
+  outstanding: Set<string>;
+}
+
+export class XdsConnection {
+  readonly types = new Map<string, TypeState>();
+  pending?: PendingConvergence;
+  private nonceSeq = 0;
+
+  constructor(
+    readonly id: string,
+    readonly proxy: Proxy,
+    readonly peer: string,
+    readonly connectedAt: string,
+  ) {}
+
+  state(typeUrl: string): TypeState {
+    let s = this.types.get(typeUrl);
+    if (!s) {
+      s = { names: [], wildcard: true };
+      this.types.set(typeUrl, s);
+    }
+    return s;
+  }
+
+  nextNonce(): string {
+    return `${this.id}-${++this.nonceSeq}`;
+  }
+}

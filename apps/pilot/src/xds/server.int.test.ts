@@ -1,0 +1,147 @@
+import { writeFileSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { metricValue } from '@tsmesh/core';
+import { tempDir, waitFor, type TempDir } from '@tsmesh/testing';
+import { TYPE } from '../configgen/names';
+import { startPilot, type RunningPilot } from '../pilot';
+import { AdsClient } from '../testing/ads-client';
+import { BOOKINFO_YAML, REVIEWS_DR } from '../testing/bookinfo';
+import { syncz } from '../debug/debug-server';
+
+const NODE = 'sidecar~10.1.0.10~productpage-v1-abc.default~default.svc.cluster.local';
+
+describe('xDS server over real gRPC with the folder registry', () => {
+  let dir: TempDir;
+  let pilot: RunningPilot;
+  const clients: AdsClient[] = [];
+  const client = (nodeId = NODE) => {
+    const c = new AdsClient({ address: pilot.grpcAddress, nodeId });
+    clients.push(c);
+    return c;
+  };
+
+  beforeEach(async () => {
+    dir = tempDir('pilot-xds-');
+    writeFileSync(join(dir.path, 'bookinfo.yaml'), BOOKINFO_YAML);
+    writeFileSync(join(dir.path, 'dr.yaml'), REVIEWS_DR);
+    pilot = await startPilot({
+      configDir: dir.path,
+      grpcAddr: '127.0.0.1:0',
+      httpAddr: '127.0.0.1:0',
+      debounceAfterMs: 10,
+      debounceMaxMs: 1000,
+      pollMs: 50,
+    });
+  });
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await pilot.stop();
+    dir.cleanup();
+  });
+
+  async function syncAll(c: AdsClient) {
+    const cds = await c.subscribe(TYPE.cluster);
+    const eds = c.next(TYPE.endpoint);
+    const edsNames = cds.resources.filter((r) => r['type'] === 'EDS').map((r) => String(r['name']));
+    c.ack(cds);
+    c.send(TYPE.endpoint, edsNames);
+    const edsR = await eds;
+    c.ack(edsR, edsNames);
+    const lds = await c.subscribe(TYPE.listener);
+    c.ack(lds);
+    const rds = await c.subscribe(TYPE.route, ['9080']);
+    c.ack(rds, ['9080']);
+    return { cds, eds: edsR, lds, rds, edsNames };
+  }
+
+  it('serves CDS, EDS, LDS and RDS and records ACKs per type', async () => {
+    const c = client();
+    const { cds, eds, lds, rds } = await syncAll(c);
+    expect(cds.resources.map((r) => r['name'])).toContain('outbound|9080|v2|reviews.default.svc.cluster.local');
+    expect(eds.resources.length).toBeGreaterThan(0);
+    expect(lds.resources.map((r) => r['name'])).toContain('0.0.0.0_9080');
+    expect(rds.resources.map((r) => r['name'])).toEqual(['9080']);
+    await waitFor(() => {
+      const row = syncz(pilot.xds)[0] as { types: Record<string, { synced: boolean }> };
+      return ['cds', 'eds', 'lds', 'rds'].every((t) => row.types[t]?.synced);
+    });
+    expect(await metricValue(pilot.metrics.registry, 'pilot_xds')).toBe(1);
+  });
+
+  it('records a NACK, keeps the last acked version and does not re-send the same version', async () => {
+    const c = client();
+    const { rds } = await syncAll(c);
+    writeFileSync(
+      join(dir.path, 'vs.yaml'),
+      `apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http: [{route: [{destination: {host: reviews, subset: v2}}]}]
+`,
+    );
+    const cdsPush = await c.next(TYPE.cluster).catch(() => undefined);
+    void cdsPush;
+    const pushed = await waitFor(() => c.received.find((r) => r.type_url === TYPE.route && r.nonce !== rds.nonce));
+    c.nack(pushed, rds.version_info, 'route rejected by test', ['9080']);
+    await waitFor(
+      async () => (await metricValue(pilot.metrics.registry, 'pilot_total_xds_rejects', { type: 'rds' })) === 1,
+    );
+    const row = syncz(pilot.xds)[0] as {
+      types: Record<string, { acked_version: string; last_nack: { error: string } }>;
+    };
+    expect(row.types['rds'].acked_version).toBe(rds.version_info);
+    expect(row.types['rds'].last_nack.error).toBe('route rejected by test');
+    const before = c.received.length;
+    pilot.discovery.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.received.filter((r) => r.type_url === TYPE.route).length).toBe(
+      c.received.slice(0, before).filter((r) => r.type_url === TYPE.route).length,
+    );
+  });
+
+  it('pushes only EDS when only endpoints change, and full config for a file edit', async () => {
+    const c = client();
+    await syncAll(c);
+    const start = c.received.length;
+    writeFileSync(
+      join(dir.path, 'pod.yaml'),
+      `apiVersion: v1
+kind: Pod
+metadata: {name: reviews-v2-new, namespace: default, labels: {app: reviews, version: v2}}
+spec: {containers: [{name: r}]}
+status: {phase: Running, podIP: 10.1.0.99}
+`,
+    );
+    const eds = await waitFor(() => c.received.slice(start).find((r) => r.type_url === TYPE.endpoint));
+    const v2 = eds.resources.find((r) => r['cluster_name'] === 'outbound|9080|v2|reviews.default.svc.cluster.local');
+    expect(JSON.stringify(v2)).toContain('10.1.0.99');
+    expect(c.received.slice(start).every((r) => r.type_url === TYPE.endpoint)).toBe(true);
+    unlinkSync(join(dir.path, 'pod.yaml'));
+    await waitFor(() => c.received.slice(start).filter((r) => r.type_url === TYPE.endpoint).length >= 2);
+  });
+
+  it('closes a stream whose first request has a bad node, and stays up', async () => {
+    const bad = client('not-a-node-id');
+    bad.send(TYPE.cluster);
+    await waitFor(() => bad.closed);
+    expect((bad.closed as { code?: number }).code).toBe(3);
+    const good = client();
+    const cds = await good.subscribe(TYPE.cluster);
+    expect(cds.resources.length).toBeGreaterThan(0);
+  });
+
+  it('returns to zero connections after many clients connect and vanish', async () => {
+    for (let round = 0; round < 5; round++) {
+      const batch = Array.from({ length: 40 }, (_, i) =>
+        client(`sidecar~10.9.${round}.${i}~p${i}.default~default.svc.cluster.local`),
+      );
+      await Promise.all(batch.map((b) => b.subscribe(TYPE.cluster)));
+      for (const b of batch) b.close();
+    }
+    await waitFor(() => pilot.xds.connections.size === 0, { what: 'all streams cleaned up' });
+    expect(await metricValue(pilot.metrics.registry, 'pilot_xds')).toBe(0);
+  });
+});
