@@ -228,3 +228,18 @@ spec: {}
     expect(validate(obj).errors).toEqual([]);
   });
 });
+
+describe('metadata', () => {
+  it('refuses a misspelt metadata field instead of silently defaulting the namespace', () => {
+    const r = loadYaml(`apiVersion: v1
+kind: Service
+metadata:
+  name: reviews
+  namespce: bookinfo
+`);
+    expect(r.objects[0].metadata.namespace).toBe('default');
+    expect(validate(r.objects[0]).errors.map((e) => `${e.path}: ${e.message}`)).toEqual([
+      'metadata.namespce: unknown field "namespce"',
+    ]);
+  });
+});

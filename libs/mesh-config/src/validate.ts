@@ -1,6 +1,6 @@
 import { ensureBuiltinKinds } from './builtin-kinds';
 import { kindValidators, lookupKind, splitApiVersion, type CheckContext } from './kinds';
-import { bodyOf } from './loader';
+import { bodyOf, rawMetadataFields } from './loader';
 import { checkValue, issue, type Issue, type Issues } from './schema';
 import { crossObjectWarnings } from './cross-checks';
 import { key, type ConfigError, type ConfigObject, type Severity, type ValidationIssue } from './types/object';
@@ -43,6 +43,15 @@ export function validate(obj: ConfigObject): ValidateResult {
       issue('metadata.name', 'MESH_CONFIG_ERR_INVALID_VALUE', {
         detail: `name ${JSON.stringify(name)} must be a lower-case DNS-1123 name`,
       }),
+    );
+  }
+  for (const f of rawMetadataFields(obj)) {
+    out.errors.push(issue(`metadata.${f}`, 'MESH_CONFIG_ERR_UNKNOWN_FIELD', { field: JSON.stringify(f) }));
+  }
+  const rawNs = (obj.raw as { metadata?: Record<string, unknown> } | undefined)?.metadata?.['namespace'];
+  if (rawNs !== undefined && rawNs !== null && typeof rawNs !== 'string') {
+    out.errors.push(
+      issue('metadata.namespace', 'MESH_CONFIG_ERR_WRONG_TYPE', { expected: 'string', actual: typeof rawNs }),
     );
   }
   checkStringMap(obj, 'labels', out);
