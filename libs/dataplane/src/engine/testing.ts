@@ -134,3 +134,33 @@ load_assignment:
 ${eps}
 `;
 }
+
+/**
+ * Waits for `p` while moving a FakeClock forward in `stepMs` steps, yielding to real I/O
+ * between steps (requests travel over real sockets while timers run on the fake clock).
+ */
+export async function pump<T>(
+  clock: { advance(ms: number): void },
+  p: Promise<T>,
+  stepMs = 5,
+  maxSteps = 2000,
+): Promise<T> {
+  let settled = false;
+  const tracked = p.finally(() => {
+    settled = true;
+  });
+  for (let i = 0; i < maxSteps && !settled; i++) {
+    await new Promise((r) => setTimeout(r, 1));
+    if (!settled) clock.advance(stepMs);
+  }
+  return tracked;
+}
+
+/** Resolves when `cond()` holds, polling on real time (for I/O-driven state in tests). */
+export async function until(cond: () => boolean, tries = 500): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new Error('condition not reached');
+}
