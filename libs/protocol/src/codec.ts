@@ -1,7 +1,7 @@
 import * as protobuf from 'protobufjs';
 import { protocolErrors } from './errors';
 import type { ProtoObject } from './from-json';
-import { camelCase, fieldIndex, hasSpecialFields, isPlainObject, joinPath, JSON_TYPES, nameOf, WKT } from './reflect';
+import { camelCase, fieldIndex, isPlainObject, specialFields, JSON_TYPES, nameOf, WKT } from './reflect';
 import { findType, lookupType } from './root';
 
 /** protobufjs toObject options that define the object form (docs/protocol.md). */
@@ -20,60 +20,89 @@ export interface WireAny {
   value: Buffer | Uint8Array;
 }
 
+/** A field path kept as a linked list while walking, rendered only for an error. */
+type Path = { readonly up: Path; readonly key: string } | null;
+
+function at(up: Path, key: string): Path {
+  return { up, key };
+}
+
+function render(path: Path, last?: string): string {
+  const keys: string[] = last === undefined ? [] : [last];
+  for (let p = path; p; p = p.up) keys.push(p.key);
+  return keys.reverse().join('.');
+}
+
 function invalid(type: string, path: string, message: string, cause?: unknown) {
   return protocolErrors.error('PROTOCOL_ERR_INVALID_MESSAGE', { type }, [{ path, message }], cause);
 }
 
 /** Serializes an object-form message (Any fields expanded with "@type") to protobuf bytes. */
 export function encode(typeName: string, obj: object): Buffer {
-  return encodeType(lookupType(typeName), obj as ProtoObject, '');
+  return encodeType(lookupType(typeName), obj as ProtoObject, null);
 }
 
-function encodeType(type: protobuf.Type, obj: unknown, path: string): Buffer {
+function encodeType(type: protobuf.Type, obj: unknown, path: Path): Buffer {
   const plain = toPb(type, obj, path);
   let message: protobuf.Message;
   try {
     message = type.fromObject(plain as Record<string, unknown>);
   } catch (e) {
-    throw invalid(nameOf(type), path, (e as Error).message.replace(/^\.?[\w.]+: /, ''), e);
+    throw invalid(nameOf(type), render(path), (e as Error).message.replace(/^\.?[\w.]+: /, ''), e);
   }
-  return Buffer.from(type.encode(message).finish());
+  const bytes = type.encode(message).finish();
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Object form -> what protobufjs fromObject takes: Any packed, Struct/Value as their messages. */
-function toPb(type: protobuf.Type, obj: unknown, path: string): unknown {
+function toPb(type: protobuf.Type, obj: unknown, path: Path): unknown {
   const name = nameOf(type);
   if (name === WKT.ANY) return packAnyAt(obj, path);
   if (name === WKT.STRUCT) return structToPb(obj);
   if (name === WKT.VALUE) return valueToPb(obj);
   if (name === WKT.LIST_VALUE) return { values: (Array.isArray(obj) ? obj : []).map(valueToPb) };
-  if (!hasSpecialFields(type) || !isPlainObject(obj)) return obj;
-  const out: Record<string, unknown> = { ...obj };
-  for (const field of type.fieldsArray) {
-    const rt = field.resolvedType;
+  if (!isPlainObject(obj)) return obj;
+  let out: Record<string, unknown> | undefined;
+  for (const field of specialFields(type)) {
+    const rt = field.resolvedType as protobuf.Type;
     const v = obj[field.name];
-    if (!(rt instanceof protobuf.Type) || v === undefined || v === null || !hasSpecialFields(rt)) continue;
-    const p = joinPath(path, field.name);
+    if (v === undefined || v === null) continue;
+    let converted: unknown;
     if (field.map && isPlainObject(v)) {
-      out[field.name] = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toPb(rt, x, `${p}[${k}]`)]));
+      let changed = false;
+      const entries = Object.entries(v).map(([k, x]) => {
+        const c = toPb(rt, x, at(path, `${field.name}[${k}]`));
+        changed ||= c !== x;
+        return [k, c];
+      });
+      converted = changed ? Object.fromEntries(entries) : v;
     } else if (field.repeated && Array.isArray(v)) {
-      out[field.name] = v.map((x, i) => toPb(rt, x, `${p}[${i}]`));
+      let changed = false;
+      const items = v.map((x, i) => {
+        const c = toPb(rt, x, at(path, `${field.name}[${i}]`));
+        changed ||= c !== x;
+        return c;
+      });
+      converted = changed ? items : v;
     } else {
-      out[field.name] = toPb(rt, v, p);
+      converted = toPb(rt, v, at(path, field.name));
+    }
+    if (converted !== v) {
+      out ??= { ...obj };
+      out[field.name] = converted;
     }
   }
-  return out;
+  return out ?? obj;
 }
 
-function packAnyAt(obj: unknown, path: string): unknown {
+function packAnyAt(obj: unknown, path: Path): unknown {
   if (!isPlainObject(obj)) return obj;
   if (!('@type' in obj)) return obj; // already { type_url, value }
   const url = obj['@type'];
   const inner = typeof url === 'string' ? findType(url) : undefined;
-  if (!inner || typeof url !== 'string') throw invalid(WKT.ANY, joinPath(path, '@type'), `unknown type ${String(url)}`);
-  const rest: Record<string, unknown> = { ...obj };
-  delete rest['@type'];
-  const payload = JSON_TYPES.has(nameOf(inner)) ? rest['value'] : rest;
+  if (!inner || typeof url !== 'string') throw invalid(WKT.ANY, render(path, '@type'), `unknown type ${String(url)}`);
+  // fromObject ignores the "@type" key, so the expanded object is encoded as is.
+  const payload = JSON_TYPES.has(nameOf(inner)) ? obj['value'] : obj;
   return { type_url: url, value: encodeType(inner, payload, path) };
 }
 
@@ -112,10 +141,10 @@ function valueToPb(v: unknown): unknown {
 
 /** Parses protobuf bytes into the object form (Any fields expanded). */
 export function decode<T = ProtoObject>(typeName: string, buf: Buffer | Uint8Array): T {
-  return decodeType(lookupType(typeName), buf, '') as T;
+  return decodeType(lookupType(typeName), buf, null) as T;
 }
 
-function decodeType(type: protobuf.Type, buf: Buffer | Uint8Array, path: string): unknown {
+function decodeType(type: protobuf.Type, buf: Buffer | Uint8Array, path: Path): unknown {
   let message: protobuf.Message;
   try {
     message = type.decode(Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
@@ -123,7 +152,7 @@ function decodeType(type: protobuf.Type, buf: Buffer | Uint8Array, path: string)
     throw protocolErrors.error(
       'PROTOCOL_ERR_DECODE',
       { type: nameOf(type), reason: (e as Error).message },
-      path ? [{ path, message: (e as Error).message }] : [],
+      path ? [{ path: render(path), message: (e as Error).message }] : [],
       e,
     );
   }
@@ -131,36 +160,37 @@ function decodeType(type: protobuf.Type, buf: Buffer | Uint8Array, path: string)
 }
 
 /** protobufjs toObject output -> object form: Any expanded, Struct/Value/ListValue as plain JSON. */
-function fromPb(type: protobuf.Type, obj: unknown, path: string): unknown {
+function fromPb(type: protobuf.Type, obj: unknown, path: Path): unknown {
   const name = nameOf(type);
   if (name === WKT.ANY) return unpackAt(obj as WireAny, path);
   if (name === WKT.STRUCT) return structFromPb(obj);
   if (name === WKT.VALUE) return valueFromPb(obj);
   if (name === WKT.LIST_VALUE) return listFromPb(obj);
-  if (!hasSpecialFields(type) || !isPlainObject(obj)) return obj;
-  for (const field of type.fieldsArray) {
-    const rt = field.resolvedType;
+  if (!isPlainObject(obj)) return obj;
+  for (const field of specialFields(type)) {
+    const rt = field.resolvedType as protobuf.Type;
     const v = obj[field.name];
-    if (!(rt instanceof protobuf.Type) || v === undefined || v === null || !hasSpecialFields(rt)) continue;
-    const p = joinPath(path, field.name);
+    if (v === undefined || v === null) continue;
     if (field.map && isPlainObject(v)) {
-      obj[field.name] = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromPb(rt, x, `${p}[${k}]`)]));
+      for (const k of Object.keys(v)) v[k] = fromPb(rt, v[k], at(path, `${field.name}[${k}]`));
     } else if (field.repeated && Array.isArray(v)) {
-      obj[field.name] = v.map((x, i) => fromPb(rt, x, `${p}[${i}]`));
+      for (let i = 0; i < v.length; i++) v[i] = fromPb(rt, v[i], at(path, `${field.name}[${i}]`));
     } else {
-      obj[field.name] = fromPb(rt, v, p);
+      obj[field.name] = fromPb(rt, v, at(path, field.name));
     }
   }
   return obj;
 }
 
-function unpackAt(any: WireAny, path: string): ProtoObject {
+function unpackAt(any: WireAny, path: Path): ProtoObject {
   const url = any.type_url ?? '';
   const inner = findType(url);
-  if (!inner) throw invalid(WKT.ANY, joinPath(path, '@type'), `unknown type ${url}`);
+  if (!inner) throw invalid(WKT.ANY, render(path, '@type'), `unknown type ${url}`);
   const value = decodeType(inner, any.value ?? Buffer.alloc(0), path);
   if (JSON_TYPES.has(nameOf(inner))) return { '@type': url, value };
-  return { '@type': url, ...(value as ProtoObject) };
+  const obj = value as ProtoObject;
+  obj['@type'] = url;
+  return obj;
 }
 
 function structFromPb(obj: unknown): Record<string, unknown> {
@@ -190,14 +220,12 @@ function valueFromPb(v: unknown): unknown {
 export function packAny(typeUrl: string, obj: object): { type_url: string; value: Buffer } {
   const type = findType(typeUrl);
   if (!type) throw invalid(WKT.ANY, '@type', `unknown type ${typeUrl}`);
-  const rest: Record<string, unknown> = { ...(obj as ProtoObject) };
-  delete rest['@type'];
-  const payload = JSON_TYPES.has(nameOf(type)) ? rest['value'] : rest;
-  return { type_url: typeUrl, value: encodeType(type, payload, '') };
+  const payload = JSON_TYPES.has(nameOf(type)) ? (obj as ProtoObject)['value'] : obj;
+  return { type_url: typeUrl, value: encodeType(type, payload, null) };
 }
 
 /** Unpacks a wire Any into the object form `{ '@type': typeUrl, ...fields }`; expanded input is returned as is. */
 export function unpackAny<T = ProtoObject>(any: WireAny | ProtoObject): T & { '@type': string } {
   if (isPlainObject(any) && typeof any['@type'] === 'string') return any as T & { '@type': string };
-  return unpackAt(any as WireAny, '') as T & { '@type': string };
+  return unpackAt(any as WireAny, null) as T & { '@type': string };
 }

@@ -106,3 +106,17 @@ export function hasSpecialFields(type: protobuf.Type): boolean {
   specialCache.set(type, result);
   return result;
 }
+
+const specialFieldsCache = new WeakMap<protobuf.Type, protobuf.Field[]>();
+
+/** The message-typed fields of `type` whose subtree holds Any/Struct/Value/ListValue (see hasSpecialFields). */
+export function specialFields(type: protobuf.Type): protobuf.Field[] {
+  let fields = specialFieldsCache.get(type);
+  if (!fields) {
+    fields = type.fieldsArray.filter(
+      (f) => f.resolvedType instanceof protobuf.Type && hasSpecialFields(f.resolvedType),
+    );
+    specialFieldsCache.set(type, fields);
+  }
+  return fields;
+}

@@ -86,18 +86,19 @@ const typeCache = new Map<string, protobuf.Type>();
  * URL (`type.googleapis.com/envoy.config.listener.v3.Listener`); throws PROTOCOL_ERR_UNKNOWN_TYPE.
  */
 export function lookupType(nameOrUrl: string): protobuf.Type {
-  const hit = typeCache.get(nameOrUrl);
-  if (hit) return hit;
   const found = findType(nameOrUrl);
   if (!found) throw protocolErrors.error('PROTOCOL_ERR_UNKNOWN_TYPE', { type: nameOrUrl });
-  typeCache.set(nameOrUrl, found);
   return found;
 }
 
 /** Like lookupType, but undefined when the type is not loaded. */
 export function findType(nameOrUrl: string): protobuf.Type | undefined {
+  const hit = typeCache.get(nameOrUrl);
+  if (hit) return hit;
   const name = typeNameOf(nameOrUrl).replace(/^\./, '');
   if (!name) return undefined;
   const obj = envoyRoot().lookup(name);
-  return obj instanceof protobuf.Type ? obj : undefined;
+  if (!(obj instanceof protobuf.Type)) return undefined;
+  if (typeCache.size < 10000) typeCache.set(nameOrUrl, obj);
+  return obj;
 }
