@@ -1,2 +1,14 @@
-console.log('proxy: not implemented yet');
-process.exit(1);
+/** The sidecar: Envoy-compatible proxy on libs/dataplane, configured by a bootstrap and ADS. */
+import { createLogger, runMain } from '@tsmesh/core';
+import { registerBuiltinFilters, startProxyProcess } from '@tsmesh/dataplane';
+import { proxyConfig } from './settings';
+
+runMain(
+  proxyConfig,
+  async (s) => {
+    const logger = createLogger('proxy', { level: s.logLevel });
+    const runtime = await startProxyProcess('sidecar', s, logger, registerBuiltinFilters);
+    return { stop: () => runtime.stop() };
+  },
+  { drainTimeoutMs: 120_000 },
+);

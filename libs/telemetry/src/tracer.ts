@@ -28,6 +28,8 @@ export interface StartSpanOptions {
   remoteEndpoint?: ZipkinEndpoint;
   /** Epoch milliseconds; defaults to now. */
   startMs?: number;
+  /** Overrides the tracer's percentage for this span (HCM `tracing.random_sampling`). */
+  samplingPercent?: number;
 }
 
 export class Span {
@@ -108,7 +110,8 @@ export class Tracer {
   /** Starts a span that is a child of the incoming context, or a new root. */
   startSpan(opts: StartSpanOptions): Span {
     const incoming = opts.incoming ?? {};
-    const sampled = incoming.sampled ?? (incoming.debug ? true : this.decide());
+    const sampled =
+      incoming.sampled ?? (incoming.debug ? true : this.decide(opts.samplingPercent ?? this.samplingPercent));
     let ctx: TraceContext;
     if (incoming.context) ctx = { ...childContext(incoming.context, this.random), sampled };
     else ctx = rootContext(this.random, sampled);
@@ -133,9 +136,9 @@ export class Tracer {
     return this.options.exporter.shutdown();
   }
 
-  private decide(): boolean {
-    if (this.samplingPercent >= 100) return true;
-    if (this.samplingPercent <= 0) return false;
-    return this.random.next() * 100 < this.samplingPercent;
+  private decide(percent: number): boolean {
+    if (percent >= 100) return true;
+    if (percent <= 0) return false;
+    return this.random.next() * 100 < percent;
   }
 }

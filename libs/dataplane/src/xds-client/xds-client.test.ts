@@ -117,7 +117,7 @@ describe('XdsClient', () => {
     expect(client.status().cds.version).toBe('v1');
   });
 
-  it('warms: an EDS cluster and an RDS listener go live only after their dependencies, then the proxy is ready', async () => {
+  it('holds the first config until EDS and RDS complete it, then applies it whole and is ready', async () => {
     const { transport, sink, client } = setup();
     transport.respond({
       type_url: TYPE_URLS.cluster,
@@ -132,8 +132,7 @@ describe('XdsClient', () => {
       resources: [rdsListener('0.0.0.0_9080', '9080')],
     });
     await client.settled();
-    expect(names(sink.live?.clusters)).toEqual(['xds-grpc', 'inbound|9080||']);
-    expect(names(sink.live?.listeners)).toEqual([]);
+    expect(sink.applied).toHaveLength(0);
     expect(client.isReady()).toBe(false);
     expect(transport.last(TYPE_URLS.route)?.resource_names).toEqual(['9080']);
 
@@ -144,11 +143,12 @@ describe('XdsClient', () => {
       resources: [cla('outbound|9080||reviews')],
     });
     await client.settled();
-    expect(names(sink.live?.clusters)).toContain('outbound|9080||reviews');
+    expect(sink.applied).toHaveLength(0);
     expect(client.isReady()).toBe(false);
 
     transport.respond({ type_url: TYPE_URLS.route, version_info: 'r1', nonce: 'd', resources: [routeConfig('9080')] });
     await client.settled();
+    expect(names(sink.live?.clusters)).toEqual(['xds-grpc', 'outbound|9080||reviews', 'inbound|9080||']);
     expect(names(sink.live?.listeners)).toEqual(['0.0.0.0_9080']);
     expect(names(sink.live?.routes)).toEqual(['9080']);
     expect(client.isReady()).toBe(true);

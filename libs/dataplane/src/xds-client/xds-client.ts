@@ -12,7 +12,8 @@
  * - on stream loss the last good config keeps serving and the client
  *   reconnects with full-jitter exponential backoff (Envoy: 500 ms base, 30 s cap),
  *   re-requesting with its last accepted versions (nonces do not survive a stream);
- * - ready once a complete first config (CDS+EDS, LDS+RDS) is live.
+ * - nothing is applied before the first complete config (CDS+EDS, LDS+RDS) has arrived
+ *   (Envoy's init manager); from then on the proxy is ready.
  */
 import {
   backoffDelay,
@@ -341,6 +342,8 @@ export class XdsClient {
         if (old) listeners.set(name, old);
       }
     }
+    // Like Envoy's init manager: nothing goes live until the first complete config has arrived.
+    if (!this.ready && !allWarm) return;
     const st = this.options.staticResources ?? emptySnapshot();
     const snapshot: Snapshot = {
       clusters: [...st.clusters, ...[...clusters.values()].map((c) => c.resource)],

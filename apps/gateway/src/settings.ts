@@ -1,0 +1,99 @@
+import { defineConfig } from '@tsmesh/core';
+
+/** Ingress/egress gateway flags (env `GATEWAY_<NAME>`): the proxy engine with a router node. */
+export const gatewayConfig = defineConfig('gateway', 'GATEWAY', {
+  configPath: {
+    kind: 'string',
+    default: '',
+    description:
+      'Envoy v3 Bootstrap (YAML or JSON). When set, node, admin, static resources, ADS and tracing come from it.',
+  },
+  discoveryAddress: { kind: 'string', default: '127.0.0.1:15010', description: "Pilot's gRPC xDS address." },
+  serviceNode: {
+    kind: 'string',
+    default: '',
+    description:
+      'Full node id (router~<ip>~<pod>.<ns>~<ns>.svc.cluster.local); built from --ip, --pod-name and --namespace when empty.',
+  },
+  serviceCluster: {
+    kind: 'string',
+    default: 'istio-ingressgateway',
+    description: 'node.cluster: the gateway service cluster.',
+  },
+  ip: {
+    kind: 'string',
+    default: '127.0.0.1',
+    env: 'INSTANCE_IP',
+    description: 'Instance IP (node id and INSTANCE_IPS metadata).',
+  },
+  podName: {
+    kind: 'string',
+    default: 'istio-ingressgateway',
+    env: 'POD_NAME',
+    description: 'Pod name (node id metadata).',
+  },
+  namespace: {
+    kind: 'string',
+    default: 'istio-system',
+    env: 'POD_NAMESPACE',
+    description: 'Namespace (node id and NAMESPACE metadata).',
+  },
+  labels: {
+    kind: 'list',
+    default: 'istio=ingressgateway,app=istio-ingressgateway',
+    description:
+      'Gateway workload labels; Gateway resources select gateways by these (selector istio: ingressgateway).',
+  },
+  serviceAccount: {
+    kind: 'string',
+    default: 'istio-ingressgateway-service-account',
+    description: 'Service account (SERVICE_ACCOUNT metadata).',
+  },
+  adminAddress: {
+    kind: 'string',
+    default: '127.0.0.1:15000',
+    description: 'Envoy admin API address (loopback by default; empty disables).',
+  },
+  prometheusAddress: {
+    kind: 'string',
+    default: '127.0.0.1:15090',
+    description: 'Address serving /stats/prometheus (empty disables).',
+  },
+  healthAddress: {
+    kind: 'string',
+    default: '127.0.0.1:15021',
+    description: 'Address serving /healthz/ready (empty disables).',
+  },
+  portMap: {
+    kind: 'list',
+    default: '80=127.0.0.1:8080,443=127.0.0.1:8443',
+    description: 'Gateway listener port → local bind address (Gateway servers on 80/443 serve locally on 8080/8443).',
+  },
+  zipkinAddress: {
+    kind: 'string',
+    default: '',
+    description: 'Zipkin/Jaeger collector host:port; enables tracing in the generated bootstrap.',
+  },
+  traceSampling: {
+    kind: 'number',
+    default: 100,
+    description: 'Percent of requests without a sampling decision that are traced.',
+  },
+  accessLogFile: {
+    kind: 'string',
+    default: '/dev/stdout',
+    description: 'Default access log for HCMs without access_log; empty disables.',
+  },
+  accessLogEncoding: { kind: 'enum', values: ['TEXT', 'JSON'], default: 'TEXT', description: 'Access log encoding.' },
+  drainDuration: {
+    kind: 'duration',
+    default: '5s',
+    description: 'On SIGTERM: how long in-flight requests may finish before connections are closed.',
+  },
+  logLevel: {
+    kind: 'enum',
+    values: ['trace', 'debug', 'info', 'warn', 'error'],
+    default: 'info',
+    description: 'Log level.',
+  },
+});

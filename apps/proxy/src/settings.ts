@@ -1,0 +1,120 @@
+import { defineConfig } from '@tsmesh/core';
+
+/** Sidecar flags; env vars are `PROXY_<NAME>` except the Kubernetes downward-API ones Istio reads. */
+export const proxyConfig = defineConfig('proxy', 'PROXY', {
+  configPath: {
+    kind: 'string',
+    default: '',
+    description:
+      'Envoy v3 Bootstrap (YAML or JSON). When set, node, admin, static resources, ADS and tracing come from it.',
+  },
+  discoveryAddress: {
+    kind: 'string',
+    default: '127.0.0.1:15010',
+    description: "Pilot's gRPC xDS address (the generated bootstrap's xds-grpc cluster).",
+  },
+  serviceNode: {
+    kind: 'string',
+    default: '',
+    description:
+      'Full node id (sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local); built from --ip, --pod-name and --namespace when empty.',
+  },
+  serviceCluster: {
+    kind: 'string',
+    default: 'istio-proxy',
+    description: 'node.cluster: the service cluster (the app label in Istio).',
+  },
+  ip: {
+    kind: 'string',
+    default: '127.0.0.1',
+    env: 'INSTANCE_IP',
+    description: 'Instance IP (node id and INSTANCE_IPS metadata).',
+  },
+  podName: {
+    kind: 'string',
+    default: '',
+    env: 'POD_NAME',
+    description: 'Pod name (node id and POD_NAME metadata); defaults to the service cluster.',
+  },
+  namespace: {
+    kind: 'string',
+    default: 'default',
+    env: 'POD_NAMESPACE',
+    description: 'Namespace (node id and NAMESPACE metadata).',
+  },
+  labels: {
+    kind: 'list',
+    default: '',
+    description: 'Workload labels as key=value,key=value (LABELS metadata; used for subsets and sourceLabels).',
+  },
+  serviceAccount: { kind: 'string', default: 'default', description: 'Service account (SERVICE_ACCOUNT metadata).' },
+  adminAddress: {
+    kind: 'string',
+    default: '127.0.0.1:15000',
+    description: 'Envoy admin API address (loopback by default; empty disables).',
+  },
+  prometheusAddress: {
+    kind: 'string',
+    default: '127.0.0.1:15090',
+    description: 'Address serving /stats/prometheus (empty disables).',
+  },
+  healthAddress: {
+    kind: 'string',
+    default: '127.0.0.1:15021',
+    description: 'Address serving /healthz/ready (empty disables).',
+  },
+  outboundAddress: {
+    kind: 'string',
+    default: '127.0.0.1:15001',
+    description: 'Where the outbound capture listener (virtual / virtualOutbound) binds locally.',
+  },
+  inboundAddress: {
+    kind: 'string',
+    default: '127.0.0.1:15006',
+    description:
+      'Where inbound traffic arrives locally: virtualInbound, or the single inbound <podIP>_<port> listener (empty: bind inbound listeners where Pilot says).',
+  },
+  appAddress: {
+    kind: 'string',
+    default: '',
+    description: 'Where the local app listens (host:port); inbound|… clusters forward there.',
+  },
+  appPort: { kind: 'int', default: 0, description: 'Shorthand for --app-address 127.0.0.1:<port>.' },
+  httpProxyPort: {
+    kind: 'int',
+    default: 0,
+    description: 'Explicit HTTP proxy port for the app (HTTP_PROXY_PORT metadata; Pilot adds 127.0.0.1_<port>).',
+  },
+  zipkinAddress: {
+    kind: 'string',
+    default: '',
+    description: 'Zipkin/Jaeger collector host:port; enables tracing in the generated bootstrap.',
+  },
+  traceSampling: {
+    kind: 'number',
+    default: 100,
+    description: 'Percent of requests without a sampling decision that are traced.',
+  },
+  accessLogFile: {
+    kind: 'string',
+    default: '/dev/stdout',
+    description: "Mesh default access log for HCMs without access_log (Istio's accessLogFile); empty disables.",
+  },
+  accessLogEncoding: {
+    kind: 'enum',
+    values: ['TEXT', 'JSON'],
+    default: 'TEXT',
+    description: "Access log encoding (Istio's accessLogEncoding).",
+  },
+  drainDuration: {
+    kind: 'duration',
+    default: '5s',
+    description: 'On SIGTERM: how long in-flight requests may finish before connections are closed.',
+  },
+  logLevel: {
+    kind: 'enum',
+    values: ['trace', 'debug', 'info', 'warn', 'error'],
+    default: 'info',
+    description: 'Log level.',
+  },
+});

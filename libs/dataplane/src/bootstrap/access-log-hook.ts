@@ -1,0 +1,155 @@
+/**
+ * HCM `access_log` (envoy.access_loggers.file / stdout / stderr, with `log_format` text or JSON,
+ * or the v2-era `format` / `json_format`) applied when a stream completes. Loggers are compiled
+ * once per config push and indexed by listener name and stat prefix; lines are written to
+ * buffered streams, never synchronously on the request path.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { FieldError } from '@tsmesh/core';
+import { compileJsonFormat, compileTextFormat, type AccessLogEntry, type AccessLogFormatter } from '@tsmesh/telemetry';
+import type { Msg } from '../engine/types';
+import type { StreamInfo } from '../http/stream-info';
+
+const FILE = 'envoy.access_loggers.file';
+const STDOUT = 'envoy.access_loggers.stdout';
+const STDERR = 'envoy.access_loggers.stderr';
+const FILE_TYPE = 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog';
+const STDOUT_TYPE = 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog';
+const STDERR_TYPE = 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog';
+
+/** Istio's JSON access-log fields (`accessLogEncoding: JSON`). */
+export const ISTIO_JSON_FORMAT: Record<string, string> = {
+  start_time: '%START_TIME%',
+  method: '%REQ(:METHOD)%',
+  path: '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%',
+  protocol: '%PROTOCOL%',
+  response_code: '%RESPONSE_CODE%',
+  response_flags: '%RESPONSE_FLAGS%',
+  bytes_received: '%BYTES_RECEIVED%',
+  bytes_sent: '%BYTES_SENT%',
+  duration: '%DURATION%',
+  upstream_service_time: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%',
+  x_forwarded_for: '%REQ(X-FORWARDED-FOR)%',
+  user_agent: '%REQ(USER-AGENT)%',
+  request_id: '%REQ(X-REQUEST-ID)%',
+  authority: '%REQ(:AUTHORITY)%',
+  upstream_host: '%UPSTREAM_HOST%',
+  upstream_cluster: '%UPSTREAM_CLUSTER%',
+  downstream_local_address: '%DOWNSTREAM_LOCAL_ADDRESS%',
+  downstream_remote_address: '%DOWNSTREAM_REMOTE_ADDRESS%',
+};
+
+export interface AccessLogger {
+  path: string;
+  format: AccessLogFormatter;
+}
+
+/** Compiles one `access_log` entry; pushes field errors (unknown logger, bad format). */
+export function compileAccessLog(entry: Msg, path: string, errors: FieldError[]): AccessLogger | undefined {
+  const name = String(entry['name'] ?? '');
+  const tc = (entry['typed_config'] ?? {}) as Msg;
+  const type = tc['@type'];
+  let target: string;
+  if (name === FILE || type === FILE_TYPE) target = String(tc['path'] ?? '');
+  else if (name === STDOUT || type === STDOUT_TYPE) target = '/dev/stdout';
+  else if (name === STDERR || type === STDERR_TYPE) target = '/dev/stderr';
+  else {
+    errors.push({ path: `${path}.name`, message: `unsupported access logger ${name || String(type)}` });
+    return undefined;
+  }
+  if (!target) {
+    errors.push({ path: `${path}.typed_config.path`, message: 'a file access log needs a path' });
+    return undefined;
+  }
+  const lf = (tc['log_format'] ?? {}) as Msg;
+  try {
+    let format: AccessLogFormatter;
+    const json = lf['json_format'] ?? tc['json_format'];
+    const text = lf['text_format_source']?.['inline_string'] ?? lf['text_format'] ?? tc['format'];
+    if (json && typeof json === 'object') format = compileJsonFormat(json as Record<string, string>);
+    else format = compileTextFormat(typeof text === 'string' && text !== '' ? text : undefined);
+    return { path: target, format };
+  } catch (e) {
+    errors.push({ path: `${path}.typed_config.log_format`, message: (e as Error).message });
+    return undefined;
+  }
+}
+
+export function toAccessLogEntry(info: StreamInfo): AccessLogEntry {
+  return {
+    startTime: info.startTime,
+    method: info.method,
+    path: info.originalPath ?? info.path,
+    authority: info.authority,
+    scheme: info.scheme,
+    protocol: info.protocol,
+    requestHeaders: {
+      ...info.requestHeaders,
+      ...(info.originalPath ? { 'x-envoy-original-path': info.originalPath } : {}),
+    },
+    responseHeaders: info.responseHeaders,
+    responseCode: info.responseCode,
+    responseFlags: info.responseFlags,
+    bytesReceived: info.bytesReceived,
+    bytesSent: info.bytesSent,
+    durationMs: info.duration,
+    responseDurationMs: info.responseStart,
+    upstreamHost: info.upstreamHost,
+    upstreamCluster: info.upstreamCluster,
+    upstreamLocalAddress: info.upstreamLocalAddress,
+    downstreamLocalAddress: info.downstreamLocalAddress,
+    downstreamRemoteAddress: info.downstreamRemoteAddress,
+    routeName: info.routeName,
+  };
+}
+
+/** Owns the output streams and the per-listener logger index. */
+export class AccessLogs {
+  private index = new Map<string, AccessLogger[]>();
+  private readonly streams = new Map<string, NodeJS.WritableStream>();
+
+  constructor(private readonly stdout: NodeJS.WritableStream = process.stdout) {}
+
+  /** Replaces the index (`<listener>\n<stat_prefix>` → loggers) after a push. */
+  setIndex(index: Map<string, AccessLogger[]>): void {
+    this.index = index;
+  }
+
+  static key(listenerName: string, statPrefix: string): string {
+    return `${listenerName}\n${statPrefix}`;
+  }
+
+  /** The stream-complete hook. */
+  readonly onStreamComplete = (info: StreamInfo): void => {
+    const loggers = this.index.get(AccessLogs.key(info.listenerName, info.statPrefix));
+    if (!loggers) return;
+    let entry: AccessLogEntry | undefined;
+    for (const l of loggers) {
+      entry ??= toAccessLogEntry(info);
+      let line = l.format(entry);
+      if (!line.endsWith('\n')) line += '\n';
+      this.stream(l.path).write(line);
+    }
+  };
+
+  private stream(path: string): NodeJS.WritableStream {
+    let s = this.streams.get(path);
+    if (!s) {
+      if (path === '/dev/stdout') s = this.stdout;
+      else if (path === '/dev/stderr') s = process.stderr;
+      else {
+        const ws: WriteStream = createWriteStream(path, { flags: 'a' });
+        ws.on('error', () => undefined);
+        s = ws;
+      }
+      this.streams.set(path, s);
+    }
+    return s;
+  }
+
+  async close(): Promise<void> {
+    const files = [...this.streams.entries()].filter(([p]) => p !== '/dev/stdout' && p !== '/dev/stderr');
+    await Promise.all(files.map(([, s]) => new Promise<void>((r) => (s as WriteStream).end(() => r()))));
+    this.streams.clear();
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Turns the config Pilot (or the bootstrap) sent into what this process runs, without touching
+ * what config_dump shows:
+ * - local interception: with no iptables, the capture listeners bind where the flags say
+ *   (`virtual`/`virtualOutbound` → --outbound-address, `virtualInbound` or the single inbound
+ *   `<podIP>_<port>` listener → --inbound-address), the gateway's ports are mapped
+ *   (--port-map 80=127.0.0.1:8080), and `inbound|…` clusters point at --app-address;
+ * - tracing: when the bootstrap has a tracer, the tracing filter goes first in every HTTP
+ *   connection manager (SERVER span on inbound listeners, CLIENT on outbound);
+ * - access logs: each HCM's `access_log` (or the mesh default from --access-log-path) is compiled
+ *   and indexed by listener name and stat prefix.
+ */
+import type { FieldError } from '@tsmesh/core';
+import type { SpanKind } from '@tsmesh/telemetry';
+import { TYPE_URLS, enumName, wrapped, type Msg, type Snapshot } from '../engine/types';
+import { AccessLogs, ISTIO_JSON_FORMAT, compileAccessLog, type AccessLogger } from './access-log-hook';
+import { TRACING_FILTER_NAME, TRACING_FILTER_TYPE } from './tracing-filter';
+
+const HCM = 'envoy.filters.network.http_connection_manager';
+
+export interface LocalBindings {
+  outboundAddress?: string;
+  inboundAddress?: string;
+  appAddress?: string;
+  /** Listener port → `host:port` to bind instead (gateway: 80 → 127.0.0.1:8080). */
+  portMap?: ReadonlyMap<number, string>;
+}
+
+export interface PrepareOptions {
+  bindings: LocalBindings;
+  nodeId: string;
+  /** Span kind for listeners without `traffic_direction` (router: CLIENT, sidecar: SERVER). */
+  defaultSpanKind: SpanKind;
+  tracing: boolean;
+  /** Mesh-wide access log (`accessLogFile`), used by HCMs that configure none. */
+  defaultAccessLog?: { path: string; encoding: 'TEXT' | 'JSON' };
+}
+
+export interface Prepared {
+  snapshot: Snapshot;
+  accessLogs: Map<string, AccessLogger[]>;
+  errors: FieldError[];
+}
+
+function splitHostPort(v: string): { address: string; port_value: number } {
+  const i = v.lastIndexOf(':');
+  return { address: v.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port_value: Number(v.slice(i + 1)) };
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+const isHcm = (f: Msg) => f['name'] === HCM || f['typed_config']?.['@type'] === TYPE_URLS.hcm;
+
+function rebind(l: Msg, address: string): Msg {
+  return { ...l, address: { socket_address: splitHostPort(address) }, bind_to_port: { value: true } };
+}
+
+function listenerPort(l: Msg): number {
+  return Number(l['address']?.['socket_address']?.['port_value'] ?? -1);
+}
+
+function bindListeners(listeners: Msg[], b: LocalBindings): Msg[] {
+  const inboundCandidates = listeners.filter(
+    (l) =>
+      enumName(l['traffic_direction'], ['UNSPECIFIED', 'INBOUND', 'OUTBOUND'], 'UNSPECIFIED') === 'INBOUND' &&
+      wrapped<boolean>(l['bind_to_port'], true) === false,
+  );
+  const hasVirtualInbound = listeners.some((l) => l['name'] === 'virtualInbound');
+  return listeners.map((l) => {
+    const name = String(l['name'] ?? '');
+    if ((name === 'virtual' || name === 'virtualOutbound') && b.outboundAddress) return rebind(l, b.outboundAddress);
+    if (name === 'virtualInbound' && b.inboundAddress) return rebind(l, b.inboundAddress);
+    if (!hasVirtualInbound && b.inboundAddress && inboundCandidates.length === 1 && inboundCandidates[0] === l) {
+      return rebind(l, b.inboundAddress);
+    }
+    const mapped = b.portMap?.get(listenerPort(l));
+    if (mapped) return rebind(l, mapped);
+    return l;
+  });
+}
+
+function pointInboundClustersAtApp(clusters: Msg[], appAddress: string | undefined): Msg[] {
+  if (!appAddress) return clusters;
+  const socket = splitHostPort(appAddress);
+  return clusters.map((c) => {
+    if (!String(c['name'] ?? '').startsWith('inbound|') || !c['load_assignment']) return c;
+    const out = clone(c);
+    for (const loc of out['load_assignment']['endpoints'] ?? []) {
+      for (const lb of loc['lb_endpoints'] ?? []) {
+        if (lb['endpoint']?.['address']?.['socket_address'])
+          lb['endpoint']['address'] = { socket_address: { ...socket } };
+      }
+    }
+    return out;
+  });
+}
+
+function spanKind(l: Msg, fallback: SpanKind): SpanKind {
+  const d = enumName(l['traffic_direction'], ['UNSPECIFIED', 'INBOUND', 'OUTBOUND'], 'UNSPECIFIED');
+  return d === 'INBOUND' ? 'SERVER' : d === 'OUTBOUND' ? 'CLIENT' : fallback;
+}
+
+/** Compiles access logs and injects tracing into each HCM of one listener. */
+function prepareListener(
+  l: Msg,
+  o: PrepareOptions,
+  index: Map<string, AccessLogger[]>,
+  errors: FieldError[],
+  path: string,
+): Msg {
+  const chains: Msg[] = l['filter_chains'] ?? [];
+  let changed: Msg | undefined;
+  chains.forEach((chain, ci) => {
+    (chain['filters'] ?? []).forEach((f: Msg, fi: number) => {
+      if (!isHcm(f)) return;
+      const hcm = (f['typed_config'] ?? {}) as Msg;
+      const fpath = `${path}.filter_chains[${ci}].filters[${fi}].typed_config`;
+      const loggers: AccessLogger[] = [];
+      const configured: Msg[] = hcm['access_log'] ?? [];
+      configured.forEach((a, ai) => {
+        const logger = compileAccessLog(a, `${fpath}.access_log[${ai}]`, errors);
+        if (logger) loggers.push(logger);
+      });
+      if (configured.length === 0 && o.defaultAccessLog?.path) {
+        const d = o.defaultAccessLog;
+        const logger = compileAccessLog(
+          {
+            name: 'envoy.access_loggers.file',
+            typed_config: { path: d.path, ...(d.encoding === 'JSON' ? { json_format: ISTIO_JSON_FORMAT } : {}) },
+          },
+          fpath,
+          errors,
+        );
+        if (logger) loggers.push(logger);
+      }
+      if (loggers.length) {
+        const key = AccessLogs.key(String(l['name'] ?? ''), String(hcm['stat_prefix'] ?? ''));
+        index.set(key, [...(index.get(key) ?? []), ...loggers]);
+      }
+      if (!o.tracing) return;
+      changed ??= clone(l);
+      const target = changed['filter_chains'][ci]['filters'][fi]['typed_config'] as Msg;
+      const sampling = target['tracing']?.['random_sampling']?.['value'];
+      const tracing: Msg = {
+        name: TRACING_FILTER_NAME,
+        typed_config: {
+          '@type': TRACING_FILTER_TYPE,
+          kind: spanKind(l, o.defaultSpanKind),
+          node_id: o.nodeId,
+          ...(typeof sampling === 'number' ? { sampling_percent: sampling } : {}),
+        },
+      };
+      target['http_filters'] = [tracing, ...(target['http_filters'] ?? [])];
+    });
+  });
+  return changed ?? l;
+}
+
+export function prepareSnapshot(snapshot: Snapshot, o: PrepareOptions): Prepared {
+  const errors: FieldError[] = [];
+  const accessLogs = new Map<string, AccessLogger[]>();
+  const bound = bindListeners(snapshot.listeners, o.bindings);
+  const listeners = bound.map((l, i) => prepareListener(l, o, accessLogs, errors, `listeners[${i}]`));
+  return {
+    snapshot: { ...snapshot, listeners, clusters: pointInboundClustersAtApp(snapshot.clusters, o.bindings.appAddress) },
+    accessLogs,
+    errors,
+  };
+}

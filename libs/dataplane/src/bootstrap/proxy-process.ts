@@ -1,0 +1,121 @@
+/**
+ * What `apps/proxy` and `apps/gateway` share: settings → bootstrap (a `--config-path` file, or one
+ * generated from flags as Istio's agent does) → a running ProxyRuntime.
+ */
+import type { Logger } from '@tsmesh/core';
+import type { FilterRegistry } from '../filters/types';
+import { proxyErrors } from './bootstrap-errors';
+import { generateBootstrap } from './generate';
+import { extractBootstrap, loadBootstrapFile, type BootstrapInfo } from './load';
+import type { LocalBindings } from './local-rewrite';
+import { ProxyRuntime } from './proxy-runtime';
+
+export interface ProxyProcessSettings {
+  configPath: string;
+  discoveryAddress: string;
+  serviceNode: string;
+  serviceCluster: string;
+  ip: string;
+  podName: string;
+  namespace: string;
+  labels: string[];
+  serviceAccount: string;
+  adminAddress: string;
+  prometheusAddress: string;
+  healthAddress: string;
+  outboundAddress?: string;
+  inboundAddress?: string;
+  appAddress?: string;
+  appPort?: number;
+  httpProxyPort?: number;
+  /** `80=127.0.0.1:8080` entries (gateway). */
+  portMap?: string[];
+  zipkinAddress: string;
+  traceSampling: number;
+  accessLogFile: string;
+  accessLogEncoding: string;
+  drainDuration: number;
+}
+
+const ADDRESS = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/;
+
+function address(value: string | undefined, setting: string): string | undefined {
+  if (!value) return undefined;
+  if (!ADDRESS.test(value) || Number(value.split(':').pop()) > 65535) {
+    throw proxyErrors.error('PROXY_ERR_BAD_ADDRESS', { value, setting });
+  }
+  return value;
+}
+
+export function parseLabels(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const i = item.indexOf('=');
+    if (i > 0) out[item.slice(0, i).trim()] = item.slice(i + 1).trim();
+  }
+  return out;
+}
+
+export function parsePortMap(list: readonly string[] | undefined): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const item of list ?? []) {
+    const m = /^(\d{1,5})=(.+)$/.exec(item.trim());
+    if (!m) throw proxyErrors.error('PROXY_ERR_BAD_ADDRESS', { value: item, setting: '--port-map' });
+    out.set(Number(m[1]), address(m[2], '--port-map') as string);
+  }
+  return out;
+}
+
+export function bootstrapFromSettings(nodeType: 'sidecar' | 'router', s: ProxyProcessSettings): BootstrapInfo {
+  if (s.configPath) return loadBootstrapFile(s.configPath);
+  const raw = generateBootstrap({
+    nodeType,
+    serviceNode: s.serviceNode || undefined,
+    ip: s.ip,
+    podName: s.podName || undefined,
+    namespace: s.namespace,
+    serviceCluster: s.serviceCluster,
+    labels: parseLabels(s.labels),
+    serviceAccount: s.serviceAccount || undefined,
+    discoveryAddress: address(s.discoveryAddress, '--discovery-address') ?? '',
+    adminAddress: address(s.adminAddress, '--admin-address') ?? '127.0.0.1:0',
+    zipkinAddress: address(s.zipkinAddress, '--zipkin-address'),
+    httpProxyPort: s.httpProxyPort || undefined,
+  });
+  return extractBootstrap(raw, '<generated>');
+}
+
+export async function startProxyProcess(
+  nodeType: 'sidecar' | 'router',
+  s: ProxyProcessSettings,
+  logger: Logger,
+  registerFilters: (r: FilterRegistry) => void,
+): Promise<ProxyRuntime> {
+  const bootstrap = bootstrapFromSettings(nodeType, s);
+  const appAddress = address(s.appAddress, '--app-address') ?? (s.appPort ? `127.0.0.1:${s.appPort}` : undefined);
+  const bindings: LocalBindings = {
+    outboundAddress: address(s.outboundAddress, '--outbound-address'),
+    inboundAddress: address(s.inboundAddress, '--inbound-address'),
+    appAddress,
+    portMap: parsePortMap(s.portMap),
+  };
+  return ProxyRuntime.start({
+    bootstrap,
+    nodeType,
+    bindings,
+    adminAddress: s.configPath
+      ? (bootstrap.adminAddress ?? address(s.adminAddress, '--admin-address'))
+      : address(s.adminAddress, '--admin-address'),
+    prometheusAddress: address(s.prometheusAddress, '--prometheus-address'),
+    healthAddress: address(s.healthAddress, '--health-address'),
+    drainMs: s.drainDuration,
+    samplingPercent: s.traceSampling,
+    defaultAccessLog: s.accessLogFile
+      ? { path: s.accessLogFile, encoding: s.accessLogEncoding === 'JSON' ? 'JSON' : 'TEXT' }
+      : undefined,
+    registerFilters,
+    logger,
+    onQuit: () => process.kill(process.pid, 'SIGTERM'),
+    commandLine: { ...s },
+  });
+}

@@ -1,0 +1,286 @@
+/**
+ * One proxy process: the engine, the static bootstrap resources, the ADS client (when the
+ * bootstrap has `dynamic_resources.ads_config`), tracing, access logs and the admin, Prometheus
+ * and health servers. Implements the admin backend. Readiness is Envoy's: LIVE only once the
+ * first complete config is applied, DRAINING after `/healthcheck/fail` or during shutdown.
+ */
+import { silentLogger, systemClock, systemRandom, type Clock, type Logger, type Random } from '@tsmesh/core';
+import { Tracer, ZipkinExporter, type SpanKind } from '@tsmesh/telemetry';
+import { adminHandler, healthHandler, listenHttp, prometheusHandler, type BoundServer } from '../admin/admin-server';
+import { buildConfigDump } from '../admin/config-dump';
+import type { AdminBackend, ClusterView, ListenerView, ServerState } from '../admin/types';
+import { Dataplane } from '../engine/dataplane';
+import { emptySnapshot, type Msg, type Snapshot } from '../engine/types';
+import type { FilterRegistry } from '../filters/types';
+import { StatsStore } from '../stats/store';
+import { GrpcAdsTransport } from '../xds-client/grpc-transport';
+import type { AdsTransport } from '../xds-client/types';
+import { XdsClient } from '../xds-client/xds-client';
+import { AccessLogs } from './access-log-hook';
+import { proxyErrors } from './bootstrap-errors';
+import type { BootstrapInfo } from './load';
+import { prepareSnapshot, type LocalBindings } from './local-rewrite';
+import { tracingFilterFactory } from './tracing-filter';
+
+export const TSMESH_VERSION = '0.1.0';
+
+export interface ProxyRuntimeOptions {
+  bootstrap: BootstrapInfo;
+  nodeType: 'sidecar' | 'router';
+  bindings?: LocalBindings;
+  /** `host:port`; empty disables. Defaults to the bootstrap's admin address. */
+  adminAddress?: string;
+  prometheusAddress?: string;
+  healthAddress?: string;
+  drainMs?: number;
+  /** Percentage of requests without a sampling decision that are traced. */
+  samplingPercent?: number;
+  defaultAccessLog?: { path: string; encoding: 'TEXT' | 'JSON' };
+  /** Registers the HTTP filters (the engine's `registerBuiltinFilters`). */
+  registerFilters?: (registry: FilterRegistry) => void;
+  logger?: Logger;
+  clock?: Clock;
+  random?: Random;
+  /** Replaces the gRPC transport (tests). */
+  transport?: AdsTransport;
+  /** Called by `/quitquitquit`. */
+  onQuit?: () => void;
+  /** Recorded in `/server_info`. */
+  commandLine?: Record<string, unknown>;
+}
+
+export class ProxyRuntime implements AdminBackend {
+  readonly stats = new StatsStore();
+  readonly dataplane: Dataplane;
+  readonly tracer?: Tracer;
+  readonly xds?: XdsClient;
+  /** Listener name → bound `host:port`, admin servers included. */
+  readonly addresses: Record<string, string> = {};
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly accessLogs = new AccessLogs();
+  private readonly servers: BoundServer[] = [];
+  private readonly startedAt: number;
+  private exporter?: ZipkinExporter;
+  private ready = false;
+  private healthFailed = false;
+  private draining = false;
+  private level: string;
+
+  private constructor(private readonly o: ProxyRuntimeOptions) {
+    this.log = o.logger ?? silentLogger();
+    this.level = this.log.level;
+    this.clock = o.clock ?? systemClock;
+    this.startedAt = this.clock.now();
+    const node = o.bootstrap.node;
+    this.dataplane = new Dataplane({
+      nodeId: node.id,
+      clock: this.clock,
+      random: o.random ?? systemRandom,
+      logger: this.log,
+      stats: this.stats,
+      drainMs: o.drainMs ?? 5000,
+    });
+    o.registerFilters?.(this.dataplane.filters);
+    const t = o.bootstrap.tracing;
+    if (t) {
+      this.exporter = new ZipkinExporter({ collector: t.collector, path: t.path, clock: this.clock });
+      this.tracer = new Tracer({
+        serviceName: node.cluster || node.id,
+        exporter: this.exporter,
+        samplingPercent: o.samplingPercent ?? 100,
+        clock: this.clock,
+        random: o.random ?? systemRandom,
+      });
+      this.dataplane.filters.register(tracingFilterFactory(this.tracer));
+    }
+    this.dataplane.onStreamComplete(this.accessLogs.onStreamComplete);
+    if (o.bootstrap.ads) {
+      this.xds = new XdsClient({
+        node,
+        transport: o.transport ?? new GrpcAdsTransport({ address: o.bootstrap.ads.address }),
+        sink: { validate: (t2, rs) => this.validate(t2, rs), apply: (s) => this.apply(s) },
+        staticResources: o.bootstrap.staticResources,
+        stats: this.stats,
+        clock: this.clock,
+        random: o.random,
+        logger: this.log,
+      });
+    }
+  }
+
+  /** Binds the admin servers, applies the static config and starts xDS. */
+  static async start(o: ProxyRuntimeOptions): Promise<ProxyRuntime> {
+    const rt = new ProxyRuntime(o);
+    try {
+      await rt.startServers();
+      if (rt.xds) {
+        rt.xds.start();
+        void rt.xds.whenReady().then(() => rt.markReady());
+      } else {
+        try {
+          await rt.apply(o.bootstrap.staticResources);
+        } catch (e) {
+          throw proxyErrors.error('PROXY_ERR_INITIAL_CONFIG', { why: (e as Error).message }, [], e);
+        }
+        rt.markReady();
+      }
+    } catch (e) {
+      await rt.stop(0);
+      throw e;
+    }
+    return rt;
+  }
+
+  private markReady(): void {
+    if (this.ready) return;
+    this.ready = true;
+    this.stats.gauge('server.state').set(0);
+    this.log.info({ node: this.o.bootstrap.node.id }, 'proxy is LIVE');
+  }
+
+  private async startServers(): Promise<void> {
+    const bind = async (name: string, address: string | undefined, handler: Parameters<typeof listenHttp>[1]) => {
+      if (!address) return;
+      const s = await listenHttp(address, handler);
+      this.servers.push(s);
+      this.addresses[name] = s.address;
+      this.log.info({ listener: name, address: s.address }, 'listening');
+    };
+    await bind('admin', this.o.adminAddress ?? this.o.bootstrap.adminAddress, adminHandler(this));
+    await bind('prometheus', this.o.prometheusAddress, prometheusHandler(this));
+    await bind('health', this.o.healthAddress, healthHandler(this));
+  }
+
+  private validate(typeUrl: string, resources: Msg[]): string[] {
+    const errors = this.dataplane.validate(typeUrl, resources);
+    if (resources.length && typeUrl.endsWith('.Listener')) {
+      const prepared = this.prepare({ ...emptySnapshot(), listeners: resources });
+      for (const e of prepared.errors) errors.push(`${e.path}: ${e.message}`);
+    }
+    return errors;
+  }
+
+  private prepare(snapshot: Snapshot) {
+    const kind: SpanKind = this.o.nodeType === 'router' ? 'CLIENT' : 'SERVER';
+    return prepareSnapshot(snapshot, {
+      bindings: this.o.bindings ?? {},
+      nodeId: this.o.bootstrap.node.id,
+      defaultSpanKind: kind,
+      tracing: !!this.tracer,
+      defaultAccessLog: this.o.defaultAccessLog,
+    });
+  }
+
+  private async apply(snapshot: Snapshot): Promise<void> {
+    const prepared = this.prepare(snapshot);
+    if (prepared.errors.length) {
+      throw new Error(prepared.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
+    }
+    await this.dataplane.apply(prepared.snapshot);
+    this.accessLogs.setIndex(prepared.accessLogs);
+    for (const l of this.dataplane.listeners()) {
+      if (this.addresses[l.name] === l.address || !l.address) continue;
+      this.addresses[l.name] = l.address;
+      this.log.info({ listener: l.name, address: l.address }, 'listening');
+    }
+  }
+
+  // ---- AdminBackend ----
+
+  state(): ServerState {
+    if (this.draining || this.healthFailed) return 'DRAINING';
+    return this.ready ? 'LIVE' : 'INITIALIZING';
+  }
+
+  configDump(options: { includeEds: boolean }): { configs: Msg[] } {
+    return buildConfigDump({
+      bootstrap: this.o.bootstrap.raw,
+      staticResources: this.o.bootstrap.staticResources,
+      loadedAt: this.startedAt,
+      dynamic: this.xds,
+      includeEds: options.includeEds,
+    });
+  }
+
+  clusters(): ClusterView[] {
+    const dynamic = new Set(this.xds?.clusterState().active.map((c) => c.name) ?? []);
+    return this.dataplane.clusters().map((c) => ({
+      name: c.name,
+      addedViaApi: dynamic.has(c.name),
+      circuitBreakers: c.circuitBreakers,
+      hosts: c.hosts.map((h) => ({
+        address: h.address,
+        health: h.healthFlags,
+        weight: h.weight,
+        stats: {
+          cx_active: h.cxActive,
+          cx_connect_fail: h.cxConnectFail,
+          cx_total: h.cxTotal,
+          rq_active: h.rqActive,
+          rq_error: h.rqError,
+          rq_success: h.rqSuccess,
+          rq_timeout: h.rqTimeout,
+          rq_total: h.rqTotal,
+        },
+      })),
+    }));
+  }
+
+  listeners(): ListenerView[] {
+    return this.dataplane.listeners().map((l) => ({ name: l.name, address: l.address }));
+  }
+
+  serverInfo(): Msg {
+    const up = Math.floor((this.clock.now() - this.startedAt) / 1000);
+    return {
+      version: `tsmesh/${TSMESH_VERSION}/Clean/RELEASE/Node.js-${process.version}`,
+      state: this.state(),
+      hot_restart_version: 'disabled',
+      command_line_options: this.o.commandLine ?? {},
+      node: this.o.bootstrap.raw['node'] ?? {},
+      uptime_current_epoch: `${up}s`,
+      uptime_all_epochs: `${up}s`,
+    };
+  }
+
+  setHealthCheckFailed(failed: boolean): void {
+    this.healthFailed = failed;
+  }
+
+  async drainListeners(options: { graceful: boolean; inboundOnly: boolean }): Promise<void> {
+    void options.inboundOnly;
+    await this.dataplane.drain(options.graceful ? (this.o.drainMs ?? 5000) : 0);
+  }
+
+  quit(): void {
+    this.o.onQuit?.();
+  }
+
+  logLevel(): string {
+    return this.level;
+  }
+
+  setLogLevel(level: string): void {
+    this.level = level;
+    this.log.level = level;
+  }
+
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  /**
+   * Graceful stop: fail readiness, stop accepting, let in-flight requests finish (at most
+   * `drainMs`), flush spans and access logs, close everything.
+   */
+  async stop(drainMs = this.o.drainMs ?? 5000): Promise<void> {
+    this.draining = true;
+    await this.dataplane.drain(drainMs);
+    await this.xds?.stop();
+    await this.tracer?.shutdown();
+    await this.accessLogs.close();
+    await Promise.all(this.servers.map((s) => s.close()));
+    await this.dataplane.stop();
+  }
+}

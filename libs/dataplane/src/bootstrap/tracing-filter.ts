@@ -1,0 +1,86 @@
+/**
+ * Per-request tracing as Envoy's HCM `tracing` + Zipkin tracer do it, packaged as an HTTP filter
+ * the proxy puts first in each connection manager's chain (see local-rewrite.ts): on request
+ * headers it starts a span (SERVER on inbound listeners, CLIENT on outbound ones) as a child of
+ * the incoming B3 context, rewrites the B3 headers so the next hop sees this span as its parent,
+ * and on completion tags it with Envoy's tag names and hands it to the tracer's exporter.
+ */
+import type { FieldError } from '@tsmesh/core';
+import { B3_HEADERS, parseB3, type SpanKind, type Tracer } from '@tsmesh/telemetry';
+import type { Msg } from '../engine/types';
+import type { HttpFilter, HttpFilterFactory, HttpStreamContext } from '../filters/types';
+
+export const TRACING_FILTER_NAME = 'tsmesh.filters.http.tracing';
+export const TRACING_FILTER_TYPE = 'type.googleapis.com/tsmesh.filters.http.tracing.v1.Tracing';
+
+export interface TracingFilterConfig {
+  kind: SpanKind;
+  /** HCM `tracing.random_sampling` (percent); undefined = the tracer's default. */
+  samplingPercent?: number;
+  nodeId: string;
+}
+
+function header(ctx: HttpStreamContext, name: string): string | undefined {
+  const v = ctx.headers[name];
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? v[0] : String(v);
+}
+
+export function tracingFilterFactory(tracer: Tracer): HttpFilterFactory<TracingFilterConfig> {
+  return {
+    name: TRACING_FILTER_NAME,
+    typeUrls: [TRACING_FILTER_TYPE],
+    parseConfig(typed: Msg, path: string, errors: FieldError[]): TracingFilterConfig {
+      const kind = typed['kind'] === 'CLIENT' ? 'CLIENT' : 'SERVER';
+      const p = typed['sampling_percent'];
+      if (p !== undefined && !(typeof p === 'number' && p >= 0 && p <= 100)) {
+        errors.push({ path: `${path}.sampling_percent`, message: 'must be a percentage 0..100' });
+      }
+      return { kind, samplingPercent: typeof p === 'number' ? p : undefined, nodeId: String(typed['node_id'] ?? '') };
+    },
+    create(config) {
+      return (): HttpFilter => {
+        let span: ReturnType<Tracer['startSpan']> | undefined;
+        return {
+          onRequest(ctx) {
+            const incoming = parseB3(ctx.headers as Record<string, string | string[] | undefined>);
+            const path = ctx.path.split('?')[0];
+            span = tracer.startSpan({
+              name: ctx.route?.decoratorOperation ?? `${ctx.authority}${path}`,
+              kind: config.kind,
+              incoming,
+              samplingPercent: config.samplingPercent,
+            });
+            for (const h of B3_HEADERS) delete ctx.headers[h];
+            Object.assign(ctx.headers, span.headers());
+          },
+          onResponse(_ctx, response) {
+            span?.setTag('http.status_code', response.status);
+          },
+          onComplete(ctx) {
+            if (!span) return;
+            const info = ctx.info;
+            span
+              .setTag('component', 'proxy')
+              .setTag('node_id', config.nodeId)
+              .setTag('http.method', ctx.method)
+              .setTag('http.url', `${ctx.scheme}://${ctx.authority}${ctx.path}`)
+              .setTag('http.protocol', info.protocol)
+              .setTag('http.status_code', info.responseCode)
+              .setTag('request_size', info.bytesReceived)
+              .setTag('response_size', info.bytesSent)
+              .setTag('response_flags', info.responseFlags.length ? info.responseFlags.join(',') : '-')
+              .setTag('upstream_cluster', info.upstreamCluster ?? '-');
+            const rid = header(ctx, 'x-request-id');
+            if (rid) span.setTag('guid:x-request-id', rid);
+            const ua = header(ctx, 'user-agent');
+            if (ua) span.setTag('user_agent', ua);
+            if (info.responseCode >= 500 || info.responseCode === 0) span.setTag('error', true);
+            span.finish();
+            span = undefined;
+          },
+        };
+      };
+    },
+  };
+}
