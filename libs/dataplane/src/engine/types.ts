@@ -40,7 +40,20 @@ export function wrapped(v: unknown, fallback: string): string;
 export function wrapped<T>(v: unknown, fallback: T): T;
 export function wrapped<T>(v: unknown, fallback: T): T {
   if (v === undefined || v === null) return fallback;
-  if (typeof v === 'object' && 'value' in (v as object)) return ((v as { value: T }).value ?? fallback) as T;
+  if (typeof v === 'object' && !Array.isArray(v)) {
+    // A present wrapper whose value is the proto3 default is encoded without `value`.
+    const inner = (v as { value?: T }).value;
+    if (inner !== undefined && inner !== null) return inner;
+    return (
+      typeof fallback === 'boolean'
+        ? false
+        : typeof fallback === 'number'
+          ? 0
+          : typeof fallback === 'string'
+            ? ''
+            : fallback
+    ) as T;
+  }
   return v as T;
 }
 
