@@ -156,7 +156,13 @@ function decodeType(type: protobuf.Type, buf: Buffer | Uint8Array, path: Path): 
       e,
     );
   }
-  return fromPb(type, type.toObject(message, TO_OBJECT_OPTIONS), path);
+  let obj: unknown;
+  try {
+    obj = type.toObject(message, TO_OBJECT_OPTIONS);
+  } catch (e) {
+    throw protocolErrors.error('PROTOCOL_ERR_DECODE', { type: nameOf(type), reason: (e as Error).message }, [], e);
+  }
+  return fromPb(type, obj, path);
 }
 
 /** protobufjs toObject output -> object form: Any expanded, Struct/Value/ListValue as plain JSON. */

@@ -39,7 +39,7 @@ export function fromYaml<T = ProtoObject>(typeName: string, yamlText: string): T
   return fromJson<T>(typeName, doc);
 }
 
-function convertMessage(
+function convertMessageAt(
   type: protobuf.Type,
   value: unknown,
   path: string,
@@ -103,7 +103,8 @@ function convertField(field: protobuf.Field, v: unknown, p: string, errors: Fiel
       const cv = convertSingle(field, vv, kp, errors);
       if (cv !== undefined) out[k] = cv;
     }
-    return out;
+    // Like decode (toObject without `objects`), an empty map is left out.
+    return Object.keys(out).length > 0 ? out : undefined;
   }
   if (field.repeated) {
     if (!Array.isArray(v)) {
@@ -185,6 +186,42 @@ export function convertScalar(kind: string, v: unknown, p: string, errors: Field
 }
 
 const NOT_SPECIAL = Symbol('not special');
+
+/** Nesting limit for messages and JSON values, like protobuf's default recursion limit. */
+export const MAX_DEPTH = 100;
+let depth = 0;
+
+function nested<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  path: (...args: A) => string,
+  errors: (...args: A) => FieldError[],
+) {
+  return (...args: A): R | undefined => {
+    if (depth >= MAX_DEPTH) {
+      errors(...args).push({ path: path(...args), message: `nested more than ${MAX_DEPTH} levels deep` });
+      return undefined;
+    }
+    depth++;
+    try {
+      return fn(...args);
+    } finally {
+      depth--;
+    }
+  };
+}
+
+const convertMessage = nested(
+  (type: protobuf.Type, value: unknown, path: string, errors: FieldError[]) =>
+    convertMessageAt(type, value, path, errors),
+  (_t, _v, path) => path,
+  (_t, _v, _p, errors) => errors,
+);
+
+const copyJson = nested(
+  (v: unknown, path: string, errors: FieldError[]) => copyJsonAt(v, path, errors),
+  (_v, path) => path,
+  (_v, _p, errors) => errors,
+);
 
 function convertWellKnown(
   type: protobuf.Type,
@@ -294,7 +331,7 @@ function convertAny(value: unknown, path: string, errors: FieldError[]): ProtoOb
 }
 
 /** Deep copy of JSON data (Struct/Value), rejecting what JSON cannot hold. */
-function copyJson(v: unknown, path: string, errors: FieldError[]): unknown {
+function copyJsonAt(v: unknown, path: string, errors: FieldError[]): unknown {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number') {
     if (Number.isFinite(v)) return v;

@@ -2,7 +2,7 @@ export * from './errors';
 export * from './type-urls';
 export { envoyRoot, lookupType, findType } from './root';
 export { ENVOY_PROTO_FILES, ISTIO_PROTO_FILES, envoyIncludeDirs } from './proto-files';
-export { fromJson, fromYaml, type ProtoObject } from './from-json';
+export { fromJson, fromYaml, MAX_DEPTH, type ProtoObject } from './from-json';
 export { toJson, type ToJsonOptions } from './to-json';
 export { encode, decode, packAny, unpackAny, TO_OBJECT_OPTIONS, type WireAny } from './codec';
 export { validateMessage } from './validate';
