@@ -1,0 +1,238 @@
+import * as grpc from '@grpc/grpc-js';
+import { decodeBag, decodeReport, type MutableBag } from '@tsmesh/attributes';
+import { FakeClock, GrpcStatus, type FieldError } from '@tsmesh/core';
+import { mixerServiceDefinition } from '@tsmesh/protocol';
+import type { StreamInfo } from '../../../http/stream-info';
+import type { LocalReply } from '../../types';
+import { factoryContext, fakeStream, type FakeStreamOptions } from '../jwt_authn/testing';
+import { mixerFilterWith } from './index';
+import { forwardedAttributes, FORWARD_HEADER } from './request-attributes';
+
+/** A scripted Mixer on loopback: answers come from `answer`, requests are recorded. */
+class FakeMixer {
+  checks: MutableBag[] = [];
+  quotas: Array<Record<string, unknown>> = [];
+  reports: MutableBag[] = [];
+  answer: (bag: MutableBag) => { code: number; message?: string; durationS?: number; uses?: number; granted?: number } =
+    () => ({
+      code: 0,
+    });
+  server = new grpc.Server();
+  address = '';
+  async start() {
+    this.server.addService(mixerServiceDefinition(), {
+      Check: (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        const bag = decodeBag(call.request['attributes'] as never);
+        this.checks.push(bag);
+        this.quotas.push(call.request['quotas'] as Record<string, unknown>);
+        const a = this.answer(bag);
+        const quotas: Record<string, unknown> = {};
+        for (const q of Object.keys((call.request['quotas'] as object) ?? {}))
+          quotas[q] = { granted_amount: a.granted ?? 1, valid_duration: { seconds: 1 } };
+        cb(null, {
+          precondition: {
+            status: { code: a.code, message: a.message ?? '' },
+            valid_duration: { seconds: a.durationS ?? 60, nanos: 0 },
+            valid_use_count: a.uses ?? 100,
+            // the answer depended on request.path and the x-user header
+            referenced_attributes: {
+              words: ['x-user'],
+              attribute_matches: [
+                { name: 17, condition: 'EXACT', map_key: 0 },
+                { name: 15, condition: 'EXACT', map_key: -1 },
+              ],
+            },
+          },
+          quotas,
+        });
+      },
+      Report: (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        this.reports.push(...decodeReport(call.request as never));
+        cb(null, {});
+      },
+    });
+    const port = await new Promise<number>((res, rej) =>
+      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+    );
+    this.address = `127.0.0.1:${port}`;
+  }
+  stop() {
+    return new Promise<void>((r) => this.server.tryShutdown(() => r()));
+  }
+}
+
+const mixer = new FakeMixer();
+beforeAll(() => mixer.start());
+afterAll(() => mixer.stop());
+beforeEach(() => {
+  mixer.checks = [];
+  mixer.reports = [];
+  mixer.quotas = [];
+  mixer.answer = () => ({ code: 0 });
+});
+
+function setup(config: Record<string, unknown> = {}, clock = new FakeClock(Date.now())) {
+  const filter = mixerFilterWith({
+    transport: { checkTimeoutMs: 500 },
+    reportBatch: { maxEntries: 2, maxDelayMs: 1000 },
+  });
+  const errors: FieldError[] = [];
+  const parsed = filter.parseConfig(
+    {
+      transport: {
+        check_cluster: mixer.address,
+        report_cluster: mixer.address,
+        network_fail_policy: { policy: 'FAIL_CLOSE' },
+      },
+      mixer_attributes: { attributes: { 'context.reporter.kind': { string_value: 'inbound' } } },
+      ...config,
+    },
+    'typed_config',
+    errors,
+  );
+  expect(errors).toEqual([]);
+  const fctx = factoryContext('mixer', clock);
+  const make = filter.create(parsed, fctx);
+  const run = async (o: FakeStreamOptions = {}) => {
+    const stream = fakeStream({ path: '/reviews', ...o });
+    const f = make();
+    const result = (await f.onRequest?.(stream)) as LocalReply | undefined;
+    return { result, stream, f };
+  };
+  return { run, stats: fctx.stats, clock, handle: filter.handle };
+}
+
+test('a denied check becomes a local reply with the status mapped to HTTP and flag UAEX', async () => {
+  mixer.answer = () => ({
+    code: GrpcStatus.PERMISSION_DENIED,
+    message: 'denyreviewsv3handler.denier.default:Not allowed',
+  });
+  const { run, stats, handle } = setup();
+  const { result } = await run();
+  expect(result).toMatchObject({
+    status: 403,
+    body: 'PERMISSION_DENIED:denyreviewsv3handler.denier.default:Not allowed',
+    flag: 'UAEX',
+  });
+  expect(stats.value('http_mixer_filter.total_remote_check_denies')).toBe(1);
+  expect(mixer.checks[0].get('context.reporter.kind')).toBe('inbound');
+  expect(mixer.checks[0].get('request.path')).toBe('/reviews');
+  await handle.close();
+});
+
+test('the check cache answers requests that agree on the referenced attributes', async () => {
+  const { run, stats, clock, handle } = setup();
+  await run({ headers: { 'x-user': 'jason', 'x-other': '1' } });
+  await run({ headers: { 'x-user': 'jason', 'x-other': '2' } });
+  expect(mixer.checks).toHaveLength(1);
+  await run({ headers: { 'x-user': 'mary' } });
+  expect(mixer.checks).toHaveLength(2);
+  expect(stats.value('http_mixer_filter.total_check_cache_hits')).toBe(1);
+  expect(stats.value('http_mixer_filter.total_check_cache_misses')).toBe(2);
+  clock.advance(61_000);
+  await run({ headers: { 'x-user': 'jason' } });
+  expect(mixer.checks).toHaveLength(3);
+  await handle.close();
+});
+
+test('cached answers are used at most valid_use_count times, denials too', async () => {
+  mixer.answer = () => ({ code: GrpcStatus.PERMISSION_DENIED, message: 'no', uses: 2 });
+  const { run, handle } = setup();
+  for (let i = 0; i < 3; i++) expect((await run({ headers: { 'x-user': 'jason' } })).result?.status).toBe(403);
+  expect(mixer.checks).toHaveLength(2);
+  await handle.close();
+});
+
+test('quota from the route ServiceConfig: granted 0 → 429 RESOURCE_EXHAUSTED', async () => {
+  mixer.answer = () => ({ code: 0, granted: 0 });
+  const { run, handle } = setup();
+  const perRoute = {
+    mixer: {
+      disableCheck: false,
+      disableReport: false,
+      attributes: { 'destination.service.host': 'ratings.default.svc.cluster.local' },
+      forwardAttributes: {},
+      quotaRules: [{ match: [], quotas: [{ quota: 'requestcount', charge: 1 }] }],
+    },
+  };
+  const { result } = await run({ perRoute });
+  expect(result).toMatchObject({
+    status: 429,
+    body: 'RESOURCE_EXHAUSTED:Quota is exhausted for: requestcount',
+    flag: 'UAEX',
+  });
+  expect(mixer.quotas[0]).toEqual({ requestcount: { amount: 1, best_effort: false } });
+  expect(mixer.checks[0].get('destination.service.host')).toBe('ratings.default.svc.cluster.local');
+  await handle.close();
+});
+
+describe('Mixer unreachable', () => {
+  const dead = { check_cluster: '127.0.0.1:1', report_cluster: '127.0.0.1:1' };
+  test('FAIL_CLOSE answers 503 and counts it', async () => {
+    const { run, stats, handle } = setup({ transport: { ...dead, network_fail_policy: { policy: 'FAIL_CLOSE' } } });
+    const { result } = await run();
+    expect(result).toMatchObject({ status: 503, flag: 'UAEX' });
+    expect(result?.body).toMatch(/^UNAVAILABLE:/);
+    expect(stats.value('http_mixer_filter.total_check_fail_close')).toBe(1);
+    await handle.close();
+  });
+  test('FAIL_OPEN lets the request through and counts it', async () => {
+    const { run, stats, handle } = setup({ transport: { ...dead, network_fail_policy: { policy: 'FAIL_OPEN' } } });
+    expect((await run()).result).toBeUndefined();
+    expect(stats.value('http_mixer_filter.total_check_fail_open')).toBe(1);
+    await handle.close();
+  });
+  test('a per-service disable skips Check entirely', async () => {
+    const { run, stats, handle } = setup({
+      transport: { ...dead },
+      service_configs: { 'reviews.default.svc.cluster.local': { disable_check_calls: true } },
+      default_destination_service: 'reviews.default.svc.cluster.local',
+    });
+    expect((await run()).result).toBeUndefined();
+    expect(stats.value('http_mixer_filter.total_check_calls')).toBe(0);
+    await handle.close();
+  });
+});
+
+test('reports are batched off the request path: flushed at maxEntries and after the delay', async () => {
+  const clock = new FakeClock(Date.now());
+  const { run, stats, handle } = setup({}, clock);
+  const info = (code: number) =>
+    ({
+      responseCode: code,
+      duration: 12,
+      bytesReceived: 10,
+      bytesSent: 99,
+      responseFlags: [],
+    }) as unknown as StreamInfo;
+  for (const code of [200, 503, 404]) {
+    const { stream, f } = await run();
+    Object.assign(stream.info, info(code));
+    f.onComplete?.(stream);
+  }
+  // two were sent at once (maxEntries 2); the third waits for the timer
+  const { waitFor } = await import('@tsmesh/testing');
+  await waitFor(() => mixer.reports.length === 2, { timeoutMs: 5000 });
+  clock.advance(1000);
+  await waitFor(() => mixer.reports.length === 3, { timeoutMs: 5000 });
+  expect(mixer.reports.map((b) => b.get('response.code'))).toEqual([200, 503, 404]);
+  expect(mixer.reports[0].get('response.duration')).toBe(12);
+  expect(mixer.reports[0].get('response.size')).toBe(99);
+  expect(stats.value('http_mixer_filter.total_remote_report_successes')).toBe(2);
+  await handle.close();
+});
+
+test('forward_attributes travel in x-istio-attributes and are read by the next hop', async () => {
+  const { run, handle } = setup({
+    forward_attributes: { attributes: { 'source.uid': { string_value: 'kubernetes://productpage-v1.default' } } },
+    transport: {},
+  });
+  const { stream } = await run();
+  const header = stream.headers[FORWARD_HEADER] as string;
+  expect(forwardedAttributes(header)).toEqual({ 'source.uid': 'kubernetes://productpage-v1.default' });
+  await handle.close();
+  const next = setup();
+  await next.run({ headers: { [FORWARD_HEADER]: header } });
+  expect(mixer.checks[0].get('source.uid')).toBe('kubernetes://productpage-v1.default');
+  await next.handle.close();
+});

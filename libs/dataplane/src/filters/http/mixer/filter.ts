@@ -1,0 +1,287 @@
+/**
+ * The Mixer HTTP filter (istio/proxy `src/envoy/http/mixer`): Check before the
+ * request goes upstream — answered from the check cache when Mixer's earlier
+ * answer still applies — and a batched Report when the stream completes.
+ * Denials become a local reply `<CODE>:<message>` with the status mapped to
+ * HTTP and response flag UAEX. When Mixer cannot be reached the network fail
+ * policy decides (FAIL_CLOSE → 503, FAIL_OPEN → continue); both are counted.
+ */
+import { GLOBAL_WORDS, encodeBag, type AttributeValue, type MutableBag } from '@tsmesh/attributes';
+import { GrpcStatus, type Clock } from '@tsmesh/core';
+import type { FilterFactoryContext, HttpFilter, HttpStreamContext, LocalReply } from '../../types';
+import { CheckCache, decodeReferenced, type CachedStatus, type WireReferenced } from './check-cache';
+import type { MixerConfig, QuotaRef, ServiceSettings } from './config';
+import { DEFAULT_REPORT_BATCH, ReportBatcher, type ReportBatchOptions } from './report-batch';
+import { addResponseAttributes, encodeForwarded, FORWARD_HEADER, requestBag } from './request-attributes';
+import { mixerStats, type MixerStats } from './stats';
+import { DEFAULT_TRANSPORT, MixerTransport, TransportError, type TransportOptions } from './transport';
+
+export interface MixerFilterDeps {
+  /** check_cluster / report_cluster → `host:port`. Default: see `defaultResolveCluster`. */
+  resolveCluster?(name: string): string | undefined;
+  transport?: Partial<TransportOptions>;
+  reportBatch?: Partial<ReportBatchOptions>;
+  checkCacheSize?: number;
+}
+
+/** `host:port` as is; Istio's `outbound|9091||istio-policy.istio-system.svc.cluster.local` → that host and port. */
+export function defaultResolveCluster(name: string): string | undefined {
+  const parts = name.split('|');
+  if (parts.length === 4 && parts[1] && parts[3]) return `${parts[3]}:${parts[1]}`;
+  if (/^[^|\s]+:\d+$/.test(name)) return name;
+  return undefined;
+}
+
+const CODE_NAMES = Object.fromEntries(Object.entries(GrpcStatus).map(([k, v]) => [v, k])) as Record<number, string>;
+
+/** istio/proxy `utils/status.cc` StatusHttpCode. */
+export function statusHttpCode(code: number): number {
+  switch (code) {
+    case GrpcStatus.OK:
+      return 200;
+    case GrpcStatus.CANCELLED:
+      return 499;
+    case GrpcStatus.INVALID_ARGUMENT:
+    case GrpcStatus.FAILED_PRECONDITION:
+    case GrpcStatus.OUT_OF_RANGE:
+      return 400;
+    case GrpcStatus.DEADLINE_EXCEEDED:
+      return 504;
+    case GrpcStatus.NOT_FOUND:
+      return 404;
+    case GrpcStatus.ALREADY_EXISTS:
+    case GrpcStatus.ABORTED:
+      return 409;
+    case GrpcStatus.PERMISSION_DENIED:
+      return 403;
+    case GrpcStatus.RESOURCE_EXHAUSTED:
+      return 429;
+    case GrpcStatus.UNIMPLEMENTED:
+      return 501;
+    case GrpcStatus.UNAVAILABLE:
+      return 503;
+    case GrpcStatus.UNAUTHENTICATED:
+      return 401;
+    default:
+      return 500;
+  }
+}
+
+function denial(status: CachedStatus): LocalReply {
+  const name = CODE_NAMES[status.code] ?? 'UNKNOWN';
+  return {
+    status: statusHttpCode(status.code),
+    body: `${name}:${status.message}`,
+    flag: 'UAEX',
+    grpcStatus: status.code,
+    details: 'mixer_check_denied',
+  };
+}
+
+interface CheckResponse {
+  precondition?: {
+    status?: { code?: number; message?: string };
+    valid_duration?: { seconds?: number; nanos?: number };
+    valid_use_count?: number;
+    referenced_attributes?: WireReferenced;
+  };
+  quotas?: Record<string, { granted_amount?: number }>;
+}
+
+/** Shared by every listener's filter instance with the same Mixer address (survives config pushes). */
+class Clients {
+  private readonly transports = new Map<string, MixerTransport>();
+  private readonly caches = new Map<string, CheckCache>();
+  private readonly batchers = new Map<string, ReportBatcher>();
+  constructor(private readonly deps: MixerFilterDeps) {}
+
+  transport(addr: string, ctx: FilterFactoryContext, stats: MixerStats): MixerTransport {
+    let t = this.transports.get(addr);
+    if (!t) {
+      t = new MixerTransport(addr, { ...DEFAULT_TRANSPORT, ...this.deps.transport }, ctx.clock, ctx.random, () =>
+        stats.remoteCallRetries.inc(),
+      );
+      this.transports.set(addr, t);
+    }
+    return t;
+  }
+  cache(addr: string): CheckCache {
+    let c = this.caches.get(addr);
+    if (!c) this.caches.set(addr, (c = new CheckCache(this.deps.checkCacheSize ?? 10_000)));
+    return c;
+  }
+  batcher(addr: string, ctx: FilterFactoryContext, stats: MixerStats, batch: boolean): ReportBatcher {
+    const key = `${addr}|${batch}`;
+    let b = this.batchers.get(key);
+    if (!b) {
+      const transport = this.transport(addr, ctx, stats);
+      const opts = { ...DEFAULT_REPORT_BATCH, ...this.deps.reportBatch, ...(batch ? {} : { maxEntries: 1 }) };
+      b = new ReportBatcher(
+        {
+          send: (req) => {
+            stats.remoteReportCalls.inc();
+            return transport.report(req);
+          },
+          onSent: (ok) => (ok ? stats.remoteReportSuccesses.inc() : stats.remoteReportErrors.inc()),
+          onDropped: (n) => stats.reportDropped.inc(n),
+        },
+        ctx.clock,
+        opts,
+      );
+      this.batchers.set(key, b);
+    }
+    return b;
+  }
+  async close(): Promise<void> {
+    await Promise.all([...this.batchers.values()].map((b) => b.close()));
+    for (const t of this.transports.values()) t.close();
+    this.transports.clear();
+    this.batchers.clear();
+    this.caches.clear();
+  }
+}
+
+function clauseMatches(q: ServiceSettings['quotaRules'][number], bag: MutableBag): boolean {
+  if (q.match.length === 0) return true;
+  return q.match.some((m) =>
+    m.clause.every((c) => {
+      const v = bag.get(c.name);
+      if (typeof v !== 'string') return false;
+      if (c.exact !== undefined) return v === c.exact;
+      if (c.prefix !== undefined) return v.startsWith(c.prefix);
+      return c.regex ? c.regex.test(v) : true;
+    }),
+  );
+}
+
+function quotasFor(svc: ServiceSettings | undefined, bag: MutableBag): QuotaRef[] {
+  if (!svc) return [];
+  return svc.quotaRules.filter((r) => clauseMatches(r, bag)).flatMap((r) => r.quotas);
+}
+
+export interface MixerFilterHandle {
+  create(config: MixerConfig, ctx: FilterFactoryContext): () => HttpFilter;
+  /** Flushes reports and closes connections (proxy shutdown, tests). */
+  close(): Promise<void>;
+}
+
+export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandle {
+  const clients = new Clients(deps);
+  const resolve = deps.resolveCluster ?? defaultResolveCluster;
+  return {
+    close: () => clients.close(),
+    create(config, ctx) {
+      const stats = mixerStats(ctx.stats);
+      const clock: Clock = ctx.clock;
+      const checkAddr = config.checkCluster ? resolve(config.checkCluster) : undefined;
+      const reportAddr = config.reportCluster ? resolve(config.reportCluster) : undefined;
+      const cache = checkAddr && !config.disableCheckCache ? clients.cache(checkAddr) : null;
+      const batcher = reportAddr ? clients.batcher(reportAddr, ctx, stats, !config.disableReportBatch) : null;
+      const transport = checkAddr ? clients.transport(checkAddr, ctx, stats) : null;
+
+      return () => {
+        let bag: MutableBag | null = null;
+        let svc: ServiceSettings | undefined;
+        const failure = (failOpen: boolean, why: string, code: number): LocalReply | undefined => {
+          bag?.set('check.error_code', code);
+          bag?.set('check.error_message', why);
+          if (failOpen) {
+            stats.failOpen.inc();
+            return undefined;
+          }
+          stats.failClose.inc();
+          return { ...denial({ code, message: why }), details: 'mixer_unreachable' };
+        };
+        return {
+          async onRequest(ctx2: HttpStreamContext) {
+            svc =
+              ctx2.perRouteConfig<ServiceSettings>(ctx.filterName) ??
+              config.services.get(config.defaultDestinationService);
+            const statics: Array<Record<string, AttributeValue>> = [config.attributes];
+            if (svc) statics.push(svc.attributes);
+            bag = requestBag(ctx2, statics, clock.now());
+            const fwd = svc ? { ...config.forwardAttributes, ...svc.forwardAttributes } : config.forwardAttributes;
+            if (Object.keys(fwd).length > 0) ctx2.headers[FORWARD_HEADER] = encodeForwarded(fwd);
+            if (svc?.disableCheck || !config.checkCluster) return undefined;
+            const failOpen = svc?.failOpen ?? config.failOpen;
+            stats.checkCalls.inc();
+            const quotas = quotasFor(svc, bag);
+            if (quotas.length > 0) stats.quotaCalls.inc();
+            if (cache && quotas.length === 0) {
+              const hit = cache.lookup(bag, clock.now());
+              if (hit) {
+                stats.checkCacheHits.inc();
+                bag.set('check.cache_hit', true);
+                if (hit.code !== GrpcStatus.OK) {
+                  ctx2.info.dynamicMetadata['istio.mixer'] = { status: hit };
+                  return denial(hit);
+                }
+                return undefined;
+              }
+              stats.checkCacheMisses.inc();
+            }
+            if (!transport)
+              return failure(failOpen, `check cluster ${config.checkCluster} is unknown`, GrpcStatus.UNAVAILABLE);
+            const req = {
+              attributes: encodeBag(bag),
+              global_word_count: GLOBAL_WORDS.length,
+              deduplication_id: `${ctx.nodeId}-${clock.now()}-${Math.floor(ctx.random.next() * 1e9)}`,
+              quotas: Object.fromEntries(quotas.map((q) => [q.quota, { amount: q.charge, best_effort: false }])),
+            };
+            stats.remoteCheckCalls.inc();
+            if (quotas.length > 0) stats.remoteQuotaCalls.inc();
+            let res: CheckResponse;
+            try {
+              res = await transport.check<CheckResponse>(req);
+            } catch (e) {
+              const code = e instanceof TransportError ? e.code : GrpcStatus.UNAVAILABLE;
+              if (code === GrpcStatus.DEADLINE_EXCEEDED) stats.remoteCallTimeouts.inc();
+              else stats.remoteCallSendErrors.inc();
+              return failure(
+                failOpen,
+                (e as Error).message,
+                code === GrpcStatus.DEADLINE_EXCEEDED ? code : GrpcStatus.UNAVAILABLE,
+              );
+            }
+            const p = res.precondition ?? {};
+            const status: CachedStatus = {
+              code: Number(p.status?.code ?? 0),
+              message: String(p.status?.message ?? ''),
+            };
+            if (cache) {
+              const refs = decodeReferenced(p.referenced_attributes);
+              const d = p.valid_duration ?? {};
+              const ms = Number(d.seconds ?? 0) * 1000 + Number(d.nanos ?? 0) / 1e6;
+              if (refs) cache.insert(bag, refs, status, ms, Number(p.valid_use_count ?? 0), clock.now());
+            }
+            if (status.code !== GrpcStatus.OK) {
+              stats.remoteCheckDenies.inc();
+              bag.set('check.error_code', status.code);
+              bag.set('check.error_message', status.message);
+              ctx2.info.dynamicMetadata['istio.mixer'] = { status };
+              return denial(status);
+            }
+            stats.remoteCheckAccepts.inc();
+            for (const q of quotas) {
+              const granted = Number(res.quotas?.[q.quota]?.granted_amount ?? 0);
+              if (granted < q.charge) {
+                stats.quotaDenies.inc();
+                const s = { code: GrpcStatus.RESOURCE_EXHAUSTED, message: `Quota is exhausted for: ${q.quota}` };
+                bag.set('check.error_code', s.code);
+                bag.set('check.error_message', s.message);
+                return denial(s);
+              }
+            }
+            return undefined;
+          },
+          onComplete(ctx2: HttpStreamContext) {
+            if (!batcher || svc?.disableReport) return;
+            if (!bag) bag = requestBag(ctx2, [config.attributes], clock.now());
+            stats.reportCalls.inc();
+            batcher.add(addResponseAttributes(bag, ctx2.info, clock.now()));
+          },
+        };
+      };
+    },
+  };
+}

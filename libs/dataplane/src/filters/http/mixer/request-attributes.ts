@@ -1,0 +1,113 @@
+/**
+ * Istio's request attributes as the proxy fills them (istio/proxy
+ * `control/http/attributes_builder.cc`): request.*, source/destination
+ * ip/port/principal, connection.mtls, context.protocol, plus attributes forwarded
+ * by the calling sidecar in `x-istio-attributes` (base64 istio.mixer.v1.Attributes).
+ */
+import { MutableBag, parseIp, type AttributeValue } from '@tsmesh/attributes';
+import { decode, encode } from '@tsmesh/protocol';
+import type { FieldError } from '@tsmesh/core';
+import type { StreamInfo } from '../../../http/stream-info';
+import type { HttpStreamContext } from '../../types';
+import { readAttributes } from './config';
+
+export const FORWARD_HEADER = 'x-istio-attributes';
+
+const principal = (id: string | undefined) => (id ? id.replace(/^spiffe:\/\//, '') : undefined);
+
+function headerMap(h: Readonly<Record<string, unknown>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) {
+    if (v === undefined) continue;
+    out[k] = Array.isArray(v) ? v.join(',') : String(v);
+  }
+  return out;
+}
+
+export function forwardedAttributes(value: string): Record<string, AttributeValue> {
+  try {
+    const msg = decode<Record<string, unknown>>('istio.mixer.v1.Attributes', Buffer.from(value, 'base64'));
+    const errors: FieldError[] = [];
+    return readAttributes(msg, '', errors);
+  } catch {
+    return {};
+  }
+}
+
+function toWire(v: AttributeValue): Record<string, unknown> {
+  if (typeof v === 'string') return { string_value: v };
+  if (typeof v === 'number') return Number.isInteger(v) ? { int64_value: v } : { double_value: v };
+  if (typeof v === 'boolean') return { bool_value: v };
+  if (v instanceof Date)
+    return { timestamp_value: { seconds: Math.floor(v.getTime() / 1000), nanos: (v.getTime() % 1000) * 1e6 } };
+  if (v instanceof Uint8Array) return { bytes_value: Buffer.from(v) };
+  return { string_map_value: { entries: v } };
+}
+
+export function encodeForwarded(attrs: Readonly<Record<string, AttributeValue>>): string {
+  const attributes: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(attrs)) attributes[k] = toWire(v);
+  return encode('istio.mixer.v1.Attributes', { attributes }).toString('base64');
+}
+
+/** The bag Check sees: static config attributes, forwarded ones, then what the request says. */
+export function requestBag(
+  ctx: HttpStreamContext,
+  statics: readonly Readonly<Record<string, AttributeValue>>[],
+  now: number,
+): MutableBag {
+  const bag = new MutableBag();
+  const fwd = ctx.headers[FORWARD_HEADER];
+  if (typeof fwd === 'string' && fwd) {
+    for (const [k, v] of Object.entries(forwardedAttributes(fwd))) bag.set(k, v);
+    delete ctx.headers[FORWARD_HEADER];
+  }
+  for (const s of statics) for (const [k, v] of Object.entries(s)) bag.set(k, v);
+  const h = ctx.headers;
+  const headers = headerMap(h);
+  headers[':authority'] = ctx.authority;
+  headers[':path'] = ctx.path;
+  headers[':method'] = ctx.method;
+  bag.set('request.headers', headers);
+  bag.set('request.host', ctx.authority);
+  bag.set('request.path', ctx.path);
+  bag.set('request.method', ctx.method);
+  bag.set('request.scheme', ctx.scheme);
+  bag.set('request.time', new Date(now));
+  if (headers['user-agent']) bag.set('request.useragent', headers['user-agent']);
+  if (headers['referer']) bag.set('request.referer', headers['referer']);
+  if (headers['x-request-id']) bag.set('request.id', headers['x-request-id']);
+  bag.set('context.protocol', ctx.isGrpc ? 'grpc' : 'http');
+  const c = ctx.connection;
+  const sip = parseIp(c.remoteAddress.replace(/^::ffff:/, ''));
+  if (sip && !bag.has('source.ip')) bag.set('source.ip', sip);
+  if (!bag.has('source.port')) bag.set('source.port', c.remotePort, 'INT64');
+  const dip = parseIp(c.localAddress.replace(/^::ffff:/, ''));
+  if (dip && !bag.has('destination.ip')) bag.set('destination.ip', dip);
+  if (!bag.has('destination.port')) bag.set('destination.port', c.localPort);
+  bag.set('connection.mtls', c.tls && !!c.peerIdentity);
+  const sp = principal(c.peerIdentity);
+  if (sp) {
+    bag.set('source.principal', sp);
+    bag.set('source.user', sp);
+  }
+  const dp = principal(c.localIdentity);
+  if (dp) bag.set('destination.principal', dp);
+  if (c.sni) bag.set('connection.requested_server_name', c.sni);
+  return bag;
+}
+
+/** Adds what is known when the stream completed (Report). */
+export function addResponseAttributes(bag: MutableBag, info: StreamInfo, now: number): MutableBag {
+  bag.set('response.code', info.responseCode);
+  bag.set('response.duration', info.duration, 'DURATION');
+  bag.set('response.time', new Date(now));
+  bag.set('request.size', info.bytesReceived);
+  bag.set('request.total_size', info.bytesReceived);
+  bag.set('response.size', info.bytesSent);
+  bag.set('response.total_size', info.bytesSent);
+  if (info.responseHeaders) bag.set('response.headers', headerMap(info.responseHeaders));
+  if (info.grpcStatus !== undefined) bag.set('response.grpc_status', String(info.grpcStatus));
+  if (info.responseFlags.length > 0) bag.set('context.proxy_error_code', info.responseFlags.join(','));
+  return bag;
+}
