@@ -1,9 +1,26 @@
 /** google.protobuf.Struct as proto-loader delivers it (`{fields: {k: {kind, string_value, ...}}}`) → plain JSON. */
 type Obj = Record<string, unknown>;
 
+const CAMEL: Record<string, string> = {
+  stringValue: 'string_value',
+  numberValue: 'number_value',
+  boolValue: 'bool_value',
+  structValue: 'struct_value',
+  listValue: 'list_value',
+  nullValue: 'null_value',
+};
+
+/** protobufjs ships Value with camelCase names whatever keepCase says; accept both spellings. */
+function snake(o: Obj): Obj {
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(o))
+    out[CAMEL[k] ?? k] = k === 'kind' && typeof v === 'string' ? (CAMEL[v] ?? v) : v;
+  return out;
+}
+
 function value(v: unknown): unknown {
   if (!v || typeof v !== 'object') return v;
-  const o = v as Obj;
+  const o = snake(v as Obj);
   const kind = typeof o['kind'] === 'string' ? (o['kind'] as string) : undefined;
   const pick =
     kind ??
