@@ -32,7 +32,7 @@ export type UpstreamHandler = (req: SeenRequest, res: http.ServerResponse) => vo
 /** An HTTP/1.1 upstream that records what it received; default reply 200 `name`. */
 export async function startUpstream(name: string, handler?: UpstreamHandler): Promise<TestUpstream> {
   const requests: SeenRequest[] = [];
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({ maxHeaderSize: 256 * 1024 }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

@@ -34,6 +34,8 @@ export interface ListenerChains {
 interface ConnState {
   chain: FilterChainRuntime;
   conn: DownstreamConnection;
+  /** Pending until the first request's headers are complete (slowloris guard). */
+  headersTimer?: NodeJS.Timeout;
 }
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -46,6 +48,7 @@ export class ListenerRuntime {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly socketState = new WeakMap<object, ConnState>();
   private pending: ConnState | null = null;
+  private readonly headersTimeoutMs: number;
   private bound: { address: string; port: number } | null = null;
   draining = false;
 
@@ -64,6 +67,10 @@ export class ListenerRuntime {
       keepAliveTimeout: Math.min(limits.idleTimeoutMs, 300000),
       insecureHTTPParser: false,
     });
+    // Node checks headersTimeout only for servers it listens with; connections are handed to
+    // this one, so the first request's header deadline is enforced per connection (dispatch).
+    this.headersTimeoutMs = limits.headersTimeoutMs;
+    this.h1.timeout = Math.min(limits.idleTimeoutMs, 300000);
     this.h1.maxHeadersCount = 0;
     this.h1.on('request', (req, res) => this.onRequest(req, res, this.socketState.get(req.socket)));
     this.h1.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
@@ -230,6 +237,15 @@ export class ListenerRuntime {
       this.pending = null;
     } else {
       this.socketState.set(socket, state);
+      if (this.headersTimeoutMs > 0) {
+        state.headersTimer = setTimeout(() => {
+          if (!socket.destroyed)
+            socket.end('HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+          setTimeout(() => socket.destroy(), 100).unref();
+        }, this.headersTimeoutMs);
+        state.headersTimer.unref();
+        socket.once('close', () => clearTimeout(state.headersTimer));
+      }
       this.h1.emit('connection', socket);
     }
     socket.resume();
@@ -241,6 +257,10 @@ export class ListenerRuntime {
       res.writeHead(503);
       res.end();
       return;
+    }
+    if (st.headersTimer) {
+      clearTimeout(st.headersTimer);
+      st.headersTimer = undefined;
     }
     if (this.draining && req.httpVersionMajor === 1) (res as http.ServerResponse).shouldKeepAlive = false;
     hcm.handle(req, res, st.conn);
