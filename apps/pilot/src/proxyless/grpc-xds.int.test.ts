@@ -5,7 +5,7 @@
  * because grpc-js-xds registers its resolver globally.
  */
 import * as grpc from '@grpc/grpc-js';
-import { waitFor } from '@tsmesh/testing';
+import { tempDir, waitFor } from '@tsmesh/testing';
 import { startPilot, type RunningPilot } from '../pilot';
 import { applyFile } from '../registry/apply';
 
@@ -106,7 +106,6 @@ describe('@grpc/grpc-js-xds against Pilot', () => {
   }
 
   beforeAll(async () => {
-    const { tempDir } = await import('@tsmesh/testing');
     dir = tempDir('pilot-grpc-');
     backends = [await backend('v1'), await backend('v2'), await backend('flaky', 2)];
     pilot = await startPilot({
@@ -129,7 +128,6 @@ describe('@grpc/grpc-js-xds against Pilot', () => {
         metadata: { GENERATOR: 'grpc', NAMESPACE: 'default', INSTANCE_IPS: '127.0.0.1' },
       },
     });
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@grpc/grpc-js-xds').register();
     client = new grpc.Client(TARGET, grpc.credentials.createInsecure());
     await waitFor(() => call().then((r) => r === 'v1'), { timeoutMs: 20_000, what: 'first call through xDS' });
