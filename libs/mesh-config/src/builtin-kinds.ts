@@ -9,13 +9,8 @@ import {
   normalizeDestinationRule,
   normalizeVirtualService,
 } from './normalize-networking';
-import {
-  checkDestinationRule,
-  checkGateway,
-  checkServiceEntry,
-  checkSidecar,
-  checkVirtualService,
-} from './check-networking';
+import { checkDestinationRule, checkGateway, checkServiceEntry, checkSidecar } from './check-networking';
+import { checkVirtualService } from './check-virtual-service';
 import {
   checkAuthenticationPolicy,
   checkAuthorizationPolicy,

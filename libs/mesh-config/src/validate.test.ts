@@ -99,7 +99,7 @@ kind: Gateway
 metadata: {name: gw}
 spec:
   servers:
-  - port: {number: 80, protocol: HTTP}
+  - port: {number: 80, protocol: HTTP, name: http}
     hosts: ["*"]
 `;
     expect(messages(yaml)[0]).toContain('apiVersion: kind Gateway is not served by networking.istio.io/v1alpha1');
@@ -153,7 +153,7 @@ kind: Gateway
 metadata: {name: gw}
 spec:
   servers:
-  - port: {number: 443, protocol: HTTPS}
+  - port: {number: 443, protocol: HTTPS, name: https}
     hosts: [reviews]
 `;
     expect(validate(one(yaml)).errors.map((e) => `${e.path}: ${e.message}`)).toEqual([

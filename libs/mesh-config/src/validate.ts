@@ -64,7 +64,10 @@ export function validate(obj: ConfigObject): ValidateResult {
   const ctx: CheckContext = {
     // One error per path: a value the schema already refused is not reported again as missing.
     error: (i) => {
-      if (!out.errors.some((e) => e.path === i.path)) out.errors.push(i);
+      const dup = out.errors.some(
+        (e) => e.path === i.path && (i.code === 'MESH_CONFIG_ERR_MISSING_FIELD' || e.message === i.message),
+      );
+      if (!dup) out.errors.push(i);
     },
     warn: (path, message) => out.warnings.push({ path, message }),
   };
