@@ -33,6 +33,7 @@ const TYPE_ENTRIES = [
   'mixer/v1/service.proto',
   'mixer/v1/config/client/client_config.proto',
   'security/v1alpha1/ca.proto',
+  'security/proto/ca_service.proto',
 ];
 
 function listProtos(dir, rel = '') {

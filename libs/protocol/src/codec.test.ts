@@ -144,3 +144,42 @@ describe('validateMessage', () => {
     expect(validateMessage(typeNameOf(TypeUrl.CLUSTER), { name: 'ok', connect_timeout: { seconds: 1 } })).toEqual([]);
   });
 });
+
+describe('admin types', () => {
+  it('a /config_dump document converts to Envoy-style JSON', () => {
+    const listener = { name: 'virtualInbound', address: { socket_address: { address: '0.0.0.0', port_value: 15006 } } };
+    const dump = {
+      configs: [
+        {
+          '@type': TypeUrl.LISTENERS_CONFIG_DUMP,
+          version_info: '2026-11-23T07:00:00Z/3',
+          dynamic_listeners: [
+            {
+              name: 'virtualInbound',
+              active_state: {
+                version_info: '2026-11-23T07:00:00Z/3',
+                listener: { '@type': TypeUrl.LISTENER, ...listener },
+                last_updated: { seconds: 1795417200 },
+              },
+            },
+          ],
+        },
+      ],
+    };
+    type DumpJson = {
+      configs: Array<{ '@type': string; dynamic_listeners: Array<{ active_state: Record<string, unknown> }> }>;
+    };
+    const json = toJson(typeNameOf(TypeUrl.CONFIG_DUMP), dump) as DumpJson;
+    expect(json.configs[0]['@type']).toBe(TypeUrl.LISTENERS_CONFIG_DUMP);
+    const active = json.configs[0].dynamic_listeners[0].active_state;
+    expect(active['listener']).toEqual({ '@type': TypeUrl.LISTENER, ...listener });
+    expect(active['last_updated']).toBe('2026-11-23T07:00:00Z');
+    const back = fromJson(typeNameOf(TypeUrl.CONFIG_DUMP), json);
+    expect(
+      toJson(
+        typeNameOf(TypeUrl.CONFIG_DUMP),
+        decode(typeNameOf(TypeUrl.CONFIG_DUMP), encode(typeNameOf(TypeUrl.CONFIG_DUMP), back)),
+      ),
+    ).toEqual(json);
+  });
+});

@@ -18,6 +18,10 @@ export const ENVOY_PROTO_FILES: readonly string[] = [
   'envoy/service/status/v3/csds.proto',
   'envoy/service/load_stats/v3/lrs.proto',
   'envoy/admin/v3/config_dump.proto',
+  'envoy/admin/v3/clusters.proto',
+  'envoy/admin/v3/listeners.proto',
+  'envoy/admin/v3/server_info.proto',
+  'envoy/admin/v3/certs.proto',
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
   'envoy/extensions/filters/network/rbac/v3/rbac.proto',
@@ -55,6 +59,7 @@ export const ISTIO_PROTO_FILES: readonly string[] = [
   'mixer/v1/service.proto',
   'mixer/v1/config/client/client_config.proto',
   'security/v1alpha1/ca.proto',
+  'security/proto/ca_service.proto',
 ];
 
 let cachedDirs: string[] | undefined;

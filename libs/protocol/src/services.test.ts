@@ -12,6 +12,7 @@ import {
   rdsServiceDefinition,
   sdsServiceDefinition,
   jsonToStruct,
+  legacyCaServiceDefinition,
   structToJson,
   type DiscoveryRequest,
   type GrpcStruct,
@@ -36,6 +37,7 @@ describe('gRPC service definitions', () => {
     ],
     [mixerServiceDefinition, 'istio.mixer.v1.Mixer', ['Check', 'Report']],
     [caServiceDefinition, 'istio.v1.auth.IstioCertificateService', ['CreateCertificate']],
+    [legacyCaServiceDefinition, 'istio.v1.auth.IstioCAService', ['HandleCSR']],
   ])('%p loads %s', (load, service, methods) => {
     const def = load();
     for (const m of methods) {

@@ -116,6 +116,11 @@ export function caServiceDefinition(): ServiceDefinition {
   return service(istioPackageDefinition('security/v1alpha1/ca.proto'), 'istio.v1.auth.IstioCertificateService');
 }
 
+/** istio.v1.auth.IstioCAService (HandleCSR), Istio 1.0's node-agent CSR API. */
+export function legacyCaServiceDefinition(): ServiceDefinition {
+  return service(istioPackageDefinition('security/proto/ca_service.proto'), 'istio.v1.auth.IstioCAService');
+}
+
 /** The proto-loader package definition holding all Envoy xDS services (for makeGenericClientConstructor & co.). */
 export function envoyServicesPackage(): protoLoader.PackageDefinition {
   return envoyPackageDefinition();

@@ -70,6 +70,15 @@ export const TypeUrl = {
   TYPED_STRUCT: 'type.googleapis.com/xds.type.v3.TypedStruct',
   UDPA_TYPED_STRUCT: 'type.googleapis.com/udpa.type.v1.TypedStruct',
 
+  // Admin API (/config_dump and friends).
+  CONFIG_DUMP: 'type.googleapis.com/envoy.admin.v3.ConfigDump',
+  BOOTSTRAP_CONFIG_DUMP: 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump',
+  LISTENERS_CONFIG_DUMP: 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump',
+  CLUSTERS_CONFIG_DUMP: 'type.googleapis.com/envoy.admin.v3.ClustersConfigDump',
+  ROUTES_CONFIG_DUMP: 'type.googleapis.com/envoy.admin.v3.RoutesConfigDump',
+  ENDPOINTS_CONFIG_DUMP: 'type.googleapis.com/envoy.admin.v3.EndpointsConfigDump',
+  SECRETS_CONFIG_DUMP: 'type.googleapis.com/envoy.admin.v3.SecretsConfigDump',
+
   // Istio-side messages.
   MIXER_CHECK_REQUEST: 'type.googleapis.com/istio.mixer.v1.CheckRequest',
   MIXER_REPORT_REQUEST: 'type.googleapis.com/istio.mixer.v1.ReportRequest',
