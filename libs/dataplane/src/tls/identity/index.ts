@@ -1,0 +1,4 @@
+export * from './types';
+export { BaseIdentityProvider } from './base-provider';
+export { CitadelIdentityProvider, type CitadelIdentityOptions, type CertificateSigner } from './citadel-provider';
+export { FileIdentityProvider, type FileIdentityOptions } from './file-provider';
