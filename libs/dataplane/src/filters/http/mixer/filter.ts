@@ -32,6 +32,10 @@ export function defaultResolveCluster(name: string): string | undefined {
   return undefined;
 }
 
+// Unique per process and request: Mixer answers a repeated id with its first answer.
+const dedupPrefix = `${process.pid}-${Date.now().toString(36)}-`;
+let dedupSeq = 0;
+
 const CODE_NAMES = Object.fromEntries(Object.entries(GrpcStatus).map(([k, v]) => [v, k])) as Record<number, string>;
 
 /** istio/proxy `utils/status.cc` StatusHttpCode. */
@@ -225,7 +229,7 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
             const req = {
               attributes: encodeBag(bag),
               global_word_count: GLOBAL_WORDS.length,
-              deduplication_id: `${ctx.nodeId}-${clock.now()}-${Math.floor(ctx.random.next() * 1e9)}`,
+              deduplication_id: `${dedupPrefix}${++dedupSeq}`,
               quotas: Object.fromEntries(quotas.map((q) => [q.quota, { amount: q.charge, best_effort: false }])),
             };
             stats.remoteCheckCalls.inc();

@@ -1,0 +1,115 @@
+import { decode, encode } from '@tsmesh/protocol';
+import { defaultMeshSettings } from '../../model/mesh';
+import type { Proxy } from '../../model/proxy';
+import type { Service } from '../../model/types';
+import { buildMixerFilter, mixerCluster, quotaSpecsFor } from './build';
+
+const proxy: Proxy = {
+  id: 'sidecar~10.1.1.5~ratings-v1-7b9f.default~default.svc.cluster.local',
+  type: 'sidecar',
+  ip: '10.1.1.5',
+  ips: ['10.1.1.5'],
+  podId: 'ratings-v1-7b9f.default',
+  namespace: 'default',
+  domain: 'default.svc.cluster.local',
+  labels: { app: 'ratings', version: 'v1' },
+  metadata: {},
+  generator: 'envoy',
+};
+const ratings: Service = {
+  hostname: 'ratings.default.svc.cluster.local',
+  name: 'ratings',
+  namespace: 'default',
+  address: '10.0.0.20',
+  ports: [{ name: 'http', port: 9080, protocol: 'HTTP' }],
+  resolution: 'EDS',
+  meshExternal: false,
+  source: 'Service/default/ratings',
+};
+const mesh = {
+  ...defaultMeshSettings(),
+  disablePolicyChecks: false,
+  mixerCheckServer: 'istio-policy.istio-system.svc.cluster.local:9091',
+  mixerReportServer: 'istio-telemetry.istio-system.svc.cluster.local:9091',
+};
+
+type Cfg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** What the proxy receives: the typed_config through the real proto (catches wrong field names). */
+function onTheWire(filter: Record<string, unknown>): Cfg {
+  const { '@type': type, ...body } = filter['typed_config'] as Cfg;
+  expect(type).toBe('type.googleapis.com/istio.mixer.v1.config.client.HttpClientConfig');
+  return decode(
+    'istio.mixer.v1.config.client.HttpClientConfig',
+    encode('istio.mixer.v1.config.client.HttpClientConfig', body),
+  );
+}
+
+it('names the check and report clusters the Istio way', () => {
+  expect(mixerCluster('istio-policy.istio-system.svc.cluster.local:9091')).toBe(
+    'outbound|9091||istio-policy.istio-system.svc.cluster.local',
+  );
+});
+
+it('inbound: checks on, FAIL_CLOSE by default, destination attributes, bound quota spec', () => {
+  const specs = quotaSpecsFor(
+    ratings,
+    [
+      {
+        namespace: 'istio-system',
+        spec: {
+          services: [{ name: 'ratings', namespace: 'default' }],
+          quotaSpecs: [{ name: 'request-count', namespace: 'istio-system' }],
+        },
+      },
+    ],
+    [
+      {
+        name: 'request-count',
+        namespace: 'istio-system',
+        spec: { rules: [{ quotas: [{ quota: 'requestcount', charge: 1 }] }] },
+      },
+    ],
+  );
+  const cfg = onTheWire(
+    buildMixerFilter(proxy, ratings, mesh, { direction: 'inbound', port: 9080, quotaSpecs: specs }),
+  );
+  expect(cfg['transport']).toMatchObject({
+    check_cluster: 'outbound|9091||istio-policy.istio-system.svc.cluster.local',
+    report_cluster: 'outbound|9091||istio-telemetry.istio-system.svc.cluster.local',
+    network_fail_policy: { policy: 'FAIL_CLOSE' },
+  });
+  const attrs = cfg['mixer_attributes']['attributes'];
+  expect(attrs['context.reporter.kind']).toEqual({ string_value: 'inbound' });
+  expect(attrs['destination.uid']).toEqual({ string_value: 'kubernetes://ratings-v1-7b9f.default' });
+  expect(attrs['destination.port']).toEqual({ int64_value: 9080 });
+  expect(cfg['default_destination_service']).toBe('ratings.default.svc.cluster.local');
+  const svc = cfg['service_configs']['ratings.default.svc.cluster.local'];
+  expect(svc['disable_check_calls']).toBeFalsy();
+  expect(svc['mixer_attributes']['attributes']['destination.service.host']).toEqual({
+    string_value: 'ratings.default.svc.cluster.local',
+  });
+  expect(svc['quota_spec'][0]['rules'][0]['quotas']).toEqual([{ quota: 'requestcount', charge: 1 }]);
+});
+
+it('policyCheckFailOpen → FAIL_OPEN; disablePolicyChecks → checks off', () => {
+  const cfg = onTheWire(
+    buildMixerFilter(
+      proxy,
+      ratings,
+      { ...mesh, policyCheckFailOpen: true, disablePolicyChecks: true },
+      { direction: 'inbound', port: 9080 },
+    ),
+  );
+  expect(cfg['transport']['network_fail_policy']).toEqual({ policy: 'FAIL_OPEN' });
+  expect(cfg['service_configs']['ratings.default.svc.cluster.local']['disable_check_calls']).toBe(true);
+});
+
+it('outbound: reporter source, no checks, forwards source.uid and labels to the next hop', () => {
+  const cfg = onTheWire(buildMixerFilter(proxy, ratings, mesh, { direction: 'outbound' }));
+  expect(cfg['mixer_attributes']['attributes']['context.reporter.kind']).toEqual({ string_value: 'outbound' });
+  expect(cfg['forward_attributes']['attributes']['source.uid']).toEqual({
+    string_value: 'kubernetes://ratings-v1-7b9f.default',
+  });
+  expect(cfg['service_configs']['ratings.default.svc.cluster.local']['disable_check_calls']).toBe(true);
+});

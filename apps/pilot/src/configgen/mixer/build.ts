@@ -1,0 +1,156 @@
+/**
+ * Generates the proxy's `mixer` HTTP filter the way Istio 1.0 Pilot did
+ * (`pilot/pkg/networking/plugin/mixer/mixer.go`): an
+ * `istio.mixer.v1.config.client.HttpClientConfig` with the proxy's identity
+ * attributes, the transport (check/report clusters named
+ * `outbound|<port>||<host>`, FAIL_CLOSE unless mesh `policyCheckFailOpen`), and
+ * per destination service a ServiceConfig (destination.service.* attributes,
+ * policy checks off when `disablePolicyChecks`, bound QuotaSpecs).
+ */
+import type { MeshSettings } from '../../model/mesh';
+import type { Proxy } from '../../model/proxy';
+import type { Service } from '../../model/types';
+import type { Msg } from '../names';
+
+export const MIXER_FILTER_NAME = 'mixer';
+export const MIXER_CONFIG_TYPE = 'type.googleapis.com/istio.mixer.v1.config.client.HttpClientConfig';
+
+export interface QuotaSpecMsg {
+  rules: Array<{ match?: unknown[]; quotas: Array<{ quota: string; charge?: number }> }>;
+}
+
+export interface MixerFilterOptions {
+  direction: 'inbound' | 'outbound';
+  /** The port the listener serves (inbound `destination.port`). */
+  port?: number;
+  /** QuotaSpecs bound to `service` (see quotaSpecsFor). */
+  quotaSpecs?: readonly QuotaSpecMsg[];
+}
+
+const str = (v: string) => ({ string_value: v });
+
+/** `host:port` → Istio's outbound cluster name `outbound|port||host`. */
+export function mixerCluster(server: string | undefined): string {
+  if (!server) return '';
+  const i = server.lastIndexOf(':');
+  if (i < 0) return `outbound|9091||${server}`;
+  return `outbound|${server.slice(i + 1)}||${server.slice(0, i)}`;
+}
+
+function ipBytes(ip: string): Msg | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
+  return m ? { bytes_value: Buffer.from(m.slice(1).map(Number)) } : undefined;
+}
+
+export function serviceAttributes(service: Service): Msg {
+  return {
+    'destination.service.host': str(service.hostname),
+    'destination.service.name': str(service.name),
+    'destination.service.namespace': str(service.namespace),
+    'destination.service.uid': str(`istio://${service.namespace}/services/${service.name}`),
+    // 1.0 also kept the deprecated destination.service (the host)
+    'destination.service': str(service.hostname),
+  };
+}
+
+/** The `mixer` HttpFilter for one listener (Envoy v3 object form). Pure. */
+export function buildMixerFilter(
+  proxy: Proxy,
+  service: Service | undefined,
+  mesh: MeshSettings,
+  opts: MixerFilterOptions,
+): Msg {
+  const uid = `kubernetes://${proxy.podId}`;
+  const attrs: Msg = {
+    'context.reporter.uid': str(uid),
+    'context.reporter.kind': str(opts.direction),
+  };
+  let forward: Msg | undefined;
+  if (opts.direction === 'inbound') {
+    attrs['destination.uid'] = str(uid);
+    attrs['destination.namespace'] = str(proxy.namespace);
+    const ip = ipBytes(proxy.ip);
+    if (ip) attrs['destination.ip'] = ip;
+    if (opts.port) attrs['destination.port'] = { int64_value: opts.port };
+    if (proxy.labels && Object.keys(proxy.labels).length > 0)
+      attrs['destination.labels'] = { string_map_value: { entries: { ...proxy.labels } } };
+  } else {
+    attrs['source.uid'] = str(uid);
+    attrs['source.namespace'] = str(proxy.namespace);
+    if (proxy.labels && Object.keys(proxy.labels).length > 0)
+      attrs['source.labels'] = { string_map_value: { entries: { ...proxy.labels } } };
+    // the server-side sidecar learns who called from x-istio-attributes
+    forward = {
+      attributes: {
+        'source.uid': str(uid),
+        ...(attrs['source.labels'] ? { 'source.labels': attrs['source.labels'] } : {}),
+      },
+    };
+  }
+  const serviceConfigs: Record<string, Msg> = {};
+  let defaultService = '';
+  if (service) {
+    defaultService = service.hostname;
+    serviceConfigs[service.hostname] = {
+      // 1.0: policy is checked on the server side only
+      disable_check_calls: mesh.disablePolicyChecks || opts.direction === 'outbound',
+      mixer_attributes: { attributes: serviceAttributes(service) },
+      ...(opts.quotaSpecs && opts.quotaSpecs.length > 0 && opts.direction === 'inbound'
+        ? { quota_spec: opts.quotaSpecs.map((q) => ({ rules: q.rules })) }
+        : {}),
+    };
+  } else {
+    defaultService = 'default';
+    serviceConfigs['default'] = { disable_check_calls: true };
+  }
+  return {
+    name: MIXER_FILTER_NAME,
+    typed_config: {
+      '@type': MIXER_CONFIG_TYPE,
+      transport: {
+        check_cluster: mixerCluster(mesh.mixerCheckServer),
+        report_cluster: mixerCluster(mesh.mixerReportServer),
+        network_fail_policy: { policy: mesh.policyCheckFailOpen ? 'FAIL_OPEN' : 'FAIL_CLOSE' },
+      },
+      mixer_attributes: { attributes: attrs },
+      ...(forward ? { forward_attributes: forward } : {}),
+      service_configs: serviceConfigs,
+      default_destination_service: defaultService,
+    },
+  };
+}
+
+export interface BindingObject {
+  namespace: string;
+  spec: {
+    services?: Array<{ name?: string; namespace?: string; service?: string }>;
+    quotaSpecs?: Array<{ name?: string; namespace?: string }>;
+  };
+}
+export interface QuotaSpecObject {
+  name: string;
+  namespace: string;
+  spec: QuotaSpecMsg;
+}
+
+/** QuotaSpecs bound to `service` by QuotaSpecBindings (service refs default to the binding's namespace). */
+export function quotaSpecsFor(
+  service: Service,
+  bindings: readonly BindingObject[],
+  specs: readonly QuotaSpecObject[],
+): QuotaSpecMsg[] {
+  const out: QuotaSpecMsg[] = [];
+  for (const b of bindings) {
+    const bound = (b.spec.services ?? []).some(
+      (s) =>
+        s.service === service.hostname ||
+        (s.name === service.name && (s.namespace ?? b.namespace) === service.namespace),
+    );
+    if (!bound) continue;
+    for (const ref of b.spec.quotaSpecs ?? []) {
+      const spec = specs.find((q) => q.name === ref.name && q.namespace === (ref.namespace ?? b.namespace));
+      if (spec) out.push(spec.spec);
+    }
+  }
+  return out;
+}
