@@ -17,7 +17,7 @@ runMain(pilotConfig, async (s) => {
     maxRequestBytes: s.maxRequestBytes,
     domainSuffix: s.domainSuffix,
     log,
-    registerPlugins: registerBuiltinPlugins,
+    registerPlugins: (p) => registerBuiltinPlugins(p, log),
   });
   return {
     async stop() {

@@ -125,8 +125,33 @@ export function inboundClusters(proxy: Proxy, ctx: PushContext): Msg[] {
   return [...seen.values()];
 }
 
+/** Mixer servers named by the mesh config (`host:port`) that no registry service provides: a STRICT_DNS HTTP/2 cluster each. */
+export function mixerClusters(ctx: PushContext): Msg[] {
+  const out: Msg[] = [];
+  for (const server of new Set([ctx.mesh.mixerCheckServer, ctx.mesh.mixerReportServer])) {
+    if (!server) continue;
+    const i = server.lastIndexOf(':');
+    const host = i < 0 ? server : server.slice(0, i);
+    const port = i < 0 ? 9091 : Number(server.slice(i + 1));
+    if (ctx.servicesByHost.get(host)?.ports.some((p) => p.port === port)) continue;
+    const name = outboundClusterName(port, '', host);
+    out.push({
+      name,
+      type: 'STRICT_DNS',
+      connect_timeout: dur(ctx.mesh.connectTimeoutMs),
+      lb_policy: 'ROUND_ROBIN',
+      http2_protocol_options: { max_concurrent_streams: wrap(1073741824) },
+      load_assignment: dnsLoadAssignment(name, [
+        { hostname: host, servicePort: port, address: host, port, labels: {} },
+      ]),
+    });
+  }
+  return out;
+}
+
 export function specialClusters(ctx: PushContext): Msg[] {
   return [
+    ...mixerClusters(ctx),
     { name: BLACKHOLE_CLUSTER, type: 'STATIC', connect_timeout: dur(ctx.mesh.connectTimeoutMs) },
     {
       name: PASSTHROUGH_CLUSTER,

@@ -134,15 +134,22 @@ function inboundListeners(proxy: Proxy, ctx: PushContext, plugins?: PluginRegist
       };
       chain['filters'] = [hcm(cluster, { route_config: routeConfig }, httpFilters(plugins, input))];
     } else chain['filters'] = [tcpProxy(cluster)];
-    const ts = plugins?.inboundTransportSocket(input);
-    if (ts) chain['transport_socket'] = ts;
-    out.set(name, {
+    const listener: Msg = {
       name,
       address: socketAddress(e.address, e.port),
       bind_to_port: wrap(false),
       traffic_direction: 'INBOUND',
       filter_chains: [chain],
-    });
+    };
+    const plan = plugins?.inboundChainPlan(input);
+    if (plan) {
+      listener['filter_chains'] = plan.chains.map((c) => ({ ...c, filters: chain['filters'] }));
+      if (plan.listenerFilters.length > 0) listener['listener_filters'] = plan.listenerFilters;
+    } else {
+      const ts = plugins?.inboundTransportSocket(input);
+      if (ts) chain['transport_socket'] = ts;
+    }
+    out.set(name, listener);
   }
   return [...out.values()];
 }

@@ -31,6 +31,11 @@ export interface ClusterInput {
   hasExplicitTls: boolean;
 }
 
+export interface InboundChainPlan {
+  listenerFilters: Msg[];
+  chains: { filter_chain_match?: Msg; transport_socket?: Msg }[];
+}
+
 export interface ConfigPlugin {
   name: string;
   slot: FilterSlot;
@@ -38,6 +43,12 @@ export interface ConfigPlugin {
   httpFilters?(input: ListenerInput): Msg[];
   /** Transport socket (DownstreamTlsContext) for an inbound filter chain, e.g. mTLS STRICT. */
   inboundTransportSocket?(input: ListenerInput): Msg | undefined;
+  /**
+   * Inbound filter chains for a port (e.g. PERMISSIVE mTLS = a TLS chain matched by
+   * `transport_protocol: tls` plus a plaintext chain). The first plugin returning a plan wins;
+   * without one, `inboundTransportSocket` decides a single chain.
+   */
+  inboundChainPlan?(input: ListenerInput): InboundChainPlan | undefined;
   /** Last word on an outbound cluster (e.g. mesh-wide ISTIO_MUTUAL, SDS secret names). */
   onOutboundCluster?(cluster: Msg, input: ClusterInput): void;
   /** SDS secrets this proxy asked for. */
@@ -67,6 +78,14 @@ export class PluginRegistry {
     for (const p of this.plugins) {
       const ts = p.inboundTransportSocket?.(input);
       if (ts) return ts;
+    }
+    return undefined;
+  }
+
+  inboundChainPlan(input: ListenerInput): InboundChainPlan | undefined {
+    for (const p of this.plugins) {
+      const plan = p.inboundChainPlan?.(input);
+      if (plan) return plan;
     }
     return undefined;
   }

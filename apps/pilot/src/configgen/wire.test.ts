@@ -7,6 +7,8 @@ import { BOOKINFO_YAML, REVIEWS_DR, contextFrom, productpage, sidecar } from '..
 import { parseNode } from '../model/proxy';
 import { generate } from './generator';
 import { TYPE, type Msg } from './names';
+import { PluginRegistry } from './plugins';
+import { registerBuiltinPlugins } from './register';
 
 function normalize(v: unknown): unknown {
   if (Array.isArray(v)) return v.length === 0 ? undefined : v.map(normalize);
@@ -109,4 +111,41 @@ describe('generated resources on the wire', () => {
           expect(validateMessage(t, r)).toEqual([]);
         }
       });
+});
+
+describe('generated resources with the security and Mixer plugins registered', () => {
+  const policy = `apiVersion: authentication.istio.io/v1alpha1
+kind: Policy
+metadata: {name: default, namespace: default}
+spec:
+  peers: [{mtls: {mode: PERMISSIVE}}]
+`;
+  const ctx = contextFrom([BOOKINFO_YAML, REVIEWS_DR, policy], {
+    mixerCheckServer: 'istio-policy.istio-system.svc.cluster.local:9091',
+    mixerReportServer: 'istio-telemetry.istio-system.svc.cluster.local:9091',
+    disablePolicyChecks: false,
+  });
+  const plugins = new PluginRegistry();
+  registerBuiltinPlugins(plugins);
+  for (const t of [TYPE.cluster, TYPE.listener])
+    it(`sidecar ${t.split('.').pop()} round-trips and validates`, () => {
+      const resources = generate(t, productpage(), ctx, [], plugins) ?? [];
+      for (const r of resources) {
+        const back = unpackAny(packAny(t, r));
+        expect(normalize({ ...back, '@type': undefined })).toEqual(normalize(r as Msg));
+        expect(validateMessage(t, r)).toEqual([]);
+      }
+      if (t === TYPE.cluster)
+        expect(resources.map((r) => r['name'])).toContain('outbound|9091||istio-policy.istio-system.svc.cluster.local');
+      if (t === TYPE.listener) {
+        const inbound = resources.find((r) => r['name'] === '10.1.0.10_9080') as Msg;
+        const filters = (((inbound['filter_chains'] as Msg[])[0]['filters'] as Msg[])[0]['typed_config'] as Msg)[
+          'http_filters'
+        ] as Msg[];
+        const names = filters.map((f) => f['name']);
+        expect(names[names.length - 1]).toBe('envoy.filters.http.router');
+        expect(names).toContain('mixer');
+        expect(names.indexOf('mixer')).toBeLessThan(names.indexOf('envoy.filters.http.fault'));
+      }
+    });
 });
