@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { decodeBag, decodeReport, type MutableBag } from '@tsmesh/attributes';
 import { FakeClock, GrpcStatus, type FieldError } from '@tsmesh/core';
 import { mixerServiceDefinition } from '@tsmesh/protocol';
+import { waitFor } from '@tsmesh/testing';
 import type { StreamInfo } from '../../../http/stream-info';
 import type { LocalReply } from '../../types';
 import { factoryContext, fakeStream, type FakeStreamOptions } from '../jwt_authn/testing';
@@ -211,7 +212,6 @@ test('reports are batched off the request path: flushed at maxEntries and after 
     f.onComplete?.(stream);
   }
   // two were sent at once (maxEntries 2); the third waits for the timer
-  const { waitFor } = await import('@tsmesh/testing');
   await waitFor(() => mixer.reports.length === 2, { timeoutMs: 5000 });
   clock.advance(1000);
   await waitFor(() => mixer.reports.length === 3, { timeoutMs: 5000 });
