@@ -14,6 +14,7 @@ import { checkVirtualService } from './check-virtual-service';
 import {
   checkAuthenticationPolicy,
   checkAuthorizationPolicy,
+  checkPeerAuthentication,
   checkRbacConfig,
   checkRequestAuthentication,
   checkServiceRoleBinding,
@@ -70,6 +71,7 @@ export function builtinKinds(): KindDef[] {
       versions: ['v1beta1', 'v1'],
       kind: 'PeerAuthentication',
       schema: body(sec.peerAuthenticationSpec),
+      check: checkPeerAuthentication,
     },
     {
       group: SECURITY,

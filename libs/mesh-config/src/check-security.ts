@@ -1,11 +1,60 @@
 import type { CheckContext } from './kinds';
 import { issue } from './schema';
+import { arr, invalid, isCidrOrIp, isObj, missing, strs, type Obj } from './check-util';
 import type { ConfigObject } from './types/object';
 
 /** Semantic checks for the security kinds ([IH] `pkg/config/validation/validation.go`). */
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
-const arr = (v: unknown): Obj[] => (Array.isArray(v) ? (v.filter(isObj) as Obj[]) : []);
+
+/** Condition keys AuthorizationPolicy accepts (Istio `ValidateAttribute`); `[...]` ones take a map key. */
+const PLAIN_KEYS = [
+  'source.ip',
+  'remote.ip',
+  'source.namespace',
+  'source.principal',
+  'request.auth.principal',
+  'request.auth.audiences',
+  'request.auth.presenter',
+  'destination.ip',
+  'destination.port',
+  'connection.sni',
+];
+const MAP_KEYS = ['request.headers', 'request.auth.claims', 'experimental.envoy.filters.'];
+
+function checkCondition(ctx: CheckContext, path: string, c: Obj): void {
+  const key = c['key'];
+  if (typeof key !== 'string') return;
+  const values = [...strs(c['values']), ...strs(c['notValues'])];
+  if (!Array.isArray(c['values']) && !Array.isArray(c['notValues'])) {
+    missing(ctx, `${path}.values`);
+  }
+  if (PLAIN_KEYS.includes(key)) {
+    if (key.endsWith('.ip')) {
+      values.forEach((v) => {
+        if (!isCidrOrIp(v)) invalid(ctx, `${path}.values`, `${JSON.stringify(v)} is not an IP address or CIDR`);
+      });
+    }
+    if (key === 'destination.port') values.forEach((v) => checkPortString(ctx, `${path}.values`, v));
+    return;
+  }
+  const prefix = MAP_KEYS.find((p) => key.startsWith(p));
+  if (!prefix) {
+    invalid(ctx, `${path}.key`, `unknown attribute ${key}`);
+    return;
+  }
+  if (prefix !== 'experimental.envoy.filters.' && !/^[^[\]]+\[[^\]]+\]$/.test(key)) {
+    invalid(ctx, `${path}.key`, `${key} must be written ${prefix}[name]`);
+  }
+}
+
+function checkPortString(ctx: CheckContext, path: string, v: string): void {
+  if (!/^\d+$/.test(v) || Number(v) > 65535) invalid(ctx, path, `${JSON.stringify(v)} is not a port number`);
+}
+
+function checkIpList(ctx: CheckContext, path: string, v: unknown): void {
+  strs(v).forEach((ip, i) => {
+    if (!isCidrOrIp(ip)) invalid(ctx, `${path}[${i}]`, `${JSON.stringify(ip)} is not an IP address or CIDR`);
+  });
+}
 
 export function checkAuthorizationPolicy(obj: ConfigObject<Obj>, ctx: CheckContext): void {
   const spec = obj.spec;
@@ -27,14 +76,36 @@ export function checkAuthorizationPolicy(obj: ConfigObject<Obj>, ctx: CheckConte
     );
   }
   arr(spec['rules']).forEach((rule, i) => {
-    arr(rule['when']).forEach((c, j) => {
-      const values = c['values'];
-      const notValues = c['notValues'];
-      if (!Array.isArray(values) && !Array.isArray(notValues)) {
-        ctx.error(issue(`spec.rules[${i}].when[${j}].values`, 'MESH_CONFIG_ERR_MISSING_FIELD'));
+    const p = `spec.rules[${i}]`;
+    arr(rule['when']).forEach((c, j) => checkCondition(ctx, `${p}.when[${j}]`, c));
+    arr(rule['from']).forEach((f, j) => {
+      const src = f['source'];
+      if (!isObj(src)) return;
+      for (const field of ['ipBlocks', 'notIpBlocks', 'remoteIpBlocks', 'notRemoteIpBlocks']) {
+        checkIpList(ctx, `${p}.from[${j}].source.${field}`, src[field]);
+      }
+    });
+    arr(rule['to']).forEach((t, j) => {
+      const op = t['operation'];
+      if (!isObj(op)) return;
+      for (const field of ['ports', 'notPorts']) {
+        strs(op[field]).forEach((v, k) => checkPortString(ctx, `${p}.to[${j}].operation.${field}[${k}]`, v));
       }
     });
   });
+}
+
+export function checkPeerAuthentication(obj: ConfigObject<Obj>, ctx: CheckContext): void {
+  const ports = obj.spec['portLevelMtls'];
+  if (!isObj(ports)) return;
+  if (obj.spec['selector'] === undefined) {
+    invalid(ctx, 'spec.portLevelMtls', 'portLevelMtls requires a workload selector');
+  }
+  for (const port of Object.keys(ports)) {
+    if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+      invalid(ctx, `spec.portLevelMtls.${port}`, `${JSON.stringify(port)} is not a port number`);
+    }
+  }
 }
 
 export function checkRequestAuthentication(obj: ConfigObject<Obj>, ctx: CheckContext): void {

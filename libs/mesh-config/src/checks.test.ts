@@ -144,3 +144,48 @@ spec:
     ]);
   });
 });
+
+describe('security checks', () => {
+  it('AuthorizationPolicy condition keys, IPs and ports', () => {
+    expect(
+      errors(`apiVersion: security.istio.io/v1beta1
+kind: AuthorizationPolicy
+metadata: {name: a}
+spec:
+  rules:
+  - from:
+    - source: {ipBlocks: [10.0.0.0/8, nope]}
+    to:
+    - operation: {ports: ["8080", http]}
+    when:
+    - key: request.auth.claims[groups]
+      values: [admin]
+    - {key: request.headers, values: [x]}
+    - {key: source.ip, notValues: [1.2.3.4/40]}
+    - {key: request.colour, values: [red]}
+    - {key: destination.port, values: ["80"]}
+`),
+    ).toEqual([
+      'spec.rules[0].when[1].key: request.headers must be written request.headers[name]',
+      'spec.rules[0].when[2].values: "1.2.3.4/40" is not an IP address or CIDR',
+      'spec.rules[0].when[3].key: unknown attribute request.colour',
+      'spec.rules[0].from[0].source.ipBlocks[1]: "nope" is not an IP address or CIDR',
+      'spec.rules[0].to[0].operation.ports[1]: "http" is not a port number',
+    ]);
+  });
+
+  it('PeerAuthentication portLevelMtls needs a selector and port keys', () => {
+    expect(
+      errors(`apiVersion: security.istio.io/v1beta1
+kind: PeerAuthentication
+metadata: {name: p}
+spec:
+  portLevelMtls:
+    http: {mode: DISABLE}
+`),
+    ).toEqual([
+      'spec.portLevelMtls: portLevelMtls requires a workload selector',
+      'spec.portLevelMtls.http: "http" is not a port number',
+    ]);
+  });
+});
