@@ -183,3 +183,29 @@ describe('admin types', () => {
     ).toEqual(json);
   });
 });
+
+describe('validateMessage on object form', () => {
+  it('accepts what decode gives and catches typos that encode would drop', () => {
+    const cluster = decode(
+      typeNameOf(TypeUrl.CLUSTER),
+      encode(typeNameOf(TypeUrl.CLUSTER), {
+        name: 'c',
+        connect_timeout: { seconds: 1, nanos: 5 },
+        metadata: { filter_metadata: { istio: { a: [1, { b: null }] } } },
+        per_connection_buffer_limit_bytes: { value: 32768 },
+        transport_socket: { name: 'tls', typed_config: { '@type': TypeUrl.UPSTREAM_TLS_CONTEXT, sni: 'x' } },
+      }),
+    );
+    expect(validateMessage(typeNameOf(TypeUrl.CLUSTER), cluster)).toEqual([]);
+    expect(
+      validateMessage(typeNameOf(TypeUrl.CLUSTER), {
+        name: 'c',
+        conect_timeout: { seconds: 1 },
+        transport_socket: { name: 'tls', typed_config: { '@type': TypeUrl.UPSTREAM_TLS_CONTEXT, snii: 'x' } },
+      }),
+    ).toEqual([
+      { path: 'conect_timeout', message: 'unknown field' },
+      { path: 'transport_socket.typed_config.snii', message: 'unknown field' },
+    ]);
+  });
+});

@@ -27,6 +27,18 @@ export function fromJson<T = ProtoObject>(typeName: string, value: unknown, path
   return out as T;
 }
 
+/**
+ * Every problem fromJson would report for `value`, without throwing. The object form is valid
+ * input too, so this also checks messages built in code or just decoded (see validateMessage).
+ */
+export function collectErrors(typeName: string, value: unknown, path = ''): FieldError[] {
+  const errors: FieldError[] = [];
+  const out = convertMessage(lookupType(typeName), value, path, errors);
+  if (out === undefined && errors.length === 0)
+    errors.push({ path, message: `expected an object, got ${describe(value)}` });
+  return errors;
+}
+
 /** Parses YAML text (as in Envoy's docs) and converts it with fromJson. */
 export function fromYaml<T = ProtoObject>(typeName: string, yamlText: string): T {
   let doc: unknown;

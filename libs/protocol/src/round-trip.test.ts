@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import {
   decode,
+  fromJson,
+  validateMessage,
   encode,
   fromYaml,
   toJson,
@@ -35,6 +37,9 @@ describe('round trip: fromYaml -> encode -> decode -> toJson', () => {
     const back = decode(typeName, bytes);
     expect(back).toEqual(obj);
     expect(toJson(typeName, back)).toEqual(parse(text));
+    // the object form is itself valid input
+    expect(validateMessage(typeName, back)).toEqual([]);
+    expect(fromJson(typeName, back)).toEqual(back);
   });
 });
 
