@@ -271,7 +271,7 @@ export class ActiveStream implements HttpStreamContext {
     let status = reply.status;
     let body = reply.body ?? '';
     const headers: HeaderMap = { ...(reply.headers ?? {}) };
-    if (this.isGrpc && status !== 200) {
+    if (this.isGrpc && (status !== 200 || reply.grpcStatus !== undefined)) {
       headers['content-type'] = 'application/grpc';
       headers['grpc-status'] = String(reply.grpcStatus ?? httpToGrpcStatus(status));
       if (body) headers['grpc-message'] = encodeURIComponent(body);
@@ -286,10 +286,16 @@ export class ActiveStream implements HttpStreamContext {
     if (this.isGrpc) this.info.grpcStatus = Number(headers['grpc-status'] ?? 0);
     const view = { status, headers };
     for (let i = this.filters.length - 1; i >= 0; i--) this.filters[i].onResponse?.(this, view);
-    headers['content-length'] = String(Buffer.byteLength(body));
     try {
-      res.writeHead(view.status, headers as Record<string, string>);
-      res.end(body);
+      const h2stream = (res as { stream?: import('node:http2').ServerHttp2Stream }).stream;
+      if (this.isGrpc && h2stream && !body) {
+        // Trailers-only: one HEADERS frame with END_STREAM carrying grpc-status.
+        h2stream.respond({ ':status': view.status, ...(headers as Record<string, string>) }, { endStream: true });
+      } else {
+        headers['content-length'] = String(Buffer.byteLength(body));
+        res.writeHead(view.status, headers as Record<string, string>);
+        res.end(body);
+      }
     } catch {
       res.destroy();
     }

@@ -11,7 +11,7 @@ import { hash32 } from '../upstream/lb';
 import type { UpstreamFailure, UpstreamResponseHead, UpstreamStream } from '../upstream/pool';
 import type { ActiveStream } from './active-stream';
 import { applyRequestOps, applyResponseOps, type HeaderMap, type HeaderOps } from './header-ops';
-import { grpcToHttpStatus, parseGrpcTimeout, replyFor } from './local-reply';
+import { parseGrpcTimeout, replyFor } from './local-reply';
 import { parseRetryOn, retriableFailure, retriableGrpc, retriableStatus, type RetryPolicy } from './retry-policy';
 import type { RouteEntry } from './route-table';
 import { sendMirror } from './mirror';
@@ -461,16 +461,20 @@ export class Router {
     s.info.responseCode = view.status;
     s.info.responseStart = s.cm.runtime.clock.monotonic() - s.info.startMono;
     if (s.isGrpc && src['grpc-status'] !== undefined) s.info.grpcStatus = Number(src['grpc-status']);
-    try {
-      if (s.info.protocol === 'HTTP/2' && head.status === 200 && s.isGrpc && src['content-length'] === undefined) {
-        // gRPC over HTTP/2: trailers follow the body.
-        (res as import('node:http2').Http2ServerResponse).stream.respond(
-          { ':status': view.status, ...(headers as Record<string, string>) },
-          { waitForTrailers: true },
-        );
-      } else {
-        res.writeHead(view.status, headers as Record<string, string>);
+    const h2stream = (res as { stream?: import('node:http2').ServerHttp2Stream }).stream;
+    if (s.isGrpc && h2stream && src['grpc-status'] !== undefined) {
+      // Trailers-only upstream answer stays trailers-only (grpc-status in the one HEADERS frame).
+      head.body.resume();
+      this.finish();
+      try {
+        h2stream.respond({ ':status': view.status, ...(headers as Record<string, string>) }, { endStream: true });
+      } catch {
+        res.destroy();
       }
+      return;
+    }
+    try {
+      res.writeHead(view.status, headers as Record<string, string>);
     } catch (e) {
       this.s.cm.runtime.logger.warn({ err: String(e) }, 'invalid upstream response headers');
       head.body.destroy();
@@ -491,15 +495,8 @@ export class Router {
       if (trailers['grpc-status'] !== undefined) {
         s.info.grpcStatus = Number(trailers['grpc-status']);
       }
-      if (Object.keys(trailers).length) {
-        const stream = (res as { stream?: import('node:http2').ServerHttp2Stream }).stream;
-        if (stream && s.info.protocol === 'HTTP/2' && !stream.destroyed) {
-          stream.once('wantTrailers', () => stream.sendTrailers(trailers as Record<string, string>));
-        } else res.addTrailers(trailers as Record<string, string>);
-      } else {
-        const stream = (res as { stream?: import('node:http2').ServerHttp2Stream }).stream;
-        if (stream && s.info.protocol === 'HTTP/2') stream.once('wantTrailers', () => stream.close());
-      }
+      // HTTP/2 (compat API) sends them as a trailing HEADERS frame; HTTP/1.1 in the last chunk.
+      if (Object.keys(trailers).length) res.addTrailers(trailers as Record<string, string>);
       this.finish();
       res.end();
     });
@@ -507,7 +504,6 @@ export class Router {
       this.finish();
       res.destroy();
     });
-    void grpcToHttpStatus;
   }
 
   private onUpstreamError(seq: number, kind: UpstreamFailure, err: Error): void {

@@ -8,6 +8,7 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Logger } from '@tsmesh/core';
 import type { DownstreamConnection } from '../filters/types';
@@ -36,6 +37,36 @@ interface ConnState {
   conn: DownstreamConnection;
   /** Pending until the first request's headers are complete (slowloris guard). */
   headersTimer?: NodeJS.Timeout;
+}
+
+/** A duplex over `socket` that first yields what is still buffered in it (the peeked preface). */
+function replayStream(socket: net.Socket): Duplex {
+  const d = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk: Buffer, _enc, cb) => void socket.write(chunk, cb),
+    final: (cb) => {
+      socket.end();
+      cb();
+    },
+    destroy: (err, cb) => {
+      socket.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  const buffered = socket.read() as Buffer | null;
+  if (buffered) d.push(buffered);
+  socket.on('data', (c: Buffer) => {
+    if (!d.push(c)) socket.pause();
+  });
+  socket.once('end', () => d.push(null));
+  socket.once('close', () => d.destroy());
+  Object.defineProperties(d, {
+    remoteAddress: { get: () => socket.remoteAddress },
+    remotePort: { get: () => socket.remotePort },
+    localAddress: { get: () => socket.localAddress },
+    localPort: { get: () => socket.localPort },
+  });
+  return d;
 }
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -233,7 +264,9 @@ export class ListenerRuntime {
         H2_PREFACE.subarray(0, Math.min(first.length, 24)).equals(first.subarray(0, Math.min(first.length, 24))));
     if (isH2) {
       this.pending = state;
-      this.h2.emit('connection', socket);
+      // nghttp2 reads the native handle directly, so bytes already peeked would be lost: hand
+      // it a stream that replays them (only for cleartext prior-knowledge h2; TLS is untouched).
+      this.h2.emit('connection', first !== null ? replayStream(socket) : socket);
       this.pending = null;
     } else {
       this.socketState.set(socket, state);

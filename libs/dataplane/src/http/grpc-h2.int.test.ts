@@ -1,0 +1,177 @@
+import http2 from 'node:http2';
+import * as grpc from '@grpc/grpc-js';
+import { FakeClock } from '@tsmesh/core';
+import type { Dataplane } from '../engine/dataplane';
+import {
+  httpListenerYaml,
+  startUpstream,
+  staticClusterYaml,
+  testEngine,
+  until,
+  yamlSnapshot,
+  type TestUpstream,
+} from '../engine/testing';
+import type { StreamInfo } from './stream-info';
+
+const identity = (b: Buffer) => b;
+const SERVICE: grpc.ServiceDefinition = {
+  Echo: {
+    path: '/test.Echo/Echo',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+};
+const EchoClient = grpc.makeGenericClientConstructor(SERVICE, 'Echo');
+
+type Unary = (
+  req: Buffer,
+  md: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: Buffer) => void,
+) => void;
+
+function call(
+  client: grpc.Client,
+  body: string,
+  md = new grpc.Metadata(),
+  deadlineMs = 30000,
+): Promise<{ err: grpc.ServiceError | null; res?: string; trailers?: grpc.Metadata }> {
+  return new Promise((resolve) => {
+    let trailers: grpc.Metadata | undefined;
+    const c = (client as unknown as { Echo: Unary }).Echo.bind(client);
+    const opts: grpc.CallOptions = { deadline: Date.now() + deadlineMs };
+    const callObj = c(Buffer.from(body), md, opts, (err, res) =>
+      setImmediate(() => resolve({ err, res: res?.toString(), trailers })),
+    );
+    (callObj as unknown as grpc.ClientUnaryCall).on('status', (s: grpc.StatusObject) => (trailers = s.metadata));
+  });
+}
+
+describe('gRPC and HTTP/2 through the proxy', () => {
+  let server: grpc.Server;
+  let grpcPort: number;
+  let held: (() => void)[] = [];
+  let dp: Dataplane;
+  let clock: FakeClock;
+  let client: grpc.Client;
+  let h1: TestUpstream;
+  let infos: StreamInfo[];
+
+  beforeAll(async () => {
+    server = new grpc.Server();
+    server.addService(SERVICE, {
+      Echo: (callObj: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+        const text = callObj.request.toString();
+        if (text === 'missing') return cb({ code: grpc.status.NOT_FOUND, details: 'no such book' });
+        if (text === 'hold') return void held.push(() => cb(null, Buffer.from('late')));
+        const md = new grpc.Metadata();
+        md.set('x-trailer', 'yes');
+        cb(null, Buffer.from(`echo:${text}:${callObj.metadata.get('x-envoy-attempt-count')[0] ?? ''}`), md);
+      },
+    });
+    grpcPort = await new Promise<number>((res, rej) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+    );
+    h1 = await startUpstream('h1');
+    clock = new FakeClock();
+    dp = testEngine({ clock });
+    infos = [];
+    dp.onStreamComplete((i) => infos.push(i));
+    await dp.apply(
+      yamlSnapshot({
+        listeners: [
+          httpListenerYaml('l', 'r', [
+            `- name: envoy.filters.http.fault
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
+    abort: {header_abort: {}, percentage: {numerator: 100}}`,
+          ]),
+        ],
+        routes: [
+          `
+name: r
+virtual_hosts:
+- name: v
+  domains: ["*"]
+  routes:
+  - match: {prefix: /test.Echo/, grpc: {}}
+    route: {cluster: grpc, max_grpc_timeout: 0s}
+  - match: {prefix: /nowhere}
+    route: {cluster: nowhere}
+  - match: {prefix: /}
+    route: {cluster: h1}
+`,
+        ],
+        clusters: [
+          staticClusterYaml('grpc', [`127.0.0.1:${grpcPort}`], 'http2_protocol_options: {}'),
+          staticClusterYaml('h1', [h1.address]),
+        ],
+      }),
+    );
+    client = new EchoClient(dp.address('l') as string, grpc.credentials.createInsecure());
+  });
+  afterAll(async () => {
+    client.close();
+    await dp.stop();
+    await h1.close();
+    server.forceShutdown();
+  });
+
+  it('proxies a unary call (HTTP/2 both sides) with trailers and x-envoy-attempt-count', async () => {
+    const r = await call(client, 'hi');
+    expect(r.err).toBeNull();
+    expect(r.res).toBe('echo:hi:1');
+    expect(r.trailers?.get('x-trailer')).toEqual(['yes']);
+    expect(dp.stats.value('cluster.grpc.upstream_rq_200')).toBeGreaterThanOrEqual(1);
+    await until(() => infos.some((i) => i.grpcStatus === 0));
+  });
+
+  it('passes an upstream grpc-status and message through', async () => {
+    const r = await call(client, 'missing');
+    expect(r.err?.code).toBe(grpc.status.NOT_FOUND);
+    expect(r.err?.details).toBe('no such book');
+  });
+
+  it('maps local replies to trailers-only gRPC responses (fault abort with grpc status)', async () => {
+    const md = new grpc.Metadata();
+    md.set('x-envoy-fault-abort-grpc-request', '8');
+    const r = await call(client, 'x', md);
+    expect(r.err?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(r.err?.details).toBe('fault filter abort');
+  });
+
+  it('times out by grpc-timeout under max_grpc_timeout and answers UNAVAILABLE (fake clock)', async () => {
+    held = [];
+    const p = call(client, 'hold', new grpc.Metadata(), 60000);
+    await until(() => held.length === 1);
+    clock.advance(61000);
+    const r = await p;
+    expect(r.err?.code).toBe(grpc.status.UNAVAILABLE);
+    expect(r.err?.details).toBe('upstream request timeout');
+    held[0]();
+  });
+
+  it('serves h2c prior-knowledge clients, advertises 100 concurrent streams and proxies to an HTTP/1.1 upstream', async () => {
+    const session = http2.connect(`http://${dp.address('l')}`);
+    await new Promise<void>((r) => session.once('remoteSettings', () => r()));
+    expect(session.remoteSettings.maxConcurrentStreams).toBe(100);
+    const body = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const s = session.request({ ':path': '/hello', ':method': 'GET', ':authority': 'reviews:9080' });
+      let status = 0;
+      let text = '';
+      s.on('response', (h) => (status = Number(h[':status'])));
+      s.on('data', (c: Buffer) => (text += c.toString()));
+      s.on('end', () => resolve({ status, body: text }));
+      s.on('error', reject);
+      s.end();
+    });
+    session.close();
+    expect(body).toEqual({ status: 200, body: 'h1' });
+    expect(h1.requests[h1.requests.length - 1].headers.host).toBe('reviews:9080');
+    expect(dp.stats.value('http.l.downstream_rq_http2_total')).toBeGreaterThanOrEqual(1);
+  });
+});
