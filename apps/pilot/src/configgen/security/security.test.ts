@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildAuthorizationFilters } from './authz-policy';
 import { buildInboundSecurityFilters } from './filters';
 import { emptySecurityConfigs, type SecurityConfigs, type WorkloadInfo } from './inputs';
@@ -62,6 +64,12 @@ test('seed: RequestAuthentication + AuthorizationPolicy compile to jwt_authn the
   expect(jwt['rules'][0]['requires']).toEqual({
     requires_any: { requirements: [{ provider_name: 'origins-0' }, { allow_missing: {} }] },
   });
+  // The same file drives the data-plane acceptance test (libs/dataplane/src/filters/http/rbac/seed.int.test.ts).
+  const fixture = join(
+    __dirname,
+    '../../../../../libs/dataplane/src/filters/http/rbac/__fixtures__/seed-security-filters.json',
+  );
+  expect(filters).toEqual(JSON.parse(readFileSync(fixture, 'utf8')));
   const rbac = filters[1]['typed_config'] as Msg;
   expect(rbac['rules']['action']).toBe('ALLOW');
   const policy = rbac['rules']['policies']['ns[default]-policy[require-jwt]-rule[0]'];
