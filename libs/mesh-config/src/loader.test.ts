@@ -153,3 +153,23 @@ describe('hostile input', () => {
     expect(r.errors[0].code).toBe('MESH_CONFIG_ERR_INVALID_YAML');
   });
 });
+
+describe('text encodings users paste', () => {
+  it('accepts a BOM and CRLF line ends, keeps lines right', () => {
+    const r = loadYaml(
+      '\ufeffapiVersion: v1\r\nkind: Service\r\nmetadata:\r\n  name: a\r\n---\r\napiVersion: v1\r\nkind: Service\r\nmetadata: {name: b}\r\n',
+      'win.yaml',
+    );
+    expect(r.errors).toEqual([]);
+    expect(r.objects.map((o) => [o.metadata.name, o.source?.line])).toEqual([
+      ['a', 1],
+      ['b', 6],
+    ]);
+  });
+
+  it('reports tab indentation with its line', () => {
+    const r = loadYaml('apiVersion: v1\nkind: Service\nmetadata:\n\tname: a\n', 'tabs.yaml');
+    expect(r.objects).toEqual([]);
+    expect(r.errors[0]).toMatchObject({ file: 'tabs.yaml', line: 4, code: 'MESH_CONFIG_ERR_INVALID_YAML' });
+  });
+});

@@ -53,6 +53,8 @@ describe('ConfigStore', () => {
 
     store.apply(vs([20, 80]));
     expect(store.revision).toBe(2);
+    expect(store.get('VirtualService', 'default', 'reviews')?.metadata.resourceVersion).toBe('2');
+    expect(store.get('DestinationRule', 'default', 'reviews')?.metadata.resourceVersion).toBe('1');
     expect(store.rejected()).toEqual([]);
     expect(events.map((e) => [e.revision, e.kinds])).toEqual([
       [1, ['DestinationRule', 'VirtualService']],

@@ -62,7 +62,14 @@ export class ConfigStore {
       if (!result.changed.includes(k)) result.changed.push(k);
     });
     result.warnings = res.errors.filter((e) => e.severity === 'warning');
-    if (result.changed.length > 0) this.bump(result.changed);
+    if (result.changed.length > 0) {
+      // Objects that did not come with a resourceVersion (files) get the store revision they were written at.
+      for (const k of result.changed) {
+        const o = this.objects.get(k);
+        if (o && !o.metadata.resourceVersion) o.metadata = { ...o.metadata, resourceVersion: String(this.rev + 1) };
+      }
+      this.bump(result.changed);
+    }
     return result;
   }
 
