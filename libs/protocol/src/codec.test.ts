@@ -204,8 +204,8 @@ describe('validateMessage on object form', () => {
         transport_socket: { name: 'tls', typed_config: { '@type': TypeUrl.UPSTREAM_TLS_CONTEXT, snii: 'x' } },
       }),
     ).toEqual([
-      { path: 'conect_timeout', message: 'unknown field' },
-      { path: 'transport_socket.typed_config.snii', message: 'unknown field' },
+      { path: 'conect_timeout', message: 'unknown field (did you mean "connect_timeout"?)' },
+      { path: 'transport_socket.typed_config.snii', message: 'unknown field (did you mean "sni"?)' },
     ]);
   });
 });

@@ -35,9 +35,16 @@ describe('validation errors name the field path', () => {
     expect(e.code).toBe('PROTOCOL_ERR_INVALID_MESSAGE');
     expect(e.httpStatus).toBe(400);
     expect(e.fieldErrors).toEqual([
-      { path: 'filter_chains[0].filters[0].typed_config.rds.route_config_name2', message: 'unknown field' },
+      {
+        path: 'filter_chains[0].filters[0].typed_config.rds.route_config_name2',
+        message: 'unknown field (did you mean "route_config_name"?)',
+      },
     ]);
     expect(e.message).toContain('filter_chains[0].filters[0].typed_config.rds.route_config_name2: unknown field');
+    // no hint when nothing is close
+    expect(caught(() => fromJson(CLUSTER, { name: 'c', zzzzzz: 1 })).fieldErrors).toEqual([
+      { path: 'zzzzzz', message: 'unknown field' },
+    ]);
   });
 
   it('wrong @type', () => {

@@ -2,7 +2,17 @@ import type { FieldError } from '@tsmesh/core';
 import * as protobuf from 'protobufjs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { protocolErrors } from './errors';
-import { describe, fieldIndex, isPlainObject, joinPath, JSON_TYPES, nameOf, WKT, WRAPPERS } from './reflect';
+import {
+  describe,
+  fieldIndex,
+  unknownFieldMessage,
+  isPlainObject,
+  joinPath,
+  JSON_TYPES,
+  nameOf,
+  WKT,
+  WRAPPERS,
+} from './reflect';
 import { findType, lookupType } from './root';
 import { checkMessageRules } from './rules';
 import { parseDurationText, parseTimestampText } from './well-known';
@@ -70,7 +80,7 @@ function convertMessageAt(
   for (const [key, v] of Object.entries(value)) {
     const field = index.get(key);
     if (!field) {
-      errors.push({ path: joinPath(path, key), message: 'unknown field' });
+      errors.push({ path: joinPath(path, key), message: unknownFieldMessage(type, key) });
       continue;
     }
     const p = joinPath(path, field.name);

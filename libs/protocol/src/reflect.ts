@@ -120,3 +120,35 @@ export function specialFields(type: protobuf.Type): protobuf.Field[] {
   }
   return fields;
 }
+
+/** Edit distance, capped: returns max + 1 as soon as the distance exceeds `max`. */
+function distance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      rowMin = Math.min(rowMin, cur[j]);
+    }
+    if (rowMin > max) return max + 1;
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** "unknown field", with the closest field name of `type` as a hint when one is near. */
+export function unknownFieldMessage(type: protobuf.Type, key: string): string {
+  const max = key.length <= 4 ? 1 : 2;
+  let best: string | undefined;
+  let bestDistance = max + 1;
+  for (const name of fieldIndex(type).keys()) {
+    const d = distance(key.toLowerCase(), name.toLowerCase(), max);
+    if (d < bestDistance) {
+      best = fieldIndex(type).get(name)?.name;
+      bestDistance = d;
+    }
+  }
+  return best === undefined ? 'unknown field' : `unknown field (did you mean "${best}"?)`;
+}
