@@ -3,6 +3,7 @@ import { issue } from './schema';
 import {
   arr,
   checkDnsLabel,
+  checkExportTo,
   checkHost,
   checkLabels,
   invalid,
@@ -46,6 +47,7 @@ function checkTrafficPolicy(ctx: CheckContext, path: string, tp: unknown): void 
 export function checkDestinationRule(obj: ConfigObject<Obj>, ctx: CheckContext): void {
   const spec = obj.spec;
   if (typeof spec['host'] === 'string') checkHost(ctx, 'spec.host', spec['host']);
+  checkExportTo(ctx, 'spec.exportTo', spec['exportTo']);
   checkTrafficPolicy(ctx, 'spec.trafficPolicy', spec['trafficPolicy']);
   const seen = new Set<string>();
   arr(spec['subsets']).forEach((s, i) => {
@@ -114,6 +116,7 @@ export function checkServiceEntry(obj: ConfigObject<Obj>, ctx: CheckContext): vo
     else checkHost(ctx, `spec.hosts[${i}]`, h);
   });
   if (spec['hosts'] !== undefined && hosts.length === 0) missing(ctx, 'spec.hosts');
+  checkExportTo(ctx, 'spec.exportTo', spec['exportTo']);
   strs(spec['addresses']).forEach((a, i) => {
     if (!isCidrOrIp(a)) invalid(ctx, `spec.addresses[${i}]`, `${JSON.stringify(a)} is not an IP address or CIDR`);
   });

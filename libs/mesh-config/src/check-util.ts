@@ -69,3 +69,12 @@ export function isCidrOrIp(s: string): boolean {
   const max = ip.includes(':') ? 128 : 32;
   return /^\d+$/.test(bits) && Number(bits) <= max;
 }
+
+/** `exportTo` entries: `.` (own namespace), `*` (all), `~` (none) or a namespace name. */
+export function checkExportTo(ctx: CheckContext, path: string, v: unknown): void {
+  strs(v).forEach((ns, i) => {
+    if (ns !== '.' && ns !== '*' && ns !== '~' && !DNS1123_LABEL.test(ns)) {
+      invalid(ctx, `${path}[${i}]`, `${JSON.stringify(ns)} is not ".", "*", "~" or a namespace name`);
+    }
+  });
+}

@@ -2,7 +2,18 @@ import type { CheckContext } from './kinds';
 import { issue } from './schema';
 import { MESH_GATEWAY, RETRY_ON_POLICIES } from './defaults';
 import { hostMatches } from './hosts';
-import { arr, checkDnsLabel, checkHost, checkRegex, invalid, isObj, missing, strs, type Obj } from './check-util';
+import {
+  arr,
+  checkDnsLabel,
+  checkExportTo,
+  checkHost,
+  checkRegex,
+  invalid,
+  isObj,
+  missing,
+  strs,
+  type Obj,
+} from './check-util';
 import type { ConfigObject } from './types/object';
 
 /**
@@ -141,6 +152,7 @@ function checkHosts(ctx: CheckContext, spec: Obj): string[] {
 export function checkVirtualService(obj: ConfigObject<Obj>, ctx: CheckContext): void {
   const spec = obj.spec;
   const hosts = checkHosts(ctx, spec);
+  checkExportTo(ctx, 'spec.exportTo', spec['exportTo']);
   arr(spec['http']).forEach((r, i) => checkHttpRoute(ctx, `spec.http[${i}]`, r));
   for (const f of ['tcp', 'tls']) {
     arr(spec[f]).forEach((r, i) => {

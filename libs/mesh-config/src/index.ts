@@ -19,6 +19,7 @@ export {
   type LoadOptions,
 } from './loader';
 export { validate, validateAll, lineOf, toConfigError, type ValidateResult, type ValidateAllResult } from './validate';
+export { validateDocument, type DocumentResult } from './document';
 export { ConfigStore, type ApplyResult, type ChangeEvent, type ChangeListener } from './store';
 export {
   kindRegistry,

@@ -52,6 +52,9 @@ export function normalizeVirtualService(spec: Obj, ctx: CheckContext): Obj {
     const fault = route['fault'];
     if (isObj(fault)) {
       if (isObj(fault['delay'])) movePercent(fault['delay'], 'percent', 'percentage', `${p}.fault.delay`, ctx);
+      if (isObj(fault['delay']) && fault['delay']['exponentialDelay'] !== undefined) {
+        ctx.warn(`${p}.fault.delay.exponentialDelay`, 'exponentialDelay is not supported by Istio and is ignored');
+      }
       if (isObj(fault['abort'])) movePercent(fault['abort'], 'percent', 'percentage', `${p}.fault.abort`, ctx);
     }
     movePercent(route, 'mirrorPercent', 'mirrorPercentage', p, ctx);

@@ -96,3 +96,8 @@ export function formatConfigError(e: ConfigError): string {
   const msg = e.severity === 'warning' ? `warning: ${e.message}` : e.message;
   return head ? `${head}: ${msg}` : msg;
 }
+
+/** Several errors as one line each (a NACK `error_detail`, a 400 body, a webhook denial). */
+export function formatConfigErrors(errors: readonly ConfigError[]): string {
+  return errors.map(formatConfigError).join('\n');
+}
