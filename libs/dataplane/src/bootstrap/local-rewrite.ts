@@ -8,7 +8,10 @@
  * - tracing: when the bootstrap has a tracer, the tracing filter goes first in every HTTP
  *   connection manager (SERVER span on inbound listeners, CLIENT on outbound);
  * - access logs: each HCM's `access_log` (or the mesh default from --access-log-path) is compiled
- *   and indexed by listener name and stat prefix.
+ *   and indexed by listener name and stat prefix;
+ * - `require_tls` (Gateway `httpsRedirect`): a virtual host that requires TLS in a route
+ *   configuration used only by plaintext filter chains answers every request with Envoy's
+ *   301 to `https://` (the engine's route-level `https_redirect`).
  */
 import type { FieldError } from '@tsmesh/core';
 import type { SpanKind } from '@tsmesh/telemetry';
@@ -155,13 +158,59 @@ function prepareListener(
   return changed ?? l;
 }
 
+/** RDS names used by plaintext chains and by TLS chains. */
+function routeUse(listeners: Msg[]): { plain: Set<string>; tls: Set<string> } {
+  const plain = new Set<string>();
+  const tls = new Set<string>();
+  for (const l of listeners) {
+    for (const chain of [
+      ...(l['filter_chains'] ?? []),
+      ...(l['default_filter_chain'] ? [l['default_filter_chain']] : []),
+    ]) {
+      for (const f of chain['filters'] ?? []) {
+        const name = isHcm(f) ? f['typed_config']?.['rds']?.['route_config_name'] : undefined;
+        if (typeof name === 'string' && name) (chain['transport_socket'] ? tls : plain).add(name);
+      }
+    }
+  }
+  return { plain, tls };
+}
+
+const REQUIRE_TLS = ['NONE', 'EXTERNAL_ONLY', 'ALL'];
+
+function redirectPlaintext(routes: Msg[], listeners: Msg[]): Msg[] {
+  const use = routeUse(listeners);
+  return routes.map((r) => {
+    const name = String(r['name'] ?? '');
+    const vhosts: Msg[] = r['virtual_hosts'] ?? [];
+    const needs = (v: Msg) => enumName(v['require_tls'], REQUIRE_TLS, 'NONE') !== 'NONE';
+    if (!use.plain.has(name) || use.tls.has(name) || !vhosts.some(needs)) return r;
+    return {
+      ...r,
+      virtual_hosts: vhosts.map((v) => {
+        if (!needs(v)) return v;
+        const { require_tls: _drop, ...rest } = v;
+        return {
+          ...rest,
+          routes: [{ name: 'require_tls', match: { prefix: '/' }, redirect: { https_redirect: true } }],
+        };
+      }),
+    };
+  });
+}
+
 export function prepareSnapshot(snapshot: Snapshot, o: PrepareOptions): Prepared {
   const errors: FieldError[] = [];
   const accessLogs = new Map<string, AccessLogger[]>();
   const bound = bindListeners(snapshot.listeners, o.bindings);
   const listeners = bound.map((l, i) => prepareListener(l, o, accessLogs, errors, `listeners[${i}]`));
   return {
-    snapshot: { ...snapshot, listeners, clusters: pointInboundClustersAtApp(snapshot.clusters, o.bindings.appAddress) },
+    snapshot: {
+      ...snapshot,
+      listeners,
+      routes: redirectPlaintext(snapshot.routes, snapshot.listeners),
+      clusters: pointInboundClustersAtApp(snapshot.clusters, o.bindings.appAddress),
+    },
     accessLogs,
     errors,
   };
