@@ -8,7 +8,8 @@ import { DEFAULT_DOMAIN } from './defaults';
 /**
  * Expands a short name in `namespace`: `reviews` → `reviews.default.svc.cluster.local`,
  * `reviews.ns2` → `reviews.ns2.svc.cluster.local`. Names with two or more dots,
- * wildcards starting `*` (other than `*` itself… which stays `*`), and IPs are returned as written.
+ * wildcards and IPs are returned as written. Istio 1.0's `ResolveShortnameToFQDN`
+ * expanded only dot-less names; `name.namespace` is expanded here as the Istio docs describe it.
  */
 export function fqdn(host: string, namespace: string, domain = DEFAULT_DOMAIN): string {
   if (host === '*' || host === '') return host;
