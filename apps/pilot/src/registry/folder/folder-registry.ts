@@ -18,6 +18,11 @@ export interface FolderRegistryOptions {
   clock?: Clock;
   /** Poll interval as a safety net for missed watch events; 0 disables polling. */
   pollMs?: number;
+  /**
+   * Quiet time after a watch event before reading, so a file caught mid-write
+   * (truncated, then written) is not read empty and its objects deleted.
+   */
+  settleMs?: number;
 }
 
 const YAML_FILE = /\.(ya?ml|json)$/i;
@@ -26,6 +31,7 @@ export class FolderRegistry {
   private readonly known = new Map<string, string>();
   private watcher?: FSWatcher;
   private poll?: TimerHandle;
+  private settleTimer?: TimerHandle;
   private syncing: Promise<void> = Promise.resolve();
   private dirty = false;
   private readonly log: Logger;
@@ -44,7 +50,7 @@ export class FolderRegistry {
     }
     await this.sync();
     try {
-      this.watcher = watch(this.opts.dir, { recursive: true }, () => this.schedule());
+      this.watcher = watch(this.opts.dir, { recursive: true }, () => this.settle());
       this.watcher.on('error', () => undefined);
     } catch {
       // recursive watch unsupported: the poll below covers it
@@ -56,6 +62,12 @@ export class FolderRegistry {
   stop(): void {
     this.watcher?.close();
     this.poll?.cancel();
+    this.settleTimer?.cancel();
+  }
+
+  private settle(): void {
+    this.settleTimer?.cancel();
+    this.settleTimer = (this.opts.clock ?? systemClock).setTimeout(() => this.schedule(), this.opts.settleMs ?? 50);
   }
 
   private schedule(): void {

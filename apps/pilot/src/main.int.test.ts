@@ -1,0 +1,247 @@
+/**
+ * The built app (`dist/apps/pilot/main.js`): folder registry with bad input
+ * (invalid YAML, unknown kind, bad field → rejected with file, object and field
+ * path in /debug/configz, the last good version keeps serving), graceful stop,
+ * and the Kubernetes registry against a fake API server (list/watch with
+ * resourceVersions, `410 Gone` → relist).
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { httpRequest, startApp, stopAllApps, tempDir, waitFor, type AppProcess, type TempDir } from '@tsmesh/testing';
+import { BOOKINFO_YAML, REVIEWS_DR } from './testing/bookinfo';
+import { simulate } from './testing/simulate';
+
+type Obj = Record<string, unknown>;
+
+async function getJson(url: string): Promise<Obj> {
+  const r = await httpRequest(url);
+  return JSON.parse(String(r.body)) as Obj;
+}
+
+function vsTo(subset: string, weight = 100): string {
+  return `apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http: [{route: [{destination: {host: reviews, subset: ${subset}}, weight: ${weight}}]}]
+`;
+}
+
+const NODE = 'sidecar~10.1.0.10~productpage-v1-abc.default~default.svc.cluster.local';
+
+async function reviewsCluster(app: AppProcess): Promise<string | undefined> {
+  const dump = await getJson(`${app.url('http')}/debug/config_dump?proxyID=${encodeURIComponent(NODE)}`);
+  const rc = (dump['rds'] as Obj[]).find((r) => r['name'] === '9080') as Obj;
+  return simulate(rc, { authority: 'reviews:9080' })?.cluster;
+}
+
+describe('pilot app, folder registry and bad input', () => {
+  let dir: TempDir;
+  let app: AppProcess;
+
+  beforeAll(async () => {
+    dir = tempDir('pilot-app-');
+    writeFileSync(join(dir.path, 'bookinfo.yaml'), BOOKINFO_YAML + '---\n' + REVIEWS_DR);
+    writeFileSync(join(dir.path, 'vs.yaml'), vsTo('v1'));
+    app = await startApp('pilot', {
+      args: ['--config-dir', dir.path, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
+      env: { PILOT_DEBOUNCE_AFTER: '10ms' },
+      ready: { listeners: ['grpc', 'http'], http: '/ready' },
+    });
+  });
+
+  afterAll(async () => {
+    await stopAllApps();
+    dir.cleanup();
+  });
+
+  it('serves the folder config', async () => {
+    expect(await reviewsCluster(app)).toBe('outbound|9080|v1|reviews.default.svc.cluster.local');
+  });
+
+  it('rejects invalid YAML, a bad field and an unknown kind; the last good version keeps serving', async () => {
+    writeFileSync(join(dir.path, 'vs.yaml'), 'kind: VirtualService\nmetadata: {name: reviews\n  bad: [');
+    writeFileSync(join(dir.path, 'bad-field.yaml'), vsTo('v3', 90).replace('name: reviews', 'name: reviews-bad'));
+    writeFileSync(join(dir.path, 'unknown.yaml'), 'apiVersion: x/v1\nkind: Frobnicator\nmetadata: {name: f}\n');
+    const configz = await waitFor(
+      async () => {
+        const c = await getJson(`${app.url('http')}/debug/configz`);
+        return (c['rejected'] as Obj[]).length >= 3 ? c : undefined;
+      },
+      { what: 'three rejections in /debug/configz' },
+    );
+    const rejected = configz['rejected'] as Obj[];
+    const byKey = (k: string) => rejected.find((r) => String(r['key']).includes(k)) as Obj;
+    expect(String(byKey('vs.yaml')['error'])).toMatch(/vs\.yaml: not valid YAML/);
+    expect(byKey('reviews-bad')['fieldErrors']).toEqual([
+      { path: 'spec.http[0].route', message: 'total destination weight 90 != 100' },
+    ]);
+    expect(String(byKey('reviews-bad')['source'])).toMatch(/bad-field\.yaml$/);
+    expect(String(byKey('Frobnicator')['error'])).toMatch(/unknown kind Frobnicator/);
+    expect(await reviewsCluster(app)).toBe('outbound|9080|v1|reviews.default.svc.cluster.local');
+    expect(app.logs.some((l) => l.includes('PILOT_ERR_INVALID_CONFIG') && l.includes('spec.http[0].route'))).toBe(true);
+    writeFileSync(join(dir.path, 'vs.yaml'), vsTo('v2'));
+    await waitFor(async () => (await reviewsCluster(app)) === 'outbound|9080|v2|reviews.default.svc.cluster.local', {
+      what: 'fixed file applied',
+    });
+  });
+
+  it('stops gracefully on SIGTERM', async () => {
+    expect(await app.stop('SIGTERM')).toBe(0);
+  });
+});
+
+/** A tiny Kubernetes API server: lists with resourceVersions, watches, and 410 Gone for compacted versions. */
+class FakeKube {
+  private rv = 1;
+  compactedBelow = 0;
+  readonly items = new Map<string, Map<string, Obj>>();
+  private readonly watchers = new Map<string, Set<ServerResponse>>();
+  server: Server = createServer((req, res) => this.handle(req, res));
+  url = '';
+
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.closeWatches();
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  put(path: string, obj: Obj): void {
+    const meta = obj['metadata'] as Obj;
+    meta['resourceVersion'] = String(++this.rv);
+    const m = this.items.get(path) ?? new Map<string, Obj>();
+    const key = `${meta['namespace'] ?? ''}/${meta['name']}`;
+    const type = m.has(key) ? 'MODIFIED' : 'ADDED';
+    m.set(key, obj);
+    this.items.set(path, m);
+    for (const w of this.watchers.get(path) ?? []) w.write(JSON.stringify({ type, object: obj }) + '\n');
+  }
+
+  /** Changes state without telling watchers (as if events were lost), then compacts history. */
+  replaceSilently(path: string, objs: Obj[]): void {
+    const m = new Map<string, Obj>();
+    for (const o of objs) {
+      const meta = o['metadata'] as Obj;
+      meta['resourceVersion'] = String(++this.rv);
+      m.set(`${meta['namespace'] ?? ''}/${meta['name']}`, o);
+    }
+    this.items.set(path, m);
+    this.compactedBelow = this.rv;
+  }
+
+  closeWatches(): void {
+    for (const set of this.watchers.values()) for (const w of set) w.end();
+    this.watchers.clear();
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
+    res.setHeader('content-type', 'application/json');
+    if (url.searchParams.get('watch') === 'true') {
+      const from = Number(url.searchParams.get('resourceVersion') ?? '0');
+      res.writeHead(200);
+      if (from < this.compactedBelow) {
+        res.end(
+          JSON.stringify({
+            type: 'ERROR',
+            object: {
+              kind: 'Status',
+              apiVersion: 'v1',
+              status: 'Failure',
+              reason: 'Expired',
+              code: 410,
+              message: 'too old resource version',
+            },
+          }) + '\n',
+        );
+        return;
+      }
+      res.flushHeaders();
+      const set = this.watchers.get(path) ?? new Set<ServerResponse>();
+      set.add(res);
+      this.watchers.set(path, set);
+      res.on('close', () => set.delete(res));
+      return;
+    }
+    const items = [...(this.items.get(path)?.values() ?? [])];
+    res.writeHead(200);
+    res.end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items }));
+  }
+}
+
+const svc = (name: string): Obj => ({
+  metadata: { name, namespace: 'default' },
+  spec: { clusterIP: '10.96.1.1', selector: { app: name }, ports: [{ name: 'http', port: 9080 }] },
+});
+
+describe('pilot app, Kubernetes registry against a fake API server', () => {
+  let kube: FakeKube;
+  let dir: TempDir;
+  let app: AppProcess;
+
+  beforeAll(async () => {
+    kube = new FakeKube();
+    await kube.start();
+    kube.put('/api/v1/services', svc('reviews'));
+    dir = tempDir('pilot-kube-');
+    const kubeconfig = join(dir.path, 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1
+kind: Config
+clusters: [{name: fake, cluster: {server: "${kube.url}", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: test-token}}]
+contexts: [{name: c, context: {cluster: fake, user: u}}]
+current-context: c
+`,
+    );
+    app = await startApp('pilot', {
+      args: ['--kube', '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
+      env: { KUBECONFIG: kubeconfig, PILOT_DEBOUNCE_AFTER: '10ms' },
+      ready: { listeners: ['grpc', 'http'] },
+    });
+  });
+
+  afterAll(async () => {
+    await stopAllApps();
+    await kube.stop();
+    dir.cleanup();
+  });
+
+  const hosts = async () =>
+    ((await getJson(`${app.url('http')}/debug/configz`))['objects'] as Obj[]).map((o) => String(o['key']));
+
+  it('lists, then follows watch events', async () => {
+    await waitFor(async () => (await hosts()).includes('Service/default/reviews'), { what: 'listed service' });
+    kube.put('/apis/networking.istio.io/v1alpha3/virtualservices', {
+      apiVersion: 'networking.istio.io/v1alpha3',
+      kind: 'VirtualService',
+      metadata: { name: 'reviews', namespace: 'default' },
+      spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] },
+    });
+    await waitFor(async () => (await hosts()).includes('VirtualService/default/reviews'), {
+      what: 'watched VirtualService',
+    });
+  });
+
+  it('relists after 410 Gone and drops objects that vanished meanwhile', async () => {
+    kube.replaceSilently('/api/v1/services', [svc('ratings')]);
+    kube.closeWatches();
+    await waitFor(
+      async () => {
+        const h = await hosts();
+        return h.includes('Service/default/ratings') && !h.includes('Service/default/reviews');
+      },
+      { what: 'relisted services' },
+    );
+  });
+});
