@@ -4,6 +4,7 @@ export * from './types/destination-rule';
 export * from './types/security';
 export * from './types/kubernetes';
 export * from './types/mixer';
+export * from './types/aliases';
 export * from './errors';
 export * from './defaults';
 export * from './hosts';
