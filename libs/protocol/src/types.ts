@@ -230,4 +230,137 @@ export type {
   IstioCertificateResponse__Output as IstioCertificateResponse,
   IstioCertificateResponse as IstioCertificateResponseInput,
 } from './generated/types/istio/v1/auth/IstioCertificateResponse';
+export type {
+  DeltaDiscoveryRequest__Output as DeltaDiscoveryRequest,
+  DeltaDiscoveryRequest as DeltaDiscoveryRequestInput,
+} from './generated/types/envoy/service/discovery/v3/DeltaDiscoveryRequest';
+export type {
+  DeltaDiscoveryResponse__Output as DeltaDiscoveryResponse,
+  DeltaDiscoveryResponse as DeltaDiscoveryResponseInput,
+} from './generated/types/envoy/service/discovery/v3/DeltaDiscoveryResponse';
+export type {
+  Resource__Output as DiscoveryResource,
+  Resource as DiscoveryResourceInput,
+} from './generated/types/envoy/service/discovery/v3/Resource';
+export type {
+  TypedExtensionConfig__Output as TypedExtensionConfig,
+  TypedExtensionConfig as TypedExtensionConfigInput,
+} from './generated/types/envoy/config/core/v3/TypedExtensionConfig';
+export type {
+  ListenerFilter__Output as ListenerFilter,
+  ListenerFilter as ListenerFilterInput,
+} from './generated/types/envoy/config/listener/v3/ListenerFilter';
+export type {
+  FilterChainMatch__Output as FilterChainMatch,
+  FilterChainMatch as FilterChainMatchInput,
+} from './generated/types/envoy/config/listener/v3/FilterChainMatch';
+export type {
+  ApiListener__Output as ApiListener,
+  ApiListener as ApiListenerInput,
+} from './generated/types/envoy/config/listener/v3/ApiListener';
+export type {
+  RedirectAction__Output as RedirectAction,
+  RedirectAction as RedirectActionInput,
+} from './generated/types/envoy/config/route/v3/RedirectAction';
+export type {
+  DirectResponseAction__Output as DirectResponseAction,
+  DirectResponseAction as DirectResponseActionInput,
+} from './generated/types/envoy/config/route/v3/DirectResponseAction';
+export type {
+  QueryParameterMatcher__Output as QueryParameterMatcher,
+  QueryParameterMatcher as QueryParameterMatcherInput,
+} from './generated/types/envoy/config/route/v3/QueryParameterMatcher';
+export type {
+  Decorator__Output as Decorator,
+  Decorator as DecoratorInput,
+} from './generated/types/envoy/config/route/v3/Decorator';
+export type {
+  HeaderValue__Output as HeaderValue,
+  HeaderValue as HeaderValueInput,
+} from './generated/types/envoy/config/core/v3/HeaderValue';
+export type {
+  DataSource__Output as DataSource,
+  DataSource as DataSourceInput,
+} from './generated/types/envoy/config/core/v3/DataSource';
+export type {
+  HealthCheck__Output as HealthCheck,
+  HealthCheck as HealthCheckInput,
+} from './generated/types/envoy/config/core/v3/HealthCheck';
+export type {
+  Http1ProtocolOptions__Output as Http1ProtocolOptions,
+  Http1ProtocolOptions as Http1ProtocolOptionsInput,
+} from './generated/types/envoy/config/core/v3/Http1ProtocolOptions';
+export type {
+  Http2ProtocolOptions__Output as Http2ProtocolOptions,
+  Http2ProtocolOptions as Http2ProtocolOptionsInput,
+} from './generated/types/envoy/config/core/v3/Http2ProtocolOptions';
+export type {
+  HttpProtocolOptions__Output as HttpProtocolOptions,
+  HttpProtocolOptions as HttpProtocolOptionsInput,
+} from './generated/types/envoy/config/core/v3/HttpProtocolOptions';
+export type {
+  StringMatcher__Output as StringMatcher,
+  StringMatcher as StringMatcherInput,
+} from './generated/types/envoy/type/matcher/v3/StringMatcher';
+export type {
+  RegexMatcher__Output as RegexMatcher,
+  RegexMatcher as RegexMatcherInput,
+} from './generated/types/envoy/type/matcher/v3/RegexMatcher';
+export type { Percent__Output as Percent, Percent as PercentInput } from './generated/types/envoy/type/v3/Percent';
+export type {
+  FractionalPercent__Output as FractionalPercent,
+  FractionalPercent as FractionalPercentInput,
+} from './generated/types/envoy/type/v3/FractionalPercent';
+export type {
+  FaultDelay__Output as FaultDelay,
+  FaultDelay as FaultDelayInput,
+} from './generated/types/envoy/extensions/filters/common/fault/v3/FaultDelay';
+export type {
+  FaultAbort__Output as FaultAbort,
+  FaultAbort as FaultAbortInput,
+} from './generated/types/envoy/extensions/filters/http/fault/v3/FaultAbort';
+export type {
+  Policy__Output as RbacPolicy,
+  Policy as RbacPolicyInput,
+} from './generated/types/envoy/config/rbac/v3/Policy';
+export type {
+  Principal__Output as RbacPrincipal,
+  Principal as RbacPrincipalInput,
+} from './generated/types/envoy/config/rbac/v3/Principal';
+export type {
+  Permission__Output as RbacPermission,
+  Permission as RbacPermissionInput,
+} from './generated/types/envoy/config/rbac/v3/Permission';
+export type {
+  JwtProvider__Output as JwtProvider,
+  JwtProvider as JwtProviderInput,
+} from './generated/types/envoy/extensions/filters/http/jwt_authn/v3/JwtProvider';
+export type {
+  JwtRequirement__Output as JwtRequirement,
+  JwtRequirement as JwtRequirementInput,
+} from './generated/types/envoy/extensions/filters/http/jwt_authn/v3/JwtRequirement';
+export type {
+  RequirementRule__Output as JwtRequirementRule,
+  RequirementRule as JwtRequirementRuleInput,
+} from './generated/types/envoy/extensions/filters/http/jwt_authn/v3/RequirementRule';
+export type {
+  TlsCertificate__Output as TlsCertificate,
+  TlsCertificate as TlsCertificateInput,
+} from './generated/types/envoy/extensions/transport_sockets/tls/v3/TlsCertificate';
+export type {
+  CertificateValidationContext__Output as CertificateValidationContext,
+  CertificateValidationContext as CertificateValidationContextInput,
+} from './generated/types/envoy/extensions/transport_sockets/tls/v3/CertificateValidationContext';
+export type {
+  SdsSecretConfig__Output as SdsSecretConfig,
+  SdsSecretConfig as SdsSecretConfigInput,
+} from './generated/types/envoy/extensions/transport_sockets/tls/v3/SdsSecretConfig';
+export type {
+  CsrRequest__Output as IstioCsrRequest,
+  CsrRequest as IstioCsrRequestInput,
+} from './generated/types/istio/v1/auth/CsrRequest';
+export type {
+  CsrResponse__Output as IstioCsrResponse,
+  CsrResponse as IstioCsrResponseInput,
+} from './generated/types/istio/v1/auth/CsrResponse';
 export type { Any__Output as AnyObject } from './generated/types/google/protobuf/Any';
