@@ -1,2 +1,134 @@
-console.log('cli: not implemented yet');
-process.exit(1);
+/**
+ * The `tsmesh` command: up, down, status, apply, delete, validate, compose.
+ */
+import { isMeshError, parseConfig, renderHelp } from '@tsmesh/core';
+import { formatConfigError } from '@tsmesh/mesh-config';
+import { isAbsolute, join } from 'node:path';
+import { applyFile, checkFile, deleteFile } from './commands/config-files';
+import { down, status } from './commands/down-status';
+import { up } from './commands/up';
+import { COMPOSE_SUBNET, renderCompose } from './compose';
+import { registryObjects, writeRegistry } from './registry';
+import { cliErrors } from './errors';
+import { loadKustomization } from './manifests';
+import { statePaths } from './paths';
+import { findRoot } from './root';
+import { upConfig } from './settings';
+import { buildTopology } from './topology';
+
+const HELP = `Usage: tsmesh <command> [flags]
+
+Commands:
+  up [-d]                 start the control plane and the demos as local processes (npm start)
+  down                    stop everything started by up
+  status [--json]         processes, addresses, readiness
+  apply -f FILE           validate FILE and write it into the running mesh's config folder
+  delete -f FILE          remove the objects of FILE from the config folder
+  validate -f FILE...     validate Istio/Kubernetes YAML with @tsmesh/mesh-config
+  compose [--registry DIR] print docker-compose.yml generated from the k8s manifests (or write Pilot's registry for it)
+
+Common flags: --state-dir DIR (default .tsmesh). \`tsmesh up --help\` lists up's flags.`;
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+function takeFlag(args: string[], names: string[], withValue: boolean): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < args.length;) {
+    const a = args[i];
+    const eq = names.find((n) => a.startsWith(`${n}=`));
+    if (eq) {
+      values.push(a.slice(eq.length + 1));
+      args.splice(i, 1);
+    } else if (names.includes(a)) {
+      if (withValue) {
+        if (i + 1 >= args.length) throw cliErrors.error('CLI_ERR_USAGE', { what: `${a} needs a value` });
+        values.push(args[i + 1]);
+        args.splice(i, 2);
+      } else {
+        values.push('true');
+        args.splice(i, 1);
+      }
+    } else i++;
+  }
+  return values;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  const root = findRoot();
+  const args = [...rest];
+  const stateDirArg = cmd === 'up' ? [] : takeFlag(args, ['--state-dir'], true);
+  const stateDir = stateDirArg[0] ?? process.env['TSMESH_STATE_DIR'] ?? '.tsmesh';
+  const paths = statePaths(isAbsolute(stateDir) ? stateDir : join(root, stateDir));
+  switch (cmd) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      out(HELP);
+      return 0;
+    case 'up': {
+      const parsed = parseConfig(
+        upConfig,
+        args.map((a) => (a === '-d' ? '--detach' : a)),
+      );
+      if (parsed.help) {
+        out(renderHelp(upConfig));
+        return 0;
+      }
+      return up(root, parsed.settings, out);
+    }
+    case 'down':
+      return down(paths.root, out);
+    case 'status':
+      return status(paths.root, takeFlag(args, ['--json'], false).length > 0, out);
+    case 'validate':
+    case 'apply':
+    case 'delete': {
+      const files = takeFlag(args, ['-f', '--filename'], true);
+      if (files.length === 0 || args.length > 0)
+        throw cliErrors.error('CLI_ERR_USAGE', {
+          what: `usage: tsmesh ${cmd} -f FILE${cmd === 'validate' ? ' [-f FILE…]' : ''}`,
+        });
+      let code = 0;
+      for (const f of files) {
+        if (cmd === 'validate') {
+          const r = checkFile(f);
+          for (const e of [...r.errors, ...r.warnings]) out(formatConfigError(e));
+          out(`${f}: ${r.errors.length ? `${r.errors.length} error(s)` : `valid (${r.objects.length} object(s))`}`);
+          if (r.errors.length) code = 1;
+        } else {
+          const r = (cmd === 'apply' ? applyFile : deleteFile)(f, paths);
+          r.lines.forEach((l) => out(l));
+          if (!r.ok) code = 1;
+        }
+      }
+      return code;
+    }
+    case 'compose': {
+      const manifests = takeFlag(args, ['--manifests'], true)[0] ?? 'k8s/overlays/demo';
+      const registry = takeFlag(args, ['--registry'], true)[0];
+      const topology = buildTopology(loadKustomization(join(root, manifests)), COMPOSE_SUBNET);
+      if (registry) {
+        writeRegistry(registry, registryObjects(topology, topology.pods));
+        for (const f of upConfig.specs.samples.default.split(','))
+          applyFile(join(root, f), { configDir: registry, workloadsDir: join(registry, '..', 'compose-workloads') });
+        out(`registry and ingress samples written to ${registry}`);
+        return 0;
+      }
+      out(renderCompose(topology).trimEnd());
+      return 0;
+    }
+    default:
+      throw cliErrors.error('CLI_ERR_USAGE', { what: `unknown command ${cmd}` });
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const msg = isMeshError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
+    process.stderr.write(`tsmesh: ${msg}\n`);
+    process.exit(isMeshError(e) && e.code === 'CLI_ERR_USAGE' ? 2 : 1);
+  },
+);

@@ -17,6 +17,20 @@ export interface CheckResult {
   warnings: ConfigError[];
 }
 
+export interface ConfigDirs {
+  configDir: string;
+  workloadsDir: string;
+  /** Where config.istio.io objects (Mixer's) go; defaults to configDir. */
+  mixerConfigDir?: string;
+}
+
+/** Which folder an object belongs in: workloads, Mixer's config, or Pilot's. */
+function dirFor(o: Pick<ConfigObject, 'kind' | 'apiVersion'>, dirs: ConfigDirs): string {
+  if (WORKLOAD_KINDS.has(o.kind)) return dirs.workloadsDir;
+  if (o.apiVersion.startsWith('config.istio.io/') && dirs.mixerConfigDir) return dirs.mixerConfigDir;
+  return dirs.configDir;
+}
+
 export const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']);
 
 export function checkFile(file: string): CheckResult {
@@ -51,7 +65,7 @@ export interface ApplyOutcome {
   lines: string[];
 }
 
-export function applyFile(file: string, dirs: { configDir: string; workloadsDir: string }): ApplyOutcome {
+export function applyFile(file: string, dirs: ConfigDirs): ApplyOutcome {
   const r = checkFile(file);
   const lines = r.warnings.map(formatConfigError);
   if (r.errors.length > 0) {
@@ -65,9 +79,9 @@ export function applyFile(file: string, dirs: { configDir: string; workloadsDir:
     };
   }
   if (r.objects.length === 0) return { ok: false, lines: [`${file} holds no objects; nothing was written`] };
-  for (const d of [dirs.configDir, dirs.workloadsDir]) mkdirSync(d, { recursive: true });
+  for (const d of [dirs.configDir, dirs.workloadsDir, dirs.mixerConfigDir]) if (d) mkdirSync(d, { recursive: true });
   for (const o of r.objects) {
-    const dir = WORKLOAD_KINDS.has(o.kind) ? dirs.workloadsDir : dirs.configDir;
+    const dir = dirFor(o, dirs);
     const existed = existsSync(join(dir, objectFileName(o)));
     writeAtomic(join(dir, objectFileName(o)), stringify(asWritten(o)));
     lines.push(`${o.kind.toLowerCase()}/${o.metadata.name} ${existed ? 'configured' : 'created'}`);
@@ -75,13 +89,13 @@ export function applyFile(file: string, dirs: { configDir: string; workloadsDir:
   return { ok: true, lines };
 }
 
-export function deleteFile(file: string, dirs: { configDir: string; workloadsDir: string }): ApplyOutcome {
+export function deleteFile(file: string, dirs: ConfigDirs): ApplyOutcome {
   const loaded = loadFile(file);
   if (loaded.errors.length) return { ok: false, lines: loaded.errors.map(formatConfigError) };
   const lines: string[] = [];
   let ok = true;
   for (const o of loaded.objects) {
-    const target = join(WORKLOAD_KINDS.has(o.kind) ? dirs.workloadsDir : dirs.configDir, objectFileName(o));
+    const target = join(dirFor(o, dirs), objectFileName(o));
     if (existsSync(target)) {
       rmSync(target);
       lines.push(`${o.kind.toLowerCase()}/${o.metadata.name} deleted`);

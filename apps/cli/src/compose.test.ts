@@ -1,0 +1,28 @@
+// docker-compose.yml is generated from the manifests and committed; it must stay in step.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { renderCompose } from './compose';
+import { loadKustomization } from './manifests';
+import { buildTopology } from './topology';
+
+const ROOT = join(__dirname, '../../..');
+const committed = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'));
+const topology = buildTopology(loadKustomization(join(ROOT, 'k8s/overlays/demo')));
+
+test('docker-compose.yml equals `tsmesh compose` (regenerate: node bin/tsmesh.js compose > docker-compose.yml)', () => {
+  expect(committed).toEqual(parse(renderCompose(topology)));
+});
+
+test('one service per Deployment, each tsmesh workload paired with a proxy in its network namespace', () => {
+  const services = committed.services as Record<string, { image: string; network_mode?: string; networks?: unknown }>;
+  for (const pod of topology.pods) expect(services[pod.name]?.image).toBe(pod.container.image);
+  for (const pod of topology.pods.filter((p) => !p.controlPlane && p.container.project)) {
+    expect(services[`${pod.name}-proxy`]).toMatchObject({
+      image: 'tsmesh/proxy:latest',
+      network_mode: `service:${pod.name}`,
+    });
+    expect(services[`${pod.name}-proxy`].networks).toBeUndefined();
+  }
+  expect((services['istio-ingressgateway'] as unknown as { ports: string[] }).ports).toEqual(['80:8080', '443:8443']);
+});

@@ -1,0 +1,128 @@
+// Process planning, by simulation: which processes run, on which addresses, with which env.
+import { join } from 'node:path';
+import type { Component } from './components';
+import { loadKustomization } from './manifests';
+import { APP_PORT_OFFSET, buildPlan, type PlanOptions } from './plan';
+import { registryObjects } from './registry';
+import { buildTopology } from './topology';
+
+const topology = buildTopology(loadKustomization(join(__dirname, '../../../k8s/overlays/demo')), '127.0.50');
+const component = (project: string, available: boolean, flags: string[] = []): Component => ({
+  project,
+  main: `/dist/${project}/main.js`,
+  available,
+  reason: available ? undefined : `${project} is not built`,
+  flags: new Set(flags),
+});
+const demos = [...new Set(topology.pods.map((p) => p.container.project).filter((p): p is string => !!p))];
+const options: PlanOptions = {
+  gatewayAddress: '127.0.0.1:8080',
+  configDir: '/s/config',
+  mixerConfigDir: '/s/mixer',
+  tokensFile: '/s/tokens',
+  citadelDir: '/s/citadel',
+  without: new Set(),
+};
+
+function components(mesh: boolean) {
+  const m = new Map<string, Component>();
+  for (const d of demos) m.set(d, component(d, true));
+  m.set('pilot', component('pilot', mesh, ['--config-dir', '--grpc-addr', '--http-addr']));
+  m.set('proxy', component('proxy', mesh, ['--discovery-address', '--node-id', '--admin-address']));
+  m.set('gateway', component('gateway', mesh, ['--discovery-address', '--http-address']));
+  m.set('mixer', component('mixer', false));
+  m.set('citadel', component('citadel', false));
+  return m;
+}
+
+test('without pilot/proxy: apps bind their service port and call peers directly; what is missing is said', () => {
+  const plan = buildPlan(topology, components(false), options);
+  expect(plan.mesh).toEqual({ pilot: false, sidecars: false, gateway: false, mixer: false, citadel: false });
+  expect(plan.processes.every((p) => p.role === 'app')).toBe(true);
+  expect(plan.missing).toEqual(
+    expect.arrayContaining(['pilot: pilot is not built', expect.stringMatching(/^postgres: image postgres/)]),
+  );
+  const page = plan.processes.find((p) => p.name === 'productpage-v1');
+  expect(page?.args).toEqual(['--host', page?.ip, '--port', '9080']);
+  const reviewsV1 = topology.pods.find((p) => p.name === 'reviews-v1');
+  expect(page?.env['REVIEWS_URL']).toBe(`http://${reviewsV1?.ip}:9080`);
+  expect(page?.env['HTTP_PROXY']).toBeUndefined();
+  const shipping = plan.processes.find((p) => p.name === 'shipping');
+  const order = topology.pods.find((p) => p.name === 'order');
+  expect(shipping?.env['ORDER_URL']).toBe(`http://${order?.ip}:8080`);
+  expect(shipping?.env['DATABASE_URL']).toBeUndefined();
+  expect(plan.links.find((l) => l.label.startsWith('bookinfo'))?.url).toBe(`http://${page?.ip}:9080/productpage`);
+});
+
+test('with pilot, proxy and gateway: sidecar owns the service port, app moves, HTTP_PROXY points at the sidecar', () => {
+  const plan = buildPlan(topology, components(true), { ...options, databaseUrl: 'postgres://db/x' });
+  expect(plan.mesh).toMatchObject({ pilot: true, sidecars: true, gateway: true });
+  const app = plan.processes.find((p) => p.name === 'reviews-v2');
+  const sidecar = plan.processes.find((p) => p.name === 'reviews-v2.sidecar');
+  expect(app?.args).toEqual(['--host', app?.ip, '--port', String(9080 + APP_PORT_OFFSET)]);
+  expect(app?.env).toMatchObject({ HTTP_PROXY: `http://${app?.ip}:15001`, VERSION: 'v2' });
+  expect(app?.env['RATINGS_URL']).toBeUndefined();
+  expect(sidecar?.env).toMatchObject({
+    INSTANCE_IP: app?.ip,
+    TSMESH_APP_ADDRESS: `${app?.ip}:29080`,
+    TSMESH_INBOUND_PORTS: '9080',
+    SERVICE_ACCOUNT: 'bookinfo-reviews',
+  });
+  expect(sidecar?.args).toEqual(
+    expect.arrayContaining([
+      '--node-id',
+      expect.stringMatching(/^sidecar~127\.0\.50\.\d+~reviews-v2-[0-9a-f]{5}\.default~default\.svc\.cluster\.local$/),
+    ]),
+  );
+  expect(plan.tokens.some((t) => t.endsWith(' default/bookinfo-reviews'))).toBe(true);
+  expect(plan.processes.find((p) => p.name === 'order')?.env['DATABASE_URL']).toBe('postgres://db/x');
+  const pilot = plan.processes.find((p) => p.name === 'istio-pilot');
+  expect(pilot?.args).toEqual([
+    '--config-dir',
+    '/s/config',
+    '--grpc-addr',
+    `${pilot?.ip}:15010`,
+    '--http-addr',
+    `${pilot?.ip}:15014`,
+  ]);
+  expect(plan.processes.find((p) => p.role === 'gateway')?.args).toEqual(
+    expect.arrayContaining(['--http-address', '127.0.0.1:8080']),
+  );
+  expect(plan.links.map((l) => l.url)).toEqual(
+    expect.arrayContaining(['http://127.0.0.1:8080/productpage', 'http://127.0.0.1:8080/book/1']),
+  );
+});
+
+test('--without leaves a built component out; an applied Deployment overrides env (not DATABASE_URL)', () => {
+  const plan = buildPlan(topology, components(true), {
+    ...options,
+    without: new Set(['proxy']),
+    workloadEnv: new Map([['default/order', { FAILRANDOMLY: 'true', DATABASE_URL: 'postgres://elsewhere' }]]),
+  });
+  expect(plan.mesh.sidecars).toBe(false);
+  expect(plan.missing).toContain('proxy: left out (--without)');
+  const order = plan.processes.find((p) => p.name === 'order');
+  expect(order?.env['FAILRANDOMLY']).toBe('true');
+  expect(order?.env['DATABASE_URL']).toBeUndefined();
+});
+
+test('registry: Services, Endpoints of running pods, Pods with IP, labels and service account', () => {
+  const plan = buildPlan(topology, components(false), options);
+  const objs = registryObjects(topology, plan.pods) as {
+    kind: string;
+    metadata: { name: string };
+    subsets?: { addresses: { ip: string }[] }[];
+  }[];
+  const reviews = objs.find((o) => o.kind === 'Endpoints' && o.metadata.name === 'reviews');
+  expect(reviews?.subsets?.[0].addresses).toHaveLength(3);
+  const postgres = objs.find((o) => o.kind === 'Endpoints' && o.metadata.name === 'postgres');
+  expect(postgres?.subsets).toEqual([]);
+  const pod = objs.find((o) => o.kind === 'Pod' && o.metadata.name.startsWith('reviews-v3-')) as unknown as {
+    metadata: { labels: Record<string, string> };
+    spec: { serviceAccountName: string };
+    status: { podIP: string };
+  };
+  expect(pod.metadata.labels).toEqual({ app: 'reviews', version: 'v3' });
+  expect(pod.spec.serviceAccountName).toBe('bookinfo-reviews');
+  expect(pod.status.podIP).toBe(topology.pods.find((p) => p.name === 'reviews-v3')?.ip);
+});

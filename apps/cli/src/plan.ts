@@ -1,0 +1,343 @@
+/**
+ * From topology + which components exist to the list of local processes: the
+ * control plane, the ingress gateway, and per pod the app plus (when the proxy
+ * and Pilot exist) its sidecar. With a sidecar the app binds `<pod-ip>:<port+20000>`
+ * and the sidecar's inbound listener owns `<pod-ip>:<service port>`; the app
+ * reaches other services through `HTTP_PROXY=http://<pod-ip>:15001`. Without one
+ * the app binds its service port itself and calls its peers directly.
+ */
+import { randomBytes, createHash } from 'node:crypto';
+import type { Component } from './components';
+import { supportedFlags } from './components';
+import { podsOf, servicesOf, type PodSpec, type Topology } from './topology';
+
+export type Role = 'control-plane' | 'gateway' | 'app' | 'sidecar';
+
+export interface ProcessSpec {
+  name: string;
+  role: Role;
+  pod: string;
+  namespace: string;
+  ip: string;
+  main: string;
+  args: string[];
+  env: Record<string, string>;
+  /** Ready when this URL answers 200, or (without one) once it has logged a `listening` line. */
+  readyUrl?: string;
+  /** For apps: the env before applied Deployment overrides (the supervisor re-merges on change). */
+  baseEnv?: Record<string, string>;
+}
+
+/** Env of an app after an applied Deployment's env (DATABASE_URL stays the launcher's choice). */
+export function withOverride(
+  base: Record<string, string>,
+  override: Record<string, string> | undefined,
+): Record<string, string> {
+  const o = { ...(override ?? {}) };
+  delete o['DATABASE_URL'];
+  return { ...base, ...o };
+}
+
+export interface PlanOptions {
+  gatewayAddress: string;
+  configDir: string;
+  /** Mixer's --config-dir (config.istio.io kinds). */
+  mixerConfigDir: string;
+  tokensFile: string;
+  citadelDir: string;
+  /** Components not to run even if built (`--without pilot,proxy`). */
+  without: Set<string>;
+  /** A real PostgreSQL for the shop; otherwise each shop service runs embedded PGlite. */
+  databaseUrl?: string;
+  logLevel?: string;
+  /** Env overrides from applied Deployments, by `<namespace>/<name>`. */
+  workloadEnv?: Map<string, Record<string, string>>;
+}
+
+export interface Link {
+  label: string;
+  url: string;
+}
+
+export interface Plan {
+  processes: ProcessSpec[];
+  /** What is not running and why. */
+  missing: string[];
+  notes: string[];
+  /** `<token> <ns>/<sa>` lines for Citadel's bootstrap-token file. */
+  tokens: string[];
+  /** Pods that run (for the registry). */
+  pods: PodSpec[];
+  links: Link[];
+  admin: Link[];
+  mesh: { pilot: boolean; sidecars: boolean; gateway: boolean; mixer: boolean; citadel: boolean };
+}
+
+export const APP_PORT_OFFSET = 20000;
+
+/** Kubernetes-looking pod name, stable for a deployment: `reviews-v2-5d4c8`. */
+export function podName(deployment: string): string {
+  return `${deployment}-${createHash('sha1').update(deployment).digest('hex').slice(0, 5)}`;
+}
+
+export function buildPlan(t: Topology, components: Map<string, Component>, o: PlanOptions): Plan {
+  const has = (p: string) => !o.without.has(p) && (components.get(p)?.available ?? false);
+  const why = (p: string) =>
+    o.without.has(p) ? `${p}: left out (--without)` : `${p}: ${components.get(p)?.reason ?? 'not built'}`;
+  const pilotOn = has('pilot');
+  const mesh = {
+    pilot: pilotOn,
+    sidecars: pilotOn && has('proxy'),
+    gateway: pilotOn && has('gateway'),
+    mixer: has('mixer'),
+    citadel: has('citadel'),
+  };
+  const plan: Plan = { processes: [], missing: [], notes: [], tokens: [], pods: [], links: [], admin: [], mesh };
+  for (const p of ['pilot', 'proxy', 'gateway', 'mixer', 'citadel']) if (!has(p)) plan.missing.push(why(p));
+  if (has('proxy') && !pilotOn)
+    plan.missing.push('proxy: built, but sidecars need Pilot; apps call each other directly');
+  if (has('gateway') && !pilotOn)
+    plan.missing.push('gateway: built, but it needs Pilot; demos are served on their pod addresses');
+  const cpPod = (app: string) => t.pods.find((p) => p.controlPlane && p.labels['app'] === app);
+  const pilot = cpPod('pilot');
+  const pilotGrpc = pilot ? `${pilot.ip}:15010` : '';
+  const policy = cpPod('policy');
+  const telemetry = cpPod('telemetry');
+  const citadel = cpPod('citadel');
+  const logEnv = { LOG_LEVEL: o.logLevel ?? 'info' };
+
+  const addCp = (pod: PodSpec | undefined, project: string, wanted: [string, string][], extra: string[] = []) => {
+    const c = components.get(project);
+    if (!pod || !c) return;
+    const { args, dropped } = supportedFlags(c, wanted);
+    const passthrough: string[] = [];
+    for (let i = 0; i < extra.length; i += 2) if (c.flags.has(extra[i])) passthrough.push(extra[i], extra[i + 1]);
+    if (dropped.length)
+      plan.notes.push(`${pod.name}: ${project} does not list ${dropped.join(', ')} in --help; not passed`);
+    plan.processes.push({
+      name: pod.name,
+      role: 'control-plane',
+      pod: pod.name,
+      namespace: pod.namespace,
+      ip: pod.ip,
+      main: c.main,
+      args: [...args, ...passthrough],
+      env: { ...logEnv },
+    });
+    plan.pods.push(pod);
+  };
+  if (pilotOn)
+    addCp(pilot, 'pilot', [
+      ['--config-dir', o.configDir],
+      ['--grpc-addr', pilotGrpc],
+      ['--http-addr', `${pilot?.ip}:15014`],
+    ]);
+  if (mesh.citadel)
+    addCp(citadel, 'citadel', [
+      ['--grpc-address', `${citadel?.ip}:8060`],
+      ['--http-address', `${citadel?.ip}:15014`],
+      ['--ca-dir', o.citadelDir],
+      ['--bootstrap-tokens', o.tokensFile],
+    ]);
+  if (mesh.mixer)
+    for (const m of [policy, telemetry])
+      addCp(
+        m,
+        'mixer',
+        [
+          ['--grpc-address', `${m?.ip}:9091`],
+          ['--monitoring-address', `${m?.ip}:15014`],
+          ['--prometheus-address', `${m?.ip}:42422`],
+          ['--config-dir', o.mixerConfigDir],
+        ],
+        m?.container.args ?? [],
+      );
+
+  // Identity and addresses every proxy (sidecar or gateway) is given, as flags it lists and always as env.
+  const proxyWanted = (pod: PodSpec, token: string, extra: [string, string][]): [string, string][] => [
+    ['--discovery-address', pilotGrpc],
+    [
+      '--node-id',
+      `${pod.controlPlane ? 'router' : 'sidecar'}~${pod.ip}~${podName(pod.name)}.${pod.namespace}~${pod.namespace}.svc.cluster.local`,
+    ],
+    ['--service-cluster', pod.labels['app'] ?? pod.name],
+    ['--pod-name', podName(pod.name)],
+    ['--pod-namespace', pod.namespace],
+    ['--pod-ip', pod.ip],
+    ['--service-account', pod.serviceAccount],
+    ['--admin-address', `${pod.ip}:15000`],
+    ['--citadel-address', citadel && mesh.citadel ? `${citadel.ip}:8060` : ''],
+    ['--bootstrap-token', token],
+    ['--mixer-policy-address', policy && mesh.mixer ? `${policy.ip}:9091` : ''],
+    ['--mixer-telemetry-address', telemetry && mesh.mixer ? `${telemetry.ip}:9091` : ''],
+    ...extra,
+  ];
+  const proxyEnv = (pod: PodSpec, token: string): Record<string, string> => ({
+    ...logEnv,
+    POD_NAME: podName(pod.name),
+    POD_NAMESPACE: pod.namespace,
+    INSTANCE_IP: pod.ip,
+    SERVICE_ACCOUNT: pod.serviceAccount,
+    ISTIO_META_LABELS: JSON.stringify(pod.labels),
+    TSMESH_DISCOVERY_ADDRESS: pilotGrpc,
+    TSMESH_BOOTSTRAP_TOKEN: token,
+  });
+  const newToken = (pod: PodSpec) => {
+    const token = randomBytes(16).toString('hex');
+    plan.tokens.push(`${token} ${pod.namespace}/${pod.serviceAccount}`);
+    return token;
+  };
+
+  const gw = t.pods.find((p) => p.controlPlane && p.labels['istio'] === 'ingressgateway');
+  const gwComponent = components.get('gateway');
+  if (mesh.gateway && gw && gwComponent) {
+    const token = newToken(gw);
+    const { args, dropped } = supportedFlags(
+      gwComponent,
+      proxyWanted(gw, token, [['--http-address', o.gatewayAddress]]).filter(([, v]) => v !== ''),
+    );
+    if (dropped.length)
+      plan.notes.push(`istio-ingressgateway: gateway does not list ${dropped.join(', ')} in --help; not passed`);
+    plan.processes.push({
+      name: gw.name,
+      role: 'gateway',
+      pod: gw.name,
+      namespace: gw.namespace,
+      ip: gw.ip,
+      main: gwComponent.main,
+      args,
+      env: proxyEnv(gw, token),
+    });
+    plan.pods.push(gw);
+    plan.admin.push({ label: 'gateway admin', url: `http://${gw.ip}:15000/` });
+  }
+
+  // Workloads
+  const directAddress = (svcName: string, ns: string, svcPort: number): string | null => {
+    const svc = t.services.find((s) => s.name === svcName && s.namespace === ns);
+    const target = svc?.ports.find((p) => p.port === svcPort) ?? svc?.ports[0];
+    const pod = svc
+      ? podsOf(t, svc).find(
+          (p) => !p.controlPlane && p.container.project && components.get(p.container.project)?.available,
+        )
+      : undefined;
+    return pod && target ? `${pod.ip}:${target.targetPort}` : null;
+  };
+  for (const pod of t.pods.filter((p) => !p.controlPlane)) {
+    const project = pod.container.project;
+    if (!project) {
+      plan.missing.push(
+        `${pod.name}: image ${pod.container.image} is not run locally${pod.labels['app'] === 'postgres' ? ' (the shop uses embedded PGlite; set DATABASE_URL for a real PostgreSQL)' : ''}`,
+      );
+      continue;
+    }
+    const c = components.get(project);
+    if (!c?.available) {
+      plan.missing.push(`${pod.name}: ${c?.reason ?? `${project} is not built`}`);
+      continue;
+    }
+    const containerPort = pod.container.ports[0]?.containerPort ?? 8080;
+    const appPort = mesh.sidecars ? containerPort + APP_PORT_OFFSET : containerPort;
+    const env: Record<string, string> = {
+      ...pod.container.env,
+      ...(o.workloadEnv?.get(`${pod.namespace}/${pod.name}`) ?? {}),
+    };
+    delete env['DATABASE_URL'];
+    if (o.databaseUrl && 'DATABASE_URL' in pod.container.env) env['DATABASE_URL'] = o.databaseUrl;
+    if (mesh.sidecars) {
+      env['HTTP_PROXY'] = `http://${pod.ip}:15001`;
+      env['NO_PROXY'] = 'localhost';
+    } else {
+      // No sidecar: point every `<SERVICE>_URL` (and URLs in the manifest env) straight at a pod.
+      for (const s of t.services.filter((x) => x.namespace === pod.namespace)) {
+        const addr = directAddress(s.name, s.namespace, s.ports[0]?.port);
+        if (addr) env[`${s.name.toUpperCase().replace(/-/g, '_')}_URL`] = `http://${addr}`;
+      }
+      for (const [k, v] of Object.entries(env)) {
+        const m = /^http:\/\/([a-z0-9-]+)(?:\.[a-z0-9.-]+)?:(\d+)(.*)$/.exec(v);
+        const addr = m ? directAddress(m[1], pod.namespace, Number(m[2])) : null;
+        if (m && addr && k !== 'HTTP_PROXY') env[k] = `http://${addr}${m[3]}`;
+      }
+    }
+    const name = podName(pod.name);
+    const baseEnv = { ...env, ...logEnv, HOSTNAME: name, POD_NAME: name, POD_NAMESPACE: pod.namespace };
+    plan.processes.push({
+      name: pod.name,
+      role: 'app',
+      pod: pod.name,
+      namespace: pod.namespace,
+      ip: pod.ip,
+      main: c.main,
+      args: ['--host', pod.ip, '--port', String(appPort)],
+      env: withOverride(baseEnv, o.workloadEnv?.get(`${pod.namespace}/${pod.name}`)),
+      baseEnv,
+      readyUrl: `http://${pod.ip}:${appPort}/ready`,
+    });
+    plan.pods.push(pod);
+    const proxy = components.get('proxy');
+    if (mesh.sidecars && proxy) {
+      const token = newToken(pod);
+      const svcPorts = [...new Set(servicesOf(t, pod).flatMap((s) => s.ports.map((p) => p.targetPort)))];
+      const { args, dropped } = supportedFlags(
+        proxy,
+        proxyWanted(pod, token, [
+          ['--outbound-address', `${pod.ip}:15001`],
+          ['--inbound-ports', svcPorts.join(',')],
+          ['--app-address', `${pod.ip}:${appPort}`],
+          ['--app-port-offset', String(APP_PORT_OFFSET)],
+        ]).filter(([, v]) => v !== ''),
+      );
+      if (dropped.length)
+        plan.notes.push(`${pod.name}.sidecar: proxy does not list ${dropped.join(', ')} in --help; not passed`);
+      plan.processes.push({
+        name: `${pod.name}.sidecar`,
+        role: 'sidecar',
+        pod: pod.name,
+        namespace: pod.namespace,
+        ip: pod.ip,
+        main: proxy.main,
+        args,
+        env: {
+          ...proxyEnv(pod, token),
+          TSMESH_APP_ADDRESS: `${pod.ip}:${appPort}`,
+          TSMESH_INBOUND_PORTS: svcPorts.join(','),
+        },
+      });
+      plan.admin.push({ label: `${pod.name} sidecar admin`, url: `http://${pod.ip}:15000/` });
+    }
+  }
+  if (pilotOn && pilot) plan.admin.unshift({ label: 'pilot debug', url: `http://${pilot.ip}:15014/debug/syncz` });
+  if (mesh.mixer && telemetry)
+    plan.admin.push({ label: 'mixer metrics (istio_*)', url: `http://${telemetry.ip}:42422/metrics` });
+
+  // Where to point a browser
+  const entry = (svc: string, ns: string, path: string, label: string) => {
+    const running = plan.processes.some(
+      (p) =>
+        p.role === 'app' &&
+        t.services.some((s) => s.name === svc && s.namespace === ns && podsOf(t, s).some((x) => x.name === p.pod)),
+    );
+    if (!running) return;
+    if (mesh.gateway) plan.links.push({ label, url: `http://${o.gatewayAddress}${path}` });
+    else {
+      const addr = directAddress(
+        svc,
+        ns,
+        t.services.find((s) => s.name === svc && s.namespace === ns)?.ports[0]?.port ?? 0,
+      );
+      if (addr) plan.links.push({ label: `${label} (direct, no gateway)`, url: `http://${addr}${path}` });
+    }
+  };
+  entry('productpage', 'default', '/productpage', 'bookinfo');
+  entry('home', 'default', '/', 'shop home');
+  entry('order', 'default', '/order/', 'shop order');
+  entry('shipping', 'default', '/shipping/', 'shop shipping');
+  entry('invoicing', 'default', '/invoicing/', 'shop invoicing');
+  entry('bonus', 'default', '/bonus/', 'shop bonus');
+  entry('book-service', 'default', '/book/1', 'book/rating');
+  if (!mesh.sidecars)
+    plan.notes.push(
+      'without sidecars each service call goes straight to the first pod of the service (no load balancing, no routing rules)',
+    );
+  return plan;
+}
