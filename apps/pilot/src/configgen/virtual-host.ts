@@ -35,14 +35,21 @@ export function virtualHostDomains(svc: Service, port: number, proxyDomain: stri
   return out;
 }
 
-/** VirtualServices whose hosts cover `hostname`, oldest first (for `gateways` in scope). */
+const boundToMesh = (vs: ConfigRef): boolean => {
+  const gws = Array.isArray(vs.spec['gateways']) ? (vs.spec['gateways'] as string[]) : [];
+  return gws.length === 0 || gws.includes('mesh');
+};
+
+/** VirtualServices bound to the `mesh` gateway whose hosts cover `hostname`, oldest first. */
 export function virtualServicesFor(ctx: PushContext, hostname: string): ConfigRef[] {
   return cached(ctx, `vsfor|${hostname}`, () =>
-    ctx.virtualServices.filter((vs) =>
-      (Array.isArray(vs.spec['hosts']) ? (vs.spec['hosts'] as string[]) : []).some((h) => {
-        const f = fqdn(h, vs.namespace, ctx.mesh.domainSuffix);
-        return f === hostname || f === '*' || (f.startsWith('*.') && hostname.endsWith(f.slice(1)));
-      }),
+    ctx.virtualServices.filter(
+      (vs) =>
+        boundToMesh(vs) &&
+        (Array.isArray(vs.spec['hosts']) ? (vs.spec['hosts'] as string[]) : []).some((h) => {
+          const f = fqdn(h, vs.namespace, ctx.mesh.domainSuffix);
+          return f === hostname || f === '*' || (f.startsWith('*.') && hostname.endsWith(f.slice(1)));
+        }),
     ),
   );
 }

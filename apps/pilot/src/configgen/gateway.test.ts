@@ -1,0 +1,79 @@
+import { parseNode } from '../model/proxy';
+import { BOOKINFO_YAML, contextFrom } from '../testing/bookinfo';
+import { simulate } from '../testing/simulate';
+import { generateListeners, generateRoutes } from './generator';
+import type { Msg } from './names';
+
+const GATEWAY = `apiVersion: networking.istio.io/v1alpha3
+kind: Gateway
+metadata: {name: bookinfo-gateway}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [bookinfo.example.com]
+    tls: {httpsRedirect: true}
+  - port: {number: 8080, name: http-alt, protocol: HTTP}
+    hosts: ["*"]
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: [bookinfo.example.com]
+    tls: {mode: SIMPLE, serverCertificate: /etc/istio/ingressgateway-certs/tls.crt, privateKey: /etc/istio/ingressgateway-certs/tls.key}
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: bookinfo}
+spec:
+  hosts: ["*"]
+  gateways: [bookinfo-gateway]
+  http:
+  - match: [{uri: {exact: /productpage}}, {uri: {prefix: /static}}]
+    route: [{destination: {host: productpage, port: {number: 9080}}}]
+`;
+
+const router = parseNode({
+  id: 'router~10.1.0.200~istio-ingressgateway-x.istio-system~istio-system.svc.cluster.local',
+  metadata: { LABELS: { istio: 'ingressgateway' } },
+});
+
+describe('gateway (router mode) by simulation', () => {
+  const ctx = contextFrom([BOOKINFO_YAML, GATEWAY]);
+
+  it('builds one listener per server port with Istio route names', () => {
+    const listeners = generateListeners(router, ctx, []);
+    expect(listeners.map((l) => l['name'])).toEqual(['0.0.0.0_80', '0.0.0.0_443', '0.0.0.0_8080']);
+    const https = listeners.find((l) => l['name'] === '0.0.0.0_443') as Msg;
+    const chain = (https['filter_chains'] as Msg[])[0];
+    expect(chain['filter_chain_match']).toEqual({ server_names: ['bookinfo.example.com'] });
+    const hcm = (chain['filters'] as Msg[])[0]['typed_config'] as Msg;
+    expect((hcm['rds'] as Msg)['route_config_name']).toBe('https.443.https');
+  });
+
+  it('routes bound VirtualServices and 404s the rest', () => {
+    const [rc] = generateRoutes(router, ctx, ['http.8080']);
+    expect(simulate(rc, { authority: 'anything.example:8080', path: '/productpage' })?.cluster).toBe(
+      'outbound|9080||productpage.default.svc.cluster.local',
+    );
+    expect(simulate(rc, { authority: 'x', path: '/static/app.css' })?.cluster).toBe(
+      'outbound|9080||productpage.default.svc.cluster.local',
+    );
+    expect(simulate(rc, { authority: 'x', path: '/admin' })).toBeUndefined();
+    const [tls] = generateRoutes(router, ctx, ['https.443.https']);
+    expect(simulate(tls, { authority: 'bookinfo.example.com', path: '/productpage' })?.cluster).toBe(
+      'outbound|9080||productpage.default.svc.cluster.local',
+    );
+  });
+
+  it('marks httpsRedirect servers require_tls ALL', () => {
+    const [rc] = generateRoutes(router, ctx, ['http.80']);
+    const vh = (rc['virtual_hosts'] as Msg[])[0];
+    expect(vh['require_tls']).toBe('ALL');
+  });
+
+  it('ignores VirtualServices not bound to a gateway on sidecars, and gateways for unselected routers', () => {
+    const other = parseNode({
+      id: 'router~10.1.0.201~egress.istio-system~istio-system.svc.cluster.local',
+      metadata: { LABELS: { istio: 'egressgateway' } },
+    });
+    expect(generateListeners(other, ctx, [])).toEqual([]);
+  });
+});
