@@ -17,6 +17,10 @@ describe('parseB3', () => {
     expect(r.context).toEqual({ traceId: T, spanId: S, parentSpanId: P, sampled: true, debug: true });
   });
 
+  it('falls back to the x-b3 headers when the b3 header is garbage', () => {
+    expect(parseB3({ b3: 'junk', 'x-b3-traceid': T, 'x-b3-spanid': S }).context?.spanId).toBe(S);
+  });
+
   it('reads a sampling-only b3 header', () => {
     expect(parseB3({ b3: '0' })).toEqual({ sampled: false });
   });

@@ -57,12 +57,15 @@ function sampling(value: string | undefined): { sampled?: boolean; debug?: boole
 const validTrace = (id: string | undefined): id is string => !!id && TRACE_ID.test(id) && !ZERO.test(id);
 const validSpan = (id: string | undefined): id is string => !!id && SPAN_ID.test(id) && !ZERO.test(id);
 
-/** Reads B3 from request headers (names lower-case, as node:http gives them). Invalid ids are ignored. */
+/**
+ * Reads B3 from request headers (names lower-case, as node:http gives them). A valid `b3` header
+ * wins; an invalid one falls back to the `x-b3-*` headers. Invalid ids are ignored.
+ */
 export function parseB3(headers: HeaderBag): IncomingB3 {
   const single = first(headers, 'b3');
   if (single !== undefined) {
     const parts = single.split('-');
-    if (parts.length === 1) return sampling(parts[0]);
+    if (parts.length === 1 && ['0', '1', 'd'].includes(parts[0])) return sampling(parts[0]);
     const [traceId, spanId, flag, parentSpanId] = parts;
     if (validTrace(traceId) && validSpan(spanId) && (parentSpanId === undefined || validSpan(parentSpanId))) {
       const s = sampling(flag);

@@ -1,0 +1,74 @@
+import { PassThrough } from 'node:stream';
+import type { StreamInfo } from '../http/stream-info';
+import { AccessLogs, compileAccessLog } from './access-log-hook';
+
+const info = {
+  startTime: Date.UTC(2026, 0, 1),
+  duration: 3,
+  protocol: 'HTTP/1.1',
+  method: 'GET',
+  path: '/ratings/0',
+  originalPath: '/api/ratings/0',
+  authority: 'ratings:9080',
+  scheme: 'http',
+  requestId: 'r',
+  requestHeaders: { 'user-agent': 'ua', 'x-request-id': 'r' },
+  responseCode: 404,
+  responseFlags: ['NR'],
+  bytesReceived: 0,
+  bytesSent: 0,
+  attemptCount: 0,
+  downstreamRemoteAddress: '127.0.0.1:5000',
+  downstreamLocalAddress: '127.0.0.1:15001',
+  listenerName: 'l',
+  statPrefix: 'p',
+  dynamicMetadata: {},
+} as unknown as StreamInfo;
+
+describe('access logs', () => {
+  it('writes the Envoy default format (original path, flags) for the listener and stat prefix', () => {
+    const out = new PassThrough();
+    const logs = new AccessLogs(out);
+    const errors: { path: string; message: string }[] = [];
+    const logger = compileAccessLog({ name: 'envoy.access_loggers.stdout' }, 'a', errors)!;
+    logs.setIndex(new Map([[AccessLogs.key('l', 'p'), [logger]]]));
+    logs.onStreamComplete(info);
+    logs.onStreamComplete({ ...info, listenerName: 'other' });
+    expect(String(out.read())).toBe(
+      '[2026-01-01T00:00:00.000Z] "GET /api/ratings/0 HTTP/1.1" 404 NR 0 0 3 - "-" "ua" "r" "ratings:9080" "-"\n',
+    );
+  });
+
+  it('supports json_format in log_format and the v2-era format field', () => {
+    const errors: { path: string; message: string }[] = [];
+    const json = compileAccessLog(
+      {
+        name: 'envoy.access_loggers.file',
+        typed_config: {
+          path: '/dev/stdout',
+          log_format: { json_format: { code: '%RESPONSE_CODE%', flags: '%RESPONSE_FLAGS%' } },
+        },
+      },
+      'a',
+      errors,
+    )!;
+    expect(JSON.parse(json.format({ startTime: 0, responseCode: 404, responseFlags: ['NR'] }))).toEqual({
+      code: 404,
+      flags: 'NR',
+    });
+    const legacy = compileAccessLog(
+      { name: 'envoy.access_loggers.file', typed_config: { path: '/dev/stdout', format: '%RESPONSE_CODE%\n' } },
+      'a',
+      errors,
+    )!;
+    expect(legacy.format({ startTime: 0, responseCode: 200 })).toBe('200\n');
+    expect(errors).toEqual([]);
+  });
+
+  it('rejects unknown loggers and file loggers without a path', () => {
+    const errors: { path: string; message: string }[] = [];
+    compileAccessLog({ name: 'envoy.access_loggers.http_grpc' }, 'a', errors);
+    compileAccessLog({ name: 'envoy.access_loggers.file', typed_config: {} }, 'b', errors);
+    expect(errors.map((e) => e.path)).toEqual(['a.name', 'b.typed_config.path']);
+  });
+});

@@ -1,0 +1,161 @@
+import { TYPE_URLS, emptySnapshot, type Msg } from '../engine/types';
+import { AccessLogs } from './access-log-hook';
+import { prepareSnapshot, type PrepareOptions } from './local-rewrite';
+import { TRACING_FILTER_NAME } from './tracing-filter';
+
+const hcm = (prefix: string, extra: Msg = {}) => ({
+  name: 'envoy.filters.network.http_connection_manager',
+  typed_config: {
+    '@type': TYPE_URLS.hcm,
+    stat_prefix: prefix,
+    rds: { route_config_name: prefix, config_source: { ads: {} } },
+    http_filters: [{ name: 'envoy.filters.http.router' }],
+    ...extra,
+  },
+});
+const addr = (a: string, p: number) => ({ socket_address: { address: a, port_value: p } });
+
+const listeners: Msg[] = [
+  { name: 'virtual', address: addr('0.0.0.0', 15001), use_original_dst: { value: true }, filter_chains: [] },
+  {
+    name: '10.0.0.5_9080',
+    address: addr('10.0.0.5', 9080),
+    traffic_direction: 'INBOUND',
+    bind_to_port: { value: false },
+    filter_chains: [{ filters: [hcm('inbound|9080||reviews')] }],
+  },
+  {
+    name: '0.0.0.0_9080',
+    address: addr('0.0.0.0', 9080),
+    traffic_direction: 'OUTBOUND',
+    bind_to_port: { value: false },
+    filter_chains: [{ filters: [hcm('9080')] }],
+  },
+  {
+    name: '0.0.0.0_80',
+    address: addr('0.0.0.0', 80),
+    filter_chains: [{ filters: [hcm('http.80', { tracing: { random_sampling: { value: 25 } } })] }],
+  },
+];
+const clusters: Msg[] = [
+  {
+    name: 'inbound|9080||reviews',
+    type: 'STATIC',
+    load_assignment: {
+      cluster_name: 'x',
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: addr('127.0.0.1', 9080) } }] }],
+    },
+  },
+  { name: 'outbound|9080||ratings', type: 'EDS' },
+];
+
+const opts = (over: Partial<PrepareOptions> = {}): PrepareOptions => ({
+  bindings: {
+    outboundAddress: '127.0.0.1:15001',
+    inboundAddress: '127.0.0.1:0',
+    appAddress: '127.0.0.1:19080',
+    portMap: new Map([[80, '127.0.0.1:8080']]),
+  },
+  nodeId: 'sidecar~10.0.0.5~reviews-v1.default~default.svc.cluster.local',
+  defaultSpanKind: 'SERVER',
+  tracing: true,
+  ...over,
+});
+
+describe('prepareSnapshot', () => {
+  const input = { ...emptySnapshot(), listeners, clusters };
+  const frozen = JSON.stringify(input);
+  const { snapshot, accessLogs, errors } = prepareSnapshot(
+    input,
+    opts({ defaultAccessLog: { path: '/dev/stdout', encoding: 'JSON' } }),
+  );
+  const byName = (n: string) => snapshot.listeners.find((l) => l['name'] === n) as Msg;
+
+  it('binds capture and inbound listeners where the flags say, and maps gateway ports', () => {
+    expect(byName('virtual')['address']).toEqual(addr('127.0.0.1', 15001));
+    expect(byName('10.0.0.5_9080')).toMatchObject({ address: addr('127.0.0.1', 0), bind_to_port: { value: true } });
+    expect(byName('0.0.0.0_9080')['bind_to_port']).toEqual({ value: false });
+    expect(byName('0.0.0.0_80')['address']).toEqual(addr('127.0.0.1', 8080));
+  });
+
+  it('points inbound clusters at the app', () => {
+    expect(snapshot.clusters[0]['load_assignment'].endpoints[0].lb_endpoints[0].endpoint.address).toEqual(
+      addr('127.0.0.1', 19080),
+    );
+    expect(snapshot.clusters[1]).toBe(clusters[1]);
+  });
+
+  it('puts the tracing filter first with the span kind of the listener direction and HCM sampling', () => {
+    const first = (n: string) => byName(n)['filter_chains'][0].filters[0].typed_config.http_filters[0];
+    expect(first('10.0.0.5_9080')).toMatchObject({ name: TRACING_FILTER_NAME, typed_config: { kind: 'SERVER' } });
+    expect(first('0.0.0.0_9080')).toMatchObject({ typed_config: { kind: 'CLIENT' } });
+    expect(first('0.0.0.0_80').typed_config).toMatchObject({ kind: 'SERVER', sampling_percent: 25 });
+    expect(byName('0.0.0.0_9080')['filter_chains'][0].filters[0].typed_config.http_filters).toHaveLength(2);
+  });
+
+  it('indexes the mesh default access log per listener and stat prefix', () => {
+    expect(errors).toEqual([]);
+    expect(accessLogs.get(AccessLogs.key('0.0.0.0_80', 'http.80'))?.[0].path).toBe('/dev/stdout');
+    expect(accessLogs.size).toBe(3);
+  });
+
+  it('never mutates the resources it was given (config_dump shows them as sent)', () => {
+    expect(JSON.stringify(input)).toBe(frozen);
+  });
+
+  it('reports bad access log configs as field errors', () => {
+    const bad = prepareSnapshot(
+      {
+        ...emptySnapshot(),
+        listeners: [
+          {
+            name: 'l',
+            filter_chains: [
+              {
+                filters: [
+                  hcm('p', {
+                    access_log: [
+                      {
+                        name: 'envoy.access_loggers.file',
+                        typed_config: { path: '/tmp/x', log_format: { text_format: '%NOPE%' } },
+                      },
+                    ],
+                  }),
+                ],
+              },
+            ],
+          },
+        ],
+      },
+      opts({ tracing: false }),
+    );
+    expect(bad.errors[0].path).toBe(
+      'listeners[0].filter_chains[0].filters[0].typed_config.access_log[0].typed_config.log_format',
+    );
+    expect(bad.errors[0].message).toContain('unknown operator %NOPE%');
+  });
+
+  it('turns require_tls virtual hosts of plaintext-only route configs into https redirects', () => {
+    const routes = [
+      {
+        name: 'http.80',
+        virtual_hosts: [
+          {
+            name: 'a',
+            domains: ['a.com'],
+            require_tls: 'ALL',
+            routes: [{ match: { prefix: '/' }, route: { cluster: 'c' } }],
+          },
+          { name: 'b', domains: ['*'], routes: [] },
+        ],
+      },
+    ];
+    const out = prepareSnapshot({ ...emptySnapshot(), listeners, routes }, opts({ tracing: false })).snapshot.routes[0];
+    expect(out['virtual_hosts'][0]).toEqual({
+      name: 'a',
+      domains: ['a.com'],
+      routes: [{ name: 'require_tls', match: { prefix: '/' }, redirect: { https_redirect: true } }],
+    });
+    expect(out['virtual_hosts'][1]).toBe(routes[0].virtual_hosts[1]);
+  });
+});
