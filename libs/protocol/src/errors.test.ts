@@ -86,11 +86,13 @@ describe('validation errors name the field path', () => {
       'circuit_breakers.thresholds[0].max_requests',
       'load_assignment.endpoints',
     ]);
-    expect(e.fieldErrors[0].message).toBe('expected a string, got number 42');
-    expect(e.fieldErrors[1].message).toBe('expected a duration like "1s" or "0.25s", got "5 seconds"');
-    expect(e.fieldErrors[2].message).toMatch(/^unknown value "FASTEST" for enum LbPolicy; expected one of ROUND_ROBIN/);
-    expect(e.fieldErrors[3].message).toBe('expected an integer (uint32), got "many"');
-    expect(e.fieldErrors[4].message).toBe('expected a list, got an object');
+    expect(e.fieldErrors[0].message).toBe('expected a string, got number 42 (line 1)');
+    expect(e.fieldErrors[1].message).toBe('expected a duration like "1s" or "0.25s", got "5 seconds" (line 2)');
+    expect(e.fieldErrors[2].message).toMatch(
+      /^unknown value "FASTEST" for enum LbPolicy; expected one of ROUND_ROBIN.*\(line 3\)$/,
+    );
+    expect(e.fieldErrors[3].message).toBe('expected an integer (uint32), got "many" (line 6)');
+    expect(e.fieldErrors[4].message).toBe('expected a list, got an object (line 9)');
   });
 
   it('oneof conflicts and protoc-gen-validate rules (required, min_len, bounds)', () => {
@@ -120,6 +122,34 @@ describe('validation errors name the field path', () => {
       },
       { path: 'address.socket_address.port_value', message: 'must be at most 65535' },
       { path: 'filter_chains[0].filters[0].typed_config.stat_prefix', message: 'is required (must not be empty)' },
+    ]);
+  });
+
+  it('YAML errors point at the line, camelCase keys and missing fields included', () => {
+    const e = caught(() =>
+      fromYaml(
+        LISTENER,
+        [
+          'name: l',
+          'filterChains:',
+          '- filters:',
+          '  - name: hcm',
+          '    typedConfig:',
+          '      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+          '      rds: {route_config_name: r, config_source: {ads: {}}}',
+          '      statPrefix2: x',
+        ].join('\n'),
+      ),
+    );
+    expect(e.fieldErrors).toEqual([
+      {
+        path: 'filter_chains[0].filters[0].typed_config.statPrefix2',
+        message: 'unknown field (did you mean "stat_prefix"?) (line 8)',
+      },
+      {
+        path: 'filter_chains[0].filters[0].typed_config.stat_prefix',
+        message: 'is required (must not be empty) (line 6)',
+      },
     ]);
   });
 

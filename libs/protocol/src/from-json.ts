@@ -1,6 +1,6 @@
-import type { FieldError } from '@tsmesh/core';
+import { isMeshError, type FieldError } from '@tsmesh/core';
 import * as protobuf from 'protobufjs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { protocolErrors } from './errors';
 import {
   describe,
@@ -16,6 +16,7 @@ import {
 import { findType, lookupType } from './root';
 import { checkMessageRules } from './rules';
 import { parseDurationText, parseTimestampText } from './well-known';
+import { withLines } from './yaml-lines';
 
 /** A message in tsmesh's object form (see docs/protocol.md). */
 export type ProtoObject = Record<string, unknown>;
@@ -49,16 +50,23 @@ export function collectErrors(typeName: string, value: unknown, path = ''): Fiel
   return errors;
 }
 
-/** Parses YAML text (as in Envoy's docs) and converts it with fromJson. */
+/**
+ * Parses YAML text (as in Envoy's docs) and converts it with fromJson; field errors say which
+ * line they point at ("unknown field (line 12)").
+ */
 export function fromYaml<T = ProtoObject>(typeName: string, yamlText: string): T {
-  let doc: unknown;
-  try {
-    doc = parseYaml(yamlText);
-  } catch (e) {
-    const reason = e instanceof YAMLParseError ? e.message.split('\n')[0] : String(e);
-    throw protocolErrors.error('PROTOCOL_ERR_INVALID_YAML', { type: typeName, reason }, [], e);
+  const lines = new LineCounter();
+  const doc = parseDocument(yamlText, { lineCounter: lines });
+  if (doc.errors.length > 0) {
+    const reason = doc.errors[0].message.split('\n')[0];
+    throw protocolErrors.error('PROTOCOL_ERR_INVALID_YAML', { type: typeName, reason }, [], doc.errors[0]);
   }
-  return fromJson<T>(typeName, doc);
+  try {
+    return fromJson<T>(typeName, doc.toJS());
+  } catch (e) {
+    if (!isMeshError(e) || e.code !== 'PROTOCOL_ERR_INVALID_MESSAGE') throw e;
+    throw protocolErrors.error('PROTOCOL_ERR_INVALID_MESSAGE', e.params, withLines(doc, lines, e.fieldErrors), e);
+  }
 }
 
 function convertMessageAt(
