@@ -1,7 +1,7 @@
 import * as protobuf from 'protobufjs';
 import { protocolErrors } from './errors';
 import type { ProtoObject } from './from-json';
-import { camelCase, fieldIndex, isPlainObject, specialFields, JSON_TYPES, nameOf, WKT } from './reflect';
+import { camelCase, fieldIndex, isPlainObject, setKey, specialFields, JSON_TYPES, nameOf, WKT } from './reflect';
 import { findType, lookupType } from './root';
 
 /** protobufjs toObject options that define the object form (docs/protocol.md). */
@@ -108,7 +108,7 @@ function packAnyAt(obj: unknown, path: Path): unknown {
 
 function structToPb(obj: unknown): unknown {
   const fields: Record<string, unknown> = {};
-  if (isPlainObject(obj)) for (const [k, v] of Object.entries(obj)) fields[k] = valueToPb(v);
+  if (isPlainObject(obj)) for (const [k, v] of Object.entries(obj)) setKey(fields, k, valueToPb(v));
   return { fields };
 }
 
@@ -202,7 +202,7 @@ function unpackAt(any: WireAny, path: Path): ProtoObject {
 function structFromPb(obj: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const fields = isPlainObject(obj) && isPlainObject(obj['fields']) ? obj['fields'] : {};
-  for (const [k, v] of Object.entries(fields)) out[k] = valueFromPb(v);
+  for (const [k, v] of Object.entries(fields)) setKey(out, k, valueFromPb(v));
   return out;
 }
 

@@ -8,6 +8,7 @@ import {
   unknownFieldMessage,
   isPlainObject,
   joinPath,
+  setKey,
   JSON_TYPES,
   nameOf,
   WKT,
@@ -92,7 +93,7 @@ function convertMessageAt(
       continue;
     }
     const p = joinPath(path, field.name);
-    if (field.name in out) {
+    if (Object.hasOwn(out, field.name)) {
       errors.push({ path: p, message: 'set twice (as snake_case and camelCase)' });
       continue;
     }
@@ -107,7 +108,7 @@ function convertMessageAt(
     if (converted !== undefined) out[field.name] = converted;
     if (errors.length > before) failed.add(field.name);
   }
-  for (const f of type.fieldsArray) if (f.repeated && !(f.name in out)) out[f.name] = [];
+  for (const f of type.fieldsArray) if (f.repeated && !Object.hasOwn(out, f.name)) out[f.name] = [];
   checkMessageRules(type, out, path, errors, failed);
   return out;
 }
@@ -131,7 +132,7 @@ function convertField(field: protobuf.Field, v: unknown, p: string, errors: Fiel
         continue;
       }
       const cv = convertSingle(field, vv, kp, errors);
-      if (cv !== undefined) out[k] = cv;
+      if (cv !== undefined) setKey(out, k, cv);
     }
     // Like decode (toObject without `objects`), an empty map is left out.
     return Object.keys(out).length > 0 ? out : undefined;
@@ -371,7 +372,7 @@ function copyJsonAt(v: unknown, path: string, errors: FieldError[]): unknown {
   if (Array.isArray(v)) return v.map((x, i) => copyJson(x, `${path}[${i}]`, errors));
   if (isPlainObject(v)) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = copyJson(x, joinPath(path, k), errors);
+    for (const [k, x] of Object.entries(v)) setKey(out, k, copyJson(x, joinPath(path, k), errors));
     return out;
   }
   errors.push({ path, message: `expected JSON data, got ${describe(v)}` });

@@ -112,4 +112,18 @@ describe('mutated config never escapes as an uncoded error', () => {
     expect(isMeshError(err) && err.fieldErrors[0].message).toBe(`nested more than ${MAX_DEPTH} levels deep`);
     expect(isMeshError(err) && err.fieldErrors[0].path.startsWith('metadata.filter_metadata[x].k.k')).toBe(true);
   });
+
+  it('a "__proto__" key in Struct data is kept as data, never as a prototype', () => {
+    const input = JSON.parse('{"name":"c","metadata":{"filter_metadata":{"x":{"__proto__":{"polluted":1},"k":2}}}}');
+    const obj = fromJson<{ metadata: { filter_metadata: Record<string, Record<string, unknown>> } }>(
+      typeNameOf(TypeUrl.CLUSTER),
+      input,
+    );
+    const data = obj.metadata.filter_metadata['x'];
+    expect(Object.getPrototypeOf(data)).toBe(Object.prototype);
+    expect(Object.keys(data)).toEqual(['__proto__', 'k']);
+    const back = decode<typeof obj>(typeNameOf(TypeUrl.CLUSTER), encode(typeNameOf(TypeUrl.CLUSTER), obj));
+    expect(Object.keys(back.metadata.filter_metadata['x'])).toEqual(['__proto__', 'k']);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
 });

@@ -152,3 +152,10 @@ export function unknownFieldMessage(type: protobuf.Type, key: string): string {
   }
   return best === undefined ? 'unknown field' : `unknown field (did you mean "${best}"?)`;
 }
+
+/** `obj[key] = value`, also for the key "__proto__" (JSON data may hold it; plain assignment would set the prototype). */
+export function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}

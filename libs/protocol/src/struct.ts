@@ -1,3 +1,5 @@
+import { setKey } from './reflect';
+
 /**
  * google.protobuf.Struct in the form gRPC messages from the service definitions carry
  * (`{ fields: { key: { stringValue: 'x' } } }`, as @grpc/proto-loader gives them — protobufjs's
@@ -23,7 +25,7 @@ export interface GrpcValue {
 /** Plain JSON object from a Struct in gRPC (proto-loader) form; accepts snake_case keys too. */
 export function structToJson(struct: GrpcStruct | null | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(struct?.fields ?? {})) out[k] = valueToJson(v);
+  for (const [k, v] of Object.entries(struct?.fields ?? {})) setKey(out, k, valueToJson(v));
   return out;
 }
 
@@ -50,7 +52,7 @@ export function valueToJson(v: GrpcValue | null | undefined): unknown {
 /** Struct in gRPC (proto-loader) form from a plain JSON object, for messages sent via the service definitions. */
 export function jsonToStruct(obj: Record<string, unknown>): GrpcStruct {
   const fields: Record<string, GrpcValue> = {};
-  for (const [k, v] of Object.entries(obj)) fields[k] = jsonToValue(v);
+  for (const [k, v] of Object.entries(obj)) setKey(fields, k, jsonToValue(v));
   return { fields };
 }
 
