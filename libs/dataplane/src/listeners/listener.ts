@@ -69,6 +69,22 @@ function replayStream(socket: net.Socket): Duplex {
   return d;
 }
 
+const contexts = new WeakMap<ResolvedTls, { cert?: string; key?: string; ca?: string; ctx: tls.SecureContext }>();
+
+/**
+ * The TLS context for a chain, rebuilt only when the material changed (rotation through the
+ * CertificateProvider). A new context also means new session-ticket keys, so sessions never
+ * resume across a certificate or validation change.
+ */
+function secureContextFor(t: ResolvedTls): tls.SecureContext {
+  const o = t.options();
+  const hit = contexts.get(t);
+  if (hit && hit.cert === o.cert && hit.key === o.key && hit.ca === o.ca) return hit.ctx;
+  const ctx = tls.createSecureContext(o);
+  contexts.set(t, { cert: o.cert, key: o.key, ca: o.ca, ctx });
+  return ctx;
+}
+
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 export class ListenerRuntime {
@@ -179,38 +195,51 @@ export class ListenerRuntime {
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
     socket.setNoDelay(true);
+    const base = {
+      remoteAddress: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
+      remotePort: socket.remotePort ?? 0,
+      localAddress: (socket.localAddress ?? '').replace(/^::ffff:/, ''),
+      localPort: socket.localPort ?? 0,
+    };
+    const all = [...this.chains.chains, ...(this.chains.defaultChain ? [this.chains.defaultChain] : [])];
+    const allTls = all.length > 0 && all.every((c) => c.tls);
+    const needsPeek = !allTls && all.some((c) => c.tls || c.hcm);
+    if (!needsPeek) {
+      // No detection needed: the kernel socket goes straight to TLS / TCP (fast path, nothing peeked).
+      const chain = this.pickChain(allTls, base.localPort);
+      if (!chain) return void socket.destroy();
+      if (chain.tls) return this.startTls(socket, socket, chain, base);
+      socket.resume();
+      return this.dispatch(socket, chain, { ...base, tls: false, getPeerIdentity: () => undefined }, null);
+    }
     socket.once('readable', () => {
       const firstChunk = socket.read() as Buffer | null;
       if (!firstChunk) return void socket.destroy();
       socket.unshift(firstChunk);
-      const chain = this.pickChain(firstChunk[0] === 0x16, socket.localPort ?? 0);
+      const chain = this.pickChain(firstChunk[0] === 0x16, base.localPort);
       if (!chain) return void socket.destroy();
-      const base = {
-        remoteAddress: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
-        remotePort: socket.remotePort ?? 0,
-        localAddress: (socket.localAddress ?? '').replace(/^::ffff:/, ''),
-        localPort: socket.localPort ?? 0,
-      };
-      if (chain.tls) this.startTls(socket, chain, base);
+      // TLS reads the native handle, so the peeked ClientHello is replayed through a JS stream.
+      if (chain.tls) this.startTls(socket, replayStream(socket), chain, base);
       else this.dispatch(socket, chain, { ...base, tls: false, getPeerIdentity: () => undefined }, firstChunk);
     });
   }
 
   private startTls(
     socket: net.Socket,
+    source: net.Socket | Duplex,
     chain: FilterChainRuntime,
     base: Omit<DownstreamConnection, 'tls' | 'getPeerIdentity'>,
   ): void {
     const t = chain.tls as ResolvedTls;
     let secureContext: tls.SecureContext;
     try {
-      secureContext = tls.createSecureContext(t.options());
+      secureContext = secureContextFor(t);
     } catch (e) {
       this.logger.warn({ listener: this.name, err: String(e) }, 'TLS context unavailable');
       return void socket.destroy();
     }
     const alpn = t.alpn.length ? t.alpn : chain.hcm ? ['h2', 'http/1.1'] : [];
-    const ts = new tls.TLSSocket(socket, {
+    const ts = new tls.TLSSocket(source as net.Socket, {
       isServer: true,
       secureContext,
       requestCert: t.requireClientCert || t.options().ca !== undefined,
@@ -220,7 +249,7 @@ export class ListenerRuntime {
     ts.on('error', () => socket.destroy());
     ts.once('secure', () => {
       const peer = ts.getPeerCertificate();
-      const sans = ts.isSessionReused() || !peer ? [] : uriSans(peer);
+      const sans = peer ? uriSans(peer) : [];
       if (t.sanMatchers.length && !sans.some((s) => t.sanMatchers.some((m) => m(s)))) {
         this.logger.info({ listener: this.name, sans }, 'peer identity not allowed');
         return void ts.destroy();
