@@ -54,6 +54,17 @@ describe('validation errors name the field path', () => {
     ]);
   });
 
+  it('@type without the type URL prefix', () => {
+    const e = caught(() =>
+      fromJson(LISTENER, hcmListener({ '@type': 'envoy.extensions.filters.http.router.v3.Router' })),
+    );
+    expect(e.fieldErrors[0]).toEqual({
+      path: 'filter_chains[0].filters[0].typed_config.@type',
+      message:
+        'expected a type URL like type.googleapis.com/envoy.extensions.filters.http.router.v3.Router, got "envoy.extensions.filters.http.router.v3.Router"',
+    });
+  });
+
   it('missing @type', () => {
     const e = caught(() => fromJson(LISTENER, hcmListener({ stat_prefix: 'x' })));
     expect(e.fieldErrors[0]).toEqual({

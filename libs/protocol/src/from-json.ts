@@ -335,8 +335,12 @@ function convertAny(value: unknown, path: string, errors: FieldError[]): ProtoOb
     errors.push({ path: atPath, message: 'missing "@type"' });
     return undefined;
   }
+  if (!url.includes('/')) {
+    errors.push({ path: atPath, message: `expected a type URL like type.googleapis.com/${url}, got "${url}"` });
+    return undefined;
+  }
   const inner = findType(url);
-  if (!inner || !url.includes('/')) {
+  if (!inner) {
     errors.push({ path: atPath, message: `unknown type ${url}` });
     return undefined;
   }
