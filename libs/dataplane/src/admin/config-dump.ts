@@ -24,6 +24,7 @@ export interface DynamicState {
   listenerState(): { active: VersionedResource[]; warming: VersionedResource[] };
   routeState(): VersionedResource[];
   endpointState(): VersionedResource[];
+  secretState?(): VersionedResource[];
   status(): Record<string, { version: string }>;
 }
 
@@ -133,6 +134,12 @@ export function buildConfigDump(input: ConfigDumpInput): { configs: Msg[] } {
   configs.push({
     '@type': DUMP_TYPES.secrets,
     static_secrets: st.secrets.map((s) => ({ name: s['name'], secret: redactSecret(s), last_updated: ts(loadedAt) })),
+    dynamic_active_secrets: (dynamic?.secretState?.() ?? []).map((s) => ({
+      name: s.name,
+      version_info: s.version,
+      last_updated: ts(s.lastUpdated),
+      secret: redactSecret(s.resource),
+    })),
   });
   return { configs };
 }

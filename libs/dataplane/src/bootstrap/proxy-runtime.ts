@@ -82,6 +82,7 @@ export class ProxyRuntime implements AdminBackend {
       drainMs: o.drainMs ?? 5000,
     });
     o.registerFilters?.(this.dataplane.filters);
+    this.refreshState();
     const t = o.bootstrap.tracing;
     if (t) {
       this.exporter = new ZipkinExporter({ collector: t.collector, path: t.path, clock: this.clock });
@@ -135,7 +136,7 @@ export class ProxyRuntime implements AdminBackend {
   private markReady(): void {
     if (this.ready) return;
     this.ready = true;
-    this.stats.gauge('server.state').set(0);
+    this.refreshState();
     this.log.info({ node: this.o.bootstrap.node.id }, 'proxy is LIVE');
   }
 
@@ -246,6 +247,14 @@ export class ProxyRuntime implements AdminBackend {
 
   setHealthCheckFailed(failed: boolean): void {
     this.healthFailed = failed;
+    this.refreshState();
+  }
+
+  /** Envoy's `server.state` (0 LIVE, 1 DRAINING, 2 PRE_INITIALIZING, 3 INITIALIZING) and `server.live`. */
+  private refreshState(): void {
+    const state = this.state();
+    this.stats.gauge('server.state').set(['LIVE', 'DRAINING', 'PRE_INITIALIZING', 'INITIALIZING'].indexOf(state));
+    this.stats.gauge('server.live').set(state === 'LIVE' ? 1 : 0);
   }
 
   async drainListeners(options: { graceful: boolean; inboundOnly: boolean }): Promise<void> {
@@ -276,6 +285,7 @@ export class ProxyRuntime implements AdminBackend {
    */
   async stop(drainMs = this.o.drainMs ?? 5000): Promise<void> {
     this.draining = true;
+    this.refreshState();
     await this.dataplane.drain(drainMs);
     await this.xds?.stop();
     await this.tracer?.shutdown();

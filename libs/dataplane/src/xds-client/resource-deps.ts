@@ -43,3 +43,34 @@ export function rdsRouteNames(listener: Msg): string[] {
 export function resourceName(typeUrl: string, r: Msg): string {
   return String(typeUrl === TYPE_URLS.endpoint ? (r['cluster_name'] ?? '') : (r['name'] ?? ''));
 }
+
+/** Walks an object tree collecting SDS secret names configured with an `sds_config` (ADS). */
+function collectSds(node: unknown, out: string[]): void {
+  if (Array.isArray(node)) {
+    for (const n of node) collectSds(n, out);
+    return;
+  }
+  if (!node || typeof node !== 'object') return;
+  const o = node as Msg;
+  for (const [key, value] of Object.entries(o)) {
+    const configs =
+      key === 'tls_certificate_sds_secret_configs'
+        ? (value as Msg[])
+        : key === 'validation_context_sds_secret_config'
+          ? [value as Msg]
+          : null;
+    if (configs) {
+      for (const c of configs ?? []) {
+        const name = c?.['name'];
+        if (typeof name === 'string' && name !== '' && c['sds_config'] && !out.includes(name)) out.push(name);
+      }
+    } else collectSds(value, out);
+  }
+}
+
+/** Secret names a listener's or cluster's TLS contexts load over SDS (ADS). */
+export function sdsSecretNames(resource: Msg): string[] {
+  const out: string[] = [];
+  collectSds(resource, out);
+  return out;
+}

@@ -178,6 +178,43 @@ describe('XdsClient', () => {
     expect(client.listenerState().warming.map((w) => w.version)).toEqual(['l2']);
   });
 
+  it('subscribes to SDS secrets named by TLS contexts and warms listeners until they arrive', async () => {
+    const { transport, sink, client } = setup();
+    const tlsListener = {
+      '@type': TYPE_URLS.listener,
+      name: '0.0.0.0_443',
+      filter_chains: [
+        {
+          transport_socket: {
+            name: 'envoy.transport_sockets.tls',
+            typed_config: {
+              '@type': TYPE_URLS.downstreamTls,
+              common_tls_context: {
+                tls_certificate_sds_secret_configs: [{ name: 'bookinfo-credential', sds_config: { ads: {} } }],
+              },
+            },
+          },
+          filters: [],
+        },
+      ],
+    };
+    transport.respond({ type_url: TYPE_URLS.cluster, version_info: 'c1', nonce: 'a', resources: [] });
+    transport.respond({ type_url: TYPE_URLS.listener, version_info: 'l1', nonce: 'b', resources: [tlsListener] });
+    expect(transport.last(TYPE_URLS.secret)?.resource_names).toEqual(['bookinfo-credential']);
+    await client.settled();
+    expect(client.isReady()).toBe(false);
+    transport.respond({
+      type_url: TYPE_URLS.secret,
+      version_info: 's1',
+      nonce: 'c',
+      resources: [{ '@type': TYPE_URLS.secret, name: 'bookinfo-credential', tls_certificate: {} }],
+    });
+    await client.settled();
+    expect(client.isReady()).toBe(true);
+    expect(names(sink.live?.listeners)).toEqual(['0.0.0.0_443']);
+    expect(names(sink.live?.secrets)).toEqual(['bookinfo-credential']);
+  });
+
   it('NACKs an invalid response with error_detail and the last good version, and keeps serving the old config', async () => {
     const { transport, sink, client, stats } = setup();
     transport.respond({

@@ -2,7 +2,8 @@
  * State-of-the-world ADS client, as Envoy runs it (xDS protocol doc):
  * - one stream; the node goes in the first request of each stream;
  * - CDS and LDS are wildcard; EDS names follow the EDS clusters, RDS names
- *   follow the listeners' `rds.route_config_name`s;
+ *   follow the listeners' `rds.route_config_name`s, SDS names follow the TLS contexts'
+ *   `sds_config` secrets;
  * - every response is ACKed (`version_info` = its version, `response_nonce`)
  *   or NACKed (`error_detail`, `version_info` = the last accepted version);
  *   a NACKed response changes nothing;
@@ -27,7 +28,7 @@ import {
 } from '@tsmesh/core';
 import { TYPE_URLS, emptySnapshot, type Msg, type Snapshot } from '../engine/types';
 import { StatsStore } from '../stats/store';
-import { edsServiceName, rdsRouteNames, resourceName } from './resource-deps';
+import { edsServiceName, rdsRouteNames, resourceName, sdsSecretNames } from './resource-deps';
 import type { AdsStream, AdsTransport, ConfigSink, DiscoveryRequest, DiscoveryResponse, NodeInfo } from './types';
 import { xdsStats, type XdsKind, type XdsStats } from './xds-stats';
 
@@ -36,6 +37,7 @@ export const KIND_TYPE_URL: Record<XdsKind, string> = {
   eds: TYPE_URLS.endpoint,
   lds: TYPE_URLS.listener,
   rds: TYPE_URLS.route,
+  sds: TYPE_URLS.secret,
 };
 const KIND_BY_URL = new Map(Object.entries(KIND_TYPE_URL).map(([k, v]) => [v, k as XdsKind]));
 /** google.rpc.Code INVALID_ARGUMENT, what Envoy puts in a NACK's error_detail. */
@@ -116,7 +118,13 @@ export class XdsClient {
       received: false,
       resources: new Map(),
     });
-    this.subs = { cds: sub('cds', true), eds: sub('eds', false), lds: sub('lds', true), rds: sub('rds', false) };
+    this.subs = {
+      cds: sub('cds', true),
+      eds: sub('eds', false),
+      lds: sub('lds', true),
+      rds: sub('rds', false),
+      sds: sub('sds', false),
+    };
     this.readyPromise = new Promise((r) => (this.readyResolve = r));
   }
 
@@ -175,6 +183,10 @@ export class XdsClient {
     return [...this.subs.eds.resources.values()];
   }
 
+  secretState(): VersionedResource[] {
+    return [...this.subs.sds.resources.values()];
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.reconnectTimer?.cancel();
@@ -202,6 +214,7 @@ export class XdsClient {
     this.request('lds');
     if (this.subs.eds.names.size) this.request('eds');
     if (this.subs.rds.names.size) this.request('rds');
+    if (this.subs.sds.names.size) this.request('sds');
   }
 
   private onClose(reason: string): void {
@@ -281,6 +294,13 @@ export class XdsClient {
         'rds',
         [...s.resources.values()].flatMap((r) => rdsRouteNames(r.resource)),
       );
+    if (kind === 'cds' || kind === 'lds')
+      this.resubscribe(
+        'sds',
+        [...this.subs.cds.resources.values(), ...this.subs.lds.resources.values()].flatMap((r) =>
+          sdsSecretNames(r.resource),
+        ),
+      );
     this.scheduleApply();
   }
 
@@ -321,12 +341,13 @@ export class XdsClient {
 
   /** Builds the next live config from accepted resources, honouring warming, and applies it. */
   private async apply(): Promise<void> {
-    const { cds, eds, lds, rds } = this.subs;
+    const { cds, eds, lds, rds, sds } = this.subs;
+    const secretsReady = (r: Msg) => sdsSecretNames(r).every((n) => sds.resources.has(n));
     const clusters = new Map<string, VersionedResource>();
     let allWarm = cds.received && lds.received;
     for (const [name, c] of cds.resources) {
       const service = edsServiceName(c.resource);
-      if (service === null || eds.resources.has(service)) clusters.set(name, c);
+      if ((service === null || eds.resources.has(service)) && secretsReady(c.resource)) clusters.set(name, c);
       else {
         allWarm = false;
         const old = this.active.clusters.get(name);
@@ -335,7 +356,8 @@ export class XdsClient {
     }
     const listeners = new Map<string, VersionedResource>();
     for (const [name, l] of lds.resources) {
-      if (rdsRouteNames(l.resource).every((r) => rds.resources.has(r))) listeners.set(name, l);
+      if (rdsRouteNames(l.resource).every((r) => rds.resources.has(r)) && secretsReady(l.resource))
+        listeners.set(name, l);
       else {
         allWarm = false;
         const old = this.active.listeners.get(name);
@@ -350,7 +372,7 @@ export class XdsClient {
       endpoints: [...st.endpoints, ...[...eds.resources.values()].map((e) => e.resource)],
       listeners: [...st.listeners, ...[...listeners.values()].map((l) => l.resource)],
       routes: [...st.routes, ...[...rds.resources.values()].map((r) => r.resource)],
-      secrets: [...st.secrets],
+      secrets: [...st.secrets, ...[...sds.resources.values()].map((r) => r.resource)],
     };
     try {
       await this.options.sink.apply(snapshot);

@@ -1,17 +1,18 @@
 /**
  * The xDS client's stats, with Envoy's names: `control_plane.connected_state`,
  * and per subscription `<prefix>.update_attempt|update_success|update_rejected|update_failure`
- * where prefix is `cluster_manager.cds`, `cluster_manager.eds`, `listener_manager.lds`, `rds`.
+ * where prefix is `cluster_manager.cds`, `cluster_manager.eds`, `listener_manager.lds`, `rds`, `sds`.
  */
 import { StatsStore, type Counter, type Gauge } from '../stats/store';
 
-export type XdsKind = 'cds' | 'eds' | 'lds' | 'rds';
+export type XdsKind = 'cds' | 'eds' | 'lds' | 'rds' | 'sds';
 
 export const STAT_PREFIX: Record<XdsKind, string> = {
   cds: 'cluster_manager.cds',
   eds: 'cluster_manager.eds',
   lds: 'listener_manager.lds',
   rds: 'rds',
+  sds: 'sds',
 };
 
 export interface SubscriptionStats {
@@ -42,6 +43,6 @@ export function xdsStats(store: StatsStore = new StatsStore()): XdsStats {
   return {
     connectedState: store.gauge('control_plane.connected_state'),
     streamsOpened: store.counter('control_plane.streams_opened'),
-    subscriptions: { cds: sub('cds'), eds: sub('eds'), lds: sub('lds'), rds: sub('rds') },
+    subscriptions: { cds: sub('cds'), eds: sub('eds'), lds: sub('lds'), rds: sub('rds'), sds: sub('sds') },
   };
 }
