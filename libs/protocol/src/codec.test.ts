@@ -27,6 +27,17 @@ describe('Any pack/unpack', () => {
     expect(back['connect_timeout']).toEqual({ seconds: 1 });
     // already expanded input is returned unchanged
     expect(unpackAny(back)).toBe(back);
+    // an unpacked resource is valid input for its own type, and prints with its "@type"
+    expect(validateMessage(typeNameOf(TypeUrl.CLUSTER), back)).toEqual([]);
+    expect(toJson(TypeUrl.CLUSTER, back)).toEqual({
+      '@type': TypeUrl.CLUSTER,
+      name: cluster.name,
+      connect_timeout: '1s',
+    });
+    expect(validateMessage(typeNameOf(TypeUrl.LISTENER), back)).toContainEqual({
+      path: '@type',
+      message: `expected ${TypeUrl.LISTENER}, got "${TypeUrl.CLUSTER}"`,
+    });
   });
 
   it('expands nested Any fields of a DiscoveryResponse when decoding', () => {

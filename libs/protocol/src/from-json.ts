@@ -17,6 +17,7 @@ import {
 import { findType, lookupType } from './root';
 import { checkMessageRules } from './rules';
 import { parseDurationText, parseTimestampText } from './well-known';
+import { typeUrlOf } from './type-urls';
 import { withLines } from './yaml-lines';
 
 /** A message in tsmesh's object form (see docs/protocol.md). */
@@ -87,6 +88,16 @@ function convertMessageAt(
   const out: ProtoObject = {};
   const failed = new Set<string>();
   for (const [key, v] of Object.entries(value)) {
+    if (key === '@type') {
+      // An unpacked resource keeps its "@type"; it must name this message type.
+      if (typeof v !== 'string' || findType(v) !== type) {
+        errors.push({
+          path: joinPath(path, key),
+          message: `expected ${typeUrlOf(name)}, got ${typeof v === 'string' ? JSON.stringify(v) : describe(v)}`,
+        });
+      }
+      continue;
+    }
     const field = index.get(key);
     if (!field) {
       errors.push({ path: joinPath(path, key), message: unknownFieldMessage(type, key) });

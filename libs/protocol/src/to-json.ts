@@ -49,7 +49,10 @@ function jsonMessage(type: protobuf.Type, obj: unknown, path: string, o: ToJsonO
     return undefined;
   }
   const out: Record<string, unknown> = {};
+  // An unpacked resource ({ '@type', ...fields }) prints with its "@type" first, as in /config_dump.
+  if (typeof obj['@type'] === 'string') out['@type'] = obj['@type'];
   for (const [key, v] of Object.entries(obj)) {
+    if (key === '@type') continue;
     const field = Object.prototype.hasOwnProperty.call(type.fields, key) ? type.fields[key] : undefined;
     if (!field) {
       errors.push({ path: joinPath(path, key), message: 'unknown field' });
