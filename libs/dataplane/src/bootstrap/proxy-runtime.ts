@@ -49,6 +49,18 @@ export interface ProxyRuntimeOptions {
   commandLine?: Record<string, unknown>;
 }
 
+/**
+ * Envoy accepts a STATIC cluster without `load_assignment` (no hosts; Istio 1.0's
+ * `BlackHoleCluster` is exactly that); the engine wants one, so give it an empty assignment.
+ */
+function withEmptyAssignments(clusters: Msg[]): Msg[] {
+  return clusters.map((c) =>
+    (c['type'] ?? 'STATIC') === 'STATIC' && !c['load_assignment']
+      ? { ...c, load_assignment: { cluster_name: c['name'], endpoints: [] } }
+      : c,
+  );
+}
+
 export class ProxyRuntime implements AdminBackend {
   readonly stats = new StatsStore();
   readonly dataplane: Dataplane;
@@ -154,7 +166,10 @@ export class ProxyRuntime implements AdminBackend {
   }
 
   private validate(typeUrl: string, resources: Msg[]): string[] {
-    const errors = this.dataplane.validate(typeUrl, resources);
+    const errors = this.dataplane.validate(
+      typeUrl,
+      typeUrl.endsWith('.Cluster') ? withEmptyAssignments(resources) : resources,
+    );
     if (resources.length && typeUrl.endsWith('.Listener')) {
       const prepared = this.prepare({ ...emptySnapshot(), listeners: resources });
       for (const e of prepared.errors) errors.push(`${e.path}: ${e.message}`);
@@ -174,7 +189,7 @@ export class ProxyRuntime implements AdminBackend {
   }
 
   private async apply(snapshot: Snapshot): Promise<void> {
-    const prepared = this.prepare(snapshot);
+    const prepared = this.prepare({ ...snapshot, clusters: withEmptyAssignments(snapshot.clusters) });
     if (prepared.errors.length) {
       throw new Error(prepared.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
     }
