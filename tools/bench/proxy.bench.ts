@@ -123,6 +123,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main(): Promise<void> {
   const role = arg('role', '');
   const target = Number(arg('target', '0'));
+  // Exit normally on SIGINT so `--cpu-prof` can write its profile.
+  if (role) process.on('SIGINT', () => process.exit(0));
   if (role === 'upstream') return roleUpstream();
   if (role === 'relay') return roleRelay(target);
   if (role === 'tsmesh') return roleTsmesh(target);

@@ -72,7 +72,7 @@ export class Histogram {
   /** Value at quantile q (0..1), from bucket bounds (upper bound of the bucket holding it). */
   quantile(q: number): number {
     if (this.count === 0) return NaN;
-    const want = q * this.count;
+    const want = Math.max(1, Math.ceil(q * this.count));
     let seen = 0;
     for (let i = 0; i < this.buckets.length; i++) {
       seen += this.counts[i];
