@@ -107,7 +107,7 @@ filter_chains:
     typed_config:
       "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
       stat_prefix: ${name}
-      rds: {route_config_name: ${routeName}, config_source: {ads: {}}}
+      rds: {route_config_name: "${routeName}", config_source: {ads: {}}}
 ${hcmExtra.replace(/^/gm, '      ')}
       http_filters:
 ${f}
