@@ -11,14 +11,13 @@ import {
 } from './normalize-networking';
 import { checkDestinationRule, checkGateway, checkServiceEntry, checkSidecar } from './check-networking';
 import { checkVirtualService } from './check-virtual-service';
+import { checkAuthorizationPolicy, checkPeerAuthentication, checkRequestAuthentication } from './check-security';
 import {
   checkAuthenticationPolicy,
-  checkAuthorizationPolicy,
-  checkPeerAuthentication,
   checkRbacConfig,
-  checkRequestAuthentication,
+  checkServiceRole,
   checkServiceRoleBinding,
-} from './check-security';
+} from './check-security-v1alpha1';
 
 const NETWORKING = 'networking.istio.io';
 const NET_VERSIONS = ['v1alpha3', 'v1beta1', 'v1'];
@@ -88,7 +87,13 @@ export function builtinKinds(): KindDef[] {
       normalize: normalizeAuthorizationPolicy,
       check: checkAuthorizationPolicy,
     },
-    { group: 'rbac.istio.io', versions: ['v1alpha1'], kind: 'ServiceRole', schema: body(sec.serviceRoleSpec) },
+    {
+      group: 'rbac.istio.io',
+      versions: ['v1alpha1'],
+      kind: 'ServiceRole',
+      schema: body(sec.serviceRoleSpec),
+      check: checkServiceRole,
+    },
     {
       group: 'rbac.istio.io',
       versions: ['v1alpha1'],
@@ -144,7 +149,9 @@ export function builtinKinds(): KindDef[] {
     { group: '', versions: ['v1'], kind: 'Secret', specless: true, schema: k8s.secretBody },
     ...['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].map((kind): KindDef => ({
       group: 'apps',
-      versions: ['v1'],
+      versions: ['v1', 'v1beta2', 'v1beta1'],
+      // Istio 1.0-era manifests still wrote extensions/v1beta1.
+      extraApiVersions: kind === 'StatefulSet' ? [] : ['extensions/v1beta1'],
       kind,
       schema: k8s.workloadBody,
     })),

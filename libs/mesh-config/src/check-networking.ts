@@ -163,6 +163,9 @@ export function checkServiceEntry(obj: ConfigObject<Obj>, ctx: CheckContext): vo
 }
 
 export function checkSidecar(obj: ConfigObject<Obj>, ctx: CheckContext): void {
+  if (['egress', 'ingress', 'outboundTrafficPolicy', 'inboundConnectionPool'].every((f) => obj.spec[f] === undefined)) {
+    invalid(ctx, 'spec', 'sidecar: empty configuration provided');
+  }
   arr(obj.spec['egress']).forEach((e, i) => {
     strs(e['hosts']).forEach((h, j) => {
       if (!h.includes('/')) {

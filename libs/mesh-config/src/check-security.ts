@@ -75,8 +75,31 @@ export function checkAuthorizationPolicy(obj: ConfigObject<Obj>, ctx: CheckConte
       }),
     );
   }
+  if (spec['action'] === 'DENY' && spec['rules'] === undefined) {
+    invalid(ctx, 'spec.rules', 'a DENY policy without rules has no effect');
+  }
   arr(spec['rules']).forEach((rule, i) => {
     const p = `spec.rules[${i}]`;
+    for (const [field, inner] of [
+      ['from', 'source'],
+      ['to', 'operation'],
+    ] as const) {
+      if (Array.isArray(rule[field]) && (rule[field] as unknown[]).length === 0) {
+        invalid(ctx, `${p}.${field}`, `${field} must not be empty`);
+      }
+      arr(rule[field]).forEach((entry, j) => {
+        const body = entry[inner];
+        if (isObj(body)) {
+          const lists = Object.values(body).filter((v) => Array.isArray(v) && v.length > 0);
+          if (lists.length === 0) invalid(ctx, `${p}.${field}[${j}].${inner}`, `${field}.${inner} must not be empty`);
+          for (const [k, v] of Object.entries(body)) {
+            strs(v).forEach((x, n) => {
+              if (x === '') invalid(ctx, `${p}.${field}[${j}].${inner}.${k}[${n}]`, 'empty value is not allowed');
+            });
+          }
+        }
+      });
+    }
     arr(rule['when']).forEach((c, j) => checkCondition(ctx, `${p}.when[${j}]`, c));
     arr(rule['from']).forEach((f, j) => {
       const src = f['source'];
@@ -98,8 +121,13 @@ export function checkAuthorizationPolicy(obj: ConfigObject<Obj>, ctx: CheckConte
 export function checkPeerAuthentication(obj: ConfigObject<Obj>, ctx: CheckContext): void {
   const ports = obj.spec['portLevelMtls'];
   if (!isObj(ports)) return;
-  if (obj.spec['selector'] === undefined) {
-    invalid(ctx, 'spec.portLevelMtls', 'portLevelMtls requires a workload selector');
+  const selector = obj.spec['selector'];
+  const labels = isObj(selector) ? selector['matchLabels'] : undefined;
+  if (!isObj(labels) || Object.keys(labels).length === 0) {
+    invalid(ctx, 'spec.portLevelMtls', 'mesh/namespace peer authentication cannot have port level mTLS');
+  }
+  if (Object.keys(ports).length === 0) {
+    invalid(ctx, 'spec.portLevelMtls', 'port level mTLS, if defined, must have at least one element');
   }
   for (const port of Object.keys(ports)) {
     if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
@@ -125,31 +153,4 @@ export function checkRequestAuthentication(obj: ConfigObject<Obj>, ctx: CheckCon
       );
     }
   });
-}
-
-export function checkAuthenticationPolicy(obj: ConfigObject<Obj>, ctx: CheckContext): void {
-  if (obj.kind === 'MeshPolicy' && obj.metadata.name !== 'default') {
-    ctx.warn('metadata.name', 'a MeshPolicy is only used when it is named "default"');
-  }
-  if (obj.spec['principalBinding'] === 'USE_ORIGIN' && arr(obj.spec['origins']).length === 0) {
-    ctx.error(issue('spec.origins', 'MESH_CONFIG_ERR_MISSING_FIELD'));
-  }
-}
-
-export function checkServiceRoleBinding(obj: ConfigObject<Obj>, ctx: CheckContext): void {
-  if (obj.spec['roleRef'] === undefined && obj.spec['role'] === undefined && obj.spec['actions'] === undefined) {
-    ctx.error(issue('spec.roleRef', 'MESH_CONFIG_ERR_MISSING_FIELD'));
-  }
-}
-
-export function checkRbacConfig(obj: ConfigObject<Obj>, ctx: CheckContext): void {
-  if (obj.kind === 'ClusterRbacConfig' && obj.metadata.name !== 'default') {
-    ctx.warn('metadata.name', 'a ClusterRbacConfig is only used when it is named "default"');
-  }
-  if (obj.spec['mode'] === 'ON_WITH_INCLUSION' && obj.spec['inclusion'] === undefined) {
-    ctx.error(issue('spec.inclusion', 'MESH_CONFIG_ERR_MISSING_FIELD'));
-  }
-  if (obj.spec['mode'] === 'ON_WITH_EXCLUSION' && obj.spec['exclusion'] === undefined) {
-    ctx.error(issue('spec.exclusion', 'MESH_CONFIG_ERR_MISSING_FIELD'));
-  }
 }

@@ -62,14 +62,16 @@ function checkActions(ctx: CheckContext, p: string, route: Obj): void {
   if (has('redirect')) {
     if (routes.length > 0) invalid(ctx, p, 'route and redirect cannot both be set');
     if (has('rewrite')) invalid(ctx, p, 'redirect and rewrite cannot both be set');
+    if (has('fault')) invalid(ctx, p, 'fault and redirect cannot both be set');
     const r = route['redirect'];
     if (isObj(r) && !['uri', 'authority', 'port', 'scheme', 'prefixRewrite'].some((f) => r[f] !== undefined)) {
       invalid(ctx, `${p}.redirect`, 'redirect must specify uri, authority, port, scheme or prefixRewrite');
     }
   }
-  if (has('directResponse') && (routes.length > 0 || has('redirect'))) {
-    invalid(ctx, p, 'directResponse cannot be set together with route or redirect');
+  if (has('directResponse') && (routes.length > 0 || has('redirect') || has('fault') || has('rewrite'))) {
+    invalid(ctx, p, 'directResponse cannot be set together with route, redirect, fault or rewrite');
   }
+  if (has('mirror') && arr(route['mirrors']).length > 0) invalid(ctx, p, 'mirror and mirrors cannot both be set');
   if (has('delegate') && (routes.length > 0 || has('redirect') || has('directResponse'))) {
     invalid(ctx, p, 'delegate cannot be set together with route, redirect or directResponse');
   }
@@ -89,8 +91,35 @@ function checkActions(ctx: CheckContext, p: string, route: Obj): void {
   checkWeights(ctx, `${p}.route`, routes);
 }
 
+/** Header edits may not touch pseudo-headers or Host (except the request authority), nor set it twice. */
+function checkHeaderOps(ctx: CheckContext, p: string, route: Obj): void {
+  const headers = route['headers'];
+  if (!isObj(headers)) return;
+  const rw = route['rewrite'];
+  let authority = isObj(rw) && typeof rw['authority'] === 'string' ? 'rewrite.authority' : '';
+  for (const dir of ['request', 'response'] as const) {
+    const ops = headers[dir];
+    if (!isObj(ops)) continue;
+    for (const op of ['set', 'add', 'remove'] as const) {
+      const names = op === 'remove' ? strs(ops[op]) : isObj(ops[op]) ? Object.keys(ops[op] as Obj) : [];
+      for (const name of names) {
+        const path = `${p}.headers.${dir}.${op}.${name}`;
+        const lower = name.toLowerCase();
+        const isAuthority = lower === ':authority' || lower === 'host';
+        if (name === '') invalid(ctx, `${p}.headers.${dir}.${op}`, 'header name cannot be empty');
+        else if (dir === 'request' && op !== 'remove' && isAuthority) {
+          if (authority) invalid(ctx, path, `authority header cannot be set multiple times (also set by ${authority})`);
+          authority = path;
+        } else if (lower === 'host') invalid(ctx, path, 'cannot set Host header');
+        else if (name.startsWith(':')) invalid(ctx, path, `invalid header ${name}: header cannot have ":" prefix`);
+      }
+    }
+  }
+}
+
 function checkHttpRoute(ctx: CheckContext, p: string, route: Obj): void {
   checkActions(ctx, p, route);
+  checkHeaderOps(ctx, p, route);
   arr(route['match']).forEach((m, k) => {
     const mp = `${p}.match[${k}]`;
     for (const f of ['uri', 'scheme', 'method', 'authority']) checkRegex(ctx, `${mp}.${f}`, m[f]);
@@ -140,6 +169,13 @@ function checkHosts(ctx: CheckContext, spec: Obj): string[] {
       );
     } else checkHost(ctx, `spec.hosts[${i}]`, h);
   });
+  for (let i = 0; i < hosts.length; i++) {
+    for (let j = i + 1; j < hosts.length; j++) {
+      if (hostMatches(hosts[i], hosts[j]) || hostMatches(hosts[j], hosts[i])) {
+        invalid(ctx, `spec.hosts[${j}]`, `duplicate hosts in virtual service: ${hosts[i]} & ${hosts[j]}`);
+      }
+    }
+  }
   gateways.forEach((g, i) => {
     const name = g.includes('/') ? g.slice(g.indexOf('/') + 1) : g;
     if (g !== MESH_GATEWAY && !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) {

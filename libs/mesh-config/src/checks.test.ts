@@ -174,7 +174,7 @@ spec:
     ]);
   });
 
-  it('PeerAuthentication portLevelMtls needs a selector and port keys', () => {
+  it('PeerAuthentication portLevelMtls needs a workload selector and port keys', () => {
     expect(
       errors(`apiVersion: security.istio.io/v1beta1
 kind: PeerAuthentication
@@ -184,8 +184,128 @@ spec:
     http: {mode: DISABLE}
 `),
     ).toEqual([
-      'spec.portLevelMtls: portLevelMtls requires a workload selector',
+      'spec.portLevelMtls: mesh/namespace peer authentication cannot have port level mTLS',
       'spec.portLevelMtls.http: "http" is not a port number',
     ]);
+  });
+});
+
+describe('Istio 1.0 security kinds', () => {
+  const policy = (name: string, spec: string) => `apiVersion: authentication.istio.io/v1alpha1
+kind: Policy
+metadata: {name: ${name}}
+spec:
+${spec}`;
+
+  it('Policy naming rules and JWT issuers', () => {
+    expect(errors(policy('reviews', '  peers:\n  - mtls: {}\n'))).toEqual([
+      'metadata.name: authentication policy with no target rules must be named "default", found "reviews"',
+    ]);
+    expect(
+      errors(
+        policy(
+          'default',
+          `  targets: [{name: bad.target}]
+  origins:
+  - jwt: {issuer: a, jwksUri: "ftp://x"}
+  - jwt: {issuer: a}
+`,
+        ),
+      ),
+    ).toEqual([
+      'spec.targets: authentication policy with name "default" must not have any target rules',
+      'spec.targets[0].name: target name "bad.target" must be a lower-case DNS-1123 label',
+      'spec.origins[0].jwt.jwksUri: jwksUri must be an http(s) URL',
+      'spec.origins[1].jwt.issuer: jwt with issuer "a" already defined',
+    ]);
+  });
+
+  it('MeshPolicy must be named default and has no targets', () => {
+    expect(
+      errors(`apiVersion: authentication.istio.io/v1alpha1
+kind: MeshPolicy
+metadata: {name: boo}
+spec:
+  targets: [{name: a}]
+`),
+    ).toEqual([
+      'metadata.name: cluster-scoped authentication policy name must be "default", found "boo"',
+      'spec.targets: cluster-scoped authentication policy must not have targets',
+    ]);
+  });
+
+  it('ServiceRole and ServiceRoleBinding rules', () => {
+    expect(
+      errors(`apiVersion: rbac.istio.io/v1alpha1
+kind: ServiceRole
+metadata: {name: r}
+spec:
+  rules:
+  - services: ["*"]
+    methods: [GET]
+    notMethods: [POST]
+    constraints:
+    - key: destination.labels[version]
+      values: []
+`),
+    ).toEqual([
+      'spec.rules[0]: cannot have both methods and notMethods',
+      'spec.rules[0].constraints[0].values: required field is missing',
+    ]);
+    expect(
+      errors(`apiVersion: rbac.istio.io/v1alpha1
+kind: ServiceRoleBinding
+metadata: {name: b}
+spec:
+  subjects: [{names: ["*"]}]
+  roleRef: {kind: ClusterRole, name: r}
+  role: r
+`),
+    ).toEqual([
+      'spec.subjects[0].names: do not use * in names',
+      'spec: exactly one of roleRef, role or actions must be set',
+      'spec.roleRef.kind: kind set to "ClusterRole", the only supported value is "ServiceRole"',
+    ]);
+  });
+});
+
+describe('more VirtualService and Sidecar rules', () => {
+  it('duplicate hosts, conflicting actions and header edits', () => {
+    expect(
+      errors(`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: r}
+spec:
+  hosts: ["*.example.com", api.example.com]
+  gateways: [gw]
+  http:
+  - redirect: {uri: /x}
+    fault: {abort: {httpStatus: 500}}
+  - route:
+    - destination: {host: api.example.com}
+    mirror: {host: a.example.com}
+    mirrors:
+    - destination: {host: b.example.com}
+    rewrite: {authority: a.example.com}
+    headers:
+      request:
+        set: {host: b.example.com, ":path": /x}
+      response:
+        remove: [host]
+`),
+    ).toEqual([
+      'spec.hosts[1]: duplicate hosts in virtual service: *.example.com & api.example.com',
+      'spec.http[0]: fault and redirect cannot both be set',
+      'spec.http[1]: mirror and mirrors cannot both be set',
+      'spec.http[1].headers.request.set.host: authority header cannot be set multiple times (also set by rewrite.authority)',
+      'spec.http[1].headers.request.set.:path: invalid header :path: header cannot have ":" prefix',
+      'spec.http[1].headers.response.remove.host: cannot set Host header',
+    ]);
+  });
+
+  it('an empty Sidecar is refused', () => {
+    expect(
+      errors('apiVersion: networking.istio.io/v1beta1\nkind: Sidecar\nmetadata: {name: s}\nspec:\n  egress:\n'),
+    ).toEqual(['spec: sidecar: empty configuration provided']);
   });
 });

@@ -17,6 +17,8 @@ export interface KindDef {
   /** API group; `''` for the Kubernetes core group (`apiVersion: v1`). */
   group: string;
   versions: readonly string[];
+  /** Older full apiVersions also accepted (e.g. `extensions/v1beta1` for Deployment). */
+  extraApiVersions?: readonly string[];
   clusterScoped?: boolean;
   /** True for kinds without `spec` (Endpoints, EndpointSlice, ConfigMap…): the body is the spec. */
   specless?: boolean;

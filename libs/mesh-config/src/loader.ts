@@ -73,7 +73,8 @@ export function loadYaml(text: string, file = '<input>', opts: LoadOptions = {})
   const list = Array.isArray(docs) ? docs : [docs];
   for (const doc of list) {
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
+      // Later syntax errors in a document mostly cascade from the first; report that one.
+      for (const e of doc.errors.slice(0, 1)) {
         out.errors.push({
           file,
           line: lineOf(e.pos[0]),

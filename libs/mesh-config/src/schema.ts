@@ -201,8 +201,11 @@ function checkObject(
     if (c !== undefined) res[name] = c;
   }
   for (const r of spec.required ?? []) {
-    const present = r in res || Object.keys(value as object).some((k) => camel(k) === r);
-    if (!present) out.errors.push(issue(joinPath(path, r), 'MESH_CONFIG_ERR_MISSING_FIELD'));
+    // proto3: an empty string or list is the same as unset.
+    const rawKey = Object.keys(value as object).find((k) => k === r || camel(k) === r);
+    const raw = rawKey === undefined ? undefined : (value as Record<string, unknown>)[rawKey];
+    const empty = raw === undefined || raw === null || raw === '' || (Array.isArray(raw) && raw.length === 0);
+    if (empty) out.errors.push(issue(joinPath(path, r), 'MESH_CONFIG_ERR_MISSING_FIELD'));
   }
   if (spec.oneOf) {
     const set = spec.oneOf.filter((f) => f in res);

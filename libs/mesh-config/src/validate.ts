@@ -28,13 +28,25 @@ export function validate(obj: ConfigObject): ValidateResult {
     return toResult(out);
   }
   const { group, version } = splitApiVersion(obj.apiVersion ?? '');
-  if (group !== def.group || !def.versions.includes(version)) {
-    const accepted = def.versions.map((v) => (def.group ? `${def.group}/${v}` : v)).join(', ');
+  const served =
+    (group === def.group && def.versions.includes(version)) || def.extraApiVersions?.includes(obj.apiVersion);
+  if (!served) {
+    // Another API's kind of the same name (Gateway API `Gateway`) is not ours at all; a wrong
+    // version of our group is. Either way the schema would only add noise.
+    if (group !== def.group && !def.extraApiVersions?.some((v) => splitApiVersion(v).group === group)) {
+      out.errors.push(issue('kind', 'MESH_CONFIG_ERR_UNKNOWN_KIND', { kind: obj.kind, apiVersion: obj.apiVersion }));
+      return toResult(out);
+    }
+    const accepted = [
+      ...def.versions.map((v) => (def.group ? `${def.group}/${v}` : v)),
+      ...(def.extraApiVersions ?? []),
+    ].join(', ');
     out.errors.push(
       issue('apiVersion', 'MESH_CONFIG_ERR_INVALID_VALUE', {
         detail: `kind ${obj.kind} is not served by ${obj.apiVersion} (accepted: ${accepted})`,
       }),
     );
+    return toResult(out);
   }
   const name = obj.metadata?.name;
   if (!name) out.errors.push(issue('metadata.name', 'MESH_CONFIG_ERR_MISSING_FIELD'));

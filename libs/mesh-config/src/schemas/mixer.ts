@@ -1,4 +1,4 @@
-import { any, dur, int, list, map, obj, str, strList, strMap } from '../schema';
+import { any, dur, enm, int, list, map, obj, str, strList, strMap } from '../schema';
 
 /**
  * Basic shape checks for Mixer's `config.istio.io/v1alpha2` kinds. Mixer adds
@@ -30,38 +30,74 @@ export const instanceSpec = obj({
   attributeBindings: strMap(),
 });
 
+/** istio.policy.v1beta1.ValueType. */
+const VALUE_TYPES = [
+  'VALUE_TYPE_UNSPECIFIED',
+  'STRING',
+  'INT64',
+  'DOUBLE',
+  'BOOL',
+  'TIMESTAMP',
+  'IP_ADDRESS',
+  'EMAIL_ADDRESS',
+  'URI',
+  'DNS_NAME',
+  'DURATION',
+  'STRING_MAP',
+];
+
 export const attributeManifestSpec = obj({
   revision: str(),
   name: str(),
-  attributes: map(obj({ valueType: str(), description: str() })),
+  attributes: map(obj({ valueType: enm(...VALUE_TYPES), description: str() })),
 });
 
 const stringMatch = obj({ exact: str(), prefix: str(), regex: str() });
 
-export const quotaSpecSpec = obj({
-  rules: list(
-    obj({
-      match: list(obj({ clause: map(stringMatch) })),
-      quotas: list(obj({ quota: str(), charge: int(0) }, { required: ['quota'] })),
-    }),
-  ),
-});
+// Istio 1.0 `ValidateQuotaSpec`, `ValidateQuotaSpecBinding`, `ValidateHTTPAPISpec(Binding)` rules.
+export const quotaSpecSpec = obj(
+  {
+    rules: list(
+      obj(
+        {
+          match: list(obj({ clause: map(stringMatch) })),
+          quotas: list(obj({ quota: str(), charge: int(1) }, { required: ['quota'] })),
+        },
+        { required: ['quotas'] },
+      ),
+    ),
+  },
+  { required: ['rules'] },
+);
 
-export const quotaSpecBindingSpec = obj({
-  services: list(obj({ name: str(), namespace: str(), service: str(), domain: str(), labels: strMap() })),
-  quotaSpecs: list(obj({ name: str(), namespace: str() }, { required: ['name'] })),
-});
+const mixerService = obj({ name: str(), namespace: str(), service: str(), domain: str(), labels: strMap() });
+const reference = obj({ name: str(), namespace: str() }, { required: ['name'] });
 
-export const httpApiSpecSpec = obj({
-  attributes: any(),
-  patterns: list(any()),
-  apiKeys: list(any()),
-});
+export const quotaSpecBindingSpec = obj(
+  { services: list(mixerService), quotaSpecs: list(reference) },
+  { required: ['services', 'quotaSpecs'] },
+);
 
-export const httpApiSpecBindingSpec = obj({
-  services: list(obj({ name: str(), namespace: str(), service: str(), domain: str(), labels: strMap() })),
-  apiSpecs: list(obj({ name: str(), namespace: str() }, { required: ['name'] })),
-});
+const attributes = obj({ attributes: map(any()) });
+
+export const httpApiSpecSpec = obj(
+  {
+    attributes,
+    patterns: list(
+      obj(
+        { attributes, httpMethod: str(), uriTemplate: str(), regex: str() },
+        { required: ['httpMethod'], oneOf: ['uriTemplate', 'regex'] },
+      ),
+    ),
+    apiKeys: list(obj({ query: str(), header: str(), cookie: str() }, { oneOf: ['query', 'header', 'cookie'] })),
+  },
+  { required: ['patterns'] },
+);
+
+export const httpApiSpecBindingSpec = obj(
+  { services: list(mixerService), apiSpecs: list(reference) },
+  { required: ['services', 'apiSpecs'] },
+);
 
 /** Adapter/template parameters (memquota, prometheus, metric, …) are Mixer's to check. */
 export const paramsSpec = map(any());

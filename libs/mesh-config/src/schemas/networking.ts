@@ -35,6 +35,8 @@ const PROTOCOLS = [
   'REDIS',
   'MYSQL',
   'THRIFT',
+  // Sidecar egress listeners of Istio 1.1–1.5 (an HTTP proxy port).
+  'HTTP_PROXY',
 ];
 
 export const stringMatch = obj({ exact: str(), prefix: str(), regex: str() }, { oneOf: ['exact', 'prefix', 'regex'] });
