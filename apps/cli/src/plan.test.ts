@@ -22,14 +22,32 @@ const options: PlanOptions = {
   tokensFile: '/s/tokens',
   citadelDir: '/s/citadel',
   without: new Set(),
+  httpProxyPortBase: 15100,
 };
 
 function components(mesh: boolean) {
   const m = new Map<string, Component>();
   for (const d of demos) m.set(d, component(d, true));
   m.set('pilot', component('pilot', mesh, ['--config-dir', '--grpc-addr', '--http-addr']));
-  m.set('proxy', component('proxy', mesh, ['--discovery-address', '--node-id', '--admin-address']));
-  m.set('gateway', component('gateway', mesh, ['--discovery-address', '--http-address']));
+  const proxyFlags = [
+    '--discovery-address',
+    '--service-node',
+    '--ip',
+    '--labels',
+    '--admin-address',
+    '--health-address',
+  ];
+  m.set(
+    'proxy',
+    component('proxy', mesh, [
+      ...proxyFlags,
+      '--outbound-address',
+      '--inbound-address',
+      '--app-address',
+      '--http-proxy-port',
+    ]),
+  );
+  m.set('gateway', component('gateway', mesh, [...proxyFlags, '--port-map']));
   m.set('mixer', component('mixer', false));
   m.set('citadel', component('citadel', false));
   return m;
@@ -60,7 +78,23 @@ test('with pilot, proxy and gateway: sidecar owns the service port, app moves, H
   const app = plan.processes.find((p) => p.name === 'reviews-v2');
   const sidecar = plan.processes.find((p) => p.name === 'reviews-v2.sidecar');
   expect(app?.args).toEqual(['--host', app?.ip, '--port', String(9080 + APP_PORT_OFFSET)]);
-  expect(app?.env).toMatchObject({ HTTP_PROXY: `http://${app?.ip}:15001`, VERSION: 'v2' });
+  expect(app?.env).toMatchObject({
+    HTTP_PROXY: expect.stringMatching(/^http:\/\/127\.0\.0\.1:151\d\d$/),
+    VERSION: 'v2',
+  });
+  const proxyPort = app?.env['HTTP_PROXY'].split(':')[2];
+  expect(sidecar?.args).toEqual(
+    expect.arrayContaining([
+      '--http-proxy-port',
+      proxyPort,
+      '--inbound-address',
+      `${app?.ip}:9080`,
+      '--app-address',
+      `${app?.ip}:29080`,
+    ]),
+  );
+  expect(sidecar?.args).toEqual(expect.arrayContaining(['--labels', 'app=reviews,version=v2', '--ip', app?.ip]));
+  expect(sidecar?.readyUrl).toBe(`http://${app?.ip}:15021/healthz/ready`);
   expect(app?.env['RATINGS_URL']).toBeUndefined();
   expect(sidecar?.env).toMatchObject({
     INSTANCE_IP: app?.ip,
@@ -70,7 +104,7 @@ test('with pilot, proxy and gateway: sidecar owns the service port, app moves, H
   });
   expect(sidecar?.args).toEqual(
     expect.arrayContaining([
-      '--node-id',
+      '--service-node',
       expect.stringMatching(/^sidecar~127\.0\.50\.\d+~reviews-v2-[0-9a-f]{5}\.default~default\.svc\.cluster\.local$/),
     ]),
   );
@@ -86,7 +120,12 @@ test('with pilot, proxy and gateway: sidecar owns the service port, app moves, H
     `${pilot?.ip}:15014`,
   ]);
   expect(plan.processes.find((p) => p.role === 'gateway')?.args).toEqual(
-    expect.arrayContaining(['--http-address', '127.0.0.1:8080']),
+    expect.arrayContaining([
+      '--port-map',
+      '80=127.0.0.1:8080,443=127.0.0.1:8443',
+      '--labels',
+      'app=istio-ingressgateway,version=v1,istio=ingressgateway',
+    ]),
   );
   expect(plan.links.map((l) => l.url)).toEqual(
     expect.arrayContaining(['http://127.0.0.1:8080/productpage', 'http://127.0.0.1:8080/book/1']),

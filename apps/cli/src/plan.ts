@@ -45,6 +45,8 @@ export interface PlanOptions {
   mixerConfigDir: string;
   tokensFile: string;
   citadelDir: string;
+  /** First port of the per-pod sidecar HTTP proxy listeners on 127.0.0.1 (HTTP_PROXY). */
+  httpProxyPortBase: number;
   /** Components not to run even if built (`--without pilot,proxy`). */
   without: Set<string>;
   /** A real PostgreSQL for the shop; otherwise each shop service runs embedded PGlite. */
@@ -123,6 +125,7 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
       main: c.main,
       args: [...args, ...passthrough],
       env: { ...logEnv },
+      readyUrl: project === 'pilot' ? `http://${pod.ip}:15014/ready` : undefined,
     });
     plan.pods.push(pod);
   };
@@ -153,23 +156,27 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
         m?.container.args ?? [],
       );
 
-  // Identity and addresses every proxy (sidecar or gateway) is given, as flags it lists and always as env.
-  const proxyWanted = (pod: PodSpec, token: string, extra: [string, string][]): [string, string][] => [
+  // Identity and addresses every proxy (sidecar or gateway) is given, as the flags its --help lists and as env.
+  const proxyWanted = (pod: PodSpec, extra: [string, string][]): [string, string][] => [
     ['--discovery-address', pilotGrpc],
     [
-      '--node-id',
+      '--service-node',
       `${pod.controlPlane ? 'router' : 'sidecar'}~${pod.ip}~${podName(pod.name)}.${pod.namespace}~${pod.namespace}.svc.cluster.local`,
     ],
     ['--service-cluster', pod.labels['app'] ?? pod.name],
+    ['--ip', pod.ip],
     ['--pod-name', podName(pod.name)],
-    ['--pod-namespace', pod.namespace],
-    ['--pod-ip', pod.ip],
+    ['--namespace', pod.namespace],
+    [
+      '--labels',
+      Object.entries(pod.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    ],
     ['--service-account', pod.serviceAccount],
     ['--admin-address', `${pod.ip}:15000`],
-    ['--citadel-address', citadel && mesh.citadel ? `${citadel.ip}:8060` : ''],
-    ['--bootstrap-token', token],
-    ['--mixer-policy-address', policy && mesh.mixer ? `${policy.ip}:9091` : ''],
-    ['--mixer-telemetry-address', telemetry && mesh.mixer ? `${telemetry.ip}:9091` : ''],
+    ['--prometheus-address', `${pod.ip}:15090`],
+    ['--health-address', `${pod.ip}:15021`],
     ...extra,
   ];
   const proxyEnv = (pod: PodSpec, token: string): Record<string, string> => ({
@@ -192,9 +199,10 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
   const gwComponent = components.get('gateway');
   if (mesh.gateway && gw && gwComponent) {
     const token = newToken(gw);
+    const https = `${o.gatewayAddress.slice(0, o.gatewayAddress.lastIndexOf(':'))}:${o.gatewayAddress.endsWith(':0') ? 0 : 8443}`;
     const { args, dropped } = supportedFlags(
       gwComponent,
-      proxyWanted(gw, token, [['--http-address', o.gatewayAddress]]).filter(([, v]) => v !== ''),
+      proxyWanted(gw, [['--port-map', `80=${o.gatewayAddress},443=${https}`]]),
     );
     if (dropped.length)
       plan.notes.push(`istio-ingressgateway: gateway does not list ${dropped.join(', ')} in --help; not passed`);
@@ -207,6 +215,7 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
       main: gwComponent.main,
       args,
       env: proxyEnv(gw, token),
+      readyUrl: `http://${gw.ip}:15021/healthz/ready`,
     });
     plan.pods.push(gw);
     plan.admin.push({ label: 'gateway admin', url: `http://${gw.ip}:15000/` });
@@ -223,6 +232,7 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
       : undefined;
     return pod && target ? `${pod.ip}:${target.targetPort}` : null;
   };
+  let nextProxyPort = 0;
   for (const pod of t.pods.filter((p) => !p.controlPlane)) {
     const project = pod.container.project;
     if (!project) {
@@ -238,6 +248,8 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
     }
     const containerPort = pod.container.ports[0]?.containerPort ?? 8080;
     const appPort = mesh.sidecars ? containerPort + APP_PORT_OFFSET : containerPort;
+    // The sidecar's explicit HTTP proxy listener is 127.0.0.1_<port> (Pilot's http_proxy route), so each pod gets its own port.
+    const httpProxyPort = o.httpProxyPortBase + nextProxyPort++;
     const env: Record<string, string> = {
       ...pod.container.env,
       ...(o.workloadEnv?.get(`${pod.namespace}/${pod.name}`) ?? {}),
@@ -245,7 +257,7 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
     delete env['DATABASE_URL'];
     if (o.databaseUrl && 'DATABASE_URL' in pod.container.env) env['DATABASE_URL'] = o.databaseUrl;
     if (mesh.sidecars) {
-      env['HTTP_PROXY'] = `http://${pod.ip}:15001`;
+      env['HTTP_PROXY'] = `http://127.0.0.1:${httpProxyPort}`;
       env['NO_PROXY'] = 'localhost';
     } else {
       // No sidecar: point every `<SERVICE>_URL` (and URLs in the manifest env) straight at a pod.
@@ -280,12 +292,12 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
       const svcPorts = [...new Set(servicesOf(t, pod).flatMap((s) => s.ports.map((p) => p.targetPort)))];
       const { args, dropped } = supportedFlags(
         proxy,
-        proxyWanted(pod, token, [
+        proxyWanted(pod, [
           ['--outbound-address', `${pod.ip}:15001`],
-          ['--inbound-ports', svcPorts.join(',')],
+          ...(svcPorts.length === 1 ? ([['--inbound-address', `${pod.ip}:${svcPorts[0]}`]] as [string, string][]) : []),
           ['--app-address', `${pod.ip}:${appPort}`],
-          ['--app-port-offset', String(APP_PORT_OFFSET)],
-        ]).filter(([, v]) => v !== ''),
+          ['--http-proxy-port', String(httpProxyPort)],
+        ]),
       );
       if (dropped.length)
         plan.notes.push(`${pod.name}.sidecar: proxy does not list ${dropped.join(', ')} in --help; not passed`);
@@ -302,6 +314,7 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
           TSMESH_APP_ADDRESS: `${pod.ip}:${appPort}`,
           TSMESH_INBOUND_PORTS: svcPorts.join(','),
         },
+        readyUrl: `http://${pod.ip}:15021/healthz/ready`,
       });
       plan.admin.push({ label: `${pod.name} sidecar admin`, url: `http://${pod.ip}:15000/` });
     }

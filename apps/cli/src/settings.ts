@@ -30,6 +30,12 @@ export const upConfig = defineConfig(
       default: '127.0.0.1:8080',
       description: "Address of the ingress gateway's HTTP listener (the k8s Service maps 80 to 8080).",
     },
+    httpProxyPortBase: {
+      kind: 'int',
+      default: 15100,
+      description:
+        "First port of the sidecars' HTTP proxy listeners on 127.0.0.1 (one per pod; apps get HTTP_PROXY=http://127.0.0.1:<port>).",
+    },
     samples: {
       kind: 'list',
       default: 'samples/bookinfo/gateway.yaml,samples/shop/gateway.yaml,samples/bookrating/gateway.yaml',

@@ -73,6 +73,22 @@ function dirSignature(dir: string): string {
     .join('|');
 }
 
+/** The last warning or error a process logged (its `msg` and `error`), to say why it is not ready. */
+function lastProblem(log: string): string {
+  if (!existsSync(log)) return '';
+  const lines = readFileSync(log, 'utf8').trimEnd().split('\n').slice(-200).reverse();
+  for (const line of lines) {
+    try {
+      const j = JSON.parse(line) as { level?: string; msg?: string; error?: string };
+      if (j.level === 'warn' || j.level === 'error' || j.level === 'fatal')
+        return [j.msg, j.error].filter(Boolean).join(': ').slice(0, 300);
+    } catch {
+      if (line.trim()) return line.slice(0, 300);
+    }
+  }
+  return '';
+}
+
 export function printSummary(
   s: Pick<MeshState, 'links' | 'admin' | 'missing' | 'notes' | 'logsDir' | 'configDir'>,
   out: Out,
@@ -160,6 +176,7 @@ async function supervise(root: string, s: UpSettings, out: Out): Promise<number>
     tokensFile: paths.tokensFile,
     citadelDir: paths.citadelDir,
     without,
+    httpProxyPortBase: s.httpProxyPortBase,
     databaseUrl: s.databaseUrl || undefined,
     logLevel: s.logLevel,
     workloadEnv: readWorkloadEnv(paths.workloadsDir),
@@ -215,11 +232,13 @@ async function supervise(root: string, s: UpSettings, out: Out): Promise<number>
   const stop = (why: string) => {
     if (stopping) return stopping;
     out(`• ${why}: stopping ${sup.procs.size} processes …`);
-    state.status = 'stopping';
+    if (state.status !== 'failed') state.status = 'stopping';
     flush();
     stopping = sup.stopAll().then(() => {
       if (pending) clearTimeout(pending);
-      removeState(paths.stateFile);
+      // A failed start keeps its state (status and error) for `up -d` and `tsmesh status` to report.
+      if (state.status === 'failed') flush();
+      else removeState(paths.stateFile);
       out('• stopped');
     });
     return stopping;
@@ -250,8 +269,15 @@ async function supervise(root: string, s: UpSettings, out: Out): Promise<number>
         waiting: waiting.join(', '),
       });
       out(`✗ ${err.message}`);
+      const hints: string[] = [];
+      for (const name of waiting.slice(0, 5)) {
+        const m = sup.procs.get(name);
+        const hint = m ? lastProblem(m.log) : '';
+        if (hint) hints.push(`${name}: ${hint}`);
+      }
+      hints.forEach((h) => out(`  ${h}`));
       state.status = 'failed';
-      state.error = err.message;
+      state.error = [err.message, ...hints].join('\n  ');
       flush();
       await stop('not ready');
       return 1;
