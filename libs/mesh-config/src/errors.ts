@@ -27,7 +27,7 @@ export const meshConfigErrors = defineErrors('mesh-config', {
     hint: 'Check kind and apiVersion spelling; see docs/mesh-config.md for the accepted kinds and versions.',
   },
   MESH_CONFIG_ERR_UNKNOWN_FIELD: {
-    message: 'unknown field {field}',
+    message: 'unknown field {field}{suggestion}',
     http: 400,
     grpc: 'INVALID_ARGUMENT',
     hint: 'Remove the field or fix its spelling/indentation; fields are checked against the Istio API of every accepted version.',

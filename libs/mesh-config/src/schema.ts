@@ -193,7 +193,7 @@ function checkObject(
     const fieldSpec = spec.fields[name];
     if (!fieldSpec) {
       if (spec.open) res[rawKey] = v;
-      else out.errors.push(issue(p, 'MESH_CONFIG_ERR_UNKNOWN_FIELD', { field: JSON.stringify(rawKey) }));
+      else out.errors.push(unknownField(p, rawKey, Object.keys(spec.fields)));
       continue;
     }
     if (v === null && fieldSpec.type !== 'object' && fieldSpec.type !== 'any') continue;
@@ -216,4 +216,28 @@ function checkObject(
     }
   }
   return res;
+}
+
+/** `unknown field "wieght" (did you mean "weight"?)` when a known field is a small edit away. */
+export function unknownField(path: string, field: string, known: readonly string[]): Issue {
+  const close = known
+    .map((k) => ({ k, d: editDistance(field.toLowerCase(), k.toLowerCase()) }))
+    .filter(({ d }) => d <= Math.min(2, Math.floor(field.length / 3)))
+    .sort((a, b) => a.d - b.d)[0];
+  const suggestion = close ? ` (did you mean ${JSON.stringify(close.k)}?)` : '';
+  return issue(path, 'MESH_CONFIG_ERR_UNKNOWN_FIELD', { field: JSON.stringify(field), suggestion });
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length];
 }

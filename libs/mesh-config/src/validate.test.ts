@@ -67,7 +67,7 @@ describe('field errors, each with file, line, object and path', () => {
       wieght: 100
 `;
     expect(messages(yaml)).toEqual([
-      'vs.yaml:10: VirtualService default/reviews: spec.http[0].route[0].wieght: unknown field "wieght"',
+      'vs.yaml:10: VirtualService default/reviews: spec.http[0].route[0].wieght: unknown field "wieght" (did you mean "weight"?)',
     ]);
   });
 
@@ -239,7 +239,7 @@ metadata:
 `);
     expect(r.objects[0].metadata.namespace).toBe('default');
     expect(validate(r.objects[0]).errors.map((e) => `${e.path}: ${e.message}`)).toEqual([
-      'metadata.namespce: unknown field "namespce"',
+      'metadata.namespce: unknown field "namespce" (did you mean "namespace"?)',
     ]);
   });
 });

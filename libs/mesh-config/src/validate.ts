@@ -1,7 +1,7 @@
 import { ensureBuiltinKinds } from './builtin-kinds';
 import { kindValidators, lookupKind, splitApiVersion, type CheckContext } from './kinds';
 import { bodyOf, rawMetadataFields } from './loader';
-import { checkValue, issue, type Issue, type Issues } from './schema';
+import { checkValue, issue, unknownField, type Issue, type Issues } from './schema';
 import { crossObjectWarnings } from './cross-checks';
 import { key, type ConfigError, type ConfigObject, type Severity, type ValidationIssue } from './types/object';
 
@@ -58,7 +58,7 @@ export function validate(obj: ConfigObject): ValidateResult {
     );
   }
   for (const f of rawMetadataFields(obj)) {
-    out.errors.push(issue(`metadata.${f}`, 'MESH_CONFIG_ERR_UNKNOWN_FIELD', { field: JSON.stringify(f) }));
+    out.errors.push(unknownField(`metadata.${f}`, f, ['name', 'namespace', 'labels', 'annotations']));
   }
   const rawNs = (obj.raw as { metadata?: Record<string, unknown> } | undefined)?.metadata?.['namespace'];
   if (rawNs !== undefined && rawNs !== null && typeof rawNs !== 'string') {
