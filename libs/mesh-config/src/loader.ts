@@ -200,7 +200,8 @@ export function bodyOf(obj: ConfigObject): Record<string, unknown> {
   }
   const def = lookupKind(obj.kind);
   if (def?.specless) return { ...((obj.spec as Record<string, unknown>) ?? {}) };
-  const body: Record<string, unknown> = { spec: obj.spec };
+  const body: Record<string, unknown> = {};
+  if (obj.spec !== undefined) body['spec'] = obj.spec;
   if (obj.status !== undefined) body['status'] = obj.status;
   return body;
 }

@@ -113,3 +113,19 @@ spec:
     expect(seen).toBe(1);
   });
 });
+
+describe('ConfigStore with objects built by hand', () => {
+  it('refuses malformed objects instead of throwing', () => {
+    const store = new ConfigStore();
+    const bad = [
+      { apiVersion: 'v1', kind: 'Service' },
+      { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'x' }, spec: 'nope' },
+    ] as unknown as Parameters<ConfigStore['apply']>[0];
+    const res = store.apply(bad);
+    expect(res.applied).toEqual([]);
+    expect(res.rejected.map((e) => `${e.kind} ${e.path}: ${e.message}`)).toEqual([
+      'Service metadata.name: required field is missing',
+      'VirtualService spec: expected object, got string',
+    ]);
+  });
+});

@@ -83,7 +83,11 @@ export function validate(obj: ConfigObject): ValidateResult {
     },
     warn: (path, message) => out.warnings.push({ path, message }),
   };
-  if (def.normalize) spec = def.normalize(spec, ctx);
+  try {
+    if (def.normalize) spec = def.normalize(spec, ctx);
+  } catch (e) {
+    out.errors.push({ path: 'spec', message: `cannot normalize: ${(e as Error).message}` });
+  }
   const normalized: ConfigObject<Record<string, unknown>> = {
     apiVersion: obj.apiVersion,
     kind: obj.kind,
@@ -93,7 +97,14 @@ export function validate(obj: ConfigObject): ValidateResult {
   };
   if (!def.specless && cleaned['status'] !== undefined) normalized.status = cleaned['status'];
   if (obj.source) normalized.source = obj.source;
-  def.check?.(normalized, ctx);
+  // A spec that is not even an object has nothing for semantic checks to say.
+  const specBroken = out.errors.some((e) => e.path === 'spec' || e.path === '');
+  try {
+    if (!specBroken) def.check?.(normalized, ctx);
+  } catch (e) {
+    // A checker bug must not take the caller (a store, a webhook) down with it.
+    out.errors.push({ path: 'spec', message: `validation failed: ${(e as Error).message}` });
+  }
   for (const validator of kindValidators.get(obj.kind) ?? []) {
     try {
       const r = validator(normalized);

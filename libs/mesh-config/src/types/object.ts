@@ -47,7 +47,7 @@ export interface ConfigObject<Spec = unknown> {
 export type ConfigKey = string;
 
 export function key(obj: Pick<ConfigObject, 'kind' | 'metadata'>): ConfigKey {
-  return makeKey(obj.kind, obj.metadata.namespace, obj.metadata.name);
+  return makeKey(obj.kind, obj.metadata?.namespace ?? '', obj.metadata?.name ?? '');
 }
 
 export function makeKey(kind: string, namespace: string, name: string): ConfigKey {
