@@ -24,6 +24,8 @@ export const HOP_BY_HOP = new Set([
   'te',
   'http2-settings',
   'host',
+  // Expect: 100-continue is answered by this hop (node's server), not forwarded.
+  'expect',
 ]);
 
 /** Router control headers an untrusted client may not set (Envoy strips all `x-envoy-*`). */

@@ -34,7 +34,14 @@ export function sendMirror(
   };
   const up = cluster.pool.request(
     host,
-    { method: req.method, path: req.path, authority, scheme: req.scheme, headers },
+    {
+      method: req.method,
+      path: req.path,
+      authority,
+      scheme: req.scheme,
+      headers,
+      bodyFraming: headers['content-length'] !== undefined ? 'length' : req.body.length ? 'chunked' : 'none',
+    },
     {
       onResponse: (head) => {
         cluster.stats.recordStatus(head.status);

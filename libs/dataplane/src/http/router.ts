@@ -320,6 +320,7 @@ export class Router {
         authority: this.upstreamAuthority,
         scheme: cluster.settings.tls ? 'https' : 'http',
         headers,
+        bodyFraming: this.bodyFraming(),
       },
       {
         onResponse: (head) => this.onResponse(seq, head),
@@ -328,6 +329,18 @@ export class Router {
     );
     this.upstream = up;
     this.sendBody(up);
+  }
+
+  /** Body framing for the upstream request, from what the downstream declared. */
+  private bodyFraming(): 'none' | 'length' | 'chunked' {
+    const s = this.s;
+    if (s.headers['content-length'] !== undefined) return 'length';
+    if (s.req.headers['transfer-encoding'] !== undefined) return 'chunked';
+    if (s.info.protocol === 'HTTP/2') {
+      const stream = (s.req as { stream?: { endAfterHeaders?: boolean } }).stream;
+      return stream?.endAfterHeaders ? 'none' : 'chunked';
+    }
+    return 'none';
   }
 
   /** Streams the request body to the current attempt; replays the buffered part on retries. */

@@ -13,6 +13,7 @@ import type { SecureContextOptions } from 'node:tls';
 import type { Clock } from '@tsmesh/core';
 import type { Host } from './host';
 import type { ClusterStats } from './cluster-stats';
+import { RawHttp1Pool } from './raw-http1';
 
 export type UpstreamFailure = 'connect' | 'reset' | 'refused' | 'overflow';
 
@@ -43,6 +44,8 @@ export interface RequestHead {
   authority: string;
   scheme: string;
   headers: Record<string, string | string[] | number | undefined>;
+  /** How the request body is framed upstream: none, by content-length, or chunked (raw pool). */
+  bodyFraming?: 'none' | 'length' | 'chunked';
 }
 
 export interface PoolOptions {
@@ -73,7 +76,9 @@ const CONNECT_ERRORS = new Set([
 ]);
 
 export function createPool(opts: PoolOptions): UpstreamPool {
-  return opts.http2 ? new Http2Pool(opts) : new Http1Pool(opts);
+  if (opts.http2) return new Http2Pool(opts);
+  // Plaintext HTTP/1.1 takes the raw pooled client (fast path); TLS keeps https.Agent.
+  return opts.tls ? new Http1Pool(opts) : new RawHttp1Pool(opts);
 }
 
 class Http1Pool implements UpstreamPool {

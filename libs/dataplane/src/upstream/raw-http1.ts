@@ -1,0 +1,557 @@
+/**
+ * A pooled raw HTTP/1.1 client for plaintext upstreams: keep-alive connections per host (LIFO),
+ * the request head written as one string, and a small incremental response parser (status line,
+ * headers, Content-Length / chunked / close-delimited bodies, 1xx skipped, trailers). It avoids
+ * `http.ClientRequest`/`IncomingMessage` per request, the main per-request cost of a Node relay.
+ * A request that meets a connection the server closed while idle (no response byte yet) is
+ * replayed once on a fresh connection.
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import type { Clock } from '@tsmesh/core';
+import type { ClusterStats } from './cluster-stats';
+import type { Host } from './host';
+import type { RequestHead, UpstreamHandlers, UpstreamPool, UpstreamStream } from './pool';
+
+const MAX_HEAD = 64 * 1024;
+const CRLF2 = Buffer.from('\r\n\r\n');
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[\0\r\n]/;
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/** The response body as the router consumes it: data/end/error events, pause/resume, destroy. */
+export class RawBody extends EventEmitter {
+  private queue: Buffer[] = [];
+  private ended = false;
+  private flowing = false;
+  private done = false;
+  trailers: Headers = {};
+  constructor(private readonly onPause: (paused: boolean) => void) {
+    super();
+  }
+  override on(event: string | symbol, fn: (...args: unknown[]) => void): this {
+    super.on(event, fn);
+    if (event === 'data' && !this.flowing) this.resume();
+    return this;
+  }
+  push(chunk: Buffer): void {
+    if (this.done) return;
+    if (this.flowing && this.queue.length === 0) this.emit('data', chunk);
+    else this.queue.push(chunk);
+  }
+  finish(): void {
+    this.ended = true;
+    if (this.flowing) this.flush();
+  }
+  fail(err: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.emit('error', err);
+  }
+  pause(): this {
+    this.flowing = false;
+    this.onPause(true);
+    return this;
+  }
+  resume(): this {
+    this.flowing = true;
+    this.onPause(false);
+    queueMicrotask(() => this.flush());
+    return this;
+  }
+  destroy(): this {
+    this.done = true;
+    this.queue = [];
+    this.onPause(false);
+    return this;
+  }
+  private flush(): void {
+    while (this.flowing && this.queue.length) this.emit('data', this.queue.shift() as Buffer);
+    if (this.flowing && this.ended && this.queue.length === 0 && !this.done) {
+      this.done = true;
+      this.emit('end');
+    }
+  }
+}
+
+interface Exchange {
+  head: string;
+  handlers: UpstreamHandlers;
+  method: string;
+  chunked: boolean;
+  pending: Buffer[];
+  ended: boolean;
+  aborted: boolean;
+  gotBytes: boolean;
+  replayed: boolean;
+  host: Host;
+  reqHead: RequestHead;
+  /** Body bytes already written (a replay is only safe before any). */
+  wroteBody: boolean;
+  bind: (c: Conn) => void;
+}
+
+class Conn {
+  readonly socket: net.Socket;
+  ex: Exchange | null = null;
+  reusable = true;
+  connected = false;
+  /** Exchanges started on this connection (a replay only makes sense for a reused one). */
+  reusedCount = 0;
+  private buf: Buffer | null = null;
+  private state: 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'trailers' | 'close' | 'idle' =
+    'idle';
+  private remaining = 0;
+  private body: RawBody | null = null;
+  private noBody = false;
+
+  constructor(
+    readonly pool: RawHttp1Pool,
+    readonly host: Host,
+  ) {
+    this.socket = net.connect({ host: host.address, port: host.port, noDelay: true });
+    this.socket.on('data', (d: Buffer) => this.onData(d));
+    this.socket.on('error', () => undefined);
+    this.socket.once('close', () => this.onClose());
+  }
+
+  start(ex: Exchange): void {
+    this.ex = ex;
+    this.reusedCount++;
+    this.state = 'head';
+    this.buf = null;
+    this.body = null;
+    this.noBody = ex.method === 'HEAD';
+    if (ex.ended || ex.pending.length) this.flushRequest();
+  }
+
+  /** Writes the head plus whatever body is pending in as few writes as possible. */
+  flushRequest(): void {
+    const ex = this.ex;
+    if (!ex) return;
+    if (ex.head) {
+      const first = ex.head;
+      ex.head = '';
+      if (ex.pending.length === 0) {
+        this.socket.write(ex.ended && ex.chunked ? first + '0\r\n\r\n' : first, 'latin1');
+        return;
+      }
+      this.socket.cork();
+      this.socket.write(first, 'latin1');
+      this.writeBody(ex);
+      process.nextTick(() => this.socket.uncork());
+      return;
+    }
+    this.writeBody(ex);
+  }
+
+  private writeBody(ex: Exchange): void {
+    if (ex.pending.length) ex.wroteBody = true;
+    for (const c of ex.pending) {
+      if (ex.chunked) this.socket.write(`${c.length.toString(16)}\r\n`, 'latin1');
+      this.socket.write(c);
+      if (ex.chunked) this.socket.write('\r\n', 'latin1');
+    }
+    ex.pending.length = 0;
+    if (ex.ended && ex.chunked) this.socket.write('0\r\n\r\n', 'latin1');
+  }
+
+  private onData(d: Buffer): void {
+    const ex = this.ex;
+    if (!ex) {
+      // Bytes on an idle connection: the server is confused; never reuse it.
+      this.reusable = false;
+      this.socket.destroy();
+      return;
+    }
+    ex.gotBytes = true;
+    let data = this.buf ? Buffer.concat([this.buf, d]) : d;
+    this.buf = null;
+    try {
+      while (data.length > 0 && this.ex === ex) {
+        data = this.step(ex, data);
+      }
+      // Bytes after a complete response (the server pipelined garbage): do not reuse.
+      if (data.length > 0 && this.ex === null) {
+        this.reusable = false;
+        this.socket.destroy();
+      }
+    } catch (e) {
+      this.protocolError(ex, e as Error);
+    }
+  }
+
+  /** Consumes what it can from `data`; returns the rest (empty when it needs more bytes). */
+  private step(ex: Exchange, data: Buffer): Buffer {
+    switch (this.state) {
+      case 'head': {
+        const end = data.indexOf(CRLF2);
+        if (end < 0) {
+          if (data.length > MAX_HEAD) throw new Error('upstream response head too large');
+          this.buf = data;
+          return EMPTY;
+        }
+        const rest = data.subarray(end + 4);
+        if (this.parseHead(ex, data.toString('latin1', 0, end))) return rest;
+        return rest;
+      }
+      case 'length': {
+        const n = Math.min(this.remaining, data.length);
+        this.body?.push(n === data.length ? data : data.subarray(0, n));
+        this.remaining -= n;
+        if (this.remaining === 0) this.complete();
+        return data.subarray(n);
+      }
+      case 'close':
+        this.body?.push(data);
+        return EMPTY;
+      case 'chunk-size': {
+        const nl = data.indexOf('\r\n');
+        if (nl < 0) {
+          if (data.length > 1024) throw new Error('bad chunk size line');
+          this.buf = data;
+          return EMPTY;
+        }
+        const line = data.toString('latin1', 0, nl);
+        const size = parseInt(line.split(';')[0].trim(), 16);
+        if (!Number.isFinite(size) || size < 0 || !/^[0-9a-fA-F]+/.test(line)) throw new Error('bad chunk size');
+        this.remaining = size;
+        this.state = size === 0 ? 'trailers' : 'chunk-data';
+        return data.subarray(nl + 2);
+      }
+      case 'chunk-data': {
+        const n = Math.min(this.remaining, data.length);
+        this.body?.push(n === data.length ? data : data.subarray(0, n));
+        this.remaining -= n;
+        if (this.remaining === 0) this.state = 'chunk-crlf';
+        return data.subarray(n);
+      }
+      case 'chunk-crlf': {
+        if (data.length < 2) {
+          this.buf = data;
+          return EMPTY;
+        }
+        if (data[0] !== 13 || data[1] !== 10) throw new Error('bad chunk terminator');
+        this.state = 'chunk-size';
+        return data.subarray(2);
+      }
+      case 'trailers': {
+        if (data.length >= 2 && data[0] === 13 && data[1] === 10) {
+          this.complete();
+          return data.subarray(2);
+        }
+        const end = data.indexOf(CRLF2);
+        if (end < 0) {
+          if (data.length > MAX_HEAD) throw new Error('trailers too large');
+          this.buf = data;
+          return EMPTY;
+        }
+        if (this.body) this.body.trailers = parseHeaderLines(data.toString('latin1', 0, end).split('\r\n'), 0);
+        this.complete();
+        return data.subarray(end + 4);
+      }
+      default:
+        this.reusable = false;
+        return EMPTY;
+    }
+  }
+
+  private parseHead(ex: Exchange, text: string): boolean {
+    const lines = text.split('\r\n');
+    const m = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0]);
+    if (!m) throw new Error('bad status line');
+    const status = Number(m[2]);
+    const headers = parseHeaderLines(lines, 1);
+    if (status >= 100 && status < 200) {
+      if (status === 101) throw new Error('unexpected protocol switch');
+      this.state = 'head';
+      return true;
+    }
+    const conn = String(headers['connection'] ?? '').toLowerCase();
+    if (m[1] === '0' ? !conn.includes('keep-alive') : conn.includes('close')) this.reusable = false;
+    const te = headers['transfer-encoding'];
+    const cl = headers['content-length'];
+    if (this.noBody || status === 204 || status === 304) {
+      this.state = 'idle';
+    } else if (te !== undefined) {
+      if (!String(te).toLowerCase().endsWith('chunked')) throw new Error('unsupported transfer-encoding');
+      if (cl !== undefined) throw new Error('content-length with transfer-encoding');
+      delete headers['transfer-encoding'];
+      this.state = 'chunk-size';
+    } else if (cl !== undefined) {
+      if (Array.isArray(cl) || !/^\d+$/.test(cl)) throw new Error('bad content-length');
+      this.remaining = Number(cl);
+      this.state = this.remaining === 0 ? 'idle' : 'length';
+    } else {
+      this.state = 'close';
+      this.reusable = false;
+    }
+    const body: RawBody = new RawBody((paused) => {
+      // Only while this exchange owns the connection; afterwards the socket serves others.
+      if (this.body !== body) return;
+      if (paused) this.socket.pause();
+      else this.socket.resume();
+    });
+    this.body = body;
+    ex.handlers.onResponse({
+      status,
+      headers,
+      body: body as unknown as import('node:stream').Readable,
+      onTrailers: (cb) => body.once('end', () => cb(body.trailers)),
+    });
+    if (this.state === 'idle') this.complete();
+    return true;
+  }
+
+  private complete(): void {
+    const body = this.body;
+    const ex = this.ex;
+    this.body = null;
+    this.ex = null;
+    this.state = 'idle';
+    body?.finish();
+    if (ex && !ex.ended) {
+      // Response finished before the request body: this connection cannot carry another request.
+      this.reusable = false;
+    }
+    this.pool.release(this);
+  }
+
+  private protocolError(ex: Exchange, err: Error): void {
+    this.reusable = false;
+    const body = this.body;
+    this.ex = null;
+    this.body = null;
+    if (body) body.fail(err);
+    else ex.handlers.onError('reset', err);
+    this.socket.destroy();
+  }
+
+  private onClose(): void {
+    this.pool.forget(this);
+    const ex = this.ex;
+    this.ex = null;
+    if (!ex || ex.aborted) return;
+    if (this.state === 'close' && this.body) {
+      const b = this.body;
+      this.body = null;
+      b.finish();
+      return;
+    }
+    if (this.body) {
+      this.body.fail(new Error('upstream closed mid-body'));
+      return;
+    }
+    this.pool.failed(this, ex, this.connected);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function parseHeaderLines(lines: string[], from: number): Headers {
+  const out: Headers = {};
+  for (let i = from; i < lines.length; i++) {
+    const line = lines[i];
+    const c = line.indexOf(':');
+    if (c <= 0) throw new Error('bad header line');
+    const name = line.slice(0, c).toLowerCase();
+    if (!TOKEN.test(name)) throw new Error('bad header name');
+    const value = line.slice(c + 1).trim();
+    if (BAD_VALUE.test(value)) throw new Error('bad header value');
+    const cur = out[name];
+    if (cur === undefined) out[name] = value;
+    else if (name === 'set-cookie') out[name] = Array.isArray(cur) ? [...cur, value] : [cur, value];
+    else if (name === 'content-length') {
+      if (cur !== value) throw new Error('conflicting content-length');
+    } else out[name] = `${cur}, ${value}`;
+  }
+  return out;
+}
+
+function serializeHead(h: RequestHead, chunked: boolean): string {
+  let s = `${h.method} ${h.path} HTTP/1.1\r\nhost: ${h.authority}\r\n`;
+  const hs = h.headers;
+  for (const k in hs) {
+    const v = hs[k];
+    if (v === undefined || k === 'host') continue;
+    if (Array.isArray(v)) for (const x of v) s += `${k}: ${x}\r\n`;
+    else s += `${k}: ${v}\r\n`;
+  }
+  if (chunked) s += 'transfer-encoding: chunked\r\n';
+  return s + '\r\n';
+}
+
+interface HostPool {
+  idle: Conn[];
+  waiting: Exchange[];
+  total: number;
+}
+
+export class RawHttp1Pool implements UpstreamPool {
+  private readonly hosts = new Map<string, HostPool>();
+  private open = 0;
+  private closed = false;
+
+  constructor(
+    private readonly opts: { clock: Clock; connectTimeoutMs: number; maxConnections: number; stats: ClusterStats },
+  ) {}
+
+  connections(): number {
+    return this.open;
+  }
+
+  private hostPool(host: Host): HostPool {
+    let p = this.hosts.get(host.key);
+    if (!p) this.hosts.set(host.key, (p = { idle: [], waiting: [], total: 0 }));
+    return p;
+  }
+
+  request(host: Host, head: RequestHead, handlers: UpstreamHandlers): UpstreamStream {
+    const chunked = head.bodyFraming === 'chunked';
+    const ex: Exchange = {
+      head: serializeHead(head, chunked),
+      handlers,
+      method: head.method,
+      chunked,
+      pending: [],
+      ended: false,
+      aborted: false,
+      gotBytes: false,
+      replayed: false,
+      host,
+      reqHead: head,
+      wroteBody: false,
+      bind: (c) => (conn = c),
+    };
+    let conn: Conn | null = null;
+    this.assign(ex);
+    const stream: UpstreamStream = {
+      write: (chunk) => {
+        if (ex.aborted) return false;
+        ex.pending.push(chunk);
+        const c = conn as Conn | null;
+        if (c?.ex === ex) {
+          c.flushRequest();
+          return !c.socket.writableNeedDrain;
+        }
+        return true;
+      },
+      end: (chunk) => {
+        if (chunk) ex.pending.push(chunk);
+        ex.ended = true;
+        if (conn?.ex === ex) conn.flushRequest();
+      },
+      abort: () => {
+        ex.aborted = true;
+        const c = conn as Conn | null;
+        if (c && c.ex === ex) {
+          c.reusable = false;
+          c.socket.destroy();
+        } else {
+          const hp = this.hostPool(host);
+          hp.waiting = hp.waiting.filter((w) => w !== ex);
+        }
+      },
+      get writable(): NodeJS.WritableStream {
+        return ((conn as Conn | null)?.socket ?? new EventEmitter()) as unknown as NodeJS.WritableStream;
+      },
+    };
+    return stream;
+  }
+
+  private assign(ex: Exchange): void {
+    const hp = this.hostPool(ex.host);
+    let conn = hp.idle.pop();
+    while (conn && (conn.socket.destroyed || !conn.reusable)) conn = hp.idle.pop();
+    if (!conn && hp.total < Math.max(1, this.opts.maxConnections)) conn = this.connect(ex.host, hp);
+    if (!conn) {
+      hp.waiting.push(ex);
+      return;
+    }
+    ex.bind(conn);
+    conn.start(ex);
+  }
+
+  private connect(host: Host, hp: HostPool): Conn {
+    const { stats, clock } = this.opts;
+    const conn = new Conn(this, host);
+    hp.total++;
+    this.open++;
+    host.cxActive++;
+    host.cxTotal++;
+    stats.cxTotal.inc();
+    stats.cxActive.inc();
+    const t = clock.setTimeout(() => {
+      stats.cxConnectTimeout.inc();
+      conn.socket.destroy();
+    }, this.opts.connectTimeoutMs);
+    conn.socket.once('connect', () => {
+      conn.connected = true;
+      t.cancel();
+    });
+    conn.socket.once('close', () => t.cancel());
+    return conn;
+  }
+
+  /** An exchange finished on `conn`: reuse it for a waiting request or park it. */
+  release(conn: Conn): void {
+    const hp = this.hostPool(conn.host);
+    if (!conn.reusable || this.closed) {
+      conn.socket.destroy();
+      return;
+    }
+    const next = hp.waiting.shift();
+    if (next) {
+      next.bind(conn);
+      conn.start(next);
+      return;
+    }
+    hp.idle.push(conn);
+  }
+
+  /** The connection closed. */
+  forget(conn: Conn): void {
+    const hp = this.hostPool(conn.host);
+    hp.total--;
+    this.open--;
+    conn.host.cxActive--;
+    this.opts.stats.cxActive.dec();
+    const i = hp.idle.indexOf(conn);
+    if (i >= 0) hp.idle.splice(i, 1);
+    // A slot freed: start a waiting request on a new connection.
+    const next = hp.waiting.shift();
+    if (next && !this.closed) this.assign(next);
+  }
+
+  /** The connection died before any response byte for `ex`. */
+  failed(conn: Conn, ex: Exchange, connected: boolean): void {
+    if (!connected) {
+      conn.host.cxConnectFail++;
+      this.opts.stats.cxConnectFail.inc();
+      ex.handlers.onError('connect', new Error('upstream connect failed'));
+      return;
+    }
+    // A reused keep-alive connection the server had already closed: replay once on a new one.
+    if (conn.reusedCount > 1 && !ex.gotBytes && !ex.replayed && !ex.wroteBody && !this.closed) {
+      ex.replayed = true;
+      ex.head = serializeHead(ex.reqHead, ex.chunked);
+      const hp = this.hostPool(ex.host);
+      if (hp.total < Math.max(1, this.opts.maxConnections)) {
+        const c = this.connect(ex.host, hp);
+        ex.bind(c);
+        c.start(ex);
+        return;
+      }
+    }
+    ex.handlers.onError('reset', new Error('upstream connection reset'));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const hp of this.hosts.values()) {
+      for (const c of hp.idle) c.socket.destroy();
+      hp.idle = [];
+    }
+  }
+}
