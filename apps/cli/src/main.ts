@@ -30,6 +30,8 @@ Commands:
 Common flags: --state-dir DIR (default .tsmesh). \`tsmesh up --help\` lists up's flags.`;
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
+// `tsmesh status | head` closes the pipe early; that is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? 0 : 1));
 
 function takeFlag(args: string[], names: string[], withValue: boolean): string[] {
   const values: string[] = [];

@@ -294,7 +294,12 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
         proxy,
         proxyWanted(pod, [
           ['--outbound-address', `${pod.ip}:15001`],
-          ...(svcPorts.length === 1 ? ([['--inbound-address', `${pod.ip}:${svcPorts[0]}`]] as [string, string][]) : []),
+          // Inbound `<podIP>_<port>` listeners bind at the pod address (proxy's local mode), or the single one is rebound.
+          ...((proxy.flags.has('--bind-inbound-listeners')
+            ? [['--bind-inbound-listeners', 'true']]
+            : svcPorts.length === 1
+              ? [['--inbound-address', `${pod.ip}:${svcPorts[0]}`]]
+              : []) as [string, string][]),
           ['--app-address', `${pod.ip}:${appPort}`],
           ['--http-proxy-port', String(httpProxyPort)],
         ]),

@@ -74,6 +74,8 @@ export class Supervisor {
     const child = spawn(process.execPath, [m.spec.main, ...m.spec.args], {
       env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...m.spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group: a terminal's Ctrl-C reaches only the supervisor, which stops children in order.
+      detached: true,
     });
     m.child = child;
     m.pid = child.pid ?? null;
