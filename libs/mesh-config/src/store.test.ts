@@ -98,6 +98,10 @@ spec:
       'DestinationRule/default/reviews',
     ]);
     expect(store.revision).toBe(2);
+    expect(store.warnings().map((w) => w.message)).toEqual([
+      'subset v1 of host reviews is not defined: no DestinationRule for reviews.default.svc.cluster.local',
+      'subset v2 of host reviews is not defined: no DestinationRule for reviews.default.svc.cluster.local',
+    ]);
     store.replace(dr);
     expect(store.list().map((o) => o.kind)).toEqual(['DestinationRule']);
   });

@@ -1,5 +1,6 @@
 import { ensureBuiltinKinds } from './builtin-kinds';
-import { validateAll } from './validate';
+import { crossObjectWarnings } from './cross-checks';
+import { toConfigError, validateAll } from './validate';
 import { key, makeKey, type ConfigError, type ConfigKey, type ConfigObject } from './types/object';
 
 export interface ApplyResult {
@@ -111,6 +112,12 @@ export class ConfigStore {
   /** Current errors of each refused object, for `/debug/configz`. */
   rejected(): { key: ConfigKey; errors: ConfigError[] }[] {
     return [...this.rejections.entries()].map(([k, errors]) => ({ key: k, errors }));
+  }
+
+  /** Cross-object warnings over everything stored now (e.g. subsets whose DestinationRule was deleted). */
+  warnings(): ConfigError[] {
+    const all = this.list();
+    return crossObjectWarnings(all, all).map((w) => toConfigError(w.object, w.issue, 'warning'));
   }
 
   onChange(listener: ChangeListener): () => void {
