@@ -1,11 +1,14 @@
 /**
- * The built sidecar against the real built Pilot (folder registry): Pilot's Istio-1.0-shaped
- * config (EDS clusters with subsets, RDS `http_proxy` for the app's explicit HTTP proxy port)
- * routes `reviews:9080` by the `end-user` header to the v2 pod, everything else to v1.
+ * Built sidecars against the real built Pilot (folder registry). Pilot's Istio-1.0-shaped config
+ * routes `reviews:9080` from the productpage sidecar (explicit HTTP proxy listener) by the
+ * `end-user` header: v1 is a bare pod, v2 has its own sidecar whose inbound listener (bound at
+ * the pod address) forwards to the app. One request makes one trace: the productpage sidecar's
+ * CLIENT span is the parent of the reviews sidecar's SERVER span.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   distPath,
@@ -16,15 +19,27 @@ import {
   tempDir,
   waitFor,
   workspaceRoot,
+  type AppProcess,
 } from '@tsmesh/testing';
+
+interface ZSpan {
+  traceId: string;
+  id: string;
+  parentId?: string;
+  kind: string;
+  localEndpoint: { serviceName: string };
+  tags: Record<string, string>;
+}
 
 const dir = tempDir('proxy-pilot-');
 const servers: http.Server[] = [];
+const spans: ZSpan[] = [];
+const seen: http.IncomingHttpHeaders[] = [];
 
-function reviews(version: string, host: string, port: number): Promise<void> {
-  const s = http.createServer((req, res) => res.end(`reviews-${version} ${req.url}`));
+function serve(handler: http.RequestListener, host: string, port: number): Promise<number> {
+  const s = http.createServer(handler);
   servers.push(s);
-  return new Promise((r) => s.listen(port, host, () => r()));
+  return new Promise((r) => s.listen(port, host, () => r((s.address() as AddressInfo).port)));
 }
 
 function build(project: string): void {
@@ -36,15 +51,52 @@ function build(project: string): void {
   });
 }
 
+const common = (zipkin: string) => [
+  '--admin-address',
+  '127.0.0.1:0',
+  '--prometheus-address',
+  '',
+  '--health-address',
+  '127.0.0.1:0',
+  '--outbound-address',
+  '127.0.0.1:0',
+  '--inbound-address',
+  '',
+  '--zipkin-address',
+  zipkin,
+  '--drain-duration',
+  '1s',
+];
+
 let proxyPort = 0;
-let proxy: AppProcess;
+let productpage: AppProcess;
+let reviewsSidecar: AppProcess;
 
 beforeAll(async () => {
   build('pilot');
   build('proxy');
   const port = await freePort();
-  await reviews('v1', '127.0.0.1', port);
-  await reviews('v2', '127.0.0.2', port);
+  await serve((req, res) => res.end(`reviews-v1 ${req.url}`), '127.0.0.1', port);
+  const v2App = await serve(
+    (req, res) => {
+      seen.push(req.headers);
+      res.end(`reviews-v2 ${req.url}`);
+    },
+    '127.0.0.1',
+    0,
+  );
+  const zipkinPort = await serve(
+    (req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        spans.push(...(JSON.parse(body) as ZSpan[]));
+        res.writeHead(202).end();
+      });
+    },
+    '127.0.0.1',
+    0,
+  );
   const pod = (name: string, version: string, ip: string) => `apiVersion: v1
 kind: Pod
 metadata: {name: ${name}, namespace: default, labels: {app: reviews, version: ${version}}}
@@ -92,8 +144,27 @@ spec:
     env: { PILOT_DEBOUNCE_AFTER: '10ms' },
     ready: { listeners: ['grpc', 'http'], http: '/ready' },
   });
+  const zipkin = `127.0.0.1:${zipkinPort}`;
   proxyPort = await freePort();
-  proxy = await startApp('proxy', {
+  const ready = { listeners: ['admin', 'health'], http: '/healthz/ready', httpListener: 'health' };
+  reviewsSidecar = await startApp('proxy', {
+    args: [
+      '--discovery-address',
+      pilot.addresses['grpc'],
+      '--service-node',
+      'sidecar~127.0.0.2~reviews-v2-abc.default~default.svc.cluster.local',
+      '--service-cluster',
+      'reviews',
+      '--labels',
+      'app=reviews,version=v2',
+      '--bind-inbound-listeners',
+      '--app-address',
+      `127.0.0.1:${v2App}`,
+      ...common(zipkin),
+    ],
+    ready,
+  });
+  productpage = await startApp('proxy', {
     args: [
       '--discovery-address',
       pilot.addresses['grpc'],
@@ -109,20 +180,9 @@ spec:
       'app=productpage,version=v1',
       '--http-proxy-port',
       String(proxyPort),
-      '--admin-address',
-      '127.0.0.1:0',
-      '--prometheus-address',
-      '',
-      '--health-address',
-      '127.0.0.1:0',
-      '--outbound-address',
-      '',
-      '--inbound-address',
-      '',
-      '--drain-duration',
-      '1s',
+      ...common(zipkin),
     ],
-    ready: { listeners: ['admin', 'health'], http: '/healthz/ready', httpListener: 'health' },
+    ready,
   });
 }, 180_000);
 
@@ -132,8 +192,11 @@ afterAll(async () => {
   dir.cleanup();
 });
 
-describe('sidecar ← real Pilot', () => {
-  it('routes reviews by the end-user header through the explicit HTTP proxy listener', async () => {
+const T = '463ac35c9f6413ad48485a3953bb6124';
+const S = 'a2fb4a1d1a96d312';
+
+describe('sidecars ← real Pilot', () => {
+  it('routes reviews by the end-user header; v2 goes through its own sidecar to the app', async () => {
     const via = { proxy: `http://127.0.0.1:${proxyPort}` };
     const plain = await waitFor(
       async () => {
@@ -143,17 +206,40 @@ describe('sidecar ← real Pilot', () => {
       { what: 'reviews through the sidecar' },
     );
     expect(plain.body).toBe('reviews-v1 /reviews/0');
-    const jason = await httpRequest('http://reviews:9080/reviews/0', { ...via, headers: { 'end-user': 'jason' } });
-    expect(jason).toMatchObject({ status: 200, body: 'reviews-v2 /reviews/0' });
+    const jason = await waitFor(
+      async () => {
+        const r = await httpRequest('http://reviews:9080/reviews/1', {
+          ...via,
+          headers: { 'end-user': 'jason', 'x-b3-traceid': T, 'x-b3-spanid': S, 'x-b3-sampled': '1' },
+        });
+        return r.status === 200 ? r : undefined;
+      },
+      { what: 'v2 through both sidecars' },
+    );
+    expect(jason.body).toBe('reviews-v2 /reviews/1');
   });
 
   it("counts the requests on Istio's subset clusters in Envoy stats", async () => {
-    const stats = (await httpRequest(`${proxy.url('admin')}/stats?filter=upstream_rq_total`)).body;
+    const stats = (await httpRequest(`${productpage.url('admin')}/stats?filter=upstream_rq_total`)).body;
     expect(stats).toMatch(
       /^cluster\.outbound\|9080\|v1\|reviews\.default\.svc\.cluster\.local\.upstream_rq_total: [1-9]/m,
     );
     expect(stats).toMatch(
-      /^cluster\.outbound\|9080\|v2\|reviews\.default\.svc\.cluster\.local\.upstream_rq_total: 1$/m,
+      /^cluster\.outbound\|9080\|v2\|reviews\.default\.svc\.cluster\.local\.upstream_rq_total: [1-9]/m,
     );
+  });
+
+  it('reports one trace: productpage CLIENT span → reviews SERVER span → app', async () => {
+    await Promise.all([productpage.stop(), reviewsSidecar.stop()]);
+    const trace = spans.filter((s) => s.traceId === T);
+    const client = trace.find((s) => s.kind === 'CLIENT' && s.localEndpoint.serviceName === 'productpage');
+    const server = trace.find((s) => s.kind === 'SERVER' && s.localEndpoint.serviceName === 'reviews');
+    expect(client?.parentId).toBe(S);
+    expect(client?.tags['upstream_cluster']).toBe('outbound|9080|v2|reviews.default.svc.cluster.local');
+    expect(server?.parentId).toBe(client?.id);
+    expect(server?.tags['upstream_cluster']).toBe('inbound|9080||reviews.default.svc.cluster.local');
+    const atApp = seen[seen.length - 1];
+    expect(atApp['x-b3-traceid']).toBe(T);
+    expect(atApp['x-b3-spanid']).toBe(server?.id);
   });
 });

@@ -74,6 +74,12 @@ export const proxyConfig = defineConfig('proxy', 'PROXY', {
     description:
       'Where inbound traffic arrives locally: virtualInbound, or the single inbound <podIP>_<port> listener (empty: bind inbound listeners where Pilot says).',
   },
+  bindInboundListeners: {
+    kind: 'bool',
+    default: false,
+    description:
+      'Local mode with one loopback IP per pod: bind inbound <podIP>_<port> listeners at their own address (where peers send traffic).',
+  },
   appAddress: {
     kind: 'string',
     default: '',

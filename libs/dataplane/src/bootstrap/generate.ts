@@ -86,9 +86,10 @@ export function generateBootstrap(o: GenerateBootstrapOptions): Msg {
   const metadata: Record<string, unknown> = {
     ISTIO_VERSION: ISTIO_COMPAT_VERSION,
     ISTIO_PROXY_VERSION: ISTIO_COMPAT_VERSION,
-    NAMESPACE: o.namespace || parsed.namespace,
-    POD_NAME: o.podName || parsed.podName,
-    INSTANCE_IPS: o.ip || parsed.ip,
+    // A given node id is the identity: its ip, pod and namespace win over the separate flags.
+    NAMESPACE: parsed.namespace,
+    POD_NAME: parsed.podName,
+    INSTANCE_IPS: parsed.ip,
     LABELS: o.labels ?? {},
     INTERCEPTION_MODE: 'REDIRECT',
     CLUSTER_ID: 'Kubernetes',

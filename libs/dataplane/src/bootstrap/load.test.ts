@@ -127,10 +127,16 @@ describe('generateBootstrap', () => {
       nodeType: 'router',
       serviceNode: 'router~10.1.1.1~istio-ingressgateway-1.istio-system~istio-system.svc.cluster.local',
       serviceCluster: 'istio-ingressgateway',
+      ip: '127.0.0.1',
+      namespace: 'default',
       discoveryAddress: '127.0.0.1:15010',
       adminAddress: '127.0.0.1:0',
     });
-    expect(raw['node'].metadata).toMatchObject({ NAMESPACE: 'istio-system', istio: 'ingressgateway' });
+    expect(raw['node'].metadata).toMatchObject({
+      NAMESPACE: 'istio-system',
+      INSTANCE_IPS: '10.1.1.1',
+      istio: 'ingressgateway',
+    });
     expect(codeAndFields(() => parseNodeId('proxy~1~2~3')).code).toBe('PROXY_ERR_BAD_SERVICE_NODE');
     expect(
       codeAndFields(() =>

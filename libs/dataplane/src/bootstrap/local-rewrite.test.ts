@@ -74,8 +74,15 @@ describe('prepareSnapshot', () => {
   it('binds capture and inbound listeners where the flags say, and maps gateway ports', () => {
     expect(byName('virtual')['address']).toEqual(addr('127.0.0.1', 15001));
     expect(byName('10.0.0.5_9080')).toMatchObject({ address: addr('127.0.0.1', 0), bind_to_port: { value: true } });
-    expect(byName('0.0.0.0_9080')['bind_to_port']).toEqual({ value: false });
+    expect(byName('0.0.0.0_9080')).toBeUndefined();
     expect(byName('0.0.0.0_80')['address']).toEqual(addr('127.0.0.1', 8080));
+  });
+
+  it('binds inbound listeners at their own address with bindInboundListeners', () => {
+    const out = prepareSnapshot(input, opts({ bindings: { bindInboundListeners: true }, tracing: false })).snapshot;
+    const l = out.listeners.find((x) => x['name'] === '10.0.0.5_9080') as Msg;
+    expect(l).toMatchObject({ address: addr('10.0.0.5', 9080), bind_to_port: { value: true } });
+    expect(out.listeners.find((x) => x['name'] === '0.0.0.0_9080')).toBeUndefined();
   });
 
   it('points inbound clusters at the app', () => {
@@ -88,15 +95,20 @@ describe('prepareSnapshot', () => {
   it('puts the tracing filter first with the span kind of the listener direction and HCM sampling', () => {
     const first = (n: string) => byName(n)['filter_chains'][0].filters[0].typed_config.http_filters[0];
     expect(first('10.0.0.5_9080')).toMatchObject({ name: TRACING_FILTER_NAME, typed_config: { kind: 'SERVER' } });
-    expect(first('0.0.0.0_9080')).toMatchObject({ typed_config: { kind: 'CLIENT' } });
+    const outbound = prepareSnapshot(input, opts({ bindings: { portMap: new Map([[9080, '127.0.0.1:0']]) } })).snapshot
+      .listeners;
+    const out9080 = outbound.find((l) => l['name'] === '0.0.0.0_9080') as Msg;
+    expect(out9080['filter_chains'][0].filters[0].typed_config.http_filters[0]).toMatchObject({
+      typed_config: { kind: 'CLIENT' },
+    });
+    expect(out9080['filter_chains'][0].filters[0].typed_config.http_filters).toHaveLength(2);
     expect(first('0.0.0.0_80').typed_config).toMatchObject({ kind: 'SERVER', sampling_percent: 25 });
-    expect(byName('0.0.0.0_9080')['filter_chains'][0].filters[0].typed_config.http_filters).toHaveLength(2);
   });
 
   it('indexes the mesh default access log per listener and stat prefix', () => {
     expect(errors).toEqual([]);
     expect(accessLogs.get(AccessLogs.key('0.0.0.0_80', 'http.80'))?.[0].path).toBe('/dev/stdout');
-    expect(accessLogs.size).toBe(3);
+    expect(accessLogs.size).toBe(2);
   });
 
   it('never mutates the resources it was given (config_dump shows them as sent)', () => {

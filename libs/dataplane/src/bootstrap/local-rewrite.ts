@@ -3,8 +3,10 @@
  * what config_dump shows:
  * - local interception: with no iptables, the capture listeners bind where the flags say
  *   (`virtual`/`virtualOutbound` → --outbound-address, `virtualInbound` or the single inbound
- *   `<podIP>_<port>` listener → --inbound-address), the gateway's ports are mapped
+ *   `<podIP>_<port>` listener → --inbound-address, or every inbound listener at its own pod
+ *   address with --bind-inbound-listeners), the gateway's ports are mapped
  *   (--port-map 80=127.0.0.1:8080), and `inbound|…` clusters point at --app-address;
+ * - listeners still marked `bind_to_port: false` are left out (nothing hands them connections);
  * - tracing: when the bootstrap has a tracer, the tracing filter goes first in every HTTP
  *   connection manager (SERVER span on inbound listeners, CLIENT on outbound);
  * - access logs: each HCM's `access_log` (or the mesh default from --access-log-path) is compiled
@@ -27,6 +29,11 @@ export interface LocalBindings {
   appAddress?: string;
   /** Listener port → `host:port` to bind instead (gateway: 80 → 127.0.0.1:8080). */
   portMap?: ReadonlyMap<number, string>;
+  /**
+   * Bind inbound `<podIP>_<port>` listeners (bind_to_port false) at their own address, so peers
+   * reach them at the endpoint address Pilot publishes (local mode with one loopback IP per pod).
+   */
+  bindInboundListeners?: boolean;
 }
 
 export interface PrepareOptions {
@@ -77,6 +84,7 @@ function bindListeners(listeners: Msg[], b: LocalBindings): Msg[] {
     }
     const mapped = b.portMap?.get(listenerPort(l));
     if (mapped) return rebind(l, mapped);
+    if (b.bindInboundListeners && inboundCandidates.includes(l)) return { ...l, bind_to_port: { value: true } };
     return l;
   });
 }
@@ -202,7 +210,12 @@ function redirectPlaintext(routes: Msg[], listeners: Msg[]): Msg[] {
 export function prepareSnapshot(snapshot: Snapshot, o: PrepareOptions): Prepared {
   const errors: FieldError[] = [];
   const accessLogs = new Map<string, AccessLogger[]>();
-  const bound = bindListeners(snapshot.listeners, o.bindings);
+  // Listeners left with bind_to_port false only receive connections handed over by an
+  // original-destination listener (iptables); the engine binds whatever it is given, so they stay
+  // out of what it runs (config_dump still shows them).
+  const bound = bindListeners(snapshot.listeners, o.bindings).filter(
+    (l) => wrapped<boolean>(l['bind_to_port'], true) !== false,
+  );
   const listeners = bound.map((l, i) => prepareListener(l, o, accessLogs, errors, `listeners[${i}]`));
   return {
     snapshot: {

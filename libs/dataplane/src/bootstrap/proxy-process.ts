@@ -28,6 +28,7 @@ export interface ProxyProcessSettings {
   appAddress?: string;
   appPort?: number;
   httpProxyPort?: number;
+  bindInboundListeners?: boolean;
   /** `80=127.0.0.1:8080` entries (gateway). */
   portMap?: string[];
   zipkinAddress: string;
@@ -98,6 +99,7 @@ export async function startProxyProcess(
     inboundAddress: address(s.inboundAddress, '--inbound-address'),
     appAddress,
     portMap: parsePortMap(s.portMap),
+    bindInboundListeners: s.bindInboundListeners === true,
   };
   return ProxyRuntime.start({
     bootstrap,
