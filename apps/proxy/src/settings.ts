@@ -72,7 +72,7 @@ export const proxyConfig = defineConfig('proxy', 'PROXY', {
     kind: 'string',
     default: '127.0.0.1:15006',
     description:
-      'Where inbound traffic arrives locally: virtualInbound, or the single inbound <podIP>_<port> listener (empty: bind inbound listeners where Pilot says).',
+      'Where inbound traffic arrives locally: virtualInbound, or the single inbound <podIP>_<port> listener (empty disables).',
   },
   bindInboundListeners: {
     kind: 'bool',
