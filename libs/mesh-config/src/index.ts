@@ -37,3 +37,4 @@ export {
 export { ensureBuiltinKinds, builtinKinds } from './builtin-kinds';
 export { type FieldSpec, type Issue, type Issues, checkValue } from './schema';
 export * from './mesh';
+export { crdFor, istioCrds, openApiSchema, pluralOf, type JsonSchema } from './crd';
