@@ -45,7 +45,7 @@ export const redisquotaAdapter: AdapterInfo = {
     const { url, quotas, keyPrefix, timeoutMs } = read(params);
     const redis = new Redis(url.includes('://') ? url : `redis://${url}`, {
       lazyConnect: false,
-      enableOfflineQueue: false,
+      enableOfflineQueue: true,
       maxRetriesPerRequest: 0,
       connectTimeout: timeoutMs,
       commandTimeout: timeoutMs,
