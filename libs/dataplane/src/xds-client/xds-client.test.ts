@@ -155,6 +155,32 @@ describe('XdsClient', () => {
     await expect(client.whenReady()).resolves.toBeUndefined();
   });
 
+  it('after the initial fetch timeout goes live without the endpoints that never came', async () => {
+    const { transport, sink, client, clock, stats } = setup();
+    transport.respond({
+      type_url: TYPE_URLS.cluster,
+      version_info: 'c1',
+      nonce: 'a',
+      resources: [edsCluster('never')],
+    });
+    transport.respond({ type_url: TYPE_URLS.listener, version_info: 'l1', nonce: 'b', resources: [] });
+    await client.settled();
+    expect(client.isReady()).toBe(false);
+    clock.advance(15_000);
+    await client.settled();
+    expect(client.isReady()).toBe(true);
+    expect(names(sink.live?.clusters)).toEqual(['xds-grpc', 'never']);
+    expect(stats.value('cluster_manager.eds.init_fetch_timeout')).toBe(1);
+  });
+
+  it('stays not ready after the timeout while CDS/LDS never arrived', async () => {
+    const { client, clock, sink } = setup();
+    clock.advance(20_000);
+    await client.settled();
+    expect(client.isReady()).toBe(false);
+    expect(sink.applied).toHaveLength(0);
+  });
+
   it('keeps the previous version of a listener live while its new routes warm', async () => {
     const { transport, sink, client } = setup();
     transport.respond({ type_url: TYPE_URLS.cluster, version_info: 'c1', nonce: 'a', resources: [] });

@@ -55,6 +55,12 @@ export interface XdsClientOptions {
   logger?: Logger;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /**
+   * Envoy's `initial_fetch_timeout` (default 15 s, 0 = wait forever): once CDS and LDS have
+   * arrived, endpoints, routes or secrets still missing after this long no longer hold the first
+   * config back (the cluster starts with no hosts, the listener with whatever its routes are).
+   */
+  initialFetchTimeoutMs?: number;
 }
 
 /** A resource as last accepted: the version of the response that carried it and when. */
@@ -98,6 +104,8 @@ export class XdsClient {
   private reconnectTimer: TimerHandle | undefined;
   private stopped = false;
   private ready = false;
+  private initExpired = false;
+  private initTimer: TimerHandle | undefined;
   private readyResolve!: () => void;
   private readonly readyPromise: Promise<void>;
   /** What the sink is running (dynamic part). */
@@ -129,6 +137,19 @@ export class XdsClient {
   }
 
   start(): void {
+    const timeout = this.options.initialFetchTimeoutMs ?? 15_000;
+    if (timeout > 0) {
+      this.initTimer = this.clock.setTimeout(() => {
+        if (this.ready) return;
+        this.initExpired = true;
+        for (const kind of ['eds', 'rds', 'sds'] as const) {
+          const sub = this.subs[kind];
+          if ([...sub.names].some((n) => !sub.resources.has(n))) this.stats.subscriptions[kind].initFetchTimeout.inc();
+        }
+        this.log.warn('initial fetch timeout: applying the config without the resources still missing');
+        this.scheduleApply();
+      }, timeout);
+    }
     this.connect();
   }
 
@@ -190,6 +211,7 @@ export class XdsClient {
   async stop(): Promise<void> {
     this.stopped = true;
     this.reconnectTimer?.cancel();
+    this.initTimer?.cancel();
     this.stream?.close();
     this.stream = undefined;
     this.options.transport.close();
@@ -345,9 +367,12 @@ export class XdsClient {
     const secretsReady = (r: Msg) => sdsSecretNames(r).every((n) => sds.resources.has(n));
     const clusters = new Map<string, VersionedResource>();
     let allWarm = cds.received && lds.received;
+    // After the initial fetch timeout, the first config goes live without what is still missing.
+    const force = !this.ready && this.initExpired && allWarm;
     for (const [name, c] of cds.resources) {
       const service = edsServiceName(c.resource);
-      if ((service === null || eds.resources.has(service)) && secretsReady(c.resource)) clusters.set(name, c);
+      if (force || ((service === null || eds.resources.has(service)) && secretsReady(c.resource)))
+        clusters.set(name, c);
       else {
         allWarm = false;
         const old = this.active.clusters.get(name);
@@ -356,7 +381,7 @@ export class XdsClient {
     }
     const listeners = new Map<string, VersionedResource>();
     for (const [name, l] of lds.resources) {
-      if (rdsRouteNames(l.resource).every((r) => rds.resources.has(r)) && secretsReady(l.resource))
+      if (force || (rdsRouteNames(l.resource).every((r) => rds.resources.has(r)) && secretsReady(l.resource)))
         listeners.set(name, l);
       else {
         allWarm = false;
@@ -365,7 +390,7 @@ export class XdsClient {
       }
     }
     // Like Envoy's init manager: nothing goes live until the first complete config has arrived.
-    if (!this.ready && !allWarm) return;
+    if (!this.ready && !allWarm && !force) return;
     const st = this.options.staticResources ?? emptySnapshot();
     const snapshot: Snapshot = {
       clusters: [...st.clusters, ...[...clusters.values()].map((c) => c.resource)],
@@ -382,7 +407,7 @@ export class XdsClient {
       return;
     }
     this.active = { clusters, listeners };
-    if (allWarm && !this.ready) {
+    if ((allWarm || force) && !this.ready) {
       this.ready = true;
       this.log.info({ clusters: clusters.size, listeners: listeners.size }, 'initial xds config applied; ready');
       this.readyResolve();
