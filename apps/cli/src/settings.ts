@@ -38,8 +38,8 @@ export const upConfig = defineConfig(
     },
     samples: {
       kind: 'list',
-      default: 'samples/bookinfo/gateway.yaml,samples/shop/gateway.yaml,samples/bookrating/gateway.yaml',
-      description: 'Istio config applied at start (the ingress Gateway/VirtualServices of the demos).',
+      default: 'samples/ingress.yaml',
+      description: 'Istio config applied at start (the ingress Gateway + VirtualService of the demos).',
     },
     without: {
       kind: 'list',

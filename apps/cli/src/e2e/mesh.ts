@@ -30,8 +30,8 @@ export interface Mesh {
 }
 
 /** Why the full mesh cannot run here, or null when it can. */
-export function missingComponents(): string | null {
-  const missing = ['pilot', 'proxy', 'gateway'].map((p) => probeComponent(ROOT, p)).filter((c) => !c.available);
+export function missingComponents(needed = ['pilot', 'proxy', 'gateway']): string | null {
+  const missing = needed.map((p) => probeComponent(ROOT, p)).filter((c) => !c.available);
   return missing.length ? missing.map((c) => c.reason).join('; ') : null;
 }
 
@@ -39,8 +39,11 @@ export function missingComponents(): string | null {
  * Starts the whole mesh, or returns the reason it cannot. A mesh that does not become ready is a
  * skip with the launcher's explanation unless TSMESH_E2E_STRICT=1 (then the suite fails).
  */
-export function startMesh(name: string): { mesh: Mesh | null; reason: string | null } {
-  const why = missingComponents();
+export function startMesh(
+  name: string,
+  options: { needed?: string[]; extraArgs?: string[] } = {},
+): { mesh: Mesh | null; reason: string | null } {
+  const why = missingComponents(options.needed);
   if (why) return { mesh: null, reason: why };
   const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static'], {
     cwd: ROOT,
@@ -64,6 +67,7 @@ export function startMesh(name: string): { mesh: Mesh | null; reason: string | n
     String(21000 + (process.pid % 400) * 20),
     '--ready-timeout',
     '60s',
+    ...(options.extraArgs ?? []),
   );
   const mesh: Mesh = {
     stateDir,
