@@ -187,7 +187,7 @@ describe('sidecar from a static bootstrap', () => {
   it('writes access log lines in the default format', async () => {
     const line = await proxy.waitForLog(/"GET \/productpage HTTP\/1\.1" 200 /);
     expect(line).toMatch(
-      /^\[\d{4}-\d\d-\d\dT[^\]]+\] "GET \/productpage HTTP\/1\.1" 200 - 0 \d+ \d+ .* "int-test" "[^"]+" "127\.0\.0\.1:\d+" "127\.0\.0\.1:\d+"$/,
+      /^\[\d{4}-\d\d-\d\dT[^\]]+\] "GET \/productpage HTTP\/1\.1" 200 - 0 \d+ \d+ \d+ "-" "int-test" "[^"]+" "127\.0\.0\.1:\d+" "127\.0\.0\.1:\d+"$/,
     );
   });
 

@@ -4,5 +4,6 @@ export * from './generate';
 export * from './local-rewrite';
 export * from './access-log-hook';
 export * from './tracing-filter';
+export * from './response-capture-filter';
 export * from './proxy-runtime';
 export * from './proxy-process';

@@ -93,7 +93,10 @@ describe('prepareSnapshot', () => {
   });
 
   it('puts the tracing filter first with the span kind of the listener direction and HCM sampling', () => {
-    const first = (n: string) => byName(n)['filter_chains'][0].filters[0].typed_config.http_filters[0];
+    const first = (n: string) => byName(n)['filter_chains'][0].filters[0].typed_config.http_filters[1];
+    expect(byName('10.0.0.5_9080')['filter_chains'][0].filters[0].typed_config.http_filters[0].name).toBe(
+      'tsmesh.filters.http.response_capture',
+    );
     expect(first('10.0.0.5_9080')).toMatchObject({ name: TRACING_FILTER_NAME, typed_config: { kind: 'SERVER' } });
     const outbound = prepareSnapshot(input, opts({ bindings: { portMap: new Map([[9080, '127.0.0.1:0']]) } })).snapshot
       .listeners;

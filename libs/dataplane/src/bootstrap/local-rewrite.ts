@@ -19,6 +19,7 @@ import type { FieldError } from '@tsmesh/core';
 import type { SpanKind } from '@tsmesh/telemetry';
 import { TYPE_URLS, enumName, wrapped, type Msg, type Snapshot } from '../engine/types';
 import { AccessLogs, ISTIO_JSON_FORMAT, compileAccessLog, type AccessLogger } from './access-log-hook';
+import { RESPONSE_CAPTURE_FILTER_NAME, RESPONSE_CAPTURE_FILTER_TYPE } from './response-capture-filter';
 import { TRACING_FILTER_NAME, TRACING_FILTER_TYPE } from './tracing-filter';
 
 const HCM = 'envoy.filters.network.http_connection_manager';
@@ -147,20 +148,26 @@ function prepareListener(
         const key = AccessLogs.key(String(l['name'] ?? ''), String(hcm['stat_prefix'] ?? ''));
         index.set(key, [...(index.get(key) ?? []), ...loggers]);
       }
-      if (!o.tracing) return;
+      if (!o.tracing && !loggers.length) return;
       changed ??= clone(l);
       const target = changed['filter_chains'][ci]['filters'][fi]['typed_config'] as Msg;
-      const sampling = target['tracing']?.['random_sampling']?.['value'];
-      const tracing: Msg = {
-        name: TRACING_FILTER_NAME,
-        typed_config: {
-          '@type': TRACING_FILTER_TYPE,
-          kind: spanKind(l, o.defaultSpanKind),
-          node_id: o.nodeId,
-          ...(typeof sampling === 'number' ? { sampling_percent: sampling } : {}),
-        },
-      };
-      target['http_filters'] = [tracing, ...(target['http_filters'] ?? [])];
+      const added: Msg[] = [];
+      if (loggers.length) {
+        added.push({ name: RESPONSE_CAPTURE_FILTER_NAME, typed_config: { '@type': RESPONSE_CAPTURE_FILTER_TYPE } });
+      }
+      if (o.tracing) {
+        const sampling = target['tracing']?.['random_sampling']?.['value'];
+        added.push({
+          name: TRACING_FILTER_NAME,
+          typed_config: {
+            '@type': TRACING_FILTER_TYPE,
+            kind: spanKind(l, o.defaultSpanKind),
+            node_id: o.nodeId,
+            ...(typeof sampling === 'number' ? { sampling_percent: sampling } : {}),
+          },
+        });
+      }
+      target['http_filters'] = [...added, ...(target['http_filters'] ?? [])];
     });
   });
   return changed ?? l;

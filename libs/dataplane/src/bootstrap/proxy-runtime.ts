@@ -20,6 +20,7 @@ import { AccessLogs } from './access-log-hook';
 import { proxyErrors } from './bootstrap-errors';
 import type { BootstrapInfo } from './load';
 import { prepareSnapshot, type LocalBindings } from './local-rewrite';
+import { responseCaptureFilter } from './response-capture-filter';
 import { tracingFilterFactory } from './tracing-filter';
 
 export const TSMESH_VERSION = '0.1.0';
@@ -94,6 +95,7 @@ export class ProxyRuntime implements AdminBackend {
       drainMs: o.drainMs ?? 5000,
     });
     o.registerFilters?.(this.dataplane.filters);
+    this.dataplane.filters.register(responseCaptureFilter);
     this.refreshState();
     const t = o.bootstrap.tracing;
     if (t) {
