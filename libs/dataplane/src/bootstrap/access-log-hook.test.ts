@@ -1,6 +1,12 @@
 import { PassThrough } from 'node:stream';
 import type { StreamInfo } from '../http/stream-info';
-import { AccessLogs, compileAccessLog } from './access-log-hook';
+import { AccessLogs, compileAccessLog as compileOrUndefined, type AccessLogger } from './access-log-hook';
+
+function compileAccessLog(...args: Parameters<typeof compileOrUndefined>): AccessLogger {
+  const logger = compileOrUndefined(...args);
+  if (!logger) throw new Error(`no logger: ${JSON.stringify(args[2])}`);
+  return logger;
+}
 
 const info = {
   startTime: Date.UTC(2026, 0, 1),
@@ -30,7 +36,7 @@ describe('access logs', () => {
     const out = new PassThrough();
     const logs = new AccessLogs(out);
     const errors: { path: string; message: string }[] = [];
-    const logger = compileAccessLog({ name: 'envoy.access_loggers.stdout' }, 'a', errors)!;
+    const logger = compileAccessLog({ name: 'envoy.access_loggers.stdout' }, 'a', errors);
     logs.setIndex(new Map([[AccessLogs.key('l', 'p'), [logger]]]));
     logs.onStreamComplete(info);
     logs.onStreamComplete({ ...info, listenerName: 'other' });
@@ -51,7 +57,7 @@ describe('access logs', () => {
       },
       'a',
       errors,
-    )!;
+    );
     expect(JSON.parse(json.format({ startTime: 0, responseCode: 404, responseFlags: ['NR'] }))).toEqual({
       code: 404,
       flags: 'NR',
@@ -60,15 +66,15 @@ describe('access logs', () => {
       { name: 'envoy.access_loggers.file', typed_config: { path: '/dev/stdout', format: '%RESPONSE_CODE%\n' } },
       'a',
       errors,
-    )!;
+    );
     expect(legacy.format({ startTime: 0, responseCode: 200 })).toBe('200\n');
     expect(errors).toEqual([]);
   });
 
   it('rejects unknown loggers and file loggers without a path', () => {
     const errors: { path: string; message: string }[] = [];
-    compileAccessLog({ name: 'envoy.access_loggers.http_grpc' }, 'a', errors);
-    compileAccessLog({ name: 'envoy.access_loggers.file', typed_config: {} }, 'b', errors);
+    expect(compileOrUndefined({ name: 'envoy.access_loggers.http_grpc' }, 'a', errors)).toBeUndefined();
+    expect(compileOrUndefined({ name: 'envoy.access_loggers.file', typed_config: {} }, 'b', errors)).toBeUndefined();
     expect(errors.map((e) => e.path)).toEqual(['a.name', 'b.typed_config.path']);
   });
 });
