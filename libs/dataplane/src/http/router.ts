@@ -59,7 +59,8 @@ export class Router {
   private upstream: UpstreamStream | null = null;
   private host: Host | null = null;
   private attemptStart = 0;
-  private readonly tried = new Set<Host>();
+  /** Hosts tried so far; allocated only when a retry happens. */
+  private tried: Set<Host> | null = null;
   private attempts = 0;
   private retriesDone = 0;
   private bodyChunks: Buffer[] | null = null;
@@ -288,7 +289,7 @@ export class Router {
     const clock = s.cm.runtime.clock;
     const originalDst = first(s.headers['x-envoy-original-dst-host']) ?? s.authority;
     const host = cluster.chooseHost(
-      { hash: this.hash, exclude: this.retry?.previousHosts && this.tried.size ? this.tried : undefined },
+      { hash: this.hash, exclude: this.retry?.previousHosts && this.tried ? this.tried : undefined },
       originalDst,
     );
     if (!host) {
@@ -296,14 +297,15 @@ export class Router {
       return this.fail(replyFor('UH'));
     }
     this.attempts++;
-    this.tried.add(host);
+    if (this.attempts > 1 || this.retry) (this.tried ??= new Set()).add(host);
     this.host = host;
     s.info.attemptCount = this.attempts;
     s.info.upstreamHost = host.key;
     host.rqActive++;
     host.rqTotal++;
     cluster.stats.rqTotal.inc();
-    const headers: HeaderMap = { ...s.headers };
+    // The first attempt sends the stream's own header map; retries and mirrors copy it.
+    const headers: HeaderMap = this.attempts === 1 && !this.s.route?.mirrors.length ? s.headers : { ...s.headers };
     if (!cluster.settings.http2) headers['host'] = this.upstreamAuthority;
     headers['x-envoy-attempt-count'] = String(this.attempts);
     const perTry = this.retry?.perTryMs ?? 0;

@@ -293,9 +293,9 @@ export class ListenerRuntime {
         H2_PREFACE.subarray(0, Math.min(first.length, 24)).equals(first.subarray(0, Math.min(first.length, 24))));
     if (isH2) {
       this.pending = state;
-      // nghttp2 reads the native handle directly, so bytes already peeked would be lost: hand
-      // it a stream that replays them (only for cleartext prior-knowledge h2; TLS is untouched).
-      this.h2.emit('connection', first !== null ? replayStream(socket) : socket);
+      // nghttp2 reads the native handle directly, so bytes already peeked would be lost, and a
+      // server-side TLSSocket we created ourselves never feeds it: hand it a JS stream instead.
+      this.h2.emit('connection', first !== null || alpnH2 ? replayStream(socket) : socket);
       this.pending = null;
     } else {
       this.socketState.set(socket, state);

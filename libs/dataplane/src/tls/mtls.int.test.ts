@@ -1,3 +1,4 @@
+import http2 from 'node:http2';
 import { httpRequest, makeTestCert, type TestCert } from '@tsmesh/testing';
 import type { Dataplane } from '../engine/dataplane';
 import {
@@ -115,6 +116,27 @@ describe('mTLS between two sidecars (envoy.transport_sockets.tls)', () => {
     const r = await httpRequest(`${base}/reviews/0`, { headers: { host: 'reviews:9080' } });
     expect(r.status).toBe(503);
     expect(r.body).toMatch(/^upstream connect error or disconnect\/reset before headers/);
+  });
+
+  it('serves HTTP/2 negotiated by ALPN over mTLS', async () => {
+    const session = http2.connect(`https://${inbound.address('inbound')}`, {
+      cert: cert.cert,
+      key: cert.key,
+      ca: cert.ca,
+      checkServerIdentity: () => undefined,
+    });
+    const body = await new Promise<string>((resolve, reject) => {
+      const st = session.request({ ':path': '/h2', ':method': 'GET', ':authority': 'reviews:9080' });
+      let text = '';
+      st.on('data', (c: Buffer) => (text += c.toString()));
+      st.on('end', () => resolve(text));
+      st.on('error', reject);
+      st.end();
+    });
+    session.close();
+    expect(body).toBe('reviews-app');
+    await until(() => infos.some((i) => i.protocol === 'HTTP/2'));
+    expect(infos.find((i) => i.protocol === 'HTTP/2')?.peerIdentity).toBe(SPIFFE);
   });
 
   it('rejects plaintext clients on the mTLS listener', async () => {
