@@ -26,6 +26,12 @@ export const proxyErrors = defineErrors('proxy', {
     grpc: 'INVALID_ARGUMENT',
     hint: 'Istio node ids look like sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local.',
   },
+  PROXY_ERR_BAD_METADATA: {
+    message: 'invalid node metadata in {variable}: {why}',
+    http: 400,
+    grpc: 'INVALID_ARGUMENT',
+    hint: 'ISTIO_METAJSON_<KEY> variables must hold JSON (ISTIO_META_<KEY> takes plain strings).',
+  },
   PROXY_ERR_INITIAL_CONFIG: {
     message: 'initial configuration rejected: {why}',
     http: 400,

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '@tsmesh/testing';
 import { generateBootstrap, parseNodeId } from './generate';
+import { bootstrapFromSettings, istioMetaFromEnv } from './proxy-process';
 import { extractBootstrap, loadBootstrapFile, parseBootstrap } from './load';
 
 const ADS_BOOTSTRAP = `
@@ -148,5 +149,41 @@ describe('generateBootstrap', () => {
         }),
       ).code,
     ).toBe('PROXY_ERR_BAD_ADDRESS');
+  });
+});
+
+describe('settings → bootstrap', () => {
+  it('adds ISTIO_META_* and ISTIO_METAJSON_* environment variables to the node metadata', () => {
+    expect(
+      istioMetaFromEnv({ ISTIO_META_INTERCEPTION_MODE: 'TPROXY', ISTIO_METAJSON_LABELS: '{"app":"x"}', PATH: '/bin' }),
+    ).toEqual({
+      INTERCEPTION_MODE: 'TPROXY',
+      LABELS: { app: 'x' },
+    });
+    const info = bootstrapFromSettings(
+      'sidecar',
+      {
+        configPath: '',
+        discoveryAddress: '127.0.0.1:15010',
+        serviceNode: '',
+        serviceCluster: 'ratings',
+        ip: '127.0.0.7',
+        podName: 'ratings-v1-x',
+        namespace: 'default',
+        labels: ['app=ratings', 'version=v1'],
+        serviceAccount: 'bookinfo-ratings',
+        adminAddress: '127.0.0.1:0',
+        prometheusAddress: '',
+        healthAddress: '',
+        zipkinAddress: '',
+        traceSampling: 100,
+        accessLogFile: '',
+        accessLogEncoding: 'TEXT',
+        drainDuration: 1000,
+      },
+      { ISTIO_META_CLUSTER_ID: 'local' },
+    );
+    expect(info.node.id).toBe('sidecar~127.0.0.7~ratings-v1-x.default~default.svc.cluster.local');
+    expect(info.node.metadata).toMatchObject({ CLUSTER_ID: 'local', LABELS: { app: 'ratings', version: 'v1' } });
   });
 });

@@ -67,7 +67,30 @@ export function parsePortMap(list: readonly string[] | undefined): Map<number, s
   return out;
 }
 
-export function bootstrapFromSettings(nodeType: 'sidecar' | 'router', s: ProxyProcessSettings): BootstrapInfo {
+/**
+ * Node metadata from the environment, as Istio's agent reads it: `ISTIO_META_<KEY>=v` becomes
+ * `<KEY>: "v"`, `ISTIO_METAJSON_<KEY>={…}` becomes `<KEY>: {…}` (what the injector sets).
+ */
+export function istioMetaFromEnv(env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) continue;
+    if (k.startsWith('ISTIO_METAJSON_')) {
+      try {
+        out[k.slice('ISTIO_METAJSON_'.length)] = JSON.parse(v);
+      } catch {
+        throw proxyErrors.error('PROXY_ERR_BAD_METADATA', { variable: k, why: 'not valid JSON' });
+      }
+    } else if (k.startsWith('ISTIO_META_')) out[k.slice('ISTIO_META_'.length)] = v;
+  }
+  return out;
+}
+
+export function bootstrapFromSettings(
+  nodeType: 'sidecar' | 'router',
+  s: ProxyProcessSettings,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): BootstrapInfo {
   if (s.configPath) return loadBootstrapFile(s.configPath);
   const raw = generateBootstrap({
     nodeType,
@@ -82,6 +105,7 @@ export function bootstrapFromSettings(nodeType: 'sidecar' | 'router', s: ProxyPr
     adminAddress: address(s.adminAddress, '--admin-address') ?? '127.0.0.1:0',
     zipkinAddress: address(s.zipkinAddress, '--zipkin-address'),
     httpProxyPort: s.httpProxyPort || undefined,
+    extraMetadata: istioMetaFromEnv(env),
   });
   return extractBootstrap(raw, '<generated>');
 }
