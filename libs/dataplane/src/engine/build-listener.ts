@@ -84,6 +84,7 @@ function buildChain(
   return {
     name: String(fc['name'] ?? ''),
     transportProtocol: match['transport_protocol'] ? String(match['transport_protocol']) : undefined,
+    serverNames: ((match['server_names'] as string[] | undefined) ?? []).map((n) => String(n).toLowerCase()),
     destinationPort:
       match['destination_port'] !== undefined
         ? Number(match['destination_port']?.value ?? match['destination_port'])

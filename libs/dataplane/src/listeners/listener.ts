@@ -22,6 +22,8 @@ export interface FilterChainRuntime {
   /** `filter_chain_match.transport_protocol`: 'tls', 'raw_buffer' or any. */
   readonly transportProtocol?: string;
   readonly destinationPort?: number;
+  /** `filter_chain_match.server_names` (SNI; exact or `*.suffix`), lower-case. */
+  readonly serverNames?: readonly string[];
   readonly tls: ResolvedTls | null;
   readonly hcm?: ConnectionManager;
   readonly tcp?: TcpProxy;
@@ -83,6 +85,22 @@ function secureContextFor(t: ResolvedTls): tls.SecureContext {
   const ctx = tls.createSecureContext(o);
   contexts.set(t, { cert: o.cert, key: o.key, ca: o.ca, ctx });
   return ctx;
+}
+
+/** Exact server name first, then the longest matching `*.suffix`. */
+function matchServerName(chains: readonly FilterChainRuntime[], name: string): FilterChainRuntime | undefined {
+  let best: FilterChainRuntime | undefined;
+  let bestLen = -1;
+  for (const c of chains) {
+    for (const n of c.serverNames ?? []) {
+      if (n === name) return c;
+      if (n.startsWith('*.') && name.endsWith(n.slice(1)) && n.length > bestLen) {
+        best = c;
+        bestLen = n.length;
+      }
+    }
+  }
+  return best;
 }
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -239,9 +257,24 @@ export class ListenerRuntime {
       return void socket.destroy();
     }
     const alpn = t.alpn.length ? t.alpn : chain.hcm ? ['h2', 'http/1.1'] : [];
+    // SNI picks among TLS chains that name server_names (gateways serving several hosts).
+    const sniChains = this.chains.chains.filter((c) => c.tls && c.serverNames?.length);
+    let selected = chain;
+    const SNICallback = sniChains.length
+      ? (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
+          const found = matchServerName(sniChains, servername.toLowerCase());
+          if (found) selected = found;
+          try {
+            cb(null, secureContextFor(selected.tls as ResolvedTls));
+          } catch (e) {
+            cb(e as Error);
+          }
+        }
+      : undefined;
     const ts = new tls.TLSSocket(source as net.Socket, {
       isServer: true,
       secureContext,
+      SNICallback,
       requestCert: t.requireClientCert || t.options().ca !== undefined,
       rejectUnauthorized: t.requireClientCert,
       ALPNProtocols: alpn,
@@ -250,7 +283,8 @@ export class ListenerRuntime {
     ts.once('secure', () => {
       const peer = ts.getPeerCertificate();
       const sans = peer ? uriSans(peer) : [];
-      if (t.sanMatchers.length && !sans.some((s) => t.sanMatchers.some((m) => m(s)))) {
+      const st = selected.tls as ResolvedTls;
+      if (st.sanMatchers.length && !sans.some((s) => st.sanMatchers.some((m) => m(s)))) {
         this.logger.info({ listener: this.name, sans }, 'peer identity not allowed');
         return void ts.destroy();
       }
@@ -264,7 +298,7 @@ export class ListenerRuntime {
         localIdentity: local,
         getPeerIdentity: () => peerIdentity,
       };
-      this.dispatch(ts, chain, conn, null, ts.alpnProtocol === 'h2');
+      this.dispatch(ts, selected, conn, null, ts.alpnProtocol === 'h2');
     });
     socket.resume();
   }

@@ -1,3 +1,4 @@
+import https from 'node:https';
 import http2 from 'node:http2';
 import { httpRequest, makeTestCert, type TestCert } from '@tsmesh/testing';
 import type { Dataplane } from '../engine/dataplane';
@@ -141,5 +142,65 @@ describe('mTLS between two sidecars (envoy.transport_sockets.tls)', () => {
 
   it('rejects plaintext clients on the mTLS listener', async () => {
     await expect(httpRequest(`http://${inbound.address('inbound')}/`)).rejects.toThrow();
+  });
+});
+
+describe('TLS gateway: SNI chain selection and certificate rotation', () => {
+  it('picks the filter chain by SNI and serves rotated certificates to new connections', async () => {
+    const a = makeTestCert('a.example.com');
+    const b = makeTestCert('b.example.com');
+    const b2 = makeTestCert('b.example.com');
+    const up = await startUpstream('app');
+    const provider = new StaticCertificateProvider();
+    provider.setTlsCertificate('b-cert', { certChain: b.cert, privateKey: b.key });
+    const dp = new DataplaneClass({
+      nodeId: 'gw',
+      logger: silentLogger(),
+      filters: registerBuiltinFilters(new FilterRegistry()),
+      tls: { provider },
+    });
+    const chain = (host: string, tlsCtx: string, route: string) => `- filter_chain_match: {server_names: ["${host}"]}
+  transport_socket:
+    name: envoy.transport_sockets.tls
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+      common_tls_context:
+${tlsCtx}
+  filters:
+  - name: envoy.filters.network.http_connection_manager
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+      stat_prefix: ${route}
+      route_config: {name: ${route}, virtual_hosts: [{name: v, domains: ["*"], routes: [{match: {prefix: /}, direct_response: {status: 200, body: {inline_string: ${route}}}}]}]}
+      http_filters: [{name: envoy.filters.http.router, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]`;
+    const listener = `
+name: gw
+address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+filter_chains:
+${chain('a.example.com', `        tls_certificates: [{certificate_chain: {inline_string: ${JSON.stringify(a.cert)}}, private_key: {inline_string: ${JSON.stringify(a.key)}}}]`, 'route-a')}
+${chain('*.example.com', '        tls_certificate_sds_secret_configs: [{name: b-cert}]', 'route-b')}
+`;
+    await dp.apply(yamlSnapshot({ listeners: [listener] }));
+    const [host, port] = (dp.address('gw') as string).split(':');
+    const get = (servername: string, ca: string) =>
+      new Promise<string>((resolve, reject) => {
+        const req = https.request(
+          { host, port, servername, path: '/', ca, agent: false, checkServerIdentity: () => undefined },
+          (res) => {
+            let body = '';
+            res.on('data', (c) => (body += c));
+            res.on('end', () => resolve(body));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await get('a.example.com', a.ca)).toBe('route-a');
+    expect(await get('b.example.com', b.ca)).toBe('route-b');
+    provider.setTlsCertificate('b-cert', { certChain: b2.cert, privateKey: b2.key });
+    expect(await get('b.example.com', b2.ca)).toBe('route-b');
+    await expect(get('b.example.com', b.ca)).rejects.toThrow();
+    await dp.stop();
+    await up.close();
   });
 });
