@@ -26,6 +26,7 @@ const TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Downs
 const ROUTER = [{ name: 'envoy.filters.http.router', typed_config: { '@type': TypeUrl.ROUTER } }];
 const PRODUCTPAGE = 'outbound|9080||productpage.default.svc.cluster.local';
 const cert = makeTestCert('bookinfo.example.com', { dns: ['bookinfo.example.com'] });
+const cert2 = makeTestCert('reviews.example.com', { dns: ['reviews.example.com'] });
 
 const app = http.createServer((req, res) =>
   res.end(`productpage ${req.url} via ${req.headers['x-forwarded-proto'] ?? '-'}`),
@@ -44,14 +45,19 @@ const hcm = (statPrefix: string, route: string) => ({
   },
 });
 
-function httpsGet(address: string, path: string, servername: string): Promise<{ status: number; body: string }> {
+function httpsGet(
+  address: string,
+  path: string,
+  servername: string,
+  ca = cert.ca,
+): Promise<{ status: number; body: string }> {
   const [host, port] = [
     address.slice(0, address.lastIndexOf(':')),
     Number(address.slice(address.lastIndexOf(':') + 1)),
   ];
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host, port, path, servername, ca: cert.ca, headers: { host: servername }, agent: false },
+      { host, port, path, servername, ca, headers: { host: servername }, agent: false },
       (res) => {
         let body = '';
         res.on('data', (c) => (body += c));
@@ -126,6 +132,22 @@ beforeAll(async () => {
           },
           filters: [hcm('https.443.https', 'https.443.https')],
         },
+        {
+          filter_chain_match: { server_names: ['reviews.example.com'] },
+          transport_socket: {
+            name: 'envoy.transport_sockets.tls',
+            typed_config: {
+              '@type': TLS,
+              common_tls_context: {
+                tls_certificates: [
+                  { certificate_chain: { inline_string: cert2.cert }, private_key: { inline_string: cert2.key } },
+                ],
+                alpn_protocols: ['http/1.1'],
+              },
+            },
+          },
+          filters: [hcm('https.443.reviews', 'https.443.https')],
+        },
       ],
     },
   ]);
@@ -183,11 +205,13 @@ describe('gateway', () => {
     expect(res.headers['location']).toBe('https://bookinfo.example.com/productpage');
   });
 
-  // Skipped: the engine's TLS listener (libs/dataplane/src/listeners/listener.ts startTls) hangs on
-  // every handshake, not only here; re-enable when it terminates TLS.
-  it.skip('terminates TLS by SNI on the mapped 443 listener', async () => {
+  it('terminates TLS by SNI on the mapped 443 listener', async () => {
     const res = await httpsGet(gw.addresses['0.0.0.0_443'], '/productpage', 'bookinfo.example.com');
     expect(res.status).toBe(200);
     expect(res.body).toMatch(/^productpage \/productpage/);
+    // The second host's certificate only validates against its own CA: SNI picked its chain.
+    const other = await httpsGet(gw.addresses['0.0.0.0_443'], '/reviews', 'reviews.example.com', cert2.ca);
+    expect(other.status).toBe(200);
+    await expect(httpsGet(gw.addresses['0.0.0.0_443'], '/x', 'reviews.example.com', cert.ca)).rejects.toThrow();
   });
 });
