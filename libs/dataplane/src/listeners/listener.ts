@@ -87,6 +87,27 @@ function secureContextFor(t: ResolvedTls): tls.SecureContext {
   return ctx;
 }
 
+/**
+ * HTTP/2 rapid-reset protection (CVE-2023-44487): a session whose client cancels more than half
+ * of its streams before any response, past 100 such streams, is sent GOAWAY and closed.
+ */
+export function guardRapidReset(session: http2.ServerHttp2Session, onTrip: () => void, minPremature = 100): void {
+  let total = 0;
+  let premature = 0;
+  session.on('stream', (stream: http2.ServerHttp2Stream) => {
+    total++;
+    stream.once('close', () => {
+      if (stream.headersSent || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR) return;
+      premature++;
+      if (premature > minPremature && premature * 2 > total && !session.destroyed) {
+        onTrip();
+        session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        session.destroy();
+      }
+    });
+  });
+}
+
 /** Exact server name first, then the longest matching `*.suffix`. */
 function matchServerName(chains: readonly FilterChainRuntime[], name: string): FilterChainRuntime | undefined {
   let best: FilterChainRuntime | undefined;
@@ -154,6 +175,7 @@ export class ListenerRuntime {
       if (this.pending) this.socketState.set(session, this.pending);
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
+      guardRapidReset(session, () => this.logger.warn({ listener: name }, 'HTTP/2 rapid reset: session closed'));
     });
     this.h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) =>
       this.onRequest(req, res, this.socketState.get(req.stream.session as object)),
