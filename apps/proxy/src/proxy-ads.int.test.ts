@@ -255,4 +255,9 @@ describe('sidecar configured over ADS', () => {
     expect(res).toMatchObject({ status: 200, body: 'app /pilot-down' });
     expect((await httpRequest(`${proxy.url('admin')}/ready`)).status).toBe(200);
   });
+
+  it('exits 0 after POST /quitquitquit', async () => {
+    expect((await httpRequest(`${proxy.url('admin')}/quitquitquit`, { method: 'POST' })).body).toBe('OK\n');
+    expect(await proxy.exited()).toBe(0);
+  });
 });
