@@ -15,6 +15,7 @@ import {
   extKeyUsage,
   extension,
   keyIdentifier,
+  keyIdentifierOfSpki,
   keyUsage,
   readExtensions,
   type SubjectAltNames,
@@ -49,9 +50,11 @@ export function issueCertificateDer(o: IssueOptions): Buffer {
   const serial = randomBytes(16);
   serial[0] = (serial[0] & 0x7f) | 0x01;
   const subjectName = encodeName(o.subject ?? []);
-  const issuerName = o.issuer ? subjectNameDer(o.issuer) : subjectName;
-  const subjectKeyId = keyIdentifier(o.subjectKey);
-  const authorityId = o.issuer ? keyIdentifier(o.issuer.publicKey) : subjectKeyId;
+  const spki = o.subjectKey.export({ type: 'spki', format: 'der' });
+  const subjectKeyId = keyIdentifierOfSpki(spki);
+  const issuerFacts = o.issuer ? issuerOf(o.issuer) : { name: subjectName, keyId: subjectKeyId };
+  const issuerName = issuerFacts.name;
+  const authorityId = issuerFacts.keyId;
   const sans = o.sans ?? {};
   const hasSans = (sans.uris?.length ?? 0) + (sans.dns?.length ?? 0) + (sans.ips?.length ?? 0) > 0;
   const exts = [
@@ -71,10 +74,18 @@ export function issueCertificateDer(o: IssueOptions): Buffer {
     issuerName,
     seq(time(o.now - NOT_BEFORE_SKEW_MS), time(o.now + o.ttlMs)),
     subjectName,
-    o.subjectKey.export({ type: 'spki', format: 'der' }),
+    spki,
     ctx(3, seq(...exts)),
   );
   return seq(tbs, sigAlg, bits(signData(o.signingKey, tbs)));
+}
+
+// The issuer's name and key id are the same for every certificate it signs.
+const issuerCache = new WeakMap<X509Certificate, { name: Buffer; keyId: Buffer }>();
+function issuerOf(cert: X509Certificate): { name: Buffer; keyId: Buffer } {
+  let facts = issuerCache.get(cert);
+  if (!facts) issuerCache.set(cert, (facts = { name: subjectNameDer(cert), keyId: keyIdentifier(cert.publicKey) }));
+  return facts;
 }
 
 /** Self-signed CA certificate for `key` (Istio 1.0: org = trust domain, 10 y). */

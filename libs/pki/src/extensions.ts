@@ -103,8 +103,12 @@ export const extKeyUsage = (): Buffer => seq(oid(EXT.serverAuth), oid(EXT.client
 
 /** RFC 5280 method 1: SHA-1 of the subjectPublicKey bits. */
 export function keyIdentifier(publicKey: KeyObject): Buffer {
-  const spki = readAll(publicKey.export({ type: 'spki', format: 'der' }));
-  const bitString = children(spki)[1];
+  return keyIdentifierOfSpki(publicKey.export({ type: 'spki', format: 'der' }));
+}
+
+/** Same, from SubjectPublicKeyInfo DER (saves a key export on the signing path). */
+export function keyIdentifierOfSpki(spkiDer: Buffer): Buffer {
+  const bitString = children(readAll(spkiDer))[1];
   return createHash('sha1').update(bitString.value.subarray(1)).digest();
 }
 

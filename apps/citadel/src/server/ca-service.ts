@@ -39,7 +39,7 @@ export async function createCertificate(
   const proved = { trustDomain: deps.trustDomain, namespace: who.namespace, serviceAccount: who.serviceAccount };
   const result = deps.signer.sign(req.csr, proved, req.validityDuration);
   deps.metrics.lastIssuedExpiry.set(result.notAfter / 1000);
-  deps.logger.info(
+  deps.logger.debug(
     {
       namespace: who.namespace,
       serviceAccount: who.serviceAccount,
