@@ -111,6 +111,7 @@ export class XdsClient {
   /** What the sink is running (dynamic part). */
   private active = { clusters: new Map<string, VersionedResource>(), listeners: new Map<string, VersionedResource>() };
   private applying: Promise<void> = Promise.resolve();
+  private applyQueued = false;
 
   constructor(private readonly options: XdsClientOptions) {
     this.clock = options.clock ?? systemClock;
@@ -357,8 +358,14 @@ export class XdsClient {
     this.request(kind);
   }
 
+  /** Queues one application of the accepted state; responses arriving meanwhile share it. */
   private scheduleApply(): void {
-    this.applying = this.applying.then(() => this.apply());
+    if (this.applyQueued) return;
+    this.applyQueued = true;
+    this.applying = this.applying.then(() => {
+      this.applyQueued = false;
+      return this.apply();
+    });
   }
 
   /** Builds the next live config from accepted resources, honouring warming, and applies it. */
