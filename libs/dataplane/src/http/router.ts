@@ -7,47 +7,25 @@
 import type { TimerHandle } from '@tsmesh/core';
 import type { Cluster } from '../upstream/cluster';
 import type { Host } from '../upstream/host';
-import { hash32 } from '../upstream/lb';
 import type { UpstreamFailure, UpstreamResponseHead, UpstreamStream } from '../upstream/pool';
 import type { ActiveStream } from './active-stream';
 import { applyRequestOps, applyResponseOps, type HeaderMap, type HeaderOps } from './header-ops';
 import { parseGrpcTimeout, replyFor } from './local-reply';
-import { parseRetryOn, retriableFailure, retriableGrpc, retriableStatus, type RetryPolicy } from './retry-policy';
+import { retriableFailure, retriableGrpc, retriableStatus } from './retry-policy';
 import type { RouteEntry } from './route-table';
 import { sendMirror } from './mirror';
+import { forwardResponse } from './forward-response';
+import {
+  bodyFraming,
+  computeHash,
+  effectiveRetry,
+  first,
+  redirectLocation,
+  type EffectiveRetry,
+} from './router-request';
 
-const RESPONSE_HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-]);
-const CONTROL_HEADERS = [
-  'x-envoy-retry-on',
-  'x-envoy-retry-grpc-on',
-  'x-envoy-max-retries',
-  'x-envoy-upstream-rq-timeout-ms',
-  'x-envoy-upstream-rq-per-try-timeout-ms',
-];
 /** Request bodies kept for retries and mirrors up to this size (Envoy's default buffer limit). */
 const BODY_BUFFER_LIMIT = 1024 * 1024;
-
-interface EffectiveRetry {
-  on: ReadonlySet<string>;
-  max: number;
-  perTryMs: number;
-  baseMs: number;
-  maxMs: number;
-  codes: ReadonlySet<number>;
-  previousHosts: boolean;
-}
-
-function first(v: unknown): string | undefined {
-  if (v === undefined) return undefined;
-  return Array.isArray(v) ? String(v[0]) : String(v);
-}
 
 export class Router {
   private cluster: Cluster | undefined;
@@ -97,7 +75,7 @@ export class Router {
       st.rqRedirect.inc();
       return this.localWithRouteHeaders(route, {
         status: route.redirect?.status ?? 301,
-        headers: { location: this.redirectLocation(route) },
+        headers: { location: redirectLocation(s, route) },
         body: '',
       });
     }
@@ -139,7 +117,7 @@ export class Router {
     cluster.budget?.deposit();
 
     this.prepareRequest(route);
-    this.retry = this.effectiveRetry(route.retryPolicy);
+    this.retry = effectiveRetry(s, route.retryPolicy);
     if (this.retry || route.mirrors.length) this.bodyChunks = [];
     if (this.timeoutMs > 0) {
       this.globalTimer = s.cm.runtime.clock.setTimeout(() => this.onGlobalTimeout(), this.timeoutMs);
@@ -157,22 +135,6 @@ export class Router {
     const headers: HeaderMap = { ...(reply.headers ?? {}) };
     applyResponseOps(headers, route.headerOps);
     this.s.localReply({ ...reply, headers: headers as Record<string, string> });
-  }
-
-  private redirectLocation(route: RouteEntry): string {
-    const r = route.redirect as NonNullable<RouteEntry['redirect']>;
-    const s = this.s;
-    const scheme = r.scheme ?? s.scheme;
-    let host = r.host ?? s.authority.replace(/:\d+$/, '');
-    const origPort = /:(\d+)$/.exec(s.authority)?.[1];
-    const port = r.port ?? (r.host || r.scheme ? undefined : origPort ? Number(origPort) : undefined);
-    if (port && !((scheme === 'http' && port === 80) || (scheme === 'https' && port === 443))) host += `:${port}`;
-    let path = s.pathOnly;
-    if (r.path) path = r.path;
-    else if (r.prefixRewrite !== undefined && route.matchPrefix !== undefined)
-      path = r.prefixRewrite + path.slice(route.matchPrefix.length);
-    const q = r.stripQuery || (r.path && r.path.includes('?')) ? '' : s.query ? `?${s.query}` : '';
-    return `${scheme}://${host}${path}${q}`;
   }
 
   private prepareRequest(route: RouteEntry): void {
@@ -212,57 +174,7 @@ export class Router {
     this.timeoutMs = timeout;
     applyRequestOps(h, route.headerOps);
     if (this.clusterOps) applyRequestOps(h, this.clusterOps);
-    if (route.hashPolicies.length) this.hash = this.computeHash(route);
-  }
-
-  private computeHash(route: RouteEntry): number | undefined {
-    const s = this.s;
-    let acc: number | undefined;
-    for (const p of route.hashPolicies) {
-      let v: string | undefined;
-      if (p.kind === 'header') v = first(s.headers[p.name]);
-      else if (p.kind === 'source_ip') v = s.connection.remoteAddress;
-      else if (p.kind === 'query') v = new URLSearchParams(s.query).get(p.name) ?? undefined;
-      else {
-        const cookies = first(s.headers['cookie']) ?? '';
-        for (const part of cookies.split(';')) {
-          const eq = part.indexOf('=');
-          if (eq > 0 && part.slice(0, eq).trim() === p.name) v = part.slice(eq + 1).trim();
-        }
-      }
-      if (v === undefined) continue;
-      const hv = hash32(v);
-      acc = acc === undefined ? hv : (((acc << 1) | (acc >>> 31)) ^ hv) >>> 0;
-      if (p.terminal) break;
-    }
-    return acc;
-  }
-
-  private effectiveRetry(p: RetryPolicy | null): EffectiveRetry | null {
-    const h = this.s.headers;
-    const trusted = this.s.trusted;
-    const hdrOn = trusted ? first(h['x-envoy-retry-on']) : undefined;
-    const hdrGrpcOn = trusted ? first(h['x-envoy-retry-grpc-on']) : undefined;
-    const hdrMax = trusted ? first(h['x-envoy-max-retries']) : undefined;
-    const hdrPerTry = trusted ? Number(first(h['x-envoy-upstream-rq-per-try-timeout-ms'])) : NaN;
-    for (const c of CONTROL_HEADERS) delete h[c];
-    if (!p && !hdrOn && !hdrGrpcOn) return null;
-    const on = new Set<string>(p?.retryOn ?? []);
-    if (hdrOn) for (const v of parseRetryOn(hdrOn)) on.add(v);
-    if (hdrGrpcOn) for (const v of parseRetryOn(hdrGrpcOn)) on.add(v);
-    const max = hdrMax !== undefined && /^\d+$/.test(hdrMax) ? Number(hdrMax) : (p?.numRetries ?? 1);
-    let perTry = p?.perTryTimeoutMs ?? 0;
-    if (hdrPerTry >= 0) perTry = hdrPerTry;
-    if (on.size === 0 || max <= 0) return null;
-    return {
-      on,
-      max,
-      perTryMs: perTry,
-      baseMs: p?.baseIntervalMs ?? 25,
-      maxMs: p?.maxIntervalMs ?? 250,
-      codes: p?.retriableStatusCodes ?? new Set(),
-      previousHosts: p?.previousHosts ?? true,
-    };
+    if (route.hashPolicies.length) this.hash = computeHash(s, route);
   }
 
   private mirror(clusterName: string): void {
@@ -322,7 +234,7 @@ export class Router {
         authority: this.upstreamAuthority,
         scheme: cluster.settings.tls ? 'https' : 'http',
         headers,
-        bodyFraming: this.bodyFraming(),
+        bodyFraming: bodyFraming(s),
       },
       {
         onResponse: (head) => this.onResponse(seq, head),
@@ -331,18 +243,6 @@ export class Router {
     );
     this.upstream = up;
     this.sendBody(up);
-  }
-
-  /** Body framing for the upstream request, from what the downstream declared. */
-  private bodyFraming(): 'none' | 'length' | 'chunked' {
-    const s = this.s;
-    if (s.headers['content-length'] !== undefined) return 'length';
-    if (s.req.headers['transfer-encoding'] !== undefined) return 'chunked';
-    if (s.info.protocol === 'HTTP/2') {
-      const stream = (s.req as { stream?: { endAfterHeaders?: boolean } }).stream;
-      return stream?.endAfterHeaders ? 'none' : 'chunked';
-    }
-    return 'none';
   }
 
   /** Streams the request body to the current attempt; replays the buffered part on retries. */
@@ -456,69 +356,7 @@ export class Router {
         cluster.stats.rqRetryLimitExceeded.inc();
       }
     } else if (this.retriesDone > 0) cluster.stats.rqRetrySuccess.inc();
-    this.commit(head, latency);
-  }
-
-  private commit(head: UpstreamResponseHead, latency: number): void {
-    const s = this.s;
-    const res = s.res;
-    const route = s.route as RouteEntry;
-    const headers: HeaderMap = {};
-    const src = head.headers;
-    for (const k in src) if (!RESPONSE_HOP_BY_HOP.has(k)) headers[k] = src[k];
-    headers['x-envoy-upstream-service-time'] = String(Math.round(latency));
-    if (s.info.protocol === 'HTTP/2') delete headers['content-length'];
-    applyResponseOps(headers, route.headerOps);
-    if (this.clusterOps) applyResponseOps(headers, this.clusterOps);
-    const view = { status: head.status, headers };
-    for (let i = s.filters.length - 1; i >= 0; i--) s.filters[i].onResponse?.(s, view);
-    s.responseStarted = true;
-    s.info.responseCode = view.status;
-    s.info.responseStart = s.cm.runtime.clock.monotonic() - s.info.startMono;
-    if (s.isGrpc && src['grpc-status'] !== undefined) s.info.grpcStatus = Number(src['grpc-status']);
-    const h2stream = (res as { stream?: import('node:http2').ServerHttp2Stream }).stream;
-    if (s.isGrpc && h2stream && src['grpc-status'] !== undefined) {
-      // Trailers-only upstream answer stays trailers-only (grpc-status in the one HEADERS frame).
-      head.body.resume();
-      this.finish();
-      try {
-        h2stream.respond({ ':status': view.status, ...(headers as Record<string, string>) }, { endStream: true });
-      } catch {
-        res.destroy();
-      }
-      return;
-    }
-    try {
-      res.writeHead(view.status, headers as Record<string, string>);
-    } catch (e) {
-      this.s.cm.runtime.logger.warn({ err: String(e) }, 'invalid upstream response headers');
-      head.body.destroy();
-      this.finish();
-      res.destroy();
-      return;
-    }
-    const body = head.body;
-    const out = res as import('node:http').ServerResponse;
-    body.on('data', (c: Buffer) => {
-      s.info.bytesSent += c.length;
-      if (!out.write(c)) {
-        body.pause();
-        res.once('drain', () => body.resume());
-      }
-    });
-    head.onTrailers((trailers) => {
-      if (trailers['grpc-status'] !== undefined) {
-        s.info.grpcStatus = Number(trailers['grpc-status']);
-      }
-      // HTTP/2 (compat API) sends them as a trailing HEADERS frame; HTTP/1.1 in the last chunk.
-      if (Object.keys(trailers).length) res.addTrailers(trailers as Record<string, string>);
-      this.finish();
-      res.end();
-    });
-    body.once('error', () => {
-      this.finish();
-      res.destroy();
-    });
+    forwardResponse(this.s, head, latency, this.clusterOps, () => this.finish());
   }
 
   private onUpstreamError(seq: number, kind: UpstreamFailure, err: Error): void {

@@ -8,13 +8,14 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { Logger } from '@tsmesh/core';
 import type { DownstreamConnection } from '../filters/types';
 import type { ConnectionManager, DownstreamRequest, DownstreamResponse } from '../http/connection-manager';
 import type { ResolvedTls } from '../tls/context';
 import { uriSans } from '../tls/context';
+import { guardRapidReset, matchServerName, replayStream, secureContextFor } from './socket-helpers';
 import type { TcpProxy } from './tcp-proxy';
 
 export interface FilterChainRuntime {
@@ -39,89 +40,6 @@ interface ConnState {
   conn: DownstreamConnection;
   /** Pending until the first request's headers are complete (slowloris guard). */
   headersTimer?: NodeJS.Timeout;
-}
-
-/** A duplex over `socket` that first yields what is still buffered in it (the peeked preface). */
-function replayStream(socket: net.Socket): Duplex {
-  const d = new Duplex({
-    read: () => void socket.resume(),
-    write: (chunk: Buffer, _enc, cb) => void socket.write(chunk, cb),
-    final: (cb) => {
-      socket.end();
-      cb();
-    },
-    destroy: (err, cb) => {
-      socket.destroy(err ?? undefined);
-      cb(err);
-    },
-  });
-  const buffered = socket.read() as Buffer | null;
-  if (buffered) d.push(buffered);
-  socket.on('data', (c: Buffer) => {
-    if (!d.push(c)) socket.pause();
-  });
-  socket.once('end', () => d.push(null));
-  socket.once('close', () => d.destroy());
-  Object.defineProperties(d, {
-    remoteAddress: { get: () => socket.remoteAddress },
-    remotePort: { get: () => socket.remotePort },
-    localAddress: { get: () => socket.localAddress },
-    localPort: { get: () => socket.localPort },
-  });
-  return d;
-}
-
-const contexts = new WeakMap<ResolvedTls, { cert?: string; key?: string; ca?: string; ctx: tls.SecureContext }>();
-
-/**
- * The TLS context for a chain, rebuilt only when the material changed (rotation through the
- * CertificateProvider). A new context also means new session-ticket keys, so sessions never
- * resume across a certificate or validation change.
- */
-function secureContextFor(t: ResolvedTls): tls.SecureContext {
-  const o = t.options();
-  const hit = contexts.get(t);
-  if (hit && hit.cert === o.cert && hit.key === o.key && hit.ca === o.ca) return hit.ctx;
-  const ctx = tls.createSecureContext(o);
-  contexts.set(t, { cert: o.cert, key: o.key, ca: o.ca, ctx });
-  return ctx;
-}
-
-/**
- * HTTP/2 rapid-reset protection (CVE-2023-44487): a session whose client cancels more than half
- * of its streams before any response, past 100 such streams, is sent GOAWAY and closed.
- */
-export function guardRapidReset(session: http2.ServerHttp2Session, onTrip: () => void, minPremature = 100): void {
-  let total = 0;
-  let premature = 0;
-  session.on('stream', (stream: http2.ServerHttp2Stream) => {
-    total++;
-    stream.once('close', () => {
-      if (stream.headersSent || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR) return;
-      premature++;
-      if (premature > minPremature && premature * 2 > total && !session.destroyed) {
-        onTrip();
-        session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-        session.destroy();
-      }
-    });
-  });
-}
-
-/** Exact server name first, then the longest matching `*.suffix`. */
-function matchServerName(chains: readonly FilterChainRuntime[], name: string): FilterChainRuntime | undefined {
-  let best: FilterChainRuntime | undefined;
-  let bestLen = -1;
-  for (const c of chains) {
-    for (const n of c.serverNames ?? []) {
-      if (n === name) return c;
-      if (n.startsWith('*.') && name.endsWith(n.slice(1)) && n.length > bestLen) {
-        best = c;
-        bestLen = n.length;
-      }
-    }
-  }
-  return best;
 }
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');

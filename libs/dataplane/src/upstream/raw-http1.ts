@@ -12,68 +12,10 @@ import type { Clock } from '@tsmesh/core';
 import type { ClusterStats } from './cluster-stats';
 import type { Host } from './host';
 import type { RequestHead, UpstreamHandlers, UpstreamPool, UpstreamStream } from './pool';
+import { parseHeaderLines, RawBody, serializeHead } from './raw-http1-codec';
 
 const MAX_HEAD = 64 * 1024;
 const CRLF2 = Buffer.from('\r\n\r\n');
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\0\r\n]/;
-
-type Headers = Record<string, string | string[] | undefined>;
-
-/** The response body as the router consumes it: data/end/error events, pause/resume, destroy. */
-export class RawBody extends EventEmitter {
-  private queue: Buffer[] = [];
-  private ended = false;
-  private flowing = false;
-  private done = false;
-  trailers: Headers = {};
-  constructor(private readonly onPause: (paused: boolean) => void) {
-    super();
-  }
-  override on(event: string | symbol, fn: (...args: unknown[]) => void): this {
-    super.on(event, fn);
-    if (event === 'data' && !this.flowing) this.resume();
-    return this;
-  }
-  push(chunk: Buffer): void {
-    if (this.done) return;
-    if (this.flowing && this.queue.length === 0) this.emit('data', chunk);
-    else this.queue.push(chunk);
-  }
-  finish(): void {
-    this.ended = true;
-    if (this.flowing) this.flush();
-  }
-  fail(err: Error): void {
-    if (this.done) return;
-    this.done = true;
-    this.emit('error', err);
-  }
-  pause(): this {
-    this.flowing = false;
-    this.onPause(true);
-    return this;
-  }
-  resume(): this {
-    this.flowing = true;
-    this.onPause(false);
-    queueMicrotask(() => this.flush());
-    return this;
-  }
-  destroy(): this {
-    this.done = true;
-    this.queue = [];
-    this.onPause(false);
-    return this;
-  }
-  private flush(): void {
-    while (this.flowing && this.queue.length) this.emit('data', this.queue.shift() as Buffer);
-    if (this.flowing && this.ended && this.queue.length === 0 && !this.done) {
-      this.done = true;
-      this.emit('end');
-    }
-  }
-}
 
 interface Exchange {
   head: string;
@@ -348,39 +290,6 @@ class Conn {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-function parseHeaderLines(lines: string[], from: number): Headers {
-  const out: Headers = {};
-  for (let i = from; i < lines.length; i++) {
-    const line = lines[i];
-    const c = line.indexOf(':');
-    if (c <= 0) throw new Error('bad header line');
-    const name = line.slice(0, c).toLowerCase();
-    if (!TOKEN.test(name)) throw new Error('bad header name');
-    const value = line.slice(c + 1).trim();
-    if (BAD_VALUE.test(value)) throw new Error('bad header value');
-    const cur = out[name];
-    if (cur === undefined) out[name] = value;
-    else if (name === 'set-cookie') out[name] = Array.isArray(cur) ? [...cur, value] : [cur, value];
-    else if (name === 'content-length') {
-      if (cur !== value) throw new Error('conflicting content-length');
-    } else out[name] = `${cur}, ${value}`;
-  }
-  return out;
-}
-
-function serializeHead(h: RequestHead, chunked: boolean): string {
-  let s = `${h.method} ${h.path} HTTP/1.1\r\nhost: ${h.authority}\r\n`;
-  const hs = h.headers;
-  for (const k in hs) {
-    const v = hs[k];
-    if (v === undefined || k === 'host') continue;
-    if (Array.isArray(v)) for (const x of v) s += `${k}: ${x}\r\n`;
-    else s += `${k}: ${v}\r\n`;
-  }
-  if (chunked) s += 'transfer-encoding: chunked\r\n';
-  return s + '\r\n';
-}
 
 interface HostPool {
   idle: Conn[];

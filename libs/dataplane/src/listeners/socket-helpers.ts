@@ -1,0 +1,93 @@
+/**
+ * Socket-level helpers for listeners: replaying peeked bytes to nghttp2/TLS, cached TLS
+ * contexts, HTTP/2 rapid-reset protection and SNI chain matching.
+ */
+import http2 from 'node:http2';
+import type net from 'node:net';
+import { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import type { ResolvedTls } from '../tls/context';
+import type { FilterChainRuntime } from './listener';
+
+/** A duplex over `socket` that first yields what is still buffered in it (the peeked preface). */
+export function replayStream(socket: net.Socket): Duplex {
+  const d = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk: Buffer, _enc, cb) => void socket.write(chunk, cb),
+    final: (cb) => {
+      socket.end();
+      cb();
+    },
+    destroy: (err, cb) => {
+      socket.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  const buffered = socket.read() as Buffer | null;
+  if (buffered) d.push(buffered);
+  socket.on('data', (c: Buffer) => {
+    if (!d.push(c)) socket.pause();
+  });
+  socket.once('end', () => d.push(null));
+  socket.once('close', () => d.destroy());
+  Object.defineProperties(d, {
+    remoteAddress: { get: () => socket.remoteAddress },
+    remotePort: { get: () => socket.remotePort },
+    localAddress: { get: () => socket.localAddress },
+    localPort: { get: () => socket.localPort },
+  });
+  return d;
+}
+
+const contexts = new WeakMap<ResolvedTls, { cert?: string; key?: string; ca?: string; ctx: tls.SecureContext }>();
+
+/**
+ * The TLS context for a chain, rebuilt only when the material changed (rotation through the
+ * CertificateProvider). A new context also means new session-ticket keys, so sessions never
+ * resume across a certificate or validation change.
+ */
+export function secureContextFor(t: ResolvedTls): tls.SecureContext {
+  const o = t.options();
+  const hit = contexts.get(t);
+  if (hit && hit.cert === o.cert && hit.key === o.key && hit.ca === o.ca) return hit.ctx;
+  const ctx = tls.createSecureContext(o);
+  contexts.set(t, { cert: o.cert, key: o.key, ca: o.ca, ctx });
+  return ctx;
+}
+
+/**
+ * HTTP/2 rapid-reset protection (CVE-2023-44487): a session whose client cancels more than half
+ * of its streams before any response, past 100 such streams, is sent GOAWAY and closed.
+ */
+export function guardRapidReset(session: http2.ServerHttp2Session, onTrip: () => void, minPremature = 100): void {
+  let total = 0;
+  let premature = 0;
+  session.on('stream', (stream: http2.ServerHttp2Stream) => {
+    total++;
+    stream.once('close', () => {
+      if (stream.headersSent || stream.rstCode === http2.constants.NGHTTP2_NO_ERROR) return;
+      premature++;
+      if (premature > minPremature && premature * 2 > total && !session.destroyed) {
+        onTrip();
+        session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        session.destroy();
+      }
+    });
+  });
+}
+
+/** Exact server name first, then the longest matching `*.suffix`. */
+export function matchServerName(chains: readonly FilterChainRuntime[], name: string): FilterChainRuntime | undefined {
+  let best: FilterChainRuntime | undefined;
+  let bestLen = -1;
+  for (const c of chains) {
+    for (const n of c.serverNames ?? []) {
+      if (n === name) return c;
+      if (n.startsWith('*.') && name.endsWith(n.slice(1)) && n.length > bestLen) {
+        best = c;
+        bestLen = n.length;
+      }
+    }
+  }
+  return best;
+}
