@@ -60,15 +60,18 @@ describe('ZipkinExporter', () => {
   });
 
   it('drops spans beyond the bounded queue and counts them', async () => {
+    const mirrored: Record<string, number> = {};
     const exporter = new ZipkinExporter({
       collector: address,
       minFlushSpans: 100,
       maxQueue: 2,
       clock: new FakeClock(),
+      onCount: (stat, by) => (mirrored[stat] = (mirrored[stat] ?? 0) + by),
     });
     for (let i = 1; i <= 5; i++) exporter.export(span(`000000000000000${i}`));
     expect(exporter.queued()).toBe(2);
     expect(exporter.stats()['tracing.zipkin.spans_dropped']).toBe(3);
+    expect(mirrored['tracing.zipkin.spans_dropped']).toBe(3);
     await exporter.shutdown();
   });
 

@@ -21,6 +21,8 @@ export interface ZipkinExporterOptions {
   /** Per-POST timeout. */
   timeoutMs?: number;
   clock?: Clock;
+  /** Called on every counter change (to mirror them into a proxy's stats store). */
+  onCount?: (stat: keyof ZipkinExporterStats, by: number) => void;
 }
 
 export interface ZipkinExporterStats {
@@ -48,6 +50,7 @@ export class ZipkinExporter implements SpanExporter {
   private inflight: Promise<void> | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private stopped = false;
+  private readonly onCount?: ZipkinExporterOptions['onCount'];
   private readonly counters: ZipkinExporterStats = {
     'tracing.zipkin.spans_sent': 0,
     'tracing.zipkin.spans_dropped': 0,
@@ -61,12 +64,18 @@ export class ZipkinExporter implements SpanExporter {
     this.minFlushSpans = Math.max(1, options.minFlushSpans ?? 5);
     this.maxQueue = Math.max(1, options.maxQueue ?? 1000);
     this.timeoutMs = options.timeoutMs ?? 5000;
+    this.onCount = options.onCount;
     const clock = options.clock ?? systemClock;
     this.timer = clock.setInterval(() => {
       if (this.queue.length === 0) return;
-      this.counters['tracing.zipkin.timer_flushed']++;
+      this.count('tracing.zipkin.timer_flushed', 1);
       void this.flush();
     }, options.flushIntervalMs ?? 5000);
+  }
+
+  private count(stat: keyof ZipkinExporterStats, by: number): void {
+    this.counters[stat] += by;
+    this.onCount?.(stat, by);
   }
 
   stats(): ZipkinExporterStats {
@@ -79,7 +88,7 @@ export class ZipkinExporter implements SpanExporter {
 
   export(span: ZipkinSpan): void {
     if (this.stopped || this.queue.length >= this.maxQueue) {
-      this.counters['tracing.zipkin.spans_dropped']++;
+      this.count('tracing.zipkin.spans_dropped', 1);
       return;
     }
     this.queue.push(span);
@@ -121,11 +130,11 @@ export class ZipkinExporter implements SpanExporter {
         if (done) return;
         done = true;
         if (ok) {
-          this.counters['tracing.zipkin.reports_sent']++;
-          this.counters['tracing.zipkin.spans_sent'] += batch.length;
+          this.count('tracing.zipkin.reports_sent', 1);
+          this.count('tracing.zipkin.spans_sent', batch.length);
         } else {
-          this.counters['tracing.zipkin.reports_failed']++;
-          this.counters['tracing.zipkin.spans_dropped'] += batch.length;
+          this.count('tracing.zipkin.reports_failed', 1);
+          this.count('tracing.zipkin.spans_dropped', batch.length);
         }
         resolve();
       };

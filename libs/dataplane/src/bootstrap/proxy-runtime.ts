@@ -99,7 +99,12 @@ export class ProxyRuntime implements AdminBackend {
     this.refreshState();
     const t = o.bootstrap.tracing;
     if (t) {
-      this.exporter = new ZipkinExporter({ collector: t.collector, path: t.path, clock: this.clock });
+      this.exporter = new ZipkinExporter({
+        collector: t.collector,
+        path: t.path,
+        clock: this.clock,
+        onCount: (stat, by) => this.stats.counter(stat).inc(by),
+      });
       this.tracer = new Tracer({
         serviceName: node.cluster || node.id,
         exporter: this.exporter,
