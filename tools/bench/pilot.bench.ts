@@ -12,7 +12,81 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { AdsClient, type Response } from '../../apps/pilot/src/testing/ads-client';
+import * as grpc from '@grpc/grpc-js';
+import { adsServiceDefinition } from '@tsmesh/protocol';
+
+interface Response {
+  version_info: string;
+  nonce: string;
+  type_url: string;
+  bytes: number;
+}
+
+/** A thin ADS client: no decoding, ACKs by hand (the bench measures Pilot, not the client). */
+class AdsClient {
+  private readonly client: grpc.Client;
+  private readonly call: grpc.ClientDuplexStream<Record<string, unknown>, Record<string, unknown>>;
+  readonly received: Response[] = [];
+  private readonly listeners: ((r: Response) => void)[] = [];
+  private readonly waiting: { type: string; resolve: (r: Response) => void }[] = [];
+  private sentNode = false;
+
+  constructor(private readonly opts: { address: string; nodeId: string }) {
+    const Ctor = grpc.makeGenericClientConstructor(adsServiceDefinition(), 'ads');
+    this.client = new Ctor(opts.address, grpc.credentials.createInsecure());
+    this.call = (
+      this.client as unknown as { StreamAggregatedResources(): typeof this.call }
+    ).StreamAggregatedResources();
+    this.call.on('error', () => undefined);
+    this.call.on('data', (raw: Record<string, unknown>) => {
+      let bytes = 0;
+      for (const w of (raw['resources'] as { value: Buffer }[]) ?? []) bytes += w.value.length;
+      const r = {
+        version_info: String(raw['version_info']),
+        nonce: String(raw['nonce']),
+        type_url: String(raw['type_url']),
+        bytes,
+      };
+      this.received.push(r);
+      const i = this.waiting.findIndex((w) => w.type === r.type_url);
+      if (i >= 0) this.waiting.splice(i, 1)[0].resolve(r);
+      for (const l of this.listeners) l(r);
+    });
+  }
+
+  onResponse(fn: (r: Response) => void): void {
+    this.listeners.push(fn);
+  }
+
+  send(typeUrl: string, names: string[], version = '', nonce = ''): void {
+    const req: Record<string, unknown> = {
+      type_url: typeUrl,
+      resource_names: names,
+      version_info: version,
+      response_nonce: nonce,
+    };
+    if (!this.sentNode) {
+      req['node'] = { id: this.opts.nodeId, cluster: 'bench' };
+      this.sentNode = true;
+    }
+    this.call.write(req);
+  }
+
+  subscribe(typeUrl: string, names: string[] = []): Promise<Response> {
+    const p = new Promise<Response>((resolve) => this.waiting.push({ type: typeUrl, resolve }));
+    this.send(typeUrl, names);
+    return p;
+  }
+
+  ack(r: Response, names: string[]): void {
+    this.send(r.type_url, names, r.version_info, r.nonce);
+  }
+
+  close(): void {
+    this.call.cancel();
+    this.client.close();
+  }
+}
 
 const TYPE = {
   cds: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
@@ -138,7 +212,7 @@ async function main(): Promise<void> {
   writeFileSync(join(dir, 'services.yaml'), servicesYaml(SERVICES));
   writeFileSync(join(dir, 'moving.yaml'), endpointsYaml(0));
   writeFileSync(join(dir, 'vs.yaml'), vsYaml(50));
-  const { child, grpc } = await startPilot(dir);
+  const { child, grpc: grpcAddr } = await startPilot(dir);
   const pid = child.pid as number;
   const sims: Sim[] = [];
   try {
@@ -146,9 +220,8 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     for (let i = 0; i < CLIENTS; i++) {
       const client = new AdsClient({
-        address: grpc,
+        address: grpcAddr,
         nodeId: `sidecar~10.200.${i >> 8}.${i & 255}~app-${i}.default~default.svc.cluster.local`,
-        decode: false,
       });
       const sim: Sim = { client, names: new Map(), lastAt: 0, bytes: 0 };
       client.onResponse((r: Response) => {

@@ -168,7 +168,7 @@ export function buildClusters(proxy: Proxy, ctx: PushContext, plugins?: PluginRe
   const out: Msg[] = [];
   for (const svc of ctx.services) {
     const base = serviceClusters(ctx, svc, grpc);
-    if (plugins && plugins.list().length > 0) {
+    if (plugins && plugins.list().some((p) => p.onOutboundCluster)) {
       const dr = destinationRuleFor(ctx, svc.hostname);
       for (const c of base) {
         const copy = { ...c };

@@ -29,10 +29,12 @@ export function clusterEndpoints(ctx: PushContext, clusterName: string): Endpoin
   );
 }
 
-/** ClusterLoadAssignment for `clusterName`; an empty assignment when nothing matches. */
-export function buildLoadAssignment(ctx: PushContext, clusterName: string): Msg {
+/** ClusterLoadAssignment for `clusterName` (cached per push); undefined for a cluster Pilot does not know. */
+export function buildLoadAssignment(ctx: PushContext, clusterName: string): Msg | undefined {
   return cached(ctx, `eds|${clusterName}`, () => {
-    const eps = clusterEndpoints(ctx, clusterName) ?? [];
+    const resolved = clusterEndpoints(ctx, clusterName);
+    if (!resolved) return undefined;
+    const eps = resolved;
     const groups = new Map<string, Endpoint[]>();
     for (const e of eps) {
       const k = localityKey(e);

@@ -6,7 +6,7 @@
 import type { Proxy } from '../model/proxy';
 import type { PushContext } from '../model/push-context';
 import { buildClusters } from './cluster';
-import { buildLoadAssignment, clusterEndpoints, edsClusterNames } from './endpoints';
+import { buildLoadAssignment, edsClusterNames } from './endpoints';
 import { buildGatewayListeners, gatewayRouteConfig, gatewayRouteNames } from './gateway';
 import { grpcListener, grpcRouteConfig } from './grpc';
 import { buildSidecarListeners, sidecarRouteNames } from './listener';
@@ -69,7 +69,12 @@ export function generateClusters(
 
 export function generateEndpoints(proxy: Proxy, ctx: PushContext, names: readonly string[]): Msg[] {
   const want = names.length > 0 ? names : edsClusterNames(buildClusters(proxy, ctx));
-  return want.filter((n) => clusterEndpoints(ctx, n) !== undefined).map((n) => buildLoadAssignment(ctx, n));
+  const out: Msg[] = [];
+  for (const n of want) {
+    const cla = buildLoadAssignment(ctx, n);
+    if (cla) out.push(cla);
+  }
+  return out;
 }
 
 /** Generates the resources of one type for a proxy. */

@@ -7,7 +7,7 @@
  * HTTP filters: plugin slots (authn, rbac, mixer), then cors, fault, router last.
  */
 import type { Proxy } from '../model/proxy';
-import type { PushContext } from '../model/push-context';
+import { cached, type PushContext } from '../model/push-context';
 import { isHttpProtocol, type ServicePort } from '../model/types';
 import { proxyInstances } from './cluster';
 import {
@@ -61,26 +61,26 @@ export function tcpProxy(cluster: string): Msg {
 function outboundHttpListener(proxy: Proxy, ctx: PushContext, port: number, plugins?: PluginRegistry): Msg {
   const name = listenerName('0.0.0.0', port);
   const sp: ServicePort = { name: `http-${port}`, port, protocol: 'HTTP' };
-  return {
+  const filters = httpFilters(plugins, { proxy, ctx, port: sp, direction: 'outbound' });
+  // Identical for every proxy whose plugin filters are identical: build (and encode) once per push.
+  return cached(ctx, `lds-out|${port}|${JSON.stringify(filters)}`, () => ({
     name,
     address: socketAddress('0.0.0.0', port),
     bind_to_port: wrap(false),
     traffic_direction: 'OUTBOUND',
     filter_chains: [
       {
-        filters: [
-          hcm(
-            name,
-            { rds: { config_source: adsConfigSource(), route_config_name: String(port) } },
-            httpFilters(plugins, { proxy, ctx, port: sp, direction: 'outbound' }),
-          ),
-        ],
+        filters: [hcm(name, { rds: { config_source: adsConfigSource(), route_config_name: String(port) } }, filters)],
       },
     ],
-  };
+  }));
 }
 
 function outboundTcpListeners(ctx: PushContext, taken: Set<number>): Msg[] {
+  return cached(ctx, 'lds-tcp', () => outboundTcpListenersUncached(ctx, taken));
+}
+
+function outboundTcpListenersUncached(ctx: PushContext, taken: Set<number>): Msg[] {
   const out: Msg[] = [];
   const names = new Set<string>();
   for (const svc of ctx.services) {
@@ -156,12 +156,12 @@ function inboundListeners(proxy: Proxy, ctx: PushContext, plugins?: PluginRegist
 
 function virtualListener(ctx: PushContext): Msg {
   const allow = ctx.mesh.outboundTrafficPolicy === 'ALLOW_ANY';
-  return {
+  return cached(ctx, 'lds-virtual', () => ({
     name: 'virtual',
     address: socketAddress('0.0.0.0', ctx.mesh.proxyListenPort),
     use_original_dst: wrap(true),
     filter_chains: [{ filters: [tcpProxy(allow ? PASSTHROUGH_CLUSTER : BLACKHOLE_CLUSTER)] }],
-  };
+  }));
 }
 
 /** Port of the explicit HTTP proxy listener for this proxy (mesh proxyHttpPort or node metadata HTTP_PROXY_PORT). */

@@ -120,18 +120,34 @@ export function httpServicesOnPort(ctx: PushContext, port: number): Service[] {
   );
 }
 
-/** RouteConfiguration `"<port>"` for a sidecar. */
+/** Whether any mesh VirtualService depends on the client's labels or namespace (then routes are per proxy). */
+function anySourceMatch(ctx: PushContext): boolean {
+  return cached(ctx, 'anySourceMatch', () => usesSourceLabels(ctx.virtualServices));
+}
+
+/** Cache key of the per-proxy inputs of a sidecar route config. */
+function proxyRouteKey(proxy: Proxy, ctx: PushContext): string {
+  return `${proxy.domain}|${anySourceMatch(ctx) ? JSON.stringify(proxy.labels) + proxy.namespace : ''}`;
+}
+
+/** RouteConfiguration `"<port>"` for a sidecar (shared by proxies with the same domain, and labels when routes use them). */
 export function sidecarRouteConfig(proxy: Proxy, ctx: PushContext, port: number): Msg {
-  const vhosts = httpServicesOnPort(ctx, port).map((s) => serviceVirtualHost(proxy, ctx, s, port));
-  return {
-    name: String(port),
-    virtual_hosts: [...dedupeDomains(vhosts), fallbackVirtualHost(ctx)],
-    validate_clusters: wrap(false),
-  };
+  return cached(ctx, `rc|${port}|${proxyRouteKey(proxy, ctx)}`, () => {
+    const vhosts = httpServicesOnPort(ctx, port).map((s) => serviceVirtualHost(proxy, ctx, s, port));
+    return {
+      name: String(port),
+      virtual_hosts: [...dedupeDomains(vhosts), fallbackVirtualHost(ctx)],
+      validate_clusters: wrap(false),
+    };
+  });
 }
 
 /** RouteConfiguration `http_proxy`: every HTTP service port, for clients using the sidecar as HTTP proxy. */
 export function httpProxyRouteConfig(proxy: Proxy, ctx: PushContext): Msg {
+  return cached(ctx, `rc|http_proxy|${proxyRouteKey(proxy, ctx)}`, () => httpProxyRouteConfigUncached(proxy, ctx));
+}
+
+function httpProxyRouteConfigUncached(proxy: Proxy, ctx: PushContext): Msg {
   const vhosts: Msg[] = [];
   for (const s of ctx.services)
     for (const p of s.ports) if (isHttpProtocol(p.protocol)) vhosts.push(serviceVirtualHost(proxy, ctx, s, p.port));

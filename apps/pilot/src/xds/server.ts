@@ -68,7 +68,7 @@ export class XdsServer extends EventEmitter {
   private readonly server: grpc.Server;
   private readonly log: Logger;
   private readonly clock: Clock;
-  private readonly packCache = new WeakMap<object, { type_url: string; value: Buffer }>();
+  private readonly packCache = new WeakMap<object, Packed>();
   private seq = 0;
 
   constructor(private readonly opts: XdsServerOptions) {
@@ -213,12 +213,18 @@ export class XdsServer extends EventEmitter {
     }
   }
 
-  private pack(typeUrl: string, m: Msg): { type_url: string; value: Buffer } {
+  /** Encodes once per generated object; generated per-push pieces are shared by proxies, so is their encoding. */
+  private pack(typeUrl: string, m: Msg): Packed {
     const hit = this.packCache.get(m);
     if (hit) return hit;
     const wire = packAny(typeUrl, m);
-    this.packCache.set(m, wire);
-    return wire;
+    const packed: Packed = {
+      wire,
+      name: String(m['name'] ?? m['cluster_name'] ?? ''),
+      hash: createHash('sha1').update(wire.value).digest('base64'),
+    };
+    this.packCache.set(m, packed);
+    return packed;
   }
 
   /** Generates and sends one type; returns false when nothing needed sending. */
@@ -231,10 +237,10 @@ export class XdsServer extends EventEmitter {
   ): boolean {
     const st = conn.state(typeUrl);
     const ctx = this.opts.context();
-    let wire: { type_url: string; value: Buffer }[];
+    let packed: Packed[];
     try {
       const resources = generate(typeUrl, conn.proxy, ctx, st.names, this.opts.plugins) ?? [];
-      wire = resources.map((r) => this.pack(typeUrl, r));
+      packed = resources.map((r) => this.pack(typeUrl, r));
     } catch (e) {
       this.opts.metrics.pushErrors.inc({ type: shortType(typeUrl) });
       this.log.error(
@@ -243,13 +249,20 @@ export class XdsServer extends EventEmitter {
       );
       return false;
     }
-    const hash = fingerprint(wire);
+    const hash = packed.map((p) => p.hash).join('');
     if (!force && hash === st.sentHash) return false;
+    // RDS and EDS are not "all resources required" in state of the world: a push may carry only what changed.
+    const partial =
+      !force && !st.wildcard && (typeUrl === TYPE.route || typeUrl === TYPE.endpoint) && !!st.sentResources;
+    const toSend = partial ? packed.filter((p) => st.sentResources?.get(p.name) !== p.hash) : packed;
+    st.sentHash = hash;
+    st.sentResources = new Map(packed.map((p) => [p.name, p.hash]));
+    if (toSend.length === 0) return false;
+    const wire = toSend.map((p) => p.wire);
     const nonce = conn.nextNonce();
     st.sentVersion = ctx.version;
     st.sentNonce = nonce;
-    st.sentHash = hash;
-    st.sentCount = wire.length;
+    st.sentCount = packed.length;
     let bytes = 0;
     for (const w of wire) bytes += w.value.length;
     call.write({
@@ -293,8 +306,8 @@ function sameNames(st: TypeState, names: string[]): boolean {
   return true;
 }
 
-function fingerprint(wire: { type_url: string; value: Buffer }[]): string {
-  const h = createHash('sha1');
-  for (const w of wire) h.update(w.value);
-  return h.digest('base64');
+interface Packed {
+  wire: { type_url: string; value: Buffer };
+  name: string;
+  hash: string;
 }
