@@ -118,6 +118,35 @@ describe('prepareSnapshot', () => {
     expect(JSON.stringify(input)).toBe(frozen);
   });
 
+  it('logs TCP proxies in the TCP format by default', () => {
+    const tcp = prepareSnapshot(
+      {
+        ...emptySnapshot(),
+        listeners: [
+          {
+            name: '10.96.0.5_3306',
+            filter_chains: [
+              {
+                filters: [
+                  {
+                    name: 'envoy.filters.network.tcp_proxy',
+                    typed_config: { '@type': TYPE_URLS.tcpProxy, stat_prefix: 'mysql', cluster: 'db' },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+      opts({ tracing: true, defaultAccessLog: { path: '/dev/stdout', encoding: 'TEXT' } }),
+    );
+    const logger = tcp.accessLogs.get(AccessLogs.key('10.96.0.5_3306', 'mysql'))?.[0];
+    expect(logger?.format({ startTime: 0, bytesReceived: 3, bytesSent: 4, durationMs: 5, upstreamCluster: 'db' })).toBe(
+      '[1970-01-01T00:00:00.000Z] - 3 4 5 "-" db - - -\n',
+    );
+    expect(tcp.snapshot.listeners[0]['filter_chains'][0].filters).toHaveLength(1);
+  });
+
   it('reports bad access log configs as field errors', () => {
     const bad = prepareSnapshot(
       {

@@ -9,8 +9,9 @@
  * - listeners still marked `bind_to_port: false` are left out (nothing hands them connections);
  * - tracing: when the bootstrap has a tracer, the tracing filter goes first in every HTTP
  *   connection manager (SERVER span on inbound listeners, CLIENT on outbound);
- * - access logs: each HCM's `access_log` (or the mesh default from --access-log-path) is compiled
- *   and indexed by listener name and stat prefix;
+ * - access logs: each HCM's and TCP proxy's `access_log` (or the mesh default from
+ *   --access-log-file; TCP in Istio's TCP format) is compiled and indexed by listener name and
+ *   stat prefix;
  * - `require_tls` (Gateway `httpsRedirect`): a virtual host that requires TLS in a route
  *   configuration used only by plaintext filter chains answers every request with Envoy's
  *   301 to `https://` (the engine's route-level `https_redirect`).
@@ -60,6 +61,13 @@ function splitHostPort(v: string): { address: string; port_value: number } {
 
 const clone = <T>(v: T): T => structuredClone(v);
 const isHcm = (f: Msg) => f['name'] === HCM || f['typed_config']?.['@type'] === TYPE_URLS.hcm;
+const isTcpProxy = (f: Msg) =>
+  f['name'] === 'envoy.filters.network.tcp_proxy' || f['typed_config']?.['@type'] === TYPE_URLS.tcpProxy;
+
+/** Istio's TCP access-log format (1.0.x `EnvoyTCPLogFormat`). */
+export const ISTIO_TCP_FORMAT =
+  '[%START_TIME%] %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% ' +
+  '%UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS%\n';
 
 function rebind(l: Msg, address: string): Msg {
   return { ...l, address: { socket_address: splitHostPort(address) }, bind_to_port: { value: true } };
@@ -123,7 +131,8 @@ function prepareListener(
   let changed: Msg | undefined;
   chains.forEach((chain, ci) => {
     (chain['filters'] ?? []).forEach((f: Msg, fi: number) => {
-      if (!isHcm(f)) return;
+      const tcp = isTcpProxy(f);
+      if (!isHcm(f) && !tcp) return;
       const hcm = (f['typed_config'] ?? {}) as Msg;
       const fpath = `${path}.filter_chains[${ci}].filters[${fi}].typed_config`;
       const loggers: AccessLogger[] = [];
@@ -134,11 +143,10 @@ function prepareListener(
       });
       if (configured.length === 0 && o.defaultAccessLog?.path) {
         const d = o.defaultAccessLog;
+        const format =
+          d.encoding === 'JSON' ? { json_format: ISTIO_JSON_FORMAT } : tcp ? { format: ISTIO_TCP_FORMAT } : {};
         const logger = compileAccessLog(
-          {
-            name: 'envoy.access_loggers.file',
-            typed_config: { path: d.path, ...(d.encoding === 'JSON' ? { json_format: ISTIO_JSON_FORMAT } : {}) },
-          },
+          { name: 'envoy.access_loggers.file', typed_config: { path: d.path, ...format } },
           fpath,
           errors,
         );
@@ -148,7 +156,7 @@ function prepareListener(
         const key = AccessLogs.key(String(l['name'] ?? ''), String(hcm['stat_prefix'] ?? ''));
         index.set(key, [...(index.get(key) ?? []), ...loggers]);
       }
-      if (!o.tracing && !loggers.length) return;
+      if (tcp || (!o.tracing && !loggers.length)) return;
       changed ??= clone(l);
       const target = changed['filter_chains'][ci]['filters'][fi]['typed_config'] as Msg;
       const added: Msg[] = [];
