@@ -2,3 +2,4 @@ export * from './types';
 export { BaseIdentityProvider } from './base-provider';
 export { CitadelIdentityProvider, type CitadelIdentityOptions, type CertificateSigner } from './citadel-provider';
 export { FileIdentityProvider, type FileIdentityOptions } from './file-provider';
+export { checkPeer, classifyVerifyError, HandshakeStats, type HandshakeFailure, type PeerCheck } from './handshake';
