@@ -74,6 +74,7 @@ export class Dataplane {
   private lastUpdated = new Date(0);
   private version = '';
   private stopped = false;
+  private applying: Promise<unknown> = Promise.resolve();
   private readonly runtime: HcmRuntime;
 
   constructor(opts: DataplaneOptions) {
@@ -239,7 +240,14 @@ export class Dataplane {
    * Applies a complete snapshot atomically. Throws DATAPLANE_ERR_INVALID_CONFIG (with every field
    * error) or DATAPLANE_ERR_LISTENER_BIND; in both cases nothing changed.
    */
-  async apply(snapshot: Snapshot, opts: { version?: string } = {}): Promise<void> {
+  apply(snapshot: Snapshot, opts: { version?: string } = {}): Promise<void> {
+    // Pushes are applied one at a time, in call order (binding listeners is asynchronous).
+    const run = this.applying.then(() => this.applyNow(snapshot, opts));
+    this.applying = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyNow(snapshot: Snapshot, opts: { version?: string }): Promise<void> {
     if (this.stopped) throw dataplaneErrors.error('DATAPLANE_ERR_STOPPED');
     const problems = this.check(snapshot);
     if (problems.length) {
