@@ -143,6 +143,13 @@ test('refuses DNS SANs, unknown tokens, garbage CSRs and TTLs above the maximum'
   ).toBeGreaterThanOrEqual(1);
 });
 
+test('an oversized request is refused and the server keeps serving', async () => {
+  const huge = `-----BEGIN CERTIFICATE REQUEST-----\n${'A'.repeat(100_000)}\n-----END CERTIFICATE REQUEST-----\n`;
+  await expect(client(TOKEN_A).createCertificate(huge)).rejects.toMatchObject({ code: 8 });
+  const k = await generateKey();
+  await expect(client(TOKEN_A).createCertificate(buildCsr(k.privateKey, { uris: [PP] }))).resolves.toHaveLength(2);
+});
+
 test('tokens file is re-read when it changes', async () => {
   const newToken = 'tok-ratings-0123456789abcdef';
   const k = await generateKey();

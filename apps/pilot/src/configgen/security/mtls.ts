@@ -133,7 +133,7 @@ export function buildInboundTlsContext(src: CertSource = { kind: 'sds' }): Msg {
     name: 'envoy.transport_sockets.tls',
     typed_config: {
       '@type': DOWNSTREAM_TLS,
-      common_tls_context: commonTlsContext(src, ['istio-peer-exchange', 'h2', 'http/1.1'], {}),
+      common_tls_context: commonTlsContext(src, ['istio-peer-exchange', 'h2', 'http/1.1', 'istio'], {}),
       require_client_certificate: { value: true },
     },
   };
