@@ -295,8 +295,12 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
         proxyWanted(pod, [
           ['--outbound-address', `${pod.ip}:15001`],
           // Inbound `<podIP>_<port>` listeners bind at the pod address (proxy's local mode), or the single one is rebound.
+          // (an empty --inbound-address keeps the proxy from moving the single inbound listener to 127.0.0.1:15006)
           ...((proxy.flags.has('--bind-inbound-listeners')
-            ? [['--bind-inbound-listeners', 'true']]
+            ? [
+                ['--bind-inbound-listeners', 'true'],
+                ['--inbound-address', ''],
+              ]
             : svcPorts.length === 1
               ? [['--inbound-address', `${pod.ip}:${svcPorts[0]}`]]
               : []) as [string, string][]),

@@ -77,13 +77,37 @@ export function startMesh(
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
-  if (up.code !== 0) {
+  const fail = (reason: string) => {
     mesh.down();
-    const reason = `the mesh did not become ready:\n${up.out}`;
     if (process.env['TSMESH_E2E_STRICT'] === '1') throw new Error(reason);
     return { mesh: null, reason };
-  }
+  };
+  if (up.code !== 0) return fail(`the mesh did not become ready:\n${up.out}`);
+  // A gateway that is "ready" but got no listeners from Pilot cannot serve any scenario.
+  const listeners = gatewayListeners(stateDir);
+  if (listeners === 0)
+    return fail(
+      'the ingress gateway is ready but Pilot sent it no listeners (check Gateway selector vs the node LABELS metadata)',
+    );
   return { mesh, reason: null };
+}
+
+/** Listener count from the gateway's admin `/listeners` (null when there is no gateway). */
+function gatewayListeners(stateDir: string): number | null {
+  const st = JSON.parse(tsmesh(stateDir, 'status', '--json').out) as {
+    processes?: { role: string; listeners: Record<string, string> }[];
+  };
+  const admin = st.processes?.find((p) => p.role === 'gateway')?.listeners['admin'];
+  if (!admin) return null;
+  const deadline = Date.now() + 15_000;
+  let count = 0;
+  while (Date.now() < deadline) {
+    const r = spawnSync('curl', ['-s', '--max-time', '2', `http://${admin}/listeners`], { encoding: 'utf8' });
+    count = (r.stdout ?? '').split('\n').filter((l) => l.trim()).length;
+    if (count > 0) return count;
+    spawnSync('sleep', ['0.5']);
+  }
+  return count;
 }
 
 export function skipNotice(suite: string, reason: string): void {
