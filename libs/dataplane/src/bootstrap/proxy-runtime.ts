@@ -4,7 +4,15 @@
  * and health servers. Implements the admin backend. Readiness is Envoy's: LIVE only once the
  * first complete config is applied, DRAINING after `/healthcheck/fail` or during shutdown.
  */
-import { silentLogger, systemClock, systemRandom, type Clock, type Logger, type Random } from '@tsmesh/core';
+import {
+  isMeshError,
+  silentLogger,
+  systemClock,
+  systemRandom,
+  type Clock,
+  type Logger,
+  type Random,
+} from '@tsmesh/core';
 import { Tracer, ZipkinExporter, type SpanKind } from '@tsmesh/telemetry';
 import { adminHandler, healthHandler, listenHttp, prometheusHandler, type BoundServer } from '../admin/admin-server';
 import { buildConfigDump } from '../admin/config-dump';
@@ -200,7 +208,21 @@ export class ProxyRuntime implements AdminBackend {
     if (prepared.errors.length) {
       throw new Error(prepared.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
     }
-    await this.dataplane.apply(prepared.snapshot);
+    let next = prepared.snapshot;
+    // Like Envoy's listener manager: a listener that cannot bind is dropped (and counted), the
+    // rest of the config still goes live.
+    for (;;) {
+      try {
+        await this.dataplane.apply(next);
+        break;
+      } catch (e) {
+        const failed = isMeshError(e) && e.code === 'DATAPLANE_ERR_LISTENER_BIND' ? String(e.params['listener']) : '';
+        if (!failed || !next.listeners.some((l) => l['name'] === failed)) throw e;
+        this.stats.counter('listener_manager.listener_create_failure').inc();
+        this.log.error({ listener: failed, err: (e as Error).message }, 'listener cannot bind; applying the rest');
+        next = { ...next, listeners: next.listeners.filter((l) => l['name'] !== failed) };
+      }
+    }
     this.accessLogs.setIndex(prepared.accessLogs);
     for (const l of this.dataplane.listeners()) {
       if (this.addresses[l.name] === l.address || !l.address) continue;
