@@ -74,3 +74,43 @@ test('writes istio.<sa> secrets, renews at half-life and when the root changes',
   expect(secrets.get('default/istio.default')!.data['cert-chain.pem']).not.toBe(before);
   expect(secrets.get('default/istio.default')!.data['root-cert.pem']).toBe(rootPem);
 });
+
+test('a watched new ServiceAccount gets its secret without waiting for the resync', async () => {
+  const clock = new FakeClock(Date.now());
+  const rootKey = await generateKey();
+  const rootPem = selfSignedRoot(rootKey.privateKey, 'cluster.local', 3650 * 24 * H, clock.now());
+  const root = new X509Certificate(rootPem);
+  const ca = {
+    signingKey: rootKey.privateKey,
+    signingCert: root,
+    intermediates: [],
+    root,
+    rootPem,
+    source: 'self-signed' as const,
+  };
+  const signer = new WorkloadSigner(ca, { defaultTtlMs: 24 * H, maxTtlMs: 90 * 24 * H, clock });
+  const { api, secrets } = fakeApi();
+  let emit: ((sa: { namespace: string; name: string }) => void) | undefined;
+  let stopped = false;
+  api.listServiceAccounts = async () => [];
+  api.watchServiceAccounts = (_ns, onAdded) => {
+    emit = onAdded;
+    return () => (stopped = true);
+  };
+  const ctl = new SecretController({
+    api,
+    signer,
+    trustDomain: 'cluster.local',
+    ttlMs: 24 * H,
+    namespaces: [],
+    clock,
+    logger: silentLogger(),
+    metrics: citadelMetrics(),
+  });
+  ctl.start(60_000);
+  emit?.({ namespace: 'shop', name: 'order' });
+  for (let i = 0; i < 50 && !secrets.has('shop/istio.order'); i++) await new Promise((r) => setImmediate(r));
+  expect(secrets.has('shop/istio.order')).toBe(true);
+  ctl.stop();
+  expect(stopped).toBe(true);
+});

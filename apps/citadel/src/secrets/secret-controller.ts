@@ -32,6 +32,8 @@ export interface SecretsApi {
     data: Record<string, string>,
     annotations: Record<string, string>,
   ): Promise<void>;
+  /** Optional watch: calls `onAdded` for each ServiceAccount created; returns a stop function. */
+  watchServiceAccounts?(namespaces: readonly string[], onAdded: (sa: ServiceAccountRef) => void): () => void;
 }
 
 export interface SecretControllerOptions {
@@ -51,16 +53,31 @@ export interface SecretControllerOptions {
 export class SecretController {
   private timer: TimerHandle | null = null;
   private running: Promise<void> | null = null;
+  private unwatch: (() => void) | null = null;
 
   constructor(private readonly o: SecretControllerOptions) {}
 
   start(resyncMs: number): void {
     void this.resync();
     this.timer = this.o.clock.setInterval(() => void this.resync(), resyncMs);
+    // A new ServiceAccount gets its secret at once; the resync covers missed events and renewals.
+    this.unwatch = this.o.api.watchServiceAccounts?.(this.o.namespaces, (sa) => void this.ensureLogged(sa)) ?? null;
   }
 
   stop(): void {
     this.timer?.cancel();
+    this.unwatch?.();
+  }
+
+  private async ensureLogged(sa: ServiceAccountRef): Promise<void> {
+    try {
+      await this.ensure(sa);
+    } catch (e) {
+      this.o.logger.warn(
+        { namespace: sa.namespace, serviceAccount: sa.name, err: (e as Error).message },
+        'secret mode: could not write secret',
+      );
+    }
   }
 
   /** One pass over all service accounts; concurrent calls share the pass. */
@@ -131,6 +148,7 @@ export async function kubeSecretsApi(): Promise<SecretsApi> {
   const kc = new k8s.KubeConfig();
   kc.loadFromDefault();
   const core = kc.makeApiClient(k8s.CoreV1Api);
+  const watcher = new k8s.Watch(kc);
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
   return {
     async listServiceAccounts(namespaces) {
@@ -151,6 +169,36 @@ export async function kubeSecretsApi(): Promise<SecretsApi> {
         if ((e as { code?: number }).code === 404) return null;
         throw e;
       }
+    },
+    watchServiceAccounts(namespaces, onAdded) {
+      const paths = namespaces.length
+        ? namespaces.map((ns) => `/api/v1/namespaces/${ns}/serviceaccounts`)
+        : ['/api/v1/serviceaccounts'];
+      const aborts: Array<{ abort(): void }> = [];
+      let stopped = false;
+      const start = (path: string) => {
+        if (stopped) return;
+        watcher
+          .watch(
+            path,
+            {},
+            (type: string, obj: { metadata?: { namespace?: string; name?: string } }) => {
+              if (type === 'ADDED' && obj.metadata?.name)
+                onAdded({ namespace: obj.metadata.namespace ?? 'default', name: obj.metadata.name });
+            },
+            // The watch ends on timeouts and errors; start again (the resync covers the gap).
+            () => setTimeout(() => start(path), 5000).unref(),
+          )
+          .then(
+            (c) => aborts.push(c),
+            () => setTimeout(() => start(path), 5000).unref(),
+          );
+      };
+      paths.forEach(start);
+      return () => {
+        stopped = true;
+        for (const a of aborts) a.abort();
+      };
     },
     async writeSecret(namespace, name, type, data, annotations) {
       const body = {
