@@ -268,6 +268,30 @@ describe('XdsClient', () => {
     expect(client.status().cds.lastError).toContain('bad-one');
   });
 
+  it('treats CDS as state of the world: a cluster missing from a response is removed, and its EDS name dropped', async () => {
+    const { transport, sink, client } = setup();
+    transport.respond({
+      type_url: TYPE_URLS.cluster,
+      version_info: 'c1',
+      nonce: 'a',
+      resources: [edsCluster('x'), edsCluster('y')],
+    });
+    transport.respond({
+      type_url: TYPE_URLS.endpoint,
+      version_info: 'e1',
+      nonce: 'b',
+      resources: [cla('x'), cla('y')],
+    });
+    transport.respond({ type_url: TYPE_URLS.listener, version_info: 'l1', nonce: 'c', resources: [] });
+    await client.settled();
+    expect(names(sink.live?.clusters)).toEqual(['xds-grpc', 'x', 'y']);
+    transport.respond({ type_url: TYPE_URLS.cluster, version_info: 'c2', nonce: 'd', resources: [edsCluster('x')] });
+    await client.settled();
+    expect(names(sink.live?.clusters)).toEqual(['xds-grpc', 'x']);
+    expect(names(sink.live?.endpoints)).toEqual(['x']);
+    expect(transport.last(TYPE_URLS.endpoint)?.resource_names).toEqual(['x']);
+  });
+
   it('NACKs duplicate resource names and type mismatches', () => {
     const { transport } = setup();
     transport.respond({
