@@ -49,6 +49,8 @@ export interface PlanOptions {
   httpProxyPortBase: number;
   /** Components not to run even if built (`--without pilot,proxy`). */
   without: Set<string>;
+  /** Passed to Mixer (its redisquota handlers); without it quotas use memquota. */
+  redisUrl?: string;
   /** A real PostgreSQL for the shop; otherwise each shop service runs embedded PGlite. */
   databaseUrl?: string;
   logLevel?: string;
@@ -124,7 +126,7 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
       ip: pod.ip,
       main: c.main,
       args: [...args, ...passthrough],
-      env: { ...logEnv },
+      env: { ...logEnv, ...(project === 'mixer' && o.redisUrl ? { REDIS_URL: o.redisUrl } : {}) },
       readyUrl: project === 'pilot' ? `http://${pod.ip}:15014/ready` : undefined,
     });
     plan.pods.push(pod);

@@ -178,6 +178,7 @@ async function supervise(root: string, s: UpSettings, out: Out): Promise<number>
     without,
     httpProxyPortBase: s.httpProxyPortBase,
     databaseUrl: s.databaseUrl || undefined,
+    redisUrl: process.env['REDIS_URL'] || undefined,
     logLevel: s.logLevel,
     workloadEnv: readWorkloadEnv(paths.workloadsDir),
   });
