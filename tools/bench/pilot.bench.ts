@@ -168,6 +168,8 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+const pushLog: { waited: number; build: number; push: number }[] = [];
+
 async function startPilot(dir: string): Promise<{ child: ChildProcess; grpc: string }> {
   const child = spawn(
     process.execPath,
@@ -196,7 +198,12 @@ async function startPilot(dir: string): Promise<{ child: ChildProcess; grpc: str
     });
     child.once('exit', (c) => reject(new Error(`pilot exited ${c}`)));
   });
-  child.stdout?.resume();
+  child.stdout?.on('data', (d: Buffer) => {
+    for (const line of d.toString().split('\n')) {
+      const m = /"waitedMs":(\d+),"buildMs":(\d+),"pushMs":(\d+)/.exec(line);
+      if (m) pushLog.push({ waited: Number(m[1]), build: Number(m[2]), push: Number(m[3]) });
+    }
+  });
   return { child, grpc };
 }
 
@@ -308,6 +315,14 @@ async function main(): Promise<void> {
     console.log(`| bytes per proxy, VirtualService-change push | ${Math.round(vsBytes)} |`);
     console.log(`| Pilot CPU ms per proxy per full push (VirtualService change) | ${cpuPerProxyPerPush.toFixed(2)} |`);
     console.log(`| Pilot RSS (MB) | ${f(rssMb)} |`);
+    const med = (k: 'waited' | 'build' | 'push') =>
+      pct(
+        pushLog.map((p) => p[k]).sort((a, b) => a - b),
+        50,
+      );
+    console.log(
+      `| Pilot per push, median: debounce wait / context build / send to all (ms) | ${med('waited')} / ${med('build')} / ${med('push')} |`,
+    );
   } finally {
     for (const s of sims) s.client.close();
     child.kill('SIGTERM');

@@ -4,7 +4,7 @@
  * `cluster.go` buildOutboundClusters / buildInboundClusters).
  */
 import type { Proxy } from '../model/proxy';
-import { cached, destinationRuleFor, type PushContext } from '../model/push-context';
+import { destinationRuleFor, stable, type PushContext } from '../model/push-context';
 import { isHttp2Protocol, type Endpoint, type Service, type ServicePort } from '../model/types';
 import {
   wrap,
@@ -81,7 +81,14 @@ export function subsetNames(ctx: PushContext, host: string): string[] {
 
 /** Outbound clusters of one service (cached per push; shared by all proxies). */
 export function serviceClusters(ctx: PushContext, svc: Service, grpc: boolean): Msg[] {
-  return cached(ctx, `cds|${grpc ? 'grpc' : 'envoy'}|${svc.hostname}`, () => {
+  const fp = () =>
+    JSON.stringify([
+      svc,
+      destinationRuleFor(ctx, svc.hostname)?.spec,
+      svc.resolution === 'DNS' ? ctx.endpoints.get(svc.hostname) : spiffeIdentities(ctx, svc),
+      ctx.mesh,
+    ]);
+  return stable(ctx, `cds|${grpc ? 'grpc' : 'envoy'}|${svc.hostname}`, fp, () => {
     const out: Msg[] = [];
     for (const port of svc.ports) {
       if (port.protocol === 'UDP') continue;

@@ -3,7 +3,7 @@
  * subset's labels, grouped by locality with a weight per locality (grpc-js-xds
  * drops localities without `load_balancing_weight`).
  */
-import { cached, destinationRuleFor, type PushContext } from '../model/push-context';
+import { cached, destinationRuleFor, stable, type PushContext } from '../model/push-context';
 import { labelsMatch, type Endpoint } from '../model/types';
 import { parseClusterName, socketAddress, wrap, type Msg } from './names';
 import { subsetOf } from './traffic-policy';
@@ -34,6 +34,17 @@ export function buildLoadAssignment(ctx: PushContext, clusterName: string): Msg 
   return cached(ctx, `eds|${clusterName}`, () => {
     const resolved = clusterEndpoints(ctx, clusterName);
     if (!resolved) return undefined;
+    return stable(
+      ctx,
+      `eds-stable|${clusterName}`,
+      () => JSON.stringify(resolved),
+      () => loadAssignment(clusterName, resolved),
+    );
+  });
+}
+
+function loadAssignment(clusterName: string, resolved: Endpoint[]): Msg {
+  {
     const eps = resolved;
     const groups = new Map<string, Endpoint[]>();
     for (const e of eps) {
@@ -62,7 +73,7 @@ export function buildLoadAssignment(ctx: PushContext, clusterName: string): Msg 
       });
     }
     return { cluster_name: clusterName, endpoints };
-  });
+  }
 }
 
 /** Names of every EDS cluster a proxy's CDS contains. */

@@ -5,7 +5,15 @@
  * generateAltVirtualHosts), plus the catch-all host for unknown destinations.
  */
 import type { Proxy } from '../model/proxy';
-import { cached, fqdn, type ConfigRef, type PushContext } from '../model/push-context';
+import {
+  cached,
+  destinationRuleFor,
+  fqdn,
+  identity,
+  stable,
+  type ConfigRef,
+  type PushContext,
+} from '../model/push-context';
 import { isHttpProtocol, type Service } from '../model/types';
 import { buildHttpRoutes, hashPolicy } from './http-route';
 import { BLACKHOLE_CLUSTER, dur, outboundClusterName, PASSTHROUGH_CLUSTER, wrap, type Msg } from './names';
@@ -71,11 +79,40 @@ export function defaultRoute(ctx: PushContext, svc: Service, port: number): Msg 
   return { match: { prefix: '/' }, route, decorator: { operation: `${svc.hostname}:${port}/*` } };
 }
 
+/** Everything routes of `vss` read besides the VS specs: destination services' ports and DestinationRules, delegates. */
+function routeInputs(ctx: PushContext, vss: readonly ConfigRef[]): unknown[] {
+  const out: unknown[] = [];
+  for (const vs of vss) {
+    out.push(vs.name, vs.namespace, vs.spec);
+    for (const r of (vs.spec['http'] as Msg[] | undefined) ?? []) {
+      if (r['delegate'])
+        out.push(ctx.virtualServices.filter((v) => !v.spec['hosts']).map((v) => [v.name, v.namespace, v.spec]));
+      for (const d of [...((r['route'] as Msg[] | undefined) ?? []).map((x) => x['destination']), r['mirror']]) {
+        const host =
+          d && typeof (d as Msg)['host'] === 'string'
+            ? fqdn(String((d as Msg)['host']), vs.namespace, ctx.mesh.domainSuffix)
+            : undefined;
+        if (host) out.push(host, ctx.servicesByHost.get(host)?.ports, destinationRuleFor(ctx, host)?.spec);
+      }
+    }
+  }
+  return out;
+}
+
 /** One service's virtual host on a port (cached per push by proxy domain, and labels when routes depend on them). */
 export function serviceVirtualHost(proxy: Proxy, ctx: PushContext, svc: Service, port: number): Msg {
   const vss = virtualServicesFor(ctx, svc.hostname);
   const labelsKey = usesSourceLabels(vss) ? JSON.stringify(proxy.labels) + proxy.namespace : '';
-  return cached(ctx, `vh|${svc.hostname}|${port}|${proxy.domain}|${labelsKey}`, () => {
+  const fp = () =>
+    JSON.stringify([
+      svc,
+      routeInputs(ctx, vss),
+      destinationRuleFor(ctx, svc.hostname)?.spec,
+      ctx.mesh,
+      proxy.domain,
+      labelsKey,
+    ]);
+  return stable(ctx, `vh|${svc.hostname}|${port}|${proxy.domain}|${labelsKey}`, fp, () => {
     const scope = { proxy, ctx, port, gateways: ['mesh'] };
     const routes = vss.length > 0 ? buildHttpRoutes(scope, vss, svc.hostname) : [defaultRoute(ctx, svc, port)];
     return {
@@ -134,11 +171,12 @@ function proxyRouteKey(proxy: Proxy, ctx: PushContext): string {
 export function sidecarRouteConfig(proxy: Proxy, ctx: PushContext, port: number): Msg {
   return cached(ctx, `rc|${port}|${proxyRouteKey(proxy, ctx)}`, () => {
     const vhosts = httpServicesOnPort(ctx, port).map((s) => serviceVirtualHost(proxy, ctx, s, port));
-    return {
+    const fp = () => `${ctx.mesh.outboundTrafficPolicy}|${vhosts.map(identity).join(',')}`;
+    return stable(ctx, `rc-stable|${port}|${proxyRouteKey(proxy, ctx)}`, fp, () => ({
       name: String(port),
       virtual_hosts: [...dedupeDomains(vhosts), fallbackVirtualHost(ctx)],
       validate_clusters: wrap(false),
-    };
+    }));
   });
 }
 

@@ -38,6 +38,15 @@ export interface PushContext {
   store: ConfigStore;
   /** Per-push memo for generated per-service pieces (shared across proxies). */
   cache: Map<string, unknown>;
+  /** Pieces of the previous push with the fingerprint of their inputs (reused when inputs are unchanged). */
+  previous: Map<string, Persisted>;
+  /** What this push keeps for the next one. */
+  next: Map<string, Persisted>;
+}
+
+export interface Persisted {
+  fp: string;
+  value: unknown;
 }
 
 /** Istio's ResolveShortnameToFQDN: names without a dot are relative to the config's namespace. */
@@ -225,7 +234,12 @@ function ref(o: StoredObject): ConfigRef {
 }
 
 /** Builds the snapshot for one push. */
-export function buildPushContext(store: ConfigStore, mesh: MeshSettings, version: string): PushContext {
+export function buildPushContext(
+  store: ConfigStore,
+  mesh: MeshSettings,
+  version: string,
+  previous?: PushContext,
+): PushContext {
   const suffix = mesh.domainSuffix;
   const pods: PodInfo[] = [];
   const podsByIp = new Map<string, PodInfo>();
@@ -280,6 +294,8 @@ export function buildPushContext(store: ConfigStore, mesh: MeshSettings, version
     gateways: store.list('Gateway').map(ref).sort(byOrder),
     store,
     cache: new Map(),
+    previous: previous?.next ?? new Map(),
+    next: new Map(),
   };
 }
 
@@ -295,6 +311,34 @@ export function destinationRuleFor(ctx: PushContext, hostname: string): ConfigRe
       bestLen = h.length;
     }
   return best;
+}
+
+/**
+ * Like `cached`, but across pushes: when the previous push built `key` from
+ * inputs with the same fingerprint, its object is reused (so its encoding,
+ * cached by object, is reused too).
+ */
+export function stable<T>(ctx: PushContext, key: string, fingerprint: () => string, make: () => T): T {
+  if (ctx.cache.has(key)) return ctx.cache.get(key) as T;
+  const fp = fingerprint();
+  const prev = ctx.previous.get(key);
+  const value = prev && prev.fp === fp ? (prev.value as T) : make();
+  ctx.cache.set(key, value);
+  ctx.next.set(key, { fp, value });
+  return value;
+}
+
+const ids = new WeakMap<object, number>();
+let nextId = 0;
+
+/** A stable identity number for an object (fingerprints of composites built from reused parts). */
+export function identity(o: object): number {
+  let id = ids.get(o);
+  if (id === undefined) {
+    id = ++nextId;
+    ids.set(o, id);
+  }
+  return id;
 }
 
 /** Memoizes a per-push piece under `key`. */

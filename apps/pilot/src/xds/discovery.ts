@@ -65,14 +65,28 @@ export class Discovery {
   private build(): PushContext {
     this.counter++;
     const version = `${new Date(this.clock.now()).toISOString()}/${this.counter}`;
-    return buildPushContext(this.opts.store, this.opts.mesh, version);
+    return buildPushContext(this.opts.store, this.opts.mesh, version, this.ctx);
   }
 
   private fire(req: PushRequest): void {
+    const t0 = this.clock.monotonic();
     this.ctx = this.build();
+    const t1 = this.clock.monotonic();
     this.opts.metrics.fullPushes.inc({ kind: req.full ? 'full' : 'eds' });
     this.opts.metrics.configRejects.set(this.opts.store.listRejections().length);
-    this.log.info({ version: this.ctx.version, full: req.full, changes: req.count, reasons: [...req.reasons] }, 'push');
     for (const p of this.pushers) p(req);
+    const t2 = this.clock.monotonic();
+    this.log.info(
+      {
+        version: this.ctx.version,
+        full: req.full,
+        changes: req.count,
+        reasons: [...req.reasons],
+        waitedMs: Math.round(t0 - req.startMs),
+        buildMs: Math.round(t1 - t0),
+        pushMs: Math.round(t2 - t1),
+      },
+      'push',
+    );
   }
 }

@@ -1,5 +1,6 @@
 import { writeFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { metricValue } from '@tsmesh/core';
 import { tempDir, waitFor, type TempDir } from '@tsmesh/testing';
 import { TYPE } from '../configgen/names';
@@ -82,8 +83,6 @@ spec:
   http: [{route: [{destination: {host: reviews, subset: v2}}]}]
 `,
     );
-    const cdsPush = await c.next(TYPE.cluster).catch(() => undefined);
-    void cdsPush;
     const pushed = await waitFor(() => c.received.find((r) => r.type_url === TYPE.route && r.nonce !== rds.nonce));
     c.nack(pushed, rds.version_info, 'route rejected by test', ['9080']);
     await waitFor(
@@ -131,6 +130,34 @@ status: {phase: Running, podIP: 10.1.0.99}
     const good = client();
     const cds = await good.subscribe(TYPE.cluster);
     expect(cds.resources.length).toBeGreaterThan(0);
+  });
+
+  it('survives garbage bytes and an oversized DiscoveryRequest', async () => {
+    const raw = new grpc.Client(pilot.grpcAddress, grpc.credentials.createInsecure());
+    const ident = (b: Buffer) => b;
+    const garbage = raw.makeBidiStreamRequest(
+      '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
+      ident,
+      ident,
+    );
+    let garbageStatus: grpc.StatusObject | undefined;
+    garbage.on('error', () => undefined);
+    garbage.on('status', (st: grpc.StatusObject) => (garbageStatus = st));
+    garbage.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]));
+    await waitFor(() => garbageStatus, { what: 'garbage stream closed' });
+    expect(garbageStatus?.code).not.toBe(grpc.status.OK);
+    raw.close();
+
+    const big = client();
+    big.send(
+      TYPE.endpoint,
+      Array.from({ length: 60_000 }, (_, i) => `outbound|9080|v${i}|${'x'.repeat(64)}.default.svc.cluster.local`),
+    );
+    await waitFor(() => big.closed, { what: 'oversized stream closed' });
+    expect((big.closed as { code?: number }).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+
+    const good = client();
+    expect((await good.subscribe(TYPE.cluster)).resources.length).toBeGreaterThan(0);
   });
 
   it('returns to zero connections after many clients connect and vanish', async () => {
