@@ -213,6 +213,21 @@ test('plugged-in intermediate (cacerts layout) signs; chain is leaf, intermediat
   }
 });
 
+test('--grpc-tls: the CA API over TLS, verified with the root from /root-cert.pem', async () => {
+  const secure = await startCitadel(settings(['--grpc-tls']), { logger: silentLogger() });
+  try {
+    const root = (await httpRequest(`http://${secure.httpAddress}/root-cert.pem`)).body;
+    const c = new CaClient({ address: secure.grpcAddress, token: TOKEN_A, rootCertPem: root });
+    clients.push(c);
+    const k = await generateKey();
+    await expect(c.createCertificate(buildCsr(k.privateKey, { uris: [PP] }))).resolves.toHaveLength(2);
+    const plain = client(TOKEN_A, secure.grpcAddress);
+    await expect(plain.createCertificate(buildCsr(k.privateKey, { uris: [PP] }))).rejects.toMatchObject({ code: 14 });
+  } finally {
+    await secure.stop();
+  }
+});
+
 test('Kubernetes TokenReview: only system:serviceaccount users prove an identity', async () => {
   const reviews: string[] = [];
   const kube = await startCitadel(settings(['--kube-token-review']), {

@@ -6,7 +6,9 @@
 import * as grpc from '@grpc/grpc-js';
 import type http from 'node:http';
 import { systemClock, type Clock, type Logger, type Settings } from '@tsmesh/core';
-import type { KeyAlgorithm } from '@tsmesh/pki';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { isIP } from 'node:net';
+import { certToPem, issueCertificate, privateKeyToPem, type KeyAlgorithm } from '@tsmesh/pki';
 import { loadOrCreateCa, type CaBundle } from './ca/ca-store';
 import { WorkloadSigner } from './ca/signer';
 import type { Authenticator } from './authn/authenticator';
@@ -35,6 +37,29 @@ export interface RunningCitadel {
   ca: CaBundle;
   metrics: CitadelMetrics;
   stop(): Promise<void>;
+}
+
+/** A serving certificate from Citadel's own CA, so clients can pin /root-cert.pem. */
+function servingCredentials(ca: CaBundle, names: readonly string[], now: number): grpc.ServerCredentials {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const chain = [
+    issueCertificate({
+      subjectKey: createPublicKey(privateKey),
+      subject: [['CN', names[0] ?? 'istio-citadel']],
+      sans: { dns: names.filter((n) => !isIP(n)), ips: names.filter((n) => isIP(n)) },
+      ttlMs: 365 * 86_400_000,
+      now,
+      issuer: ca.signingCert,
+      signingKey: ca.signingKey,
+    }),
+    ...(ca.signingCert.raw.equals(ca.root.raw) ? [] : [certToPem(ca.signingCert)]),
+    ...ca.intermediates.map(certToPem),
+  ].join('');
+  return grpc.ServerCredentials.createSsl(
+    null,
+    [{ private_key: Buffer.from(privateKeyToPem(privateKey)), cert_chain: Buffer.from(chain) }],
+    false,
+  );
 }
 
 function splitAddress(addr: string): { host: string; port: number } {
@@ -77,7 +102,7 @@ export async function startCitadel(s: CitadelSettings, deps: CitadelDeps): Promi
   const grpcPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(
       `${g.host.includes(':') ? `[${g.host}]` : g.host}:${g.port}`,
-      grpc.ServerCredentials.createInsecure(),
+      s.grpcTls ? servingCredentials(ca, s.serverNames, clock.now()) : grpc.ServerCredentials.createInsecure(),
       (err, port) => (err ? reject(err) : resolve(port)),
     ),
   );

@@ -23,6 +23,17 @@ export const citadelConfig = defineConfig('citadel', 'CITADEL', {
     description:
       "Plugged-in CA directory as Istio's `cacerts` secret (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem); overrides --ca-dir.",
   },
+  grpcTls: {
+    kind: 'bool',
+    default: false,
+    description:
+      'Serve the CA API over TLS with a certificate Citadel issues itself from its CA (clients verify it with /root-cert.pem).',
+  },
+  serverNames: {
+    kind: 'list',
+    default: 'istio-citadel.istio-system.svc,istio-citadel.istio-system,istio-citadel,localhost,127.0.0.1',
+    description: 'DNS names and IPs in the serving certificate when --grpc-tls is on.',
+  },
   trustDomain: { kind: 'string', default: 'cluster.local', description: 'SPIFFE trust domain of issued identities.' },
   workloadCertTtl: {
     kind: 'duration',
