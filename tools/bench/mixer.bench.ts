@@ -1,0 +1,240 @@
+/**
+ * Mixer benchmark (not a test), against the built Mixer (`dist/apps/mixer/main.js`,
+ * build it first) over real gRPC on loopback:
+ *  - the proxy's mixer filter: check off vs cache hit vs forced miss (µs per request,
+ *    measured side by side), and the hit ratio of a steady-state mix;
+ *  - Mixer Check throughput per CPU-second of the Mixer process;
+ *  - Report ingestion (batches of 1,000) per CPU-second of the Mixer process.
+ *
+ *   node tools/bench/run.mjs mixer [--requests 20000] [--seconds 5]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { encodeBag, encodeReport, GLOBAL_WORDS, MutableBag } from '@tsmesh/attributes';
+import { mixerServiceDefinition } from '@tsmesh/protocol';
+import type { FieldError } from '@tsmesh/core';
+import { mixerFilterWith } from '../../libs/dataplane/src/filters/http/mixer';
+import { encodeForwarded, FORWARD_HEADER } from '../../libs/dataplane/src/filters/http/mixer/request-attributes';
+import { factoryContext, fakeStream } from '../../libs/dataplane/src/filters/http/jwt_authn/testing';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+const REQUESTS = arg('requests', 20000);
+const SECONDS = arg('seconds', 5);
+
+const POLICY = `
+apiVersion: config.istio.io/v1alpha2
+kind: denier
+metadata: { name: denyreviewsv3handler, namespace: istio-system }
+spec: { status: { code: 7, message: Not allowed } }
+---
+apiVersion: config.istio.io/v1alpha2
+kind: checknothing
+metadata: { name: denyreviewsv3request, namespace: istio-system }
+spec: {}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: { name: denyreviewsv3, namespace: istio-system }
+spec:
+  match: destination.labels["app"] == "ratings" && source.labels["version"] == "v3"
+  actions:
+  - handler: denyreviewsv3handler.denier
+    instances: [ denyreviewsv3request.checknothing ]
+`;
+
+function cpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime+stime in clock ticks (100 Hz)
+}
+
+async function startMixer(dir: string) {
+  const child = spawn(
+    process.execPath,
+    [
+      'dist/apps/mixer/main.js',
+      '--grpc-address=127.0.0.1:0',
+      '--prometheus-address=127.0.0.1:0',
+      '--monitoring-address=',
+      `--config-dir=${dir}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const address = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /"listener":"grpc","address":"([^"]+)"/.exec(buf);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (c) => reject(new Error(`mixer exited ${c}`)));
+  });
+  return { child, address };
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+async function filterBench(address: string) {
+  const make = (disableCache: boolean, disableCheck: boolean) => {
+    const f = mixerFilterWith({});
+    const errors: FieldError[] = [];
+    const cfg = f.parseConfig(
+      {
+        transport: {
+          check_cluster: address,
+          network_fail_policy: { policy: 'FAIL_CLOSE' },
+          disable_check_cache: disableCache,
+        },
+        mixer_attributes: {
+          attributes: {
+            'context.reporter.kind': { string_value: 'inbound' },
+            'destination.labels': { string_map_value: { entries: { app: 'ratings' } } },
+          },
+        },
+        service_configs: { svc: { disable_check_calls: disableCheck } },
+        default_destination_service: 'svc',
+      },
+      'typed_config',
+      errors,
+    );
+    const ctx = factoryContext('mixer');
+    return { run: f.create(cfg, ctx), stats: ctx.stats, close: () => f.handle.close() };
+  };
+  const fwd = Array.from({ length: 50 }, (_, i) =>
+    encodeForwarded({ 'source.labels': { app: 'reviews', version: `v${i}` } }),
+  );
+  const once = async (run: ReturnType<typeof make>['run'], i: number) => {
+    const s = fakeStream({
+      path: `/ratings/${i % 1000}`,
+      headers: { [FORWARD_HEADER]: fwd[i % 50], 'x-request-id': String(i) },
+    });
+    const t = process.hrtime.bigint();
+    await run().onRequest?.(s);
+    return Number(process.hrtime.bigint() - t) / 1000;
+  };
+  const off = make(false, true);
+  const hit = make(false, false);
+  const miss = make(true, false);
+  // warm up (JIT, connections, cache)
+  for (let i = 0; i < 2000; i++) {
+    await once(off.run, i);
+    await once(hit.run, i);
+    if (i < 500) await once(miss.run, i);
+  }
+  const tOff: number[] = [];
+  const tHit: number[] = [];
+  const tMiss: number[] = [];
+  for (let i = 0; i < REQUESTS; i++) {
+    tOff.push(await once(off.run, i));
+    tHit.push(await once(hit.run, i % 50));
+    if (i % 4 === 0) tMiss.push(await once(miss.run, i));
+  }
+  // steady-state mix: 50 calling workloads, 1000 paths, cache starts cold
+  const mix = make(false, false);
+  for (let i = 0; i < REQUESTS; i++) await once(mix.run, Math.floor(Math.random() * REQUESTS));
+  const hits = mix.stats.value('http_mixer_filter.total_check_cache_hits');
+  const calls = mix.stats.value('http_mixer_filter.total_check_calls');
+  for (const x of [off, hit, miss, mix]) await x.close();
+  return { tOff, tHit, tMiss, hitRatio: hits / calls };
+}
+
+async function serverBench(address: string, pid: number) {
+  const Ctor = grpc.makeGenericClientConstructor(mixerServiceDefinition(), 'Mixer');
+  const client = new Ctor(address, grpc.credentials.createInsecure()) as unknown as Record<
+    string,
+    (r: unknown, cb: (e: Error | null) => void) => void
+  >;
+  const call = (m: string, req: unknown) =>
+    new Promise<void>((res, rej) => client[m](req, (e) => (e ? rej(e) : res())));
+  const checkReq = {
+    attributes: encodeBag(
+      MutableBag.from({
+        'destination.labels': { app: 'ratings' },
+        'source.labels': { app: 'reviews', version: 'v2' },
+        'request.path': '/ratings/0',
+        'request.headers': { ':authority': 'ratings:9080', 'user-agent': 'bench' },
+      }),
+    ),
+    global_word_count: GLOBAL_WORDS.length,
+  };
+  const reportBag = MutableBag.from({
+    'context.protocol': 'http',
+    'destination.service.host': 'reviews.default.svc.cluster.local',
+    'source.workload.name': 'productpage-v1',
+    'response.code': 200,
+    'response.duration': 12,
+    'request.size': 120,
+    'response.size': 3000,
+  });
+  const batch = encodeReport(
+    Array.from({ length: 1000 }, (_, i) => new MutableBag(reportBag).set('response.duration', i % 50)),
+  )[0];
+  const run = async (m: string, req: unknown, inflight: number) => {
+    const c0 = cpuMs(pid);
+    const t0 = Date.now();
+    let n = 0;
+    const worker = async () => {
+      while (Date.now() - t0 < SECONDS * 1000) {
+        await call(m, req);
+        n++;
+      }
+    };
+    await Promise.all(Array.from({ length: inflight }, worker));
+    return { n, wallS: (Date.now() - t0) / 1000, cpuS: (cpuMs(pid) - c0) / 1000 };
+  };
+  await run('Check', checkReq, 32); // warm up
+  const check = await run('Check', checkReq, 64);
+  const report = await run('Report', batch, 4);
+  (client as unknown as grpc.Client).close();
+  return { check, report };
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'mixer-bench-'));
+  writeFileSync(join(dir, 'policy.yaml'), POLICY);
+  const { child, address } = await startMixer(dir);
+  try {
+    const f = await filterBench(address);
+    const s = await serverBench(address, child.pid as number);
+    const p50 = (xs: number[]) => percentile(xs, 50).toFixed(1);
+    const p99 = (xs: number[]) => percentile(xs, 99).toFixed(1);
+    const addedHit = percentile(f.tHit, 50) - percentile(f.tOff, 50);
+    const addedMiss = percentile(f.tMiss, 50) - percentile(f.tOff, 50);
+    console.log(`\n## Mixer (${REQUESTS} filter requests per case, ${SECONDS}s per server case, one run)\n`);
+    console.log('| case | p50 µs | p99 µs | added p50 vs check off | target |');
+    console.log('| --- | --- | --- | --- | --- |');
+    console.log(`| filter, check off | ${p50(f.tOff)} | ${p99(f.tOff)} | – | – |`);
+    console.log(`| filter, cache hit | ${p50(f.tHit)} | ${p99(f.tHit)} | ${addedHit.toFixed(1)} µs | ≤ 20 µs |`);
+    console.log(
+      `| filter, forced miss (loopback Check) | ${p50(f.tMiss)} | ${p99(f.tMiss)} | ${(addedMiss / 1000).toFixed(3)} ms | ≤ 0.5 ms |`,
+    );
+    console.log('');
+    console.log('| measure | value | target |');
+    console.log('| --- | --- | --- |');
+    console.log(
+      `| check cache hit ratio, steady mix (50 callers × 1000 paths) | ${(f.hitRatio * 100).toFixed(2)} % | ≥ 95 % |`,
+    );
+    console.log(
+      `| Mixer Check throughput | ${(s.check.n / s.check.wallS).toFixed(0)}/s wall, ${(s.check.n / s.check.cpuS).toFixed(0)} per Mixer CPU-second | ≥ 5,000/s per core |`,
+    );
+    console.log(
+      `| Mixer Report ingestion (batches of 1000) | ${((s.report.n * 1000) / s.report.wallS).toFixed(0)} req/s wall, ${((s.report.n * 1000) / s.report.cpuS).toFixed(0)} per Mixer CPU-second | ≥ 20,000/s per core |`,
+    );
+  } finally {
+    child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
