@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { FakeClock, silentLogger } from '@tsmesh/core';
+import { waitFor } from '@tsmesh/testing';
 import { generateKey, inspectCertificate, loadPrivateKey, selfSignedRoot } from '@tsmesh/pki';
 import { WorkloadSigner } from '../ca/signer';
 import { citadelMetrics } from '../metrics';
@@ -109,8 +110,8 @@ test('a watched new ServiceAccount gets its secret without waiting for the resyn
   });
   ctl.start(60_000);
   emit?.({ namespace: 'shop', name: 'order' });
-  for (let i = 0; i < 50 && !secrets.has('shop/istio.order'); i++) await new Promise((r) => setImmediate(r));
-  expect(secrets.has('shop/istio.order')).toBe(true);
+  await waitFor(() => secrets.has('shop/istio.order'), { timeoutMs: 10_000 });
+  expect(secrets.get('shop/istio.order')?.annotations[SA_ANNOTATION]).toBe('order');
   ctl.stop();
   expect(stopped).toBe(true);
 });
