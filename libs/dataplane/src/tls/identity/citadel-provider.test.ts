@@ -63,6 +63,9 @@ test('first certificate: ready resolves, SDS names resolve, key stays a KeyObjec
   await p.ready();
   const m = p.current()!;
   expect(m.spiffeId).toBe(ID);
+  expect(m.key).toBe(m.privateKey);
+  expect(m.chain).toHaveLength(1);
+  expect(m.root).toBe(m.rootCertPem);
   expect(new X509Certificate(m.certChainPem).checkPrivateKey(m.privateKey)).toBe(true);
   expect(p.getTlsCertificate('default')?.certChain).toBe(m.certChainPem);
   expect(p.getValidationContext('ROOTCA')?.trustedCa).toBe(m.rootCertPem);

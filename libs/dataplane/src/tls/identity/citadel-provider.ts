@@ -136,6 +136,9 @@ export class CitadelIdentityProvider extends BaseIdentityProvider {
       rootCertPem: roots.map((r) => r.toString()).join(''),
       notBefore: info.notBefore,
       notAfter: info.notAfter,
+      key: privateKey,
+      chain: [leaf, ...intermediates].map((c) => c.toString()),
+      root: roots.map((r) => r.toString()).join(''),
     };
   }
 }

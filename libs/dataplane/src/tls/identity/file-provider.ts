@@ -9,7 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock, Logger, TimerHandle } from '@tsmesh/core';
-import { inspectCertificate, loadPrivateKey, spiffeIdOf } from '@tsmesh/pki';
+import { inspectCertificate, loadPrivateKey, spiffeIdOf, splitPemChain } from '@tsmesh/pki';
 import { BaseIdentityProvider } from './base-provider';
 
 export interface FileIdentityOptions {
@@ -63,6 +63,9 @@ export class FileIdentityProvider extends BaseIdentityProvider {
         rootCertPem: root,
         notBefore: info.notBefore,
         notAfter: info.notAfter,
+        key: privateKey,
+        chain: splitPemChain(chain).map((c) => c.toString()),
+        root,
       });
       return true;
     } catch (e) {

@@ -23,6 +23,10 @@ export interface IdentityMaterial {
   rootCertPem: string;
   notBefore: number;
   notAfter: number;
+  /** The brief's short names: `key` = privateKey, `chain` = PEM certificates leaf first, `root` = rootCertPem. */
+  key: KeyObject;
+  chain: string[];
+  root: string;
 }
 
 export interface IdentityProvider extends CertificateProvider {
