@@ -7,7 +7,7 @@
  * keys redacted), in Envoy's order.
  */
 import { TYPE_URLS, type Msg, type Snapshot } from '../engine/types';
-import type { VersionedResource } from '../xds-client/xds-client';
+import type { VersionedResource } from '../xds-client/warming';
 
 export const DUMP_TYPES = {
   bootstrap: 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump',

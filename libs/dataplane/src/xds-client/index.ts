@@ -1,5 +1,6 @@
 export * from './types';
 export * from './resource-deps';
 export * from './xds-stats';
+export * from './warming';
 export * from './xds-client';
 export * from './grpc-transport';

@@ -26,9 +26,10 @@ import {
   type Random,
   type TimerHandle,
 } from '@tsmesh/core';
-import { TYPE_URLS, emptySnapshot, type Msg, type Snapshot } from '../engine/types';
+import { TYPE_URLS, type Snapshot } from '../engine/types';
 import { StatsStore } from '../stats/store';
 import { edsServiceName, rdsRouteNames, resourceName, sdsSecretNames } from './resource-deps';
+import { nextLive, type VersionedResource } from './warming';
 import type { AdsStream, AdsTransport, ConfigSink, DiscoveryRequest, DiscoveryResponse, NodeInfo } from './types';
 import { xdsStats, type XdsKind, type XdsStats } from './xds-stats';
 
@@ -61,14 +62,6 @@ export interface XdsClientOptions {
    * config back (the cluster starts with no hosts, the listener with whatever its routes are).
    */
   initialFetchTimeoutMs?: number;
-}
-
-/** A resource as last accepted: the version of the response that carried it and when. */
-export interface VersionedResource {
-  name: string;
-  resource: Msg;
-  version: string;
-  lastUpdated: number;
 }
 
 interface Subscription {
@@ -371,52 +364,38 @@ export class XdsClient {
   /** Builds the next live config from accepted resources, honouring warming, and applies it. */
   private async apply(): Promise<void> {
     const { cds, eds, lds, rds, sds } = this.subs;
-    const secretsReady = (r: Msg) => sdsSecretNames(r).every((n) => sds.resources.has(n));
-    const clusters = new Map<string, VersionedResource>();
-    let allWarm = cds.received && lds.received;
+    const bothReceived = cds.received && lds.received;
     // After the initial fetch timeout, the first config goes live without what is still missing.
-    const force = !this.ready && this.initExpired && allWarm;
-    for (const [name, c] of cds.resources) {
-      const service = edsServiceName(c.resource);
-      if (force || ((service === null || eds.resources.has(service)) && secretsReady(c.resource)))
-        clusters.set(name, c);
-      else {
-        allWarm = false;
-        const old = this.active.clusters.get(name);
-        if (old) clusters.set(name, old);
-      }
-    }
-    const listeners = new Map<string, VersionedResource>();
-    for (const [name, l] of lds.resources) {
-      if (force || (rdsRouteNames(l.resource).every((r) => rds.resources.has(r)) && secretsReady(l.resource)))
-        listeners.set(name, l);
-      else {
-        allWarm = false;
-        const old = this.active.listeners.get(name);
-        if (old) listeners.set(name, old);
-      }
-    }
+    const force = !this.ready && this.initExpired && bothReceived;
+    const next = nextLive(
+      {
+        clusters: cds.resources,
+        endpoints: eds.resources,
+        listeners: lds.resources,
+        routes: rds.resources,
+        secrets: sds.resources,
+        bothReceived,
+      },
+      this.active,
+      force,
+      this.options.staticResources,
+    );
     // Like Envoy's init manager: nothing goes live until the first complete config has arrived.
-    if (!this.ready && !allWarm && !force) return;
-    const st = this.options.staticResources ?? emptySnapshot();
-    const snapshot: Snapshot = {
-      clusters: [...st.clusters, ...[...clusters.values()].map((c) => c.resource)],
-      endpoints: [...st.endpoints, ...[...eds.resources.values()].map((e) => e.resource)],
-      listeners: [...st.listeners, ...[...listeners.values()].map((l) => l.resource)],
-      routes: [...st.routes, ...[...rds.resources.values()].map((r) => r.resource)],
-      secrets: [...st.secrets, ...[...sds.resources.values()].map((r) => r.resource)],
-    };
+    if (!this.ready && !next.allWarm && !force) return;
     try {
-      await this.options.sink.apply(snapshot);
+      await this.options.sink.apply(next.snapshot);
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'applying accepted xds config failed; keeping the previous one');
       this.stats.subscriptions.lds.updateFailure.inc();
       return;
     }
-    this.active = { clusters, listeners };
-    if ((allWarm || force) && !this.ready) {
+    this.active = { clusters: next.clusters, listeners: next.listeners };
+    if (!this.ready) {
       this.ready = true;
-      this.log.info({ clusters: clusters.size, listeners: listeners.size }, 'initial xds config applied; ready');
+      this.log.info(
+        { clusters: next.clusters.size, listeners: next.listeners.size },
+        'initial xds config applied; ready',
+      );
       this.readyResolve();
     }
   }
