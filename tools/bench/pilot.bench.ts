@@ -174,6 +174,7 @@ async function startPilot(dir: string): Promise<{ child: ChildProcess; grpc: str
   const child = spawn(
     process.execPath,
     [
+      ...(process.env['PILOT_BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
       'dist/apps/pilot/main.js',
       '--config-dir',
       dir,

@@ -4,7 +4,7 @@
  * `cluster.go` buildOutboundClusters / buildInboundClusters).
  */
 import type { Proxy } from '../model/proxy';
-import { destinationRuleFor, stable, type PushContext } from '../model/push-context';
+import { cached, destinationRuleFor, stable, type PushContext } from '../model/push-context';
 import { isHttp2Protocol, type Endpoint, type Service, type ServicePort } from '../model/types';
 import {
   wrap,
@@ -102,9 +102,18 @@ export function serviceClusters(ctx: PushContext, svc: Service, grpc: boolean): 
 
 /** Endpoints of the proxy's own workload (its instance IPs). */
 export function proxyInstances(proxy: Proxy, ctx: PushContext): Endpoint[] {
-  const ips = new Set(proxy.ips);
+  const byIp = cached(ctx, 'endpoints-by-ip', () => {
+    const m = new Map<string, Endpoint[]>();
+    for (const eps of ctx.endpoints.values())
+      for (const e of eps) {
+        const l = m.get(e.address);
+        if (l) l.push(e);
+        else m.set(e.address, [e]);
+      }
+    return m;
+  });
   const out: Endpoint[] = [];
-  for (const eps of ctx.endpoints.values()) for (const e of eps) if (ips.has(e.address)) out.push(e);
+  for (const ip of new Set(proxy.ips)) out.push(...(byIp.get(ip) ?? []));
   return out;
 }
 
@@ -169,11 +178,17 @@ export function specialClusters(ctx: PushContext): Msg[] {
   ];
 }
 
+/** Every service's outbound clusters, one list per push shared by all proxies. */
+function allServiceClusters(ctx: PushContext, grpc: boolean): Msg[] {
+  return cached(ctx, `cds-all|${grpc}`, () => ctx.services.flatMap((s) => serviceClusters(ctx, s, grpc)));
+}
+
 /** Full CDS for a proxy. */
 export function buildClusters(proxy: Proxy, ctx: PushContext, plugins?: PluginRegistry): Msg[] {
   const grpc = proxy.generator === 'grpc';
-  const out: Msg[] = [];
-  for (const svc of ctx.services) {
+  const hooks = !!plugins && plugins.list().some((p) => p.onOutboundCluster);
+  const out: Msg[] = hooks ? [] : [...allServiceClusters(ctx, grpc)];
+  for (const svc of hooks ? ctx.services : []) {
     const base = serviceClusters(ctx, svc, grpc);
     if (plugins && plugins.list().some((p) => p.onOutboundCluster)) {
       const dr = destinationRuleFor(ctx, svc.hostname);

@@ -169,7 +169,8 @@ export class XdsServer extends EventEmitter {
     }
     const st = conn.state(typeUrl);
     const nonce = req.response_nonce ?? '';
-    const names = [...(req.resource_names ?? [])].sort();
+    const raw = req.resource_names ?? [];
+    const names = sameList(raw, st.names) ? st.names : [...raw].sort();
     if (nonce !== '') {
       if (nonce !== st.sentNonce) return; // stale: answers an older response (xDS protocol)
       if (req.error_detail && (req.error_detail.message || req.error_detail.code)) {
@@ -249,14 +250,15 @@ export class XdsServer extends EventEmitter {
       );
       return false;
     }
-    const hash = packed.map((p) => p.hash).join('');
-    if (!force && hash === st.sentHash) return false;
+    const prev = st.sentResources;
+    const sameSet = !!prev && prev.size === packed.length;
+    const changed = sameSet ? packed.filter((p) => prev.get(p.name) !== p.hash) : packed;
+    if (!force && sameSet && changed.length === 0) return false;
     // RDS and EDS are not "all resources required" in state of the world: a push may carry only what changed.
-    const partial =
-      !force && !st.wildcard && (typeUrl === TYPE.route || typeUrl === TYPE.endpoint) && !!st.sentResources;
-    const toSend = partial ? packed.filter((p) => st.sentResources?.get(p.name) !== p.hash) : packed;
-    st.sentHash = hash;
-    st.sentResources = new Map(packed.map((p) => [p.name, p.hash]));
+    const partial = !force && !st.wildcard && (typeUrl === TYPE.route || typeUrl === TYPE.endpoint) && sameSet;
+    const toSend = partial ? changed : packed;
+    if (sameSet) for (const p of changed) prev.set(p.name, p.hash);
+    else st.sentResources = new Map(packed.map((p) => [p.name, p.hash]));
     if (toSend.length === 0) return false;
     const wire = toSend.map((p) => p.wire);
     const nonce = conn.nextNonce();
@@ -298,6 +300,12 @@ export class XdsServer extends EventEmitter {
       if (!pending) this.emit('converged', conn, 0);
     }
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function sameNames(st: TypeState, names: string[]): boolean {
