@@ -157,7 +157,7 @@ export async function pump<T>(
 }
 
 /** Resolves when `cond()` holds, polling on real time (for I/O-driven state in tests). */
-export async function until(cond: () => boolean, tries = 500): Promise<void> {
+export async function until(cond: () => boolean, tries = 5000): Promise<void> {
   for (let i = 0; i < tries; i++) {
     if (cond()) return;
     await new Promise((r) => setTimeout(r, 2));

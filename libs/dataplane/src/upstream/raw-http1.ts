@@ -32,6 +32,8 @@ interface Exchange {
   /** Body bytes already written (a replay is only safe before any). */
   wroteBody: boolean;
   bind: (c: Conn) => void;
+  /** Emits 'drain' when a waiting exchange gets its connection (back-pressure while queued). */
+  events: EventEmitter;
 }
 
 class Conn {
@@ -66,6 +68,7 @@ class Conn {
     this.body = null;
     this.noBody = ex.method === 'HEAD';
     if (ex.ended || ex.pending.length) this.flushRequest();
+    ex.events.emit('drain');
   }
 
   /** Writes the head plus whatever body is pending in as few writes as possible. */
@@ -290,6 +293,8 @@ class Conn {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Request body bytes held for an exchange still waiting for a connection. */
+const WAIT_BUFFER = 64 * 1024;
 
 interface HostPool {
   idle: Conn[];
@@ -332,6 +337,7 @@ export class RawHttp1Pool implements UpstreamPool {
       reqHead: head,
       wroteBody: false,
       bind: (c) => (conn = c),
+      events: new EventEmitter(),
     };
     let conn: Conn | null = null;
     this.assign(ex);
@@ -344,7 +350,10 @@ export class RawHttp1Pool implements UpstreamPool {
           c.flushRequest();
           return !c.socket.writableNeedDrain;
         }
-        return true;
+        // Waiting for a connection: hold at most WAIT_BUFFER bytes, then push back on the client.
+        let held = 0;
+        for (const p of ex.pending) held += p.length;
+        return held < WAIT_BUFFER;
       },
       end: (chunk) => {
         if (chunk) ex.pending.push(chunk);
@@ -363,7 +372,7 @@ export class RawHttp1Pool implements UpstreamPool {
         }
       },
       get writable(): NodeJS.WritableStream {
-        return ((conn as Conn | null)?.socket ?? new EventEmitter()) as unknown as NodeJS.WritableStream;
+        return ((conn as Conn | null)?.socket ?? ex.events) as unknown as NodeJS.WritableStream;
       },
     };
     return stream;
