@@ -55,4 +55,10 @@ export default [
       'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })],
     },
   },
+  {
+    // Benchmarks are workspace tooling: they drive components' internals in-process
+    // to measure them, which no deployable may do.
+    files: ['tools/bench/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
+  },
 ];
