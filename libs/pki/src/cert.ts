@@ -29,6 +29,8 @@ export const NOT_BEFORE_SKEW_MS = 60_000;
 export interface IssueOptions {
   /** Public key being certified. */
   subjectKey: KeyObject;
+  /** Its SubjectPublicKeyInfo DER, when already at hand (e.g. from the CSR); must encode `subjectKey`. */
+  subjectSpki?: Buffer;
   /** Subject attributes; leaves use an empty subject (identity lives in the SAN). */
   subject?: ReadonlyArray<readonly [string, string]>;
   sans?: Partial<SubjectAltNames>;
@@ -50,7 +52,7 @@ export function issueCertificateDer(o: IssueOptions): Buffer {
   const serial = randomBytes(16);
   serial[0] = (serial[0] & 0x7f) | 0x01;
   const subjectName = encodeName(o.subject ?? []);
-  const spki = o.subjectKey.export({ type: 'spki', format: 'der' });
+  const spki = o.subjectSpki ?? o.subjectKey.export({ type: 'spki', format: 'der' });
   const subjectKeyId = keyIdentifierOfSpki(spki);
   const issuerFacts = o.issuer ? issuerOf(o.issuer) : { name: subjectName, keyId: subjectKeyId };
   const issuerName = issuerFacts.name;

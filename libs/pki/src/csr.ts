@@ -31,6 +31,8 @@ export interface CsrOptions extends Partial<SubjectAltNames> {
 
 export interface ParsedCsr {
   publicKey: KeyObject;
+  /** SubjectPublicKeyInfo DER as sent (reused when issuing, saving a key export). */
+  spki: Buffer;
   sans: SubjectAltNames;
   /** DER of the requested subject Name. */
   subject: Buffer;
@@ -61,9 +63,10 @@ export function parseCsr(pem: string): ParsedCsr {
       throw bad('unsupported version');
     const subject = expectTag(infoParts[1], Tag.SEQUENCE, 'subject').raw;
     let publicKey: KeyObject;
+    const spki = Buffer.from(expectTag(infoParts[2], Tag.SEQUENCE, 'spki').raw);
     try {
       publicKey = createPublicKey({
-        key: expectTag(infoParts[2], Tag.SEQUENCE, 'spki').raw,
+        key: spki,
         format: 'der',
         type: 'spki',
       });
@@ -87,7 +90,7 @@ export function parseCsr(pem: string): ParsedCsr {
         if (san) sans = decodeSans(san.value);
       }
     }
-    return { publicKey, sans, subject };
+    return { publicKey, spki, sans, subject };
   } catch (e) {
     if (e instanceof Asn1Error) throw bad(`malformed DER (${e.message})`);
     if (e instanceof TypeError || e instanceof RangeError) throw bad('malformed DER');

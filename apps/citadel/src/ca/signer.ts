@@ -68,6 +68,7 @@ export class WorkloadSigner {
     const ttlMs = Math.max(0, Math.min(ttl, caEnd - now));
     const leaf = issueCertificate({
       subjectKey: csr.publicKey,
+      subjectSpki: csr.spki,
       sans: { uris: [want] },
       ttlMs,
       now,
