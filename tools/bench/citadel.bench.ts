@@ -43,6 +43,7 @@ async function inProcess(alg: KeyAlgorithm) {
   const sign = () =>
     issueCertificate({
       subjectKey: parsed.publicKey,
+      subjectSpki: parsed.spki,
       sans: { uris: [ID] },
       ttlMs: DAY,
       now: Date.now(),
@@ -55,6 +56,7 @@ async function inProcess(alg: KeyAlgorithm) {
       const p = parseCsr(csr);
       issueCertificate({
         subjectKey: p.publicKey,
+        subjectSpki: p.spki,
         sans: { uris: [ID] },
         ttlMs: DAY,
         now: Date.now(),
