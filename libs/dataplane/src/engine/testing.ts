@@ -143,7 +143,7 @@ export async function pump<T>(
   clock: { advance(ms: number): void },
   p: Promise<T>,
   stepMs = 5,
-  maxSteps = 2000,
+  maxSteps = 20000,
 ): Promise<T> {
   let settled = false;
   const tracked = p.finally(() => {
