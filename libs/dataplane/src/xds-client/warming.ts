@@ -22,7 +22,7 @@ export interface AcceptedState {
   listeners: ResourceMap;
   routes: ResourceMap;
   secrets: ResourceMap;
-  /** CDS and LDS have each been accepted at least once. */
+  /** CDS and LDS have each been accepted at least once (and what static resources load over ADS). */
   bothReceived: boolean;
 }
 

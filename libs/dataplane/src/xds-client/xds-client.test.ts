@@ -292,6 +292,43 @@ describe('XdsClient', () => {
     expect(transport.last(TYPE_URLS.endpoint)?.resource_names).toEqual(['x']);
   });
 
+  it('subscribes to the routes and endpoints static bootstrap resources load over ADS', async () => {
+    const transport = new FakeTransport();
+    const sink = new FakeSink();
+    const client = new XdsClient({
+      node: { id: 'sidecar~1.1.1.1~a.b~b.svc.cluster.local', cluster: 'a' },
+      transport,
+      sink,
+      clock: new FakeClock(),
+      staticResources: {
+        clusters: [edsCluster('static-eds')],
+        endpoints: [],
+        listeners: [rdsListener('static', 'static-route')],
+        routes: [],
+        secrets: [],
+      },
+    });
+    client.start();
+    expect(transport.last(TYPE_URLS.endpoint)?.resource_names).toEqual(['static-eds']);
+    expect(transport.last(TYPE_URLS.route)?.resource_names).toEqual(['static-route']);
+    transport.respond({ type_url: TYPE_URLS.cluster, version_info: 'c', nonce: 'a', resources: [] });
+    transport.respond({ type_url: TYPE_URLS.listener, version_info: 'l', nonce: 'b', resources: [] });
+    expect(transport.last(TYPE_URLS.route)?.resource_names).toEqual(['static-route']);
+    await client.settled();
+    expect(client.isReady()).toBe(false);
+    transport.respond({ type_url: TYPE_URLS.endpoint, version_info: 'e', nonce: 'c', resources: [cla('static-eds')] });
+    transport.respond({
+      type_url: TYPE_URLS.route,
+      version_info: 'r',
+      nonce: 'd',
+      resources: [routeConfig('static-route')],
+    });
+    await client.settled();
+    expect(client.isReady()).toBe(true);
+    expect(names(sink.live?.routes)).toEqual(['static-route']);
+    await client.stop();
+  });
+
   it('NACKs duplicate resource names and type mismatches', () => {
     const { transport } = setup();
     transport.respond({

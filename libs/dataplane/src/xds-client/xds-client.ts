@@ -26,7 +26,7 @@ import {
   type Random,
   type TimerHandle,
 } from '@tsmesh/core';
-import { TYPE_URLS, type Snapshot } from '../engine/types';
+import { TYPE_URLS, emptySnapshot, type Snapshot } from '../engine/types';
 import { StatsStore } from '../stats/store';
 import { edsServiceName, rdsRouteNames, resourceName, sdsSecretNames } from './resource-deps';
 import { nextLive, type VersionedResource } from './warming';
@@ -105,6 +105,7 @@ export class XdsClient {
   private active = { clusters: new Map<string, VersionedResource>(), listeners: new Map<string, VersionedResource>() };
   private applying: Promise<void> = Promise.resolve();
   private applyQueued = false;
+  private readonly staticNames: Record<'eds' | 'rds' | 'sds', string[]>;
 
   constructor(private readonly options: XdsClientOptions) {
     this.clock = options.clock ?? systemClock;
@@ -127,6 +128,15 @@ export class XdsClient {
       rds: sub('rds', false),
       sds: sub('sds', false),
     };
+    // Static bootstrap resources may load their parts over ADS too (an EDS cluster, an RDS
+    // listener, SDS certificates); those names are always subscribed.
+    const st = options.staticResources ?? emptySnapshot();
+    this.staticNames = {
+      eds: st.clusters.map((c) => edsServiceName(c)).filter((n): n is string => !!n),
+      rds: st.listeners.flatMap((l) => rdsRouteNames(l)),
+      sds: [...st.clusters, ...st.listeners].flatMap((r) => sdsSecretNames(r)),
+    };
+    for (const kind of ['eds', 'rds', 'sds'] as const) this.subs[kind].names = new Set(this.staticNames[kind]);
     this.readyPromise = new Promise((r) => (this.readyResolve = r));
   }
 
@@ -341,9 +351,9 @@ export class XdsClient {
     }
   }
 
-  private resubscribe(kind: XdsKind, wanted: Array<string | null>): void {
+  private resubscribe(kind: 'eds' | 'rds' | 'sds', wanted: Array<string | null>): void {
     const s = this.subs[kind];
-    const next = new Set(wanted.filter((n): n is string => !!n));
+    const next = new Set([...this.staticNames[kind], ...wanted.filter((n): n is string => !!n)]);
     const same = next.size === s.names.size && [...next].every((n) => s.names.has(n));
     if (same) return;
     s.names = next;
@@ -367,6 +377,9 @@ export class XdsClient {
     const bothReceived = cds.received && lds.received;
     // After the initial fetch timeout, the first config goes live without what is still missing.
     const force = !this.ready && this.initExpired && bothReceived;
+    const staticWarm = (['eds', 'rds', 'sds'] as const).every((k) =>
+      this.staticNames[k].every((n) => this.subs[k].resources.has(n)),
+    );
     const next = nextLive(
       {
         clusters: cds.resources,
@@ -374,7 +387,7 @@ export class XdsClient {
         listeners: lds.resources,
         routes: rds.resources,
         secrets: sds.resources,
-        bothReceived,
+        bothReceived: bothReceived && staticWarm,
       },
       this.active,
       force,
