@@ -121,4 +121,10 @@ export class AdsClient {
     this.call.cancel();
     this.client.close();
   }
+
+  /** Drops the stream without a half-close (a client that vanishes). */
+  cancel(): void {
+    this.call.cancel();
+    this.client.close();
+  }
 }
