@@ -54,7 +54,7 @@ export function decodeReferenced(ref: WireReferenced | undefined): RefAttr[] | n
   return out;
 }
 
-function signature(refs: readonly RefAttr[], bag: Bag): string | null {
+export function signature(refs: readonly RefAttr[], bag: Bag): string | null {
   let sig = '';
   for (const r of refs) {
     const v = r.mapKey === undefined ? bag.get(r.name) : bag.mapEntry(r.name, r.mapKey);

@@ -162,7 +162,8 @@ test('quota from the route ServiceConfig: granted 0 → 429 RESOURCE_EXHAUSTED',
     body: 'RESOURCE_EXHAUSTED:Quota is exhausted for: requestcount',
     flag: 'UAEX',
   });
-  expect(mixer.quotas[0]).toEqual({ requestcount: { amount: 1, best_effort: false } });
+  // prefetch: asks best effort for 5× the charge
+  expect(mixer.quotas[0]).toEqual({ requestcount: { amount: 5, best_effort: true } });
   expect(mixer.checks[0].get('destination.service.host')).toBe('ratings.default.svc.cluster.local');
   await handle.close();
 });
@@ -235,4 +236,24 @@ test('forward_attributes travel in x-istio-attributes and are read by the next h
   await next.run({ headers: { [FORWARD_HEADER]: header } });
   expect(mixer.checks[0].get('source.uid')).toBe('kubernetes://productpage-v1.default');
   await next.handle.close();
+});
+
+test('quota prefetch: the surplus of a best-effort grant serves later requests locally', async () => {
+  mixer.answer = () => ({ code: 0, granted: 5 });
+  const { run, stats, handle } = setup();
+  const perRoute = {
+    mixer: {
+      disableCheck: false,
+      disableReport: false,
+      attributes: {},
+      forwardAttributes: {},
+      quotaRules: [{ match: [], quotas: [{ quota: 'requestcount', charge: 1 }] }],
+    },
+  };
+  for (let i = 0; i < 5; i++) expect((await run({ perRoute, headers: { 'x-user': 'jason' } })).result).toBeUndefined();
+  expect(mixer.checks).toHaveLength(1);
+  expect(stats.value('http_mixer_filter.total_quota_cache_hits')).toBe(4);
+  await run({ perRoute, headers: { 'x-user': 'jason' } });
+  expect(mixer.checks).toHaveLength(2);
+  await handle.close();
 });

@@ -11,6 +11,7 @@ import { GrpcStatus, type Clock } from '@tsmesh/core';
 import type { FilterFactoryContext, HttpFilter, HttpStreamContext, LocalReply } from '../../types';
 import { CheckCache, decodeReferenced, type CachedStatus, type WireReferenced } from './check-cache';
 import type { MixerConfig, QuotaRef, ServiceSettings } from './config';
+import { QuotaCache } from './quota-cache';
 import { DEFAULT_REPORT_BATCH, ReportBatcher, type ReportBatchOptions } from './report-batch';
 import { addResponseAttributes, encodeForwarded, FORWARD_HEADER, requestBag } from './request-attributes';
 import { mixerStats, type MixerStats } from './stats';
@@ -22,6 +23,8 @@ export interface MixerFilterDeps {
   transport?: Partial<TransportOptions>;
   reportBatch?: Partial<ReportBatchOptions>;
   checkCacheSize?: number;
+  /** Quota prefetch: a remote quota call asks (best effort) for this many times the charge. Default 5; 1 disables. */
+  quotaPrefetch?: number;
 }
 
 /** `host:port` as is; Istio's `outbound|9091||istio-policy.istio-system.svc.cluster.local` → that host and port. */
@@ -89,7 +92,14 @@ interface CheckResponse {
     valid_use_count?: number;
     referenced_attributes?: WireReferenced;
   };
-  quotas?: Record<string, { granted_amount?: number }>;
+  quotas?: Record<
+    string,
+    {
+      granted_amount?: number;
+      valid_duration?: { seconds?: number; nanos?: number };
+      referenced_attributes?: WireReferenced;
+    }
+  >;
 }
 
 /** Shared by every listener's filter instance with the same Mixer address (survives config pushes). */
@@ -97,6 +107,7 @@ class Clients {
   private readonly transports = new Map<string, MixerTransport>();
   private readonly caches = new Map<string, CheckCache>();
   private readonly batchers = new Map<string, ReportBatcher>();
+  private readonly quotaCaches = new Map<string, QuotaCache>();
   constructor(private readonly deps: MixerFilterDeps) {}
 
   transport(addr: string, ctx: FilterFactoryContext, stats: MixerStats): MixerTransport {
@@ -112,6 +123,11 @@ class Clients {
   cache(addr: string): CheckCache {
     let c = this.caches.get(addr);
     if (!c) this.caches.set(addr, (c = new CheckCache(this.deps.checkCacheSize ?? 10_000)));
+    return c;
+  }
+  quotaCache(addr: string): QuotaCache {
+    let c = this.quotaCaches.get(addr);
+    if (!c) this.quotaCaches.set(addr, (c = new QuotaCache(Math.max(1, this.deps.quotaPrefetch ?? 5))));
     return c;
   }
   batcher(addr: string, ctx: FilterFactoryContext, stats: MixerStats, batch: boolean): ReportBatcher {
@@ -142,6 +158,7 @@ class Clients {
     this.transports.clear();
     this.batchers.clear();
     this.caches.clear();
+    this.quotaCaches.clear();
   }
 }
 
@@ -180,6 +197,7 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
       const checkAddr = config.checkCluster ? resolve(config.checkCluster) : undefined;
       const reportAddr = config.reportCluster ? resolve(config.reportCluster) : undefined;
       const cache = checkAddr && !config.disableCheckCache ? clients.cache(checkAddr) : null;
+      const quotaCache = checkAddr && !config.disableQuotaCache ? clients.quotaCache(checkAddr) : null;
       const batcher = reportAddr ? clients.batcher(reportAddr, ctx, stats, !config.disableReportBatch) : null;
       const transport = checkAddr ? clients.transport(checkAddr, ctx, stats) : null;
 
@@ -211,8 +229,10 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
             stats.checkCalls.inc();
             const quotas = quotasFor(svc, bag);
             if (quotas.length > 0) stats.quotaCalls.inc();
-            if (cache && quotas.length === 0) {
-              const hit = cache.lookup(bag, clock.now());
+            const now = clock.now();
+            let preconditionOk = false;
+            if (cache) {
+              const hit = cache.lookup(bag, now);
               if (hit) {
                 stats.checkCacheHits.inc();
                 bag.set('check.cache_hit', true);
@@ -220,20 +240,36 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
                   ctx2.info.dynamicMetadata['istio.mixer'] = { status: hit };
                   return denial(hit);
                 }
-                return undefined;
-              }
-              stats.checkCacheMisses.inc();
+                preconditionOk = true;
+              } else stats.checkCacheMisses.inc();
             }
+            const b = bag;
+            // quotas served from prefetched tokens need no remote call
+            const remoteQuotas = quotaCache
+              ? quotas.filter((q) => !quotaCache.take(q.quota, b, q.charge, now))
+              : quotas;
+            if (quotas.length > 0 && remoteQuotas.length === 0) {
+              stats.quotaCacheHits.inc();
+              bag.set('quota.cache_hit', true);
+            }
+            if (preconditionOk && remoteQuotas.length === 0) return undefined;
             if (!transport)
               return failure(failOpen, `check cluster ${config.checkCluster} is unknown`, GrpcStatus.UNAVAILABLE);
             const req = {
               attributes: encodeBag(bag),
               global_word_count: GLOBAL_WORDS.length,
               deduplication_id: `${dedupPrefix}${++dedupSeq}`,
-              quotas: Object.fromEntries(quotas.map((q) => [q.quota, { amount: q.charge, best_effort: false }])),
+              quotas: Object.fromEntries(
+                remoteQuotas.map((q) => [
+                  q.quota,
+                  quotaCache
+                    ? { amount: q.charge * quotaCache.prefetch, best_effort: true }
+                    : { amount: q.charge, best_effort: false },
+                ]),
+              ),
             };
             stats.remoteCheckCalls.inc();
-            if (quotas.length > 0) stats.remoteQuotaCalls.inc();
+            if (remoteQuotas.length > 0) stats.remoteQuotaCalls.inc();
             let res: CheckResponse;
             try {
               res = await transport.check<CheckResponse>(req);
@@ -266,8 +302,15 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
               return denial(status);
             }
             stats.remoteCheckAccepts.inc();
-            for (const q of quotas) {
-              const granted = Number(res.quotas?.[q.quota]?.granted_amount ?? 0);
+            for (const q of remoteQuotas) {
+              const qr = res.quotas?.[q.quota];
+              const granted = Number(qr?.granted_amount ?? 0);
+              if (quotaCache && granted > q.charge) {
+                const refs = decodeReferenced(qr?.referenced_attributes);
+                const d = qr?.valid_duration ?? {};
+                const ms = Number(d.seconds ?? 0) * 1000 + Number(d.nanos ?? 0) / 1e6;
+                if (refs) quotaCache.put(q.quota, bag, refs, granted - q.charge, ms, clock.now());
+              }
               if (granted < q.charge) {
                 stats.quotaDenies.inc();
                 const s = { code: GrpcStatus.RESOURCE_EXHAUSTED, message: `Quota is exhausted for: ${q.quota}` };

@@ -12,6 +12,7 @@ export interface MixerStats {
   remoteCheckAccepts: Counter;
   remoteCheckDenies: Counter;
   quotaCalls: Counter;
+  quotaCacheHits: Counter;
   remoteQuotaCalls: Counter;
   quotaDenies: Counter;
   reportCalls: Counter;
@@ -36,6 +37,7 @@ export function mixerStats(store: StatsStore, prefix = 'http_mixer_filter.'): Mi
     remoteCheckAccepts: c('total_remote_check_accepts'),
     remoteCheckDenies: c('total_remote_check_denies'),
     quotaCalls: c('total_quota_calls'),
+    quotaCacheHits: c('total_quota_cache_hits'),
     remoteQuotaCalls: c('total_remote_quota_calls'),
     quotaDenies: c('total_quota_denies'),
     reportCalls: c('total_report_calls'),
