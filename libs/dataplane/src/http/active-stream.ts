@@ -135,6 +135,13 @@ export class ActiveStream implements HttpStreamContext {
     if (this.info.protocol === 'HTTP/2') st.rqHttp2.inc();
     else st.rqHttp1.inc();
     res.once('close', () => this.onClose());
+    if (s.requestTimeoutMs > 0 && !req.readableEnded) this.armRequestTimeout(s.requestTimeoutMs);
+    if (s.streamIdleTimeoutMs > 0 && this.info.protocol === 'HTTP/2') {
+      // HTTP/1 connections are covered by socket inactivity; HTTP/2 streams get their own idle timer.
+      (req as import('node:http2').Http2ServerRequest).stream.setTimeout(s.streamIdleTimeoutMs, () =>
+        this.onStreamIdle(),
+      );
+    }
 
     const raw = req.rawHeaders;
     if (raw.length / 2 > s.maxHeadersCount) return this.badRequest(431, 'too many headers');
@@ -304,6 +311,28 @@ export class ActiveStream implements HttpStreamContext {
     this.info.bytesSent += Buffer.byteLength(body);
     // Drain any request body so a keep-alive connection stays usable.
     if (!this.req.readableEnded) this.req.resume();
+  }
+
+  /** HCM `request_timeout`: the whole request must arrive in time, else 408 (Envoy). */
+  private armRequestTimeout(ms: number): void {
+    const timer = this.cm.runtime.clock.setTimeout(() => {
+      if (this.done || this.req.readableEnded) return;
+      this.cm.stats.rqTimeout.inc();
+      this.router?.abort();
+      this.localReply({ status: 408, body: 'request timeout', close: true });
+    }, ms);
+    this.req.once('end', () => timer.cancel());
+    this.res.once('close', () => timer.cancel());
+  }
+
+  /** HCM `stream_idle_timeout` for an HTTP/2 stream: 408 before the response starts, else reset. */
+  private onStreamIdle(): void {
+    if (this.done) return;
+    this.cm.stats.rqTimeout.inc();
+    this.setResponseFlag('SI');
+    this.router?.abort();
+    if (this.responseStarted) this.res.destroy();
+    else this.localReply({ status: 408, body: 'stream timeout' });
   }
 
   private onClose(): void {

@@ -202,3 +202,31 @@ describe('graceful drain', () => {
     await u.close();
   });
 });
+
+describe('request_timeout (fake clock)', () => {
+  it('answers 408 when the request body does not arrive in time and sends nothing further upstream', async () => {
+    const { FakeClock } = await import('@tsmesh/core');
+    const clock = new FakeClock();
+    const u = await startUpstream('u');
+    const dp = testEngine({ clock });
+    await dp.apply(
+      yamlSnapshot({
+        listeners: [httpListenerYaml('l', 'r', [], 'request_timeout: 5s')],
+        routes: [ROUTES],
+        clusters: [staticClusterYaml('c', [u.address])],
+      }),
+    );
+    const pending = raw(
+      dp.address('l') as string,
+      `POST /upload HTTP/1.1\r\nhost: a\r\ncontent-length: 100\r\n\r\npartial`,
+    );
+    await until(() => dp.stats.value('http.l.downstream_rq_active') === 1);
+    clock.advance(5000);
+    const out = await pending;
+    expect(out).toMatch(/^HTTP\/1\.1 408 /);
+    expect(dp.stats.value('http.l.downstream_rq_timeout')).toBe(1);
+    expect(u.requests).toHaveLength(0);
+    await dp.stop();
+    await u.close();
+  });
+});
