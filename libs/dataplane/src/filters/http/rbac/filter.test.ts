@@ -193,3 +193,19 @@ test('config errors are field-addressed', () => {
     'tc.rules.policies.p.principals[0].source_ip.address_prefix',
   ]);
 });
+
+test('a repeated header cannot hide from a DENY header rule', () => {
+  const cfg = {
+    rules: {
+      action: 'DENY',
+      policies: {
+        p: {
+          permissions: [{ header: { name: 'x-env', string_match: { contains: 'prod' } } }],
+          principals: [{ any: true }],
+        },
+      },
+    },
+  };
+  expect(run(cfg, { headers: { 'x-env': ['prod', 'prod'] } }).result).toMatchObject({ status: 403 });
+  expect(run(cfg, { headers: { 'x-env': 'dev' } }).result).toBeUndefined();
+});

@@ -29,6 +29,9 @@ export function rbacRequest(ctx: HttpStreamContext, path: string): RbacRequest {
     if (name === ':method') return ctx.method.toUpperCase();
     if (name === ':authority' || name === 'host') return ctx.authority.toLowerCase();
     if (name === ':path') return path;
+    // Several values are matched joined with "," (Envoy), so repeating a header cannot hide it from a DENY.
+    const v = ctx.headers[name];
+    if (Array.isArray(v)) return v.join(',');
     return base(name);
   };
   const c = ctx.connection;
