@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type http from 'node:http';
+import { FakeClock } from '@tsmesh/core';
 import { httpRequest } from '@tsmesh/testing';
 import type { Dataplane } from '../engine/dataplane';
 import {
@@ -205,7 +206,6 @@ describe('graceful drain', () => {
 
 describe('request_timeout (fake clock)', () => {
   it('answers 408 when the request body does not arrive in time and sends nothing further upstream', async () => {
-    const { FakeClock } = await import('@tsmesh/core');
     const clock = new FakeClock();
     const u = await startUpstream('u');
     const dp = testEngine({ clock });
