@@ -77,6 +77,25 @@ function read(params: Record<string, unknown>) {
 }
 
 type Series = Counter<string> | Gauge<string> | Histogram<string>;
+type Record1 = (value: number) => void;
+interface Target {
+  def: MetricDef;
+  series: Series;
+  children: Map<string, Record1>;
+}
+
+function bindChild(series: Series, labels: Record<string, string>): Record1 {
+  if (series instanceof Counter) {
+    const c = series.labels(labels);
+    return (v) => c.inc(v);
+  }
+  if (series instanceof Gauge) {
+    const g = series.labels(labels);
+    return (v) => g.set(v);
+  }
+  const h = series.labels(labels);
+  return (v) => h.observe(v);
+}
 
 function register(registry: Registry, d: MetricDef): Series {
   const existing = registry.getSingleMetric(d.fullName);
@@ -101,11 +120,11 @@ export const prometheusAdapter: AdapterInfo = {
   validate: (params) => read(params).r.errors,
   build(params, env) {
     const { metrics } = read(params);
-    const byInstance = new Map<string, Array<{ def: MetricDef; series: Series }>>();
+    const byInstance = new Map<string, Target[]>();
     for (const def of metrics) {
       const series = register(env.promRegistry, def);
       const list = byInstance.get(def.instanceName) ?? [];
-      list.push({ def, series });
+      list.push({ def, series, children: new Map() });
       byInstance.set(def.instanceName, list);
     }
     const lookup = (name: string) => byInstance.get(name) ?? byInstance.get(name.split('.').slice(0, 2).join('.'));
@@ -117,12 +136,18 @@ export const prometheusAdapter: AdapterInfo = {
           const dims = (inst.fields['dimensions'] ?? {}) as Record<string, AttributeValue>;
           const value = numeric(inst.fields['value'], inst.types['value'] === 'DURATION' ? 'DURATION' : undefined);
           if (!Number.isFinite(value)) continue;
-          for (const { def, series } of targets) {
-            const labels: Record<string, string> = {};
-            for (const l of def.labelNames) labels[l] = dims[l] === undefined ? '' : valueText(dims[l]);
-            if (series instanceof Counter) series.inc(labels, value);
-            else if (series instanceof Gauge) series.set(labels, value);
-            else series.observe(labels, value);
+          for (const t of targets) {
+            const values = t.def.labelNames.map((l) => (dims[l] === undefined ? '' : valueText(dims[l])));
+            // prom-client hashes label objects on every call; keep the bound child per label set instead
+            const key = values.join('\u0000');
+            let child = t.children.get(key);
+            if (!child) {
+              const labels: Record<string, string> = {};
+              t.def.labelNames.forEach((l, i) => (labels[l] = values[i]));
+              child = bindChild(t.series, labels);
+              if (t.children.size < 100_000) t.children.set(key, child);
+            }
+            child(value);
           }
         }
       },
