@@ -5,6 +5,7 @@
  * stays), objects that disappeared from a file are deleted.
  */
 import type { FieldError, Logger } from '@tsmesh/core';
+import { validate } from '@tsmesh/mesh-config';
 import { parseAllDocuments } from 'yaml';
 import { pilotErrors } from '../errors';
 import { objectKey, type ConfigStore, type MeshObject } from '../model/store';
@@ -16,6 +17,22 @@ export interface ApplyResult {
   deleted: number;
   /** Set when the whole file could not be parsed. */
   fileError?: string;
+}
+
+/**
+ * Istio kinds also go through @tsmesh/mesh-config's schema validation (strict
+ * fields, semantic checks), the same rules as `tsmesh validate` and the
+ * validating webhook; its errors are added to Pilot's own.
+ */
+export function sharedValidation(obj: MeshObject): FieldError[] {
+  if (typeof obj.apiVersion !== 'string' || !obj.apiVersion.includes('istio.io')) return [];
+  let result;
+  try {
+    result = validate(obj as unknown as Parameters<typeof validate>[0]);
+  } catch {
+    return [];
+  }
+  return result.errors.map((e) => ({ path: e.path, message: e.message }));
 }
 
 function flatten(doc: unknown): unknown[] {
@@ -73,7 +90,7 @@ export function applyFile(store: ConfigStore, file: string, text: string | null,
         result.rejected++;
         continue;
       }
-      const fieldErrors: FieldError[] = validateObject(obj);
+      const fieldErrors: FieldError[] = [...validateObject(obj), ...sharedValidation(obj)];
       seen.add(key);
       if (fieldErrors.length > 0) {
         const err = pilotErrors.error(
