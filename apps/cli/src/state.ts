@@ -17,7 +17,7 @@ export interface ProcessState {
 
 export interface MeshState {
   supervisorPid: number;
-  status: 'starting' | 'ready' | 'failed' | 'stopping';
+  status: 'starting' | 'ready' | 'degraded' | 'failed' | 'stopping';
   startedAt: string;
   error?: string;
   missing: string[];

@@ -26,6 +26,8 @@ export function tsmesh(stateDir: string, ...args: string[]): { code: number | nu
 export interface Mesh {
   stateDir: string;
   gateway: string;
+  /** `http://<pod-ip>:<port>` of a workload: its service port, owned by its sidecar's inbound listener. */
+  entry(deployment: string, port: number): string;
   down(): void;
 }
 
@@ -72,6 +74,12 @@ export function startMesh(
   const mesh: Mesh = {
     stateDir,
     gateway,
+    entry(deployment, port) {
+      const st = JSON.parse(tsmesh(stateDir, 'status', '--json').out) as { processes: { name: string; ip: string }[] };
+      const p = st.processes.find((x) => x.name === deployment);
+      if (!p) throw new Error(`no process ${deployment}`);
+      return `http://${p.ip}:${port}`;
+    },
     down() {
       tsmesh(stateDir, 'down');
       rmSync(stateDir, { recursive: true, force: true });
@@ -83,6 +91,8 @@ export function startMesh(
     return { mesh: null, reason };
   };
   if (up.code !== 0) return fail(`the mesh did not become ready:\n${up.out}`);
+  const st = JSON.parse(tsmesh(stateDir, 'status', '--json').out) as { status?: string; error?: string };
+  if (st.status !== 'ready') return fail(`the mesh is ${st.status}: ${st.error ?? ''}`);
   // A gateway that is "ready" but got no listeners from Pilot cannot serve any scenario.
   const listeners = gatewayListeners(stateDir);
   if (listeners === 0)
