@@ -89,6 +89,21 @@ describe('pilot app, folder registry and bad input', () => {
     });
   });
 
+  it('serves /metrics, /debug/adsz and /debug/syncz', async () => {
+    const metrics = String((await httpRequest(`${app.url('http')}/metrics`)).body);
+    for (const name of [
+      'pilot_xds ',
+      'pilot_xds_pushes',
+      'pilot_proxy_convergence_time',
+      'pilot_total_xds_rejects',
+      'pilot_xds_push_errors',
+    ])
+      expect(metrics).toContain(name);
+    expect((await getJson(`${app.url('http')}/debug/adsz`))['totalClients']).toBe(0);
+    expect((await httpRequest(`${app.url('http')}/debug/syncz`)).status).toBe(200);
+    expect((await httpRequest(`${app.url('http')}/debug/nope`)).status).toBe(404);
+  });
+
   it('stops gracefully on SIGTERM', async () => {
     expect(await app.stop('SIGTERM')).toBe(0);
   });
