@@ -105,14 +105,15 @@ export function formatB3Single(ctx: TraceContext): string {
   return out;
 }
 
-/** `bytes` random bytes as lower-case hex, never all zeros. */
+/** `bytes` (a multiple of 4) random bytes as lower-case hex, never all zeros; 32 bits per draw. */
 export function randomHexId(random: Random, bytes = 8): string {
   for (;;) {
     let s = '';
-    for (let i = 0; i < bytes; i++)
-      s += Math.floor(random.next() * 256)
+    for (let i = 0; i < bytes; i += 4) {
+      s += Math.floor(random.next() * 0x100000000)
         .toString(16)
-        .padStart(2, '0');
+        .padStart(8, '0');
+    }
     if (!ZERO.test(s)) return s;
   }
 }
