@@ -2,6 +2,7 @@
  * Shared plumbing of the identity providers: the current material, readiness,
  * rotation listeners, and the CertificateProvider view (`default`, `ROOTCA`).
  */
+import type { StatsStore } from '../../stats/store';
 import type { TlsCertificate, ValidationContext } from '../certificate-provider';
 import { SDS_CERT_NAME, SDS_ROOT_NAME, type IdentityMaterial, type IdentityProvider } from './types';
 
@@ -40,8 +41,27 @@ export abstract class BaseIdentityProvider implements IdentityProvider {
     return { trustedCa: this.material.rootCertPem };
   }
 
+  /**
+   * Publishes `identity.cert_expiry_timestamp_seconds`, `identity.cert_rotations` and
+   * `identity.cert_fetch_failures` (alert on expiry approaching while failures grow).
+   */
+  attachStats(store: StatsStore): this {
+    this.stats = store;
+    if (this.material)
+      store.gauge('identity.cert_expiry_timestamp_seconds').set(Math.floor(this.material.notAfter / 1000));
+    return this;
+  }
+
+  protected stats: StatsStore | undefined;
+
+  protected countFailure(): void {
+    this.stats?.counter('identity.cert_fetch_failures').inc();
+  }
+
   protected install(m: IdentityMaterial): void {
     this.material = m;
+    this.stats?.gauge('identity.cert_expiry_timestamp_seconds').set(Math.floor(m.notAfter / 1000));
+    this.stats?.counter('identity.cert_rotations').inc();
     this.resolveReady();
     for (const l of this.rotateListeners) l(m);
     for (const l of this.changeListeners) l();

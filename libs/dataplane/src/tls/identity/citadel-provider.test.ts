@@ -1,6 +1,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { FakeClock, SequenceRandom, silentLogger } from '@tsmesh/core';
 import { generateKey, issueCertificate, parseCsr, selfSignedRoot } from '@tsmesh/pki';
+import { StatsStore } from '../../stats/store';
 import { CitadelIdentityProvider, type CertificateSigner } from './citadel-provider';
 
 const settle = () => new Promise<void>((r) => setImmediate(r));
@@ -95,14 +96,17 @@ test('rotates at half-life with a new key and notifies listeners', async () => {
 test('Citadel down: the current certificate keeps serving, retries back off, rotation resumes on recovery', async () => {
   const clock = new FakeClock(Date.now());
   const fake = await fakeCa(clock);
-  const p = provider(clock, fake.ca).start();
+  const stats = new StatsStore();
+  const p = provider(clock, fake.ca).attachStats(stats).start();
   await p.ready();
   await settle();
   const first = p.current()!;
+  expect(stats.value('identity.cert_expiry_timestamp_seconds')).toBe(Math.floor(first.notAfter / 1000));
   fake.state.down = true;
   clock.advance(12 * H + 61_000);
   await p.renew();
   expect(p.failures['unreachable']).toBeGreaterThanOrEqual(1);
+  expect(stats.value('identity.cert_fetch_failures')).toBeGreaterThanOrEqual(1);
   expect(p.current()).toBe(first);
   expect(p.getTlsCertificate('default')?.certChain).toBe(first.certChainPem);
   fake.state.down = false;

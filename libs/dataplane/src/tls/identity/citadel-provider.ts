@@ -89,6 +89,7 @@ export class CitadelIdentityProvider extends BaseIdentityProvider {
         (e as { reason?: string }).reason ??
         ((e as { code?: number }).code === 14 || (e as { code?: number }).code === 4 ? 'unreachable' : 'refused');
       this.failures[reason] = (this.failures[reason] ?? 0) + 1;
+      this.countFailure();
       const delay = retryDelay(
         this.attempt++,
         this.o.clock.now(),
