@@ -132,3 +132,40 @@ spec:
     expect((await client.check(reviewsV3())).precondition.status.code).toBe(GrpcStatus.PERMISSION_DENIED);
   });
 });
+
+describe('--mode', () => {
+  it('policy serves Check only; telemetry serves Report only', async () => {
+    const policy = await startApp('mixer', {
+      args: ['--grpc-address=127.0.0.1:0', '--prometheus-address=', '--monitoring-address=', '--mode=policy'],
+      ready: { listeners: ['grpc'] },
+    });
+    const telemetry = await startApp('mixer', {
+      args: ['--grpc-address=127.0.0.1:0', '--prometheus-address=', '--monitoring-address=', '--mode=telemetry'],
+      ready: { listeners: ['grpc'] },
+    });
+    const p = new TestMixerClient(policy.addresses['grpc']);
+    const t = new TestMixerClient(telemetry.addresses['grpc']);
+    try {
+      const bag = MutableBag.from({ 'request.path': '/' });
+      expect((await p.check(bag)).precondition.status.code).toBe(GrpcStatus.OK);
+      await expect(p.report([bag])).rejects.toMatchObject({ code: GrpcStatus.UNIMPLEMENTED });
+      await t.report([bag]);
+      await expect(t.check(bag)).rejects.toMatchObject({ code: GrpcStatus.UNIMPLEMENTED });
+    } finally {
+      p.close();
+      t.close();
+      await policy.stop();
+      await telemetry.stop();
+    }
+  });
+
+  it('exits 2 with one clear line on a bad flag or a missing config folder', async () => {
+    const never = { log: /this line never appears/ };
+    await expect(startApp('mixer', { args: ['--mode=sideways'], ready: never })).rejects.toThrow(
+      /exited with code 2[\s\S]*CORE_ERR_BAD_SETTING/,
+    );
+    await expect(
+      startApp('mixer', { args: ['--config-dir=/nonexistent/tsmesh', '--grpc-address=127.0.0.1:0'], ready: never }),
+    ).rejects.toThrow(/exited with code 2[\s\S]*MIXER_ERR_CONFIG_DIR/);
+  });
+});
