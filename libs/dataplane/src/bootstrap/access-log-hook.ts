@@ -83,10 +83,9 @@ export function toAccessLogEntry(info: StreamInfo): AccessLogEntry {
     authority: info.authority,
     scheme: info.scheme,
     protocol: info.protocol,
-    requestHeaders: {
-      ...info.requestHeaders,
-      ...(info.originalPath ? { 'x-envoy-original-path': info.originalPath } : {}),
-    },
+    requestHeaders: info.originalPath
+      ? { ...info.requestHeaders, 'x-envoy-original-path': info.originalPath }
+      : info.requestHeaders,
     responseHeaders: info.responseHeaders,
     responseCode: info.responseCode,
     responseFlags: info.responseFlags,
