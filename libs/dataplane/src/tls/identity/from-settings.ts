@@ -18,7 +18,15 @@ export const identitySettingsSpec = {
   citadelAddress: {
     kind: 'string',
     default: '',
+    env: 'TSMESH_CA_ADDRESS',
     description: 'Citadel gRPC address (host:port) for the CSR flow; empty disables it.',
+  },
+  citadelToken: {
+    kind: 'string',
+    default: '',
+    env: 'TSMESH_BOOTSTRAP_TOKEN',
+    description:
+      'Bearer token for Citadel given directly (the local launcher sets TSMESH_BOOTSTRAP_TOKEN); wins over --citadel-token-file.',
   },
   citadelTokenFile: {
     kind: 'string',
@@ -53,6 +61,7 @@ export const identitySettingsSpec = {
 
 export interface IdentitySettings {
   citadelAddress: string;
+  citadelToken: string;
   citadelTokenFile: string;
   citadelRootCert: string;
   serviceAccount: string;
@@ -79,7 +88,7 @@ export function startIdentity(s: IdentitySettings, d: IdentityDeps): StartedIden
     const rootCertPem = s.citadelRootCert ? readFileSync(s.citadelRootCert, 'utf8') : undefined;
     const ca = new CaClient({
       address: s.citadelAddress,
-      token: () => readFileSync(s.citadelTokenFile, 'utf8').trim(),
+      token: s.citadelToken ? s.citadelToken : () => readFileSync(s.citadelTokenFile, 'utf8').trim(),
       rootCertPem,
     });
     const provider = new CitadelIdentityProvider({
