@@ -54,6 +54,7 @@ export class Router {
   private clusterOps: HeaderOps | null = null;
   private upstreamPath = '/';
   private upstreamAuthority = '';
+  private framing: 'none' | 'length' | 'chunked' | undefined;
 
   constructor(private readonly s: ActiveStream) {}
 
@@ -234,7 +235,7 @@ export class Router {
         authority: this.upstreamAuthority,
         scheme: cluster.settings.tls ? 'https' : 'http',
         headers,
-        bodyFraming: bodyFraming(s),
+        bodyFraming: (this.framing ??= bodyFraming(s)),
       },
       {
         onResponse: (head) => this.onResponse(seq, head),
@@ -254,7 +255,9 @@ export class Router {
       return;
     }
     this.bodyStarted = true;
-    if (req.readableEnded) {
+    // No body declared (HTTP/1 without Content-Length/Transfer-Encoding, HTTP/2 END_STREAM on
+    // HEADERS): finish the upstream request now; node completes the empty message itself.
+    if (req.readableEnded || this.framing === 'none') {
       this.bodyDone = true;
       up.end();
       this.flushMirrors();

@@ -32,8 +32,8 @@ interface Exchange {
   /** Body bytes already written (a replay is only safe before any). */
   wroteBody: boolean;
   bind: (c: Conn) => void;
-  /** Emits 'drain' when a waiting exchange gets its connection (back-pressure while queued). */
-  events: EventEmitter;
+  /** Emits 'drain' when a waiting exchange gets its connection (made only if someone waits). */
+  events?: EventEmitter;
 }
 
 class Conn {
@@ -68,7 +68,7 @@ class Conn {
     this.body = null;
     this.noBody = ex.method === 'HEAD';
     if (ex.ended || ex.pending.length) this.flushRequest();
-    ex.events.emit('drain');
+    ex.events?.emit('drain');
   }
 
   /** Writes the head plus whatever body is pending in as few writes as possible. */
@@ -337,7 +337,6 @@ export class RawHttp1Pool implements UpstreamPool {
       reqHead: head,
       wroteBody: false,
       bind: (c) => (conn = c),
-      events: new EventEmitter(),
     };
     let conn: Conn | null = null;
     this.assign(ex);
@@ -372,7 +371,8 @@ export class RawHttp1Pool implements UpstreamPool {
         }
       },
       get writable(): NodeJS.WritableStream {
-        return ((conn as Conn | null)?.socket ?? ex.events) as unknown as NodeJS.WritableStream;
+        return ((conn as Conn | null)?.socket ??
+          (ex.events ??= new EventEmitter())) as unknown as NodeJS.WritableStream;
       },
     };
     return stream;
