@@ -4,6 +4,7 @@
  * `cluster.go` buildOutboundClusters / buildInboundClusters).
  */
 import type { Proxy } from '../model/proxy';
+import { sidecarScope, type SidecarScope } from '../model/sidecar-scope';
 import { cached, destinationRuleFor, stable, type PushContext } from '../model/push-context';
 import { isHttp2Protocol, type Endpoint, type Service, type ServicePort } from '../model/types';
 import {
@@ -179,16 +180,19 @@ export function specialClusters(ctx: PushContext): Msg[] {
 }
 
 /** Every service's outbound clusters, one list per push shared by all proxies. */
-function allServiceClusters(ctx: PushContext, grpc: boolean): Msg[] {
-  return cached(ctx, `cds-all|${grpc}`, () => ctx.services.flatMap((s) => serviceClusters(ctx, s, grpc)));
+function allServiceClusters(ctx: PushContext, grpc: boolean, scope: SidecarScope): Msg[] {
+  return cached(ctx, `cds-all|${grpc}|${scope.key}`, () =>
+    scope.services.flatMap((s) => serviceClusters(ctx, s, grpc)),
+  );
 }
 
 /** Full CDS for a proxy. */
 export function buildClusters(proxy: Proxy, ctx: PushContext, plugins?: PluginRegistry): Msg[] {
   const grpc = proxy.generator === 'grpc';
   const hooks = !!plugins && plugins.list().some((p) => p.onOutboundCluster);
-  const out: Msg[] = hooks ? [] : [...allServiceClusters(ctx, grpc)];
-  for (const svc of hooks ? ctx.services : []) {
+  const scope = sidecarScope(proxy, ctx);
+  const out: Msg[] = hooks ? [] : [...allServiceClusters(ctx, grpc, scope)];
+  for (const svc of hooks ? scope.services : []) {
     const base = serviceClusters(ctx, svc, grpc);
     if (plugins && plugins.list().some((p) => p.onOutboundCluster)) {
       const dr = destinationRuleFor(ctx, svc.hostname);

@@ -7,6 +7,7 @@
  * HTTP filters: plugin slots (authn, rbac, mixer), then cors, fault, router last.
  */
 import type { Proxy } from '../model/proxy';
+import { sidecarScope, type SidecarScope } from '../model/sidecar-scope';
 import { cached, type PushContext } from '../model/push-context';
 import { isHttpProtocol, type ServicePort } from '../model/types';
 import { proxyInstances } from './cluster';
@@ -76,14 +77,14 @@ function outboundHttpListener(proxy: Proxy, ctx: PushContext, port: number, plug
   }));
 }
 
-function outboundTcpListeners(ctx: PushContext, taken: Set<number>): Msg[] {
-  return cached(ctx, 'lds-tcp', () => outboundTcpListenersUncached(ctx, taken));
+function outboundTcpListeners(ctx: PushContext, taken: Set<number>, scope: SidecarScope): Msg[] {
+  return cached(ctx, `lds-tcp|${scope.key}`, () => outboundTcpListenersUncached(taken, scope));
 }
 
-function outboundTcpListenersUncached(ctx: PushContext, taken: Set<number>): Msg[] {
+function outboundTcpListenersUncached(taken: Set<number>, scope: SidecarScope): Msg[] {
   const out: Msg[] = [];
   const names = new Set<string>();
-  for (const svc of ctx.services) {
+  for (const svc of scope.services) {
     for (const p of svc.ports) {
       if (isHttpProtocol(p.protocol) || p.protocol === 'UDP' || taken.has(p.port)) continue;
       const ip = svc.address !== '0.0.0.0' ? svc.address : '0.0.0.0';
@@ -171,9 +172,10 @@ export function httpProxyPort(proxy: Proxy, ctx: PushContext): number {
 }
 
 export function buildSidecarListeners(proxy: Proxy, ctx: PushContext, plugins?: PluginRegistry): Msg[] {
-  const ports = httpPorts(ctx);
+  const scope = sidecarScope(proxy, ctx);
+  const ports = httpPorts(ctx, scope);
   const out: Msg[] = ports.map((p) => outboundHttpListener(proxy, ctx, p, plugins));
-  out.push(...outboundTcpListeners(ctx, new Set(ports)));
+  out.push(...outboundTcpListeners(ctx, new Set(ports), scope));
   out.push(...inboundListeners(proxy, ctx, plugins));
   out.push(virtualListener(ctx));
   const hp = httpProxyPort(proxy, ctx);
@@ -203,7 +205,7 @@ export function buildSidecarListeners(proxy: Proxy, ctx: PushContext, plugins?: 
 
 /** Route config names the sidecar's listeners reference. */
 export function sidecarRouteNames(proxy: Proxy, ctx: PushContext): string[] {
-  const names = httpPorts(ctx).map(String);
+  const names = httpPorts(ctx, sidecarScope(proxy, ctx)).map(String);
   if (httpProxyPort(proxy, ctx) > 0) names.push('http_proxy');
   return names;
 }

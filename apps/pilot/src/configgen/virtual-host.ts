@@ -5,6 +5,7 @@
  * generateAltVirtualHosts), plus the catch-all host for unknown destinations.
  */
 import type { Proxy } from '../model/proxy';
+import { sidecarScope, type SidecarScope } from '../model/sidecar-scope';
 import {
   cached,
   destinationRuleFor,
@@ -151,9 +152,13 @@ export function fallbackVirtualHost(ctx: PushContext): Msg {
 }
 
 /** Services with an HTTP port `port`. */
-export function httpServicesOnPort(ctx: PushContext, port: number): Service[] {
-  return cached(ctx, `httpsvc|${port}`, () =>
-    ctx.services.filter((s) => s.ports.some((p) => p.port === port && isHttpProtocol(p.protocol))),
+export function httpServicesOnPort(
+  ctx: PushContext,
+  port: number,
+  scope: SidecarScope = { key: '*', services: ctx.services },
+): Service[] {
+  return cached(ctx, `httpsvc|${port}|${scope.key}`, () =>
+    scope.services.filter((s) => s.ports.some((p) => p.port === port && isHttpProtocol(p.protocol))),
   );
 }
 
@@ -164,13 +169,15 @@ function anySourceMatch(ctx: PushContext): boolean {
 
 /** Cache key of the per-proxy inputs of a sidecar route config. */
 function proxyRouteKey(proxy: Proxy, ctx: PushContext): string {
-  return `${proxy.domain}|${anySourceMatch(ctx) ? JSON.stringify(proxy.labels) + proxy.namespace : ''}`;
+  return `${proxy.domain}|${sidecarScope(proxy, ctx).key}|${anySourceMatch(ctx) ? JSON.stringify(proxy.labels) + proxy.namespace : ''}`;
 }
 
 /** RouteConfiguration `"<port>"` for a sidecar (shared by proxies with the same domain, and labels when routes use them). */
 export function sidecarRouteConfig(proxy: Proxy, ctx: PushContext, port: number): Msg {
   return cached(ctx, `rc|${port}|${proxyRouteKey(proxy, ctx)}`, () => {
-    const vhosts = httpServicesOnPort(ctx, port).map((s) => serviceVirtualHost(proxy, ctx, s, port));
+    const vhosts = httpServicesOnPort(ctx, port, sidecarScope(proxy, ctx)).map((s) =>
+      serviceVirtualHost(proxy, ctx, s, port),
+    );
     const fp = () => `${ctx.mesh.outboundTrafficPolicy}|${vhosts.map(identity).join(',')}`;
     return stable(ctx, `rc-stable|${port}|${proxyRouteKey(proxy, ctx)}`, fp, () => ({
       name: String(port),
@@ -187,7 +194,7 @@ export function httpProxyRouteConfig(proxy: Proxy, ctx: PushContext): Msg {
 
 function httpProxyRouteConfigUncached(proxy: Proxy, ctx: PushContext): Msg {
   const vhosts: Msg[] = [];
-  for (const s of ctx.services)
+  for (const s of sidecarScope(proxy, ctx).services)
     for (const p of s.ports) if (isHttpProtocol(p.protocol)) vhosts.push(serviceVirtualHost(proxy, ctx, s, p.port));
   return {
     name: 'http_proxy',
@@ -197,10 +204,10 @@ function httpProxyRouteConfigUncached(proxy: Proxy, ctx: PushContext): Msg {
 }
 
 /** Ports that get an outbound HTTP listener/route config. */
-export function httpPorts(ctx: PushContext): number[] {
-  return cached(ctx, 'httpports', () => {
+export function httpPorts(ctx: PushContext, scope: SidecarScope = { key: '*', services: ctx.services }): number[] {
+  return cached(ctx, `httpports|${scope.key}`, () => {
     const s = new Set<number>();
-    for (const svc of ctx.services) for (const p of svc.ports) if (isHttpProtocol(p.protocol)) s.add(p.port);
+    for (const svc of scope.services) for (const p of svc.ports) if (isHttpProtocol(p.protocol)) s.add(p.port);
     return [...s].sort((a, b) => a - b);
   });
 }
