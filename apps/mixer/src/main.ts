@@ -5,6 +5,7 @@
  */
 import { createLogger, createRegistry, runMain, systemClock } from '@tsmesh/core';
 import { registerBuiltinAdapters } from './adapters/registry';
+import { registerMixerValidators } from './config/validators';
 import { ConfigWatcher } from './config/watcher';
 import { Runtime } from './runtime/runtime';
 import { mixerImplementation, startGrpc } from './server/grpc';
@@ -15,8 +16,11 @@ runMain(mixerSettings, async (s) => {
   const logger = createLogger('mixer', { level: s.logLevel });
   const selfRegistry = createRegistry('mixer');
   const promRegistry = createRegistry('mixer-prometheus-adapter', false);
+  const adapters = registerBuiltinAdapters();
+  // mesh-config's validate() in this process then checks Mixer kinds in detail too
+  registerMixerValidators(adapters);
   const runtime = new Runtime({
-    adapters: registerBuiltinAdapters(),
+    adapters,
     clock: systemClock,
     logger,
     selfRegistry,
