@@ -63,7 +63,41 @@ const fromOrigin = (j: Jwt): ProviderInput => ({
   forward: true,
 });
 
-function filter(providers: ProviderInput[], c: SecurityConfigs, allowMissing: boolean): Msg | undefined {
+type StringMatch = { exact?: string; prefix?: string; suffix?: string; regex?: string };
+
+/** istio.authentication.v1alpha1.StringMatch → the path part of an Envoy RouteMatch. */
+function routeMatch(m: StringMatch): Msg | null {
+  if (typeof m.exact === 'string') return { path: m.exact };
+  if (typeof m.prefix === 'string') return { prefix: m.prefix };
+  if (typeof m.suffix === 'string')
+    return { safe_regex: { regex: `.*${m.suffix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` } };
+  if (typeof m.regex === 'string') return { safe_regex: { regex: m.regex } };
+  return null;
+}
+
+/**
+ * 1.0 `triggerRules` of a single origin: validate only requests that match none of
+ * `excludedPaths` and (when given) one of `includedPaths`. Envoy's rules are first-match, so
+ * exclusions come first with no requirement, then inclusions (or everything) with it.
+ */
+function triggerRuleMatches(rules: NonNullable<Jwt['triggerRules']>, requires: Msg): Msg[] | null {
+  if (rules.length !== 1) return null;
+  const r = rules[0];
+  const excluded = ((r.excludedPaths ?? []) as StringMatch[]).map(routeMatch);
+  const included = ((r.includedPaths ?? []) as StringMatch[]).map(routeMatch);
+  if ([...excluded, ...included].some((m) => m === null)) return null;
+  return [
+    ...excluded.map((match) => ({ match })),
+    ...(included.length ? included.map((match) => ({ match, requires })) : [{ match: { prefix: '/' }, requires }]),
+  ];
+}
+
+function filter(
+  providers: ProviderInput[],
+  c: SecurityConfigs,
+  allowMissing: boolean,
+  triggerRules?: Jwt['triggerRules'],
+): Msg | undefined {
   if (providers.length === 0) return undefined;
   const named: Record<string, Msg> = {};
   const names: string[] = [];
@@ -75,9 +109,12 @@ function filter(providers: ProviderInput[], c: SecurityConfigs, allowMissing: bo
   const reqs: Msg[] = names.map((n) => ({ provider_name: n }));
   if (allowMissing) reqs.push({ allow_missing: {} });
   const requires = reqs.length === 1 ? reqs[0] : { requires_any: { requirements: reqs } };
+  const rules = (triggerRules?.length ? triggerRuleMatches(triggerRules, requires) : null) ?? [
+    { match: { prefix: '/' }, requires },
+  ];
   return {
     name: JWT_AUTHN,
-    typed_config: { '@type': JWT_TYPE, providers: named, rules: [{ match: { prefix: '/' }, requires }] },
+    typed_config: { '@type': JWT_TYPE, providers: named, rules },
   };
 }
 
@@ -92,10 +129,13 @@ export function buildJwtFilter(w: WorkloadInfo, c: SecurityConfigs, port: number
     );
   const policy = effectivePolicy(w, c, port);
   const origins = policy?.spec.origins ?? [];
+  // Trigger rules are honoured for a single origin (the common case); with several origins they
+  // cannot be expressed as first-match rules and every request is validated.
   return filter(
     origins.map((o) => fromOrigin(o.jwt)),
     c,
     policy?.spec.originIsOptional === true,
+    origins.length === 1 ? origins[0].jwt.triggerRules : undefined,
   );
 }
 

@@ -108,6 +108,33 @@ test('1.0 Policy origins require a token unless originIsOptional', () => {
   ).toBeDefined();
 });
 
+test('1.0 origin triggerRules: excluded paths first without a requirement, then included ones', () => {
+  const c = emptySecurityConfigs();
+  c.policies.push({
+    name: 'default',
+    namespace: 'default',
+    spec: {
+      origins: [
+        {
+          jwt: {
+            issuer: 'iss',
+            jwks: '{"keys":[]}',
+            triggerRules: [
+              { excludedPaths: [{ exact: '/health' }, { suffix: '.css' }], includedPaths: [{ prefix: '/api' }] },
+            ],
+          },
+        },
+      ],
+    },
+  });
+  const rules = (buildJwtFilter(bookService, c, 8080)!['typed_config'] as Msg)['rules'];
+  expect(rules).toEqual([
+    { match: { path: '/health' } },
+    { match: { safe_regex: { regex: '.*\\.css' } } },
+    { match: { prefix: '/api' }, requires: { provider_name: 'origins-0' } },
+  ]);
+});
+
 test('AuthorizationPolicy: DENY before ALLOW; ALLOW without rules denies all; no ALLOW → no ALLOW filter', () => {
   const c = emptySecurityConfigs();
   c.authorizationPolicies.push({
