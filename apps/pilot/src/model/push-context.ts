@@ -122,16 +122,46 @@ function targetPortOf(svcObj: MeshObject, port: ServicePort, pod: PodInfo | unde
   return port.port;
 }
 
+/** EndpointSlices (discovery.k8s.io/v1) of one service, in the Endpoints `subsets` shape. */
+function slicesAsSubsets(slices: StoredObject[]): Obj[] {
+  const subsets: Obj[] = [];
+  for (const s of slices) {
+    const o = s.object as Obj;
+    const body = (o['endpoints'] ? o : ((o['spec'] as Obj | undefined) ?? {})) as Obj;
+    const ports = arr(body['ports']);
+    const addresses: Obj[] = [];
+    for (const e of arr(body['endpoints'])) {
+      const ready = (e['conditions'] as Obj | undefined)?.['ready'];
+      if (ready === false) continue;
+      for (const ip of arr<string>(e['addresses'])) addresses.push({ ip, targetRef: e['targetRef'] });
+    }
+    subsets.push({ addresses, ports });
+  }
+  return subsets;
+}
+
 function kubeEndpoints(
   svc: Service,
   svcObj: MeshObject,
   epObj: StoredObject | undefined,
   pods: PodInfo[],
   podsByIp: Map<string, PodInfo>,
+  slices: StoredObject[] = [],
 ): Endpoint[] {
   const out: Endpoint[] = [];
+  if (!epObj && slices.length > 0)
+    epObj = {
+      key: '',
+      kind: 'Endpoints',
+      namespace: svc.namespace,
+      name: svc.name,
+      source: 'slices',
+      revision: 0,
+      object: { kind: 'Endpoints', metadata: { name: svc.name }, subsets: slicesAsSubsets(slices) },
+    };
   if (epObj) {
-    for (const subset of arr(epObj.object['subsets'])) {
+    const subsetsOf = (o: MeshObject) => arr(o['subsets'] ?? (o.spec as Obj | undefined)?.['subsets']);
+    for (const subset of subsetsOf(epObj.object)) {
       const ports = arr(subset['ports']);
       for (const a of arr(subset['addresses'])) {
         const ip = String(a['ip']);
@@ -252,11 +282,21 @@ export function buildPushContext(
   }
   const services: Service[] = [];
   const endpoints = new Map<string, Endpoint[]>();
+  const slices = new Map<string, StoredObject[]>();
+  for (const o of store.list('EndpointSlice')) {
+    const owner = o.object.metadata.labels?.['kubernetes.io/service-name'];
+    if (!owner) continue;
+    const k = `${o.namespace}/${owner}`;
+    slices.set(k, [...(slices.get(k) ?? []), o]);
+  }
   for (const o of store.list('Service')) {
     const svc = kubeService(o, suffix);
     services.push(svc);
     const ep = store.get(`Endpoints/${o.namespace}/${o.name}`);
-    endpoints.set(svc.hostname, kubeEndpoints(svc, o.object, ep, pods, podsByIp));
+    endpoints.set(
+      svc.hostname,
+      kubeEndpoints(svc, o.object, ep, pods, podsByIp, slices.get(`${o.namespace}/${o.name}`)),
+    );
   }
   for (const o of store.list('ServiceEntry')) {
     const r = serviceEntryServices(o, suffix);

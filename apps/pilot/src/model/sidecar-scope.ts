@@ -20,14 +20,12 @@ export const ROOT_NAMESPACE = 'istio-system';
 
 function sidecarFor(proxy: Proxy, ctx: PushContext): ConfigRef | undefined {
   const all = cached(ctx, 'sidecars', () =>
-    ctx.store
-      .list('Sidecar')
-      .map((o) => ({
-        name: o.name,
-        namespace: o.namespace,
-        spec: (o.object.spec ?? {}) as Record<string, unknown>,
-        order: o.key,
-      })),
+    ctx.store.list('Sidecar').map((o) => ({
+      name: o.name,
+      namespace: o.namespace,
+      spec: (o.object.spec ?? {}) as Record<string, unknown>,
+      order: o.key,
+    })),
   );
   if (all.length === 0) return undefined;
   const selectorOf = (s: ConfigRef) =>

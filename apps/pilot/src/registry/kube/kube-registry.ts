@@ -78,6 +78,11 @@ export class KubeRegistry {
       { kind: 'Endpoints', path: '/api/v1/endpoints', list: () => core.listEndpointsForAllNamespaces() },
       { kind: 'Pod', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() },
       { kind: 'Namespace', path: '/api/v1/namespaces', list: () => core.listNamespace() },
+      {
+        kind: 'EndpointSlice',
+        path: '/apis/discovery.k8s.io/v1/endpointslices',
+        list: () => kc.makeApiClient(kubeClient().DiscoveryV1Api).listEndpointSliceForAllNamespaces(),
+      },
     ] as KubeResource[];
     for (const [kind, group, version, plural] of ISTIO_CRDS)
       out.push({
