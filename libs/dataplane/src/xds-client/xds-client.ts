@@ -29,6 +29,7 @@ import {
 import { TYPE_URLS, emptySnapshot, type Snapshot } from '../engine/types';
 import { StatsStore } from '../stats/store';
 import { edsServiceName, rdsRouteNames, resourceName, sdsSecretNames } from './resource-deps';
+import { checkResponse } from './check-response';
 import { nextLive, type VersionedResource } from './warming';
 import type { AdsStream, AdsTransport, ConfigSink, DiscoveryRequest, DiscoveryResponse, NodeInfo } from './types';
 import { xdsStats, type XdsKind, type XdsStats } from './xds-stats';
@@ -286,7 +287,7 @@ export class XdsClient {
     const st = this.stats.subscriptions[kind];
     s.nonce = res.nonce;
     st.updateAttempt.inc();
-    const errors = this.check(kind, res);
+    const errors = checkResponse(res, this.options.sink);
     if (errors.length) {
       s.lastError = errors.join('; ');
       st.updateRejected.inc();
@@ -328,27 +329,6 @@ export class XdsClient {
         ),
       );
     this.scheduleApply();
-  }
-
-  private check(kind: XdsKind, res: DiscoveryResponse): string[] {
-    const errors: string[] = [...(res.decodeErrors ?? [])];
-    const seen = new Set<string>();
-    res.resources.forEach((r, i) => {
-      const type = r['@type'];
-      if (type !== undefined && type !== res.type_url) {
-        errors.push(`resources[${i}]: type ${String(type)} does not match ${res.type_url}`);
-      }
-      const name = resourceName(res.type_url, r);
-      if (name === '') errors.push(`resources[${i}]: missing name`);
-      else if (seen.has(name)) errors.push(`resources[${i}]: duplicate resource name ${name}`);
-      seen.add(name);
-    });
-    if (errors.length) return errors;
-    try {
-      return this.options.sink.validate(res.type_url, res.resources);
-    } catch (e) {
-      return [`${kind}: ${(e as Error).message}`];
-    }
   }
 
   private resubscribe(kind: 'eds' | 'rds' | 'sds', wanted: Array<string | null>): void {
