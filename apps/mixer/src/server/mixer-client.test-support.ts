@@ -33,6 +33,11 @@ export class TestMixerClient {
       this.client['Check'](req, (err: Error | null, res: RawCheckResponse) => (err ? reject(err) : resolve(res))),
     );
   }
+  checkRaw(req: unknown): Promise<RawCheckResponse> {
+    return new Promise((resolve, reject) =>
+      this.client['Check'](req, (err: Error | null, res: RawCheckResponse) => (err ? reject(err) : resolve(res))),
+    );
+  }
   async report(bags: Bag[]): Promise<void> {
     for (const req of encodeReport(bags)) {
       await new Promise<void>((resolve, reject) =>

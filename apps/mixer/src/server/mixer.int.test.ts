@@ -84,6 +84,15 @@ describe('mixer process over real gRPC', () => {
     expect(ok.precondition.status.code).toBe(GrpcStatus.OK);
   });
 
+  it('answers INVALID_ARGUMENT to indexes outside both dictionaries, and keeps serving', async () => {
+    await expect(
+      client.checkRaw({ attributes: { words: [], strings: { '999': -4 } }, global_word_count: 203 }),
+    ).rejects.toMatchObject({
+      code: GrpcStatus.INVALID_ARGUMENT,
+    });
+    expect((await client.check(reviewsV3())).precondition.status.code).toBe(GrpcStatus.PERMISSION_DENIED);
+  });
+
   it('grants quota up to the limit, then 0, and again after the window', async () => {
     const bag = MutableBag.from({ 'destination.labels': { app: 'ratings' } });
     const granted = async () => (await client.check(bag, { requestcount: 1 })).quotas['requestcount'].granted_amount;

@@ -110,7 +110,11 @@ export class CheckCache {
     const refKey = refs
       .map((r) => `${r.absent ? '!' : ''}${r.name}${r.mapKey === undefined ? '' : `[${r.mapKey}]`}`)
       .join(',');
-    if (!this.refSets.has(refKey)) this.refSets.set(refKey, refs);
+    if (!this.refSets.has(refKey)) {
+      // every lookup walks the distinct attribute sets; Mixer's rules produce few, so a flood means churn
+      if (this.refSets.size >= 256) this.clear();
+      this.refSets.set(refKey, refs);
+    }
     const sig = signature(refs, bag);
     if (sig === null) return;
     const key = `${refKey}\u0001${sig}`;
