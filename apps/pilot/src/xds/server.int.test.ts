@@ -4,6 +4,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as grpc from '@grpc/grpc-js';
 import { metricValue } from '@tsmesh/core';
+import { cdsServiceDefinition } from '@tsmesh/protocol';
 import { tempDir, waitFor, type TempDir } from '@tsmesh/testing';
 import { TYPE } from '../configgen/names';
 import { startPilot, type RunningPilot } from '../pilot';
@@ -122,6 +123,22 @@ status: {phase: Running, podIP: 10.1.0.99}
     expect(c.received.slice(start).every((r) => r.type_url === TYPE.endpoint)).toBe(true);
     unlinkSync(join(dir.path, 'pod.yaml'));
     await waitFor(() => c.received.slice(start).filter((r) => r.type_url === TYPE.endpoint).length >= 2);
+  });
+
+  it('serves the per-type CDS service (StreamClusters) as well as ADS', async () => {
+    const Ctor = grpc.makeGenericClientConstructor(cdsServiceDefinition(), 'cds');
+    const cds = new Ctor(pilot.grpcAddress, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+      StreamClusters(): grpc.ClientDuplexStream<Record<string, unknown>, Record<string, unknown>>;
+    };
+    const call = cds.StreamClusters();
+    const first = new Promise<Record<string, unknown>>((resolve) => call.once('data', resolve));
+    call.on('error', () => undefined);
+    call.write({ node: { id: NODE }, type_url: TYPE.cluster, resource_names: [] });
+    const res = await first;
+    expect(res['type_url']).toBe(TYPE.cluster);
+    expect((res['resources'] as unknown[]).length).toBeGreaterThan(0);
+    call.cancel();
+    cds.close();
   });
 
   it('closes a stream whose first request has a bad node, and stays up', async () => {
