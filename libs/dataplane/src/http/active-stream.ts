@@ -28,6 +28,9 @@ export const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
+const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const AUTHORITY_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@[\]%]+$/;
+
 /** Router control headers an untrusted client may not set (Envoy strips all `x-envoy-*`). */
 const INTERNAL_PREFIX = 'x-envoy-';
 
@@ -167,6 +170,10 @@ export class ActiveStream implements HttpStreamContext {
       if (!authority && this.info.protocol === 'HTTP/1.1') return this.badRequest(400, 'missing host header');
     }
     this.authority = authority ?? '';
+    // Method and authority are re-serialized upstream: only RFC 9110 tokens / host characters
+    // (an HTTP/2 `:method: GET /admin` must not become a second HTTP/1 request line).
+    if (!METHOD_TOKEN.test(this.method)) return this.badRequest(400, 'invalid method');
+    if (this.authority && !AUTHORITY_CHARS.test(this.authority)) return this.badRequest(400, 'invalid authority');
     const np = normalizePath(target, s.path);
     if (!np.ok) return this.badRequest(400, np.reason);
     this.pathOnly = np.path;

@@ -175,3 +175,41 @@ virtual_hosts:
     expect(dp.stats.value('http.l.downstream_rq_http2_total')).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('HTTP/2 → HTTP/1 translation hardening', () => {
+  it('rejects a :method that is not a token and a bad :authority before anything is re-encoded upstream', async () => {
+    const h1 = await startUpstream('h1');
+    const dp = testEngine();
+    await dp.apply(
+      yamlSnapshot({
+        listeners: [httpListenerYaml('l', 'r')],
+        routes: [
+          `name: r\nvirtual_hosts: [{name: v, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: h1}}]}]`,
+        ],
+        clusters: [staticClusterYaml('h1', [h1.address])],
+      }),
+    );
+    const session = http2.connect(`http://${dp.address('l')}`);
+    session.on('error', () => undefined);
+    const status = (headers: http2.OutgoingHttpHeaders) =>
+      new Promise<number>((resolve) => {
+        try {
+          const st = session.request(headers);
+          st.on('response', (h) => resolve(Number(h[':status'])));
+          st.on('error', () => resolve(-1));
+          st.on('close', () => resolve(-1));
+          st.end();
+        } catch {
+          resolve(-1);
+        }
+      });
+    const bad = await status({ ':method': 'GET /admin HTTP/1.1\r\nx: y', ':path': '/', ':authority': 'a' });
+    expect(bad === 400 || bad === -1).toBe(true);
+    const badAuthority = await status({ ':method': 'GET', ':path': '/', ':authority': 'a b' });
+    expect(badAuthority === 400 || badAuthority === -1).toBe(true);
+    expect(h1.requests).toHaveLength(0);
+    session.close();
+    await dp.stop();
+    await h1.close();
+  });
+});
