@@ -73,6 +73,8 @@ export interface Plan {
   /** Pods that run (for the registry). */
   pods: PodSpec[];
   links: Link[];
+  /** Each demo entry at its pod's service port (the sidecar's inbound listener when sidecars run). */
+  direct: Link[];
   admin: Link[];
   mesh: { pilot: boolean; sidecars: boolean; gateway: boolean; mixer: boolean; citadel: boolean };
 }
@@ -96,7 +98,17 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
     mixer: has('mixer'),
     citadel: has('citadel'),
   };
-  const plan: Plan = { processes: [], missing: [], notes: [], tokens: [], pods: [], links: [], admin: [], mesh };
+  const plan: Plan = {
+    processes: [],
+    missing: [],
+    notes: [],
+    tokens: [],
+    pods: [],
+    links: [],
+    direct: [],
+    admin: [],
+    mesh,
+  };
   for (const p of ['pilot', 'proxy', 'gateway', 'mixer', 'citadel']) if (!has(p)) plan.missing.push(why(p));
   if (has('proxy') && !pilotOn)
     plan.missing.push('proxy: built, but sidecars need Pilot; apps call each other directly');
@@ -342,13 +354,14 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
         t.services.some((s) => s.name === svc && s.namespace === ns && podsOf(t, s).some((x) => x.name === p.pod)),
     );
     if (!running) return;
+    const addr = directAddress(
+      svc,
+      ns,
+      t.services.find((s) => s.name === svc && s.namespace === ns)?.ports[0]?.port ?? 0,
+    );
+    if (addr) plan.direct.push({ label: `${label} (pod)`, url: `http://${addr}${path}` });
     if (mesh.gateway) plan.links.push({ label, url: `http://${o.gatewayAddress}${path}` });
     else {
-      const addr = directAddress(
-        svc,
-        ns,
-        t.services.find((s) => s.name === svc && s.namespace === ns)?.ports[0]?.port ?? 0,
-      );
       if (addr) plan.links.push({ label: `${label} (direct, no gateway)`, url: `http://${addr}${path}` });
     }
   };

@@ -23,6 +23,7 @@ export interface MeshState {
   missing: string[];
   notes: string[];
   links: Link[];
+  direct?: Link[];
   admin: Link[];
   logsDir: string;
   configDir: string;

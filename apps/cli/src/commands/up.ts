@@ -90,7 +90,7 @@ function lastProblem(log: string): string {
 }
 
 export function printSummary(
-  s: Pick<MeshState, 'links' | 'admin' | 'missing' | 'notes' | 'logsDir' | 'configDir'>,
+  s: Pick<MeshState, 'links' | 'direct' | 'admin' | 'missing' | 'notes' | 'logsDir' | 'configDir' | 'status'>,
   out: Out,
 ): void {
   if (s.missing.length) {
@@ -100,6 +100,10 @@ export function printSummary(
   for (const n of s.notes) out(`  note: ${n}`);
   out('Open:');
   for (const l of s.links) out(`  ${l.label.padEnd(34)} ${l.url}`);
+  if (s.status === 'degraded' && s.direct?.length) {
+    out('Directly at the pods (while the mesh is degraded):');
+    for (const l of s.direct) out(`  ${l.label.padEnd(34)} ${l.url}`);
+  }
   if (s.admin.length) {
     out('Admin / metrics:');
     for (const l of s.admin.slice(0, 8)) out(`  ${l.label.padEnd(34)} ${l.url}`);
@@ -202,6 +206,7 @@ async function supervise(root: string, s: UpSettings, out: Out): Promise<number>
     missing: plan.missing,
     notes: plan.notes,
     links: plan.links,
+    direct: plan.direct,
     admin: plan.admin,
     logsDir: paths.logsDir,
     configDir: paths.configDir,
