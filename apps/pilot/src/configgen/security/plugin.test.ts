@@ -62,4 +62,8 @@ test('plugins read the seed objects from the push store and fill the authn/rbac 
   expect(rbac.httpFilters?.(input).map((f) => f['name'])).toEqual(['envoy.filters.http.rbac']);
   expect(authn.inboundTransportSocket?.(input)?.['name']).toBe('envoy.transport_sockets.tls');
   expect(authn.httpFilters?.({ ...input, direction: 'outbound' })).toEqual([]);
+  const plan = authn.inboundChainPlan?.(input);
+  expect(plan?.chains).toHaveLength(1);
+  expect(Object.keys(plan?.chains[0] ?? {}).sort()).toEqual(['filter_chain_match', 'transport_socket']);
+  expect(plan?.listenerFilters[0]['name']).toBe('envoy.filters.listener.tls_inspector');
 });

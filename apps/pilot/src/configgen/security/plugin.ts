@@ -3,8 +3,8 @@
  * compilers: reads the security kinds from the push's store (memoized per
  * push), builds the WorkloadInfo of an inbound listener, and fills the `authn`
  * (jwt_authn) and `rbac` (RBAC) slots plus the inbound transport socket for
- * STRICT ports. PERMISSIVE needs two filter chains: listener code should call
- * `planInboundChains(resolveMtlsMode(...))` (see docs/security.md).
+ * STRICT ports, and the inbound chain plan (STRICT: TLS only; PERMISSIVE: TLS selected by
+ * `transport_protocol: tls` plus plaintext, with tls_inspector).
  */
 import type { ConfigPlugin, ListenerInput } from '../plugins';
 import type { Msg } from '../names';
@@ -12,7 +12,7 @@ import { buildAuthorizationFilters } from './authz-policy';
 import { emptySecurityConfigs, type SecurityConfigs, type SecurityObject, type WorkloadInfo } from './inputs';
 import { buildJwtFilter, referencedJwksUris } from './jwt';
 import type { JwksCache } from './jwks-cache';
-import { buildInboundTlsContext, resolveMtlsMode, type CertSource } from './mtls';
+import { buildInboundTlsContext, planInboundChains, resolveMtlsMode, type CertSource } from './mtls';
 import { buildRbacV1alpha1Filter } from './rbac-v1alpha1';
 
 export interface SecurityPluginOptions {
@@ -80,6 +80,20 @@ export function securityPlugins(o: SecurityPluginOptions = {}): ConfigPlugin[] {
         if (!inbound(input)) return [];
         const f = buildJwtFilter(workloadOf(input), securityConfigsFrom(input, o), input.port.port);
         return f ? [f] : [];
+      },
+      inboundChainPlan(input) {
+        if (!inbound(input)) return undefined;
+        const mode = resolveMtlsMode(workloadOf(input), securityConfigsFrom(input, o), input.port.port);
+        if (mode === 'DISABLE') return undefined;
+        const plan = planInboundChains(mode, o.certSource);
+        // Only Envoy FilterChain fields go on the wire.
+        return {
+          listenerFilters: plan.listenerFilters,
+          chains: plan.chains.map(({ filter_chain_match, transport_socket }) => ({
+            ...(filter_chain_match ? { filter_chain_match } : {}),
+            ...(transport_socket ? { transport_socket } : {}),
+          })),
+        };
       },
       inboundTransportSocket(input): Msg | undefined {
         if (!inbound(input)) return undefined;
