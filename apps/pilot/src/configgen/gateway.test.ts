@@ -1,7 +1,9 @@
 import { parseNode } from '../model/proxy';
 import { BOOKINFO_YAML, contextFrom } from '../testing/bookinfo';
 import { simulate } from '../testing/simulate';
-import { generateListeners, generateRoutes } from './generator';
+import { validateMessage } from '@tsmesh/protocol';
+import { generate, generateListeners, generateRoutes } from './generator';
+import { TYPE } from './names';
 import type { Msg } from './names';
 
 const GATEWAY = `apiVersion: networking.istio.io/v1alpha3
@@ -75,5 +77,37 @@ describe('gateway (router mode) by simulation', () => {
       metadata: { LABELS: { istio: 'egressgateway' } },
     });
     expect(generateListeners(other, ctx, [])).toEqual([]);
+  });
+});
+
+describe('gateway TLS from a Kubernetes secret (credentialName, SDS)', () => {
+  const secret = `apiVersion: v1
+kind: Secret
+metadata: {name: bookinfo-cert, namespace: istio-system}
+type: kubernetes.io/tls
+data: {tls.crt: ${Buffer.from('CERT').toString('base64')}, tls.key: ${Buffer.from('KEY').toString('base64')}}
+`;
+  const gw = `apiVersion: networking.istio.io/v1alpha3
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: [bookinfo.example.com]
+    tls: {mode: SIMPLE, credentialName: bookinfo-cert}
+`;
+  it('references the secret over SDS and serves it as an Envoy Secret', () => {
+    const ctx = contextFrom([BOOKINFO_YAML, secret, gw]);
+    const [l] = generateListeners(router, ctx, []);
+    const ts = ((l['filter_chains'] as Msg[])[0]['transport_socket'] as Msg)['typed_config'] as Msg;
+    expect((ts['common_tls_context'] as Msg)['tls_certificate_sds_secret_configs']).toEqual([
+      { name: 'bookinfo-cert', sds_config: { ads: {}, resource_api_version: 'V3' } },
+    ]);
+    const [s] = generate(TYPE.secret, router, ctx, ['bookinfo-cert']) ?? [];
+    const tc = s['tls_certificate'] as Msg;
+    expect(String((tc['certificate_chain'] as Msg)['inline_bytes'])).toBe('CERT');
+    expect(validateMessage(TYPE.secret, s)).toEqual([]);
+    expect(generate(TYPE.secret, router, ctx, ['missing'])).toEqual([]);
   });
 });

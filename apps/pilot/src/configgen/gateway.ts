@@ -94,7 +94,12 @@ function downstreamTls(tls: Obj): Msg {
         private_key: { filename: String(tls['privateKey'] ?? '') },
       },
     ];
-  if (typeof tls['caCertificates'] === 'string') {
+  if (typeof tls['credentialName'] === 'string' && tls['mode'] === 'MUTUAL')
+    common['validation_context_sds_secret_config'] = {
+      name: `${tls['credentialName']}-cacert`,
+      sds_config: { ads: {}, resource_api_version: 'V3' },
+    };
+  else if (typeof tls['caCertificates'] === 'string') {
     const v: Msg = { trusted_ca: { filename: tls['caCertificates'] } };
     const sans = arr<string>(tls['subjectAltNames']);
     if (sans.length) v['match_subject_alt_names'] = sans.map((s) => ({ exact: s }));

@@ -9,6 +9,7 @@ import { buildClusters } from './cluster';
 import { buildLoadAssignment, edsClusterNames } from './endpoints';
 import { buildGatewayListeners, gatewayRouteConfig, gatewayRouteNames } from './gateway';
 import { grpcListener, grpcRouteConfig } from './grpc';
+import { gatewaySecrets } from './secrets';
 import { buildSidecarListeners, sidecarRouteNames } from './listener';
 import { TYPE, type Msg } from './names';
 import type { PluginRegistry } from './plugins';
@@ -95,7 +96,7 @@ export function generate(
     case TYPE.endpoint:
       return generateEndpoints(proxy, ctx, names);
     case TYPE.secret: {
-      const out: Msg[] = [];
+      const out: Msg[] = proxy.type === 'router' ? gatewaySecrets(proxy, ctx, names) : [];
       for (const p of plugins?.list() ?? []) if (p.secrets) out.push(...p.secrets(proxy, ctx, names));
       return out;
     }
