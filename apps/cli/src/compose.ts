@@ -29,7 +29,25 @@ export function renderCompose(t: Topology): string {
       const command: Record<string, string[]> = {
         pilot: ['--config-dir', '/etc/tsmesh/config', '--grpc-addr', '0.0.0.0:15010', '--http-addr', '0.0.0.0:15014'],
         citadel: ['--grpc-address', '0.0.0.0:8060', '--http-address', '0.0.0.0:15014', '--ca-dir', '/var/lib/citadel'],
-        'istio-ingressgateway': ['--discovery-address', `${pilot}:15010`, '--http-address', '0.0.0.0:8080'],
+        'istio-ingressgateway': [
+          '--discovery-address',
+          `${pilot}:15010`,
+          '--ip',
+          ip,
+          '--port-map',
+          '80=0.0.0.0:8080,443=0.0.0.0:8443',
+          '--admin-address',
+          '0.0.0.0:15000',
+        ],
+        policy: ['--grpc-address', '0.0.0.0:9091', '--monitoring-address', '0.0.0.0:15014'],
+        telemetry: [
+          '--grpc-address',
+          '0.0.0.0:9091',
+          '--prometheus-address',
+          '0.0.0.0:42422',
+          '--monitoring-address',
+          '0.0.0.0:15014',
+        ],
       };
       services[pod.name] = {
         ...base,
@@ -51,7 +69,8 @@ export function renderCompose(t: Topology): string {
     Object.assign(env, {
       HOST: '127.0.0.1',
       PORT: String(containerPort + APP_PORT_OFFSET),
-      HTTP_PROXY: 'http://127.0.0.1:15001',
+      // the sidecar's explicit HTTP proxy listener (127.0.0.1_15080 from Pilot's http_proxy route)
+      HTTP_PROXY: 'http://127.0.0.1:15080',
       NO_PROXY: 'localhost,postgres',
       POD_NAME: podName(pod.name),
       POD_NAMESPACE: pod.namespace,
@@ -61,15 +80,23 @@ export function renderCompose(t: Topology): string {
       image: 'tsmesh/proxy:latest',
       network_mode: `service:${pod.name}`,
       depends_on: [pod.name, pilot],
+      // apps/proxy's settings as env (PROXY_<NAME>, plus the downward-API names it reads)
       environment: {
         POD_NAME: podName(pod.name),
         POD_NAMESPACE: pod.namespace,
         INSTANCE_IP: ip,
-        SERVICE_ACCOUNT: pod.serviceAccount,
-        ISTIO_META_LABELS: JSON.stringify(pod.labels),
-        TSMESH_DISCOVERY_ADDRESS: `${pilot}:15010`,
-        TSMESH_APP_ADDRESS: `127.0.0.1:${containerPort + APP_PORT_OFFSET}`,
-        TSMESH_INBOUND_PORTS: String(containerPort),
+        PROXY_DISCOVERY_ADDRESS: `${pilot}:15010`,
+        PROXY_SERVICE_CLUSTER: pod.labels['app'] ?? pod.name,
+        PROXY_LABELS: Object.entries(pod.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
+        PROXY_SERVICE_ACCOUNT: pod.serviceAccount,
+        PROXY_ADMIN_ADDRESS: '0.0.0.0:15000',
+        PROXY_OUTBOUND_ADDRESS: '127.0.0.1:15001',
+        PROXY_INBOUND_ADDRESS: '',
+        PROXY_BIND_INBOUND_LISTENERS: 'true',
+        PROXY_APP_ADDRESS: `127.0.0.1:${containerPort + APP_PORT_OFFSET}`,
+        PROXY_HTTP_PROXY_PORT: '15080',
       },
     };
   }
