@@ -23,6 +23,8 @@ interface ProviderInput {
   params?: string[];
   forward?: boolean;
   outputPayloadToHeader?: string;
+  cookies?: string[];
+  claimToHeaders?: { header: string; claim: string }[];
 }
 
 function provider(p: ProviderInput, c: SecurityConfigs): Msg {
@@ -38,6 +40,9 @@ function provider(p: ProviderInput, c: SecurityConfigs): Msg {
     out['from_headers'] = p.headers.map((h) => ({ name: h.name, ...(h.prefix ? { value_prefix: h.prefix } : {}) }));
   if (p.params?.length) out['from_params'] = p.params;
   if (p.outputPayloadToHeader) out['forward_payload_header'] = p.outputPayloadToHeader;
+  if (p.cookies?.length) out['from_cookies'] = p.cookies;
+  if (p.claimToHeaders?.length)
+    out['claim_to_headers'] = p.claimToHeaders.map((c) => ({ header_name: c.header, claim_name: c.claim }));
   return out;
 }
 
@@ -50,6 +55,8 @@ const fromRule = (r: JWTRule): ProviderInput => ({
   params: r.fromParams,
   forward: r.forwardOriginalToken,
   outputPayloadToHeader: r.outputPayloadToHeader,
+  cookies: r.fromCookies,
+  claimToHeaders: r.outputClaimToHeaders,
 });
 
 const fromOrigin = (j: Jwt): ProviderInput => ({

@@ -92,6 +92,33 @@ test('JWKS not fetched yet → empty key set (fail closed); jwksUri list for the
   expect(referencedJwksUris(c)).toEqual([JWKS_URI]);
 });
 
+test('RequestAuthentication fromCookies, outputClaimToHeaders, forwardOriginalToken, audiences', () => {
+  const c = emptySecurityConfigs();
+  c.requestAuthentications.push({
+    name: 'ra',
+    namespace: 'default',
+    spec: {
+      jwtRules: [
+        {
+          issuer: 'iss',
+          jwks: '{"keys":[]}',
+          audiences: ['books'],
+          fromCookies: ['session'],
+          forwardOriginalToken: true,
+          outputClaimToHeaders: [{ header: 'x-role', claim: 'role' }],
+        },
+      ],
+    },
+  });
+  const p = (buildJwtFilter(bookService, c, 8080)!['typed_config'] as Msg)['providers']['origins-0'];
+  expect(p).toMatchObject({
+    audiences: ['books'],
+    from_cookies: ['session'],
+    forward: true,
+    claim_to_headers: [{ header_name: 'x-role', claim_name: 'role' }],
+  });
+});
+
 test('1.0 Policy origins require a token unless originIsOptional', () => {
   const c = emptySecurityConfigs();
   c.policies.push({

@@ -22,6 +22,7 @@ export interface TokenLocation {
   /** `value_prefix`, e.g. `Bearer `. */
   prefix?: string;
   param?: string;
+  cookie?: string;
 }
 
 export interface JwtProvider {
@@ -33,6 +34,8 @@ export interface JwtProvider {
   locations: readonly TokenLocation[];
   payloadInMetadata?: string;
   forwardPayloadHeader?: string;
+  /** `claim_to_headers`: copy a (top-level, string/number/bool) claim into a request header. */
+  claimToHeaders: readonly { header: string; claim: string }[];
   skewSeconds: number;
 }
 
@@ -107,6 +110,7 @@ function compileProvider(name: string, p: Msg, path: string, errors: FieldError[
     });
   }
   for (const q of (p['from_params'] as string[] | undefined) ?? []) locations.push({ param: String(q) });
+  for (const c of (p['from_cookies'] as string[] | undefined) ?? []) locations.push({ cookie: String(c) });
   const skew = p['clock_skew_seconds'];
   return {
     name,
@@ -121,6 +125,10 @@ function compileProvider(name: string, p: Msg, path: string, errors: FieldError[
       typeof p['forward_payload_header'] === 'string' && p['forward_payload_header']
         ? p['forward_payload_header'].toLowerCase()
         : undefined,
+    claimToHeaders: ((p['claim_to_headers'] as Msg[] | undefined) ?? []).map((c) => ({
+      header: String(c['header_name'] ?? '').toLowerCase(),
+      claim: String(c['claim_name'] ?? ''),
+    })),
     skewSeconds: skew === undefined || skew === null ? 60 : Number(skew),
   };
 }

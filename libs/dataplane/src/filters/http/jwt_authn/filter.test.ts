@@ -193,3 +193,20 @@ test('requires_all and allow_missing_or_failed', () => {
   const ok = run(cfg, bearer(signer.mint(claims())));
   expect(ok.ctx.info.dynamicMetadata[ISTIO_AUTHN_NAMESPACE]).toBeDefined();
 });
+
+test('from_cookies and claim_to_headers (CR/LF in a claim never reaches a header)', () => {
+  const cfg = istioLikeConfig({
+    from_cookies: ['session'],
+    claim_to_headers: [
+      { header_name: 'x-jwt-role', claim_name: 'role' },
+      { header_name: 'x-jwt-evil', claim_name: 'evil' },
+    ],
+  });
+  const token = signer.mint(claims({ role: 'customer', evil: 'a\r\nx-injected: 1' }));
+  const ok = run(cfg, { headers: { cookie: `a=b; session=${token}` } });
+  expect(ok.result).toBeUndefined();
+  expect(ok.ctx.headers['x-jwt-role']).toBe('customer');
+  expect(ok.ctx.headers['x-jwt-evil']).toBeUndefined();
+  expect(run(cfg, { headers: { cookie: 'session=garbage' } }).result).toMatchObject({ status: 401 });
+  expect(run(cfg, { headers: { cookie: `session=${token}; session=${token}` } }).result).toMatchObject({ status: 401 });
+});

@@ -78,6 +78,16 @@ function extract(ctx: HttpStreamContext, locations: readonly TokenLocation[]): A
         if (raw.slice(0, loc.prefix.length).toLowerCase() !== loc.prefix.toLowerCase()) continue;
         out.push({ token: raw.slice(loc.prefix.length).trim(), location: loc });
       } else out.push({ token: raw.trim(), location: loc });
+    } else if (loc.cookie) {
+      const raw = first(ctx.headers['cookie']);
+      if (!raw) continue;
+      const found = raw
+        .split(';')
+        .map((c) => c.trim())
+        .filter((c) => c.startsWith(`${loc.cookie}=`))
+        .map((c) => c.slice((loc.cookie as string).length + 1));
+      if (found.length > 1) out.push(null);
+      else if (found.length === 1) out.push({ token: found[0], location: loc });
     } else if (loc.param) {
       const q = ctx.path.indexOf('?');
       if (q < 0) continue;
@@ -242,6 +252,14 @@ export function createJwtAuthnFactory(config: JwtAuthnConfig, fctx: FilterFactor
         md[ISTIO_AUTHN_NAMESPACE] ??= istioAuthnFor(v.payload);
         if (v.provider.forwardPayloadHeader) {
           ctx.headers[v.provider.forwardPayloadHeader] = Buffer.from(JSON.stringify(v.payload)).toString('base64url');
+        }
+        for (const { header, claim } of v.provider.claimToHeaders) {
+          const value = v.payload[claim];
+          if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+            // Claims are attacker-influenced text: never let CR/LF/NUL into a header.
+            const text = String(value);
+            if (!/[\r\n\0]/.test(text)) ctx.headers[header] = text;
+          }
         }
         if (!v.provider.forward) removeToken(ctx, v.found);
       }
