@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { httpRequest, startApp, stopAllApps, tempDir, waitFor, type AppProcess, type TempDir } from '@tsmesh/testing';
 import { BOOKINFO_YAML, REVIEWS_DR } from './testing/bookinfo';
 import { simulate } from './testing/simulate';
+import { AdsClient } from './testing/ads-client';
+import { TYPE } from './configgen/names';
 
 type Obj = Record<string, unknown>;
 
@@ -104,8 +106,12 @@ describe('pilot app, folder registry and bad input', () => {
     expect((await httpRequest(`${app.url('http')}/debug/nope`)).status).toBe(404);
   });
 
-  it('stops gracefully on SIGTERM', async () => {
+  it('stops gracefully on SIGTERM, closing connected xDS streams', async () => {
+    const client = new AdsClient({ address: app.addresses['grpc'], nodeId: NODE });
+    await client.subscribe(TYPE.cluster);
     expect(await app.stop('SIGTERM')).toBe(0);
+    await waitFor(() => client.closed, { what: 'stream closed by Pilot' });
+    client.close();
   });
 });
 

@@ -109,9 +109,13 @@ export class XdsServer extends EventEmitter {
   }
 
   /** Closes every stream and the server. */
-  async close(): Promise<void> {
+  async close(graceMs = 2000): Promise<void> {
     for (const s of this.streams.values()) s.end();
-    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    // Proxies keep their last config when Pilot goes away; do not wait on them for long.
+    await Promise.race([
+      new Promise<void>((resolve) => this.server.tryShutdown(() => resolve())),
+      new Promise<void>((resolve) => this.clock.setTimeout(resolve, graceMs)),
+    ]);
     this.server.forceShutdown();
   }
 
