@@ -200,6 +200,17 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
       const quotaCache = checkAddr && !config.disableQuotaCache ? clients.quotaCache(checkAddr) : null;
       const batcher = reportAddr ? clients.batcher(reportAddr, ctx, stats, !config.disableReportBatch) : null;
       const transport = checkAddr ? clients.transport(checkAddr, ctx, stats) : null;
+      // forwarded attributes are static per service config: encode them once, not per request
+      const forwardCache = new Map<ServiceSettings | undefined, string>();
+      const forwardHeader = (svc: ServiceSettings | undefined): string => {
+        let h = forwardCache.get(svc);
+        if (h === undefined) {
+          const fwd = svc ? { ...config.forwardAttributes, ...svc.forwardAttributes } : config.forwardAttributes;
+          h = Object.keys(fwd).length > 0 ? encodeForwarded(fwd) : '';
+          if (forwardCache.size < 1000) forwardCache.set(svc, h);
+        }
+        return h;
+      };
 
       return () => {
         let bag: MutableBag | null = null;
@@ -222,8 +233,8 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
             const statics: Array<Record<string, AttributeValue>> = [config.attributes];
             if (svc) statics.push(svc.attributes);
             bag = requestBag(ctx2, statics, clock.now());
-            const fwd = svc ? { ...config.forwardAttributes, ...svc.forwardAttributes } : config.forwardAttributes;
-            if (Object.keys(fwd).length > 0) ctx2.headers[FORWARD_HEADER] = encodeForwarded(fwd);
+            const fwd = forwardHeader(svc);
+            if (fwd) ctx2.headers[FORWARD_HEADER] = fwd;
             if (svc?.disableCheck || !config.checkCluster) return undefined;
             const failOpen = svc?.failOpen ?? config.failOpen;
             stats.checkCalls.inc();

@@ -24,7 +24,20 @@ function headerMap(h: Readonly<Record<string, unknown>>): Record<string, string>
   return out;
 }
 
-export function forwardedAttributes(value: string): Record<string, AttributeValue> {
+// Callers send the same header value again and again: decode each distinct value once.
+const forwardedCache = new Map<string, Readonly<Record<string, AttributeValue>>>();
+
+export function forwardedAttributes(value: string): Readonly<Record<string, AttributeValue>> {
+  let hit = forwardedCache.get(value);
+  if (!hit) {
+    hit = Object.freeze(decodeForwarded(value));
+    if (forwardedCache.size >= 1000) forwardedCache.clear();
+    forwardedCache.set(value, hit);
+  }
+  return hit;
+}
+
+function decodeForwarded(value: string): Record<string, AttributeValue> {
   try {
     const msg = decode<Record<string, unknown>>('istio.mixer.v1.Attributes', Buffer.from(value, 'base64'));
     const errors: FieldError[] = [];
