@@ -23,6 +23,8 @@ function projectJestConfig(projectDir, overrides = {}) {
         { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
       ],
     },
+    // jose ships ESM only: Node 20.19+ require()s it natively, Jest needs it transformed.
+    transformIgnorePatterns: ['/node_modules/(?!jose/)'],
     moduleFileExtensions: ['ts', 'js', 'json'],
     moduleNameMapper,
     maxWorkers: 1,
