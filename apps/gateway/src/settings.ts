@@ -1,4 +1,5 @@
 import { defineConfig } from '@tsmesh/core';
+import { proxyIdentitySettings } from '@tsmesh/dataplane';
 
 /** Ingress/egress gateway flags (env `GATEWAY_<NAME>`): the proxy engine with a router node. */
 export const gatewayConfig = defineConfig('gateway', 'GATEWAY', {
@@ -44,11 +45,6 @@ export const gatewayConfig = defineConfig('gateway', 'GATEWAY', {
     description:
       'Gateway workload labels; Gateway resources select gateways by these (selector istio: ingressgateway).',
   },
-  serviceAccount: {
-    kind: 'string',
-    default: 'istio-ingressgateway-service-account',
-    description: 'Service account (SERVICE_ACCOUNT metadata).',
-  },
   adminAddress: {
     kind: 'string',
     default: '127.0.0.1:15000',
@@ -89,6 +85,12 @@ export const gatewayConfig = defineConfig('gateway', 'GATEWAY', {
     kind: 'duration',
     default: '5s',
     description: 'On SIGTERM: how long in-flight requests may finish before connections are closed.',
+  },
+  ...proxyIdentitySettings,
+  serviceAccount: {
+    kind: 'string',
+    default: 'istio-ingressgateway-service-account',
+    description: 'Service account (SERVICE_ACCOUNT metadata).',
   },
   logLevel: {
     kind: 'enum',

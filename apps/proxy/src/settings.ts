@@ -1,4 +1,5 @@
 import { defineConfig } from '@tsmesh/core';
+import { proxyIdentitySettings } from '@tsmesh/dataplane';
 
 /** Sidecar flags; env vars are `PROXY_<NAME>` except the Kubernetes downward-API ones Istio reads. */
 export const proxyConfig = defineConfig('proxy', 'PROXY', {
@@ -47,7 +48,6 @@ export const proxyConfig = defineConfig('proxy', 'PROXY', {
     default: '',
     description: 'Workload labels as key=value,key=value (LABELS metadata; used for subsets and sourceLabels).',
   },
-  serviceAccount: { kind: 'string', default: 'default', description: 'Service account (SERVICE_ACCOUNT metadata).' },
   adminAddress: {
     kind: 'string',
     default: '127.0.0.1:15000',
@@ -117,6 +117,7 @@ export const proxyConfig = defineConfig('proxy', 'PROXY', {
     default: '5s',
     description: 'On SIGTERM: how long in-flight requests may finish before connections are closed.',
   },
+  ...proxyIdentitySettings,
   logLevel: {
     kind: 'enum',
     values: ['trace', 'debug', 'info', 'warn', 'error'],

@@ -2,15 +2,22 @@
  * What `apps/proxy` and `apps/gateway` share: settings → bootstrap (a `--config-path` file, or one
  * generated from flags as Istio's agent does) → a running ProxyRuntime.
  */
-import type { Logger } from '@tsmesh/core';
+import { systemClock, systemRandom, type Logger } from '@tsmesh/core';
 import type { FilterRegistry } from '../filters/types';
+import { identitySettingsSpec, startIdentity, type IdentitySettings } from '../tls/identity/from-settings';
 import { proxyErrors } from './bootstrap-errors';
 import { generateBootstrap } from './generate';
 import { extractBootstrap, loadBootstrapFile, type BootstrapInfo } from './load';
 import type { LocalBindings } from './local-rewrite';
 import { ProxyRuntime } from './proxy-runtime';
 
-export interface ProxyProcessSettings {
+/**
+ * The workload-identity settings (Citadel CSR flow or Istio 1.0 `/etc/certs`) both apps spread
+ * into their `defineConfig` spec.
+ */
+export const proxyIdentitySettings = identitySettingsSpec;
+
+export interface ProxyProcessSettings extends Partial<IdentitySettings> {
   configPath: string;
   discoveryAddress: string;
   serviceNode: string;
@@ -19,7 +26,6 @@ export interface ProxyProcessSettings {
   podName: string;
   namespace: string;
   labels: string[];
-  serviceAccount: string;
   adminAddress: string;
   prometheusAddress: string;
   healthAddress: string;
@@ -125,8 +131,23 @@ export async function startProxyProcess(
     portMap: parsePortMap(s.portMap),
     bindInboundListeners: s.bindInboundListeners === true,
   };
+  const namespace = String(bootstrap.node.metadata?.['NAMESPACE'] ?? '') || s.namespace || 'default';
+  const identity = startIdentity(
+    {
+      citadelAddress: s.citadelAddress ?? '',
+      citadelToken: s.citadelToken ?? '',
+      citadelTokenFile: s.citadelTokenFile ?? '',
+      citadelRootCert: s.citadelRootCert ?? '',
+      serviceAccount: s.serviceAccount ?? 'default',
+      trustDomain: s.trustDomain ?? 'cluster.local',
+      workloadCertTtl: s.workloadCertTtl ?? 0,
+      certsDir: s.certsDir ?? '',
+    },
+    { namespace, clock: systemClock, random: systemRandom, logger },
+  );
   return ProxyRuntime.start({
     bootstrap,
+    identity,
     nodeType,
     bindings,
     adminAddress: s.configPath

@@ -21,6 +21,7 @@ import { Dataplane } from '../engine/dataplane';
 import { emptySnapshot, type Msg, type Snapshot } from '../engine/types';
 import type { FilterRegistry } from '../filters/types';
 import { StatsStore } from '../stats/store';
+import type { IdentityProvider } from '../tls/identity/types';
 import { GrpcAdsTransport } from '../xds-client/grpc-transport';
 import type { AdsTransport } from '../xds-client/types';
 import { XdsClient } from '../xds-client/xds-client';
@@ -56,6 +57,11 @@ export interface ProxyRuntimeOptions {
   onQuit?: () => void;
   /** Recorded in `/server_info`. */
   commandLine?: Record<string, unknown>;
+  /**
+   * The workload identity (Citadel CSR flow or /etc/certs): the engine's provider for SDS
+   * `default` / `ROOTCA`. The proxy is not ready before its first certificate.
+   */
+  identity?: { provider: IdentityProvider; stop(): void };
 }
 
 /**
@@ -101,7 +107,10 @@ export class ProxyRuntime implements AdminBackend {
       logger: this.log,
       stats: this.stats,
       drainMs: o.drainMs ?? 5000,
+      ...(o.identity ? { tls: { provider: o.identity.provider } } : {}),
     });
+    // Citadel/file providers report cert expiry and fetch failures when given a stats store.
+    (o.identity?.provider as { attachStats?: (s: StatsStore) => unknown } | undefined)?.attachStats?.(this.stats);
     o.registerFilters?.(this.dataplane.filters);
     this.dataplane.filters.register(responseCaptureFilter);
     this.refreshState();
@@ -142,9 +151,23 @@ export class ProxyRuntime implements AdminBackend {
     const rt = new ProxyRuntime(o);
     try {
       await rt.startServers();
-      if (rt.xds) {
-        rt.xds.start();
-        void rt.xds.whenReady().then(() => rt.markReady());
+      // Config that names SDS `default`/`ROOTCA` can only be validated and applied once the
+      // workload certificate is in hand, so xDS (or the static config) waits for it; the proxy
+      // is not ready before either.
+      const identity = o.identity?.provider;
+      const xds = rt.xds;
+      if (xds) {
+        if (identity) void identity.ready().then(() => !rt.draining && xds.start());
+        else xds.start();
+        void xds.whenReady().then(() => rt.markReady());
+      } else if (identity) {
+        void identity
+          .ready()
+          .then(() => rt.apply(o.bootstrap.staticResources))
+          .then(
+            () => rt.markReady(),
+            (e: Error) => rt.log.error({ err: e.message }, 'static configuration rejected; not ready'),
+          );
       } else {
         try {
           await rt.apply(o.bootstrap.staticResources);
@@ -336,5 +359,6 @@ export class ProxyRuntime implements AdminBackend {
     await this.accessLogs.close();
     await Promise.all(this.servers.map((s) => s.close()));
     await this.dataplane.stop();
+    this.o.identity?.stop();
   }
 }

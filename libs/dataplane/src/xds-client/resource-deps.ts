@@ -68,9 +68,15 @@ function collectSds(node: unknown, out: string[]): void {
   }
 }
 
+/**
+ * Istio's SDS names for the workload's own identity: served by the proxy's identity provider
+ * (Citadel CSR flow or /etc/certs), as the node agent does in Istio, never requested from Pilot.
+ */
+export const LOCAL_SDS_NAMES: readonly string[] = ['default', 'ROOTCA'];
+
 /** Secret names a listener's or cluster's TLS contexts load over SDS (ADS). */
 export function sdsSecretNames(resource: Msg): string[] {
   const out: string[] = [];
   collectSds(resource, out);
-  return out;
+  return out.filter((n) => !LOCAL_SDS_NAMES.includes(n));
 }

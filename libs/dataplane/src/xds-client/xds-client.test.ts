@@ -204,7 +204,7 @@ describe('XdsClient', () => {
     expect(client.listenerState().warming.map((w) => w.version)).toEqual(['l2']);
   });
 
-  it('subscribes to SDS secrets named by TLS contexts and warms listeners until they arrive', async () => {
+  it('subscribes to SDS secrets named by TLS contexts (not the local default/ROOTCA) and warms listeners until they arrive', async () => {
     const { transport, sink, client } = setup();
     const tlsListener = {
       '@type': TYPE_URLS.listener,
@@ -216,7 +216,11 @@ describe('XdsClient', () => {
             typed_config: {
               '@type': TYPE_URLS.downstreamTls,
               common_tls_context: {
-                tls_certificate_sds_secret_configs: [{ name: 'bookinfo-credential', sds_config: { ads: {} } }],
+                tls_certificate_sds_secret_configs: [
+                  { name: 'bookinfo-credential', sds_config: { ads: {} } },
+                  { name: 'default', sds_config: { ads: {} } },
+                ],
+                validation_context_sds_secret_config: { name: 'ROOTCA', sds_config: { ads: {} } },
               },
             },
           },
