@@ -66,6 +66,8 @@ async function startMixer(dir: string) {
       '--prometheus-address=127.0.0.1:0',
       '--monitoring-address=',
       `--config-dir=${dir}`,
+      // metrics only: the default access log would print one stdout line per reported request
+      '--no-builtin-access-log',
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );

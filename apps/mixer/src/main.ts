@@ -33,6 +33,7 @@ runMain(mixerSettings, async (s) => {
   const watcher = new ConfigWatcher(runtime, {
     dir: s.configDir,
     builtin: s.builtinConfig,
+    accessLog: s.builtinAccessLog,
     pollMs: s.configPollInterval,
     clock: systemClock,
     logger,

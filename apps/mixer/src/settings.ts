@@ -39,6 +39,12 @@ export const mixerSettings = defineConfig('mixer', 'MIXER', {
     description:
       "Load Istio 1.0's default telemetry config (attribute manifests, standard metrics, access log) before --config-dir.",
   },
+  builtinAccessLog: {
+    kind: 'bool',
+    default: true,
+    description:
+      "With --builtin-config: Istio 1.0's default access log (accesslog/tcpaccesslog logentry → stdio, one JSON line per request on stdout).",
+  },
   configDefaultNamespace: {
     kind: 'string',
     default: 'istio-system',

@@ -71,7 +71,10 @@ export function compileInstance(
           continue;
         }
         const c = compileOne(text, `${path}.${k}`);
-        if (c) entries.push([k, c]);
+        if (c) {
+          entries.push([k, c]);
+          types[`${key}.${k}`] = c.type;
+        }
       }
       builders.push([
         key,

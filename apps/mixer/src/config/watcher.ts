@@ -8,12 +8,15 @@ import type { Clock, Logger, TimerHandle } from '@tsmesh/core';
 import { mixerErrors } from '../errors';
 import type { Runtime } from '../runtime/runtime';
 import { BUILTIN_CONFIG_YAML } from './builtin';
+import { BUILTIN_ACCESS_LOG_YAML } from './builtin-accesslog';
 import { dirFingerprint, loadConfigDir, parseConfigText, type LoadProblem, type RawObject } from './loader';
 import type { ConfigIssue } from './snapshot';
 
 export interface WatcherOptions {
   dir: string;
   builtin: boolean;
+  /** Also the default access log (only with `builtin`). */
+  accessLog?: boolean;
   pollMs: number;
   clock: Clock;
   logger: Logger;
@@ -52,6 +55,8 @@ export class ConfigWatcher {
       let objects: RawObject[] = [];
       const problems: LoadProblem[] = [];
       if (this.opts.builtin) objects.push(...parseConfigText(BUILTIN_CONFIG_YAML, '<builtin>', 'istio-system').objects);
+      if (this.opts.builtin && this.opts.accessLog)
+        objects.push(...parseConfigText(BUILTIN_ACCESS_LOG_YAML, '<builtin-accesslog>', 'istio-system').objects);
       if (this.opts.dir) {
         try {
           fp = dirFingerprint(this.opts.dir);

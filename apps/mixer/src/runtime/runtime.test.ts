@@ -179,3 +179,48 @@ describe('Runtime.report', () => {
     expect(text).toMatch(/istio_request_bytes_bucket\{le="100",.*\} 2/);
   });
 });
+
+describe('builtin access log', () => {
+  it('loads cleanly and writes one JSON line per reported HTTP request', async () => {
+    const { runtime } = testRuntime();
+    const { BUILTIN_CONFIG_YAML } = await import('../config/builtin');
+    const { BUILTIN_ACCESS_LOG_YAML } = await import('../config/builtin-accesslog');
+    const issues = await runtime.apply([
+      ...yamlObjects(BUILTIN_CONFIG_YAML, 'builtin'),
+      ...yamlObjects(BUILTIN_ACCESS_LOG_YAML, 'accesslog'),
+    ]);
+    expect(issues).toEqual([]);
+    const lines: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      await runtime.report([
+        MutableBag.from({
+          'context.protocol': 'http',
+          'request.path': '/productpage',
+          'request.method': 'GET',
+          'request.time': new Date('2018-07-31T10:00:00Z'),
+          'response.code': 200,
+          'response.duration': 20,
+          'destination.service.host': 'productpage.default.svc.cluster.local',
+        }),
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
+    const entry = JSON.parse(lines.find((l) => l.includes('accesslog.logentry')) as string);
+    expect(entry).toMatchObject({
+      level: 'info',
+      time: '2018-07-31T10:00:00.000Z',
+      url: '/productpage',
+      method: 'GET',
+      responseCode: 200,
+      latency: '20ms',
+      destinationServiceHost: 'productpage.default.svc.cluster.local',
+      sourceIp: '0.0.0.0',
+      reporter: 'destination',
+    });
+  });
+});

@@ -14,7 +14,7 @@ export interface Instance {
   name: string;
   template: string;
   fields: Record<string, AttributeValue | Record<string, AttributeValue>>;
-  /** Value types of the expression fields (e.g. `value: DURATION` → seconds for Prometheus). */
+  /** Value types of the expression fields (`value`, and map entries as `variables.latency`), e.g. DURATION → seconds for Prometheus. */
   types: Readonly<Record<string, ValueType>>;
 }
 

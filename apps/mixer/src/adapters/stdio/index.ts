@@ -31,8 +31,9 @@ function jsonValue(v: AttributeValue, type?: string): unknown {
 
 export function formatEntry(inst: Instance, level: string, asJson: boolean, now: Date): string {
   const out: Record<string, unknown> = { level: level.toLowerCase(), time: now.toISOString(), instance: inst.name };
-  const vars = (inst.fields['variables'] ?? inst.fields['dimensions'] ?? {}) as Record<string, AttributeValue>;
-  for (const [k, v] of Object.entries(vars)) out[k] = jsonValue(v);
+  const field = inst.fields['variables'] !== undefined ? 'variables' : 'dimensions';
+  const vars = (inst.fields[field] ?? {}) as Record<string, AttributeValue>;
+  for (const [k, v] of Object.entries(vars)) out[k] = jsonValue(v, inst.types[`${field}.${k}`]);
   if (inst.template === 'metric' && inst.fields['value'] !== undefined)
     out['value'] = jsonValue(inst.fields['value'] as AttributeValue, inst.types['value']);
   if (asJson) return JSON.stringify(out);
