@@ -5,7 +5,7 @@
  */
 import type { Proxy } from '../model/proxy';
 import { sidecarScope, type SidecarScope } from '../model/sidecar-scope';
-import { cached, destinationRuleFor, stable, type PushContext } from '../model/push-context';
+import { cached, destinationRuleFor, identity, stable, type PushContext } from '../model/push-context';
 import { isHttp2Protocol, type Endpoint, type Service, type ServicePort } from '../model/types';
 import {
   wrap,
@@ -119,6 +119,17 @@ export function proxyInstances(proxy: Proxy, ctx: PushContext): Endpoint[] {
 }
 
 export function inboundClusters(proxy: Proxy, ctx: PushContext): Msg[] {
+  const built = inboundClustersUncached(proxy, ctx);
+  // Same objects as last push when unchanged, so the xDS server can tell at a glance.
+  return stable(
+    ctx,
+    `inbound|${proxy.id}`,
+    () => JSON.stringify(built),
+    () => built,
+  );
+}
+
+function inboundClustersUncached(proxy: Proxy, ctx: PushContext): Msg[] {
   const seen = new Map<string, Msg>();
   for (const e of proxyInstances(proxy, ctx)) {
     const name = inboundClusterName(e.servicePort, e.hostname);
@@ -167,6 +178,18 @@ export function mixerClusters(ctx: PushContext): Msg[] {
 }
 
 export function specialClusters(ctx: PushContext): Msg[] {
+  return cached(ctx, 'special', () => {
+    const built = specialClustersUncached(ctx);
+    return stable(
+      ctx,
+      'special-stable',
+      () => JSON.stringify(built),
+      () => built,
+    );
+  });
+}
+
+function specialClustersUncached(ctx: PushContext): Msg[] {
   return [
     ...mixerClusters(ctx),
     { name: BLACKHOLE_CLUSTER, type: 'STATIC', connect_timeout: dur(ctx.mesh.connectTimeoutMs) },
@@ -181,9 +204,16 @@ export function specialClusters(ctx: PushContext): Msg[] {
 
 /** Every service's outbound clusters, one list per push shared by all proxies. */
 function allServiceClusters(ctx: PushContext, grpc: boolean, scope: SidecarScope): Msg[] {
-  return cached(ctx, `cds-all|${grpc}|${scope.key}`, () =>
-    scope.services.flatMap((s) => serviceClusters(ctx, s, grpc)),
-  );
+  return cached(ctx, `cds-all|${grpc}|${scope.key}`, () => {
+    const parts = scope.services.map((s) => serviceClusters(ctx, s, grpc));
+    // The same list object as the previous push when every per-service part was reused.
+    return stable(
+      ctx,
+      `cds-all-stable|${grpc}|${scope.key}`,
+      () => parts.map(identity).join(','),
+      () => parts.flat(),
+    );
+  });
 }
 
 /** Full CDS for a proxy. */

@@ -42,12 +42,19 @@ export interface PushContext {
   previous: Map<string, Persisted>;
   /** What this push keeps for the next one. */
   next: Map<string, Persisted>;
+  /** Push generation (1, 2, ...). */
+  gen: number;
 }
 
 export interface Persisted {
   fp: string;
   value: unknown;
+  /** Push generation that last used it; unused entries are dropped after a few pushes. */
+  gen: number;
 }
+
+/** How many pushes an unused reusable piece survives (an EDS-only push does not touch CDS pieces). */
+const KEEP_GENERATIONS = 8;
 
 /** Istio's ResolveShortnameToFQDN: names without a dot are relative to the config's namespace. */
 export function fqdn(host: string, namespace: string, domainSuffix: string): string {
@@ -335,8 +342,16 @@ export function buildPushContext(
     store,
     cache: new Map(),
     previous: previous?.next ?? new Map(),
-    next: new Map(),
+    next: carryOver(previous),
+    gen: (previous?.gen ?? 0) + 1,
   };
+}
+
+function carryOver(previous: PushContext | undefined): Map<string, Persisted> {
+  const out = new Map<string, Persisted>();
+  if (!previous) return out;
+  for (const [k, p] of previous.next) if (p.gen > previous.gen - KEEP_GENERATIONS) out.set(k, p);
+  return out;
 }
 
 /** The DestinationRule for a host; wildcard DR hosts (`*.example.com`) match too. */
@@ -364,7 +379,7 @@ export function stable<T>(ctx: PushContext, key: string, fingerprint: () => stri
   const prev = ctx.previous.get(key);
   const value = prev && prev.fp === fp ? (prev.value as T) : make();
   ctx.cache.set(key, value);
-  ctx.next.set(key, { fp, value });
+  ctx.next.set(key, { fp, value, gen: ctx.gen });
   return value;
 }
 

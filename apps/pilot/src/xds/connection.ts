@@ -19,6 +19,8 @@ export interface TypeState {
   sentCount?: number;
   /** Fingerprint of the last content sent, to skip identical re-sends. */
   sentHash?: string;
+  /** The generated objects last sent (identity comparison short-cuts unchanged types). */
+  sentObjects?: readonly object[];
   /** Per-resource fingerprints last sent (RDS/EDS send only what changed). */
   sentResources?: Map<string, string>;
   ackedVersion?: string;

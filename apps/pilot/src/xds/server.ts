@@ -245,6 +245,9 @@ export class XdsServer extends EventEmitter {
     let packed: Packed[];
     try {
       const resources = generate(typeUrl, conn.proxy, ctx, st.names, this.opts.plugins) ?? [];
+      // Fast path: the very objects sent last time (pieces are reused across pushes) mean nothing changed.
+      if (!force && st.sentObjects && sameObjects(st.sentObjects, resources)) return false;
+      st.sentObjects = resources;
       packed = resources.map((r) => this.pack(typeUrl, r));
     } catch (e) {
       this.opts.metrics.pushErrors.inc({ type: shortType(typeUrl) });
@@ -304,6 +307,12 @@ export class XdsServer extends EventEmitter {
       if (!pending) this.emit('converged', conn, 0);
     }
   }
+}
+
+function sameObjects(a: readonly object[], b: readonly object[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
