@@ -3,6 +3,8 @@
  * Only the fields Pilot's generation reads are modelled.
  */
 import { readFileSync } from 'node:fs';
+import { isMeshError } from '@tsmesh/core';
+import { loadMeshConfig } from '@tsmesh/mesh-config';
 import { parse } from 'yaml';
 import { pilotErrors } from '../errors';
 
@@ -67,10 +69,19 @@ export function meshSettingsFrom(raw: unknown, domainSuffix = 'cluster.local'): 
 /** Loads `--mesh-config FILE`; accepts the bare MeshConfig or a ConfigMap with a `mesh` key. */
 export function loadMeshSettings(file: string, domainSuffix = 'cluster.local'): MeshSettings {
   let doc: unknown;
+  let text: string;
   try {
-    doc = parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
+    doc = parse(text);
   } catch (e) {
     throw pilotErrors.error('PILOT_ERR_MESH_CONFIG', { file, detail: (e as Error).message });
+  }
+  try {
+    // Field-by-field validation shared with the rest of the mesh (unknown fields, bad enums).
+    loadMeshConfig(text);
+  } catch (e) {
+    const fieldErrors = isMeshError(e) ? e.fieldErrors : [];
+    throw pilotErrors.error('PILOT_ERR_MESH_CONFIG', { file, detail: (e as Error).message }, fieldErrors);
   }
   const o = doc as Obj | null;
   if (o && o['kind'] === 'ConfigMap' && typeof (o['data'] as Obj | undefined)?.['mesh'] === 'string') {
