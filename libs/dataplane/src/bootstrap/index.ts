@@ -7,3 +7,4 @@ export * from './tracing-filter';
 export * from './response-capture-filter';
 export * from './proxy-runtime';
 export * from './proxy-process';
+export * from './istio-cert-files';

@@ -26,6 +26,7 @@ import { GrpcAdsTransport } from '../xds-client/grpc-transport';
 import type { AdsTransport } from '../xds-client/types';
 import { XdsClient } from '../xds-client/xds-client';
 import { AccessLogs } from './access-log-hook';
+import { istioCertFilesToSds } from './istio-cert-files';
 import { proxyErrors } from './bootstrap-errors';
 import type { BootstrapInfo } from './load';
 import { prepareSnapshot, type LocalBindings } from './local-rewrite';
@@ -204,10 +205,8 @@ export class ProxyRuntime implements AdminBackend {
   }
 
   private validate(typeUrl: string, resources: Msg[]): string[] {
-    const errors = this.dataplane.validate(
-      typeUrl,
-      typeUrl.endsWith('.Cluster') ? withEmptyAssignments(resources) : resources,
-    );
+    const local = this.o.identity ? istioCertFilesToSds(resources) : resources;
+    const errors = this.dataplane.validate(typeUrl, typeUrl.endsWith('.Cluster') ? withEmptyAssignments(local) : local);
     if (resources.length && typeUrl.endsWith('.Listener')) {
       const prepared = this.prepare({ ...emptySnapshot(), listeners: resources });
       for (const e of prepared.errors) errors.push(`${e.path}: ${e.message}`);
@@ -227,7 +226,14 @@ export class ProxyRuntime implements AdminBackend {
   }
 
   private async apply(snapshot: Snapshot): Promise<void> {
-    const prepared = this.prepare({ ...snapshot, clusters: withEmptyAssignments(snapshot.clusters) });
+    const local = this.o.identity
+      ? {
+          ...snapshot,
+          clusters: istioCertFilesToSds(snapshot.clusters),
+          listeners: istioCertFilesToSds(snapshot.listeners),
+        }
+      : snapshot;
+    const prepared = this.prepare({ ...local, clusters: withEmptyAssignments(local.clusters) });
     if (prepared.errors.length) {
       throw new Error(prepared.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
     }
