@@ -1,6 +1,7 @@
+import { packAny, validateMessage } from '@tsmesh/protocol';
 import { BOOKINFO_YAML, REVIEWS_DR, contextFrom, productpage, sidecar } from '../testing/bookinfo';
 import { generateClusters, generateEndpoints, generateListeners } from './generator';
-import type { Msg } from './names';
+import { TYPE, type Msg } from './names';
 
 const byName = (list: Msg[], name: string) => list.find((c) => c['name'] === name) as Msg;
 
@@ -168,5 +169,43 @@ spec:
     });
     const names = generateListeners(p, ctx, []).map((l) => l['name']);
     expect(names).toContain('127.0.0.1_15080');
+  });
+});
+
+describe('VirtualService tcp routes on sidecar TCP listeners', () => {
+  it('shifts TCP traffic by weight between subsets', () => {
+    const ctx = contextFrom([
+      `apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: default}
+spec: {clusterIP: 10.96.3.3, ports: [{name: tcp, port: 5432}]}
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: DestinationRule
+metadata: {name: db}
+spec: {host: db, subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]}
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: db}
+spec:
+  hosts: [db]
+  tcp:
+  - match: [{port: 5432}]
+    route:
+    - {destination: {host: db, subset: v1}, weight: 80}
+    - {destination: {host: db, subset: v2}, weight: 20}
+`,
+    ]);
+    const l = generateListeners(productpage(), ctx, []).find((x) => x['name'] === '10.96.3.3_5432') as Msg;
+    const tcp = ((l['filter_chains'] as Msg[])[0]['filters'] as Msg[])[0]['typed_config'] as Msg;
+    expect(tcp['weighted_clusters']).toEqual({
+      clusters: [
+        { name: 'outbound|5432|v1|db.default.svc.cluster.local', weight: 80 },
+        { name: 'outbound|5432|v2|db.default.svc.cluster.local', weight: 20 },
+      ],
+    });
+    expect(validateMessage(TYPE.listener, l)).toEqual([]);
+    expect(() => packAny(TYPE.listener, l)).not.toThrow();
   });
 });

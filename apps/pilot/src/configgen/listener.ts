@@ -9,7 +9,7 @@
 import type { Proxy } from '../model/proxy';
 import { sidecarScope, type SidecarScope } from '../model/sidecar-scope';
 import { cached, type PushContext } from '../model/push-context';
-import { isHttpProtocol, type ServicePort } from '../model/types';
+import { isHttpProtocol, type Service, type ServicePort } from '../model/types';
 import { proxyInstances } from './cluster';
 import {
   BLACKHOLE_CLUSTER,
@@ -24,7 +24,8 @@ import {
   type Msg,
 } from './names';
 import type { PluginRegistry, ListenerInput } from './plugins';
-import { httpPorts } from './virtual-host';
+import { destinationCluster } from './http-route';
+import { httpPorts, virtualServicesFor } from './virtual-host';
 
 export function adsConfigSource(): Msg {
   return { ads: {}, resource_api_version: 'V3' };
@@ -55,6 +56,38 @@ export function hcm(statPrefix: string, routeSpec: Msg, filters: Msg[], extra: M
   };
 }
 
+/**
+ * The tcp_proxy for a service port: the first VirtualService `tcp` route (bound to `mesh`) whose match
+ * port fits, one destination → `cluster`, several → `weighted_clusters`; else the default cluster.
+ */
+export function tcpRoute(ctx: PushContext, svc: Service, port: number): Msg {
+  const fallback = `outbound|${port}||${svc.hostname}`;
+  for (const vs of virtualServicesFor(ctx, svc.hostname))
+    for (const r of (vs.spec['tcp'] as Msg[] | undefined) ?? []) {
+      const matches = (r['match'] as Msg[] | undefined) ?? [];
+      if (matches.length > 0 && !matches.some((m) => m['port'] === undefined || m['port'] === port)) continue;
+      const dests = ((r['route'] as Msg[] | undefined) ?? []).filter((d) => d['destination']);
+      const scope = { proxy: undefined as never, ctx, port, gateways: ['mesh'] };
+      const weighted = dests
+        .map((d) => ({
+          name: destinationCluster(scope, vs, d['destination'] as Msg),
+          weight: Number(d['weight'] ?? 0),
+        }))
+        .filter((w, _i, all) => all.length === 1 || w.weight > 0);
+      if (weighted.length === 1) return tcpProxy(weighted[0].name);
+      if (weighted.length > 1)
+        return {
+          name: FILTER_NAME.tcpProxy,
+          typed_config: {
+            '@type': FILTER_TYPE.tcpProxy,
+            stat_prefix: fallback,
+            weighted_clusters: { clusters: weighted },
+          },
+        };
+    }
+  return tcpProxy(fallback);
+}
+
 export function tcpProxy(cluster: string): Msg {
   return { name: FILTER_NAME.tcpProxy, typed_config: { '@type': FILTER_TYPE.tcpProxy, stat_prefix: cluster, cluster } };
 }
@@ -78,10 +111,10 @@ function outboundHttpListener(proxy: Proxy, ctx: PushContext, port: number, plug
 }
 
 function outboundTcpListeners(ctx: PushContext, taken: Set<number>, scope: SidecarScope): Msg[] {
-  return cached(ctx, `lds-tcp|${scope.key}`, () => outboundTcpListenersUncached(taken, scope));
+  return cached(ctx, `lds-tcp|${scope.key}`, () => outboundTcpListenersUncached(ctx, taken, scope));
 }
 
-function outboundTcpListenersUncached(taken: Set<number>, scope: SidecarScope): Msg[] {
+function outboundTcpListenersUncached(ctx: PushContext, taken: Set<number>, scope: SidecarScope): Msg[] {
   const out: Msg[] = [];
   const names = new Set<string>();
   for (const svc of scope.services) {
@@ -96,7 +129,7 @@ function outboundTcpListenersUncached(taken: Set<number>, scope: SidecarScope): 
         address: socketAddress(ip, p.port),
         bind_to_port: wrap(false),
         traffic_direction: 'OUTBOUND',
-        filter_chains: [{ filters: [tcpProxy(`outbound|${p.port}||${svc.hostname}`)] }],
+        filter_chains: [{ filters: [tcpRoute(ctx, svc, p.port)] }],
       });
     }
   }
