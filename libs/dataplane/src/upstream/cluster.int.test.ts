@@ -168,3 +168,43 @@ describe('cluster: circuit breakers, outlier detection, retry budget', () => {
     expect(dp.stats.value('cluster.c.upstream_rq_retry_overflow')).toBe(1);
   });
 });
+
+describe('PEAK_EWMA selection through cluster metadata', () => {
+  it('prefers the host that answered faster (latency on the fake clock)', async () => {
+    const clock = new FakeClock();
+    const held: http.ServerResponse[] = [];
+    const slow = await startUpstream('slow', (_q, res) => held.push(res));
+    const fast = await startUpstream('fast');
+    // P2C draws: first pick slow only, then fast only, then both (slow, fast) from then on.
+    const draws = [0, 0, 0.9, 0.9];
+    let n = 0;
+    const dp = testEngine({ clock, random: { next: () => draws.shift() ?? (n++ % 2 ? 0.9 : 0) } });
+    await dp.apply(
+      yamlSnapshot({
+        listeners: [httpListenerYaml('l', 'r')],
+        routes: [ROUTES()],
+        clusters: [
+          staticClusterYaml(
+            'c',
+            [slow.address, fast.address],
+            'metadata: {filter_metadata: {tsmesh: {lb_policy: PEAK_EWMA}}}',
+          ),
+        ],
+      }),
+    );
+    expect(dp.clusters()[0].lbPolicy).toBe('PEAK_EWMA');
+    const base = `http://${dp.address('l')}`;
+    const first = httpRequest(`${base}/`);
+    await until(() => held.length === 1);
+    clock.advance(200);
+    held[0].end('slow');
+    expect((await first).body).toBe('slow');
+    expect((await httpRequest(`${base}/`)).body).toBe('fast');
+    const rest: string[] = [];
+    for (let i = 0; i < 4; i++) rest.push((await httpRequest(`${base}/`)).body);
+    expect(rest).toEqual(['fast', 'fast', 'fast', 'fast']);
+    await dp.stop();
+    await slow.close();
+    await fast.close();
+  });
+});
