@@ -48,6 +48,13 @@ export const ISTIO_CRDS: readonly [string, string, string, string][] = [
   ['ServiceRole', 'rbac.istio.io', 'v1alpha1', 'serviceroles'],
   ['ServiceRoleBinding', 'rbac.istio.io', 'v1alpha1', 'servicerolebindings'],
   ['RbacConfig', 'rbac.istio.io', 'v1alpha1', 'rbacconfigs'],
+  ['ClusterRbacConfig', 'rbac.istio.io', 'v1alpha1', 'clusterrbacconfigs'],
+  ['Sidecar', 'networking.istio.io', 'v1alpha3', 'sidecars'],
+  ['PeerAuthentication', 'security.istio.io', 'v1beta1', 'peerauthentications'],
+  ['RequestAuthentication', 'security.istio.io', 'v1beta1', 'requestauthentications'],
+  ['AuthorizationPolicy', 'security.istio.io', 'v1beta1', 'authorizationpolicies'],
+  ['QuotaSpec', 'config.istio.io', 'v1alpha2', 'quotaspecs'],
+  ['QuotaSpecBinding', 'config.istio.io', 'v1alpha2', 'quotaspecbindings'],
 ];
 
 export class KubeRegistry {
@@ -108,12 +115,19 @@ export class KubeRegistry {
           objectKey(r.kind, r.kind === 'Namespace' ? '' : (o.metadata?.namespace ?? 'default'), o.metadata?.name ?? ''),
         ),
       );
+      let failures = 0;
+      informer.on('add', () => (failures = 0));
       informer.on('error', (err: unknown) => {
         if (this.stopped) return;
-        this.log.warn({ kind: r.kind, err: String((err as Error)?.message ?? err) }, 'kube watch failed; restarting');
+        failures++;
+        // A CRD that is not installed fails every time: back off to 30 s and log it once.
+        const delay = Math.min(30_000, (this.opts.retryMs ?? 1000) * 2 ** Math.min(failures - 1, 5));
+        const fields = { kind: r.kind, err: String((err as Error)?.message ?? err), retryMs: delay };
+        if (failures === 1) this.log.warn(fields, 'kube watch failed; restarting');
+        else this.log.debug(fields, 'kube watch failed again');
         setTimeout(() => {
           if (!this.stopped) void informer.start().catch(() => undefined);
-        }, this.opts.retryMs ?? 1000).unref();
+        }, delay).unref();
       });
       this.informers.push(informer);
       first.push(informer.start().catch((e) => this.log.warn({ kind: r.kind, err: String(e) }, 'kube list failed')));
