@@ -15,6 +15,8 @@ import type { DownstreamConnection } from '../filters/types';
 import type { ConnectionManager, DownstreamRequest, DownstreamResponse } from '../http/connection-manager';
 import type { ResolvedTls } from '../tls/context';
 import { uriSans } from '../tls/context';
+import { checkPeer, HandshakeStats } from '../tls/identity/handshake';
+import type { StatsStore } from '../stats/store';
 import { guardRapidReset, matchServerName, replayStream, secureContextFor } from './socket-helpers';
 import type { TcpProxy } from './tcp-proxy';
 
@@ -53,6 +55,7 @@ export class ListenerRuntime {
   private readonly socketState = new WeakMap<object, ConnState>();
   private pending: ConnState | null = null;
   private readonly headersTimeoutMs: number;
+  private sslStats: HandshakeStats | null = null;
   private bound: { address: string; port: number } | null = null;
   draining = false;
 
@@ -62,6 +65,7 @@ export class ListenerRuntime {
     readonly port: number,
     private chains: ListenerChains,
     private readonly logger: Logger,
+    private readonly stats: StatsStore,
     limits: { maxHeaderBytes: number; headersTimeoutMs: number; maxConcurrentStreams: number; idleTimeoutMs: number },
   ) {
     this.h1 = http.createServer({
@@ -115,6 +119,15 @@ export class ListenerRuntime {
         resolve(this.bound);
       });
     });
+  }
+
+  /** Envoy's `listener.<address>_<port>.ssl.*` counters, made on first use. */
+  private handshakeStats(): HandshakeStats {
+    if (!this.sslStats) {
+      const a = this.bound ?? { address: this.host, port: this.port };
+      this.sslStats = new HandshakeStats(this.stats, `listener.${a.address}_${a.port}.`);
+    }
+    return this.sslStats;
   }
 
   address(): { address: string; port: number } | null {
@@ -216,20 +229,26 @@ export class ListenerRuntime {
       secureContext,
       SNICallback,
       requestCert: t.requireClientCert || t.options().ca !== undefined,
-      rejectUnauthorized: t.requireClientCert,
+      // OpenSSL's verdict is read after the handshake (checkPeer) so every refusal is counted.
+      rejectUnauthorized: false,
       ALPNProtocols: alpn,
     });
-    ts.on('error', () => socket.destroy());
+    ts.on('error', () => {
+      this.handshakeStats().connectionError.inc();
+      socket.destroy();
+    });
     ts.once('secure', () => {
-      const peer = ts.getPeerCertificate();
-      const sans = peer ? uriSans(peer) : [];
       const st = selected.tls as ResolvedTls;
-      if (st.sanMatchers.length && !sans.some((s) => st.sanMatchers.some((m) => m(s)))) {
-        this.logger.info({ listener: this.name, sans }, 'peer identity not allowed');
+      // Chain verdict, required certificate and SAN match on the DER SANs (a SAN with a NUL or
+      // control character is never an identity).
+      const check = checkPeer(ts, st.requireClientCert, st.sanMatchers);
+      this.handshakeStats().record(check);
+      if (!check.ok) {
+        this.logger.info({ listener: this.name, reason: check.reason, detail: check.detail }, 'TLS peer refused');
         return void ts.destroy();
       }
       const local = uriSans(ts.getCertificate() as tls.PeerCertificate)[0];
-      const peerIdentity = sans[0];
+      const peerIdentity = check.peerIdentity;
       const conn: DownstreamConnection = {
         ...base,
         tls: true,

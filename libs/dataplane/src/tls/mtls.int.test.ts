@@ -140,6 +140,26 @@ describe('mTLS between two sidecars (envoy.transport_sockets.tls)', () => {
     expect(infos.find((i) => i.protocol === 'HTTP/2')?.peerIdentity).toBe(SPIFFE);
   });
 
+  it('refuses a TLS client without a certificate and counts ssl.fail_verify_no_cert', async () => {
+    const addr = inbound.address('inbound') as string;
+    const [host, port] = addr.split(':');
+    await expect(
+      new Promise<string>((resolve, reject) => {
+        const req = https.request(
+          { host, port, path: '/', ca: cert.ca, agent: false, checkServerIdentity: () => undefined },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(String(res.statusCode)));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      }),
+    ).rejects.toThrow();
+    await until(() => inbound.stats.value(`listener.${host}_${port}.ssl.fail_verify_no_cert`) === 1);
+    expect(inbound.stats.value(`listener.${host}_${port}.ssl.handshake`)).toBeGreaterThanOrEqual(1);
+  });
+
   it('rejects plaintext clients on the mTLS listener', async () => {
     await expect(httpRequest(`http://${inbound.address('inbound')}/`)).rejects.toThrow();
   });
