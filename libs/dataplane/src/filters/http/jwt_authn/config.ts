@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { FieldError } from '@tsmesh/core';
 import type { Msg } from '../../../engine/types';
 import { compileHeaderMatcher, compileRegex, type HeaderGetter } from '../../../http/matchers';
-import { parseJwks, type Jwk } from './jws';
+import { compileJwks, type VerificationKey } from './keys';
 
 export const JWT_AUTHN_NAME = 'envoy.filters.http.jwt_authn';
 export const JWT_AUTHN_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication';
@@ -29,7 +29,8 @@ export interface JwtProvider {
   name: string;
   issuer: string;
   audiences: readonly string[];
-  keys: readonly Jwk[];
+  /** `local_jwks`, compiled once per config. */
+  keys: readonly VerificationKey[];
   forward: boolean;
   locations: readonly TokenLocation[];
   payloadInMetadata?: string;
@@ -66,6 +67,9 @@ export interface JwtPerRoute {
   requirementName?: string;
 }
 
+/** Envoy's `kClockSkewInSecond`. */
+export const DEFAULT_CLOCK_SKEW_SECONDS = 60;
+
 const DEFAULT_LOCATIONS: TokenLocation[] = [{ header: 'authorization', prefix: 'Bearer ' }, { param: 'access_token' }];
 
 function dataSource(ds: Msg | undefined, path: string, errors: FieldError[]): string | null {
@@ -100,7 +104,7 @@ function compileProvider(name: string, p: Msg, path: string, errors: FieldError[
   if (jwksText === null && !p['remote_jwks'])
     errors.push({ path: `${path}.local_jwks`, message: 'local_jwks is required' });
   const jwksErrors: string[] = [];
-  const keys = jwksText === null ? [] : parseJwks(jwksText, jwksErrors);
+  const keys = jwksText === null ? [] : compileJwks(jwksText, jwksErrors);
   for (const m of jwksErrors) errors.push({ path: `${path}.local_jwks`, message: m });
   const locations: TokenLocation[] = [];
   for (const h of (p['from_headers'] as Msg[] | undefined) ?? []) {
@@ -111,7 +115,11 @@ function compileProvider(name: string, p: Msg, path: string, errors: FieldError[
   }
   for (const q of (p['from_params'] as string[] | undefined) ?? []) locations.push({ param: String(q) });
   for (const c of (p['from_cookies'] as string[] | undefined) ?? []) locations.push({ cookie: String(c) });
-  const skew = p['clock_skew_seconds'];
+  // uint32 in Envoy's proto: 0 (unset) means the 60 s default, as in Envoy's authenticator.
+  const skew = Number(p['clock_skew_seconds'] ?? 0);
+  if (!Number.isInteger(skew) || skew < 0) {
+    errors.push({ path: `${path}.clock_skew_seconds`, message: 'must be a non-negative integer' });
+  }
   return {
     name,
     issuer: typeof p['issuer'] === 'string' ? p['issuer'] : '',
@@ -129,7 +137,7 @@ function compileProvider(name: string, p: Msg, path: string, errors: FieldError[
       header: String(c['header_name'] ?? '').toLowerCase(),
       claim: String(c['claim_name'] ?? ''),
     })),
-    skewSeconds: skew === undefined || skew === null ? 60 : Number(skew),
+    skewSeconds: Number.isInteger(skew) && skew > 0 ? skew : DEFAULT_CLOCK_SKEW_SECONDS,
   };
 }
 

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import type { FieldError } from '@tsmesh/core';
 import { FakeClock } from '@tsmesh/core';
 import type { LocalReply } from '../../types';
@@ -41,20 +42,20 @@ function istioLikeConfig(provider: Record<string, unknown> = {}, requires?: Reco
   };
 }
 
-function run(config: Record<string, unknown>, stream: FakeStreamOptions) {
+async function run(config: Record<string, unknown>, stream: FakeStreamOptions) {
   const errors: FieldError[] = [];
   const parsed = jwtAuthnFilter.parseConfig(config, 'typed_config', errors);
   expect(errors).toEqual([]);
   const fctx = factoryContext('envoy.filters.http.jwt_authn', new FakeClock(NOW));
   const ctx = fakeStream(stream);
-  const result = jwtAuthnFilter.create(parsed, fctx)().onRequest?.(ctx) as LocalReply | undefined;
+  const result = (await jwtAuthnFilter.create(parsed, fctx)().onRequest?.(ctx)) as LocalReply | undefined;
   return { result, ctx, stats: fctx.stats };
 }
 
 const bearer = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
 
-test('valid RS256 and ES256 tokens pass; claims land in metadata; token removed unless forward', () => {
-  const { result, ctx, stats } = run(istioLikeConfig(), bearer(signer.mint(claims({ role: 'customer' }))));
+test('valid RS256 and ES256 tokens pass; claims land in metadata; token removed unless forward', async () => {
+  const { result, ctx, stats } = await run(istioLikeConfig(), bearer(signer.mint(claims({ role: 'customer' }))));
   expect(result).toBeUndefined();
   expect(ctx.info.dynamicMetadata[ISTIO_AUTHN_NAMESPACE]).toMatchObject({
     'request.auth.principal': `${ISS}/${ISS}`,
@@ -65,19 +66,19 @@ test('valid RS256 and ES256 tokens pass; claims land in metadata; token removed 
   });
   expect(ctx.headers['authorization']).toBeUndefined();
   expect(stats.value('http.inbound_0.0.0.0_9080.jwt_authn.allowed')).toBe(1);
-  const ec = run(istioLikeConfig({ forward: true }), bearer(ecSigner.mint(claims())));
+  const ec = await run(istioLikeConfig({ forward: true }), bearer(ecSigner.mint(claims())));
   expect(ec.result).toBeUndefined();
   expect(ec.ctx.headers['authorization']).toBeDefined();
 });
 
-test('a missing token passes allow_missing with no identity', () => {
-  const { result, ctx } = run(istioLikeConfig(), {});
+test('a missing token passes allow_missing with no identity', async () => {
+  const { result, ctx } = await run(istioLikeConfig(), {});
   expect(result).toBeUndefined();
   expect(ctx.info.dynamicMetadata[ISTIO_AUTHN_NAMESPACE]).toBeUndefined();
 });
 
-test('a missing token fails a provider-only requirement with "Jwt is missing"', () => {
-  const { result } = run(istioLikeConfig({}, { provider_name: 'origins-0' }), {});
+test('a missing token fails a provider-only requirement with "Jwt is missing"', async () => {
+  const { result } = await run(istioLikeConfig({}, { provider_name: 'origins-0' }), {});
   expect(result).toMatchObject({ status: 401, body: 'Jwt is missing' });
 });
 
@@ -113,42 +114,44 @@ test.each([
   ['non-JSON header', () => `${Buffer.from('not json').toString('base64url')}.${b64(claims())}.x`, 'header'],
   ['1 MB token', () => 'a'.repeat(1024 * 1024), 'too_large'],
   ['two segments', () => 'abc.def', 'form'],
-])('%s → 401 "Jwt verification fails"', (_name, token, detail) => {
-  const { result, stats } = run(istioLikeConfig(), bearer(token()));
+])('%s → 401 "Jwt verification fails"', async (_name, token, detail) => {
+  const { result, stats } = await run(istioLikeConfig(), bearer(token()));
   expect(result).toMatchObject({ status: 401, body: 'Jwt verification fails' });
   expect((result as LocalReply).details).toMatch(new RegExp(detail));
   expect(stats.value('http.inbound_0.0.0.0_9080.jwt_authn.denied')).toBe(1);
 });
 
-test('audiences: required audience must be present', () => {
+test('audiences: required audience must be present', async () => {
   const cfg = istioLikeConfig({ audiences: ['bookstore'] });
-  expect(run(cfg, bearer(signer.mint(claims({ aud: ['bookstore', 'x'] })))).result).toBeUndefined();
-  expect(run(cfg, bearer(signer.mint(claims({ aud: 'other' })))).result).toMatchObject({ status: 401 });
-  expect(run(cfg, bearer(signer.mint(claims()))).result).toMatchObject({ status: 401 });
+  expect((await run(cfg, bearer(signer.mint(claims({ aud: ['bookstore', 'x'] }))))).result).toBeUndefined();
+  expect((await run(cfg, bearer(signer.mint(claims({ aud: 'other' }))))).result).toMatchObject({ status: 401 });
+  expect((await run(cfg, bearer(signer.mint(claims())))).result).toMatchObject({ status: 401 });
 });
 
-test('from_headers with prefix and from_params locations', () => {
+test('from_headers with prefix and from_params locations', async () => {
   const cfg = istioLikeConfig({
     from_headers: [{ name: 'x-jwt-assertion', value_prefix: '' }],
     from_params: ['token'],
   });
-  expect(run(cfg, { headers: { 'x-jwt-assertion': signer.mint(claims()) } }).result).toBeUndefined();
-  const viaParam = run(cfg, { path: `/book/1?token=${signer.mint(claims())}&x=1` });
+  expect((await run(cfg, { headers: { 'x-jwt-assertion': signer.mint(claims()) } })).result).toBeUndefined();
+  const viaParam = await run(cfg, { path: `/book/1?token=${signer.mint(claims())}&x=1` });
   expect(viaParam.result).toBeUndefined();
   expect(viaParam.ctx.path).toBe('/book/1?x=1');
-  expect(run(cfg, { path: '/book/1?token=garbage' }).result).toMatchObject({ status: 401 });
+  expect((await run(cfg, { path: '/book/1?token=garbage' })).result).toMatchObject({ status: 401 });
   // Authorization is not a configured location here, so it is ignored (missing → allowed).
-  expect(run(cfg, bearer('garbage')).result).toBeUndefined();
+  expect((await run(cfg, bearer('garbage'))).result).toBeUndefined();
 });
 
-test('two Authorization values are a deterministic 401', () => {
+test('two Authorization values are a deterministic 401', async () => {
   const t = signer.mint(claims());
-  expect(run(istioLikeConfig(), { headers: { authorization: [`Bearer ${t}`, `Bearer ${t}`] } }).result).toMatchObject({
+  expect(
+    (await run(istioLikeConfig(), { headers: { authorization: [`Bearer ${t}`, `Bearer ${t}`] } })).result,
+  ).toMatchObject({
     status: 401,
   });
 });
 
-test('rules match the path without query or fragment; exempt routes and per-route disable', () => {
+test('rules match the path without query or fragment; exempt routes and per-route disable', async () => {
   const cfg = {
     ...istioLikeConfig(),
     rules: [
@@ -156,16 +159,16 @@ test('rules match the path without query or fragment; exempt routes and per-rout
       { match: { path: '/productpage' }, requires: { provider_name: 'origins-0' } },
     ],
   };
-  expect(run(cfg, { path: '/productpage?x' }).result).toMatchObject({ status: 401 });
-  expect(run(cfg, { path: '/productpage#x' }).result).toMatchObject({ status: 401 });
-  expect(run(cfg, { path: '/healthz', headers: { authorization: 'Bearer garbage' } }).result).toBeUndefined();
-  expect(run(cfg, { path: '/other' }).result).toBeUndefined();
+  expect((await run(cfg, { path: '/productpage?x' })).result).toMatchObject({ status: 401 });
+  expect((await run(cfg, { path: '/productpage#x' })).result).toMatchObject({ status: 401 });
+  expect((await run(cfg, { path: '/healthz', headers: { authorization: 'Bearer garbage' } })).result).toBeUndefined();
+  expect((await run(cfg, { path: '/other' })).result).toBeUndefined();
   expect(
-    run(cfg, { path: '/productpage', perRoute: { 'envoy.filters.http.jwt_authn': { disabled: true } } }).result,
+    (await run(cfg, { path: '/productpage', perRoute: { 'envoy.filters.http.jwt_authn': { disabled: true } } })).result,
   ).toBeUndefined();
 });
 
-test('config errors: remote_jwks, unknown provider, bad JWKS', () => {
+test('config errors: remote_jwks, unknown provider, bad JWKS', async () => {
   const errors: FieldError[] = [];
   jwtAuthnFilter.parseConfig(
     {
@@ -187,14 +190,14 @@ test('config errors: remote_jwks, unknown provider, bad JWKS', () => {
   );
 });
 
-test('requires_all and allow_missing_or_failed', () => {
+test('requires_all and allow_missing_or_failed', async () => {
   const cfg = istioLikeConfig({}, { allow_missing_or_failed: {} });
-  expect(run(cfg, bearer('garbage')).result).toBeUndefined();
-  const ok = run(cfg, bearer(signer.mint(claims())));
+  expect((await run(cfg, bearer('garbage'))).result).toBeUndefined();
+  const ok = await run(cfg, bearer(signer.mint(claims())));
   expect(ok.ctx.info.dynamicMetadata[ISTIO_AUTHN_NAMESPACE]).toBeDefined();
 });
 
-test('from_cookies and claim_to_headers (CR/LF in a claim never reaches a header)', () => {
+test('from_cookies and claim_to_headers (CR/LF in a claim never reaches a header)', async () => {
   const cfg = istioLikeConfig({
     from_cookies: ['session'],
     claim_to_headers: [
@@ -203,10 +206,74 @@ test('from_cookies and claim_to_headers (CR/LF in a claim never reaches a header
     ],
   });
   const token = signer.mint(claims({ role: 'customer', evil: 'a\r\nx-injected: 1' }));
-  const ok = run(cfg, { headers: { cookie: `a=b; session=${token}` } });
+  const ok = await run(cfg, { headers: { cookie: `a=b; session=${token}` } });
   expect(ok.result).toBeUndefined();
   expect(ok.ctx.headers['x-jwt-role']).toBe('customer');
   expect(ok.ctx.headers['x-jwt-evil']).toBeUndefined();
-  expect(run(cfg, { headers: { cookie: 'session=garbage' } }).result).toMatchObject({ status: 401 });
-  expect(run(cfg, { headers: { cookie: `session=${token}; session=${token}` } }).result).toMatchObject({ status: 401 });
+  expect((await run(cfg, { headers: { cookie: 'session=garbage' } })).result).toMatchObject({ status: 401 });
+  expect((await run(cfg, { headers: { cookie: `session=${token}; session=${token}` } })).result).toMatchObject({
+    status: 401,
+  });
+});
+
+test('the request waits only when a token reaches signature verification', async () => {
+  const errors: FieldError[] = [];
+  const parsed = jwtAuthnFilter.parseConfig(istioLikeConfig(), 'typed_config', errors);
+  const filter = jwtAuthnFilter.create(parsed, factoryContext('envoy.filters.http.jwt_authn', new FakeClock(NOW)))();
+  expect(filter.onRequest?.(fakeStream({}))).toBeUndefined();
+  expect(filter.onRequest?.(fakeStream(bearer('abc.def')))).toMatchObject({ status: 401 });
+  const pending = filter.onRequest?.(fakeStream(bearer(signer.mint(claims())))) as Promise<unknown>;
+  expect(typeof pending.then).toBe('function');
+  await expect(pending).resolves.toBeUndefined();
+});
+
+test('clock skew: 60 s by default (also when 0), else clock_skew_seconds; "now" is the filter clock', async () => {
+  const expired30s = signer.mint(claims({ exp: NOW / 1000 - 30 }));
+  const early30s = signer.mint(claims({ nbf: NOW / 1000 + 30 }));
+  for (const token of [expired30s, early30s]) {
+    expect((await run(istioLikeConfig(), bearer(token))).result).toBeUndefined();
+    expect((await run(istioLikeConfig({ clock_skew_seconds: 0 }), bearer(token))).result).toBeUndefined();
+  }
+  const strict = istioLikeConfig({ clock_skew_seconds: 10 });
+  expect((await run(strict, bearer(expired30s))).result?.details).toMatch(/expired/);
+  expect((await run(strict, bearer(early30s))).result?.details).toMatch(/not_yet_valid/);
+});
+
+test.each(['PS256', 'EdDSA'] as const)('%s tokens verify against their JWKS', async (alg) => {
+  const s = testSigner(alg, `${alg}-key`);
+  const cfg = istioLikeConfig({ local_jwks: { inline_string: s.jwks } });
+  expect((await run(cfg, bearer(s.mint(claims())))).result).toBeUndefined();
+  expect((await run(cfg, bearer(signer.mint(claims(), { kid: `${alg}-key` })))).result).toMatchObject({ status: 401 });
+});
+
+test('keys as Envoy selects them: a key without kid is tried, keys in order, PEM public key', async () => {
+  const withoutKid = (jwks: string) => {
+    const { kid: _kid, ...key } = JSON.parse(jwks).keys[0];
+    return key;
+  };
+  const cfg = istioLikeConfig({
+    local_jwks: { inline_string: JSON.stringify({ keys: [withoutKid(other.jwks), withoutKid(signer.jwks)] }) },
+  });
+  expect((await run(cfg, bearer(signer.mint(claims(), { kid: 'rotated' })))).result).toBeUndefined();
+  const pem = createPublicKey(signer.privateKey).export({ type: 'spki', format: 'pem' }).toString();
+  const pemCfg = istioLikeConfig({ local_jwks: { inline_string: pem } });
+  expect((await run(pemCfg, bearer(signer.mint(claims())))).result).toBeUndefined();
+  expect((await run(pemCfg, bearer(other.mint(claims())))).result).toMatchObject({ status: 401 });
+});
+
+test('provider_and_audiences replaces the provider audiences', async () => {
+  const cfg = istioLikeConfig(
+    { audiences: ['bookstore'] },
+    { provider_and_audiences: { provider_name: 'origins-0', audiences: ['orders'] } },
+  );
+  expect((await run(cfg, bearer(signer.mint(claims({ aud: 'orders' }))))).result).toBeUndefined();
+  const r = (await run(cfg, bearer(signer.mint(claims({ aud: 'bookstore' }))))).result;
+  expect(r).toMatchObject({ status: 401, body: 'Jwt verification fails' });
+  expect(r?.details).toMatch(/Audiences/);
+});
+
+test('a bad clock_skew_seconds is a config error', () => {
+  const errors: FieldError[] = [];
+  jwtAuthnFilter.parseConfig(istioLikeConfig({ clock_skew_seconds: -1 }), 'typed_config', errors);
+  expect(errors.map((e) => e.path)).toEqual(['typed_config.providers.origins-0.clock_skew_seconds']);
 });

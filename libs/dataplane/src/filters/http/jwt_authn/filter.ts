@@ -1,11 +1,12 @@
 /**
  * The jwt_authn stream filter: find the requirement (per-route requirement_name,
  * else the first matching rule on the path without query/fragment), extract
- * tokens from the providers' locations, verify them against inline JWKS, and
- * either continue (payload left in metadata, token removed unless `forward`) or
- * reply 401 `Jwt verification fails` (a required but missing token: `Jwt is
- * missing`). A missing token passes `allow_missing`; a present invalid one never
- * does.
+ * tokens from the providers' locations, verify them with `jose` against the
+ * inline JWKS, and either continue (payload left in metadata, token removed
+ * unless `forward`) or reply 401 `Jwt verification fails` (a required but
+ * missing token: `Jwt is missing`). A missing token passes `allow_missing`; a
+ * present invalid one never does. `onRequest` returns a Promise only when a
+ * token reached signature verification; every other case is decided at once.
  */
 import type { Clock } from '@tsmesh/core';
 import type { HeaderMap } from '../../../http/header-ops';
@@ -13,9 +14,10 @@ import type { HeaderGetter } from '../../../http/matchers';
 import type { FilterFactoryContext, HttpFilter, HttpStreamContext, LocalReply } from '../../types';
 import type { JwtAuthnConfig, JwtPerRoute, JwtProvider, Requirement, TokenLocation } from './config';
 import { JWT_AUTHN_NAME } from './config';
-import { audiencesOf, checkTimes, decodeJwt, verifySignature, type JwtFailure } from './jws';
+import { selectKeys, type VerificationKey } from './keys';
 import { ISTIO_AUTHN_NAMESPACE, JWT_METADATA_NAMESPACE, istioAuthnFor } from './metadata';
 import { jwtAuthnStats } from './stats';
+import { inspectJwt, verifyJwt, type JwtFailure } from './verify';
 
 interface FoundToken {
   token: string;
@@ -105,58 +107,130 @@ function pathOnlyQuery(q: string): string {
   return h >= 0 ? q.slice(0, h) : q;
 }
 
+/** One provider check a requirement needs; `audiences` from `provider_and_audiences` replace the provider's. */
+interface Check {
+  provider: JwtProvider;
+  audiences?: readonly string[];
+}
+
+function checksOf(r: Requirement, config: JwtAuthnConfig, out: Check[] = []): Check[] {
+  switch (r.kind) {
+    case 'provider': {
+      const provider = config.providers.get(r.provider);
+      if (provider) out.push({ provider, audiences: r.audiences });
+      break;
+    }
+    case 'allow_missing_or_failed':
+      for (const provider of config.providers.values()) out.push({ provider });
+      break;
+    case 'any':
+    case 'all':
+      for (const child of r.of) checksOf(child, config, out);
+      break;
+    case 'allow_missing':
+      break;
+  }
+  return out;
+}
+
+const checkKey = (c: Check) => (c.audiences ? `${c.provider.name}\n${c.audiences.join('\n')}` : c.provider.name);
+
+/** A provider's token after the synchronous checks: a final outcome, or a token to verify with jose. */
+type Prepared = Outcome | { token: FoundToken; alg: string; candidates: readonly VerificationKey[] };
+
+/**
+ * One request against one requirement. `prepare` runs every provider check the
+ * requirement needs: synchronously when no signature has to be verified (no
+ * token, malformed token, wrong issuer, no key), else it returns a promise that
+ * settles when jose has verified every pending token. `evaluate` then walks the
+ * requirement over those outcomes without further work.
+ */
 class Evaluator {
-  private readonly cache = new Map<JwtProvider, Outcome>();
+  private readonly prepared = new Map<JwtProvider, Prepared>();
+  private readonly outcomes = new Map<string, Outcome>();
   constructor(
     private readonly ctx: HttpStreamContext,
     private readonly config: JwtAuthnConfig,
     private readonly clock: Clock,
   ) {}
 
-  private verifyProvider(p: JwtProvider, audiences?: readonly string[]): Outcome {
-    const cached = audiences ? undefined : this.cache.get(p);
-    if (cached) return cached;
+  private prepareProvider(p: JwtProvider): Prepared {
+    let prepared = this.prepared.get(p);
+    if (prepared) return prepared;
     const found = extract(this.ctx, p.locations);
-    let result: Outcome = { ok: false, failure: 'Jwt is missing' };
-    if (found.some((f) => f === null)) result = { ok: false, failure: 'Jwt verification fails' };
+    prepared = { ok: false, failure: 'Jwt is missing' };
+    if (found.some((f) => f === null)) prepared = { ok: false, failure: 'Jwt verification fails' };
     else {
       for (const f of found as FoundToken[]) {
-        const jwt = decodeJwt(f.token);
+        const jwt = inspectJwt(f.token);
         if (typeof jwt === 'string') {
-          result = { ok: false, failure: jwt };
+          prepared = { ok: false, failure: jwt };
           break;
         }
-        if (p.issuer && jwt.payload['iss'] !== p.issuer) {
-          result = { ok: false, failure: 'Jwt issuer is not configured' };
+        if (p.issuer && jwt.payload.iss !== p.issuer) {
+          prepared = { ok: false, failure: 'Jwt issuer is not configured' };
           continue;
         }
-        const sig = verifySignature(jwt, p.keys);
-        const times = sig === true ? checkTimes(jwt.payload, this.clock.now(), p.skewSeconds) : sig;
-        const wantAud = audiences ?? p.audiences;
-        const aud =
-          times === true && wantAud.length > 0 && !audiencesOf(jwt.payload).some((a) => wantAud.includes(a))
-            ? 'Audiences in Jwt are not allowed'
-            : times;
-        result =
-          aud === true
-            ? { ok: true, verified: [{ provider: p, payload: jwt.payload, found: f }] }
-            : { ok: false, failure: aud };
+        const kid = typeof jwt.header.kid === 'string' ? jwt.header.kid : undefined;
+        const candidates = selectKeys(p.keys, jwt.alg, kid);
+        prepared =
+          candidates.length === 0
+            ? { ok: false, failure: "Jwks doesn't have key to match kid or alg from Jwt" }
+            : { token: f, alg: jwt.alg, candidates };
         break;
       }
     }
-    if (!audiences) this.cache.set(p, result);
-    return result;
+    this.prepared.set(p, prepared);
+    return prepared;
+  }
+
+  prepare(r: Requirement): Promise<void> | undefined {
+    let pending: Promise<void>[] | undefined;
+    const now = new Date(this.clock.now());
+    for (const c of checksOf(r, this.config)) {
+      const key = checkKey(c);
+      if (this.outcomes.has(key)) continue;
+      const prepared = this.prepareProvider(c.provider);
+      if ('ok' in prepared) {
+        this.outcomes.set(key, prepared);
+        continue;
+      }
+      const { provider } = c;
+      const verifying = verifyJwt(prepared.token.token, prepared.alg, prepared.candidates, {
+        issuer: provider.issuer,
+        audiences: c.audiences ?? provider.audiences,
+        skewSeconds: provider.skewSeconds,
+        now,
+      }).then((v) => {
+        this.outcomes.set(
+          key,
+          typeof v === 'string'
+            ? { ok: false, failure: v }
+            : { ok: true, verified: [{ provider, payload: v.payload, found: prepared.token }] },
+        );
+      });
+      // Placeholder until verified, so a check repeated in the tree is verified once.
+      this.outcomes.set(key, { ok: false, failure: 'Jwt verification fails' });
+      (pending ??= []).push(verifying);
+    }
+    return pending && Promise.all(pending).then(() => undefined);
+  }
+
+  private outcome(c: Check): Outcome {
+    return this.outcomes.get(checkKey(c)) ?? { ok: false, failure: 'Jwt verification fails' };
   }
 
   evaluate(r: Requirement): Outcome {
     switch (r.kind) {
       case 'provider': {
         const p = this.config.providers.get(r.provider);
-        return p ? this.verifyProvider(p, r.audiences) : { ok: false, failure: 'Jwt issuer is not configured' };
+        return p
+          ? this.outcome({ provider: p, audiences: r.audiences })
+          : { ok: false, failure: 'Jwt issuer is not configured' };
       }
       case 'allow_missing_or_failed': {
         const verified = [...this.config.providers.values()]
-          .map((p) => this.verifyProvider(p))
+          .map((provider) => this.outcome({ provider }))
           .flatMap((o) => (o.ok ? o.verified : []));
         return { ok: true, verified };
       }
@@ -237,32 +311,42 @@ export function createJwtAuthnFactory(config: JwtAuthnConfig, fctx: FilterFactor
         requirement = config.rules.find((r) => r.match(p, get))?.requires ?? null;
       }
       if (!requirement) return;
-      const outcome = new Evaluator(ctx, config, fctx.clock).evaluate(requirement);
-      if (!outcome.ok) {
-        stats.denied.inc();
-        return reject(outcome.failure, ctx);
-      }
-      stats.allowed.inc();
-      for (const v of outcome.verified) {
-        const md = ctx.info.dynamicMetadata;
-        if (v.provider.payloadInMetadata) {
-          const ns = (md[JWT_METADATA_NAMESPACE] ??= {}) as Record<string, unknown>;
-          ns[v.provider.payloadInMetadata] = v.payload;
-        }
-        md[ISTIO_AUTHN_NAMESPACE] ??= istioAuthnFor(v.payload);
-        if (v.provider.forwardPayloadHeader) {
-          ctx.headers[v.provider.forwardPayloadHeader] = Buffer.from(JSON.stringify(v.payload)).toString('base64url');
-        }
-        for (const { header, claim } of v.provider.claimToHeaders) {
-          const value = v.payload[claim];
-          if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-            // Claims are attacker-influenced text: never let CR/LF/NUL into a header.
-            const text = String(value);
-            if (!/[\r\n\0]/.test(text)) ctx.headers[header] = text;
-          }
-        }
-        if (!v.provider.forward) removeToken(ctx, v.found);
-      }
+      const required = requirement;
+      const evaluator = new Evaluator(ctx, config, fctx.clock);
+      const finish = (): LocalReply | undefined => apply(evaluator.evaluate(required), ctx);
+      const verifying = evaluator.prepare(required);
+      // Only a token that reached signature verification makes the stream wait.
+      return verifying ? verifying.then(finish) : finish();
     },
   });
+
+  /** Applies an outcome: a 401, or the verified payloads into metadata and headers. */
+  function apply(outcome: Outcome, ctx: HttpStreamContext): LocalReply | undefined {
+    if (!outcome.ok) {
+      stats.denied.inc();
+      return reject(outcome.failure, ctx);
+    }
+    stats.allowed.inc();
+    for (const v of outcome.verified) {
+      const md = ctx.info.dynamicMetadata;
+      if (v.provider.payloadInMetadata) {
+        const ns = (md[JWT_METADATA_NAMESPACE] ??= {}) as Record<string, unknown>;
+        ns[v.provider.payloadInMetadata] = v.payload;
+      }
+      md[ISTIO_AUTHN_NAMESPACE] ??= istioAuthnFor(v.payload);
+      if (v.provider.forwardPayloadHeader) {
+        ctx.headers[v.provider.forwardPayloadHeader] = Buffer.from(JSON.stringify(v.payload)).toString('base64url');
+      }
+      for (const { header, claim } of v.provider.claimToHeaders) {
+        const value = v.payload[claim];
+        if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+          // Claims are attacker-influenced text: never let CR/LF/NUL into a header.
+          const text = String(value);
+          if (!/[\r\n\0]/.test(text)) ctx.headers[header] = text;
+        }
+      }
+      if (!v.provider.forward) removeToken(ctx, v.found);
+    }
+    return undefined;
+  }
 }

@@ -21,5 +21,6 @@ export const jwtAuthnFilter: HttpFilterFactory<JwtAuthnConfig, JwtPerRoute> = {
 
 export * from './config';
 export * from './metadata';
-export { decodeJwt, parseJwks, verifySignature, SUPPORTED_ALGS } from './jws';
+export { compileJwks, selectKeys, SUPPORTED_ALGS, VerificationKey } from './keys';
+export { inspectJwt, verifyJwt, MAX_TOKEN_BYTES, type JwtFailure } from './verify';
 export { headerGetter, pathOnly } from './filter';

@@ -1,6 +1,7 @@
 /**
  * Test support for the security filters (imported by tests only): mint JWTs
- * with a local key and a matching JWKS, and a minimal HttpStreamContext.
+ * with a local key and a matching JWKS (signed with Node's crypto, so tokens do
+ * not come from the library that verifies them), and a minimal HttpStreamContext.
  */
 import { constants, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { FakeClock, silentLogger } from '@tsmesh/core';
@@ -17,11 +18,13 @@ export interface TestSigner {
   mint(payload: Record<string, unknown>, header?: Record<string, unknown>): string;
 }
 
-export function testSigner(alg: 'RS256' | 'ES256' | 'PS256' = 'RS256', kid = 'test-key'): TestSigner {
+export function testSigner(alg: 'RS256' | 'ES256' | 'PS256' | 'EdDSA' = 'RS256', kid = 'test-key'): TestSigner {
   const pair =
     alg === 'ES256'
       ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-      : generateKeyPairSync('rsa', { modulusLength: 2048 });
+      : alg === 'EdDSA'
+        ? generateKeyPairSync('ed25519')
+        : generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = { ...pair.publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
   return {
     kid,
@@ -33,11 +36,17 @@ export function testSigner(alg: 'RS256' | 'ES256' | 'PS256' = 'RS256', kid = 'te
       const p = Buffer.from(JSON.stringify(payload)).toString('base64url');
       const input = Buffer.from(`${h}.${p}`);
       const sig =
-        alg === 'ES256'
-          ? sign('sha256', input, { key: pair.privateKey, dsaEncoding: 'ieee-p1363' })
-          : alg === 'PS256'
-            ? sign('sha256', input, { key: pair.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 })
-            : sign('sha256', input, pair.privateKey);
+        alg === 'EdDSA'
+          ? sign(null, input, pair.privateKey)
+          : alg === 'ES256'
+            ? sign('sha256', input, { key: pair.privateKey, dsaEncoding: 'ieee-p1363' })
+            : alg === 'PS256'
+              ? sign('sha256', input, {
+                  key: pair.privateKey,
+                  padding: constants.RSA_PKCS1_PSS_PADDING,
+                  saltLength: 32,
+                })
+              : sign('sha256', input, pair.privateKey);
       return `${h}.${p}.${sig.toString('base64url')}`;
     },
   };
