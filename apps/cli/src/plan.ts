@@ -171,7 +171,7 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
       );
 
   // Identity and addresses every proxy (sidecar or gateway) is given, as the flags its --help lists and as env.
-  const proxyWanted = (pod: PodSpec, extra: [string, string][]): [string, string][] => [
+  const proxyWanted = (pod: PodSpec, token: string, extra: [string, string][]): [string, string][] => [
     ['--discovery-address', pilotGrpc],
     [
       '--service-node',
@@ -191,6 +191,13 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
     ['--admin-address', `${pod.ip}:15000`],
     ['--prometheus-address', `${pod.ip}:15090`],
     ['--health-address', `${pod.ip}:15021`],
+    // Identity: a CSR to Citadel authenticated by the pod's bootstrap token (Citadel's --bootstrap-tokens file).
+    ...(citadel && mesh.citadel
+      ? ([
+          ['--citadel-address', `${citadel.ip}:8060`],
+          ['--citadel-token', token],
+        ] as [string, string][])
+      : []),
     ...extra,
   ];
   const proxyEnv = (pod: PodSpec, token: string): Record<string, string> => ({
@@ -216,7 +223,7 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
     const https = `${o.gatewayAddress.slice(0, o.gatewayAddress.lastIndexOf(':'))}:${o.gatewayAddress.endsWith(':0') ? 0 : 8443}`;
     const { args, dropped } = supportedFlags(
       gwComponent,
-      proxyWanted(gw, [['--port-map', `80=${o.gatewayAddress},443=${https}`]]),
+      proxyWanted(gw, token, [['--port-map', `80=${o.gatewayAddress},443=${https}`]]),
     );
     if (dropped.length)
       plan.notes.push(`istio-ingressgateway: gateway does not list ${dropped.join(', ')} in --help; not passed`);
@@ -306,7 +313,7 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
       const svcPorts = [...new Set(servicesOf(t, pod).flatMap((s) => s.ports.map((p) => p.targetPort)))];
       const { args, dropped } = supportedFlags(
         proxy,
-        proxyWanted(pod, [
+        proxyWanted(pod, token, [
           ['--outbound-address', `${pod.ip}:15001`],
           // Inbound `<podIP>_<port>` listeners bind at the pod address (proxy's local mode), or the single one is rebound.
           // (an empty --inbound-address keeps the proxy from moving the single inbound listener to 127.0.0.1:15006)

@@ -1,0 +1,135 @@
+// The demos through Pilot + sidecars, on one mesh with Citadel identities (`--without gateway,mixer`; the gateway
+// has its own suite, gateway.int.test.ts). Calls enter at a pod's service port, which its sidecar's
+// inbound listener owns; everything after that goes sidecar to sidecar.
+import { eventually, request, skipNotice, startMesh, tsmesh } from './mesh';
+
+jest.setTimeout(300_000);
+const { mesh, reason } = startMesh('sidecars', {
+  needed: ['pilot', 'proxy'],
+  extraArgs: ['--without', 'gateway,mixer'],
+});
+if (reason) skipNotice('sidecar e2e (bookinfo, shop, book/rating)', reason);
+const d = mesh ? describe : describe.skip;
+const m = mesh as NonNullable<typeof mesh>;
+afterAll(() => mesh?.down());
+
+// Bookinfo through the sidecars: the page, user-based routing to reviews v2,
+// weighted routing to v3, fault injection on ratings.
+d('bookinfo through the mesh', () => {
+  const page = (user?: string) =>
+    request(`${m.entry('productpage-v1', 9080)}/productpage`, { headers: user ? { cookie: `user=${user}` } : {} });
+
+  test('the product page is served through its sidecar, calling details and reviews through sidecars', async () => {
+    const res = await eventually(
+      () => page(),
+      (r) => r.status === 200,
+    );
+    expect(res.body).toContain('The Comedy of Errors');
+    expect(res.body).toContain('William Shakespeare');
+  });
+
+  test('end-user jason is routed to reviews v2 (black stars), everyone else to v1', async () => {
+    expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookinfo/destination-rule-all.yaml').code).toBe(0);
+    expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookinfo/virtual-service-reviews-jason-v2.yaml').code).toBe(0);
+    const jason = await eventually(
+      () => page('jason'),
+      (r) => r.body.includes('color="black"'),
+    );
+    expect(jason.body).toMatch(/reviews-v2-[0-9a-f]{5}/);
+    const anon = await eventually(
+      () => page(),
+      (r) => /reviews-v1-/.test(r.body),
+    );
+    expect(anon.body).not.toContain('full stars');
+  });
+
+  test('ratings abort for jason shows "Ratings service is currently unavailable"', async () => {
+    expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookinfo/virtual-service-ratings-abort.yaml').code).toBe(0);
+    const res = await eventually(
+      () => page('jason'),
+      (r) => r.body.includes('Ratings service is currently unavailable'),
+    );
+    expect(res.body).toContain('Ratings service is currently unavailable');
+    expect(tsmesh(m.stateDir, 'delete', '-f', 'samples/bookinfo/virtual-service-ratings-abort.yaml').code).toBe(0);
+  });
+
+  test('all reviews traffic to v3 gives red stars', async () => {
+    expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookinfo/virtual-service-reviews-v3.yaml').code).toBe(0);
+    const res = await eventually(
+      () => page(),
+      (r) => r.body.includes('color="red"'),
+    );
+    expect(res.body).toMatch(/reviews-v3-[0-9a-f]{5}/);
+  });
+});
+
+// The chapter's shop through the sidecars: an order created at order, shipping polling order through
+// sidecars, fault-injection.yaml making the poll fail while shipping keeps serving.
+d('shop through the mesh', () => {
+  const order = () => m.entry('order', 8080);
+  const shipping = () => m.entry('shipping', 8080);
+  const poll = () => request(`${shipping()}/shipping/poll`, { method: 'POST' });
+
+  test('home, an order created at order, shipping polls it through the sidecars', async () => {
+    const home = await eventually(
+      () => request(`${m.entry('home', 8080)}/`),
+      (r) => r.status === 200,
+    );
+    expect(home.body).toContain('href="/order/"');
+    const created = await request(`${order()}/order`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({
+        customer: 'Ada',
+        street: 'S',
+        zip: '1',
+        city: 'London',
+        lines: [{ item: 'iPod', count: 1 }],
+      }),
+    });
+    expect(created.status).toBe(201);
+    const polled = await eventually(poll, (r) => r.status === 200);
+    expect(JSON.parse(polled.body)).toMatchObject({ ok: true });
+    const list = await request(`${shipping()}/shipping`, { headers: { accept: 'application/json' } });
+    expect(JSON.parse(list.body).shipments.map((s: { customer: string }) => s.customer)).toContain('Ada');
+  });
+
+  test('fault-injection.yaml: polling order fails with 500 and shipping shows the error', async () => {
+    expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/shop/fault-injection.yaml').code).toBe(0);
+    const failed = await eventually(poll, (r) => r.status === 502);
+    expect(JSON.parse(failed.body).error).toMatch(/500/);
+    expect((await request(`${shipping()}/shipping`)).status).toBe(200);
+    expect(tsmesh(m.stateDir, 'delete', '-f', 'samples/shop/fault-injection.yaml').code).toBe(0);
+    await eventually(poll, (r) => r.status === 200);
+  });
+});
+
+// The article's book/rating through the sidecars: /book/1, all traffic to rating v1, then v2.
+d('book/rating through the mesh', () => {
+  const book = () => request(`${m.entry('book-service', 8080)}/book/1`);
+
+  test('GET /book/1 through the sidecars', async () => {
+    const res = await eventually(book, (r) => r.status === 200);
+    expect(JSON.parse(res.body)).toMatchObject({ bookId: 1, name: 'Book 1' });
+  });
+
+  test('virtual-service-v1 sends every rating call to v1', async () => {
+    expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookrating/destination-rule-v1-v2.yaml').code).toBe(0);
+    expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookrating/virtual-service-v1.yaml').code).toBe(0);
+    await eventually(book, (r) => r.body === '{"bookId":1,"name":"Book 1","rating":1}');
+    const ratings = new Set<string>();
+    for (let i = 0; i < 10; i++) ratings.add((await book()).body);
+    expect([...ratings]).toEqual(['{"bookId":1,"name":"Book 1","rating":1}']);
+  });
+
+  test('virtual-service-v2 sends every rating call to v2 (its rating is fixed at start-up)', async () => {
+    // v2's own answer, asked at its pod (through its sidecar's inbound listener)
+    const own = JSON.parse((await request(`${m.entry('rating-service-v2', 8080)}/rate/1`)).body) as { rating: number };
+    const expected = JSON.stringify({ bookId: 1, name: 'Book 1', rating: own.rating });
+    expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookrating/virtual-service-v2.yaml').code).toBe(0);
+    await eventually(book, (r) => r.body === expected);
+    const ratings = new Set<string>();
+    for (let i = 0; i < 10; i++) ratings.add((await book()).body);
+    expect([...ratings]).toEqual([expected]);
+  });
+});
