@@ -80,6 +80,27 @@ describe('router: retries, timeouts, weighted clusters, mirroring', () => {
     expect(infos[0].attemptCount).toBe(2);
   });
 
+  it('waits a fully jittered backoff from 25 ms before a retry (fake clock)', async () => {
+    const bad = await up('bad', fail503);
+    const good = await up('good');
+    const base = await start(
+      '{cluster: c, retry_policy: {retry_on: 5xx, num_retries: 2}}',
+      [staticClusterYaml('c', [bad.address, good.address])],
+      {
+        random: [0.5],
+      },
+    );
+    const p = httpRequest(`${base}/`);
+    await until(() => bad.requests.length === 1);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(good.requests).toHaveLength(0);
+    clock.advance(12); // 0.5 × 25 ms = 12.5 ms
+    await new Promise((r) => setTimeout(r, 30));
+    expect(good.requests).toHaveLength(0);
+    clock.advance(1);
+    expect((await p).body).toBe('good');
+  });
+
   it('returns the last upstream answer with URX when retries are exhausted', async () => {
     const bad = await up('bad', fail503);
     const base = await start('{cluster: c, retry_policy: {retry_on: "gateway-error", num_retries: 2}}', [
