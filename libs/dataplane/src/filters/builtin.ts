@@ -1,9 +1,20 @@
-/** Explicit registration of the built-in HTTP filters (called from main.ts, never on import). */
+/**
+ * Explicit registration of the built-in HTTP filters (called from main.ts, never on import):
+ * router, fault, CORS, and the security filters that live beside them (jwt_authn, rbac).
+ * The Mixer client filter needs a Mixer connection and is registered by the proxy wiring.
+ */
 import { corsFilter } from './http/cors';
 import { faultFilter } from './http/fault';
+import { jwtAuthnFilter } from './http/jwt_authn';
+import { rbacFilter } from './http/rbac';
 import { routerFilter } from './http/router';
 import type { FilterRegistry } from './types';
 
 export function registerBuiltinFilters(registry: FilterRegistry): FilterRegistry {
-  return registry.register(routerFilter).register(faultFilter).register(corsFilter);
+  return registry
+    .register(routerFilter)
+    .register(faultFilter)
+    .register(corsFilter)
+    .register(jwtAuthnFilter)
+    .register(rbacFilter);
 }
