@@ -165,3 +165,26 @@ test('registry: Services, Endpoints of running pods, Pods with IP, labels and se
   expect(pod.spec.serviceAccountName).toBe('bookinfo-reviews');
   expect(pod.status.podIP).toBe(topology.pods.find((p) => p.name === 'reviews-v3')?.ip);
 });
+
+test('a gateway that takes --config-path gets a generated bootstrap with ISTIO_METAJSON_LABELS', () => {
+  const m = components(true);
+  m.set('gateway', component('gateway', true, ['--config-path', '--discovery-address', '--labels', '--port-map']));
+  const plan = buildPlan(topology, m, { ...options, bootstrapDir: '/s/bootstrap' });
+  const gw = plan.processes.find((p) => p.role === 'gateway');
+  expect(gw?.args).toEqual([
+    '--config-path',
+    '/s/bootstrap/istio-ingressgateway.json',
+    '--port-map',
+    '80=127.0.0.1:8080,443=127.0.0.1:8443',
+  ]);
+  const boot = JSON.parse(plan.files[0].content);
+  expect(plan.files[0].path).toBe('/s/bootstrap/istio-ingressgateway.json');
+  expect(JSON.parse(boot.node.metadata.ISTIO_METAJSON_LABELS)).toEqual({
+    app: 'istio-ingressgateway',
+    version: 'v1',
+    istio: 'ingressgateway',
+  });
+  expect(boot.node.id).toMatch(
+    /^router~127\.0\.50\.\d+~istio-ingressgateway-[0-9a-f]{5}\.istio-system~istio-system\.svc\.cluster\.local$/,
+  );
+});

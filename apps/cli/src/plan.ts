@@ -45,6 +45,8 @@ export interface PlanOptions {
   mixerConfigDir: string;
   tokensFile: string;
   citadelDir: string;
+  /** Where generated Envoy bootstrap files go (the gateway's). */
+  bootstrapDir?: string;
   /** First port of the per-pod sidecar HTTP proxy listeners on 127.0.0.1 (HTTP_PROXY). */
   httpProxyPortBase: number;
   /** Components not to run even if built (`--without pilot,proxy`). */
@@ -73,6 +75,8 @@ export interface Plan {
   /** Pods that run (for the registry). */
   pods: PodSpec[];
   links: Link[];
+  /** Files to write before starting (generated bootstraps). */
+  files: { path: string; content: string }[];
   /** Each demo entry at its pod's service port (the sidecar's inbound listener when sidecars run). */
   direct: Link[];
   admin: Link[];
@@ -80,6 +84,72 @@ export interface Plan {
 }
 
 export const APP_PORT_OFFSET = 20000;
+
+/** Flags a bootstrap file replaces (node identity, admin, discovery). */
+const BOOTSTRAP_FLAGS = new Set([
+  '--discovery-address',
+  '--service-node',
+  '--service-cluster',
+  '--ip',
+  '--pod-name',
+  '--namespace',
+  '--labels',
+  '--service-account',
+  '--admin-address',
+]);
+
+/** Envoy v3 bootstrap for a router node: ADS to Pilot, admin on the pod address, Istio node metadata. */
+export function routerBootstrap(pod: PodSpec, pilotGrpc: string): Record<string, unknown> {
+  const i = pilotGrpc.lastIndexOf(':');
+  const name = podName(pod.name);
+  const pilotAddress = {
+    socket_address: { address: pilotGrpc.slice(0, i), port_value: Number(pilotGrpc.slice(i + 1)) },
+  };
+  return {
+    node: {
+      id: `router~${pod.ip}~${name}.${pod.namespace}~${pod.namespace}.svc.cluster.local`,
+      cluster: pod.labels['app'] ?? pod.name,
+      metadata: {
+        ISTIO_VERSION: '1.0.0',
+        ISTIO_PROXY_VERSION: '1.0.0',
+        NAMESPACE: pod.namespace,
+        POD_NAME: name,
+        INSTANCE_IPS: pod.ip,
+        ISTIO_METAJSON_LABELS: JSON.stringify(pod.labels),
+        INTERCEPTION_MODE: 'REDIRECT',
+        CLUSTER_ID: 'Kubernetes',
+        SERVICE_ACCOUNT: pod.serviceAccount,
+      },
+      locality: {},
+    },
+    admin: { address: { socket_address: { address: pod.ip, port_value: 15000 } } },
+    static_resources: {
+      listeners: [],
+      clusters: [
+        {
+          name: 'xds-grpc',
+          type: 'STATIC',
+          connect_timeout: '10s',
+          lb_policy: 'ROUND_ROBIN',
+          http2_protocol_options: {},
+          load_assignment: {
+            cluster_name: 'xds-grpc',
+            endpoints: [{ lb_endpoints: [{ endpoint: { address: pilotAddress } }] }],
+          },
+        },
+      ],
+    },
+    dynamic_resources: {
+      lds_config: { ads: {}, resource_api_version: 'V3' },
+      cds_config: { ads: {}, resource_api_version: 'V3' },
+      ads_config: {
+        api_type: 'GRPC',
+        transport_api_version: 'V3',
+        grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }],
+      },
+    },
+  };
+}
 
 /** Kubernetes-looking pod name, stable for a deployment: `reviews-v2-5d4c8`. */
 export function podName(deployment: string): string {
@@ -105,6 +175,7 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
     tokens: [],
     pods: [],
     links: [],
+    files: [],
     direct: [],
     admin: [],
     mesh,
@@ -221,9 +292,17 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
   if (mesh.gateway && gw && gwComponent) {
     const token = newToken(gw);
     const https = `${o.gatewayAddress.slice(0, o.gatewayAddress.lastIndexOf(':'))}:${o.gatewayAddress.endsWith(':0') ? 0 : 8443}`;
+    const wanted = proxyWanted(gw, token, [['--port-map', `80=${o.gatewayAddress},443=${https}`]]);
+    // The gateway's node metadata comes from a bootstrap file when the gateway takes one: it adds
+    // ISTIO_METAJSON_LABELS (a JSON string, as Istio 1.0's agent sends), so Pilot matches the Gateway
+    // selector whatever form LABELS arrives in.
+    const bootstrap =
+      o.bootstrapDir && gwComponent.flags.has('--config-path') ? `${o.bootstrapDir}/${gw.name}.json` : null;
+    if (bootstrap)
+      plan.files.push({ path: bootstrap, content: JSON.stringify(routerBootstrap(gw, pilotGrpc), null, 2) });
     const { args, dropped } = supportedFlags(
       gwComponent,
-      proxyWanted(gw, token, [['--port-map', `80=${o.gatewayAddress},443=${https}`]]),
+      bootstrap ? [['--config-path', bootstrap], ...wanted.filter(([f]) => !BOOTSTRAP_FLAGS.has(f))] : wanted,
     );
     if (dropped.length)
       plan.notes.push(`istio-ingressgateway: gateway does not list ${dropped.join(', ')} in --help; not passed`);

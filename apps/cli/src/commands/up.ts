@@ -16,7 +16,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Settings } from '@tsmesh/core';
 import { probeComponent, type Component } from '../components';
 import { cliErrors } from '../errors';
@@ -179,6 +179,7 @@ async function supervise(root: string, s: UpSettings, out: Out): Promise<number>
     configDir: paths.configDir,
     mixerConfigDir: paths.mixerConfigDir,
     tokensFile: paths.tokensFile,
+    bootstrapDir: join(paths.root, 'bootstrap'),
     citadelDir: paths.citadelDir,
     without,
     httpProxyPortBase: s.httpProxyPortBase,
@@ -193,6 +194,10 @@ async function supervise(root: string, s: UpSettings, out: Out): Promise<number>
   out(`• mesh: ${on}`);
   for (const m of plan.missing) out(`  - not running: ${m}`);
   writeFileSync(paths.tokensFile, plan.tokens.join('\n') + '\n', { mode: 0o600 });
+  for (const f of plan.files) {
+    mkdirSync(dirname(f.path), { recursive: true });
+    writeFileSync(f.path, f.content);
+  }
   writeRegistry(paths.configDir, registryObjects(topology, plan.pods));
   for (const f of s.samples) {
     const r = applyFile(resolve(root, f), paths);
