@@ -102,6 +102,28 @@ d('shop through the mesh', () => {
     expect(tsmesh(m.stateDir, 'delete', '-f', 'samples/shop/fault-injection.yaml').code).toBe(0);
     await eventually(poll, (r) => r.status === 200);
   });
+
+  test('failing-order-service.yaml restarts order with FAILRANDOMLY; retry.yaml makes polling reliable again', async () => {
+    const pidOf = () =>
+      (
+        JSON.parse(tsmesh(m.stateDir, 'status', '--json').out) as {
+          processes: { name: string; pid: number; status: string }[];
+        }
+      ).processes.find((p) => p.name === 'order');
+    const before = pidOf()?.pid;
+    expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/shop/failing-order-service.yaml').code).toBe(0);
+    await eventually(
+      async () => pidOf(),
+      (p) => !!p && p.pid !== before && p.status === 'ready',
+      60_000,
+    );
+    // order now fails half of its requests; the mesh retries them (20 attempts, 5 s each, 10 s overall)
+    expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/shop/retry.yaml').code).toBe(0);
+    await eventually(poll, (r) => r.status === 200);
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await poll()).status);
+    expect(statuses).toEqual(Array(8).fill(200));
+  });
 });
 
 // The article's book/rating through the sidecars: /book/1, all traffic to rating v1, then v2.
