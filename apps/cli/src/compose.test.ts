@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { renderCompose } from './compose';
+import { COMPOSE_SUBNET, composeGatewayBootstrap, renderCompose } from './compose';
 import { loadKustomization } from './manifests';
 import { buildTopology } from './topology';
 
@@ -25,4 +25,19 @@ test('one service per Deployment, each tsmesh workload paired with a proxy in it
     expect(services[`${pod.name}-proxy`].networks).toBeUndefined();
   }
   expect((services['istio-ingressgateway'] as unknown as { ports: string[] }).ports).toEqual(['80:8080', '443:8443']);
+});
+
+test('the compose gateway bootstrap points ADS at Pilot by address and carries the gateway labels', () => {
+  const boot = composeGatewayBootstrap(
+    buildTopology(loadKustomization(join(ROOT, 'k8s/overlays/demo')), COMPOSE_SUBNET),
+  );
+  const parsed = JSON.parse(boot?.content ?? '{}');
+  expect(boot?.name).toBe('istio-ingressgateway.json');
+  expect(
+    parsed.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address,
+  ).toEqual({
+    address: `${COMPOSE_SUBNET}.10`,
+    port_value: 15010,
+  });
+  expect(JSON.parse(parsed.node.metadata.ISTIO_METAJSON_LABELS)).toMatchObject({ istio: 'ingressgateway' });
 });

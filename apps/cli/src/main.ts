@@ -7,7 +7,8 @@ import { isAbsolute, join } from 'node:path';
 import { applyFile, checkFile, deleteFile } from './commands/config-files';
 import { down, status } from './commands/down-status';
 import { up } from './commands/up';
-import { COMPOSE_SUBNET, renderCompose } from './compose';
+import { COMPOSE_SUBNET, composeGatewayBootstrap, renderCompose } from './compose';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { registryObjects, writeRegistry } from './registry';
 import { cliErrors } from './errors';
 import { loadKustomization } from './manifests';
@@ -115,7 +116,15 @@ async function main(argv: string[]): Promise<number> {
         writeRegistry(registry, registryObjects(topology, topology.pods));
         for (const f of upConfig.specs.samples.default.split(','))
           applyFile(join(root, f), { configDir: registry, workloadsDir: join(registry, '..', 'compose-workloads') });
-        out(`registry and ingress samples written to ${registry}`);
+        const boot = composeGatewayBootstrap(topology);
+        if (boot) {
+          const dir = join(registry, '..', 'compose-bootstrap');
+          mkdirSync(dir, { recursive: true });
+          writeFileSync(join(dir, boot.name), boot.content);
+        }
+        out(
+          `registry and ingress samples written to ${registry}; gateway bootstrap to ${join(registry, '..', 'compose-bootstrap')}`,
+        );
         return 0;
       }
       out(renderCompose(topology).trimEnd());
