@@ -61,6 +61,19 @@ d('bookinfo through the mesh', () => {
     );
     expect(res.body).toMatch(/reviews-v3-[0-9a-f]{5}/);
   });
+
+  test("the workshop's 50% split: both v1 and v3 serve a share of 40 page views", async () => {
+    expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookinfo/virtual-service-reviews-50-v3.yaml').code).toBe(0);
+    await eventually(
+      () => page(),
+      (r) => /reviews-v1-/.test(r.body),
+    );
+    let v3 = 0;
+    for (let i = 0; i < 40; i++) if ((await page()).body.includes('full stars')) v3++;
+    // binomial(40, 0.5): outside 6..34 has a probability below 1e-5
+    expect(v3).toBeGreaterThanOrEqual(6);
+    expect(v3).toBeLessThanOrEqual(34);
+  });
 });
 
 // The chapter's shop through the sidecars: an order created at order, shipping polling order through
@@ -142,6 +155,18 @@ d('book/rating through the mesh', () => {
     const ratings = new Set<string>();
     for (let i = 0; i < 10; i++) ratings.add((await book()).body);
     expect([...ratings]).toEqual(['{"bookId":1,"name":"Book 1","rating":1}']);
+  });
+
+  test('the canary virtual-service-v1-v2-75-25: both versions answer, v2 for a minority', async () => {
+    const own = JSON.parse((await request(`${m.entry('rating-service-v2', 8080)}/rate/1`)).body) as { rating: number };
+    expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookrating/virtual-service-v1-v2-75-25.yaml').code).toBe(0);
+    if (own.rating === 1) return; // v2 drew 1 at start-up: the versions cannot be told apart by rating
+    await eventually(book, (r) => r.body.includes(`"rating":${own.rating}`));
+    let v2 = 0;
+    for (let i = 0; i < 40; i++) if ((await book()).body.includes(`"rating":${own.rating}`)) v2++;
+    // binomial(40, 0.25): outside 1..22 has a probability below 1e-4
+    expect(v2).toBeGreaterThanOrEqual(1);
+    expect(v2).toBeLessThanOrEqual(22);
   });
 
   test('virtual-service-v2 sends every rating call to v2 (its rating is fixed at start-up)', async () => {
