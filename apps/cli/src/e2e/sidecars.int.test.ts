@@ -179,4 +179,20 @@ d('book/rating through the mesh', () => {
     for (let i = 0; i < 10; i++) ratings.add((await book()).body);
     expect([...ratings]).toEqual([expected]);
   });
+  test("the article's retries: with v2 misbehaving (503), retry on 5xx answers every call from v1", async () => {
+    const v2 = m.entry('rating-service-v2', 8080);
+    expect((await request(`${v2}/rate/misbehave`)).body).toBe('Ratings endpoint returns 503 error.');
+    try {
+      expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookrating/virtual-service-retry.yaml').code).toBe(0);
+      await eventually(book, (r) => r.status === 200 && r.body === '{"bookId":1,"name":"Book 1","rating":1}');
+      const answers = new Set<string>();
+      for (let i = 0; i < 10; i++) {
+        const r = await book();
+        answers.add(`${r.status} ${r.body}`);
+      }
+      expect([...answers]).toEqual(['200 {"bookId":1,"name":"Book 1","rating":1}']);
+    } finally {
+      await request(`${v2}/rate/behave`);
+    }
+  });
 });
