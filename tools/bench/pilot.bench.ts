@@ -23,9 +23,11 @@ interface Response {
 }
 
 /** A thin ADS client: no decoding, ACKs by hand (the bench measures Pilot, not the client). */
+type AdsCall = grpc.ClientDuplexStream<Record<string, unknown>, Record<string, unknown>>;
+
 class AdsClient {
   private readonly client: grpc.Client;
-  private readonly call: grpc.ClientDuplexStream<Record<string, unknown>, Record<string, unknown>>;
+  private readonly call: AdsCall;
   readonly received: Response[] = [];
   private readonly listeners: ((r: Response) => void)[] = [];
   private readonly waiting: { type: string; resolve: (r: Response) => void }[] = [];
@@ -34,9 +36,7 @@ class AdsClient {
   constructor(private readonly opts: { address: string; nodeId: string }) {
     const Ctor = grpc.makeGenericClientConstructor(adsServiceDefinition(), 'ads');
     this.client = new Ctor(opts.address, grpc.credentials.createInsecure());
-    this.call = (
-      this.client as unknown as { StreamAggregatedResources(): typeof this.call }
-    ).StreamAggregatedResources();
+    this.call = (this.client as unknown as { StreamAggregatedResources(): AdsCall }).StreamAggregatedResources();
     this.call.on('error', () => undefined);
     this.call.on('data', (raw: Record<string, unknown>) => {
       let bytes = 0;
