@@ -1,5 +1,6 @@
 // The built `tsmesh` binary: exit codes and messages of validate/apply/usage errors.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { buildForTests } from './build-for-tests';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +14,7 @@ const run = (...args: string[]) => {
 };
 
 beforeAll(() => {
-  execFileSync('npx', ['nx', 'build', 'cli', '--outputStyle=static'], {
-    cwd: ROOT,
-    env: { ...process.env, NX_DAEMON: 'false' },
-    stdio: 'ignore',
-  });
+  buildForTests(['cli']);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

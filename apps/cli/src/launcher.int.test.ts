@@ -1,6 +1,7 @@
 // `tsmesh up -d` on the demos (control plane left out so the test does not depend on other
 // components' state), an applied Deployment restarting its pod, `tsmesh down` leaving no process.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { buildForTests } from './build-for-tests';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,15 +45,7 @@ const alive = (pid: number) => {
 };
 
 beforeAll(() => {
-  execFileSync(
-    'npx',
-    ['nx', 'run-many', '-t', 'build', '-p', 'cli', 'bookinfo-*', 'shop-*', 'bookrating-*', '--outputStyle=static'],
-    {
-      cwd: ROOT,
-      env: { ...process.env, NX_DAEMON: 'false' },
-      stdio: 'ignore',
-    },
-  );
+  buildForTests(['cli', 'bookinfo-*', 'shop-*', 'bookrating-*']);
 });
 
 afterAll(() => {

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildForTests } from '../build-for-tests';
 import { probeComponent } from '../components';
 
 export const ROOT = join(__dirname, '../../../..');
@@ -47,12 +48,8 @@ export function startMesh(
 ): { mesh: Mesh | null; reason: string | null } {
   const why = missingComponents(options.needed);
   if (why) return { mesh: null, reason: why };
-  const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static'], {
-    cwd: ROOT,
-    env: { ...process.env, NX_DAEMON: 'false' },
-    encoding: 'utf8',
-  });
-  if (build.status !== 0) process.stderr.write(`[e2e ${name}] some builds failed; running what is built\n`);
+  const build = buildForTests('all');
+  if (!build.ok) process.stderr.write(`[e2e ${name}] some builds failed; running what is built\n`);
   const stateDir = mkdtempSync(join(tmpdir(), `tsmesh-e2e-${name}-`));
   const n = 30 + (process.pid % 150);
   const gateway = `127.0.0.1:${18000 + (process.pid % 1000)}`;
