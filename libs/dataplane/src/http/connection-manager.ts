@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import type { DownstreamConnection, FilterRegistry, HttpFilter } from '../filters/types';
 import { ActiveStream } from './active-stream';
 import { handleConnect } from './connect';
+import { handleUpgrade } from './upgrade';
 import { parseHcm, type HcmSettings } from './hcm-config';
 import { HcmStats } from './hcm-stats';
 import { compileRouteConfiguration, type CompiledRouteConfig, type PerFilterParser } from './route-table';
@@ -81,6 +82,11 @@ export class ConnectionManager {
 
   handle(req: DownstreamRequest, res: DownstreamResponse, conn: DownstreamConnection): void {
     new ActiveStream(this, req, res, conn).start();
+  }
+
+  /** HTTP/1.1 Upgrade (WebSocket) per `upgrade_configs`; false when not accepted. */
+  handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): boolean {
+    return handleUpgrade(this, req, socket, head);
   }
 
   /** HTTP/1.1 `CONNECT host:port` (apps using the sidecar as their proxy for TLS). */

@@ -30,6 +30,8 @@ export interface HcmSettings {
   streamIdleTimeoutMs: number;
   maxConcurrentStreams: number;
   allowConnect: boolean;
+  /** `upgrade_configs[].upgrade_type` values other than CONNECT, lower-case (e.g. `websocket`). */
+  upgrades: ReadonlySet<string>;
   /** `x-forwarded-client-cert` handling (Istio sets APPEND_FORWARD / SANITIZE_SET). */
   forwardClientCert: string;
 }
@@ -103,6 +105,11 @@ export function parseHcm(m: Msg, path: string, errors: FieldError[]): HcmSetting
     streamIdleTimeoutMs: dur(m['stream_idle_timeout'], 'stream_idle_timeout', 300000),
     maxConcurrentStreams: Number(wrapped(m['http2_protocol_options']?.['max_concurrent_streams'], 100)),
     allowConnect: ((m['upgrade_configs'] as Msg[] | undefined) ?? []).some((u) => u['upgrade_type'] === 'CONNECT'),
+    upgrades: new Set(
+      ((m['upgrade_configs'] as Msg[] | undefined) ?? [])
+        .filter((u) => u['upgrade_type'] !== 'CONNECT' && wrapped(u['enabled'], true) !== false)
+        .map((u) => String(u['upgrade_type']).toLowerCase()),
+    ),
     forwardClientCert: enumName(m['forward_client_cert_details'], FCC, 'SANITIZE'),
   };
 }

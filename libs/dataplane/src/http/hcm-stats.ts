@@ -19,6 +19,7 @@ export class HcmStats {
   readonly rqCompleted: Counter;
   readonly headerOverflow: Counter;
   readonly rqBadRequest: Counter;
+  readonly cxUpgrades: Counter;
   private readonly byClass: Counter[] = [];
 
   constructor(store: StatsStore, statPrefix: string) {
@@ -43,6 +44,7 @@ export class HcmStats {
     this.rqCompleted = c('downstream_rq_completed');
     this.headerOverflow = c('downstream_rq_header_overflow');
     this.rqBadRequest = c('downstream_rq_bad_request');
+    this.cxUpgrades = c('downstream_cx_upgrades_total');
     for (let i = 1; i <= 5; i++) {
       this.byClass[i] = store.counter(`${p}downstream_rq_${i}xx`, {
         base: 'http.downstream_rq_xx',

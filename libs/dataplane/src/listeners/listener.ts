@@ -86,6 +86,20 @@ export class ListenerRuntime {
       if (!st?.chain.hcm) return socket.destroy();
       st.chain.hcm.handleConnect(req, socket, head, st.conn);
     });
+    // Registering 'upgrade' makes node hand every Upgrade request here; the ones the connection
+    // manager does not accept are answered as plain requests.
+    this.h1.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      const st = this.socketState.get(socket);
+      const hcm = st?.chain.hcm;
+      if (!hcm || !st) return socket.destroy();
+      if (hcm.handleUpgrade(req, socket, head)) return;
+      if (head.length) socket.unshift(head);
+      const res = new http.ServerResponse(req);
+      res.assignSocket(socket);
+      res.shouldKeepAlive = false;
+      res.once('finish', () => socket.end());
+      this.onRequest(req, res, st);
+    });
     this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket));
     this.h2 = http2.createServer({
       settings: { maxConcurrentStreams: limits.maxConcurrentStreams, enablePush: false },

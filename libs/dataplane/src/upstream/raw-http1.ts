@@ -255,6 +255,9 @@ class Conn {
     this.body = null;
     this.ex = null;
     this.state = 'idle';
+    // The router may have paused this response (slow client) after its last byte was read; the
+    // pause belonged to that response, so the connection goes back to the pool reading again.
+    if (this.socket.isPaused()) this.socket.resume();
     body?.finish();
     if (ex && !ex.ended) {
       // Response finished before the request body: this connection cannot carry another request.
