@@ -40,6 +40,14 @@ const router = parseNode({
 describe('gateway (router mode) by simulation', () => {
   const ctx = contextFrom([BOOKINFO_YAML, GATEWAY]);
 
+  it('selects a gateway whose LABELS arrive as JSON text (a gateway started from flags)', () => {
+    const fromFlags = parseNode({
+      id: 'router~10.1.0.201~istio-ingressgateway-y.istio-system~istio-system.svc.cluster.local',
+      metadata: { LABELS: '{"istio":"ingressgateway"}' },
+    });
+    expect(generateListeners(fromFlags, ctx, []).map((l) => l['name'])).toContain('0.0.0.0_80');
+  });
+
   it('builds one listener per server port with Istio route names', () => {
     const listeners = generateListeners(router, ctx, []);
     expect(listeners.map((l) => l['name'])).toEqual(['0.0.0.0_80', '0.0.0.0_443', '0.0.0.0_8080']);

@@ -1,3 +1,4 @@
+import { parseNode } from '../model/proxy';
 import { BOOKINFO_YAML, REVIEWS_DR, contextFrom, productpage, sidecar } from '../testing/bookinfo';
 import { simulate } from '../testing/simulate';
 import { generateRoutes } from './generator';
@@ -103,6 +104,23 @@ describe('sidecar RDS by simulation', () => {
     const pp2 = sidecar('10.1.0.99', 'productpage-v2-x', { app: 'productpage', version: 'v2' });
     expect(simulate(rc9080(docs, pp2), { authority: 'reviews' })?.cluster).toBe(V2);
     expect(simulate(rc9080(docs, productpage()), { authority: 'reviews' })?.cluster).toBe(V1);
+  });
+
+  it('matches sourceLabels for a proxy that sends LABELS as JSON text (ISTIO_META_LABELS)', () => {
+    const docs = [
+      vs(`  http:
+  - match: [{sourceLabels: {app: productpage, version: v2}}]
+    route: [{destination: {host: reviews, subset: v2}}]
+  - route: [{destination: {host: reviews, subset: v1}}]
+`),
+    ];
+    const id = 'sidecar~10.1.0.98~productpage-v2-y.default~default.svc.cluster.local';
+    const asText = parseNode({ id, metadata: { LABELS: '{"app":"productpage","version":"v2"}' } });
+    expect(simulate(rc9080(docs, asText), { authority: 'reviews' })?.cluster).toBe(V2);
+    const metaJson = parseNode({ id, metadata: { ISTIO_METAJSON_LABELS: '{"app":"productpage","version":"v2"}' } });
+    expect(simulate(rc9080(docs, metaJson), { authority: 'reviews' })?.cluster).toBe(V2);
+    const junk = parseNode({ id, metadata: { LABELS: '{not json' } });
+    expect(simulate(rc9080(docs, junk), { authority: 'reviews' })?.cluster).toBe(V1);
   });
 
   it('puts fault injection, retries and timeouts on the route', () => {

@@ -36,21 +36,29 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-function labelsFrom(meta: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
-  const put = (obj: unknown) => {
-    if (obj && typeof obj === 'object') for (const [k, v] of Object.entries(obj)) if (typeof v === 'string') out[k] = v;
-  };
-  put(meta['LABELS']);
-  const json = meta['ISTIO_METAJSON_LABELS'];
-  if (typeof json === 'string') {
+/**
+ * One labels value in any form a proxy sends (a Struct map, or JSON text as in
+ * `ISTIO_METAJSON_LABELS` or an agent that put JSON into `ISTIO_META_LABELS`) → a string map.
+ * Malformed labels mean no labels, not a broken stream.
+ */
+function labelsOf(value: unknown): Record<string, string> {
+  if (typeof value === 'string') {
     try {
-      put(JSON.parse(json));
+      return labelsOf(JSON.parse(value));
     } catch {
-      // ignored: malformed labels mean no labels, not a broken stream
+      return {};
     }
-  } else put(json);
+  }
+  const out: Record<string, string> = {};
+  if (value && typeof value === 'object' && !Array.isArray(value))
+    for (const [k, v] of Object.entries(value))
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
   return out;
+}
+
+/** `LABELS` (object or JSON text) merged over `ISTIO_METAJSON_LABELS` (JSON text or object). */
+function labelsFrom(meta: Record<string, unknown>): Record<string, string> {
+  return { ...labelsOf(meta['ISTIO_METAJSON_LABELS']), ...labelsOf(meta['LABELS']) };
 }
 
 /** Parses the node of the first DiscoveryRequest. Throws PILOT_ERR_BAD_NODE. */

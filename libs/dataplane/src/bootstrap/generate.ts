@@ -7,6 +7,7 @@
  */
 import type { Msg } from '../engine/types';
 import { proxyErrors } from './bootstrap-errors';
+import { withLabelsMetadata } from './node-metadata';
 
 export const ISTIO_COMPAT_VERSION = '1.0.0';
 
@@ -83,21 +84,23 @@ export function generateBootstrap(o: GenerateBootstrapOptions): Msg {
     o.serviceNode ||
     `${o.nodeType}~${o.ip || '127.0.0.1'}~${o.podName || o.serviceCluster}.${namespace}~${namespace}.svc.cluster.local`;
   const parsed = parseNodeId(id);
-  const metadata: Record<string, unknown> = {
-    ISTIO_VERSION: ISTIO_COMPAT_VERSION,
-    ISTIO_PROXY_VERSION: ISTIO_COMPAT_VERSION,
-    // A given node id is the identity: its ip, pod and namespace win over the separate flags.
-    NAMESPACE: parsed.namespace,
-    POD_NAME: parsed.podName,
-    INSTANCE_IPS: parsed.ip,
-    LABELS: o.labels ?? {},
-    INTERCEPTION_MODE: 'REDIRECT',
-    CLUSTER_ID: 'Kubernetes',
-    istio: o.nodeType === 'router' ? 'ingressgateway' : 'sidecar',
-    ...(o.serviceAccount ? { SERVICE_ACCOUNT: o.serviceAccount } : {}),
-    ...(o.httpProxyPort ? { HTTP_PROXY_PORT: String(o.httpProxyPort) } : {}),
-    ...(o.extraMetadata ?? {}),
-  };
+  const metadata = withLabelsMetadata(
+    {
+      ISTIO_VERSION: ISTIO_COMPAT_VERSION,
+      ISTIO_PROXY_VERSION: ISTIO_COMPAT_VERSION,
+      // A given node id is the identity: its ip, pod and namespace win over the separate flags.
+      NAMESPACE: parsed.namespace,
+      POD_NAME: parsed.podName,
+      INSTANCE_IPS: parsed.ip,
+      INTERCEPTION_MODE: 'REDIRECT',
+      CLUSTER_ID: 'Kubernetes',
+      istio: o.nodeType === 'router' ? 'ingressgateway' : 'sidecar',
+      ...(o.serviceAccount ? { SERVICE_ACCOUNT: o.serviceAccount } : {}),
+      ...(o.httpProxyPort ? { HTTP_PROXY_PORT: String(o.httpProxyPort) } : {}),
+      ...(o.extraMetadata ?? {}),
+    },
+    o.labels,
+  );
   const admin = splitHostPort(o.adminAddress, '--admin-address');
   const timeout = o.connectTimeoutMs ?? 10_000;
   const clusters = [staticCluster('xds-grpc', o.discoveryAddress, '--discovery-address', true, timeout)];
