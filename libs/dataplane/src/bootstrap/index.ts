@@ -8,3 +8,4 @@ export * from './response-capture-filter';
 export * from './proxy-runtime';
 export * from './proxy-process';
 export * from './istio-cert-files';
+export * from './mixer-wiring';

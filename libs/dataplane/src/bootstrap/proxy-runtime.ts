@@ -26,6 +26,7 @@ import { GrpcAdsTransport } from '../xds-client/grpc-transport';
 import type { AdsTransport } from '../xds-client/types';
 import { XdsClient } from '../xds-client/xds-client';
 import { AccessLogs } from './access-log-hook';
+import { proxyMixerFilter } from './mixer-wiring';
 import { istioCertFilesToSds } from './istio-cert-files';
 import { proxyErrors } from './bootstrap-errors';
 import type { BootstrapInfo } from './load';
@@ -88,6 +89,7 @@ export class ProxyRuntime implements AdminBackend {
   private readonly clock: Clock;
   private readonly accessLogs = new AccessLogs();
   private readonly servers: BoundServer[] = [];
+  private readonly mixer: ReturnType<typeof proxyMixerFilter>;
   private readonly startedAt: number;
   private exporter?: ZipkinExporter;
   private ready = false;
@@ -113,6 +115,10 @@ export class ProxyRuntime implements AdminBackend {
     // Citadel/file providers report cert expiry and fetch failures when given a stats store.
     (o.identity?.provider as { attachStats?: (s: StatsStore) => unknown } | undefined)?.attachStats?.(this.stats);
     o.registerFilters?.(this.dataplane.filters);
+    // Istio's `mixer` filter (Pilot emits it when the mesh names Mixer); its Mixer address is
+    // the named cluster's endpoint in this engine.
+    this.mixer = proxyMixerFilter(this.dataplane);
+    this.dataplane.filters.register(this.mixer);
     this.dataplane.filters.register(responseCaptureFilter);
     this.refreshState();
     const t = o.bootstrap.tracing;
@@ -363,6 +369,8 @@ export class ProxyRuntime implements AdminBackend {
     await this.xds?.stop();
     await this.tracer?.shutdown();
     await this.accessLogs.close();
+    // flushes queued Reports, then closes the Mixer connections
+    await this.mixer.handle.close();
     await Promise.all(this.servers.map((s) => s.close()));
     await this.dataplane.stop();
     this.o.identity?.stop();

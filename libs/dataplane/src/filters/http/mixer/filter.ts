@@ -194,12 +194,20 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
     create(config, ctx) {
       const stats = mixerStats(ctx.stats);
       const clock: Clock = ctx.clock;
-      const checkAddr = config.checkCluster ? resolve(config.checkCluster) : undefined;
-      const reportAddr = config.reportCluster ? resolve(config.reportCluster) : undefined;
-      const cache = checkAddr && !config.disableCheckCache ? clients.cache(checkAddr) : null;
-      const quotaCache = checkAddr && !config.disableQuotaCache ? clients.quotaCache(checkAddr) : null;
-      const batcher = reportAddr ? clients.batcher(reportAddr, ctx, stats, !config.disableReportBatch) : null;
-      const transport = checkAddr ? clients.transport(checkAddr, ctx, stats) : null;
+      // Resolved per request (a map lookup): the cluster's endpoints may arrive or move after
+      // this listener was built, and the clients for an address are shared and reused.
+      const checkSide = () => {
+        const addr = config.checkCluster ? resolve(config.checkCluster) : undefined;
+        return {
+          cache: addr && !config.disableCheckCache ? clients.cache(addr) : null,
+          quotaCache: addr && !config.disableQuotaCache ? clients.quotaCache(addr) : null,
+          transport: addr ? clients.transport(addr, ctx, stats) : null,
+        };
+      };
+      const batcherNow = () => {
+        const addr = config.reportCluster ? resolve(config.reportCluster) : undefined;
+        return addr ? clients.batcher(addr, ctx, stats, !config.disableReportBatch) : null;
+      };
       // forwarded attributes are static per service config: encode them once, not per request
       const forwardCache = new Map<ServiceSettings | undefined, string>();
       const forwardHeader = (svc: ServiceSettings | undefined): string => {
@@ -237,6 +245,7 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
             if (fwd) ctx2.headers[FORWARD_HEADER] = fwd;
             if (svc?.disableCheck || !config.checkCluster) return undefined;
             const failOpen = svc?.failOpen ?? config.failOpen;
+            const { cache, quotaCache, transport } = checkSide();
             stats.checkCalls.inc();
             const quotas = quotasFor(svc, bag);
             if (quotas.length > 0) stats.quotaCalls.inc();
@@ -333,7 +342,9 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
             return undefined;
           },
           onComplete(ctx2: HttpStreamContext) {
-            if (!batcher || svc?.disableReport) return;
+            if (svc?.disableReport) return;
+            const batcher = batcherNow();
+            if (!batcher) return;
             if (!bag) bag = requestBag(ctx2, [config.attributes], clock.now());
             stats.reportCalls.inc();
             batcher.add(addResponseAttributes(bag, ctx2.info, clock.now()));
