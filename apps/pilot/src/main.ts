@@ -17,7 +17,7 @@ runMain(pilotConfig, async (s) => {
     maxRequestBytes: s.maxRequestBytes,
     domainSuffix: s.domainSuffix,
     log,
-    registerPlugins: (p) => registerBuiltinPlugins(p, log),
+    registerPlugins: (p, hooks) => registerBuiltinPlugins(p, hooks),
   });
   return {
     async stop() {

@@ -32,9 +32,19 @@ export interface PilotOptions {
   clock?: Clock;
   log?: Logger;
   /** Registers the security / Mixer generator plugins. */
-  registerPlugins?: (plugins: PluginRegistry) => void;
+  registerPlugins?: (plugins: PluginRegistry, hooks: PluginHooks) => void;
   /** Folder poll interval (ms); 0 = rely on the watcher. */
   pollMs?: number;
+}
+
+/** What plugins may use from the running Pilot (e.g. the JWKS cache pushes when keys change). */
+export interface PluginHooks {
+  clock: Clock;
+  log: Logger;
+  /** Asks for a debounced full push. */
+  requestPush(reason: string): void;
+  /** Runs `fn` when Pilot stops. */
+  onStop(fn: () => void): void;
 }
 
 export interface RunningPilot {
@@ -65,7 +75,14 @@ export async function startPilot(o: PilotOptions): Promise<RunningPilot> {
   const store = new ConfigStore();
   const metrics = createPilotMetrics();
   const plugins = new PluginRegistry();
-  o.registerPlugins?.(plugins);
+  const stopHooks: (() => void)[] = [];
+  let requestPush: (reason: string) => void = () => undefined;
+  o.registerPlugins?.(plugins, {
+    clock,
+    log,
+    requestPush: (reason) => requestPush(reason),
+    onStop: (fn) => stopHooks.push(fn),
+  });
 
   let ready = false;
   const folder = o.configDir
@@ -83,6 +100,7 @@ export async function startPilot(o: PilotOptions): Promise<RunningPilot> {
     debounceMaxMs: o.debounceMaxMs,
   });
   discovery.start();
+  requestPush = (reason) => discovery.requestPush(reason);
   const xds = new XdsServer({
     context: () => discovery.context(),
     plugins,
@@ -125,6 +143,7 @@ export async function startPilot(o: PilotOptions): Promise<RunningPilot> {
       folder?.stop();
       kube?.stop();
       discovery.stop();
+      for (const fn of stopHooks) fn();
       await xds.close();
       await new Promise<void>((resolve) => {
         http.closeAllConnections?.();

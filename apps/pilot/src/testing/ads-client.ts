@@ -24,8 +24,9 @@ export interface AdsClientOptions {
   decode?: boolean;
 }
 
+/** protobufjs encodes google.protobuf.Value from camelCase names whatever keepCase says. */
 function toStruct(m: Record<string, string>): Obj {
-  return { fields: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, { string_value: v }])) };
+  return { fields: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, { stringValue: v }])) };
 }
 
 export class AdsClient {

@@ -56,6 +56,11 @@ export class Discovery {
     this.debouncer.stop();
   }
 
+  /** A full push for a reason outside the store (fetched JWKS changed), through the debouncer. */
+  requestPush(reason: string): void {
+    this.debouncer.change(true, reason);
+  }
+
   /** Pushes now instead of waiting for the debounce (tests, `?push=1`). */
   flush(): void {
     if (this.debouncer.hasPending) this.debouncer.flush();
