@@ -7,6 +7,8 @@ export interface StatePaths {
   configDir: string;
   /** Mixer's --config-dir: applied config.istio.io objects (rules, handlers, instances, QuotaSpecs). */
   mixerConfigDir: string;
+  /** Pilot's --mesh-config (generated when Mixer runs). */
+  meshConfigFile: string;
   /** Applied Deployments (env overrides the supervisor restarts pods with). */
   workloadsDir: string;
   logsDir: string;
@@ -21,6 +23,7 @@ export function statePaths(stateDir = '.tsmesh'): StatePaths {
     root,
     configDir: join(root, 'config'),
     mixerConfigDir: join(root, 'mixer-config'),
+    meshConfigFile: join(root, 'mesh.yaml'),
     workloadsDir: join(root, 'workloads'),
     logsDir: join(root, 'logs'),
     stateFile: join(root, 'state.json'),

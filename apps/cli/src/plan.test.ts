@@ -1,5 +1,6 @@
 // Process planning, by simulation: which processes run, on which addresses, with which env.
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import type { Component } from './components';
 import { loadKustomization } from './manifests';
 import { APP_PORT_OFFSET, buildPlan, type PlanOptions } from './plan';
@@ -187,4 +188,41 @@ test('a gateway that takes --config-path gets a generated bootstrap with ISTIO_M
   expect(boot.node.id).toMatch(
     /^router~127\.0\.50\.\d+~istio-ingressgateway-[0-9a-f]{5}\.istio-system~istio-system\.svc\.cluster\.local$/,
   );
+});
+
+test('with Mixer: Pilot gets a generated mesh config naming istio-policy/istio-telemetry (fail-closed); the summary shows the istio_* metrics', () => {
+  const c = components(true);
+  c.set('pilot', component('pilot', true, ['--config-dir', '--grpc-addr', '--http-addr', '--mesh-config']));
+  c.set('mixer', component('mixer', true, ['--grpc-address', '--prometheus-address', '--config-dir', '--mode']));
+  const plan = buildPlan(topology, c, { ...options, meshConfigPath: '/s/mesh.yaml' });
+  const pilot = plan.processes.find((p) => p.name === 'istio-pilot');
+  expect(pilot?.args.join(' ')).toContain('--mesh-config /s/mesh.yaml');
+  const file = plan.files.find((f) => f.path === '/s/mesh.yaml');
+  expect(parse(file?.content ?? '')).toEqual({
+    mixerCheckServer: 'istio-policy.istio-system.svc.cluster.local:9091',
+    mixerReportServer: 'istio-telemetry.istio-system.svc.cluster.local:9091',
+    disablePolicyChecks: false,
+    policyCheckFailOpen: false,
+  });
+  // the registry's Endpoints for those Services point at the local Mixer processes
+  const policy = plan.processes.find((p) => p.name === 'istio-policy');
+  expect(policy?.args.join(' ')).toContain(`--grpc-address ${policy?.ip}:9091`);
+  const eps = registryObjects(topology, plan.pods).find(
+    (o) => o['kind'] === 'Endpoints' && (o['metadata'] as { name: string }).name === 'istio-policy',
+  ) as { subsets: { addresses: { ip: string }[]; ports: { port: number }[] }[] };
+  expect(eps.subsets[0].addresses.map((a) => a.ip)).toEqual([policy?.ip]);
+  expect(eps.subsets[0].ports.map((p) => p.port)).toContain(9091);
+  const telemetry = plan.processes.find((p) => p.name === 'istio-telemetry');
+  expect(plan.admin.slice(0, 8)).toContainEqual({
+    label: 'mixer metrics (istio_*)',
+    url: `http://${telemetry?.ip}:42422/metrics`,
+  });
+});
+
+test('without Mixer no mesh config is written and Pilot keeps its defaults', () => {
+  const c = components(true);
+  c.set('pilot', component('pilot', true, ['--config-dir', '--grpc-addr', '--http-addr', '--mesh-config']));
+  const plan = buildPlan(topology, c, { ...options, meshConfigPath: '/s/mesh.yaml' });
+  expect(plan.files.some((f) => f.path === '/s/mesh.yaml')).toBe(false);
+  expect(plan.processes.find((p) => p.name === 'istio-pilot')?.args).not.toContain('--mesh-config');
 });

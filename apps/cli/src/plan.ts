@@ -9,6 +9,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import type { Component } from './components';
 import { supportedFlags } from './components';
+import { mixerMeshConfig, serviceAddress } from './mesh-config';
 import { podsOf, servicesOf, type PodSpec, type Topology } from './topology';
 
 export type Role = 'control-plane' | 'gateway' | 'app' | 'sidecar';
@@ -45,6 +46,8 @@ export interface PlanOptions {
   mixerConfigDir: string;
   tokensFile: string;
   citadelDir: string;
+  /** Pilot's --mesh-config, written when Mixer runs (names its check/report servers). */
+  meshConfigPath?: string;
   /** Where generated Envoy bootstrap files go (the gateway's). */
   bootstrapDir?: string;
   /** First port of the per-pod sidecar HTTP proxy listeners on 127.0.0.1 (HTTP_PROXY). */
@@ -214,11 +217,20 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
     });
     plan.pods.push(pod);
   };
+  // With Mixer, Pilot's mesh config names it (istio-policy / istio-telemetry Services) and every
+  // proxy gets the `mixer` filter: policy checked (fail-closed) and telemetry reported.
+  const mixerServers = mesh.mixer
+    ? { check: serviceAddress(t, policy), report: serviceAddress(t, telemetry) }
+    : { check: undefined, report: undefined };
+  const meshConfig =
+    pilotOn && o.meshConfigPath && (mixerServers.check || mixerServers.report) ? o.meshConfigPath : null;
+  if (meshConfig) plan.files.push({ path: meshConfig, content: mixerMeshConfig(mixerServers) });
   if (pilotOn)
     addCp(pilot, 'pilot', [
       ['--config-dir', o.configDir],
       ['--grpc-addr', pilotGrpc],
       ['--http-addr', `${pilot?.ip}:15014`],
+      ...(meshConfig ? ([['--mesh-config', meshConfig]] as [string, string][]) : []),
     ]);
   if (mesh.citadel)
     addCp(citadel, 'citadel', [
@@ -428,9 +440,10 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
       plan.admin.push({ label: `${pod.name} sidecar admin`, url: `http://${pod.ip}:15000/` });
     }
   }
-  if (pilotOn && pilot) plan.admin.unshift({ label: 'pilot debug', url: `http://${pilot.ip}:15014/debug/syncz` });
+  // Mixer's Prometheus endpoint (the istio_* series) goes first, so the summary always shows it.
   if (mesh.mixer && telemetry)
-    plan.admin.push({ label: 'mixer metrics (istio_*)', url: `http://${telemetry.ip}:42422/metrics` });
+    plan.admin.unshift({ label: 'mixer metrics (istio_*)', url: `http://${telemetry.ip}:42422/metrics` });
+  if (pilotOn && pilot) plan.admin.unshift({ label: 'pilot debug', url: `http://${pilot.ip}:15014/debug/syncz` });
 
   // Where to point a browser
   const entry = (svc: string, ns: string, path: string, label: string) => {

@@ -91,6 +91,25 @@ describe('apply / delete', () => {
     expect(listConfig(dirs.configDir)).toEqual([]);
   });
 
+  test("Mixer config goes to Mixer's folder; QuotaSpec and QuotaSpecBinding to Pilot's too (it builds the quota_spec)", () => {
+    const both = { ...dirs, mixerConfigDir: join(dir, 'mixer') };
+    const file = join(SAMPLES, 'bookinfo/policy/mixer-rule-productpage-ratelimit.yaml');
+    expect(applyFile(file, both).ok).toBe(true);
+    expect(listConfig(both.mixerConfigDir)).toEqual([
+      'QuotaSpec.istio-system.request-count.yaml',
+      'QuotaSpecBinding.istio-system.request-count.yaml',
+      'memquota.istio-system.handler.yaml',
+      'quota.istio-system.requestcount.yaml',
+      'rule.istio-system.quota.yaml',
+    ]);
+    expect(listConfig(dirs.configDir)).toEqual([
+      'QuotaSpec.istio-system.request-count.yaml',
+      'QuotaSpecBinding.istio-system.request-count.yaml',
+    ]);
+    expect(deleteFile(file, both).ok).toBe(true);
+    expect([...listConfig(both.mixerConfigDir), ...listConfig(dirs.configDir)]).toEqual([]);
+  });
+
   test('workloads (the failing-order Deployment) go to the workloads folder', () => {
     expect(applyFile(join(SAMPLES, 'shop/failing-order-service.yaml'), dirs).ok).toBe(true);
     expect(listConfig(dirs.workloadsDir)).toEqual(['Deployment.default.order.yaml']);

@@ -24,11 +24,15 @@ export interface ConfigDirs {
   mixerConfigDir?: string;
 }
 
-/** Which folder an object belongs in: workloads, Mixer's config, or Pilot's. */
-function dirFor(o: Pick<ConfigObject, 'kind' | 'apiVersion'>, dirs: ConfigDirs): string {
-  if (WORKLOAD_KINDS.has(o.kind)) return dirs.workloadsDir;
-  if (o.apiVersion.startsWith('config.istio.io/') && dirs.mixerConfigDir) return dirs.mixerConfigDir;
-  return dirs.configDir;
+/** config.istio.io kinds Pilot reads too: it builds the proxy's quota_spec from them. */
+export const PILOT_AND_MIXER_KINDS = new Set(['QuotaSpec', 'QuotaSpecBinding', 'HTTPAPISpec', 'HTTPAPISpecBinding']);
+
+/** Which folders an object belongs in: workloads, Mixer's config, Pilot's (QuotaSpecs: both). */
+function dirsFor(o: Pick<ConfigObject, 'kind' | 'apiVersion'>, dirs: ConfigDirs): string[] {
+  if (WORKLOAD_KINDS.has(o.kind)) return [dirs.workloadsDir];
+  if (o.apiVersion.startsWith('config.istio.io/') && dirs.mixerConfigDir)
+    return PILOT_AND_MIXER_KINDS.has(o.kind) ? [dirs.mixerConfigDir, dirs.configDir] : [dirs.mixerConfigDir];
+  return [dirs.configDir];
 }
 
 export const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']);
@@ -81,9 +85,9 @@ export function applyFile(file: string, dirs: ConfigDirs): ApplyOutcome {
   if (r.objects.length === 0) return { ok: false, lines: [`${file} holds no objects; nothing was written`] };
   for (const d of [dirs.configDir, dirs.workloadsDir, dirs.mixerConfigDir]) if (d) mkdirSync(d, { recursive: true });
   for (const o of r.objects) {
-    const dir = dirFor(o, dirs);
-    const existed = existsSync(join(dir, objectFileName(o)));
-    writeAtomic(join(dir, objectFileName(o)), stringify(asWritten(o)));
+    const targets = dirsFor(o, dirs).map((d) => join(d, objectFileName(o)));
+    const existed = existsSync(targets[0]);
+    for (const t of targets) writeAtomic(t, stringify(asWritten(o)));
     lines.push(`${o.kind.toLowerCase()}/${o.metadata.name} ${existed ? 'configured' : 'created'}`);
   }
   return { ok: true, lines };
@@ -95,9 +99,9 @@ export function deleteFile(file: string, dirs: ConfigDirs): ApplyOutcome {
   const lines: string[] = [];
   let ok = true;
   for (const o of loaded.objects) {
-    const target = join(dirFor(o, dirs), objectFileName(o));
-    if (existsSync(target)) {
-      rmSync(target);
+    const targets = dirsFor(o, dirs).map((d) => join(d, objectFileName(o)));
+    if (existsSync(targets[0])) {
+      for (const t of targets) rmSync(t, { force: true });
       lines.push(`${o.kind.toLowerCase()}/${o.metadata.name} deleted`);
     } else {
       ok = false;

@@ -180,6 +180,7 @@ async function supervise(root: string, s: UpSettings, out: Out): Promise<number>
     mixerConfigDir: paths.mixerConfigDir,
     tokensFile: paths.tokensFile,
     bootstrapDir: join(paths.root, 'bootstrap'),
+    meshConfigPath: paths.meshConfigFile,
     citadelDir: paths.citadelDir,
     without,
     httpProxyPortBase: s.httpProxyPortBase,

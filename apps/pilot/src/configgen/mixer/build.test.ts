@@ -2,7 +2,7 @@ import { decode, encode } from '@tsmesh/protocol';
 import { defaultMeshSettings } from '../../model/mesh';
 import type { Proxy } from '../../model/proxy';
 import type { Service } from '../../model/types';
-import { buildMixerFilter, mixerCluster, quotaSpecsFor } from './build';
+import { buildMixerFilter, mixerCluster, mixerDirection, quotaSpecsFor } from './build';
 
 const proxy: Proxy = {
   id: 'sidecar~10.1.1.5~ratings-v1-7b9f.default~default.svc.cluster.local',
@@ -112,4 +112,10 @@ it('outbound: reporter source, no checks, forwards source.uid and labels to the 
     string_value: 'kubernetes://ratings-v1-7b9f.default',
   });
   expect(cfg['service_configs']['ratings.default.svc.cluster.local']['disable_check_calls']).toBe(true);
+});
+
+it('a gateway (router) reports as the source side even on the listeners it serves', () => {
+  expect(mixerDirection({ type: 'router' }, 'inbound')).toBe('outbound');
+  expect(mixerDirection({ type: 'sidecar' }, 'inbound')).toBe('inbound');
+  expect(mixerDirection({ type: 'sidecar' }, 'outbound')).toBe('outbound');
 });

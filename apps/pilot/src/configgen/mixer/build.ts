@@ -53,6 +53,15 @@ export function serviceAttributes(service: Service): Msg {
   };
 }
 
+/**
+ * The direction the filter reports as. A gateway's listeners are its outbound side (Istio 1.0
+ * builds them through the plugin's OnOutboundListener): `context.reporter.kind=outbound`,
+ * `source.*` = the gateway, so Mixer counts them as `reporter="source"`, never as a destination.
+ */
+export function mixerDirection(proxy: Pick<Proxy, 'type'>, direction: 'inbound' | 'outbound'): 'inbound' | 'outbound' {
+  return proxy.type === 'router' ? 'outbound' : direction;
+}
+
 /** The `mixer` HttpFilter for one listener (Envoy v3 object form). Pure. */
 export function buildMixerFilter(
   proxy: Proxy,

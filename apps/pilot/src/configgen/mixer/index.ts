@@ -4,7 +4,7 @@
  * names a Mixer (mixerCheckServer / mixerReportServer).
  */
 import type { ConfigPlugin } from '../plugins';
-import { buildMixerFilter, quotaSpecsFor, type BindingObject, type QuotaSpecObject } from './build';
+import { buildMixerFilter, mixerDirection, quotaSpecsFor, type BindingObject, type QuotaSpecObject } from './build';
 
 export const mixerPlugin: ConfigPlugin = {
   name: 'mixer',
@@ -18,8 +18,9 @@ export const mixerPlugin: ConfigPlugin = {
         namespace: o.namespace,
         spec: ((o as unknown as { object?: { spec?: unknown } }).object?.spec ?? {}) as never,
       }));
+    const direction = mixerDirection(input.proxy, input.direction);
     const quotaSpecs =
-      input.service && input.direction === 'inbound'
+      input.service && direction === 'inbound'
         ? quotaSpecsFor(
             input.service,
             objs('QuotaSpecBinding') as BindingObject[],
@@ -28,7 +29,7 @@ export const mixerPlugin: ConfigPlugin = {
         : [];
     return [
       buildMixerFilter(input.proxy, input.service, mesh, {
-        direction: input.direction,
+        direction,
         port: input.port.port,
         quotaSpecs,
       }),
