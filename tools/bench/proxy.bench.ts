@@ -1,15 +1,19 @@
 /**
  * Data-plane throughput benchmark (not a test): direct vs one tsmesh hop vs two tsmesh hops,
- * with a plain node:http keep-alive relay as a reference point. Every server and proxy runs in
- * its own process (this file re-executes itself with --role); autocannon drives the load from
- * the parent. Rounds are interleaved and the table reports medians and ratios to direct
- * measured in the same run.
+ * with a plain node:http keep-alive relay as a reference point, and haproxy and nginx as the
+ * same one hop when they are installed. Every server and proxy runs in its own process (this
+ * file re-executes itself with --role). Throughput is driven by wrk when installed (autocannon
+ * otherwise); added latency is measured paced at a fixed rate (autocannon `overallRate`). Rounds
+ * are interleaved and the tables report medians and ratios measured in the same run.
  *
- *   node tools/bench/run.mjs proxy [--duration 4] [--rounds 3] [--connections 16]
+ *   node tools/bench/run.mjs proxy [--duration 4] [--rounds 3] [--connections 16] [--rate 1000] [--tool autocannon]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import { silentLogger } from '@tsmesh/core';
 import { fromYaml } from '@tsmesh/protocol';
@@ -109,13 +113,105 @@ function spawnRole(role: string, target?: number): Promise<{ child: ChildProcess
 interface Sample {
   rps: number;
   p50: number;
+  p90: number;
   p99: number;
   errors: number;
 }
 
-async function load(port: number, seconds: number, connections: number): Promise<Sample> {
-  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds, pipelining: 1 });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+const has = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitListening(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), r(true)));
+      s.once('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listening on ${port}`);
+}
+
+/** haproxy or nginx as a one-hop HTTP/1.1 keep-alive reverse proxy to `target`. */
+async function spawnPeer(
+  kind: 'haproxy' | 'nginx',
+  target: number,
+  dir: string,
+): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const cfg = join(dir, `${kind}.cfg`);
+  let child: ChildProcess;
+  if (kind === 'haproxy') {
+    writeFileSync(
+      cfg,
+      `global\n  nbthread 1\n  maxconn 4096\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\n  option http-keep-alive\n` +
+        `frontend f\n  bind 127.0.0.1:${port}\n  default_backend b\nbackend b\n  http-reuse always\n  server s1 127.0.0.1:${target}\n`,
+    );
+    child = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  } else {
+    writeFileSync(
+      cfg,
+      `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/nginx-error.log;\nevents { worker_connections 4096; }\n` +
+        `http {\n  access_log off;\n  client_body_temp_path ${dir};\n  proxy_temp_path ${dir};\n  fastcgi_temp_path ${dir};\n  uwsgi_temp_path ${dir};\n  scgi_temp_path ${dir};\n` +
+        `  upstream up { server 127.0.0.1:${target}; keepalive 64; }\n` +
+        `  server { listen 127.0.0.1:${port}; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } }\n}\n`,
+    );
+    child = spawn('nginx', ['-c', cfg, '-p', dir, '-g', 'daemon off; master_process off;'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  }
+  await waitListening(port);
+  return { child, port };
+}
+
+function parseWrkMs(text: string, label: string): number {
+  const m = new RegExp(`\\s${label}\\s+([\\d.]+)(us|ms|s)`).exec(text);
+  if (!m) return NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+async function load(port: number, seconds: number, connections: number, tool: string): Promise<Sample> {
+  const url = `http://127.0.0.1:${port}/`;
+  if (tool === 'wrk') {
+    const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], {
+      encoding: 'utf8',
+    });
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+    const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+    return { rps, p50: parseWrkMs(out, '50%'), p90: parseWrkMs(out, '90%'), p99: parseWrkMs(out, '99%'), errors };
+  }
+  const r = await autocannon({ url, connections, duration: seconds, pipelining: 1 });
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p90: r.latency.p90,
+    p99: r.latency.p99,
+    errors: r.errors + r.non2xx,
+  };
+}
+
+/** Fixed-rate load (paced across `connections`), for added latency rather than peak throughput. */
+async function paced(port: number, seconds: number, connections: number, rate: number): Promise<Sample> {
+  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds, overallRate: rate });
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p90: r.latency.p90,
+    p99: r.latency.p99,
+    errors: r.errors + r.non2xx,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -132,7 +228,10 @@ async function main(): Promise<void> {
   const seconds = Number(arg('duration', '4'));
   const rounds = Number(arg('rounds', '3'));
   const connections = Number(arg('connections', '16'));
+  const rate = Number(arg('rate', '1000'));
+  const tool = arg('tool', has('wrk') ? 'wrk' : 'autocannon');
   const children: ChildProcess[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'tsmesh-bench-'));
   try {
     const upstream = await spawnRole('upstream');
     const relay = await spawnRole('relay', upstream.port);
@@ -146,27 +245,55 @@ async function main(): Promise<void> {
       ['tsmesh, one hop', hop1.port],
       ['tsmesh, two hops', hop2b.port],
     ];
-    for (const [, port] of scenarios) await load(port, 1, connections); // warm-up
-    const results = new Map<string, Sample[]>(scenarios.map(([n]) => [n, []]));
-    for (let r = 0; r < rounds; r++) {
-      for (const [name, port] of scenarios)
-        (results.get(name) as Sample[]).push(await load(port, seconds, connections));
+    for (const kind of ['haproxy', 'nginx'] as const) {
+      if (!has(kind)) {
+        console.log(`(${kind} not installed: its row is left out)`);
+        continue;
+      }
+      const peer = await spawnPeer(kind, upstream.port, dir);
+      children.push(peer.child);
+      scenarios.push([`${kind}, one hop`, peer.port]);
     }
-    const direct = median((results.get(scenarios[0][0]) as Sample[]).map((s) => s.rps));
+    for (const [, port] of scenarios) await load(port, 1, connections, tool); // warm-up
+    const results = new Map<string, Sample[]>(scenarios.map(([n]) => [n, []]));
+    const pacedResults = new Map<string, Sample[]>(scenarios.map(([n]) => [n, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, port] of scenarios) {
+        (results.get(name) as Sample[]).push(await load(port, seconds, connections, tool));
+        (pacedResults.get(name) as Sample[]).push(await paced(port, seconds, connections, rate));
+      }
+    }
+    const med = (name: string, pick: (s: Sample) => number, from = results) =>
+      median((from.get(name) as Sample[]).map(pick));
+    const direct = med(scenarios[0][0], (x) => x.rps);
+    const haproxy = results.has('haproxy, one hop') ? med('haproxy, one hop', (x) => x.rps) : NaN;
     console.log(
-      `\n### Proxy throughput (${rounds} interleaved rounds × ${seconds}s, ${connections} connections, autocannon, ${BODY.length}-byte body)\n`,
+      `\n### Proxy throughput (${rounds} interleaved rounds × ${seconds}s, ${connections} connections, ${tool}, ${BODY.length}-byte body)\n`,
     );
-    console.log('| path | req/s (median) | ratio to direct | p50 ms | p99 ms | errors |');
-    console.log('| --- | --- | --- | --- | --- | --- |');
+    console.log('| path | req/s (median) | ratio to direct | ratio to haproxy | p50 ms | p99 ms | errors |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- |');
     for (const [name] of scenarios) {
-      const s = results.get(name) as Sample[];
-      const rps = median(s.map((x) => x.rps));
+      const rps = med(name, (x) => x.rps);
+      const errors = (results.get(name) as Sample[]).reduce((a, x) => a + x.errors, 0);
+      const vsHaproxy = Number.isNaN(haproxy) ? 'n/a' : (rps / haproxy).toFixed(2);
       console.log(
-        `| ${name} | ${Math.round(rps)} | ${(rps / direct).toFixed(2)} | ${median(s.map((x) => x.p50))} | ${median(s.map((x) => x.p99))} | ${s.reduce((a, x) => a + x.errors, 0)} |`,
+        `| ${name} | ${Math.round(rps)} | ${(rps / direct).toFixed(2)} | ${vsHaproxy} | ${med(name, (x) => x.p50)} | ${med(name, (x) => x.p99)} | ${errors} |`,
       );
+    }
+    const base = (pick: (s: Sample) => number) => med(scenarios[0][0], pick, pacedResults);
+    console.log(
+      `\n### Added latency at ${rate} req/s paced, ${connections} connections (autocannon; ms over direct)\n`,
+    );
+    console.log('| path | p50 | p90 | p99 | errors |');
+    console.log('| --- | --- | --- | --- | --- |');
+    for (const [name] of scenarios.slice(1)) {
+      const d = (pick: (s: Sample) => number) => (med(name, pick, pacedResults) - base(pick)).toFixed(2);
+      const errors = (pacedResults.get(name) as Sample[]).reduce((a, x) => a + x.errors, 0);
+      console.log(`| ${name} | ${d((x) => x.p50)} | ${d((x) => x.p90)} | ${d((x) => x.p99)} | ${errors} |`);
     }
   } finally {
     for (const c of children) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
