@@ -21,7 +21,7 @@ import type { StreamCompleteHook } from '../http/stream-info';
 import { ListenerRuntime } from '../listeners/listener';
 import { StatsStore } from '../stats/store';
 import type { CertificateProvider } from '../tls/certificate-provider';
-import { readDataSource, resolveCommonTls, sanChecker, type SecretLookup } from '../tls/context';
+import { readDataSource, resolveCommonTls, upstreamTlsOptions, type SecretLookup } from '../tls/context';
 import { Cluster, parseCluster, parseLoadAssignment, type ClusterDeps } from '../upstream/cluster';
 import { buildListener, type BuiltListener } from './build-listener';
 import { dataplaneErrors } from './errors';
@@ -132,18 +132,13 @@ export class Dataplane {
       logger: this.logger,
       upstreamTls: (ctx, path, errors) => {
         const r = resolveCommonTls(ctx, path, errors, this.secretLookup(secrets), this.provider);
-        const o = r.options();
-        return {
-          cert: o.cert,
-          key: o.key,
-          ca: o.ca,
-          servername: r.sni,
-          rejectUnauthorized: o.ca !== undefined,
-          checkServerIdentity:
-            sanChecker(r.sanMatchers) ??
-            (o.ca !== undefined && r.sanMatchers.length === 0 ? () => undefined : undefined),
-          ALPNProtocols: r.alpn.length ? r.alpn : undefined,
-        };
+        const opts = upstreamTlsOptions(r);
+        try {
+          opts.current(); // invalid PEM material is a config error, not a failure at connect time
+        } catch (e) {
+          errors.push({ path: `${path}.common_tls_context`, message: `invalid TLS material: ${(e as Error).message}` });
+        }
+        return opts;
       },
     };
   }

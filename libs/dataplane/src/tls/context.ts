@@ -137,3 +137,49 @@ export function sanChecker(
     return new Error(`peer certificate SANs [${[...sans, ...dns].join(', ')}] match none of the configured names`);
   };
 }
+
+/** The client TLS context of an upstream connection as it stands now (see `upstreamTlsOptions`). */
+export interface UpstreamTlsState {
+  secureContext: tls.SecureContext;
+  /** The chain is verified when a trusted CA is configured. */
+  rejectUnauthorized: boolean;
+  /** Changes whenever the material changes; TLS sessions are only resumed within one generation. */
+  generation: number;
+}
+
+/** UpstreamTlsContext as connection options; `current()` is called for every new connection. */
+export interface UpstreamTlsOptions {
+  servername?: string;
+  ALPNProtocols?: string[];
+  checkServerIdentity: (host: string, cert: tls.PeerCertificate) => Error | undefined;
+  current(): UpstreamTlsState;
+}
+
+/**
+ * Client-side options for an UpstreamTlsContext. The certificate, key and CA are resolved again
+ * for each new upstream connection (SDS names through the snapshot and then the
+ * CertificateProvider), so a rotated workload certificate reaches the next connection without a
+ * cluster update; the secure context is rebuilt only when the material changed. Established
+ * (pooled) connections keep the certificate they were opened with.
+ */
+export function upstreamTlsOptions(r: ResolvedTls): UpstreamTlsOptions {
+  let last: { cert?: string; key?: string; ca?: string; state: UpstreamTlsState } | undefined;
+  let generation = 0;
+  return {
+    servername: r.sni,
+    ALPNProtocols: r.alpn.length ? r.alpn : undefined,
+    // Without SAN matchers a configured CA verifies the chain only (Envoy does not check the host name).
+    checkServerIdentity: sanChecker(r.sanMatchers) ?? (() => undefined),
+    current: () => {
+      const o = r.options();
+      if (last && last.cert === o.cert && last.key === o.key && last.ca === o.ca) return last.state;
+      const state: UpstreamTlsState = {
+        secureContext: tls.createSecureContext({ cert: o.cert, key: o.key, ca: o.ca }),
+        rejectUnauthorized: o.ca !== undefined,
+        generation: ++generation,
+      };
+      last = { cert: o.cert, key: o.key, ca: o.ca, state };
+      return state;
+    },
+  };
+}

@@ -8,9 +8,10 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { Writable, type Readable } from 'node:stream';
-import type { SecureContextOptions } from 'node:tls';
+import { Writable, type Duplex, type Readable } from 'node:stream';
+import tls from 'node:tls';
 import type { Clock } from '@tsmesh/core';
+import type { UpstreamTlsOptions } from '../tls/context';
 import type { Host } from './host';
 import type { ClusterStats } from './cluster-stats';
 import { RawHttp1Pool } from './raw-http1';
@@ -53,8 +54,8 @@ export interface PoolOptions {
   connectTimeoutMs: number;
   maxConnections: number;
   http2: boolean;
-  /** TLS client options (UpstreamTlsContext) or null for plaintext. */
-  tls: (SecureContextOptions & { servername?: string; ALPNProtocols?: string[]; checkServerIdentity?: unknown }) | null;
+  /** TLS client options (UpstreamTlsContext; material resolved per new connection) or null for plaintext. */
+  tls: UpstreamTlsOptions | null;
   stats: ClusterStats;
 }
 
@@ -81,6 +82,49 @@ export function createPool(opts: PoolOptions): UpstreamPool {
   return opts.tls ? new Http1Pool(opts) : new RawHttp1Pool(opts);
 }
 
+/**
+ * A keep-alive https.Agent whose new connections take the UpstreamTlsContext's current secure
+ * context (rotated certificates apply from the next connection on; pooled sockets are reused
+ * as they are). TLS sessions are cached per generation of the material, so a connection opened
+ * after a rotation never resumes a session negotiated with the previous certificate.
+ */
+class RotatingTlsAgent extends https.Agent {
+  private readonly sessions = new Map<string, Buffer>();
+  private generation = 0;
+  constructor(
+    opts: https.AgentOptions,
+    private readonly tlsOpts: UpstreamTlsOptions,
+  ) {
+    super(opts);
+  }
+
+  override createConnection(options: https.RequestOptions & { _agentKey?: string }): Duplex {
+    const state = this.tlsOpts.current();
+    if (state.generation !== this.generation) {
+      this.generation = state.generation;
+      this.sessions.clear();
+    }
+    const key = options._agentKey ?? '';
+    const session = this.sessions.get(key);
+    const socket = tls.connect({
+      ...(options as tls.ConnectionOptions),
+      servername: this.tlsOpts.servername ?? (options.servername as string | undefined),
+      ALPNProtocols: this.tlsOpts.ALPNProtocols,
+      checkServerIdentity: this.tlsOpts.checkServerIdentity,
+      secureContext: state.secureContext,
+      rejectUnauthorized: state.rejectUnauthorized,
+      ...(session ? { session } : {}),
+    });
+    const generation = state.generation;
+    socket.on('session', (s: Buffer) => {
+      if (generation !== this.generation) return;
+      if (this.sessions.size >= 256 && !this.sessions.has(key)) this.sessions.clear();
+      this.sessions.set(key, s);
+    });
+    return socket;
+  }
+}
+
 class Http1Pool implements UpstreamPool {
   private readonly agent: http.Agent;
   private open = 0;
@@ -92,9 +136,8 @@ class Http1Pool implements UpstreamPool {
       maxTotalSockets: Math.max(1, opts.maxConnections),
       maxFreeSockets: 256,
       scheduling: 'lifo',
-      ...(opts.tls ?? {}),
-    } as https.AgentOptions;
-    this.agent = opts.tls ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
+    };
+    this.agent = opts.tls ? new RotatingTlsAgent(agentOpts, opts.tls) : new http.Agent(agentOpts);
   }
 
   connections(): number {
@@ -191,9 +234,18 @@ class Http2Pool implements UpstreamPool {
     if (existing && !existing.closed && !existing.destroyed) return { s: existing, fresh: false };
     const { stats, clock, tls } = this.opts;
     const authority = `${tls ? 'https' : 'http'}://${host.key}`;
+    // A new session takes the TLS material as it is now (rotation applies to new sessions).
+    const state = tls?.current();
     const s = http2.connect(authority, {
-      ...(tls ?? {}),
-      ...(tls ? { ALPNProtocols: ['h2'] } : {}),
+      ...(tls && state
+        ? {
+            servername: tls.servername,
+            checkServerIdentity: tls.checkServerIdentity,
+            secureContext: state.secureContext,
+            rejectUnauthorized: state.rejectUnauthorized,
+            ALPNProtocols: ['h2'],
+          }
+        : {}),
       settings: { enablePush: false },
     } as http2.SecureClientSessionOptions);
     this.sessions.set(host.key, s);

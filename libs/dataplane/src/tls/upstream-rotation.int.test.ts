@@ -1,0 +1,123 @@
+import { X509Certificate } from 'node:crypto';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { silentLogger } from '@tsmesh/core';
+import { httpRequest, makeTestCert, type TestCert } from '@tsmesh/testing';
+import { Dataplane } from '../engine/dataplane';
+import { httpListenerYaml, staticClusterYaml, until, yamlSnapshot } from '../engine/testing';
+import { registerBuiltinFilters } from '../filters/builtin';
+import { FilterRegistry } from '../filters/types';
+import { StaticCertificateProvider } from './certificate-provider';
+
+const SERVER_ID = 'spiffe://cluster.local/ns/default/sa/bookinfo-reviews';
+const CLUSTER = 'outbound|9080||reviews.default.svc.cluster.local';
+
+/** Serial number of a PEM certificate as node reports it on the peer side. */
+function serialOf(pem: string): string {
+  return new X509Certificate(pem).serialNumber;
+}
+
+describe('outbound mTLS after client certificate rotation (UpstreamTlsContext by SDS name)', () => {
+  let serverCert: TestCert;
+  let client1: TestCert;
+  let client2: TestCert;
+  let server: https.Server;
+  let provider: StaticCertificateProvider;
+  let dp: Dataplane;
+  const held: (() => void)[] = [];
+
+  beforeAll(async () => {
+    serverCert = makeTestCert('reviews', { uri: [SERVER_ID] });
+    client1 = makeTestCert('productpage', { uri: ['spiffe://cluster.local/ns/default/sa/productpage'] });
+    client2 = makeTestCert('productpage', { uri: ['spiffe://cluster.local/ns/default/sa/productpage'] });
+    // The upstream (a workload's inbound side) trusts both client CAs and answers with the serial
+    // of the client certificate presented on the connection, and the client's source port.
+    server = https.createServer(
+      {
+        cert: serverCert.cert,
+        key: serverCert.key,
+        ca: [client1.ca, client2.ca],
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => {
+        const sock = req.socket as TLSSocket;
+        const answer = () => res.end(`${sock.getPeerCertificate().serialNumber} ${sock.remotePort}`);
+        if (req.url === '/hold') held.push(answer);
+        else answer();
+      },
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    provider = new StaticCertificateProvider();
+    provider.setTlsCertificate('default', { certChain: client1.cert, privateKey: client1.key });
+    provider.setValidationContext('ROOTCA', { trustedCa: serverCert.ca });
+    dp = new Dataplane({
+      nodeId: 'sidecar~127.0.0.1~productpage.default~default.svc.cluster.local',
+      logger: silentLogger(),
+      filters: registerBuiltinFilters(new FilterRegistry()),
+      tls: { provider },
+      drainMs: 10,
+    });
+    const port = (server.address() as AddressInfo).port;
+    await dp.apply(
+      yamlSnapshot({
+        listeners: [httpListenerYaml('outbound', 'out')],
+        routes: [
+          `name: out\nvirtual_hosts: [{name: v, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: "${CLUSTER}"}}]}]`,
+        ],
+        clusters: [
+          staticClusterYaml(
+            CLUSTER,
+            [`127.0.0.1:${port}`],
+            `transport_socket:
+  name: envoy.transport_sockets.tls
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+    sni: outbound_.9080_._.reviews.default.svc.cluster.local
+    common_tls_context:
+      tls_certificate_sds_secret_configs: [{name: default}]
+      combined_validation_context:
+        default_validation_context:
+          match_subject_alt_names: [{exact: "${SERVER_ID}"}]
+        validation_context_sds_secret_config: {name: ROOTCA}`,
+          ),
+        ],
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    for (const h of held.splice(0)) h();
+    await dp.stop();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  it('presents the rotated certificate on the next new connection while the pooled one keeps working', async () => {
+    const base = `http://${dp.address('outbound')}`;
+    const get = (path: string) => httpRequest(`${base}${path}`, { headers: { host: 'reviews:9080' } });
+    const first = await get('/who');
+    expect(first.status).toBe(200);
+    const [serial1, port1] = first.body.split(' ');
+    expect(serial1).toBe(serialOf(client1.cert));
+
+    provider.setTlsCertificate('default', { certChain: client2.cert, privateKey: client2.key });
+
+    // The pooled connection (old certificate) takes the next request and is held busy…
+    const holding = get('/hold');
+    holding.catch(() => undefined); // awaited below; avoids an unhandled rejection if an assertion fails first
+    await until(() => held.length === 1);
+    // …so this request needs a new upstream connection, which must carry the rotated certificate.
+    const second = await get('/who');
+    expect(second.status).toBe(200);
+    const [serial2, port2] = second.body.split(' ');
+    expect(serial2).toBe(serialOf(client2.cert));
+    expect(port2).not.toBe(port1);
+
+    // The established connection was not torn down by the rotation: the held request completes on it.
+    held.shift()?.();
+    const done = await holding;
+    expect([done.status, done.body]).toEqual([200, `${serial1} ${port1}`]);
+  });
+});
