@@ -66,7 +66,13 @@ describe('pilot app, folder registry and bad input', () => {
 
   it('rejects invalid YAML, a bad field and an unknown kind; the last good version keeps serving', async () => {
     writeFileSync(join(dir.path, 'vs.yaml'), 'kind: VirtualService\nmetadata: {name: reviews\n  bad: [');
-    writeFileSync(join(dir.path, 'bad-field.yaml'), vsTo('v3', 90).replace('name: reviews', 'name: reviews-bad'));
+    // Two destinations weighted 60 + 30 (a single destination needs no weight, as in Istio).
+    writeFileSync(
+      join(dir.path, 'bad-field.yaml'),
+      vsTo('v3', 60)
+        .replace('name: reviews', 'name: reviews-bad')
+        .replace('weight: 60}', 'weight: 60}, {destination: {host: reviews, subset: v1}, weight: 30}'),
+    );
     writeFileSync(join(dir.path, 'unknown.yaml'), 'apiVersion: x/v1\nkind: Frobnicator\nmetadata: {name: f}\n');
     const configz = await waitFor(
       async () => {
@@ -79,12 +85,14 @@ describe('pilot app, folder registry and bad input', () => {
     const byKey = (k: string) => rejected.find((r) => String(r['key']).includes(k)) as Obj;
     expect(String(byKey('vs.yaml')['error'])).toMatch(/vs\.yaml: not valid YAML/);
     expect(byKey('reviews-bad')['fieldErrors']).toEqual([
-      { path: 'spec.http[0].route', message: 'total destination weight 90 != 100' },
+      { path: 'spec.http[0].route[0].weight', message: 'weights must sum to 100, got 90' },
     ]);
     expect(String(byKey('reviews-bad')['source'])).toMatch(/bad-field\.yaml$/);
     expect(String(byKey('Frobnicator')['error'])).toMatch(/unknown kind Frobnicator/);
     expect(await reviewsCluster(app)).toBe('outbound|9080|v1|reviews.default.svc.cluster.local');
-    expect(app.logs.some((l) => l.includes('PILOT_ERR_INVALID_CONFIG') && l.includes('spec.http[0].route'))).toBe(true);
+    expect(
+      app.logs.some((l) => l.includes('PILOT_ERR_INVALID_CONFIG') && l.includes('spec.http[0].route[0].weight')),
+    ).toBe(true);
     writeFileSync(join(dir.path, 'vs.yaml'), vsTo('v2'));
     await waitFor(async () => (await reviewsCluster(app)) === 'outbound|9080|v2|reviews.default.svc.cluster.local', {
       what: 'fixed file applied',

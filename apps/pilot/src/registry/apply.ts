@@ -5,11 +5,10 @@
  * stays), objects that disappeared from a file are deleted.
  */
 import type { FieldError, Logger } from '@tsmesh/core';
-import { validate } from '@tsmesh/mesh-config';
 import { parseAllDocuments } from 'yaml';
 import { pilotErrors } from '../errors';
 import { objectKey, type ConfigStore, type MeshObject } from '../model/store';
-import { KNOWN_KINDS, validateObject } from '../model/validate';
+import { isKnownKind, validateObject } from '../model/validate';
 
 export interface ApplyResult {
   applied: number;
@@ -17,22 +16,6 @@ export interface ApplyResult {
   deleted: number;
   /** Set when the whole file could not be parsed. */
   fileError?: string;
-}
-
-/**
- * Istio kinds also go through @tsmesh/mesh-config's schema validation (strict
- * fields, semantic checks), the same rules as `tsmesh validate` and the
- * validating webhook; its errors are added to Pilot's own.
- */
-export function sharedValidation(obj: MeshObject): FieldError[] {
-  if (typeof obj.apiVersion !== 'string' || !obj.apiVersion.includes('istio.io')) return [];
-  let result;
-  try {
-    result = validate(obj as unknown as Parameters<typeof validate>[0]);
-  } catch {
-    return [];
-  }
-  return result.errors.map((e) => ({ path: e.path, message: e.message }));
 }
 
 function flatten(doc: unknown): unknown[] {
@@ -72,7 +55,7 @@ export function applyFile(store: ConfigStore, file: string, text: string | null,
       const name = String(obj?.metadata?.name ?? '');
       const ns = obj?.kind === 'Namespace' ? '' : (obj?.metadata?.namespace ?? 'default');
       const key = objectKey(String(obj?.kind ?? ''), ns, name);
-      if (!obj || typeof obj !== 'object' || typeof obj.kind !== 'string' || !KNOWN_KINDS.has(obj.kind)) {
+      if (!obj || typeof obj !== 'object' || !isKnownKind(obj.kind)) {
         const err = pilotErrors.error('PILOT_ERR_UNKNOWN_KIND', {
           file,
           object: name || '(unnamed)',
@@ -90,7 +73,7 @@ export function applyFile(store: ConfigStore, file: string, text: string | null,
         result.rejected++;
         continue;
       }
-      const fieldErrors: FieldError[] = [...validateObject(obj), ...sharedValidation(obj)];
+      const fieldErrors: FieldError[] = validateObject(obj);
       seen.add(key);
       if (fieldErrors.length > 0) {
         const err = pilotErrors.error(
