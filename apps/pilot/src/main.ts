@@ -17,7 +17,7 @@ runMain(pilotConfig, async (s) => {
     maxRequestBytes: s.maxRequestBytes,
     domainSuffix: s.domainSuffix,
     log,
-    registerPlugins: (p, hooks) => registerBuiltinPlugins(p, hooks),
+    registerPlugins: (p, hooks) => registerBuiltinPlugins(p, { ...hooks, jwksRefreshMs: s.jwtPubKeyRefreshInterval }),
   });
   return {
     async stop() {

@@ -39,6 +39,13 @@ export const pilotConfig = defineConfig('pilot', 'PILOT', {
     env: 'PILOT_DEBOUNCE_MAX',
     description: 'Longest a push waits while changes keep coming (Istio PILOT_DEBOUNCE_MAX).',
   },
+  jwtPubKeyRefreshInterval: {
+    kind: 'duration',
+    default: '20m',
+    env: 'PILOT_JWT_PUB_KEY_REFRESH_INTERVAL',
+    description:
+      'How often Pilot re-fetches the JWKS of each jwksUri it inlines (Istio PILOT_JWT_PUB_KEY_REFRESH_INTERVAL).',
+  },
   maxRequestBytes: {
     kind: 'int',
     default: 4194304,
