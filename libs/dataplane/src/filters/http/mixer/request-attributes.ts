@@ -110,8 +110,27 @@ export function requestBag(
   return bag;
 }
 
+/**
+ * `destination.service.*` of an outbound call from the cluster the router picked
+ * (`outbound|9080|v1|reviews.default.svc.cluster.local`). Istio 1.0 Pilot put these in a per-route
+ * ServiceConfig; without one the client-side Report would name no destination service.
+ */
+export function addDestinationFromCluster(bag: MutableBag, cluster: string | undefined): void {
+  if (!cluster || bag.has('destination.service.host')) return;
+  const parts = cluster.split('|');
+  if (parts.length !== 4 || parts[0] !== 'outbound' || !parts[3]) return;
+  const host = parts[3];
+  bag.set('destination.service.host', host);
+  const m = /^([^.]+)\.([^.]+)\.svc\./.exec(host);
+  if (!m) return;
+  bag.set('destination.service.name', m[1]);
+  bag.set('destination.service.namespace', m[2]);
+  bag.set('destination.service.uid', `istio://${m[2]}/services/${m[1]}`);
+}
+
 /** Adds what is known when the stream completed (Report). */
 export function addResponseAttributes(bag: MutableBag, info: StreamInfo, now: number): MutableBag {
+  addDestinationFromCluster(bag, info.upstreamCluster);
   bag.set('response.code', info.responseCode);
   bag.set('response.duration', info.duration, 'DURATION');
   bag.set('response.time', new Date(now));
