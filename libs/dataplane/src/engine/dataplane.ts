@@ -287,7 +287,16 @@ export class Dataplane {
       for (const { m, b } of built) {
         const prev = this.listenerMap.get(b.name);
         if (prev && prev.key === `${b.host}:${b.port}`) continue;
-        const runtime = new ListenerRuntime(b.name, b.host, b.port, b.chains, this.logger, this.stats, b.limits);
+        const runtime = new ListenerRuntime(
+          b.name,
+          b.host,
+          b.port,
+          b.chains,
+          this.logger,
+          this.stats,
+          b.limits,
+          this.clock,
+        );
         try {
           await runtime.listen();
         } catch (e) {

@@ -10,7 +10,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import type { Logger } from '@tsmesh/core';
+import { systemClock, type Clock, type Logger, type TimerHandle } from '@tsmesh/core';
 import type { DownstreamConnection } from '../filters/types';
 import type { ConnectionManager, DownstreamRequest, DownstreamResponse } from '../http/connection-manager';
 import type { ResolvedTls } from '../tls/context';
@@ -41,7 +41,14 @@ interface ConnState {
   chain: FilterChainRuntime;
   conn: DownstreamConnection;
   /** Pending until the first request's headers are complete (slowloris guard). */
-  headersTimer?: NodeJS.Timeout;
+  headersTimer?: TimerHandle;
+}
+
+/** An HTTP/1 connection handed to the `http.Server`: its responses in flight (idle when none). */
+interface H1Conn {
+  /** The kernel socket under it (differs from the HTTP socket for TLS). */
+  raw: net.Socket;
+  open: Set<http.ServerResponse>;
 }
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -52,6 +59,13 @@ export class ListenerRuntime {
   private readonly h2: http2.Http2Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  /**
+   * HTTP/1 connections and their in-flight responses. The `http.Server` is never listen()ed
+   * (sockets are handed to it), so node's own idle-connection tracking is not available; drain
+   * uses this to close idle keep-alive connections at once.
+   */
+  private readonly h1Conns = new Map<net.Socket, H1Conn>();
+  private readonly emptyWaiters = new Set<() => void>();
   private readonly socketState = new WeakMap<object, ConnState>();
   private pending: ConnState | null = null;
   private readonly headersTimeoutMs: number;
@@ -67,6 +81,7 @@ export class ListenerRuntime {
     private readonly logger: Logger,
     private readonly stats: StatsStore,
     limits: { maxHeaderBytes: number; headersTimeoutMs: number; maxConcurrentStreams: number; idleTimeoutMs: number },
+    private readonly clock: Clock = systemClock,
   ) {
     this.h1 = http.createServer({
       maxHeaderSize: limits.maxHeaderBytes,
@@ -177,7 +192,10 @@ export class ListenerRuntime {
   private onConnection(socket: net.Socket): void {
     if (this.draining) return void socket.destroy();
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      if (this.sockets.size === 0) for (const w of [...this.emptyWaiters]) w();
+    });
     socket.on('error', () => undefined);
     socket.setNoDelay(true);
     const base = {
@@ -271,7 +289,7 @@ export class ListenerRuntime {
         localIdentity: local,
         getPeerIdentity: () => peerIdentity,
       };
-      this.dispatch(ts, selected, conn, null, ts.alpnProtocol === 'h2');
+      this.dispatch(ts, selected, conn, null, ts.alpnProtocol === 'h2', socket);
     });
     socket.resume();
   }
@@ -282,6 +300,7 @@ export class ListenerRuntime {
     conn: DownstreamConnection,
     first: Buffer | null,
     alpnH2 = false,
+    raw: net.Socket = socket,
   ): void {
     const state: ConnState = { chain, conn };
     if (chain.tcp) {
@@ -306,14 +325,16 @@ export class ListenerRuntime {
       this.pending = null;
     } else {
       this.socketState.set(socket, state);
+      this.h1Conns.set(socket, { raw, open: new Set() });
+      socket.once('close', () => this.h1Conns.delete(socket));
       if (this.headersTimeoutMs > 0) {
-        state.headersTimer = setTimeout(() => {
+        const t = this.clock.setTimeout(() => {
           if (!socket.destroyed)
             socket.end('HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
-          setTimeout(() => socket.destroy(), 100).unref();
+          this.clock.setTimeout(() => socket.destroy(), 100);
         }, this.headersTimeoutMs);
-        state.headersTimer.unref();
-        socket.once('close', () => clearTimeout(state.headersTimer));
+        state.headersTimer = t;
+        socket.once('close', () => t.cancel());
       }
       this.h1.emit('connection', socket);
     }
@@ -328,11 +349,24 @@ export class ListenerRuntime {
       return;
     }
     if (st.headersTimer) {
-      clearTimeout(st.headersTimer);
+      st.headersTimer.cancel();
       st.headersTimer = undefined;
     }
-    if (this.draining && req.httpVersionMajor === 1) (res as http.ServerResponse).shouldKeepAlive = false;
+    if (req.httpVersionMajor === 1) this.trackH1(req.socket as net.Socket, res as http.ServerResponse);
     hcm.handle(req, res, st.conn);
+  }
+
+  /** Counts an HTTP/1 response in flight; while draining its connection closes once it is done. */
+  private trackH1(socket: net.Socket, res: http.ServerResponse): void {
+    const c = this.h1Conns.get(socket);
+    if (this.draining) res.shouldKeepAlive = false;
+    if (!c) return;
+    c.open.add(res);
+    res.once('close', () => {
+      c.open.delete(res);
+      // Headers sent before the drain began could not say `Connection: close`: close it now.
+      if (this.draining && c.open.size === 0 && !socket.destroyed) socket.end();
+    });
   }
 
   /** Malformed HTTP/1 from the client: answer 400/431/408 and close; nothing went upstream. */
@@ -352,17 +386,33 @@ export class ListenerRuntime {
   }
 
   /**
-   * Graceful drain: stop accepting, let in-flight requests finish (HTTP/1 connections close after
-   * their current response, HTTP/2 sessions get GOAWAY), destroy whatever is left after `ms`.
+   * Graceful drain: stop accepting; idle HTTP/1 keep-alive connections are closed at once, busy
+   * ones answer their in-flight request with `Connection: close` (or are closed right after it
+   * when its headers were already sent); HTTP/2 sessions get GOAWAY and close when their streams
+   * finish. Whatever is still open after `ms` (on the injected clock) is destroyed.
    */
   async drain(ms: number): Promise<void> {
     this.draining = true;
     this.server.close();
     for (const s of this.sessions) s.close();
-    const deadline = Date.now() + ms;
-    while (this.sockets.size > 0 && Date.now() < deadline) {
-      this.h1.closeIdleConnections();
-      await new Promise((r) => setTimeout(r, 20));
+    for (const [socket, c] of this.h1Conns) {
+      if (c.open.size === 0) {
+        socket.destroy();
+        c.raw.destroy();
+        continue;
+      }
+      for (const res of c.open) if (!res.headersSent) res.shouldKeepAlive = false;
+    }
+    if (this.sockets.size > 0) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          timer.cancel();
+          this.emptyWaiters.delete(done);
+          resolve();
+        };
+        const timer = this.clock.setTimeout(done, ms);
+        this.emptyWaiters.add(done);
+      });
     }
     for (const s of this.sockets) s.destroy();
   }

@@ -1,0 +1,156 @@
+import type http from 'node:http';
+import net from 'node:net';
+import { FakeClock } from '@tsmesh/core';
+import type { Dataplane } from '../engine/dataplane';
+import {
+  httpListenerYaml,
+  startUpstream,
+  staticClusterYaml,
+  testEngine,
+  until,
+  yamlSnapshot,
+  type TestUpstream,
+} from '../engine/testing';
+
+const ROUTES = `name: r\nvirtual_hosts: [{name: v, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: c}}]}]`;
+
+interface RawResponse {
+  head: string;
+  body: string;
+}
+
+/** A keep-alive HTTP/1.1 client on one raw connection, recording when the proxy closes it. */
+class RawConnection {
+  readonly socket: net.Socket;
+  closed = false;
+  /** Everything received so far. */
+  received = '';
+  private buf = '';
+  private waiter: ((r: RawResponse) => void) | null = null;
+  readonly closedPromise: Promise<void>;
+
+  constructor(address: string, onClose: () => void) {
+    const [host, port] = address.split(':');
+    this.socket = net.connect(Number(port), host);
+    this.socket.setEncoding('utf8');
+    this.socket.on('error', () => undefined);
+    this.socket.on('data', (c: string) => {
+      this.buf += c;
+      this.received += c;
+      this.tryParse();
+    });
+    this.closedPromise = new Promise((resolve) =>
+      this.socket.once('close', () => {
+        this.closed = true;
+        onClose();
+        resolve();
+      }),
+    );
+  }
+
+  /** Sends one request and resolves with its complete (content-length framed) response. */
+  get(path: string): Promise<RawResponse> {
+    this.socket.write(`GET ${path} HTTP/1.1\r\nhost: a\r\n\r\n`);
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+      this.tryParse();
+    });
+  }
+
+  private tryParse(): void {
+    const end = this.buf.indexOf('\r\n\r\n');
+    if (!this.waiter || end < 0) return;
+    const head = this.buf.slice(0, end);
+    const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    if (this.buf.length < end + 4 + len) return;
+    const body = this.buf.slice(end + 4, end + 4 + len);
+    this.buf = this.buf.slice(end + 4 + len);
+    const w = this.waiter;
+    this.waiter = null;
+    w({ head, body });
+  }
+}
+
+describe('drain with HTTP/1 keep-alive connections (fake clock: the drain window never ends by itself)', () => {
+  let held: http.ServerResponse[];
+  let up: TestUpstream;
+  let dp: Dataplane;
+  let clock: FakeClock;
+
+  beforeEach(async () => {
+    held = [];
+    up = await startUpstream('u', (req, res) => {
+      if (req.url.startsWith('/slow')) held.push(res);
+      else res.end('fast');
+    });
+    clock = new FakeClock();
+    dp = testEngine({ clock });
+    await dp.apply(
+      yamlSnapshot({
+        listeners: [httpListenerYaml('l', 'r')],
+        routes: [ROUTES],
+        clusters: [staticClusterYaml('c', [up.address])],
+      }),
+    );
+  });
+
+  afterEach(async () => {
+    for (const r of held) r.destroy();
+    await dp.stop();
+    await up.close();
+  });
+
+  it('closes an idle keep-alive connection at once and answers the in-flight request with Connection: close', async () => {
+    const events: string[] = [];
+    const addr = dp.address('l') as string;
+    const idle = new RawConnection(addr, () => events.push('idle connection closed'));
+    const busy = new RawConnection(addr, () => undefined);
+
+    const first = await idle.get('/one');
+    expect(first.body).toBe('fast');
+    expect(first.head).not.toMatch(/\r\nconnection: close/i);
+
+    const inflight = busy.get('/slow');
+    await until(() => held.length === 1);
+
+    const drained = dp.drain(60_000).then(() => events.push('drain finished'));
+    // The idle keep-alive connection goes now, while the other request is still in flight.
+    await idle.closedPromise;
+    expect(busy.closed).toBe(false);
+
+    events.push('in-flight request released');
+    held[0].end('finished');
+    const r = await inflight;
+    expect(r.head).toMatch(/^HTTP\/1\.1 200 /);
+    expect(r.head).toMatch(/\r\nconnection: close/i);
+    expect(r.body).toBe('finished');
+
+    // The busy connection closes after its response, and that ends the drain before its window.
+    await busy.closedPromise;
+    await drained;
+    expect(events).toEqual(['idle connection closed', 'in-flight request released', 'drain finished']);
+  });
+
+  it('closes a connection whose response had started before the drain once that response ends', async () => {
+    const events: string[] = [];
+    const addr = dp.address('l') as string;
+    const busy = new RawConnection(addr, () => undefined);
+    const inflight = busy.get('/slow-streaming');
+    await until(() => held.length === 1);
+    held[0].writeHead(200, { 'content-length': '8' });
+    held[0].write('fini');
+    // The response head reaches the client before the drain (so it cannot carry Connection: close).
+    await until(() => busy.received.includes('fini'));
+
+    const drained = dp.drain(60_000).then(() => events.push('drain finished'));
+    expect(busy.closed).toBe(false);
+    events.push('response released');
+    held[0].end('shed');
+    const r = await inflight;
+    expect(r.body).toBe('finished');
+    expect(r.head).not.toMatch(/\r\nconnection: close/i);
+    await busy.closedPromise;
+    await drained;
+    expect(events).toEqual(['response released', 'drain finished']);
+  });
+});
