@@ -18,8 +18,8 @@ import {
   waitFor,
   workspaceRoot,
   type AppProcess,
+  FakeAds,
 } from '@tsmesh/testing';
-import { FakeAds } from './fake-ads';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';

@@ -18,8 +18,8 @@ import {
   waitFor,
   workspaceRoot,
   type AppProcess,
+  FakeAds,
 } from '@tsmesh/testing';
-import { FakeAds } from './fake-ads';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER = [{ name: 'envoy.filters.http.router', typed_config: { '@type': TypeUrl.ROUTER } }];

@@ -14,8 +14,8 @@ import {
   waitFor,
   workspaceRoot,
   type AppProcess,
+  FakeAds,
 } from '@tsmesh/testing';
-import { FakeAds } from './fake-ads';
 
 let ads: FakeAds | undefined;
 let proxy: AppProcess;

@@ -5,3 +5,4 @@ export * from './http';
 export * from './process';
 export * from './certs';
 export { FakeClock, SeededRandom, SequenceRandom, silentLogger } from '@tsmesh/core';
+export * from './fake-ads';

@@ -1,10 +1,12 @@
 /**
- * Test helper: a minimal ADS server (real @grpc/grpc-js, Envoy's service definition) that records
- * DiscoveryRequests and pushes state-of-the-world responses to every open stream.
+ * A fake xDS server for tests: a minimal ADS server (real @grpc/grpc-js on 127.0.0.1, Envoy's
+ * AggregatedDiscoveryService from @tsmesh/protocol) that records every DiscoveryRequest and
+ * pushes state-of-the-world responses to every open stream. Shared by the proxy and gateway tests.
  */
 import * as grpc from '@grpc/grpc-js';
 import { adsServiceDefinition, packAny } from '@tsmesh/protocol';
 
+/** A DiscoveryRequest as @grpc/proto-loader decodes it (snake_case fields). */
 export interface WireRequest {
   version_info: string;
   node?: { id: string; metadata?: { fields: Record<string, Record<string, unknown>> } };
@@ -21,6 +23,7 @@ export class FakeAds {
   private nonce = 0;
   port = 0;
 
+  /** Binds 127.0.0.1:`port` (0: a free port, then in `port`). */
   async start(port = 0): Promise<this> {
     this.server.addService(adsServiceDefinition(), {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<WireRequest, unknown>) => {
@@ -52,10 +55,12 @@ export class FakeAds {
     return nonce;
   }
 
+  /** The request that acknowledged (ACK or NACK) the response with `nonce`, once it arrived. */
   reply(nonce: string): WireRequest | undefined {
     return this.requests.find((r) => r.response_nonce === nonce);
   }
 
+  /** Ends every stream and shuts the server down. */
   stop(): void {
     for (const s of this.streams) s.destroy();
     this.server.forceShutdown();
