@@ -88,6 +88,10 @@ d('Mixer in the running mesh', () => {
     expect(dest('productpage', settled)).toBe(pages);
     expect(dest('details', settled)).toBe(pages);
     expect(dest('reviews', settled)).toBe(pages);
+    // the calling side reports too (reporter="source"), naming the destination from its route
+    const fromGateway = (s: Series[]) =>
+      sum(s, { reporter: 'source', destination_service: host('productpage'), response_code: '200' });
+    expect(fromGateway(await eventually(requestsTotal, (s) => fromGateway(s) === pages))).toBe(pages);
     const ratings = sum(settled, { reporter: 'destination', destination_service: host('ratings') });
     expect(ratings).toBeGreaterThan(0);
     expect(ratings).toBeLessThanOrEqual(pages);
