@@ -153,4 +153,18 @@ describe('drain with HTTP/1 keep-alive connections (fake clock: the drain window
     await drained;
     expect(events).toEqual(['response released', 'drain finished']);
   });
+
+  it('destroys what is still open when the drain window ends on the injected clock', async () => {
+    const busy = new RawConnection(dp.address('l') as string, () => undefined);
+    void busy.get('/slow-forever');
+    await until(() => held.length === 1);
+    let finished = false;
+    const drained = dp.drain(5000).then(() => (finished = true));
+    await new Promise((r) => setImmediate(r));
+    expect([finished, busy.closed]).toEqual([false, false]);
+    clock.advance(5000);
+    await drained;
+    await busy.closedPromise;
+    expect(busy.received).toBe('');
+  });
 });
