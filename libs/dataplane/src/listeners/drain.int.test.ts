@@ -1,5 +1,7 @@
 import type http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
+import { makeTestCert } from '@tsmesh/testing';
 import { FakeClock } from '@tsmesh/core';
 import type { Dataplane } from '../engine/dataplane';
 import {
@@ -29,9 +31,12 @@ class RawConnection {
   private waiter: ((r: RawResponse) => void) | null = null;
   readonly closedPromise: Promise<void>;
 
-  constructor(address: string, onClose: () => void) {
+  constructor(address: string, onClose: () => void, ca?: string) {
     const [host, port] = address.split(':');
-    this.socket = net.connect(Number(port), host);
+    this.socket =
+      ca === undefined
+        ? net.connect(Number(port), host)
+        : tls.connect({ port: Number(port), host, ca, servername: 'a.example.com' });
     this.socket.setEncoding('utf8');
     this.socket.on('error', () => undefined);
     this.socket.on('data', (c: string) => {
@@ -166,5 +171,56 @@ describe('drain with HTTP/1 keep-alive connections (fake clock: the drain window
     await drained;
     await busy.closedPromise;
     expect(busy.received).toBe('');
+  });
+});
+
+describe('drain over TLS (fake clock)', () => {
+  it('closes an idle TLS keep-alive connection at once and ends the drain when the busy one finishes', async () => {
+    const cert = makeTestCert('a.example.com');
+    const held: http.ServerResponse[] = [];
+    const up = await startUpstream('u', (req, res) => {
+      if (req.url.startsWith('/slow')) held.push(res);
+      else res.end('fast');
+    });
+    const clock = new FakeClock();
+    const dp = testEngine({ clock });
+    try {
+      const listener = httpListenerYaml('l', 'r').replace(
+        '- filters:',
+        `- transport_socket:
+    name: envoy.transport_sockets.tls
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+      common_tls_context:
+        tls_certificates:
+        - certificate_chain: {inline_string: ${JSON.stringify(cert.cert)}}
+          private_key: {inline_string: ${JSON.stringify(cert.key)}}
+  filters:`,
+      );
+      await dp.apply(
+        yamlSnapshot({ listeners: [listener], routes: [ROUTES], clusters: [staticClusterYaml('c', [up.address])] }),
+      );
+      const addr = dp.address('l') as string;
+      const idle = new RawConnection(addr, () => undefined, cert.ca);
+      const busy = new RawConnection(addr, () => undefined, cert.ca);
+      expect((await idle.get('/one')).body).toBe('fast');
+      const inflight = busy.get('/slow');
+      await until(() => held.length === 1);
+      let finished = false;
+      const drained = dp.drain(60_000).then(() => (finished = true));
+      await idle.closedPromise;
+      expect([finished, busy.closed]).toEqual([false, false]);
+      held[0].end('finished');
+      const r = await inflight;
+      expect(r.head).toMatch(/\r\nconnection: close/i);
+      expect(r.body).toBe('finished');
+      await busy.closedPromise;
+      await drained;
+      expect(finished).toBe(true);
+    } finally {
+      for (const r of held) r.destroy();
+      await dp.stop();
+      await up.close();
+    }
   });
 });
