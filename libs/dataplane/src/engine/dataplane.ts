@@ -107,10 +107,18 @@ export class Dataplane {
     };
   }
 
+  /** Secret resource → its material, read once per resource object (files are read on first use). */
+  private readonly secretMaterial = new WeakMap<
+    Msg,
+    { cert?: { certChain: string; privateKey: string }; ca?: string }
+  >();
+
   private secretLookup(secrets: Map<string, Msg>): SecretLookup {
     return (name) => {
       const s = secrets.get(name);
       if (!s) return undefined;
+      const hit = this.secretMaterial.get(s);
+      if (hit) return hit;
       const errs: FieldError[] = [];
       const tc = s['tls_certificate'] as Msg | undefined;
       const cert = tc
@@ -120,18 +128,27 @@ export class Dataplane {
           }
         : undefined;
       const ca = readDataSource(s['validation_context']?.['trusted_ca'], 'validation_context.trusted_ca', errs);
-      return { cert, ca };
+      const material = { cert, ca };
+      this.secretMaterial.set(s, material);
+      return material;
     };
   }
 
-  private clusterDeps(secrets: Map<string, Msg>, stats: StatsStore): ClusterDeps {
+  /**
+   * `secrets` is the snapshot being checked; `'live'` resolves SDS names against the applied
+   * snapshot at connection time, so a cluster kept across pushes (unchanged resource) still sees
+   * a Secret resource that changed (SDS rotation without a CDS update).
+   */
+  private clusterDeps(secrets: Map<string, Msg> | 'live', stats: StatsStore): ClusterDeps {
+    const lookup: SecretLookup =
+      secrets === 'live' ? (name) => this.secretLookup(this.secretMap)(name) : this.secretLookup(secrets);
     return {
       clock: this.clock,
       random: this.random,
       stats,
       logger: this.logger,
       upstreamTls: (ctx, path, errors) => {
-        const r = resolveCommonTls(ctx, path, errors, this.secretLookup(secrets), this.provider);
+        const r = resolveCommonTls(ctx, path, errors, lookup, this.provider);
         const opts = upstreamTlsOptions(r);
         try {
           opts.current(); // invalid PEM material is a config error, not a failure at connect time
@@ -253,7 +270,7 @@ export class Dataplane {
       );
     }
     const secrets = new Map(snapshot.secrets.map((s) => [String(s['name']), s]));
-    const deps = this.clusterDeps(secrets, this.stats);
+    const deps = this.clusterDeps('live', this.stats);
     // 1. Clusters: keep unchanged ones (pools, outlier state), build new ones.
     const clusters = new Map<string, Cluster>();
     const created: Cluster[] = [];

@@ -11,6 +11,7 @@ import { FilterRegistry } from '../filters/types';
 import { StaticCertificateProvider } from './certificate-provider';
 
 const SERVER_ID = 'spiffe://cluster.local/ns/default/sa/bookinfo-reviews';
+const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/productpage';
 const CLUSTER = 'outbound|9080||reviews.default.svc.cluster.local';
 
 /** Serial number of a PEM certificate as node reports it on the peer side. */
@@ -23,14 +24,14 @@ describe('outbound mTLS after client certificate rotation (UpstreamTlsContext by
   let client1: TestCert;
   let client2: TestCert;
   let server: https.Server;
-  let provider: StaticCertificateProvider;
-  let dp: Dataplane;
+  let port: number;
+  let dp: Dataplane | undefined;
   const held: (() => void)[] = [];
 
   beforeAll(async () => {
     serverCert = makeTestCert('reviews', { uri: [SERVER_ID] });
-    client1 = makeTestCert('productpage', { uri: ['spiffe://cluster.local/ns/default/sa/productpage'] });
-    client2 = makeTestCert('productpage', { uri: ['spiffe://cluster.local/ns/default/sa/productpage'] });
+    client1 = makeTestCert('productpage', { uri: [CLIENT_ID] });
+    client2 = makeTestCert('productpage', { uri: [CLIENT_ID] });
     // The upstream (a workload's inbound side) trusts both client CAs and answers with the serial
     // of the client certificate presented on the connection, and the client's source port.
     server = https.createServer(
@@ -49,28 +50,42 @@ describe('outbound mTLS after client certificate rotation (UpstreamTlsContext by
       },
     );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    provider = new StaticCertificateProvider();
-    provider.setTlsCertificate('default', { certChain: client1.cert, privateKey: client1.key });
-    provider.setValidationContext('ROOTCA', { trustedCa: serverCert.ca });
-    dp = new Dataplane({
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterEach(async () => {
+    for (const h of held.splice(0)) h();
+    await dp?.stop();
+    dp = undefined;
+    server.closeAllConnections();
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  function engine(provider?: StaticCertificateProvider): Dataplane {
+    return new Dataplane({
       nodeId: 'sidecar~127.0.0.1~productpage.default~default.svc.cluster.local',
       logger: silentLogger(),
       filters: registerBuiltinFilters(new FilterRegistry()),
       tls: { provider },
       drainMs: 10,
     });
-    const port = (server.address() as AddressInfo).port;
-    await dp.apply(
-      yamlSnapshot({
-        listeners: [httpListenerYaml('outbound', 'out')],
-        routes: [
-          `name: out\nvirtual_hosts: [{name: v, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: "${CLUSTER}"}}]}]`,
-        ],
-        clusters: [
-          staticClusterYaml(
-            CLUSTER,
-            [`127.0.0.1:${port}`],
-            `transport_socket:
+  }
+
+  /** Outbound listener + mTLS cluster; the client certificate comes by SDS name `default`. */
+  function snapshot(secrets: string[] = []) {
+    return yamlSnapshot({
+      listeners: [httpListenerYaml('outbound', 'out')],
+      routes: [
+        `name: out\nvirtual_hosts: [{name: v, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: "${CLUSTER}"}}]}]`,
+      ],
+      clusters: [
+        staticClusterYaml(
+          CLUSTER,
+          [`127.0.0.1:${port}`],
+          `transport_socket:
   name: envoy.transport_sockets.tls
   typed_config:
     "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
@@ -81,43 +96,66 @@ describe('outbound mTLS after client certificate rotation (UpstreamTlsContext by
         default_validation_context:
           match_subject_alt_names: [{exact: "${SERVER_ID}"}]
         validation_context_sds_secret_config: {name: ROOTCA}`,
-          ),
-        ],
-      }),
-    );
-  });
+        ),
+      ],
+      secrets,
+    });
+  }
 
-  afterAll(async () => {
-    for (const h of held.splice(0)) h();
-    await dp.stop();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
+  const secretYaml = (c: TestCert) =>
+    `name: default\ntls_certificate: {certificate_chain: {inline_string: ${JSON.stringify(c.cert)}}, private_key: {inline_string: ${JSON.stringify(c.key)}}}`;
 
-  it('presents the rotated certificate on the next new connection while the pooled one keeps working', async () => {
-    const base = `http://${dp.address('outbound')}`;
+  /**
+   * With one pooled connection (opened with the first certificate) held busy, a request needs a
+   * new upstream connection: it must present `expected`; the held request then completes on the
+   * old connection.
+   */
+  async function expectRotated(base: string, before: { serial: string; port: string }, expected: TestCert) {
     const get = (path: string) => httpRequest(`${base}${path}`, { headers: { host: 'reviews:9080' } });
-    const first = await get('/who');
-    expect(first.status).toBe(200);
-    const [serial1, port1] = first.body.split(' ');
-    expect(serial1).toBe(serialOf(client1.cert));
-
-    provider.setTlsCertificate('default', { certChain: client2.cert, privateKey: client2.key });
-
-    // The pooled connection (old certificate) takes the next request and is held busy…
     const holding = get('/hold');
     holding.catch(() => undefined); // awaited below; avoids an unhandled rejection if an assertion fails first
     await until(() => held.length === 1);
-    // …so this request needs a new upstream connection, which must carry the rotated certificate.
     const second = await get('/who');
     expect(second.status).toBe(200);
     const [serial2, port2] = second.body.split(' ');
-    expect(serial2).toBe(serialOf(client2.cert));
-    expect(port2).not.toBe(port1);
-
-    // The established connection was not torn down by the rotation: the held request completes on it.
+    expect(serial2).toBe(serialOf(expected.cert));
+    expect(port2).not.toBe(before.port);
     held.shift()?.();
     const done = await holding;
-    expect([done.status, done.body]).toEqual([200, `${serial1} ${port1}`]);
+    expect([done.status, done.body]).toEqual([200, `${before.serial} ${before.port}`]);
+  }
+
+  async function first(base: string): Promise<{ serial: string; port: string }> {
+    const r = await httpRequest(`${base}/who`, { headers: { host: 'reviews:9080' } });
+    expect(r.status).toBe(200);
+    const [serial, p] = r.body.split(' ');
+    return { serial, port: p };
+  }
+
+  it('CertificateProvider rotation: the next new connection presents the new certificate, the pooled one keeps working', async () => {
+    const provider = new StaticCertificateProvider();
+    provider.setTlsCertificate('default', { certChain: client1.cert, privateKey: client1.key });
+    provider.setValidationContext('ROOTCA', { trustedCa: serverCert.ca });
+    dp = engine(provider);
+    await dp.apply(snapshot());
+    const base = `http://${dp.address('outbound')}`;
+    const before = await first(base);
+    expect(before.serial).toBe(serialOf(client1.cert));
+
+    provider.setTlsCertificate('default', { certChain: client2.cert, privateKey: client2.key });
+    await expectRotated(base, before, client2);
+  });
+
+  it('SDS Secret update with the cluster unchanged (kept across the push) reaches the next new connection', async () => {
+    const provider = new StaticCertificateProvider();
+    provider.setValidationContext('ROOTCA', { trustedCa: serverCert.ca });
+    dp = engine(provider);
+    await dp.apply(snapshot([secretYaml(client1)]));
+    const base = `http://${dp.address('outbound')}`;
+    const before = await first(base);
+    expect(before.serial).toBe(serialOf(client1.cert));
+
+    await dp.apply(snapshot([secretYaml(client2)]));
+    await expectRotated(base, before, client2);
   });
 });
