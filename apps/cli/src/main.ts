@@ -6,6 +6,9 @@ import { formatConfigError } from '@tsmesh/mesh-config';
 import { isAbsolute, join } from 'node:path';
 import { applyFile, checkFile, deleteFile } from './commands/config-files';
 import { down, status } from './commands/down-status';
+import { adminUrl, pilotUrl } from './commands/debug-sources';
+import { proxyConfig } from './commands/proxy-config';
+import { proxyStatus } from './commands/proxy-status';
 import { up } from './commands/up';
 import { COMPOSE_SUBNET, composeGatewayBootstrap, renderCompose } from './compose';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -27,6 +30,10 @@ Commands:
   delete -f FILE          remove the objects of FILE from the config folder
   validate -f FILE...     validate Istio/Kubernetes YAML with @tsmesh/mesh-config
   compose [--registry DIR] print docker-compose.yml generated from the k8s manifests (or write Pilot's registry for it)
+  proxy-status [PROXY] [--pilot URL] [--admin URL] [--json]
+                          xDS sync state of every proxy (SYNCED/STALE/NOT SENT/NACKED); with PROXY, Pilot's view vs the proxy's
+  proxy-config clusters|listeners|routes|endpoints PROXY [--admin URL] [-o json]
+                          the config a proxy has applied, from its admin /config_dump (and /clusters)
 
 Common flags: --state-dir DIR (default .tsmesh). \`tsmesh up --help\` lists up's flags.`;
 
@@ -129,6 +136,30 @@ async function main(argv: string[]): Promise<number> {
       }
       out(renderCompose(topology).trimEnd());
       return 0;
+    }
+    case 'proxy-status': {
+      const pilot = takeFlag(args, ['--pilot'], true)[0];
+      const admin = takeFlag(args, ['--admin'], true)[0];
+      const json = takeFlag(args, ['--json'], false).length > 0;
+      if (args.length > 1) throw cliErrors.error('CLI_ERR_USAGE', { what: 'usage: tsmesh proxy-status [PROXY]' });
+      const proxy = args[0];
+      return proxyStatus({
+        pilot: pilotUrl(paths.stateFile, pilot),
+        proxy,
+        admin: () => adminUrl(paths.stateFile, proxy ?? '', admin),
+        json,
+        out,
+      });
+    }
+    case 'proxy-config': {
+      const admin = takeFlag(args, ['--admin'], true)[0];
+      const output = takeFlag(args, ['-o', '--output'], true)[0];
+      if (args.length !== 2 || (output && output !== 'json' && output !== 'short'))
+        throw cliErrors.error('CLI_ERR_USAGE', {
+          what: 'usage: tsmesh proxy-config clusters|listeners|routes|endpoints PROXY [--admin URL] [-o json]',
+        });
+      const [kind, proxy] = args;
+      return proxyConfig({ kind, admin: adminUrl(paths.stateFile, proxy, admin), json: output === 'json', out });
     }
     default:
       throw cliErrors.error('CLI_ERR_USAGE', { what: `unknown command ${cmd}` });
