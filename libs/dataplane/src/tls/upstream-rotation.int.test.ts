@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import http2 from 'node:http2';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -75,7 +76,7 @@ describe('outbound mTLS after client certificate rotation (UpstreamTlsContext by
   }
 
   /** Outbound listener + mTLS cluster; the client certificate comes by SDS name `default`. */
-  function snapshot(secrets: string[] = []) {
+  function snapshot(secrets: string[] = [], upstreamPort = port, extra = '') {
     return yamlSnapshot({
       listeners: [httpListenerYaml('outbound', 'out')],
       routes: [
@@ -84,8 +85,8 @@ describe('outbound mTLS after client certificate rotation (UpstreamTlsContext by
       clusters: [
         staticClusterYaml(
           CLUSTER,
-          [`127.0.0.1:${port}`],
-          `transport_socket:
+          [`127.0.0.1:${upstreamPort}`],
+          `${extra}transport_socket:
   name: envoy.transport_sockets.tls
   typed_config:
     "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
@@ -157,5 +158,39 @@ describe('outbound mTLS after client certificate rotation (UpstreamTlsContext by
 
     await dp.apply(snapshot([secretYaml(client2)]));
     await expectRotated(base, before, client2);
+  });
+
+  it('HTTP/2 upstream over mTLS: a new session after a rotation presents the new certificate', async () => {
+    const sessions: http2.ServerHttp2Session[] = [];
+    const h2 = http2.createSecureServer(
+      { cert: serverCert.cert, key: serverCert.key, ca: [client1.ca, client2.ca], requestCert: true },
+      (req, res) => {
+        const sock = req.stream.session?.socket as TLSSocket;
+        res.end(`${sock.getPeerCertificate().serialNumber} ${sock.remotePort}`);
+      },
+    );
+    h2.on('session', (s) => sessions.push(s));
+    await new Promise<void>((r) => h2.listen(0, '127.0.0.1', () => r()));
+    try {
+      const provider = new StaticCertificateProvider();
+      provider.setTlsCertificate('default', { certChain: client1.cert, privateKey: client1.key });
+      provider.setValidationContext('ROOTCA', { trustedCa: serverCert.ca });
+      dp = engine(provider);
+      await dp.apply(snapshot([], (h2.address() as AddressInfo).port, 'http2_protocol_options: {}\n'));
+      const base = `http://${dp.address('outbound')}`;
+      const before = await first(base);
+      expect(before.serial).toBe(serialOf(client1.cert));
+      provider.setTlsCertificate('default', { certChain: client2.cert, privateKey: client2.key });
+      // The shared session keeps its handshake until it goes away.
+      expect((await first(base)).serial).toBe(before.serial);
+      for (const s of sessions) s.close();
+      await until(() => dp?.clusters()[0]?.hosts[0]?.cxActive === 0);
+      const after = await first(base);
+      expect(after.serial).toBe(serialOf(client2.cert));
+      expect(after.port).not.toBe(before.port);
+    } finally {
+      for (const s of sessions) s.destroy();
+      await new Promise<void>((r) => h2.close(() => r()));
+    }
   });
 });
