@@ -27,6 +27,8 @@ export function tsmesh(stateDir: string, ...args: string[]): { code: number | nu
 export interface Mesh {
   stateDir: string;
   gateway: string;
+  /** Wall-clock time `tsmesh up -d` took to return ready (ms). */
+  upMs: number;
   /** `http://<pod-ip>:<port>` of a workload: its service port, owned by its sidecar's inbound listener. */
   entry(deployment: string, port: number): string;
   down(): void;
@@ -53,6 +55,7 @@ export function startMesh(
   const stateDir = mkdtempSync(join(tmpdir(), `tsmesh-e2e-${name}-`));
   const n = 30 + (process.pid % 150);
   const gateway = `127.0.0.1:${18000 + (process.pid % 1000)}`;
+  const started = Date.now();
   const up = tsmesh(
     stateDir,
     'up',
@@ -68,9 +71,12 @@ export function startMesh(
     '60s',
     ...(options.extraArgs ?? []),
   );
+  const upMs = Date.now() - started;
+  let stopped = false;
   const mesh: Mesh = {
     stateDir,
     gateway,
+    upMs,
     entry(deployment, port) {
       const st = JSON.parse(tsmesh(stateDir, 'status', '--json').out) as { processes: { name: string; ip: string }[] };
       const p = st.processes.find((x) => x.name === deployment);
@@ -78,6 +84,8 @@ export function startMesh(
       return `http://${p.ip}:${port}`;
     },
     down() {
+      if (stopped) return;
+      stopped = true;
       tsmesh(stateDir, 'down');
       rmSync(stateDir, { recursive: true, force: true });
     },
