@@ -123,3 +123,10 @@ describe('proxy-status PROXY comparison', () => {
     expect(text[2]).toBe('  missing on the proxy: outbound|9080|v1|reviews');
   });
 });
+
+test('the newest version compares push numbers as numbers', () => {
+  const row = (v: string): SynczRow => ({ proxy: 'p', types: { cds: sent(v, 'n') } });
+  expect(statusRows([{ proxy: 'p', types: { ...row('t/9').types, lds: sent('t/10', 'm') } }], 'x')[0].version).toBe(
+    't/10',
+  );
+});

@@ -26,6 +26,10 @@ export interface SynczRow {
   types: Record<string, TypeSync | undefined>;
 }
 
+/** Pilot's versions are `<start time>/<push number>`: compare the numbers as numbers. */
+export const newest = (versions: string[]): string | undefined =>
+  [...versions].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).at(-1);
+
 export const XDS_TYPES = ['cds', 'lds', 'eds', 'rds'] as const;
 export type XdsType = (typeof XDS_TYPES)[number];
 
@@ -67,7 +71,7 @@ export function statusRows(syncz: SynczRow[], pilot: string): StatusRow[] {
         eds: syncState(r.types['eds']),
         rds: syncState(r.types['rds']),
         pilot,
-        version: versions.sort().at(-1) ?? '-',
+        version: newest(versions) ?? '-',
       };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -133,7 +137,7 @@ export function appliedConfig(dump: { configs?: Msg[] }): Record<XdsType, Applie
       for (const e of list('dynamic_endpoint_configs')) add('eds', e['endpoint_config'] as Msg, e['version_info']);
     }
   }
-  for (const t of ['rds', 'eds'] as const) out[t].version = [...out[t].names.values()].sort().at(-1) ?? '';
+  for (const t of ['rds', 'eds'] as const) out[t].version = newest([...out[t].names.values()]) ?? '';
   return out;
 }
 
