@@ -224,3 +224,55 @@ describe('drain over TLS (fake clock)', () => {
     }
   });
 });
+
+describe('drain with a WebSocket tunnel', () => {
+  it('keeps an upgraded connection until the drain window ends (it is a stream, not an idle connection)', async () => {
+    const server = (await import('node:http')).createServer((_q, res) => res.end('plain'));
+    const tunnels: net.Socket[] = [];
+    server.on('upgrade', (_req, socket: net.Socket) => {
+      tunnels.push(socket);
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
+      socket.on('data', (d) => socket.write(`echo:${d.toString()}`));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const clock = new FakeClock();
+    const dp = testEngine({ clock });
+    const s = new net.Socket();
+    try {
+      await dp.apply(
+        yamlSnapshot({
+          listeners: [httpListenerYaml('ws', 'r', [], 'upgrade_configs: [{upgrade_type: websocket}]')],
+          routes: [ROUTES],
+          clusters: [staticClusterYaml('c', [`127.0.0.1:${(server.address() as net.AddressInfo).port}`])],
+        }),
+      );
+      const [host, port] = (dp.address('ws') as string).split(':');
+      let text = '';
+      let closed = false;
+      s.on('data', (c: Buffer) => (text += c.toString()));
+      s.on('error', () => undefined);
+      s.on('close', () => (closed = true));
+      s.connect(Number(port), host);
+      s.write(
+        'GET /chat HTTP/1.1\r\nhost: chat\r\nconnection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+      await until(() => text.includes('\r\n\r\n'));
+      expect(text).toMatch(/^HTTP\/1\.1 101 /);
+
+      const drained = dp.drain(5000);
+      s.write('still-there');
+      await until(() => text.includes('echo:still-there'));
+      expect(closed).toBe(false);
+      clock.advance(5000);
+      await drained;
+      await until(() => closed);
+    } finally {
+      s.destroy();
+      await dp.stop();
+      for (const t of tunnels) t.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});

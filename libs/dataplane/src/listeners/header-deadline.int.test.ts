@@ -18,6 +18,7 @@ describe('HTTP/1 request_headers_timeout on the injected clock', () => {
         }),
       );
       const [host, port] = (dp.address('l') as string).split(':');
+      const timersBefore = clock.pending();
       const sock = net.connect(Number(port), host);
       let received = '';
       let closed = false;
@@ -26,7 +27,8 @@ describe('HTTP/1 request_headers_timeout on the injected clock', () => {
       sock.on('error', () => undefined);
       sock.on('close', () => (closed = true));
       sock.write('GET / HTTP/1.1\r\nhost: a\r\nx-slow: ');
-      await until(() => dp.listeners()[0]?.connections === 1);
+      // The deadline is armed once the connection is handed to the HTTP/1 codec (after its first bytes).
+      await until(() => clock.pending() > timersBefore);
       clock.advance(9_999);
       await new Promise((r) => setImmediate(r));
       expect(received).toBe('');

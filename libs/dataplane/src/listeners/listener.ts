@@ -99,6 +99,8 @@ export class ListenerRuntime {
     this.h1.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       const st = this.socketState.get(socket);
       if (!st?.chain.hcm) return socket.destroy();
+      // A tunnel is one long stream, not an idle keep-alive connection: drain leaves it to the window.
+      this.h1Conns.delete(socket);
       st.chain.hcm.handleConnect(req, socket, head, st.conn);
     });
     // Registering 'upgrade' makes node hand every Upgrade request here; the ones the connection
@@ -107,7 +109,10 @@ export class ListenerRuntime {
       const st = this.socketState.get(socket);
       const hcm = st?.chain.hcm;
       if (!hcm || !st) return socket.destroy();
-      if (hcm.handleUpgrade(req, socket, head)) return;
+      if (hcm.handleUpgrade(req, socket, head)) {
+        this.h1Conns.delete(socket); // a WebSocket tunnel lasts until it ends or the drain window does
+        return;
+      }
       if (head.length) socket.unshift(head);
       const res = new http.ServerResponse(req);
       res.assignSocket(socket);
