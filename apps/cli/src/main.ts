@@ -20,6 +20,12 @@ import { findRoot } from './root';
 import { upConfig } from './settings';
 import { buildTopology } from './topology';
 
+const PROXY_STATUS_USAGE = `  proxy-status [PROXY] [--pilot URL] [--admin URL] [--json]
+                          xDS sync state of every proxy (SYNCED/STALE/NOT SENT/NACKED); with PROXY, Pilot's view vs the proxy's`;
+const PROXY_CONFIG_USAGE = `  proxy-config clusters|listeners|routes|endpoints PROXY [--admin URL] [-o json]
+                          clusters: [--fqdn S] [--port N] [--subset S] [--direction D]; endpoints: [--cluster NAME] [--status S]
+                          the config a proxy has applied, from its admin /config_dump (and /clusters)`;
+
 const HELP = `Usage: tsmesh <command> [flags]
 
 Commands:
@@ -30,10 +36,8 @@ Commands:
   delete -f FILE          remove the objects of FILE from the config folder
   validate -f FILE...     validate Istio/Kubernetes YAML with @tsmesh/mesh-config
   compose [--registry DIR] print docker-compose.yml generated from the k8s manifests (or write Pilot's registry for it)
-  proxy-status [PROXY] [--pilot URL] [--admin URL] [--json]
-                          xDS sync state of every proxy (SYNCED/STALE/NOT SENT/NACKED); with PROXY, Pilot's view vs the proxy's
-  proxy-config clusters|listeners|routes|endpoints PROXY [--admin URL] [-o json]
-                          the config a proxy has applied, from its admin /config_dump (and /clusters)
+${PROXY_STATUS_USAGE}
+${PROXY_CONFIG_USAGE}
 
 Common flags: --state-dir DIR (default .tsmesh). \`tsmesh up --help\` lists up's flags.`;
 
@@ -138,6 +142,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'proxy-status': {
+      if (args.includes('--help') || args.includes('-h')) {
+        out(PROXY_STATUS_USAGE);
+        return 0;
+      }
       const pilot = takeFlag(args, ['--pilot'], true)[0];
       const admin = takeFlag(args, ['--admin'], true)[0];
       const json = takeFlag(args, ['--json'], false).length > 0;
@@ -152,14 +160,30 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'proxy-config': {
+      if (args.includes('--help') || args.includes('-h')) {
+        out(PROXY_CONFIG_USAGE);
+        return 0;
+      }
       const admin = takeFlag(args, ['--admin'], true)[0];
       const output = takeFlag(args, ['-o', '--output'], true)[0];
+      const filter = Object.fromEntries(
+        ['fqdn', 'port', 'subset', 'direction', 'cluster', 'status'].map((k) => [
+          k,
+          takeFlag(args, [`--${k}`], true)[0],
+        ]),
+      );
       if (args.length !== 2 || (output && output !== 'json' && output !== 'short'))
         throw cliErrors.error('CLI_ERR_USAGE', {
           what: 'usage: tsmesh proxy-config clusters|listeners|routes|endpoints PROXY [--admin URL] [-o json]',
         });
       const [kind, proxy] = args;
-      return proxyConfig({ kind, admin: adminUrl(paths.stateFile, proxy, admin), json: output === 'json', out });
+      return proxyConfig({
+        kind,
+        admin: adminUrl(paths.stateFile, proxy, admin),
+        json: output === 'json',
+        filter,
+        out,
+      });
     }
     default:
       throw cliErrors.error('CLI_ERR_USAGE', { what: `unknown command ${cmd}` });

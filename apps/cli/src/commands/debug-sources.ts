@@ -47,7 +47,8 @@ export async function getJson<T>(url: string): Promise<T> {
   try {
     res = await fetch(url);
   } catch (e) {
-    throw new Error(`cannot reach ${url}: ${(e as Error).cause ?? (e as Error).message}`);
+    const cause = (e as Error).cause;
+    throw new Error(`cannot reach ${url}: ${cause instanceof Error ? cause.message : (e as Error).message}`);
   }
   const text = await res.text();
   if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${text.slice(0, 200)}`);

@@ -109,3 +109,30 @@ describe('proxy-config tables', () => {
     ]);
   });
 });
+
+describe('proxy-config filters (istioctl --fqdn/--port/--subset/--direction, --cluster/--status)', () => {
+  it('clusters by fqdn substring, port, subset and direction', () => {
+    expect(clustersTable(dump, { fqdn: 'reviews', direction: 'inbound' }).slice(1).map(cols)).toEqual([
+      ['reviews.default.svc.cluster.local', '9080', '-', 'inbound', 'STATIC'],
+    ]);
+    expect(clustersTable(dump, { port: '9080', subset: 'v1' }).slice(1).map(cols)).toEqual([
+      ['reviews.default.svc.cluster.local', '9080', 'v1', 'outbound', 'EDS'],
+    ]);
+  });
+
+  it('endpoints by cluster and status', () => {
+    const host = (address: string, eds_health_status: string) => ({
+      address: { socket_address: { address, port_value: 80 } },
+      health_status: { eds_health_status },
+    });
+    const clusters = {
+      cluster_statuses: [
+        { name: 'a', host_statuses: [host('10.0.0.1', 'HEALTHY'), host('10.0.0.2', 'UNHEALTHY')] },
+        { name: 'b', host_statuses: [host('10.0.0.3', 'HEALTHY')] },
+      ],
+    };
+    expect(endpointsTable(clusters, { cluster: 'a', status: 'healthy' }).slice(1).map(cols)).toEqual([
+      ['10.0.0.1:80', 'HEALTHY', 'a'],
+    ]);
+  });
+});

@@ -59,11 +59,33 @@ const clusterType = (c: Msg): string => {
   return c['cluster_type'] ? 'CUSTOM' : 'STATIC';
 };
 
-export function clustersTable(dump: { configs?: Msg[] }): string[] {
-  const rows = clustersOf(dump).map((c) => {
-    const n = parseClusterName(String(c['name'] ?? ''));
-    return [n.fqdn, n.port, n.subset, n.direction, clusterType(c)];
-  });
+/** istioctl's filters: `--fqdn` (substring), `--port`, `--subset`, `--direction` (clusters); `--cluster`, `--status` (endpoints). */
+export interface ProxyConfigFilter {
+  fqdn?: string;
+  port?: string;
+  subset?: string;
+  direction?: string;
+  cluster?: string;
+  status?: string;
+}
+
+function clusterMatches(c: Msg, f: ProxyConfigFilter): boolean {
+  const n = parseClusterName(String(c['name'] ?? ''));
+  return (
+    (!f.fqdn || n.fqdn.includes(f.fqdn)) &&
+    (!f.port || n.port === f.port) &&
+    (!f.subset || n.subset === f.subset) &&
+    (!f.direction || n.direction === f.direction)
+  );
+}
+
+export function clustersTable(dump: { configs?: Msg[] }, filter: ProxyConfigFilter = {}): string[] {
+  const rows = clustersOf(dump)
+    .filter((c) => clusterMatches(c, filter))
+    .map((c) => {
+      const n = parseClusterName(String(c['name'] ?? ''));
+      return [n.fqdn, n.port, n.subset, n.direction, clusterType(c)];
+    });
   return table(['SERVICE FQDN', 'PORT', 'SUBSET', 'DIRECTION', 'TYPE'], rows);
 }
 
@@ -97,10 +119,11 @@ export interface AdminClusters {
 }
 
 /** One row per host of `/clusters?format=json`: HEALTHY, UNHEALTHY, or OUTLIER-EJECTED. */
-export function endpointsTable(clusters: AdminClusters): string[] {
+export function endpointsTable(clusters: AdminClusters, filter: ProxyConfigFilter = {}): string[] {
   const rows: string[][] = [];
   for (const c of clusters.cluster_statuses ?? [])
     for (const h of list(c, 'host_statuses')) {
+      if (filter.cluster && c['name'] !== filter.cluster) continue;
       const sa = ((h['address'] as Msg | undefined)?.['socket_address'] as Msg | undefined) ?? {};
       const hs = (h['health_status'] as Msg | undefined) ?? {};
       const status = hs['failed_outlier_check']
@@ -108,6 +131,7 @@ export function endpointsTable(clusters: AdminClusters): string[] {
         : String(hs['eds_health_status'] ?? 'HEALTHY') === 'HEALTHY'
           ? 'HEALTHY'
           : 'UNHEALTHY';
+      if (filter.status && status !== filter.status.toUpperCase()) continue;
       rows.push([`${sa['address'] ?? '?'}:${sa['port_value'] ?? '?'}`, status, String(c['name'] ?? '')]);
     }
   return table(['ENDPOINT', 'STATUS', 'CLUSTER'], rows);
@@ -117,6 +141,7 @@ export interface ProxyConfigOptions {
   kind: string;
   admin: string;
   json: boolean;
+  filter?: ProxyConfigFilter;
   out: (line: string) => void;
 }
 
@@ -129,12 +154,21 @@ export async function proxyConfig(o: ProxyConfigOptions): Promise<number> {
   if (kind === 'endpoints') {
     const clusters = await getJson<AdminClusters>(`${o.admin}/clusters?format=json`);
     if (o.json) o.out(JSON.stringify(clusters.cluster_statuses ?? [], null, 2));
-    else endpointsTable(clusters).forEach((l) => o.out(l));
+    else endpointsTable(clusters, o.filter).forEach((l) => o.out(l));
     return 0;
   }
   const dump = await getJson<{ configs?: Msg[] }>(`${o.admin}/config_dump`);
-  const pick = { clusters: clustersOf, listeners: listenersOf, routes: routesOf }[kind];
-  const render = { clusters: clustersTable, listeners: listenersTable, routes: routesTable }[kind];
+  const filter = o.filter ?? {};
+  const pick = {
+    clusters: (d: typeof dump) => clustersOf(d).filter((c) => clusterMatches(c, filter)),
+    listeners: listenersOf,
+    routes: routesOf,
+  }[kind];
+  const render = {
+    clusters: (d: typeof dump) => clustersTable(d, filter),
+    listeners: listenersTable,
+    routes: routesTable,
+  }[kind];
   if (o.json) o.out(JSON.stringify(pick(dump), null, 2));
   else render(dump).forEach((l) => o.out(l));
   return 0;

@@ -153,6 +153,18 @@ describe('tsmesh proxy-status / proxy-config against a real Pilot and proxy', ()
       name: string;
     }>;
     expect(raw.map((c) => c.name)).toContain('outbound|9080||ratings.default.svc.cluster.local');
+    const filtered = cli(
+      'proxy-config',
+      'clusters',
+      'x',
+      '--admin',
+      admin,
+      '--fqdn',
+      'ratings',
+      '--direction',
+      'outbound',
+    );
+    expect(filtered.stdout.trim().split('\n')).toHaveLength(2);
     const eps = cli('proxy-config', 'endpoints', 'x', '--admin', admin);
     expect(eps.stdout).toMatch(/127\.0\.0\.1:\d+\s+HEALTHY\s+outbound\|9080\|\|ratings\.default\.svc\.cluster\.local/);
     expect(cli('proxy-config', 'routes', 'x', '--admin', admin).stdout).toMatch(/^NAME\s+VIRTUAL HOSTS\n/);
@@ -197,6 +209,11 @@ describe('tsmesh proxy-status / proxy-config against a real Pilot and proxy', ()
     expect([one.code, one.stdout]).toEqual([0, expect.stringMatching(/^CDS: MATCH/m)]);
     const clusters = cli('proxy-config', 'clusters', 'productpage-v1-abc');
     expect(clusters.stdout).toMatch(/ratings\.default\.svc\.cluster\.local\s+9080\s+-\s+outbound\s+EDS/);
+    const gone = cli('proxy-config', 'clusters', 'x', '--admin', pilot.addresses['grpc'].replace(/:\d+$/, ':9'));
+    expect([gone.code, gone.stderr]).toEqual([
+      1,
+      expect.stringMatching(/^tsmesh: cannot reach http:\/\/127\.0\.0\.1:9\/config_dump: /),
+    ]);
     const unknown = cli('proxy-config', 'clusters', 'nope');
     expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringMatching(/CLI_ERR_USAGE: no proxy nope/)]);
   });
