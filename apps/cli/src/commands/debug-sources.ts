@@ -26,7 +26,9 @@ export function pilotUrl(stateFile: string, flag: string | undefined): string {
 /** True when `proxy` names this process: its name, its pod, or `pod.namespace`. */
 function namesProcess(p: ProcessState & { namespace?: string }, proxy: string): boolean {
   const pod = proxy.includes('~') ? (proxy.split('~')[2] ?? proxy) : proxy;
-  return p.name === pod || p.pod === pod || `${p.pod}.${p.namespace ?? 'default'}` === pod;
+  // state.json may not record the namespace: `pod.ns` then matches on the pod name alone.
+  const ns = p.namespace ? `${p.pod}.${p.namespace}` : undefined;
+  return p.name === pod || p.pod === pod || ns === pod || (!ns && p.pod === pod.split('.')[0]);
 }
 
 /** A proxy's admin URL: `--admin`, else the `admin` listener of its sidecar/gateway in the state file. */
