@@ -167,27 +167,21 @@ test('registry: Services, Endpoints of running pods, Pods with IP, labels and se
   expect(pod.status.podIP).toBe(topology.pods.find((p) => p.name === 'reviews-v3')?.ip);
 });
 
-test('a gateway that takes --config-path gets a generated bootstrap with ISTIO_METAJSON_LABELS', () => {
+test('the gateway starts from flags (node identity, labels, Pilot), not from a generated bootstrap, even when it takes --config-path', () => {
   const m = components(true);
   m.set('gateway', component('gateway', true, ['--config-path', '--discovery-address', '--labels', '--port-map']));
-  const plan = buildPlan(topology, m, { ...options, bootstrapDir: '/s/bootstrap' });
+  const plan = buildPlan(topology, m, options);
   const gw = plan.processes.find((p) => p.role === 'gateway');
+  const pilot = plan.processes.find((p) => p.name === 'istio-pilot');
   expect(gw?.args).toEqual([
-    '--config-path',
-    '/s/bootstrap/istio-ingressgateway.json',
+    '--discovery-address',
+    `${pilot?.ip}:15010`,
+    '--labels',
+    'app=istio-ingressgateway,version=v1,istio=ingressgateway',
     '--port-map',
     '80=127.0.0.1:8080,443=127.0.0.1:8443',
   ]);
-  const boot = JSON.parse(plan.files[0].content);
-  expect(plan.files[0].path).toBe('/s/bootstrap/istio-ingressgateway.json');
-  expect(JSON.parse(boot.node.metadata.ISTIO_METAJSON_LABELS)).toEqual({
-    app: 'istio-ingressgateway',
-    version: 'v1',
-    istio: 'ingressgateway',
-  });
-  expect(boot.node.id).toMatch(
-    /^router~127\.0\.50\.\d+~istio-ingressgateway-[0-9a-f]{5}\.istio-system~istio-system\.svc\.cluster\.local$/,
-  );
+  expect(plan.files).toEqual([]);
 });
 
 test('with Mixer: Pilot gets a generated mesh config naming istio-policy/istio-telemetry (fail-closed); the summary shows the istio_* metrics', () => {

@@ -48,7 +48,10 @@ export interface PlanOptions {
   citadelDir: string;
   /** Pilot's --mesh-config, written when Mixer runs (names its check/report servers). */
   meshConfigPath?: string;
-  /** Where generated Envoy bootstrap files go (the gateway's). */
+  /**
+   * Unused: the gateway now starts from flags (Pilot reads the LABELS map the proxy sends), not from a
+   * generated bootstrap. Kept only because `commands/up.ts` (not owned here) still passes it; remove both.
+   */
   bootstrapDir?: string;
   /** First port of the per-pod sidecar HTTP proxy listeners on 127.0.0.1 (HTTP_PROXY). */
   httpProxyPortBase: number;
@@ -88,20 +91,10 @@ export interface Plan {
 
 export const APP_PORT_OFFSET = 20000;
 
-/** Flags a bootstrap file replaces (node identity, admin, discovery). */
-const BOOTSTRAP_FLAGS = new Set([
-  '--discovery-address',
-  '--service-node',
-  '--service-cluster',
-  '--ip',
-  '--pod-name',
-  '--namespace',
-  '--labels',
-  '--service-account',
-  '--admin-address',
-]);
-
-/** Envoy v3 bootstrap for a router node: ADS to Pilot, admin on the pod address, Istio node metadata. */
+/**
+ * Envoy v3 bootstrap for a router node: ADS to Pilot, admin on the pod address, Istio node metadata.
+ * Used by `tsmesh compose` (the gateway container's identity); the local launcher passes flags instead.
+ */
 export function routerBootstrap(pod: PodSpec, pilotGrpc: string): Record<string, unknown> {
   const i = pilotGrpc.lastIndexOf(':');
   const name = podName(pod.name);
@@ -305,17 +298,7 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
     const token = newToken(gw);
     const https = `${o.gatewayAddress.slice(0, o.gatewayAddress.lastIndexOf(':'))}:${o.gatewayAddress.endsWith(':0') ? 0 : 8443}`;
     const wanted = proxyWanted(gw, token, [['--port-map', `80=${o.gatewayAddress},443=${https}`]]);
-    // The gateway's node metadata comes from a bootstrap file when the gateway takes one: it adds
-    // ISTIO_METAJSON_LABELS (a JSON string, as Istio 1.0's agent sends), so Pilot matches the Gateway
-    // selector whatever form LABELS arrives in.
-    const bootstrap =
-      o.bootstrapDir && gwComponent.flags.has('--config-path') ? `${o.bootstrapDir}/${gw.name}.json` : null;
-    if (bootstrap)
-      plan.files.push({ path: bootstrap, content: JSON.stringify(routerBootstrap(gw, pilotGrpc), null, 2) });
-    const { args, dropped } = supportedFlags(
-      gwComponent,
-      bootstrap ? [['--config-path', bootstrap], ...wanted.filter(([f]) => !BOOTSTRAP_FLAGS.has(f))] : wanted,
-    );
+    const { args, dropped } = supportedFlags(gwComponent, wanted);
     if (dropped.length)
       plan.notes.push(`istio-ingressgateway: gateway does not list ${dropped.join(', ')} in --help; not passed`);
     plan.processes.push({
