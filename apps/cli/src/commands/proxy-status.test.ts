@@ -1,4 +1,12 @@
-import { compareConfig, formatComparison, formatStatus, statusRows, syncState, type SynczRow } from './proxy-status';
+import {
+  canonical,
+  compareConfig,
+  formatComparison,
+  formatStatus,
+  statusRows,
+  syncState,
+  type SynczRow,
+} from './proxy-status';
 
 const sent = (v: string, n: string) => ({
   sent_version: v,
@@ -129,4 +137,15 @@ test('the newest version compares push numbers as numbers', () => {
   expect(statusRows([{ proxy: 'p', types: { ...row('t/9').types, lds: sent('t/10', 'm') } }], 'x')[0].version).toBe(
     't/10',
   );
+});
+
+test('content: proto3 defaults and @type do not count, a changed field does', () => {
+  expect(canonical({ '@type': 'x', name: 'c', health_checks: [], b: { z: 1, a: false } })).toBe(
+    canonical({ b: { z: 1 }, name: 'c' }),
+  );
+  const dump = proxyDump(['outbound|9080||reviews', 'outbound|9080|v1|reviews'], '7');
+  const clusters = dump.configs[1] as { dynamic_active_clusters: Array<{ cluster: Record<string, unknown> }> };
+  clusters.dynamic_active_clusters[1].cluster['lb_policy'] = 'RANDOM';
+  const cmp = compareConfig(pilotDump, dump, syncz[0]);
+  expect([cmp[0].match, cmp[0].differences]).toEqual([false, ['content differs: outbound|9080|v1|reviews']]);
 });

@@ -105,17 +105,40 @@ const nameOf = (type: XdsType, r: Msg): string => String((type === 'eds' ? r['cl
 
 interface Applied {
   names: Map<string, string>;
+  resources: Map<string, Msg>;
   version: string;
+}
+
+/**
+ * A resource's JSON with proto3 defaults left out (empty lists, `''`, `0`, `false`, `null`) and
+ * keys sorted, without the top-level `@type`: Pilot's dump and the proxy's decoded copy of the
+ * same message then print the same.
+ */
+export function canonical(r: Msg): string {
+  const norm = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(norm);
+    if (!v || typeof v !== 'object') return v;
+    const o: Msg = {};
+    for (const k of Object.keys(v).sort()) {
+      const x = (v as Msg)[k];
+      if (x === null || x === '' || x === 0 || x === false || (Array.isArray(x) && x.length === 0)) continue;
+      o[k] = norm(x);
+    }
+    return o;
+  };
+  const { ['@type']: _type, ...rest } = r;
+  return JSON.stringify(norm(rest));
 }
 
 /** What the proxy applied per type, from Envoy's admin ConfigDump (dynamic resources only). */
 export function appliedConfig(dump: { configs?: Msg[] }): Record<XdsType, Applied> {
-  const out = Object.fromEntries(XDS_TYPES.map((t) => [t, { names: new Map(), version: '' }])) as Record<
-    XdsType,
-    Applied
-  >;
+  const out = Object.fromEntries(
+    XDS_TYPES.map((t) => [t, { names: new Map(), resources: new Map(), version: '' }]),
+  ) as Record<XdsType, Applied>;
   const add = (t: XdsType, r: Msg | undefined, version: unknown) => {
-    if (r) out[t].names.set(nameOf(t, r), String(version ?? ''));
+    if (!r) return;
+    out[t].names.set(nameOf(t, r), String(version ?? ''));
+    out[t].resources.set(nameOf(t, r), r);
   };
   for (const c of dump.configs ?? []) {
     const kind = String(c['@type'] ?? '')
@@ -142,8 +165,8 @@ export function appliedConfig(dump: { configs?: Msg[] }): Record<XdsType, Applie
 }
 
 /**
- * Per type: the same resource names on both sides, and the proxy holding the version Pilot last
- * sent (from syncz; without a syncz row only names are compared).
+ * Per type: the same resource names on both sides, the same content (see `canonical`), and the
+ * proxy holding the version Pilot last sent (from syncz; without a syncz row no version check).
  */
 export function compareConfig(
   pilotDump: Partial<Record<XdsType, Msg[]>>,
@@ -152,10 +175,15 @@ export function compareConfig(
 ): TypeComparison[] {
   const applied = appliedConfig(proxyDump);
   return XDS_TYPES.map((type) => {
-    const want = new Set((pilotDump[type] ?? []).map((r) => nameOf(type, r)));
+    const wanted = new Map((pilotDump[type] ?? []).map((r) => [nameOf(type, r), r]));
+    const want = new Set(wanted.keys());
     const have = applied[type].names;
     const differences: string[] = [];
     for (const n of want) if (!have.has(n)) differences.push(`missing on the proxy: ${n}`);
+    for (const [n, r] of wanted) {
+      const got = applied[type].resources.get(n);
+      if (got && canonical(got) !== canonical(r)) differences.push(`content differs: ${n}`);
+    }
     for (const n of have.keys()) if (!want.has(n)) differences.push(`only on the proxy: ${n}`);
     const sent = sync?.types[type]?.sent_version ?? '';
     if (sent && applied[type].version !== sent)
