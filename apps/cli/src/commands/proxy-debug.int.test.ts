@@ -141,6 +141,11 @@ describe('tsmesh proxy-status / proxy-config against a real Pilot and proxy', ()
       ['rds', true, []],
     ]);
     expect([one.code, cmp.match]).toEqual([0, true]);
+    const nope = cli('proxy-status', 'nope', '--pilot', pilotUrl, '--admin', `http://${proxy.addresses['admin']}`);
+    expect([nope.code, nope.stderr.trim()]).toEqual([
+      2,
+      `tsmesh: CLI_ERR_USAGE: nope is not connected to Pilot at ${pilot.addresses['http']} (connected: productpage-v1-abc.default); give a connected proxy or a full node id`,
+    ]);
   });
 
   it('proxy-config clusters lists the outbound cluster of the service; -o json gives the raw clusters', () => {

@@ -3,6 +3,7 @@
  * `/debug/syncz`; with PROXY, what Pilot would send (`/debug/config_dump?proxyID=`) against what
  * the proxy applied (its admin `/config_dump?include_eds`).
  */
+import { cliErrors } from '../errors';
 import { getJson, table } from './debug-sources';
 
 type Msg = Record<string, unknown>;
@@ -235,7 +236,13 @@ export async function proxyStatus(o: ProxyStatusOptions): Promise<number> {
   const id = row?.proxy ?? arg;
   const pilotDump = await getJson<Partial<Record<XdsType, Msg[]>>>(
     `${o.pilot}/debug/config_dump?proxyID=${encodeURIComponent(id)}`,
-  );
+  ).catch((e: Error) => {
+    if (row) throw e;
+    const connected = syncz.map((r) => proxyName(r.proxy)).join(', ') || 'none';
+    throw cliErrors.error('CLI_ERR_USAGE', {
+      what: `${arg} is not connected to Pilot at ${pilotHost} (connected: ${connected}); give a connected proxy or a full node id`,
+    });
+  });
   const proxyDump = await getJson<{ configs?: Msg[] }>(`${o.admin?.() ?? ''}/config_dump?include_eds`);
   const cmp = compareConfig(pilotDump, proxyDump, row);
   const ok = !!row && cmp.every((c) => c.match);
