@@ -48,11 +48,6 @@ export interface PlanOptions {
   citadelDir: string;
   /** Pilot's --mesh-config, written when Mixer runs (names its check/report servers). */
   meshConfigPath?: string;
-  /**
-   * Unused: the gateway now starts from flags (Pilot reads the LABELS map the proxy sends), not from a
-   * generated bootstrap. Kept only because `commands/up.ts` (not owned here) still passes it; remove both.
-   */
-  bootstrapDir?: string;
   /** First port of the per-pod sidecar HTTP proxy listeners on 127.0.0.1 (HTTP_PROXY). */
   httpProxyPortBase: number;
   /** Components not to run even if built (`--without pilot,proxy`). */

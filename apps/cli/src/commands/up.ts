@@ -179,7 +179,6 @@ async function supervise(root: string, s: UpSettings, out: Out): Promise<number>
     configDir: paths.configDir,
     mixerConfigDir: paths.mixerConfigDir,
     tokensFile: paths.tokensFile,
-    bootstrapDir: join(paths.root, 'bootstrap'),
     meshConfigPath: paths.meshConfigFile,
     citadelDir: paths.citadelDir,
     without,
