@@ -112,3 +112,27 @@ export function serverSpecs(defaultPort: number) {
     },
   } as const satisfies DemoSpecs;
 }
+
+/** The database settings every shop service shares: `pg` at DATABASE_URL, else embedded PGlite. */
+export function databaseSpecs(defaultSchema: string) {
+  return {
+    databaseUrl: {
+      kind: 'string',
+      default: '',
+      description: 'PostgreSQL URL; empty runs embedded PGlite',
+      env: 'DATABASE_URL',
+    },
+    dataDir: {
+      kind: 'string',
+      default: '',
+      description: 'PGlite data directory; empty keeps data in memory',
+      env: 'PGLITE_DATA_DIR',
+    },
+    schema: {
+      kind: 'string',
+      default: defaultSchema,
+      description: "this service's schema in the shared database",
+      env: 'DB_SCHEMA',
+    },
+  } as const satisfies DemoSpecs;
+}

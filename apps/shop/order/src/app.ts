@@ -10,6 +10,7 @@ import {
   openSql,
   page,
   renderAtomFeed,
+  databaseSpecs,
   serverSpecs,
   wantsJson,
   type DemoLogger,
@@ -30,24 +31,7 @@ import {
 
 export const orderSpecs = {
   ...serverSpecs(8080),
-  databaseUrl: {
-    kind: 'string',
-    default: '',
-    description: 'PostgreSQL URL; empty runs embedded PGlite',
-    env: 'DATABASE_URL',
-  },
-  dataDir: {
-    kind: 'string',
-    default: '',
-    description: 'PGlite data directory; empty keeps data in memory',
-    env: 'PGLITE_DATA_DIR',
-  },
-  schema: {
-    kind: 'string',
-    default: 'order',
-    description: "this service's schema in the shared database",
-    env: 'DB_SCHEMA',
-  },
+  ...databaseSpecs('order'),
   failRandomly: {
     kind: 'bool',
     default: false,

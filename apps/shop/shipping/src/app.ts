@@ -10,6 +10,7 @@ import {
   openSql,
   page,
   propagateHeaders,
+  databaseSpecs,
   serverSpecs,
   wantsJson,
   type DemoLogger,
@@ -19,24 +20,7 @@ import {
 
 export const shippingSpecs = {
   ...serverSpecs(8080),
-  databaseUrl: {
-    kind: 'string',
-    default: '',
-    description: 'PostgreSQL URL; empty runs embedded PGlite',
-    env: 'DATABASE_URL',
-  },
-  dataDir: {
-    kind: 'string',
-    default: '',
-    description: 'PGlite data directory; empty keeps data in memory',
-    env: 'PGLITE_DATA_DIR',
-  },
-  schema: {
-    kind: 'string',
-    default: 'shipping',
-    description: "this service's schema in the shared database",
-    env: 'DB_SCHEMA',
-  },
+  ...databaseSpecs('shipping'),
   orderUrl: {
     kind: 'string',
     default: 'http://order:8080',
