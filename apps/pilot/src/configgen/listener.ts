@@ -9,7 +9,7 @@
 import type { Proxy } from '../model/proxy';
 import { sidecarScope, type SidecarScope } from '../model/sidecar-scope';
 import { cached, type PushContext } from '../model/push-context';
-import { isHttpProtocol, type Service, type ServicePort } from '../model/types';
+import { isHttpProtocol, type ServicePort } from '../model/types';
 import { proxyInstances } from './cluster';
 import {
   BLACKHOLE_CLUSTER,
@@ -24,8 +24,15 @@ import {
   type Msg,
 } from './names';
 import type { PluginRegistry, ListenerInput } from './plugins';
-import { destinationCluster } from './http-route';
-import { httpPorts, virtualServicesFor } from './virtual-host';
+import {
+  isTlsProtocol,
+  l4UsesSourceLabels,
+  mergeChains,
+  tcpFilterChains,
+  tcpProxy,
+  tlsFilterChains,
+} from './tcp-route';
+import { httpPorts } from './virtual-host';
 
 export function adsConfigSource(): Msg {
   return { ads: {}, resource_api_version: 'V3' };
@@ -56,41 +63,7 @@ export function hcm(statPrefix: string, routeSpec: Msg, filters: Msg[], extra: M
   };
 }
 
-/**
- * The tcp_proxy for a service port: the first VirtualService `tcp` route (bound to `mesh`) whose match
- * port fits, one destination → `cluster`, several → `weighted_clusters`; else the default cluster.
- */
-export function tcpRoute(ctx: PushContext, svc: Service, port: number): Msg {
-  const fallback = `outbound|${port}||${svc.hostname}`;
-  for (const vs of virtualServicesFor(ctx, svc.hostname))
-    for (const r of (vs.spec['tcp'] as Msg[] | undefined) ?? []) {
-      const matches = (r['match'] as Msg[] | undefined) ?? [];
-      if (matches.length > 0 && !matches.some((m) => m['port'] === undefined || m['port'] === port)) continue;
-      const dests = ((r['route'] as Msg[] | undefined) ?? []).filter((d) => d['destination']);
-      const scope = { proxy: undefined as never, ctx, port, gateways: ['mesh'] };
-      const weighted = dests
-        .map((d) => ({
-          name: destinationCluster(scope, vs, d['destination'] as Msg),
-          weight: Number(d['weight'] ?? 0),
-        }))
-        .filter((w, _i, all) => all.length === 1 || w.weight > 0);
-      if (weighted.length === 1) return tcpProxy(weighted[0].name);
-      if (weighted.length > 1)
-        return {
-          name: FILTER_NAME.tcpProxy,
-          typed_config: {
-            '@type': FILTER_TYPE.tcpProxy,
-            stat_prefix: fallback,
-            weighted_clusters: { clusters: weighted },
-          },
-        };
-    }
-  return tcpProxy(fallback);
-}
-
-export function tcpProxy(cluster: string): Msg {
-  return { name: FILTER_NAME.tcpProxy, typed_config: { '@type': FILTER_TYPE.tcpProxy, stat_prefix: cluster, cluster } };
-}
+export { tcpProxy } from './tcp-route';
 
 function outboundHttpListener(proxy: Proxy, ctx: PushContext, port: number, plugins?: PluginRegistry): Msg {
   const name = listenerName('0.0.0.0', port);
@@ -110,30 +83,46 @@ function outboundHttpListener(proxy: Proxy, ctx: PushContext, port: number, plug
   }));
 }
 
-function outboundTcpListeners(ctx: PushContext, taken: Set<number>, scope: SidecarScope): Msg[] {
-  return cached(ctx, `lds-tcp|${scope.key}`, () => outboundTcpListenersUncached(ctx, taken, scope));
+function outboundTcpListeners(proxy: Proxy, ctx: PushContext, taken: Set<number>, scope: SidecarScope): Msg[] {
+  // Chains depend on the proxy only through tcp/tls `sourceLabels` matches.
+  const labelsKey = l4UsesSourceLabels(ctx) ? JSON.stringify(proxy.labels) : '';
+  return cached(ctx, `lds-tcp|${scope.key}|${labelsKey}`, () => outboundTcpListenersUncached(proxy, ctx, taken, scope));
 }
 
-function outboundTcpListenersUncached(ctx: PushContext, taken: Set<number>, scope: SidecarScope): Msg[] {
-  const out: Msg[] = [];
-  const names = new Set<string>();
+/**
+ * `<VIP>_<port>` per TCP/TLS service port (`0.0.0.0_<port>` without a VIP, shared: the chains of every service on
+ * it are merged, first claim of a match wins). TLS ports match on SNI, so their listeners get the tls_inspector.
+ */
+function outboundTcpListenersUncached(proxy: Proxy, ctx: PushContext, taken: Set<number>, scope: SidecarScope): Msg[] {
+  const out = new Map<string, Msg>();
   for (const svc of scope.services) {
     for (const p of svc.ports) {
       if (isHttpProtocol(p.protocol) || p.protocol === 'UDP' || taken.has(p.port)) continue;
       const ip = svc.address !== '0.0.0.0' ? svc.address : '0.0.0.0';
       const name = listenerName(ip, p.port);
-      if (names.has(name)) continue;
-      names.add(name);
-      out.push({
-        name,
-        address: socketAddress(ip, p.port),
-        bind_to_port: wrap(false),
-        traffic_direction: 'OUTBOUND',
-        filter_chains: [{ filters: [tcpRoute(ctx, svc, p.port)] }],
-      });
+      const chains = isTlsProtocol(p.protocol)
+        ? tlsFilterChains(proxy, ctx, svc, p.port, ip === '0.0.0.0')
+        : tcpFilterChains(proxy, ctx, svc, p.port);
+      let listener = out.get(name);
+      if (!listener) {
+        listener = {
+          name,
+          address: socketAddress(ip, p.port),
+          bind_to_port: wrap(false),
+          traffic_direction: 'OUTBOUND',
+          filter_chains: [],
+        };
+        out.set(name, listener);
+      }
+      mergeChains(listener['filter_chains'] as Msg[], chains);
     }
   }
-  return out;
+  for (const l of out.values())
+    if ((l['filter_chains'] as Msg[]).some((c) => (c['filter_chain_match'] as Msg | undefined)?.['server_names']))
+      l['listener_filters'] = [
+        { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': FILTER_TYPE.tlsInspector } },
+      ];
+  return [...out.values()];
 }
 
 function inboundListeners(proxy: Proxy, ctx: PushContext, plugins?: PluginRegistry): Msg[] {
@@ -208,7 +197,7 @@ export function buildSidecarListeners(proxy: Proxy, ctx: PushContext, plugins?: 
   const scope = sidecarScope(proxy, ctx);
   const ports = httpPorts(ctx, scope);
   const out: Msg[] = ports.map((p) => outboundHttpListener(proxy, ctx, p, plugins));
-  out.push(...outboundTcpListeners(ctx, new Set(ports), scope));
+  out.push(...outboundTcpListeners(proxy, ctx, new Set(ports), scope));
   out.push(...inboundListeners(proxy, ctx, plugins));
   out.push(virtualListener(ctx));
   const hp = httpProxyPort(proxy, ctx);

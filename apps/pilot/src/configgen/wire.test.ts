@@ -67,6 +67,36 @@ spec:
   resolution: DNS
 ---
 apiVersion: networking.istio.io/v1alpha3
+kind: ServiceEntry
+metadata: {name: db}
+spec:
+  hosts: [db.example.com]
+  ports: [{number: 27017, name: tcp, protocol: TCP}]
+  resolution: NONE
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: ext-tls}
+spec:
+  hosts: [api.example.com]
+  tls:
+  - match: [{port: 443, sniHosts: [api.example.com], destinationSubnets: [203.0.113.0/24, 198.51.100.7]}]
+    route:
+    - {destination: {host: api.example.com, port: {number: 443}}, weight: 70}
+    - {destination: {host: db.example.com, port: {number: 27017}}, weight: 30}
+  - match: [{port: 443, sniHosts: [api.example.com]}]
+    route: [{destination: {host: api.example.com, port: {number: 443}}}]
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: db}
+spec:
+  hosts: [db.example.com]
+  tcp:
+  - match: [{destinationSubnets: [10.20.0.0/16]}]
+    route: [{destination: {host: db.example.com}}]
+---
+apiVersion: networking.istio.io/v1alpha3
 kind: Gateway
 metadata: {name: bookinfo-gateway}
 spec:
@@ -109,6 +139,20 @@ describe('generated resources on the wire', () => {
           const back = unpackAny(packAny(t, r));
           expect(normalize({ ...back, '@type': undefined })).toEqual(normalize(r as Msg));
           expect(validateMessage(t, r)).toEqual([]);
+        }
+        if (t === TYPE.listener && proxy.type === 'sidecar') {
+          const tls = resources.find((r) => r['name'] === '0.0.0.0_443') as Msg;
+          expect((tls['filter_chains'] as Msg[]).map((c) => c['filter_chain_match'])).toEqual([
+            {
+              prefix_ranges: [
+                { address_prefix: '198.51.100.7', prefix_len: { value: 32 } },
+                { address_prefix: '203.0.113.0', prefix_len: { value: 24 } },
+              ],
+              server_names: ['api.example.com'],
+            },
+            { server_names: ['api.example.com'] },
+          ]);
+          expect(tls['listener_filters']).toHaveLength(1);
         }
       });
 });

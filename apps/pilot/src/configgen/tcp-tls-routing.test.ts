@@ -1,0 +1,237 @@
+/**
+ * Sidecar outbound TCP/TLS listeners by simulation: a connection (original destination, SNI) from a given sidecar
+ * is walked through the generated Listeners as Envoy would and lands on an Istio-named cluster.
+ */
+import { BOOKINFO_YAML, contextFrom, productpage, sidecar } from '../testing/bookinfo';
+import { simulateConnection } from '../testing/simulate-listener';
+import type { PushContext } from '../model/push-context';
+import { generate } from './generator';
+import { TYPE, type Msg } from './names';
+
+const se = (
+  name: string,
+  host: string,
+  port: number,
+  protocol: string,
+  extra = '',
+) => `apiVersion: networking.istio.io/v1alpha3
+kind: ServiceEntry
+metadata: {name: ${name}}
+spec:
+  hosts: [${JSON.stringify(host)}]
+  ports: [{number: ${port}, name: ${protocol.toLowerCase()}, protocol: ${protocol}}]
+  resolution: ${extra || 'DNS'}
+`;
+
+const MYSQL = `apiVersion: v1
+kind: Service
+metadata: {name: mysqldb, namespace: default}
+spec:
+  clusterIP: 10.96.0.20
+  selector: {app: mysqldb}
+  ports: [{name: tcp, port: 3306}]
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: DestinationRule
+metadata: {name: mysqldb}
+spec:
+  host: mysqldb
+  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
+`;
+
+const EGRESS_GW = `apiVersion: v1
+kind: Service
+metadata: {name: istio-egressgateway, namespace: istio-system}
+spec:
+  clusterIP: 10.96.0.50
+  selector: {istio: egressgateway}
+  ports: [{name: https, port: 443}, {name: http2, port: 80}]
+`;
+
+function listeners(docs: string[] | PushContext, proxy = productpage()): Msg[] {
+  const ctx = Array.isArray(docs) ? contextFrom([BOOKINFO_YAML, ...docs]) : docs;
+  return (generate(TYPE.listener, proxy, ctx, []) ?? []) as Msg[];
+}
+
+/** Chains of listener `name` whose server_names include `sni`. */
+function chainsFor(ls: Msg[], name: string, sni: string): Msg[] {
+  const l = ls.find((x) => x['name'] === name) as Msg;
+  return (l['filter_chains'] as Msg[]).filter((c) =>
+    ((c['filter_chain_match'] as Msg | undefined)?.['server_names'] as string[] | undefined)?.includes(sni),
+  );
+}
+
+const GOOGLE = 'outbound|443||www.google.com';
+
+describe('sidecar TLS (SNI) routes', () => {
+  it('sends a TLS connection with SNI www.google.com to the ServiceEntry cluster, without a VirtualService', () => {
+    const ls = listeners([se('google', 'www.google.com', 443, 'TLS')]);
+    const r = simulateConnection(ls, { ip: '142.250.1.1', port: 443, sni: 'www.google.com' });
+    expect(r?.listener).toBe('0.0.0.0_443');
+    expect(r?.cluster).toBe(GOOGLE);
+    const l = ls.find((x) => x['name'] === '0.0.0.0_443') as Msg;
+    expect((l['listener_filters'] as Msg[]).map((f) => f['name'])).toEqual(['envoy.filters.listener.tls_inspector']);
+    expect(simulateConnection(ls, { ip: '142.250.1.1', port: 443, sni: 'evil.example' })).toBeUndefined();
+    expect(simulateConnection(ls, { ip: '142.250.1.1', port: 443 })).toBeUndefined();
+  });
+
+  it('merges the SNI chains of several external HTTPS/TLS hosts sharing 0.0.0.0_443', () => {
+    const ls = listeners([
+      se('google', 'www.google.com', 443, 'HTTPS'),
+      se('api', 'api.example.com', 443, 'TLS'),
+      se('wiki', '*.wikipedia.org', 443, 'TLS', 'NONE'),
+    ]);
+    expect(ls.filter((l) => l['name'] === '0.0.0.0_443')).toHaveLength(1);
+    expect(simulateConnection(ls, { ip: '1.2.3.4', port: 443, sni: 'www.google.com' })?.cluster).toBe(GOOGLE);
+    expect(simulateConnection(ls, { ip: '1.2.3.4', port: 443, sni: 'api.example.com' })?.cluster).toBe(
+      'outbound|443||api.example.com',
+    );
+    expect(simulateConnection(ls, { ip: '1.2.3.4', port: 443, sni: 'en.wikipedia.org' })?.cluster).toBe(
+      'outbound|443||*.wikipedia.org',
+    );
+  });
+
+  it('routes by sniHosts to weighted destinations and drops unreachable duplicate matches', () => {
+    const ls = listeners([
+      se('wiki', '*.wikipedia.org', 443, 'TLS', 'NONE'),
+      se('en', 'en.wikipedia.org', 443, 'TLS'),
+      se('de', 'de.wikipedia.org', 443, 'TLS'),
+      `apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: wiki}
+spec:
+  hosts: ["*.wikipedia.org"]
+  tls:
+  - match: [{port: 443, sniHosts: [en.wikipedia.org]}]
+    route:
+    - {destination: {host: en.wikipedia.org}, weight: 80}
+    - {destination: {host: de.wikipedia.org}, weight: 20}
+  - match: [{port: 443, sniHosts: [en.wikipedia.org]}]
+    route: [{destination: {host: de.wikipedia.org}}]
+  - match: [{port: 443, sniHosts: ["*.wikipedia.org"]}]
+    route: [{destination: {host: de.wikipedia.org}}]
+`,
+    ]);
+    expect(simulateConnection(ls, { ip: '1.2.3.4', port: 443, sni: 'en.wikipedia.org' })?.weighted).toEqual([
+      { name: 'outbound|443||en.wikipedia.org', weight: 80 },
+      { name: 'outbound|443||de.wikipedia.org', weight: 20 },
+    ]);
+    expect(simulateConnection(ls, { ip: '1.2.3.4', port: 443, sni: 'fr.wikipedia.org' })?.cluster).toBe(
+      'outbound|443||de.wikipedia.org',
+    );
+    // Envoy rejects two chains claiming one server name: the second en.wikipedia.org match is left out.
+    expect(chainsFor(ls, '0.0.0.0_443', 'en.wikipedia.org')).toHaveLength(1);
+  });
+
+  it('sends mesh traffic for an external host to the egress gateway (Istio egress TLS origination example)', () => {
+    const ls = listeners([
+      EGRESS_GW,
+      se('cnn', 'edition.cnn.com', 443, 'TLS'),
+      `apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: direct-cnn-through-egress-gateway}
+spec:
+  hosts: [edition.cnn.com]
+  gateways: [istio-egressgateway, mesh]
+  tls:
+  - match: [{gateways: [mesh], port: 443, sniHosts: [edition.cnn.com]}]
+    route: [{destination: {host: istio-egressgateway.istio-system.svc.cluster.local, subset: cnn, port: {number: 443}}}]
+  - match: [{gateways: [istio-egressgateway], port: 443, sniHosts: [edition.cnn.com]}]
+    route: [{destination: {host: edition.cnn.com, port: {number: 443}}}]
+`,
+    ]);
+    expect(simulateConnection(ls, { ip: '151.101.1.67', port: 443, sni: 'edition.cnn.com' })?.cluster).toBe(
+      'outbound|443|cnn|istio-egressgateway.istio-system.svc.cluster.local',
+    );
+  });
+
+  it('evaluates tls sourceLabels per proxy and matches destinationSubnets as prefix_ranges', () => {
+    const docs = [
+      se('google', 'www.google.com', 443, 'TLS'),
+      se('alt', 'alt.google.com', 443, 'TLS'),
+      `apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: google}
+spec:
+  hosts: [www.google.com]
+  tls:
+  - match: [{sniHosts: [www.google.com], sourceLabels: {app: reviews}}]
+    route: [{destination: {host: alt.google.com}}]
+  - match: [{sniHosts: [www.google.com], destinationSubnets: [142.250.0.0/16]}]
+    route: [{destination: {host: alt.google.com}}]
+  - match: [{sniHosts: [www.google.com]}]
+    route: [{destination: {host: www.google.com}}]
+`,
+    ];
+    const reviews = sidecar('10.1.0.21', 'reviews-v1-abc', { app: 'reviews', version: 'v1' });
+    const conn = { ip: '8.8.8.8', port: 443, sni: 'www.google.com' };
+    expect(simulateConnection(listeners(docs, reviews), conn)?.cluster).toBe('outbound|443||alt.google.com');
+    expect(simulateConnection(listeners(docs), conn)?.cluster).toBe(GOOGLE);
+    expect(simulateConnection(listeners(docs), { ...conn, ip: '142.250.3.4' })?.cluster).toBe(
+      'outbound|443||alt.google.com',
+    );
+  });
+});
+
+describe('sidecar TCP route matches', () => {
+  const tcpVs = (body: string) => `apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: mysqldb}
+spec:
+  hosts: [mysqldb]
+  tcp:
+${body}`;
+
+  it('keeps the default cluster on the VIP listener without a VirtualService', () => {
+    const r = simulateConnection(listeners([MYSQL]), { ip: '10.96.0.20', port: 3306 });
+    expect(r?.listener).toBe('10.96.0.20_3306');
+    expect(r?.cluster).toBe('outbound|3306||mysqldb.default.svc.cluster.local');
+  });
+
+  it('evaluates sourceLabels per proxy and ignores matches bound to another gateway', () => {
+    const docs = [
+      MYSQL,
+      tcpVs(`  - match: [{port: 3306, gateways: [some-gateway]}]
+    route: [{destination: {host: mysqldb, subset: v2}}]
+  - match: [{port: 3306, sourceLabels: {app: reviews}}]
+    route: [{destination: {host: mysqldb, subset: v2}}]
+  - route: [{destination: {host: mysqldb, subset: v1}}]
+`),
+    ];
+    const reviews = sidecar('10.1.0.21', 'reviews-v1-abc', { app: 'reviews', version: 'v1' });
+    const conn = { ip: '10.96.0.20', port: 3306 };
+    // One push context for both proxies: the per-push listener cache must key on the labels.
+    const ctx = contextFrom([BOOKINFO_YAML, ...docs]);
+    expect(simulateConnection(listeners(ctx, reviews), conn)?.cluster).toBe(
+      'outbound|3306|v2|mysqldb.default.svc.cluster.local',
+    );
+    expect(simulateConnection(listeners(ctx), conn)?.cluster).toBe(
+      'outbound|3306|v1|mysqldb.default.svc.cluster.local',
+    );
+  });
+
+  it('turns destinationSubnets into prefix_ranges chains before the catch-all', () => {
+    const docs = [
+      se('db', 'db.external', 27017, 'TCP', 'NONE'),
+      se('dba', 'db-a.external', 27018, 'TCP'),
+      `apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: db}
+spec:
+  hosts: [db.external]
+  tcp:
+  - match: [{destinationSubnets: [10.20.0.0/16, 10.21.0.5]}]
+    route:
+    - {destination: {host: db-a.external, port: {number: 27018}}, weight: 60}
+    - {destination: {host: db.external}, weight: 40}
+`,
+    ];
+    const ls = listeners(docs);
+    expect(simulateConnection(ls, { ip: '10.20.7.7', port: 27017 })?.weighted).toEqual([
+      { name: 'outbound|27018||db-a.external', weight: 60 },
+      { name: 'outbound|27017||db.external', weight: 40 },
+    ]);
+    expect(simulateConnection(ls, { ip: '10.21.0.5', port: 27017 })?.weighted).toHaveLength(2);
+    expect(simulateConnection(ls, { ip: '10.30.0.1', port: 27017 })?.cluster).toBe('outbound|27017||db.external');
+  });
+});
