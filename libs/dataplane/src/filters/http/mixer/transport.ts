@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { backoffDelay, type Clock, type Random } from '@tsmesh/core';
 import { mixerServiceDefinition } from '@tsmesh/protocol';
+import { encodeCheckRequest, type CheckRequestObject } from './check-codec';
 
 export interface TransportOptions {
   checkTimeoutMs: number;
@@ -31,6 +32,8 @@ export class TransportError extends Error {
     super(message);
   }
 }
+
+const CHECK = mixerServiceDefinition()['Check'];
 
 type Unary = (
   req: unknown,
@@ -61,11 +64,24 @@ export class MixerTransport {
 
   private once<T>(method: 'Check' | 'Report', req: unknown, timeoutMs: number): Promise<T> {
     return new Promise((resolve, reject) => {
-      const fn = this.stub[method];
-      fn.call(this.client, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+      const done = (err: grpc.ServiceError | null, res: unknown) => {
         if (err) reject(new TransportError(err.code ?? grpc.status.UNKNOWN, err.details || err.message));
         else resolve(res as T);
-      });
+      };
+      const opts = { deadline: Date.now() + timeoutMs };
+      const stub = this.stub;
+      // Check is on the request path: its bytes come from the direct encoder (same wire form)
+      if (method === 'Check')
+        (this.client as grpc.Client).makeUnaryRequest(
+          CHECK.path,
+          (r: CheckRequestObject) => encodeCheckRequest(r),
+          CHECK.responseDeserialize,
+          req as CheckRequestObject,
+          new grpc.Metadata(),
+          opts,
+          done,
+        );
+      else stub[method].call(this.client, req, new grpc.Metadata(), opts, done);
     });
   }
 
