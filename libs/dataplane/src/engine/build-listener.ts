@@ -38,6 +38,7 @@ function buildChain(
   ctx: ListenerBuildContext,
   errors: FieldError[],
   limits: BuiltListener['limits'],
+  listenerKey: string,
 ): FilterChainRuntime {
   const filters = (fc['filters'] as Msg[] | undefined) ?? [];
   const match = (fc['filter_chain_match'] as Msg | undefined) ?? {};
@@ -83,6 +84,7 @@ function buildChain(
   }
   return {
     name: String(fc['name'] ?? ''),
+    key: `${listenerKey}|${JSON.stringify(fc)}`,
     transportProtocol: match['transport_protocol'] ? String(match['transport_protocol']) : undefined,
     serverNames: ((match['server_names'] as string[] | undefined) ?? []).map((n) => String(n).toLowerCase()),
     destinationPort:
@@ -108,11 +110,13 @@ export function buildListener(m: Msg, ctx: ListenerBuildContext, errors: FieldEr
     maxConcurrentStreams: 100,
     idleTimeoutMs: 3600000,
   };
+  // Listener-level settings are part of every chain's identity: changing them replaces them all.
+  const listenerKey = JSON.stringify({ ...m, filter_chains: undefined, default_filter_chain: undefined });
   const chains = ((m['filter_chains'] as Msg[] | undefined) ?? []).map((fc, i) =>
-    buildChain(fc, `filter_chains[${i}]`, name, ctx, errors, limits),
+    buildChain(fc, `filter_chains[${i}]`, name, ctx, errors, limits, listenerKey),
   );
   const defaultChain = m['default_filter_chain']
-    ? buildChain(m['default_filter_chain'], 'default_filter_chain', name, ctx, errors, limits)
+    ? buildChain(m['default_filter_chain'], 'default_filter_chain', name, ctx, errors, limits, `${listenerKey}|default`)
     : undefined;
   if (chains.length === 0 && !defaultChain)
     errors.push({ path: 'filter_chains', message: 'at least one filter chain is required' });

@@ -38,7 +38,10 @@ export interface DataplaneOptions {
   tls?: { provider?: CertificateProvider };
   /** HTTP filter registry; call `registerBuiltinFilters(registry)` on it. Defaults to an empty one. */
   filters?: FilterRegistry;
-  /** How long removed listeners drain before their connections are closed (ms, default 5000). */
+  /**
+   * Envoy's `--drain-time-s`: how long connections of a removed listener, or of a filter chain a
+   * push replaced, drain before they are closed (ms, default 5000).
+   */
   drainMs?: number;
 }
 
@@ -345,7 +348,9 @@ export class Dataplane {
         const a = nf.runtime.address();
         this.logger.info({ listener: b.name, address: a ? `${a.address}:${a.port}` : '' }, 'listener bound');
       } else if (prev) {
-        prev.runtime.update(b.chains);
+        const drained = prev.runtime.update(b.chains, this.drainMs);
+        if (drained > 0)
+          this.logger.info({ listener: b.name, connections: drained }, 'listener updated: draining old connections');
         prev.config = m;
       }
     }

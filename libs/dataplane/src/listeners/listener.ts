@@ -1,7 +1,7 @@
 /**
  * A bound listener (envoy.config.listener.v3.Listener). One `net.Server` per address; each new
- * connection takes the filter chains in force at accept time (so a push applies to new
- * connections while old ones keep their config), is optionally TLS-terminated
+ * connection takes the filter chains in force at accept time, and a push that replaces a chain
+ * drains the connections accepted under it (Envoy's drain on LDS update), is optionally TLS-terminated
  * (DownstreamTlsContext, ALPN h2/http/1.1), and is handed to HTTP/1.1, HTTP/2 (prior-knowledge
  * h2c is detected from the connection preface) or the TCP proxy.
  */
@@ -22,6 +22,11 @@ import type { TcpProxy } from './tcp-proxy';
 
 export interface FilterChainRuntime {
   readonly name: string;
+  /**
+   * Identity of the chain's configuration (listener-level settings + the FilterChain resource).
+   * An update that no longer has a chain with this key drains that chain's connections.
+   */
+  readonly key?: string;
   /** `filter_chain_match.transport_protocol`: 'tls', 'raw_buffer' or any. */
   readonly transportProtocol?: string;
   readonly destinationPort?: number;
@@ -40,15 +45,16 @@ export interface ListenerChains {
 interface ConnState {
   chain: FilterChainRuntime;
   conn: DownstreamConnection;
-  /** Pending until the first request's headers are complete (slowloris guard). */
-  headersTimer?: TimerHandle;
-}
-
-/** An HTTP/1 connection handed to the `http.Server`: its responses in flight (idle when none). */
-interface H1Conn {
   /** The kernel socket under it (differs from the HTTP socket for TLS). */
   raw: net.Socket;
-  open: Set<http.ServerResponse>;
+  /** Pending until the first request's headers are complete (slowloris guard). */
+  headersTimer?: TimerHandle;
+  /** HTTP/1 (handed to the `http.Server`, not a tunnel): its socket and responses in flight (idle when none). */
+  h1?: { socket: net.Socket; open: Set<http.ServerResponse> };
+  session?: http2.ServerHttp2Session;
+  /** Set once the connection drains (listener drain, or its filter chain was replaced by a push). */
+  draining: boolean;
+  drainTimer?: TimerHandle;
 }
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -60,11 +66,13 @@ export class ListenerRuntime {
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   /**
-   * HTTP/1 connections and their in-flight responses. The `http.Server` is never listen()ed
-   * (sockets are handed to it), so node's own idle-connection tracking is not available; drain
-   * uses this to close idle keep-alive connections at once.
+   * Dispatched connections with their chain and HTTP/1 responses in flight. The `http.Server` is
+   * never listen()ed (sockets are handed to it), so node's own idle-connection tracking is not
+   * available; drains use this to find idle keep-alive connections and a replaced chain's connections.
    */
-  private readonly h1Conns = new Map<net.Socket, H1Conn>();
+  private readonly conns = new Set<ConnState>();
+  /** Chains replaced by a push, with the drain window their late connections still get. */
+  private readonly staleChains = new WeakMap<FilterChainRuntime, number>();
   private readonly emptyWaiters = new Set<() => void>();
   private readonly socketState = new WeakMap<object, ConnState>();
   private pending: ConnState | null = null;
@@ -100,7 +108,7 @@ export class ListenerRuntime {
       const st = this.socketState.get(socket);
       if (!st?.chain.hcm) return socket.destroy();
       // A tunnel is one long stream, not an idle keep-alive connection: drain leaves it to the window.
-      this.h1Conns.delete(socket);
+      st.h1 = undefined;
       st.chain.hcm.handleConnect(req, socket, head, st.conn);
     });
     // Registering 'upgrade' makes node hand every Upgrade request here; the ones the connection
@@ -110,7 +118,7 @@ export class ListenerRuntime {
       const hcm = st?.chain.hcm;
       if (!hcm || !st) return socket.destroy();
       if (hcm.handleUpgrade(req, socket, head)) {
-        this.h1Conns.delete(socket); // a WebSocket tunnel lasts until it ends or the drain window does
+        st.h1 = undefined; // a WebSocket tunnel lasts until it ends or the drain window does
         return;
       }
       if (head.length) socket.unshift(head);
@@ -128,7 +136,11 @@ export class ListenerRuntime {
       maxHeaderListPairs: 256,
     });
     this.h2.on('session', (session: http2.ServerHttp2Session) => {
-      if (this.pending) this.socketState.set(session, this.pending);
+      if (this.pending) {
+        this.socketState.set(session, this.pending);
+        this.pending.session = session;
+        if (this.pending.draining) session.close();
+      }
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
       guardRapidReset(session, () => this.logger.warn({ listener: name }, 'HTTP/2 rapid reset: session closed'));
@@ -168,9 +180,27 @@ export class ListenerRuntime {
     return this.bound;
   }
 
-  /** New filter chains for connections accepted from now on. */
-  update(chains: ListenerChains): void {
+  /**
+   * New filter chains for connections accepted from now on. Connections accepted under a chain
+   * the update no longer has (by `key`) drain over `drainMs` (Envoy's drain on LDS update): an
+   * HTTP/1 connection answers its next response with `Connection: close` and then closes, HTTP/2
+   * sessions get GOAWAY, and whatever is still open when the window ends (idle keep-alive
+   * connections included) is closed. Connections on unchanged chains are left alone; RDS and CDS
+   * changes never reach here (routes and clusters are looked up per request).
+   */
+  update(chains: ListenerChains, drainMs: number): number {
+    const keep = new Set([...chains.chains, ...(chains.defaultChain ? [chains.defaultChain] : [])].map((c) => c.key));
+    const old = [...this.chains.chains, ...(this.chains.defaultChain ? [this.chains.defaultChain] : [])];
+    for (const c of old) if (c.key === undefined || !keep.has(c.key)) this.staleChains.set(c, drainMs);
     this.chains = chains;
+    let drained = 0;
+    for (const st of this.conns) {
+      const ms = this.staleChains.get(st.chain);
+      if (ms === undefined || st.draining) continue;
+      this.drainConn(st, false, ms);
+      drained++;
+    }
+    return drained;
   }
 
   connectionCount(): number {
@@ -307,7 +337,15 @@ export class ListenerRuntime {
     alpnH2 = false,
     raw: net.Socket = socket,
   ): void {
-    const state: ConnState = { chain, conn };
+    const state: ConnState = { chain, conn, raw, draining: false };
+    this.conns.add(state);
+    raw.once('close', () => {
+      this.conns.delete(state);
+      state.drainTimer?.cancel();
+    });
+    // Accepted under a chain that a push replaced while it was being peeked or handshaken.
+    const staleMs = this.staleChains.get(chain);
+    if (staleMs !== undefined) this.drainConn(state, false, staleMs);
     if (chain.tcp) {
       socket.resume();
       return chain.tcp.handle(socket, conn);
@@ -330,8 +368,7 @@ export class ListenerRuntime {
       this.pending = null;
     } else {
       this.socketState.set(socket, state);
-      this.h1Conns.set(socket, { raw, open: new Set() });
-      socket.once('close', () => this.h1Conns.delete(socket));
+      state.h1 = { socket, open: new Set() };
       if (this.headersTimeoutMs > 0) {
         const t = this.clock.setTimeout(() => {
           if (!socket.destroyed)
@@ -357,21 +394,49 @@ export class ListenerRuntime {
       st.headersTimer.cancel();
       st.headersTimer = undefined;
     }
-    if (req.httpVersionMajor === 1) this.trackH1(req.socket as net.Socket, res as http.ServerResponse);
+    if (req.httpVersionMajor === 1) this.trackH1(st, res as http.ServerResponse);
     hcm.handle(req, res, st.conn);
   }
 
   /** Counts an HTTP/1 response in flight; while draining its connection closes once it is done. */
-  private trackH1(socket: net.Socket, res: http.ServerResponse): void {
-    const c = this.h1Conns.get(socket);
-    if (this.draining) res.shouldKeepAlive = false;
+  private trackH1(st: ConnState, res: http.ServerResponse): void {
+    if (st.draining || this.draining) res.shouldKeepAlive = false;
+    const c = st.h1;
     if (!c) return;
     c.open.add(res);
     res.once('close', () => {
       c.open.delete(res);
       // Headers sent before the drain began could not say `Connection: close`: close it now.
-      if (this.draining && c.open.size === 0 && !socket.destroyed) socket.end();
+      if ((st.draining || this.draining) && c.open.size === 0 && !c.socket.destroyed) c.socket.end();
     });
+  }
+
+  /**
+   * Starts draining one connection. HTTP/2: GOAWAY, in-flight streams finish. HTTP/1: in-flight
+   * responses whose headers are not out yet say `Connection: close` (the connection closes after
+   * the last one); an idle one is closed now when `closeIdle` (shutdown), otherwise it may still
+   * send one request, answered with `Connection: close` (a push: no keep-alive race for a client
+   * that sends right after it). With `windowMs`, the connection is destroyed when the window ends.
+   */
+  private drainConn(st: ConnState, closeIdle: boolean, windowMs?: number): void {
+    if (windowMs !== undefined && !st.drainTimer && !st.raw.destroyed)
+      st.drainTimer = this.clock.setTimeout(() => {
+        st.h1?.socket.destroy();
+        st.raw.destroy();
+      }, windowMs);
+    if (st.draining) return;
+    st.draining = true;
+    st.session?.close();
+    const c = st.h1;
+    if (!c) return;
+    if (c.open.size === 0) {
+      if (closeIdle) {
+        c.socket.destroy();
+        st.raw.destroy();
+      }
+      return;
+    }
+    for (const res of c.open) if (!res.headersSent) res.shouldKeepAlive = false;
   }
 
   /** Malformed HTTP/1 from the client: answer 400/431/408 and close; nothing went upstream. */
@@ -400,13 +465,12 @@ export class ListenerRuntime {
     this.draining = true;
     this.server.close();
     for (const s of this.sessions) s.close();
-    for (const [socket, c] of this.h1Conns) {
-      if (c.open.size === 0) {
-        socket.destroy();
-        c.raw.destroy();
-        continue;
-      }
-      for (const res of c.open) if (!res.headersSent) res.shouldKeepAlive = false;
+    for (const st of this.conns) {
+      // A connection already draining for a push may still be idle: shutdown closes it now.
+      if (st.draining && st.h1?.open.size === 0) {
+        st.h1.socket.destroy();
+        st.raw.destroy();
+      } else this.drainConn(st, true);
     }
     if (this.sockets.size > 0) {
       await new Promise<void>((resolve) => {
