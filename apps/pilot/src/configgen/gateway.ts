@@ -8,10 +8,11 @@
 import type { Proxy } from '../model/proxy';
 import { fqdn, type ConfigRef, type PushContext } from '../model/push-context';
 import { labelsMatch, parseProtocol } from '../model/types';
-import { buildHttpRoutes, destinationCluster } from './http-route';
+import { buildHttpRoutes } from './http-route';
 import { adsConfigSource, hcm, httpFilters, tcpProxy } from './listener';
 import { FILTER_NAME, FILTER_TYPE, listenerName, socketAddress, wrap, type Msg } from './names';
 import type { PluginRegistry } from './plugins';
+import { mergeChains, staticMatch, tcpProxyFor } from './tcp-route';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -156,11 +157,7 @@ export function buildGatewayListeners(proxy: Proxy, ctx: PushContext, plugins?: 
         }
         chains.push(chain);
       } else {
-        // TCP / TLS passthrough: first bound tcp/tls route wins.
-        const cluster = tcpDestination(ctx, s);
-        const chain: Msg = { filters: [tcpProxy(cluster ?? 'BlackHoleCluster')] };
-        if (s.protocol === 'TLS') chain['filter_chain_match'] = { server_names: s.hosts.filter((h) => h !== '*') };
-        chains.push(chain);
+        mergeChains(chains, l4Chains(proxy, ctx, s));
       }
     }
     const listener: Msg = {
@@ -184,19 +181,44 @@ function boundVirtualServices(ctx: PushContext, s: GatewayServer): ConfigRef[] {
   );
 }
 
-function tcpDestination(ctx: PushContext, s: GatewayServer): string | undefined {
-  for (const vs of boundVirtualServices(ctx, s))
-    for (const kind of ['tcp', 'tls'])
-      for (const r of arr(vs.spec[kind])) {
-        const d = arr(r['route'])[0];
-        if (d && isObj(d['destination']))
-          return destinationCluster(
-            { proxy: undefined as never, ctx, port: s.port, gateways: [s.gatewayName] },
-            vs,
-            d['destination'],
-          );
+/** A bound VirtualService match with its `gateways` as `ns/name`, for `staticMatch` against this server. */
+function qualified(vs: ConfigRef, m: Obj): Obj {
+  const gws = arr<string>(m['gateways']).map((g) => (g.includes('/') ? g : `${vs.namespace}/${g}`));
+  return gws.length > 0 ? { ...m, gateways: gws } : m;
+}
+
+/**
+ * Chains of a TCP or TLS-passthrough server (Istio `gateway.go` buildGatewayNetworkFilters): TLS servers get one
+ * chain per bound `tls` match that applies to this gateway and port, its `server_names` the match's `sniHosts`
+ * within the server's hosts; TCP servers take the first applicable `tcp` route. Nothing bound → BlackHoleCluster.
+ */
+function l4Chains(proxy: Proxy, ctx: PushContext, s: GatewayServer): Msg[] {
+  const serverNames = s.hosts.filter((h) => h !== '*');
+  const prefix = `outbound|${s.port}||${s.hosts[0] ?? '*'}`;
+  const out: Msg[] = [];
+  for (const vs of boundVirtualServices(ctx, s)) {
+    if (s.protocol === 'TLS' || s.protocol === 'HTTPS')
+      for (const r of arr(vs.spec['tls']))
+        for (const m of arr(r['match'])) {
+          if (!staticMatch(qualified(vs, m), proxy, s.port, [s.gatewayName])) continue;
+          const sni = arr<string>(m['sniHosts']).filter((h) => s.hosts.some((sh) => hostMatches(sh, h)));
+          if (sni.length === 0 && arr(m['sniHosts']).length > 0) continue;
+          const filter = tcpProxyFor(ctx, vs, r['route'], s.port, prefix);
+          mergeChains(out, [
+            { filter_chain_match: { server_names: sni.length ? sni : serverNames }, filters: [filter] },
+          ]);
+        }
+    else
+      for (const r of arr(vs.spec['tcp'])) {
+        const ms = arr(r['match']);
+        if (ms.length > 0 && !ms.some((m) => staticMatch(qualified(vs, m), proxy, s.port, [s.gatewayName]))) continue;
+        return [{ filters: [tcpProxyFor(ctx, vs, r['route'], s.port, prefix)] }];
       }
-  return undefined;
+  }
+  if (out.length > 0) return out;
+  const chain: Msg = { filters: [tcpProxy('BlackHoleCluster')] };
+  if (s.protocol === 'TLS' && serverNames.length) chain['filter_chain_match'] = { server_names: serverNames };
+  return [chain];
 }
 
 /** RDS for a gateway route name (`http.80`, `https.443.https`). */

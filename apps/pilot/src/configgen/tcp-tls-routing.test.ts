@@ -4,6 +4,8 @@
  */
 import { BOOKINFO_YAML, contextFrom, productpage, sidecar } from '../testing/bookinfo';
 import { simulateConnection } from '../testing/simulate-listener';
+import { validateMessage } from '@tsmesh/protocol';
+import { parseNode } from '../model/proxy';
 import type { PushContext } from '../model/push-context';
 import { generate } from './generator';
 import { TYPE, type Msg } from './names';
@@ -233,5 +235,67 @@ spec:
     ]);
     expect(simulateConnection(ls, { ip: '10.21.0.5', port: 27017 })?.weighted).toHaveLength(2);
     expect(simulateConnection(ls, { ip: '10.30.0.1', port: 27017 })?.cluster).toBe('outbound|27017||db.external');
+  });
+});
+
+describe('gateway TLS passthrough and TCP servers', () => {
+  const egress = parseNode({
+    id: 'router~10.1.0.201~istio-egressgateway-x.istio-system~istio-system.svc.cluster.local',
+    metadata: { LABELS: { istio: 'egressgateway' } },
+  });
+  const docs = [
+    EGRESS_GW,
+    se('cnn', 'edition.cnn.com', 443, 'TLS'),
+    se('db', 'db.external', 27017, 'TCP'),
+    `apiVersion: networking.istio.io/v1alpha3
+kind: Gateway
+metadata: {name: istio-egressgateway}
+spec:
+  selector: {istio: egressgateway}
+  servers:
+  - port: {number: 443, name: tls, protocol: TLS}
+    hosts: [edition.cnn.com]
+    tls: {mode: PASSTHROUGH}
+  - port: {number: 27017, name: tcp, protocol: TCP}
+    hosts: ["*"]
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: direct-cnn-through-egress-gateway}
+spec:
+  hosts: [edition.cnn.com]
+  gateways: [istio-egressgateway, mesh]
+  tls:
+  - match: [{gateways: [mesh], port: 443, sniHosts: [edition.cnn.com]}]
+    route: [{destination: {host: istio-egressgateway.istio-system.svc.cluster.local, port: {number: 443}}}]
+  - match: [{gateways: [istio-egressgateway], port: 443, sniHosts: [edition.cnn.com]}]
+    route: [{destination: {host: edition.cnn.com, port: {number: 443}}}]
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: db}
+spec:
+  hosts: [db.external]
+  gateways: [istio-egressgateway]
+  tcp:
+  - match: [{port: 9999}]
+    route: [{destination: {host: istio-egressgateway.istio-system.svc.cluster.local, port: {number: 443}}}]
+  - match: [{port: 27017}]
+    route: [{destination: {host: db.external, port: {number: 27017}}}]
+`,
+  ];
+
+  it('sends the egress gateway its own tls match, not the mesh one (no loop back to itself)', () => {
+    const ls = listeners(docs, egress);
+    const r = simulateConnection(ls, { ip: '10.1.0.201', port: 443, sni: 'edition.cnn.com' });
+    expect(r?.cluster).toBe('outbound|443||edition.cnn.com');
+    expect(simulateConnection(ls, { ip: '10.1.0.201', port: 443, sni: 'other.example' })).toBeUndefined();
+    const l = ls.find((x) => x['name'] === '0.0.0.0_443') as Msg;
+    expect(validateMessage(TYPE.listener, l)).toEqual([]);
+  });
+
+  it('takes the first tcp route whose match applies to the server port', () => {
+    const r = simulateConnection(listeners(docs, egress), { ip: '10.1.0.201', port: 27017 });
+    expect(r?.cluster).toBe('outbound|27017||db.external');
   });
 });
