@@ -189,24 +189,25 @@ function qualified(vs: ConfigRef, m: Obj): Obj {
 
 /**
  * Chains of a TCP or TLS-passthrough server (Istio `gateway.go` buildGatewayNetworkFilters): TLS servers get one
- * chain per bound `tls` match that applies to this gateway and port, its `server_names` the match's `sniHosts`
- * within the server's hosts; TCP servers take the first applicable `tcp` route. Nothing bound → BlackHoleCluster.
+ * chain per `tls` match that applies to this gateway and port, of bound VirtualServices serving one of the server's
+ * hosts, its `server_names` the match's `sniHosts` (else the server's hosts); TCP servers take the first applicable `tcp` route. Nothing bound → BlackHoleCluster.
  */
 function l4Chains(proxy: Proxy, ctx: PushContext, s: GatewayServer): Msg[] {
   const serverNames = s.hosts.filter((h) => h !== '*');
   const prefix = `outbound|${s.port}||${s.hosts[0] ?? '*'}`;
   const out: Msg[] = [];
   for (const vs of boundVirtualServices(ctx, s)) {
+    // Istio pickMatchingGatewayHosts: the VirtualService must serve one of the server's hosts.
+    if (!arr<string>(vs.spec['hosts']).some((h) => s.hosts.some((sh) => hostMatches(sh, h)))) continue;
     if (s.protocol === 'TLS' || s.protocol === 'HTTPS')
       for (const r of arr(vs.spec['tls']))
         for (const m of arr(r['match'])) {
           if (!staticMatch(qualified(vs, m), proxy, s.port, [s.gatewayName])) continue;
-          const sni = arr<string>(m['sniHosts']).filter((h) => s.hosts.some((sh) => hostMatches(sh, h)));
-          if (sni.length === 0 && arr(m['sniHosts']).length > 0) continue;
-          const filter = tcpProxyFor(ctx, vs, r['route'], s.port, prefix);
-          mergeChains(out, [
-            { filter_chain_match: { server_names: sni.length ? sni : serverNames }, filters: [filter] },
-          ]);
+          const sni = arr<string>(m['sniHosts']);
+          const names = sni.length ? sni : serverNames;
+          const chain: Msg = { filters: [tcpProxyFor(ctx, vs, r['route'], s.port, prefix)] };
+          if (names.length) chain['filter_chain_match'] = { server_names: names };
+          mergeChains(out, [chain]);
         }
     else
       for (const r of arr(vs.spec['tcp'])) {
