@@ -348,9 +348,13 @@ export class Dataplane {
         const a = nf.runtime.address();
         this.logger.info({ listener: b.name, address: a ? `${a.address}:${a.port}` : '' }, 'listener bound');
       } else if (prev) {
-        const drained = prev.runtime.update(b.chains, this.drainMs);
-        if (drained > 0)
-          this.logger.info({ listener: b.name, connections: drained }, 'listener updated: draining old connections');
+        const { changed, draining } = prev.runtime.update(b.chains, this.drainMs);
+        if (changed) {
+          // Envoy's listener manager counters for a filter-chain update of a kept listener.
+          this.stats.counter('listener_manager.listener_modified').inc();
+          this.stats.counter('listener_manager.listener_in_place_updated').inc();
+          this.logger.info({ listener: b.name, draining }, 'listener updated in place: old connections drain');
+        }
         prev.config = m;
       }
     }

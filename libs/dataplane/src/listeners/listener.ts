@@ -188,19 +188,25 @@ export class ListenerRuntime {
    * connections included) is closed. Connections on unchanged chains are left alone; RDS and CDS
    * changes never reach here (routes and clusters are looked up per request).
    */
-  update(chains: ListenerChains, drainMs: number): number {
+  update(chains: ListenerChains, drainMs: number): { changed: boolean; draining: number } {
     const keep = new Set([...chains.chains, ...(chains.defaultChain ? [chains.defaultChain] : [])].map((c) => c.key));
     const old = [...this.chains.chains, ...(this.chains.defaultChain ? [this.chains.defaultChain] : [])];
-    for (const c of old) if (c.key === undefined || !keep.has(c.key)) this.staleChains.set(c, drainMs);
+    const oldKeys = new Set(old.map((c) => c.key));
+    let changed = [...keep].some((k) => k === undefined || !oldKeys.has(k));
+    for (const c of old)
+      if (c.key === undefined || !keep.has(c.key)) {
+        this.staleChains.set(c, drainMs);
+        changed = true;
+      }
     this.chains = chains;
-    let drained = 0;
+    let draining = 0;
     for (const st of this.conns) {
       const ms = this.staleChains.get(st.chain);
       if (ms === undefined || st.draining) continue;
       this.drainConn(st, false, ms);
-      drained++;
+      draining++;
     }
-    return drained;
+    return { changed, draining };
   }
 
   connectionCount(): number {

@@ -92,6 +92,7 @@ describe('listener update drains the connections of replaced filter chains (fake
 
     await dp.apply(snap([ABORT]));
     expect(dp.listeners()[0]).toMatchObject({ name: 'l', draining: false });
+    expect(dp.stats.value('listener_manager.listener_in_place_updated')).toBe(1);
 
     // Request 2 on the same connection: still the old chain (no fault filter), told to go away.
     const two = await kept.get('/two');
@@ -155,6 +156,7 @@ describe('listener update drains the connections of replaced filter chains (fake
     expect(three.body).toBe('u2');
     expect(three.head).not.toMatch(/\r\nconnection: close/i);
     expect(conn.closed).toBe(false);
+    expect(dp.stats.value('listener_manager.listener_modified')).toBe(0);
   });
 
   it('a push with the listener unchanged drains nothing', async () => {
@@ -173,8 +175,41 @@ describe('listener update drains the connections of replaced filter chains (fake
       expect(two.head).not.toMatch(/\r\nconnection: close/i);
       expect(await h2Get(h2, '/two')).toEqual({ status: 200, body: 'u1' });
       expect([conn.closed, goaway]).toEqual([false, false]);
+      expect(dp.stats.value('listener_manager.listener_modified')).toBe(0);
     } finally {
       h2.destroy();
     }
+  });
+  it('only the connections of the chain that changed drain (in-place filter chain update)', async () => {
+    const listener = (tcpPrefix: string) =>
+      httpListenerYaml('l', 'r').replace(
+        'filter_chains:\n',
+        `filter_chains:
+- filter_chain_match: {transport_protocol: tls}
+  filters:
+  - name: envoy.filters.network.tcp_proxy
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+      stat_prefix: ${tcpPrefix}
+      cluster: c1
+`,
+      );
+    const two = (tcpPrefix: string) =>
+      yamlSnapshot({
+        listeners: [listener(tcpPrefix)],
+        routes: [routes('c1')],
+        clusters: [staticClusterYaml('c1', [u1.address])],
+      });
+    await dp.apply(two('passthrough'));
+    const conn = connect();
+    expect((await conn.get('/one')).body).toBe('u1');
+    const before = dp.stats.value('listener_manager.listener_in_place_updated');
+    await dp.apply(two('passthrough-renamed'));
+    expect(dp.stats.value('listener_manager.listener_in_place_updated')).toBe(before + 1);
+    clock.advance(60_000);
+    const next = await conn.get('/two');
+    expect(next.body).toBe('u1');
+    expect(next.head).not.toMatch(/\r\nconnection: close/i);
+    expect(conn.closed).toBe(false);
   });
 });
