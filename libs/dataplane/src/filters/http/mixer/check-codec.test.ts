@@ -1,6 +1,6 @@
 import { encodeBag, GLOBAL_WORDS, MutableBag } from '@tsmesh/attributes';
 import { mixerServiceDefinition } from '@tsmesh/protocol';
-import { encodeCheckRequest, type CheckRequestObject } from './check-codec';
+import { encodeCheckRequest, encodeCheckRequestFromBag, type CheckRequestObject } from './check-codec';
 
 const generic = mixerServiceDefinition()['Check'];
 const viaGeneric = (req: CheckRequestObject) => generic.requestDeserialize(generic.requestSerialize(req));
@@ -31,11 +31,17 @@ describe('encodeCheckRequest', () => {
       },
     };
     expect(viaDirect(req)).toEqual(viaGeneric(req));
+    // straight from the bag: the same words, indexes and values
+    const { attributes: _a, ...rest } = req;
+    const fromBag = generic.requestDeserialize(encodeCheckRequestFromBag(bag, rest));
+    expect(fromBag).toEqual(viaGeneric(req));
   });
 
   it('writes an empty request and one without quotas the same way too', () => {
     expect(viaDirect({})).toEqual(viaGeneric({}));
     const req = { attributes: encodeBag(MutableBag.from({ 'request.path': '/' })), global_word_count: 0, quotas: {} };
     expect(viaDirect(req)).toEqual(viaGeneric(req));
+    const empty = generic.requestDeserialize(encodeCheckRequestFromBag(new MutableBag(), { global_word_count: 0 }));
+    expect(empty).toEqual(viaGeneric({ attributes: encodeBag(new MutableBag()), global_word_count: 0 }));
   });
 });

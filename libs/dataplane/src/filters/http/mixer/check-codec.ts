@@ -5,7 +5,17 @@
  * CompressedAttributes object through reflection and cost the miss path about
  * 25 µs per request; this writes the same bytes from the same object form.
  */
-import { toNumber, type CompressedAttributes, type WireLong, type WireTimestamp } from '@tsmesh/attributes';
+import {
+  ISTIO_MANIFEST,
+  toNumber,
+  wireType,
+  WordTable,
+  type Bag,
+  type CompressedAttributes,
+  type StringMap,
+  type WireLong,
+  type WireTimestamp,
+} from '@tsmesh/attributes';
 
 export interface CheckRequestObject {
   attributes?: CompressedAttributes;
@@ -62,6 +72,11 @@ class Out {
   }
   bytes(b: Uint8Array): void {
     this.varint(b.length);
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+  raw(b: Uint8Array): void {
     this.room(b.length);
     this.buf.set(b, this.pos);
     this.pos += b.length;
@@ -153,6 +168,110 @@ function attributes(out: Out, a: CompressedAttributes): void {
   );
 }
 
+function msTimestamp(ms: number): WireTimestamp {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
+}
+
+/** One map entry `{1: sint32 key, 2: …}` of CompressedAttributes field `field`. */
+function entry(out: Out, field: number, key: number, value: () => void): void {
+  out.nested(field, () => {
+    out.tag(1, VARINT);
+    out.sint32(key);
+    value();
+  });
+}
+
+/**
+ * CompressedAttributes bytes straight from a bag, in one pass (no intermediate object): the
+ * same words, indexes and values as `encodeBag` gives, entries in bag order rather than
+ * grouped by field (protobuf readers accept fields in any order).
+ */
+function bagAttributes(out: Out, bag: Bag): void {
+  const words = new WordTable();
+  const entries = new Out();
+  for (const name of bag.names()) {
+    const value = bag.get(name);
+    if (value === undefined) continue;
+    const k = words.index(name);
+    switch (wireType(bag, name, value, ISTIO_MANIFEST)) {
+      case 'STRING':
+      case 'DNS_NAME':
+      case 'EMAIL_ADDRESS':
+      case 'URI': {
+        const v = words.index(String(value));
+        entry(entries, 2, k, () => {
+          entries.tag(2, VARINT);
+          entries.sint32(v);
+        });
+        break;
+      }
+      case 'INT64':
+        entry(entries, 3, k, () => {
+          entries.tag(2, VARINT);
+          entries.int64(Math.trunc(Number(value)));
+        });
+        break;
+      case 'DOUBLE':
+        entry(entries, 4, k, () => {
+          entries.tag(2, FIXED64);
+          entries.double(Number(value));
+        });
+        break;
+      case 'BOOL':
+        entry(entries, 5, k, () => {
+          entries.tag(2, VARINT);
+          entries.varint(value ? 1 : 0);
+        });
+        break;
+      case 'TIMESTAMP': {
+        const t = msTimestamp(value instanceof Date ? value.getTime() : Number(value));
+        entry(entries, 6, k, () => entries.nested(2, () => timestamp(entries, t)));
+        break;
+      }
+      case 'DURATION': {
+        const t = msTimestamp(Number(value));
+        entry(entries, 7, k, () => entries.nested(2, () => timestamp(entries, t)));
+        break;
+      }
+      case 'IP_ADDRESS':
+        entry(entries, 8, k, () => {
+          entries.tag(2, LEN);
+          entries.bytes(value as Uint8Array);
+        });
+        break;
+      case 'STRING_MAP': {
+        const m = value as StringMap;
+        const pairs: number[] = [];
+        for (const mk of Object.keys(m)) pairs.push(words.index(mk), words.index(m[mk]));
+        entry(entries, 9, k, () =>
+          entries.nested(2, () => {
+            for (let i = 0; i < pairs.length; i += 2)
+              entry(entries, 1, pairs[i], () => {
+                entries.tag(2, VARINT);
+                entries.sint32(pairs[i + 1]);
+              });
+          }),
+        );
+        break;
+      }
+    }
+  }
+  for (const w of words.words) {
+    out.tag(1, LEN);
+    out.string(w);
+  }
+  out.raw(entries.buf.subarray(0, entries.pos));
+}
+
+/** CheckRequest bytes for a bag (the filter's miss path); `rest` as in `encodeCheckRequest`. */
+export function encodeCheckRequestFromBag(bag: Bag, rest: Omit<CheckRequestObject, 'attributes'>): Buffer {
+  const out = new Out();
+  out.nested(1, () => bagAttributes(out, bag));
+  writeRest(out, rest);
+  return out.buf.subarray(0, out.pos);
+}
+
 /** CheckRequest bytes: attributes = 1, global_word_count = 2, deduplication_id = 3, quotas = 4. */
 export function encodeCheckRequest(req: CheckRequestObject): Buffer {
   const out = new Out();
@@ -160,6 +279,11 @@ export function encodeCheckRequest(req: CheckRequestObject): Buffer {
     const a = req.attributes;
     out.nested(1, () => attributes(out, a));
   }
+  writeRest(out, req);
+  return out.buf.subarray(0, out.pos);
+}
+
+function writeRest(out: Out, req: Omit<CheckRequestObject, 'attributes'>): void {
   if (req.global_word_count) {
     out.tag(2, VARINT);
     out.varint(req.global_word_count);
@@ -185,5 +309,4 @@ export function encodeCheckRequest(req: CheckRequestObject): Buffer {
       });
     });
   }
-  return out.buf.subarray(0, out.pos);
 }

@@ -6,9 +6,10 @@
  * HTTP and response flag UAEX. When Mixer cannot be reached the network fail
  * policy decides (FAIL_CLOSE → 503, FAIL_OPEN → continue); both are counted.
  */
-import { GLOBAL_WORDS, encodeBag, type AttributeValue, type MutableBag } from '@tsmesh/attributes';
+import { GLOBAL_WORDS, type AttributeValue, type MutableBag } from '@tsmesh/attributes';
 import { GrpcStatus, type Clock } from '@tsmesh/core';
 import type { FilterFactoryContext, HttpFilter, HttpStreamContext, LocalReply } from '../../types';
+import { encodeCheckRequestFromBag } from './check-codec';
 import { CheckCache, decodeReferenced, type CachedStatus, type WireReferenced } from './check-cache';
 import type { MixerConfig, QuotaRef, ServiceSettings } from './config';
 import { QuotaCache } from './quota-cache';
@@ -275,8 +276,7 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
             if (preconditionOk && remoteQuotas.length === 0) return undefined;
             if (!transport)
               return failure(failOpen, `check cluster ${config.checkCluster} is unknown`, GrpcStatus.UNAVAILABLE);
-            const req = {
-              attributes: encodeBag(bag),
+            const req = encodeCheckRequestFromBag(bag, {
               global_word_count: GLOBAL_WORDS.length,
               deduplication_id: `${dedupPrefix}${++dedupSeq}`,
               quotas: Object.fromEntries(
@@ -287,7 +287,7 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
                     : { amount: q.charge, best_effort: false },
                 ]),
               ),
-            };
+            });
             stats.remoteCheckCalls.inc();
             if (remoteQuotas.length > 0) stats.remoteQuotaCalls.inc();
             let res: CheckResponse;

@@ -74,9 +74,9 @@ export class MixerTransport {
       if (method === 'Check')
         (this.client as grpc.Client).makeUnaryRequest(
           CHECK.path,
-          (r: CheckRequestObject) => encodeCheckRequest(r),
+          (r: CheckRequestObject | Buffer) => (Buffer.isBuffer(r) ? r : encodeCheckRequest(r)),
           CHECK.responseDeserialize,
-          req as CheckRequestObject,
+          req as CheckRequestObject | Buffer,
           new grpc.Metadata(),
           opts,
           done,
@@ -98,6 +98,7 @@ export class MixerTransport {
     }
   }
 
+  /** `req`: a CheckRequest in object form, or its bytes already encoded. */
   check<T>(req: unknown): Promise<T> {
     return this.withRetries<T>('Check', req, this.opts.checkTimeoutMs);
   }
