@@ -115,7 +115,8 @@ export const proxyConfig = defineConfig('proxy', 'PROXY', {
   drainDuration: {
     kind: 'duration',
     default: '5s',
-    description: 'On SIGTERM: how long in-flight requests may finish before connections are closed.',
+    description:
+      'Drain window: on SIGTERM, and for connections accepted under a filter chain that a push changed, how long in-flight requests may finish before connections are closed.',
   },
   ...proxyIdentitySettings,
   logLevel: {
