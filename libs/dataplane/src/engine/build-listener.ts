@@ -1,7 +1,8 @@
 /**
  * Listener resource → runtime filter chains: network filters (HttpConnectionManager or
  * TcpProxy, Envoy names and type URLs), DownstreamTlsContext transport sockets and
- * filter_chain_match (transport_protocol, destination_port).
+ * filter_chain_match (every FilterChainMatch criterion; see listeners/chain-match.ts) and the
+ * tls_inspector listener filter.
  */
 import type { FieldError } from '@tsmesh/core';
 import type { FilterRegistry } from '../filters/types';
@@ -9,6 +10,7 @@ import { buildConnectionManager } from '../http/connection-manager';
 import type { HcmRuntime } from '../http/runtime';
 import type { FilterChainRuntime, ListenerChains } from '../listeners/listener';
 import { parseTcpProxy, TcpProxy } from '../listeners/tcp-proxy';
+import { parseChainMatch } from './chain-match-config';
 import type { CertificateProvider } from '../tls/certificate-provider';
 import { resolveCommonTls, type SecretLookup } from '../tls/context';
 import { socketAddress, TYPE_URLS, type Msg } from './types';
@@ -29,6 +31,8 @@ export interface BuiltListener {
 }
 
 const HCM_NAMES = new Set(['envoy.filters.network.http_connection_manager', 'envoy.http_connection_manager']);
+const TLS_INSPECTOR_NAMES = new Set(['envoy.filters.listener.tls_inspector', 'envoy.listener.tls_inspector']);
+const TLS_INSPECTOR_TYPE = 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
 const TCP_NAMES = new Set(['envoy.filters.network.tcp_proxy', 'envoy.tcp_proxy']);
 
 function buildChain(
@@ -85,12 +89,7 @@ function buildChain(
   return {
     name: String(fc['name'] ?? ''),
     key: `${listenerKey}|${JSON.stringify(fc)}`,
-    transportProtocol: match['transport_protocol'] ? String(match['transport_protocol']) : undefined,
-    serverNames: ((match['server_names'] as string[] | undefined) ?? []).map((n) => String(n).toLowerCase()),
-    destinationPort:
-      match['destination_port'] !== undefined
-        ? Number(match['destination_port']?.value ?? match['destination_port'])
-        : undefined,
+    match: parseChainMatch(match, `${path}.filter_chain_match`, errors),
     tls: tlsCtx,
     hcm,
     tcp,
@@ -120,5 +119,15 @@ export function buildListener(m: Msg, ctx: ListenerBuildContext, errors: FieldEr
     : undefined;
   if (chains.length === 0 && !defaultChain)
     errors.push({ path: 'filter_chains', message: 'at least one filter chain is required' });
-  return { name, host: sa?.host ?? '', port: sa?.port ?? 0, chains: { chains, defaultChain }, limits };
+  const listenerFilters = (m['listener_filters'] as Msg[] | undefined) ?? [];
+  const tlsInspector = listenerFilters.some(
+    (f) => TLS_INSPECTOR_NAMES.has(String(f['name'])) || f['typed_config']?.['@type'] === TLS_INSPECTOR_TYPE,
+  );
+  return {
+    name,
+    host: sa?.host ?? '',
+    port: sa?.port ?? 0,
+    chains: { chains, defaultChain, tlsInspector },
+    limits,
+  };
 }

@@ -17,7 +17,9 @@ import type { ResolvedTls } from '../tls/context';
 import { uriSans } from '../tls/context';
 import { checkPeer, HandshakeStats } from '../tls/identity/handshake';
 import type { StatsStore } from '../stats/store';
-import { guardRapidReset, matchServerName, replayStream, secureContextFor } from './socket-helpers';
+import { selectChain, needsInspection, type ChainMatch, type ConnectionFacts } from './chain-match';
+import { looksLikeTls, MAX_CLIENT_HELLO_BYTES, parseClientHello, type ClientHelloResult } from './client-hello';
+import { guardRapidReset, replayStream, secureContextFor } from './socket-helpers';
 import type { TcpProxy } from './tcp-proxy';
 
 export interface FilterChainRuntime {
@@ -27,11 +29,8 @@ export interface FilterChainRuntime {
    * An update that no longer has a chain with this key drains that chain's connections.
    */
   readonly key?: string;
-  /** `filter_chain_match.transport_protocol`: 'tls', 'raw_buffer' or any. */
-  readonly transportProtocol?: string;
-  readonly destinationPort?: number;
-  /** `filter_chain_match.server_names` (SNI; exact or `*.suffix`), lower-case. */
-  readonly serverNames?: readonly string[];
+  /** `filter_chain_match`, parsed once per push. */
+  readonly match: ChainMatch;
   readonly tls: ResolvedTls | null;
   readonly hcm?: ConnectionManager;
   readonly tcp?: TcpProxy;
@@ -40,6 +39,8 @@ export interface FilterChainRuntime {
 export interface ListenerChains {
   readonly chains: readonly FilterChainRuntime[];
   readonly defaultChain?: FilterChainRuntime;
+  /** `listener_filters` has `envoy.filters.listener.tls_inspector`: always read SNI/ALPN. */
+  readonly tlsInspector?: boolean;
 }
 
 interface ConnState {
@@ -56,6 +57,9 @@ interface ConnState {
   draining: boolean;
   drainTimer?: TimerHandle;
 }
+
+/** Envoy's default `listener_filters_timeout`. */
+const LISTENER_FILTER_TIMEOUT_MS = 15000;
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
@@ -213,21 +217,17 @@ export class ListenerRuntime {
     return this.sockets.size;
   }
 
-  private pickChain(tlsFirstByte: boolean, localPort: number): FilterChainRuntime | undefined {
-    const want = tlsFirstByte ? 'tls' : 'raw_buffer';
-    const { chains, defaultChain } = this.chains;
-    let best: FilterChainRuntime | undefined;
-    for (const c of chains) {
-      if (c.destinationPort !== undefined && c.destinationPort !== localPort) continue;
-      if (c.transportProtocol && c.transportProtocol !== want) continue;
-      if (
-        !best ||
-        (c.transportProtocol && !best.transportProtocol) ||
-        (c.destinationPort !== undefined && best.destinationPort === undefined)
-      )
-        best = c;
-    }
-    return best ?? defaultChain;
+  /** Envoy's FilterChainMatch selection; no match → the default chain, else counted and undefined. */
+  private pickChain(facts: ConnectionFacts): FilterChainRuntime | undefined {
+    const chain = selectChain(this.chains.chains, facts) ?? this.chains.defaultChain;
+    if (!chain) this.noChainMatch();
+    return chain;
+  }
+
+  /** `listener.<address>.no_filter_chain_match`. */
+  private noChainMatch(): void {
+    const a = this.bound ?? { address: this.host, port: this.port };
+    this.stats.counter(`listener.${a.address}_${a.port}.no_filter_chain_match`).inc();
   }
 
   private onConnection(socket: net.Socket): void {
@@ -247,25 +247,88 @@ export class ListenerRuntime {
     };
     const all = [...this.chains.chains, ...(this.chains.defaultChain ? [this.chains.defaultChain] : [])];
     const allTls = all.length > 0 && all.every((c) => c.tls);
-    const needsPeek = !allTls && all.some((c) => c.tls || c.hcm);
+    const inspect = !!this.chains.tlsInspector || needsInspection(this.chains.chains.map((c) => c.match));
+    const needsPeek = inspect || (!allTls && all.some((c) => c.tls || c.hcm));
+    const facts: ConnectionFacts = {
+      destinationIp: base.localAddress,
+      destinationPort: base.localPort,
+      sourceIp: base.remoteAddress,
+      sourcePort: base.remotePort,
+      transportProtocol: allTls ? 'tls' : 'raw_buffer',
+      alpn: [],
+    };
     if (!needsPeek) {
       // No detection needed: the kernel socket goes straight to TLS / TCP (fast path, nothing peeked).
-      const chain = this.pickChain(allTls, base.localPort);
+      const chain = this.pickChain(facts);
       if (!chain) return void socket.destroy();
       if (chain.tls) return this.startTls(socket, socket, chain, base);
       socket.resume();
       return this.dispatch(socket, chain, { ...base, tls: false, getPeerIdentity: () => undefined }, null);
     }
-    socket.once('readable', () => {
-      const firstChunk = socket.read() as Buffer | null;
-      if (!firstChunk) return void socket.destroy();
-      socket.unshift(firstChunk);
-      const chain = this.pickChain(firstChunk[0] === 0x16, base.localPort);
+    this.peek(socket, inspect, (peeked, hello) => {
+      if (!peeked.length) return void socket.destroy();
+      socket.unshift(peeked);
+      facts.transportProtocol = looksLikeTls(peeked) ? 'tls' : 'raw_buffer';
+      if (hello?.kind === 'client-hello') {
+        facts.sni = hello.sni;
+        facts.alpn = hello.alpn;
+      }
+      const chain = this.pickChain(facts);
       if (!chain) return void socket.destroy();
       // TLS reads the native handle, so the peeked ClientHello is replayed through a JS stream.
       if (chain.tls) this.startTls(socket, replayStream(socket), chain, base);
-      else this.dispatch(socket, chain, { ...base, tls: false, getPeerIdentity: () => undefined }, firstChunk);
+      else this.dispatch(socket, chain, { ...base, tls: false, getPeerIdentity: () => undefined }, peeked);
     });
+  }
+
+  /**
+   * Reads (without consuming: the caller unshifts) the first bytes, and with `inspect` the whole
+   * TLS ClientHello (Envoy's tls_inspector), bounded by {@link MAX_CLIENT_HELLO_BYTES} and by
+   * {@link LISTENER_FILTER_TIMEOUT_MS} (Envoy's listener_filters_timeout: the connection is closed).
+   */
+  private peek(socket: net.Socket, inspect: boolean, done: (peeked: Buffer, hello?: ClientHelloResult) => void): void {
+    const parts: Buffer[] = [];
+    let size = 0;
+    let finished = false;
+    const timer = this.clock.setTimeout(() => {
+      finish();
+      socket.destroy();
+    }, LISTENER_FILTER_TIMEOUT_MS);
+    const finish = (): Buffer => {
+      finished = true;
+      timer.cancel();
+      socket.off('readable', onReadable);
+      socket.off('end', onEnd);
+      socket.off('close', onClose);
+      return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    };
+    const evaluate = (eof: boolean): void => {
+      if (finished || size === 0) return;
+      const buf = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      if (!inspect || !looksLikeTls(buf)) return done(finish());
+      const hello = parseClientHello(buf);
+      if (hello.kind === 'need-more' && !eof && size < MAX_CLIENT_HELLO_BYTES) return;
+      done(finish(), hello.kind === 'need-more' ? { kind: 'malformed' } : hello);
+    };
+    const onReadable = (): void => {
+      let c: Buffer | null;
+      while (!finished && (c = socket.read() as Buffer | null) !== null) {
+        parts.push(c);
+        size += c.length;
+        evaluate(false);
+      }
+    };
+    const onEnd = (): void => {
+      if (size === 0) {
+        finish();
+        return void socket.destroy();
+      }
+      evaluate(true);
+    };
+    const onClose = (): void => void (finished || finish());
+    socket.on('readable', onReadable);
+    socket.once('end', onEnd);
+    socket.once('close', onClose);
   }
 
   private startTls(
@@ -283,24 +346,10 @@ export class ListenerRuntime {
       return void socket.destroy();
     }
     const alpn = t.alpn.length ? t.alpn : chain.hcm ? ['h2', 'http/1.1'] : [];
-    // SNI picks among TLS chains that name server_names (gateways serving several hosts).
-    const sniChains = this.chains.chains.filter((c) => c.tls && c.serverNames?.length);
-    let selected = chain;
-    const SNICallback = sniChains.length
-      ? (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => {
-          const found = matchServerName(sniChains, servername.toLowerCase());
-          if (found) selected = found;
-          try {
-            cb(null, secureContextFor(selected.tls as ResolvedTls));
-          } catch (e) {
-            cb(e as Error);
-          }
-        }
-      : undefined;
+    const selected = chain;
     const ts = new tls.TLSSocket(source as net.Socket, {
       isServer: true,
       secureContext,
-      SNICallback,
       requestCert: t.requireClientCert || t.options().ca !== undefined,
       // OpenSSL's verdict is read after the handshake (checkPeer) so every refusal is counted.
       rejectUnauthorized: false,

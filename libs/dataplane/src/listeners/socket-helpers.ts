@@ -1,13 +1,12 @@
 /**
  * Socket-level helpers for listeners: replaying peeked bytes to nghttp2/TLS, cached TLS
- * contexts, HTTP/2 rapid-reset protection and SNI chain matching.
+ * contexts and HTTP/2 rapid-reset protection.
  */
 import http2 from 'node:http2';
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { ResolvedTls } from '../tls/context';
-import type { FilterChainRuntime } from './listener';
 
 /** A duplex over `socket` that first yields what is still buffered in it (the peeked preface). */
 export function replayStream(socket: net.Socket): Duplex {
@@ -74,20 +73,4 @@ export function guardRapidReset(session: http2.ServerHttp2Session, onTrip: () =>
       }
     });
   });
-}
-
-/** Exact server name first, then the longest matching `*.suffix`. */
-export function matchServerName(chains: readonly FilterChainRuntime[], name: string): FilterChainRuntime | undefined {
-  let best: FilterChainRuntime | undefined;
-  let bestLen = -1;
-  for (const c of chains) {
-    for (const n of c.serverNames ?? []) {
-      if (n === name) return c;
-      if (n.startsWith('*.') && name.endsWith(n.slice(1)) && n.length > bestLen) {
-        best = c;
-        bestLen = n.length;
-      }
-    }
-  }
-  return best;
 }
