@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { makeTestCert, type TestCert } from '@tsmesh/testing';
+import { FakeClock, makeTestCert, type TestCert } from '@tsmesh/testing';
 import type { Dataplane } from '../engine/dataplane';
 import { staticClusterYaml, testEngine, until, yamlSnapshot } from '../engine/testing';
 
@@ -163,5 +163,57 @@ filter_chains:${tcpChain('eight', '{prefix_ranges: [{address_prefix: 127.0.0.0, 
     expect(await raw('127.0.0.3', dstPort, null)).toBe('dst-127.0.0.0/8');
     await until(() => dp.stats.value('tcp.two.downstream_cx_total') === 1);
     expect(dp.stats.value('tcp.eight.downstream_cx_total')).toBe(1);
+  });
+});
+
+describe('default_filter_chain and listener_filters_timeout', () => {
+  const clock = new FakeClock();
+  let dp: Dataplane;
+  let up: Upstream;
+
+  beforeAll(async () => {
+    up = await tagUpstream('default-chain');
+    dp = testEngine({ clock });
+    await dp.apply(
+      yamlSnapshot({
+        listeners: [
+          `
+name: d
+address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+listener_filters:
+- name: envoy.filters.listener.tls_inspector
+filter_chains:${tcpChain('up', '{server_names: [only.example.com]}')}
+default_filter_chain:
+  filters:
+  - name: envoy.filters.network.tcp_proxy
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+      stat_prefix: dflt
+      cluster: up
+`,
+        ],
+        clusters: [staticClusterYaml('up', [up.address])],
+      }),
+    );
+  });
+  afterAll(async () => {
+    await dp.stop();
+    up.server.close();
+  });
+
+  it('sends what matches no chain to default_filter_chain', async () => {
+    const [host, port] = (dp.address('d') as string).split(':');
+    expect(await raw(host, Number(port), Buffer.from('plain bytes'))).toBe('default-chain');
+    expect(dp.stats.value('tcp.dflt.downstream_cx_total')).toBe(1);
+  });
+
+  it('closes a connection whose ClientHello never completes once the timeout passes', async () => {
+    const [host, port] = (dp.address('d') as string).split(':');
+    const conns = () => dp.listeners().find((l) => l.name === 'd')?.connections;
+    await until(() => conns() === 0);
+    const closed = raw(host, Number(port), Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00, 0x01]));
+    await until(() => conns() === 1);
+    clock.advance(15000);
+    expect(await closed).toBe('');
   });
 });
