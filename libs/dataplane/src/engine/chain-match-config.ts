@@ -29,6 +29,7 @@ export function parseChainMatch(m: Msg, path: string, errors: FieldError[]): Cha
     else out.destinationPort = p;
   }
   out.prefixRanges = cidrs(m['prefix_ranges'], `${path}.prefix_ranges`, errors);
+  out.directSourcePrefixRanges = cidrs(m['direct_source_prefix_ranges'], `${path}.direct_source_prefix_ranges`, errors);
   out.sourcePrefixRanges = cidrs(m['source_prefix_ranges'], `${path}.source_prefix_ranges`, errors);
   const names = (m['server_names'] as unknown[] | undefined) ?? [];
   if (names.length) out.serverNames = names.map((n) => String(n).toLowerCase());

@@ -67,6 +67,15 @@ describe('selectChain (Envoy FilterChainMatch order)', () => {
     expect(pick(src, { sourceIp: '10.1.9.9' })).toBe('ext-16');
   });
 
+  it('direct_source_prefix_ranges narrows before source_type', () => {
+    const chains = [
+      chain('local', { sourceType: 'SAME_IP_OR_LOOPBACK' }),
+      chain('direct', { directSourcePrefixRanges: [cidr('127.0.0.0', 8)], sourceType: 'EXTERNAL' }),
+    ];
+    expect(pick(chains, { sourceIp: '127.0.0.9' })).toBeUndefined();
+    expect(pick(chains, { sourceIp: '10.0.0.5' })).toBe('local');
+  });
+
   it('parses IPv6 and rejects bad ranges', () => {
     expect(Array.from(ipBytes('::1') ?? [])).toEqual([...new Array(15).fill(0), 1]);
     expect(pick([chain('v6', { prefixRanges: [cidr('fd00::', 8)] })], { destinationIp: 'fd12::1' })).toBe('v6');

@@ -1,7 +1,8 @@
 /**
  * Envoy's filter chain selection (envoy.config.listener.v3.FilterChainMatch): the criteria are
  * applied in order — destination_port, prefix_ranges (destination IP), server_names,
- * transport_protocol, application_protocols, source_type, source_prefix_ranges, source_ports —
+ * transport_protocol, application_protocols, direct_source_prefix_ranges, source_type,
+ * source_prefix_ranges, source_ports —
  * and at each step only the most specific chains that match survive (chains that leave the
  * criterion empty survive only when no specific one matched). There is no backtracking: a chain
  * dropped at one step is never reconsidered. No survivor → the listener's default chain or none.
@@ -22,6 +23,8 @@ export interface ChainMatch {
   readonly serverNames?: readonly string[];
   readonly transportProtocol?: string;
   readonly applicationProtocols?: readonly string[];
+  /** `direct_source_prefix_ranges`: the peer address (no PROXY protocol here, so the source IP). */
+  readonly directSourcePrefixRanges?: readonly Cidr[];
   /** 'SAME_IP_OR_LOOPBACK' | 'EXTERNAL'; absent = ANY. */
   readonly sourceType?: string;
   readonly sourcePrefixRanges?: readonly Cidr[];
@@ -154,6 +157,9 @@ export function selectChain<T extends { readonly match: ChainMatch }>(
         ? 0
         : -1
       : undefined,
+  );
+  c = narrow(c, (x) =>
+    x.match.directSourcePrefixRanges?.length ? longestPrefix(src, x.match.directSourcePrefixRanges) : undefined,
   );
   c = narrow(c, (x) => {
     const t = x.match.sourceType;
