@@ -4,7 +4,7 @@
  * filter_chain_match (every FilterChainMatch criterion; see listeners/chain-match.ts) and the
  * tls_inspector listener filter.
  */
-import type { FieldError } from '@tsmesh/core';
+import { parseDuration, type FieldError } from '@tsmesh/core';
 import type { FilterRegistry } from '../filters/types';
 import { buildConnectionManager } from '../http/connection-manager';
 import type { HcmRuntime } from '../http/runtime';
@@ -96,6 +96,14 @@ function buildChain(
   };
 }
 
+/** `listener_filters_timeout` (Duration; unset = Envoy's 15 s, 0 = no timeout). */
+function filtersTimeout(v: unknown, errors: FieldError[]): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const ms = parseDuration(v);
+  if (ms === null) errors.push({ path: 'listener_filters_timeout', message: 'not a duration' });
+  return ms ?? undefined;
+}
+
 export function buildListener(m: Msg, ctx: ListenerBuildContext, errors: FieldError[]): BuiltListener {
   const name = String(m['name'] ?? '');
   if (!name) errors.push({ path: 'name', message: 'listener name is required' });
@@ -127,7 +135,13 @@ export function buildListener(m: Msg, ctx: ListenerBuildContext, errors: FieldEr
     name,
     host: sa?.host ?? '',
     port: sa?.port ?? 0,
-    chains: { chains, defaultChain, tlsInspector },
+    chains: {
+      chains,
+      defaultChain,
+      tlsInspector,
+      filtersTimeoutMs: filtersTimeout(m['listener_filters_timeout'], errors),
+      continueOnFiltersTimeout: m['continue_on_listener_filters_timeout'] === true,
+    },
     limits,
   };
 }

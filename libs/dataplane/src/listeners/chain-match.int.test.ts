@@ -217,3 +217,44 @@ default_filter_chain:
     expect(await closed).toBe('');
   });
 });
+
+describe('continue_on_listener_filters_timeout', () => {
+  const clock = new FakeClock();
+  let dp: Dataplane;
+  let up: Upstream;
+
+  beforeAll(async () => {
+    // A server-first protocol: the upstream speaks before the client sends anything.
+    up = await tagUpstream('server speaks first');
+    dp = testEngine({ clock });
+    await dp.apply(
+      yamlSnapshot({
+        listeners: [
+          `
+name: c
+address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+listener_filters:
+- name: envoy.filters.listener.tls_inspector
+listener_filters_timeout: 0.1s
+continue_on_listener_filters_timeout: true
+filter_chains:${tcpChain('x', '{server_names: [x.example.com]}')}${tcpChain('up', '{}')}
+`,
+        ],
+        clusters: [staticClusterYaml('up', [up.address]), staticClusterYaml('x', [up.address])],
+      }),
+    );
+  });
+  afterAll(async () => {
+    await dp.stop();
+    up.server.close();
+  });
+
+  it('hands a silent connection to the chain matching no SNI when the timeout passes', async () => {
+    const [host, port] = (dp.address('c') as string).split(':');
+    const got = raw(host, Number(port), null);
+    await until(() => dp.listeners().find((l) => l.name === 'c')?.connections === 1);
+    clock.advance(100);
+    expect(await got).toBe('server speaks first');
+    expect(dp.stats.value('tcp.up.downstream_cx_total')).toBe(1);
+  });
+});

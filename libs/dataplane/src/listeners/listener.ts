@@ -41,6 +41,10 @@ export interface ListenerChains {
   readonly defaultChain?: FilterChainRuntime;
   /** `listener_filters` has `envoy.filters.listener.tls_inspector`: always read SNI/ALPN. */
   readonly tlsInspector?: boolean;
+  /** `listener_filters_timeout` in ms (Envoy's default 15 s; 0 = none) for reading the ClientHello. */
+  readonly filtersTimeoutMs?: number;
+  /** `continue_on_listener_filters_timeout`: on timeout pick a chain with what was read, do not close. */
+  readonly continueOnFiltersTimeout?: boolean;
 }
 
 interface ConnState {
@@ -59,7 +63,7 @@ interface ConnState {
 }
 
 /** Envoy's default `listener_filters_timeout`. */
-const LISTENER_FILTER_TIMEOUT_MS = 15000;
+export const LISTENER_FILTERS_TIMEOUT_MS = 15000;
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
@@ -266,8 +270,8 @@ export class ListenerRuntime {
       return this.dispatch(socket, chain, { ...base, tls: false, getPeerIdentity: () => undefined }, null);
     }
     this.peek(socket, inspect, (peeked, hello) => {
-      if (!peeked.length) return void socket.destroy();
-      socket.unshift(peeked);
+      // Nothing read only when listener_filters_timeout passed with continue_on_listener_filters_timeout.
+      if (peeked.length) socket.unshift(peeked);
       facts.transportProtocol = looksLikeTls(peeked) ? 'tls' : 'raw_buffer';
       if (hello?.kind === 'client-hello') {
         facts.sni = hello.sni;
@@ -283,20 +287,27 @@ export class ListenerRuntime {
 
   /**
    * Reads (without consuming: the caller unshifts) the first bytes, and with `inspect` the whole
-   * TLS ClientHello (Envoy's tls_inspector), bounded by {@link MAX_CLIENT_HELLO_BYTES} and by
-   * {@link LISTENER_FILTER_TIMEOUT_MS} (Envoy's listener_filters_timeout: the connection is closed).
+   * TLS ClientHello (Envoy's tls_inspector), bounded by {@link MAX_CLIENT_HELLO_BYTES} and by the
+   * listener's `listener_filters_timeout` (then closed, or with `continue_on_listener_filters_timeout`
+   * handed on with what was read).
    */
   private peek(socket: net.Socket, inspect: boolean, done: (peeked: Buffer, hello?: ClientHelloResult) => void): void {
     const parts: Buffer[] = [];
     let size = 0;
     let finished = false;
-    const timer = this.clock.setTimeout(() => {
-      finish();
-      socket.destroy();
-    }, LISTENER_FILTER_TIMEOUT_MS);
+    const timeoutMs = this.chains.filtersTimeoutMs ?? LISTENER_FILTERS_TIMEOUT_MS;
+    const onTimeout = (): void => {
+      if (!this.chains.continueOnFiltersTimeout) {
+        finish();
+        return void socket.destroy();
+      }
+      const buf = finish();
+      done(buf, buf.length && looksLikeTls(buf) ? { kind: 'malformed' } : undefined);
+    };
+    const timer = inspect && timeoutMs > 0 ? this.clock.setTimeout(onTimeout, timeoutMs) : undefined;
     const finish = (): Buffer => {
       finished = true;
-      timer.cancel();
+      timer?.cancel();
       socket.off('readable', onReadable);
       socket.off('end', onEnd);
       socket.off('close', onClose);
