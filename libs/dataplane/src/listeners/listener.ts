@@ -18,7 +18,8 @@ import { uriSans } from '../tls/context';
 import { checkPeer, HandshakeStats } from '../tls/identity/handshake';
 import type { StatsStore } from '../stats/store';
 import { selectChain, needsInspection, type ChainMatch, type ConnectionFacts } from './chain-match';
-import { looksLikeTls, MAX_CLIENT_HELLO_BYTES, parseClientHello, type ClientHelloResult } from './client-hello';
+import { looksLikeTls } from './client-hello';
+import { peekConnection } from './peek';
 import { guardRapidReset, replayStream, secureContextFor } from './socket-helpers';
 import type { TcpProxy } from './tcp-proxy';
 
@@ -61,9 +62,6 @@ interface ConnState {
   draining: boolean;
   drainTimer?: TimerHandle;
 }
-
-/** Envoy's default `listener_filters_timeout`. */
-export const LISTENER_FILTERS_TIMEOUT_MS = 15000;
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
@@ -269,7 +267,12 @@ export class ListenerRuntime {
       socket.resume();
       return this.dispatch(socket, chain, { ...base, tls: false, getPeerIdentity: () => undefined }, null);
     }
-    this.peek(socket, inspect, (peeked, hello) => {
+    const peekOpts = {
+      inspect,
+      timeoutMs: this.chains.filtersTimeoutMs,
+      continueOnTimeout: this.chains.continueOnFiltersTimeout,
+    };
+    peekConnection(socket, this.clock, peekOpts, (peeked, hello) => {
       // Nothing read only when listener_filters_timeout passed with continue_on_listener_filters_timeout.
       if (peeked.length) socket.unshift(peeked);
       facts.transportProtocol = looksLikeTls(peeked) ? 'tls' : 'raw_buffer';
@@ -281,65 +284,14 @@ export class ListenerRuntime {
       if (!chain) return void socket.destroy();
       // TLS reads the native handle, so the peeked ClientHello is replayed through a JS stream.
       if (chain.tls) this.startTls(socket, replayStream(socket), chain, base);
-      else this.dispatch(socket, chain, { ...base, tls: false, getPeerIdentity: () => undefined }, peeked);
+      else
+        this.dispatch(
+          socket,
+          chain,
+          { ...base, tls: false, getPeerIdentity: () => undefined },
+          peeked.length ? peeked : null,
+        );
     });
-  }
-
-  /**
-   * Reads (without consuming: the caller unshifts) the first bytes, and with `inspect` the whole
-   * TLS ClientHello (Envoy's tls_inspector), bounded by {@link MAX_CLIENT_HELLO_BYTES} and by the
-   * listener's `listener_filters_timeout` (then closed, or with `continue_on_listener_filters_timeout`
-   * handed on with what was read).
-   */
-  private peek(socket: net.Socket, inspect: boolean, done: (peeked: Buffer, hello?: ClientHelloResult) => void): void {
-    const parts: Buffer[] = [];
-    let size = 0;
-    let finished = false;
-    const timeoutMs = this.chains.filtersTimeoutMs ?? LISTENER_FILTERS_TIMEOUT_MS;
-    const onTimeout = (): void => {
-      if (!this.chains.continueOnFiltersTimeout) {
-        finish();
-        return void socket.destroy();
-      }
-      const buf = finish();
-      done(buf, buf.length && looksLikeTls(buf) ? { kind: 'malformed' } : undefined);
-    };
-    const timer = inspect && timeoutMs > 0 ? this.clock.setTimeout(onTimeout, timeoutMs) : undefined;
-    const finish = (): Buffer => {
-      finished = true;
-      timer?.cancel();
-      socket.off('readable', onReadable);
-      socket.off('end', onEnd);
-      socket.off('close', onClose);
-      return parts.length === 1 ? parts[0] : Buffer.concat(parts);
-    };
-    const evaluate = (eof: boolean): void => {
-      if (finished || size === 0) return;
-      const buf = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-      if (!inspect || !looksLikeTls(buf)) return done(finish());
-      const hello = parseClientHello(buf);
-      if (hello.kind === 'need-more' && !eof && size < MAX_CLIENT_HELLO_BYTES) return;
-      done(finish(), hello.kind === 'need-more' ? { kind: 'malformed' } : hello);
-    };
-    const onReadable = (): void => {
-      let c: Buffer | null;
-      while (!finished && (c = socket.read() as Buffer | null) !== null) {
-        parts.push(c);
-        size += c.length;
-        evaluate(false);
-      }
-    };
-    const onEnd = (): void => {
-      if (size === 0) {
-        finish();
-        return void socket.destroy();
-      }
-      evaluate(true);
-    };
-    const onClose = (): void => void (finished || finish());
-    socket.on('readable', onReadable);
-    socket.once('end', onEnd);
-    socket.once('close', onClose);
   }
 
   private startTls(
