@@ -9,13 +9,14 @@
  *   node tools/bench/run.mjs proxy [--duration 4] [--rounds 3] [--connections 16] [--rate 1000] [--tool autocannon]
  */
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import { silentLogger } from '@tsmesh/core';
+import { makeTestCert } from '@tsmesh/testing';
 import { fromYaml } from '@tsmesh/protocol';
 import { Dataplane, FilterRegistry, registerBuiltinFilters, type Msg } from '@tsmesh/dataplane';
 
@@ -55,7 +56,28 @@ async function roleRelay(target: number): Promise<void> {
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as AddressInfo).port })));
 }
 
-async function roleTsmesh(target: number): Promise<void> {
+/** TLS material shared by the mTLS roles (set by the parent in BENCH_TLS). */
+function benchTls(): { key: string; cert: string; ca: string } {
+  return JSON.parse(process.env['BENCH_TLS'] ?? '{}') as { key: string; cert: string; ca: string };
+}
+
+function tlsYaml(kind: 'DownstreamTlsContext' | 'UpstreamTlsContext', indent: string): string {
+  const t = benchTls();
+  const lines = [
+    `transport_socket:`,
+    `  name: envoy.transport_sockets.tls`,
+    `  typed_config:`,
+    `    "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.${kind}`,
+    ...(kind === 'DownstreamTlsContext' ? [`    require_client_certificate: true`] : []),
+    `    common_tls_context:`,
+    `      tls_certificates: [{certificate_chain: {inline_string: ${JSON.stringify(t.cert)}}, private_key: {inline_string: ${JSON.stringify(t.key)}}}]`,
+    `      validation_context: {trusted_ca: {inline_string: ${JSON.stringify(t.ca)}}}`,
+  ];
+  return lines.map((l) => indent + l).join('\n');
+}
+
+/** One tsmesh hop; `tls` makes its listener (server) or its upstream cluster (client) speak mTLS. */
+async function roleTsmesh(target: number, tls: 'none' | 'server' | 'client' = 'none'): Promise<void> {
   const dp = new Dataplane({
     nodeId: 'bench',
     logger: silentLogger(),
@@ -67,7 +89,8 @@ async function roleTsmesh(target: number): Promise<void> {
 name: l
 address: {socket_address: {address: 127.0.0.1, port_value: 0}}
 filter_chains:
-- filters:
+- ${tls === 'server' ? tlsYaml('DownstreamTlsContext', '  ').trimStart() : ''}
+  filters:
   - name: envoy.filters.network.http_connection_manager
     typed_config:
       "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
@@ -89,6 +112,7 @@ connect_timeout: 1s
 load_assignment:
   cluster_name: up
   endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: ${target}}}}}]}]
+${tls === 'client' ? tlsYaml('UpstreamTlsContext', '') : ''}
 `,
   );
   await dp.apply({ listeners: [listener], routes: [], clusters: [cluster], endpoints: [], secrets: [] });
@@ -116,6 +140,17 @@ interface Sample {
   p90: number;
   p99: number;
   errors: number;
+}
+
+/** user+system CPU of a child process so far, in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMs(child: ChildProcess): number {
+  try {
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
 }
 
 const has = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
@@ -224,6 +259,8 @@ async function main(): Promise<void> {
   if (role === 'upstream') return roleUpstream();
   if (role === 'relay') return roleRelay(target);
   if (role === 'tsmesh') return roleTsmesh(target);
+  if (role === 'tsmesh-mtls-server') return roleTsmesh(target, 'server');
+  if (role === 'tsmesh-mtls-client') return roleTsmesh(target, 'client');
 
   const seconds = Number(arg('duration', '4'));
   const rounds = Number(arg('rounds', '3'));
@@ -238,12 +275,25 @@ async function main(): Promise<void> {
     const hop1 = await spawnRole('tsmesh', upstream.port);
     const hop2a = await spawnRole('tsmesh', upstream.port);
     const hop2b = await spawnRole('tsmesh', hop2a.port);
-    children.push(upstream.child, relay.child, hop1.child, hop2a.child, hop2b.child);
+    process.env['BENCH_TLS'] = JSON.stringify(
+      makeTestCert('bench', { uri: ['spiffe://cluster.local/ns/default/sa/bench'] }),
+    );
+    const mtlsA = await spawnRole('tsmesh-mtls-server', upstream.port);
+    const mtlsB = await spawnRole('tsmesh-mtls-client', mtlsA.port);
+    children.push(upstream.child, relay.child, hop1.child, hop2a.child, hop2b.child, mtlsA.child, mtlsB.child);
+    // Proxy processes on each path, for CPU per request.
+    const proxiesOf = new Map<string, ChildProcess[]>([
+      ['node:http keep-alive relay (reference)', [relay.child]],
+      ['tsmesh, one hop', [hop1.child]],
+      ['tsmesh, two hops', [hop2a.child, hop2b.child]],
+      ['tsmesh, two hops, mTLS between them', [mtlsA.child, mtlsB.child]],
+    ]);
     const scenarios: [string, number][] = [
       ['direct (node:http server)', upstream.port],
       ['node:http keep-alive relay (reference)', relay.port],
       ['tsmesh, one hop', hop1.port],
       ['tsmesh, two hops', hop2b.port],
+      ['tsmesh, two hops, mTLS between them', mtlsB.port],
     ];
     for (const kind of ['haproxy', 'nginx'] as const) {
       if (!has(kind)) {
@@ -252,14 +302,22 @@ async function main(): Promise<void> {
       }
       const peer = await spawnPeer(kind, upstream.port, dir);
       children.push(peer.child);
+      proxiesOf.set(`${kind}, one hop`, [peer.child]);
       scenarios.push([`${kind}, one hop`, peer.port]);
     }
     for (const [, port] of scenarios) await load(port, 1, connections, tool); // warm-up
     const results = new Map<string, Sample[]>(scenarios.map(([n]) => [n, []]));
     const pacedResults = new Map<string, Sample[]>(scenarios.map(([n]) => [n, []]));
+    const cpu = new Map<string, number[]>(scenarios.map(([n]) => [n, []]));
     for (let r = 0; r < rounds; r++) {
       for (const [name, port] of scenarios) {
-        (results.get(name) as Sample[]).push(await load(port, seconds, connections, tool));
+        const procs = proxiesOf.get(name) ?? [];
+        const before = procs.map(cpuMs);
+        const sample = await load(port, seconds, connections, tool);
+        const used = procs.reduce((a, p, i) => a + cpuMs(p) - before[i], 0);
+        // CPU ms per 1000 requests per proxy process = vCPU per 1000 rps per proxy, × 1000.
+        if (procs.length) (cpu.get(name) as number[]).push((used / (sample.rps * seconds) / procs.length) * 1000);
+        (results.get(name) as Sample[]).push(sample);
         (pacedResults.get(name) as Sample[]).push(await paced(port, seconds, connections, rate));
       }
     }
@@ -280,6 +338,19 @@ async function main(): Promise<void> {
         `| ${name} | ${Math.round(rps)} | ${(rps / direct).toFixed(2)} | ${vsHaproxy} | ${med(name, (x) => x.p50)} | ${med(name, (x) => x.p99)} | ${errors} |`,
       );
     }
+    console.log('\n### Proxy CPU under the throughput load (per proxy process)\n');
+    console.log('| path | CPU ms per 1000 requests | ≈ vCPU per 1000 rps |');
+    console.log('| --- | --- | --- |');
+    for (const [name] of scenarios) {
+      const xs = cpu.get(name) as number[];
+      if (!xs.length) continue;
+      console.log(`| ${name} | ${median(xs).toFixed(1)} | ${(median(xs) / 1000).toFixed(3)} |`);
+    }
+    const plain = median(cpu.get('tsmesh, two hops') as number[]);
+    const mtls = median(cpu.get('tsmesh, two hops, mTLS between them') as number[]);
+    console.log(
+      `\nmTLS CPU overhead per request on the two-hop path: ${(((mtls - plain) / plain) * 100).toFixed(0)} %`,
+    );
     const base = (pick: (s: Sample) => number) => med(scenarios[0][0], pick, pacedResults);
     console.log(
       `\n### Added latency at ${rate} req/s paced, ${connections} connections (autocannon; ms over direct)\n`,
