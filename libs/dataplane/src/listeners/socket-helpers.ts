@@ -2,6 +2,7 @@
  * Socket-level helpers for listeners: replaying peeked bytes to nghttp2/TLS, cached TLS
  * contexts and HTTP/2 rapid-reset protection.
  */
+import { createHash } from 'node:crypto';
 import http2 from 'node:http2';
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
@@ -43,13 +44,20 @@ const contexts = new WeakMap<ResolvedTls, { cert?: string; key?: string; ca?: st
 /**
  * The TLS context for a chain, rebuilt only when the material changed (rotation through the
  * CertificateProvider). A new context also means new session-ticket keys, so sessions never
- * resume across a certificate or validation change.
+ * resume across a certificate or validation change. The context carries a session id context
+ * (as `tls.Server` sets one): without it OpenSSL answers every resumption attempt on a
+ * client-certificate-verifying server with an `internal_error` alert, so each reconnecting client
+ * whose session was cached failed its handshake.
  */
 export function secureContextFor(t: ResolvedTls): tls.SecureContext {
   const o = t.options();
   const hit = contexts.get(t);
   if (hit && hit.cert === o.cert && hit.key === o.key && hit.ca === o.ca) return hit.ctx;
-  const ctx = tls.createSecureContext(o);
+  const sessionIdContext = createHash('sha256')
+    .update(`${o.cert ?? ''}\0${o.ca ?? ''}`)
+    .digest('hex')
+    .slice(0, 32);
+  const ctx = tls.createSecureContext({ ...o, sessionIdContext });
   contexts.set(t, { cert: o.cert, key: o.key, ca: o.ca, ctx });
   return ctx;
 }
