@@ -151,6 +151,26 @@ export function request(
 }
 
 /** Polls until `check` passes (config pushes take a moment to reach every proxy). */
+/**
+ * Waits until `n` answers in a row pass `check` — after a routing change, one matching answer can
+ * still come from the old weights (e.g. the 25 % side of a canary) before the push has landed.
+ */
+export async function settled<T>(
+  fn: () => Promise<T>,
+  check: (v: T) => boolean,
+  n = 5,
+  timeoutMs = 20_000,
+): Promise<void> {
+  await eventually(
+    async () => {
+      for (let i = 0; i < n; i++) if (!check(await fn())) return false;
+      return true;
+    },
+    (ok) => ok,
+    timeoutMs,
+  );
+}
+
 export async function eventually<T>(fn: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;

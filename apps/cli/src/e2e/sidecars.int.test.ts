@@ -1,7 +1,7 @@
 // The demos through Pilot + sidecars, on one mesh with Citadel identities (`--without gateway,mixer`; the gateway
 // has its own suite, gateway.int.test.ts). Calls enter at a pod's service port, which its sidecar's
 // inbound listener owns; everything after that goes sidecar to sidecar.
-import { eventually, request, skipNotice, startMesh, tsmesh } from './mesh';
+import { eventually, request, settled, skipNotice, startMesh, tsmesh } from './mesh';
 
 jest.setTimeout(300_000);
 const { mesh, reason } = startMesh('sidecars', {
@@ -151,7 +151,7 @@ d('book/rating through the mesh', () => {
   test('virtual-service-v1 sends every rating call to v1', async () => {
     expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookrating/destination-rule-v1-v2.yaml').code).toBe(0);
     expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookrating/virtual-service-v1.yaml').code).toBe(0);
-    await eventually(book, (r) => r.body === '{"bookId":1,"name":"Book 1","rating":1}');
+    await settled(book, (r) => r.body === '{"bookId":1,"name":"Book 1","rating":1}');
     const ratings = new Set<string>();
     for (let i = 0; i < 10; i++) ratings.add((await book()).body);
     expect([...ratings]).toEqual(['{"bookId":1,"name":"Book 1","rating":1}']);
@@ -174,7 +174,7 @@ d('book/rating through the mesh', () => {
     const own = JSON.parse((await request(`${m.entry('rating-service-v2', 8080)}/rate/1`)).body) as { rating: number };
     const expected = JSON.stringify({ bookId: 1, name: 'Book 1', rating: own.rating });
     expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookrating/virtual-service-v2.yaml').code).toBe(0);
-    await eventually(book, (r) => r.body === expected);
+    await settled(book, (r) => r.body === expected);
     const ratings = new Set<string>();
     for (let i = 0; i < 10; i++) ratings.add((await book()).body);
     expect([...ratings]).toEqual([expected]);
