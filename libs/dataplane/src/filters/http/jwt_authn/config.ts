@@ -6,11 +6,11 @@
  * `remote_jwks` is refused: Pilot fetches JWKS and pushes them inline, so the
  * proxy never fetches keys per request.
  */
-import { readFileSync } from 'node:fs';
 import type { FieldError } from '@tsmesh/core';
 import type { Msg } from '../../../engine/types';
 import { compileHeaderMatcher, compileRegex, type HeaderGetter } from '../../../http/matchers';
 import { compileJwks, type VerificationKey } from './keys';
+import { readDataSource } from '../../../tls/context';
 
 export const JWT_AUTHN_NAME = 'envoy.filters.http.jwt_authn';
 export const JWT_AUTHN_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication';
@@ -72,24 +72,14 @@ export const DEFAULT_CLOCK_SKEW_SECONDS = 60;
 
 const DEFAULT_LOCATIONS: TokenLocation[] = [{ header: 'authorization', prefix: 'Bearer ' }, { param: 'access_token' }];
 
+/** A DataSource the JWT provider needs: absent is fine (null), present but unreadable is an error. */
 function dataSource(ds: Msg | undefined, path: string, errors: FieldError[]): string | null {
   if (!ds) return null;
-  if (typeof ds['inline_string'] === 'string') return ds['inline_string'];
-  if (ds['inline_bytes'] !== undefined) {
-    const b = ds['inline_bytes'];
-    return Buffer.isBuffer(b) || b instanceof Uint8Array
-      ? Buffer.from(b).toString('utf8')
-      : Buffer.from(String(b), 'base64').toString('utf8');
-  }
-  if (typeof ds['filename'] === 'string') {
-    try {
-      return readFileSync(ds['filename'], 'utf8');
-    } catch (e) {
-      errors.push({ path: `${path}.filename`, message: (e as Error).message });
-      return null;
-    }
-  }
-  errors.push({ path, message: 'data source needs inline_string, inline_bytes or filename' });
+  const before = errors.length;
+  const text = readDataSource(ds, path, errors);
+  if (text !== undefined) return text;
+  if (errors.length === before)
+    errors.push({ path, message: 'data source needs inline_string, inline_bytes or filename' });
   return null;
 }
 
