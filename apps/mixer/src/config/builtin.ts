@@ -2,310 +2,105 @@
  * Istio 1.0's default telemetry config (helm `charts/mixer/templates/config.yaml`):
  * the six standard metric instances, the prometheus handler and the promhttp /
  * promtcp rules. Loaded before --config-dir unless --no-builtin-config.
+ *
+ * Each metric's dimensions are written once; the prometheus handler's
+ * `label_names` are derived from them, so instance and handler cannot drift.
  */
-export const BUILTIN_CONFIG_YAML = `
-apiVersion: config.istio.io/v1alpha2
+
+const REPORTER = `conditional((context.reporter.kind | "inbound") == "outbound", "source", "destination")`;
+const SECURITY_POLICY = `conditional((context.reporter.kind | "inbound") == "outbound", "unknown", conditional(connection.mtls | false, "mutual_tls", "none"))`;
+
+/** Dimensions of the four HTTP metrics (requestcount, requestduration, requestsize, responsesize). */
+const HTTP_DIMENSIONS: Readonly<Record<string, string>> = {
+  reporter: REPORTER,
+  source_app: 'source.labels["app"] | "unknown"',
+  source_principal: 'source.principal | "unknown"',
+  source_workload: 'source.workload.name | "unknown"',
+  source_workload_namespace: 'source.workload.namespace | "unknown"',
+  source_version: 'source.labels["version"] | "unknown"',
+  destination_app: 'destination.labels["app"] | "unknown"',
+  destination_principal: 'destination.principal | "unknown"',
+  destination_workload: 'destination.workload.name | "unknown"',
+  destination_workload_namespace: 'destination.workload.namespace | "unknown"',
+  destination_version: 'destination.labels["version"] | "unknown"',
+  destination_service: 'destination.service.host | "unknown"',
+  destination_service_name: 'destination.service.name | "unknown"',
+  destination_service_namespace: 'destination.service.namespace | "unknown"',
+  request_protocol: 'api.protocol | context.protocol | "unknown"',
+  response_code: 'response.code | 200',
+  connection_security_policy: SECURITY_POLICY,
+};
+
+/** The TCP metrics have no protocol or response code, and Istio 1.0 filled destination_service from the name. */
+const TCP_DIMENSIONS: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries({ ...HTTP_DIMENSIONS, destination_service: 'destination.service.name | "unknown"' }).filter(
+    ([label]) => label !== 'request_protocol' && label !== 'response_code',
+  ),
+);
+
+function metricInstance(name: string, value: string, dimensions: Readonly<Record<string, string>>): string {
+  const dims = Object.entries(dimensions).map(([label, expr]) => `    ${label}: '${expr}'`);
+  return `apiVersion: config.istio.io/v1alpha2
 kind: metric
 metadata:
-  name: requestcount
+  name: ${name}
   namespace: istio-system
 spec:
-  value: '1'
+  value: '${value}'
   dimensions:
-    reporter: 'conditional((context.reporter.kind | "inbound") == "outbound", "source", "destination")'
-    source_app: 'source.labels["app"] | "unknown"'
-    source_principal: 'source.principal | "unknown"'
-    source_workload: 'source.workload.name | "unknown"'
-    source_workload_namespace: 'source.workload.namespace | "unknown"'
-    source_version: 'source.labels["version"] | "unknown"'
-    destination_app: 'destination.labels["app"] | "unknown"'
-    destination_principal: 'destination.principal | "unknown"'
-    destination_workload: 'destination.workload.name | "unknown"'
-    destination_workload_namespace: 'destination.workload.namespace | "unknown"'
-    destination_version: 'destination.labels["version"] | "unknown"'
-    destination_service: 'destination.service.host | "unknown"'
-    destination_service_name: 'destination.service.name | "unknown"'
-    destination_service_namespace: 'destination.service.namespace | "unknown"'
-    request_protocol: 'api.protocol | context.protocol | "unknown"'
-    response_code: 'response.code | 200'
-    connection_security_policy: 'conditional((context.reporter.kind | "inbound") == "outbound", "unknown", conditional(connection.mtls | false, "mutual_tls", "none"))'
-  monitored_resource_type: '"UNSPECIFIED"'
----
-apiVersion: config.istio.io/v1alpha2
-kind: metric
-metadata:
-  name: requestduration
-  namespace: istio-system
-spec:
-  value: 'response.duration | "0ms"'
-  dimensions:
-    reporter: 'conditional((context.reporter.kind | "inbound") == "outbound", "source", "destination")'
-    source_app: 'source.labels["app"] | "unknown"'
-    source_principal: 'source.principal | "unknown"'
-    source_workload: 'source.workload.name | "unknown"'
-    source_workload_namespace: 'source.workload.namespace | "unknown"'
-    source_version: 'source.labels["version"] | "unknown"'
-    destination_app: 'destination.labels["app"] | "unknown"'
-    destination_principal: 'destination.principal | "unknown"'
-    destination_workload: 'destination.workload.name | "unknown"'
-    destination_workload_namespace: 'destination.workload.namespace | "unknown"'
-    destination_version: 'destination.labels["version"] | "unknown"'
-    destination_service: 'destination.service.host | "unknown"'
-    destination_service_name: 'destination.service.name | "unknown"'
-    destination_service_namespace: 'destination.service.namespace | "unknown"'
-    request_protocol: 'api.protocol | context.protocol | "unknown"'
-    response_code: 'response.code | 200'
-    connection_security_policy: 'conditional((context.reporter.kind | "inbound") == "outbound", "unknown", conditional(connection.mtls | false, "mutual_tls", "none"))'
-  monitored_resource_type: '"UNSPECIFIED"'
----
-apiVersion: config.istio.io/v1alpha2
-kind: metric
-metadata:
-  name: requestsize
-  namespace: istio-system
-spec:
-  value: 'request.size | 0'
-  dimensions:
-    reporter: 'conditional((context.reporter.kind | "inbound") == "outbound", "source", "destination")'
-    source_app: 'source.labels["app"] | "unknown"'
-    source_principal: 'source.principal | "unknown"'
-    source_workload: 'source.workload.name | "unknown"'
-    source_workload_namespace: 'source.workload.namespace | "unknown"'
-    source_version: 'source.labels["version"] | "unknown"'
-    destination_app: 'destination.labels["app"] | "unknown"'
-    destination_principal: 'destination.principal | "unknown"'
-    destination_workload: 'destination.workload.name | "unknown"'
-    destination_workload_namespace: 'destination.workload.namespace | "unknown"'
-    destination_version: 'destination.labels["version"] | "unknown"'
-    destination_service: 'destination.service.host | "unknown"'
-    destination_service_name: 'destination.service.name | "unknown"'
-    destination_service_namespace: 'destination.service.namespace | "unknown"'
-    request_protocol: 'api.protocol | context.protocol | "unknown"'
-    response_code: 'response.code | 200'
-    connection_security_policy: 'conditional((context.reporter.kind | "inbound") == "outbound", "unknown", conditional(connection.mtls | false, "mutual_tls", "none"))'
-  monitored_resource_type: '"UNSPECIFIED"'
----
-apiVersion: config.istio.io/v1alpha2
-kind: metric
-metadata:
-  name: responsesize
-  namespace: istio-system
-spec:
-  value: 'response.size | 0'
-  dimensions:
-    reporter: 'conditional((context.reporter.kind | "inbound") == "outbound", "source", "destination")'
-    source_app: 'source.labels["app"] | "unknown"'
-    source_principal: 'source.principal | "unknown"'
-    source_workload: 'source.workload.name | "unknown"'
-    source_workload_namespace: 'source.workload.namespace | "unknown"'
-    source_version: 'source.labels["version"] | "unknown"'
-    destination_app: 'destination.labels["app"] | "unknown"'
-    destination_principal: 'destination.principal | "unknown"'
-    destination_workload: 'destination.workload.name | "unknown"'
-    destination_workload_namespace: 'destination.workload.namespace | "unknown"'
-    destination_version: 'destination.labels["version"] | "unknown"'
-    destination_service: 'destination.service.host | "unknown"'
-    destination_service_name: 'destination.service.name | "unknown"'
-    destination_service_namespace: 'destination.service.namespace | "unknown"'
-    request_protocol: 'api.protocol | context.protocol | "unknown"'
-    response_code: 'response.code | 200'
-    connection_security_policy: 'conditional((context.reporter.kind | "inbound") == "outbound", "unknown", conditional(connection.mtls | false, "mutual_tls", "none"))'
-  monitored_resource_type: '"UNSPECIFIED"'
----
-apiVersion: config.istio.io/v1alpha2
-kind: metric
-metadata:
-  name: tcpbytesent
-  namespace: istio-system
-spec:
-  value: 'connection.sent.bytes | 0'
-  dimensions:
-    reporter: 'conditional((context.reporter.kind | "inbound") == "outbound", "source", "destination")'
-    source_app: 'source.labels["app"] | "unknown"'
-    source_principal: 'source.principal | "unknown"'
-    source_workload: 'source.workload.name | "unknown"'
-    source_workload_namespace: 'source.workload.namespace | "unknown"'
-    source_version: 'source.labels["version"] | "unknown"'
-    destination_app: 'destination.labels["app"] | "unknown"'
-    destination_principal: 'destination.principal | "unknown"'
-    destination_workload: 'destination.workload.name | "unknown"'
-    destination_workload_namespace: 'destination.workload.namespace | "unknown"'
-    destination_version: 'destination.labels["version"] | "unknown"'
-    destination_service: 'destination.service.name | "unknown"'
-    destination_service_name: 'destination.service.name | "unknown"'
-    destination_service_namespace: 'destination.service.namespace | "unknown"'
-    connection_security_policy: 'conditional((context.reporter.kind | "inbound") == "outbound", "unknown", conditional(connection.mtls | false, "mutual_tls", "none"))'
-  monitored_resource_type: '"UNSPECIFIED"'
----
-apiVersion: config.istio.io/v1alpha2
-kind: metric
-metadata:
-  name: tcpbytereceived
-  namespace: istio-system
-spec:
-  value: 'connection.received.bytes | 0'
-  dimensions:
-    reporter: 'conditional((context.reporter.kind | "inbound") == "outbound", "source", "destination")'
-    source_app: 'source.labels["app"] | "unknown"'
-    source_principal: 'source.principal | "unknown"'
-    source_workload: 'source.workload.name | "unknown"'
-    source_workload_namespace: 'source.workload.namespace | "unknown"'
-    source_version: 'source.labels["version"] | "unknown"'
-    destination_app: 'destination.labels["app"] | "unknown"'
-    destination_principal: 'destination.principal | "unknown"'
-    destination_workload: 'destination.workload.name | "unknown"'
-    destination_workload_namespace: 'destination.workload.namespace | "unknown"'
-    destination_version: 'destination.labels["version"] | "unknown"'
-    destination_service: 'destination.service.name | "unknown"'
-    destination_service_name: 'destination.service.name | "unknown"'
-    destination_service_namespace: 'destination.service.namespace | "unknown"'
-    connection_security_policy: 'conditional((context.reporter.kind | "inbound") == "outbound", "unknown", conditional(connection.mtls | false, "mutual_tls", "none"))'
-  monitored_resource_type: '"UNSPECIFIED"'
----
-apiVersion: config.istio.io/v1alpha2
+${dims.join('\n')}
+  monitored_resource_type: '"UNSPECIFIED"'`;
+}
+
+function prometheusMetric(
+  name: string,
+  instance: string,
+  kind: 'COUNTER' | 'DISTRIBUTION',
+  dimensions: Readonly<Record<string, string>>,
+  buckets = '',
+): string {
+  const labels = Object.keys(dimensions).map((label) => `    - ${label}`);
+  return `  - name: ${name}
+    instance_name: ${instance}.metric.istio-system
+    kind: ${kind}
+    label_names:
+${labels.join('\n')}${buckets}`;
+}
+
+const DURATION_BUCKETS = `
+    buckets:
+      explicit_buckets:
+        bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]`;
+const SIZE_BUCKETS = `
+    buckets:
+      exponentialBuckets:
+        numFiniteBuckets: 8
+        scale: 1
+        growthFactor: 10`;
+
+export const BUILTIN_CONFIG_YAML = [
+  metricInstance('requestcount', '1', HTTP_DIMENSIONS),
+  metricInstance('requestduration', 'response.duration | "0ms"', HTTP_DIMENSIONS),
+  metricInstance('requestsize', 'request.size | 0', HTTP_DIMENSIONS),
+  metricInstance('responsesize', 'response.size | 0', HTTP_DIMENSIONS),
+  metricInstance('tcpbytesent', 'connection.sent.bytes | 0', TCP_DIMENSIONS),
+  metricInstance('tcpbytereceived', 'connection.received.bytes | 0', TCP_DIMENSIONS),
+  `apiVersion: config.istio.io/v1alpha2
 kind: prometheus
 metadata:
   name: handler
   namespace: istio-system
 spec:
   metrics:
-  - name: requests_total
-    instance_name: requestcount.metric.istio-system
-    kind: COUNTER
-    label_names:
-    - reporter
-    - source_app
-    - source_principal
-    - source_workload
-    - source_workload_namespace
-    - source_version
-    - destination_app
-    - destination_principal
-    - destination_workload
-    - destination_workload_namespace
-    - destination_version
-    - destination_service
-    - destination_service_name
-    - destination_service_namespace
-    - request_protocol
-    - response_code
-    - connection_security_policy
-  - name: request_duration_seconds
-    instance_name: requestduration.metric.istio-system
-    kind: DISTRIBUTION
-    label_names:
-    - reporter
-    - source_app
-    - source_principal
-    - source_workload
-    - source_workload_namespace
-    - source_version
-    - destination_app
-    - destination_principal
-    - destination_workload
-    - destination_workload_namespace
-    - destination_version
-    - destination_service
-    - destination_service_name
-    - destination_service_namespace
-    - request_protocol
-    - response_code
-    - connection_security_policy
-    buckets:
-      explicit_buckets:
-        bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-  - name: request_bytes
-    instance_name: requestsize.metric.istio-system
-    kind: DISTRIBUTION
-    label_names:
-    - reporter
-    - source_app
-    - source_principal
-    - source_workload
-    - source_workload_namespace
-    - source_version
-    - destination_app
-    - destination_principal
-    - destination_workload
-    - destination_workload_namespace
-    - destination_version
-    - destination_service
-    - destination_service_name
-    - destination_service_namespace
-    - request_protocol
-    - response_code
-    - connection_security_policy
-    buckets:
-      exponentialBuckets:
-        numFiniteBuckets: 8
-        scale: 1
-        growthFactor: 10
-  - name: response_bytes
-    instance_name: responsesize.metric.istio-system
-    kind: DISTRIBUTION
-    label_names:
-    - reporter
-    - source_app
-    - source_principal
-    - source_workload
-    - source_workload_namespace
-    - source_version
-    - destination_app
-    - destination_principal
-    - destination_workload
-    - destination_workload_namespace
-    - destination_version
-    - destination_service
-    - destination_service_name
-    - destination_service_namespace
-    - request_protocol
-    - response_code
-    - connection_security_policy
-    buckets:
-      exponentialBuckets:
-        numFiniteBuckets: 8
-        scale: 1
-        growthFactor: 10
-  - name: tcp_sent_bytes_total
-    instance_name: tcpbytesent.metric.istio-system
-    kind: COUNTER
-    label_names:
-    - reporter
-    - source_app
-    - source_principal
-    - source_workload
-    - source_workload_namespace
-    - source_version
-    - destination_app
-    - destination_principal
-    - destination_workload
-    - destination_workload_namespace
-    - destination_version
-    - destination_service
-    - destination_service_name
-    - destination_service_namespace
-    - connection_security_policy
-  - name: tcp_received_bytes_total
-    instance_name: tcpbytereceived.metric.istio-system
-    kind: COUNTER
-    label_names:
-    - reporter
-    - source_app
-    - source_principal
-    - source_workload
-    - source_workload_namespace
-    - source_version
-    - destination_app
-    - destination_principal
-    - destination_workload
-    - destination_workload_namespace
-    - destination_version
-    - destination_service
-    - destination_service_name
-    - destination_service_namespace
-    - connection_security_policy
----
-apiVersion: config.istio.io/v1alpha2
+${[
+  prometheusMetric('requests_total', 'requestcount', 'COUNTER', HTTP_DIMENSIONS),
+  prometheusMetric('request_duration_seconds', 'requestduration', 'DISTRIBUTION', HTTP_DIMENSIONS, DURATION_BUCKETS),
+  prometheusMetric('request_bytes', 'requestsize', 'DISTRIBUTION', HTTP_DIMENSIONS, SIZE_BUCKETS),
+  prometheusMetric('response_bytes', 'responsesize', 'DISTRIBUTION', HTTP_DIMENSIONS, SIZE_BUCKETS),
+  prometheusMetric('tcp_sent_bytes_total', 'tcpbytesent', 'COUNTER', TCP_DIMENSIONS),
+  prometheusMetric('tcp_received_bytes_total', 'tcpbytereceived', 'COUNTER', TCP_DIMENSIONS),
+].join('\n')}`,
+  `apiVersion: config.istio.io/v1alpha2
 kind: rule
 metadata:
   name: promhttp
@@ -318,9 +113,8 @@ spec:
     - requestcount.metric
     - requestduration.metric
     - requestsize.metric
-    - responsesize.metric
----
-apiVersion: config.istio.io/v1alpha2
+    - responsesize.metric`,
+  `apiVersion: config.istio.io/v1alpha2
 kind: rule
 metadata:
   name: promtcp
@@ -331,5 +125,5 @@ spec:
   - handler: handler.prometheus
     instances:
     - tcpbytesent.metric
-    - tcpbytereceived.metric
-`;
+    - tcpbytereceived.metric`,
+].join('\n---\n');
