@@ -1,5 +1,5 @@
 import { defineConfig } from '@tsmesh/core';
-import { proxyIdentitySettings } from '@tsmesh/dataplane';
+import { proxyAdminSettings, proxyIdentitySettings, proxyLogSettings, proxyRuntimeSettings } from '@tsmesh/dataplane';
 
 /** Ingress/egress gateway flags (env `GATEWAY_<NAME>`): the proxy engine with a router node. */
 export const gatewayConfig = defineConfig('gateway', 'GATEWAY', {
@@ -45,58 +45,18 @@ export const gatewayConfig = defineConfig('gateway', 'GATEWAY', {
     description:
       'Gateway workload labels; Gateway resources select gateways by these (selector istio: ingressgateway).',
   },
-  adminAddress: {
-    kind: 'string',
-    default: '127.0.0.1:15000',
-    description: 'Envoy admin API address (loopback by default; empty disables).',
-  },
-  prometheusAddress: {
-    kind: 'string',
-    default: '127.0.0.1:15090',
-    description: 'Address serving /stats/prometheus (empty disables).',
-  },
-  healthAddress: {
-    kind: 'string',
-    default: '127.0.0.1:15021',
-    description: 'Address serving /healthz/ready (empty disables).',
-  },
+  ...proxyAdminSettings,
   portMap: {
     kind: 'list',
     default: '80=127.0.0.1:8080,443=127.0.0.1:8443',
     description: 'Gateway listener port → local bind address (Gateway servers on 80/443 serve locally on 8080/8443).',
   },
-  zipkinAddress: {
-    kind: 'string',
-    default: '',
-    description: 'Zipkin/Jaeger collector host:port; enables tracing in the generated bootstrap.',
-  },
-  traceSampling: {
-    kind: 'number',
-    default: 100,
-    description: 'Percent of requests without a sampling decision that are traced.',
-  },
-  accessLogFile: {
-    kind: 'string',
-    default: '/dev/stdout',
-    description: 'Default access log for HCMs without access_log; empty disables.',
-  },
-  accessLogEncoding: { kind: 'enum', values: ['TEXT', 'JSON'], default: 'TEXT', description: 'Access log encoding.' },
-  drainDuration: {
-    kind: 'duration',
-    default: '5s',
-    description:
-      'Drain window: on SIGTERM, and for connections accepted under a filter chain that a push changed, how long in-flight requests may finish before connections are closed.',
-  },
+  ...proxyRuntimeSettings,
   ...proxyIdentitySettings,
   serviceAccount: {
     kind: 'string',
     default: 'istio-ingressgateway-service-account',
     description: 'Service account (SERVICE_ACCOUNT metadata).',
   },
-  logLevel: {
-    kind: 'enum',
-    values: ['trace', 'debug', 'info', 'warn', 'error'],
-    default: 'info',
-    description: 'Log level.',
-  },
+  ...proxyLogSettings,
 });

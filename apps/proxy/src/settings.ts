@@ -1,5 +1,5 @@
 import { defineConfig } from '@tsmesh/core';
-import { proxyIdentitySettings } from '@tsmesh/dataplane';
+import { proxyAdminSettings, proxyIdentitySettings, proxyLogSettings, proxyRuntimeSettings } from '@tsmesh/dataplane';
 
 /** Sidecar flags; env vars are `PROXY_<NAME>` except the Kubernetes downward-API ones Istio reads. */
 export const proxyConfig = defineConfig('proxy', 'PROXY', {
@@ -48,21 +48,7 @@ export const proxyConfig = defineConfig('proxy', 'PROXY', {
     default: '',
     description: 'Workload labels as key=value,key=value (LABELS metadata; used for subsets and sourceLabels).',
   },
-  adminAddress: {
-    kind: 'string',
-    default: '127.0.0.1:15000',
-    description: 'Envoy admin API address (loopback by default; empty disables).',
-  },
-  prometheusAddress: {
-    kind: 'string',
-    default: '127.0.0.1:15090',
-    description: 'Address serving /stats/prometheus (empty disables).',
-  },
-  healthAddress: {
-    kind: 'string',
-    default: '127.0.0.1:15021',
-    description: 'Address serving /healthz/ready (empty disables).',
-  },
+  ...proxyAdminSettings,
   outboundAddress: {
     kind: 'string',
     default: '127.0.0.1:15001',
@@ -91,38 +77,7 @@ export const proxyConfig = defineConfig('proxy', 'PROXY', {
     default: 0,
     description: 'Explicit HTTP proxy port for the app (HTTP_PROXY_PORT metadata; Pilot adds 127.0.0.1_<port>).',
   },
-  zipkinAddress: {
-    kind: 'string',
-    default: '',
-    description: 'Zipkin/Jaeger collector host:port; enables tracing in the generated bootstrap.',
-  },
-  traceSampling: {
-    kind: 'number',
-    default: 100,
-    description: 'Percent of requests without a sampling decision that are traced.',
-  },
-  accessLogFile: {
-    kind: 'string',
-    default: '/dev/stdout',
-    description: "Mesh default access log for HCMs without access_log (Istio's accessLogFile); empty disables.",
-  },
-  accessLogEncoding: {
-    kind: 'enum',
-    values: ['TEXT', 'JSON'],
-    default: 'TEXT',
-    description: "Access log encoding (Istio's accessLogEncoding).",
-  },
-  drainDuration: {
-    kind: 'duration',
-    default: '5s',
-    description:
-      'Drain window: on SIGTERM, and for connections accepted under a filter chain that a push changed, how long in-flight requests may finish before connections are closed.',
-  },
+  ...proxyRuntimeSettings,
   ...proxyIdentitySettings,
-  logLevel: {
-    kind: 'enum',
-    values: ['trace', 'debug', 'info', 'warn', 'error'],
-    default: 'info',
-    description: 'Log level.',
-  },
+  ...proxyLogSettings,
 });

@@ -17,6 +17,66 @@ import { ProxyRuntime } from './proxy-runtime';
  */
 export const proxyIdentitySettings = identitySettingsSpec;
 
+/** The admin, Prometheus and health listeners both apps serve (Envoy's 15000, Istio's 15090 and 15021). */
+export const proxyAdminSettings = {
+  adminAddress: {
+    kind: 'string',
+    default: '127.0.0.1:15000',
+    description: 'Envoy admin API address (loopback by default; empty disables).',
+  },
+  prometheusAddress: {
+    kind: 'string',
+    default: '127.0.0.1:15090',
+    description: 'Address serving /stats/prometheus (empty disables).',
+  },
+  healthAddress: {
+    kind: 'string',
+    default: '127.0.0.1:15021',
+    description: 'Address serving /healthz/ready (empty disables).',
+  },
+} as const;
+
+/** Tracing, access log, drain window and log level, the same for sidecar and gateway. */
+export const proxyRuntimeSettings = {
+  zipkinAddress: {
+    kind: 'string',
+    default: '',
+    description: 'Zipkin/Jaeger collector host:port; enables tracing in the generated bootstrap.',
+  },
+  traceSampling: {
+    kind: 'number',
+    default: 100,
+    description: 'Percent of requests without a sampling decision that are traced.',
+  },
+  accessLogFile: {
+    kind: 'string',
+    default: '/dev/stdout',
+    description: "Mesh default access log for HCMs without access_log (Istio's accessLogFile); empty disables.",
+  },
+  accessLogEncoding: {
+    kind: 'enum',
+    values: ['TEXT', 'JSON'],
+    default: 'TEXT',
+    description: "Access log encoding (Istio's accessLogEncoding).",
+  },
+  drainDuration: {
+    kind: 'duration',
+    default: '5s',
+    description:
+      'Drain window: on SIGTERM, and for connections accepted under a filter chain that a push changed, how long in-flight requests may finish before connections are closed.',
+  },
+} as const;
+
+/** Log level, last in both apps' flag lists. */
+export const proxyLogSettings = {
+  logLevel: {
+    kind: 'enum',
+    values: ['trace', 'debug', 'info', 'warn', 'error'],
+    default: 'info',
+    description: 'Log level.',
+  },
+} as const;
+
 export interface ProxyProcessSettings extends Partial<IdentitySettings> {
   configPath: string;
   discoveryAddress: string;
