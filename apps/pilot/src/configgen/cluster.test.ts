@@ -170,6 +170,27 @@ spec:
     const names = generateListeners(p, ctx, []).map((l) => l['name']);
     expect(names).toContain('127.0.0.1_15080');
   });
+
+  it('serves the explicit HTTP proxy on the capture listener when the node asks for port 15001', () => {
+    const ctx = contextFrom([BOOKINFO_YAML]);
+    const p = sidecar('10.1.0.10', 'productpage-v1-abc', { app: 'productpage' }, 'default', {
+      HTTP_PROXY_PORT: '15001',
+    });
+    const listeners = generateListeners(p, ctx, []);
+    expect(listeners.map((l) => l['name'])).not.toContain('127.0.0.1_15001');
+    const virtual = byName(listeners, 'virtual');
+    const [proxyChain, passthrough] = virtual['filter_chains'] as Msg[];
+    expect(proxyChain['filter_chain_match']).toEqual({ destination_port: { value: 15001 } });
+    const typed = (proxyChain['filters'] as Msg[])[0]['typed_config'] as Msg;
+    expect((typed['rds'] as Msg)['route_config_name']).toBe('http_proxy');
+    expect(typed['http_protocol_options']).toEqual({ allow_absolute_url: { value: true } });
+    expect((passthrough['filters'] as Msg[])[0]['name']).toBe('envoy.filters.network.tcp_proxy');
+    expect(validateMessage(TYPE.listener, virtual)).toEqual([]);
+    expect(() => packAny(TYPE.listener, virtual)).not.toThrow();
+    // Without the metadata the capture listener stays a plain passthrough.
+    const plain = byName(generateListeners(productpage(), ctx, []), 'virtual');
+    expect(plain['filter_chains']).toHaveLength(1);
+  });
 });
 
 describe('VirtualService tcp routes on sidecar TCP listeners', () => {

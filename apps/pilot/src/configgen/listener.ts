@@ -3,7 +3,8 @@
  * listeners using RDS `"<port>"`, outbound TCP `<VIP>_<port>` listeners,
  * inbound `<podIP>_<port>` listeners for the proxy's own workload with an
  * inline route config, the `virtual` capture listener on 15001 and the
- * optional `127.0.0.1_<proxyHttpPort>` explicit HTTP proxy listener.
+ * optional `127.0.0.1_<proxyHttpPort>` explicit HTTP proxy listener (or, when that port is
+ * 15001 itself, an HTTP proxy filter chain on `virtual` for connections addressed to it).
  * HTTP filters: plugin slots (authn, rbac, mixer), then cors, fault, router last.
  */
 import type { Proxy } from '../model/proxy';
@@ -187,6 +188,17 @@ function virtualListener(ctx: PushContext): Msg {
   }));
 }
 
+/** HTTP connection manager of the explicit HTTP proxy: RDS `http_proxy`, absolute-form URIs accepted. */
+function httpProxyHcm(statPrefix: string, port: number, proxy: Proxy, ctx: PushContext, plugins?: PluginRegistry): Msg {
+  const sp: ServicePort = { name: 'http-proxy', port, protocol: 'HTTP' };
+  return hcm(
+    statPrefix,
+    { rds: { config_source: adsConfigSource(), route_config_name: 'http_proxy' } },
+    httpFilters(plugins, { proxy, ctx, port: sp, direction: 'outbound' }),
+    { http_protocol_options: { allow_absolute_url: wrap(true) } },
+  );
+}
+
 /** Port of the explicit HTTP proxy listener for this proxy (mesh proxyHttpPort or node metadata HTTP_PROXY_PORT). */
 export function httpProxyPort(proxy: Proxy, ctx: PushContext): number {
   const meta = Number(proxy.metadata['HTTP_PROXY_PORT'] ?? 0);
@@ -199,27 +211,32 @@ export function buildSidecarListeners(proxy: Proxy, ctx: PushContext, plugins?: 
   const out: Msg[] = ports.map((p) => outboundHttpListener(proxy, ctx, p, plugins));
   out.push(...outboundTcpListeners(proxy, ctx, new Set(ports), scope));
   out.push(...inboundListeners(proxy, ctx, plugins));
-  out.push(virtualListener(ctx));
   const hp = httpProxyPort(proxy, ctx);
+  if (hp > 0 && hp === ctx.mesh.proxyListenPort) {
+    // The app's HTTP proxy is the capture port itself (local mode, one address per pod): a connection
+    // addressed to 15001 (not redirected there from elsewhere) gets the http_proxy chain; the rest
+    // keeps the passthrough chain.
+    const virtual = virtualListener(ctx);
+    out.push({
+      ...virtual,
+      filter_chains: [
+        {
+          filter_chain_match: { destination_port: wrap(hp) },
+          filters: [httpProxyHcm('virtual', hp, proxy, ctx, plugins)],
+        },
+        ...(virtual['filter_chains'] as Msg[]),
+      ],
+    });
+    return out;
+  }
+  out.push(virtualListener(ctx));
   if (hp > 0) {
     const name = listenerName('127.0.0.1', hp);
-    const sp: ServicePort = { name: 'http-proxy', port: hp, protocol: 'HTTP' };
     out.push({
       name,
       address: socketAddress('127.0.0.1', hp),
       traffic_direction: 'OUTBOUND',
-      filter_chains: [
-        {
-          filters: [
-            hcm(
-              name,
-              { rds: { config_source: adsConfigSource(), route_config_name: 'http_proxy' } },
-              httpFilters(plugins, { proxy, ctx, port: sp, direction: 'outbound' }),
-              { http_protocol_options: { allow_absolute_url: wrap(true) } },
-            ),
-          ],
-        },
-      ],
+      filter_chains: [{ filters: [httpProxyHcm(name, hp, proxy, ctx, plugins)] }],
     });
   }
   return out;
