@@ -6,10 +6,17 @@
  * resourceVersions, `410 Gone` → relist).
  */
 import { writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { httpRequest, startApp, stopAllApps, tempDir, waitFor, type AppProcess, type TempDir } from '@tsmesh/testing';
+import {
+  FakeKube,
+  httpRequest,
+  startApp,
+  stopAllApps,
+  tempDir,
+  waitFor,
+  type AppProcess,
+  type TempDir,
+} from '@tsmesh/testing';
 import { BOOKINFO_YAML, REVIEWS_DR } from './testing/bookinfo';
 import { simulate } from './testing/simulate';
 import { AdsClient } from './testing/ads-client';
@@ -123,90 +130,6 @@ describe('pilot app, folder registry and bad input', () => {
   });
 });
 
-/** A tiny Kubernetes API server: lists with resourceVersions, watches, and 410 Gone for compacted versions. */
-class FakeKube {
-  private rv = 1;
-  compactedBelow = 0;
-  readonly items = new Map<string, Map<string, Obj>>();
-  private readonly watchers = new Map<string, Set<ServerResponse>>();
-  server: Server = createServer((req, res) => this.handle(req, res));
-  url = '';
-
-  async start(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.closeWatches();
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-
-  put(path: string, obj: Obj): void {
-    const meta = obj['metadata'] as Obj;
-    meta['resourceVersion'] = String(++this.rv);
-    const m = this.items.get(path) ?? new Map<string, Obj>();
-    const key = `${meta['namespace'] ?? ''}/${meta['name']}`;
-    const type = m.has(key) ? 'MODIFIED' : 'ADDED';
-    m.set(key, obj);
-    this.items.set(path, m);
-    for (const w of this.watchers.get(path) ?? []) w.write(JSON.stringify({ type, object: obj }) + '\n');
-  }
-
-  /** Changes state without telling watchers (as if events were lost), then compacts history. */
-  replaceSilently(path: string, objs: Obj[]): void {
-    const m = new Map<string, Obj>();
-    for (const o of objs) {
-      const meta = o['metadata'] as Obj;
-      meta['resourceVersion'] = String(++this.rv);
-      m.set(`${meta['namespace'] ?? ''}/${meta['name']}`, o);
-    }
-    this.items.set(path, m);
-    this.compactedBelow = this.rv;
-  }
-
-  closeWatches(): void {
-    for (const set of this.watchers.values()) for (const w of set) w.end();
-    this.watchers.clear();
-  }
-
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const path = url.pathname;
-    res.setHeader('content-type', 'application/json');
-    if (url.searchParams.get('watch') === 'true') {
-      const from = Number(url.searchParams.get('resourceVersion') ?? '0');
-      res.writeHead(200);
-      if (from < this.compactedBelow) {
-        res.end(
-          JSON.stringify({
-            type: 'ERROR',
-            object: {
-              kind: 'Status',
-              apiVersion: 'v1',
-              status: 'Failure',
-              reason: 'Expired',
-              code: 410,
-              message: 'too old resource version',
-            },
-          }) + '\n',
-        );
-        return;
-      }
-      res.flushHeaders();
-      const set = this.watchers.get(path) ?? new Set<ServerResponse>();
-      set.add(res);
-      this.watchers.set(path, set);
-      res.on('close', () => set.delete(res));
-      return;
-    }
-    const items = [...(this.items.get(path)?.values() ?? [])];
-    res.writeHead(200);
-    res.end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items }));
-  }
-}
-
 const svc = (name: string): Obj => ({
   metadata: { name, namespace: 'default' },
   spec: { clusterIP: '10.96.1.1', selector: { app: name }, ports: [{ name: 'http', port: 9080 }] },
@@ -222,17 +145,7 @@ describe('pilot app, Kubernetes registry against a fake API server', () => {
     await kube.start();
     kube.put('/api/v1/services', svc('reviews'));
     dir = tempDir('pilot-kube-');
-    const kubeconfig = join(dir.path, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      `apiVersion: v1
-kind: Config
-clusters: [{name: fake, cluster: {server: "${kube.url}", insecure-skip-tls-verify: true}}]
-users: [{name: u, user: {token: test-token}}]
-contexts: [{name: c, context: {cluster: fake, user: u}}]
-current-context: c
-`,
-    );
+    const kubeconfig = kube.kubeconfig(join(dir.path, 'kubeconfig'));
     app = await startApp('pilot', {
       args: ['--kube', '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
       env: { KUBECONFIG: kubeconfig, PILOT_DEBOUNCE_AFTER: '10ms' },

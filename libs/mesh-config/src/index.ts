@@ -38,3 +38,12 @@ export { ensureBuiltinKinds, builtinKinds } from './builtin-kinds';
 export { type FieldSpec, type Issue, type Issues, checkValue } from './schema';
 export * from './mesh';
 export { crdFor, istioCrds, openApiSchema, pluralOf, type JsonSchema } from './crd';
+export {
+  KubeWatch,
+  customResources,
+  kubeClient,
+  loadKubeConfig,
+  type KubeResource,
+  type KubeWatchHandlers,
+  type KubeWatchOptions,
+} from './kube-watch';

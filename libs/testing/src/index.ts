@@ -6,3 +6,4 @@ export * from './process';
 export * from './certs';
 export { FakeClock, SeededRandom, SequenceRandom, silentLogger } from '@tsmesh/core';
 export * from './fake-ads';
+export * from './fake-kube';

@@ -4,30 +4,12 @@
  * Namespaces and the Istio CRDs, written into the config store with the same
  * validation as the folder registry. A failed watch restarts with backoff.
  */
-import { createRequire } from 'node:module';
-import type { Informer, KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '@tsmesh/core';
+import { customResources, kubeClient, KubeWatch, loadKubeConfig, type KubeResource } from '@tsmesh/mesh-config';
 import { pilotErrors } from '../../errors';
 import { objectKey, type ConfigStore, type MeshObject } from '../../model/store';
 import { validateObject } from '../../model/validate';
-
-type K8s = typeof import('@kubernetes/client-node');
-let k8s: K8s | undefined;
-
-/**
- * @kubernetes/client-node 1.x is ESM-only; Node 20.19+ can require() it, but
- * Jest's module system cannot, so it is loaded with Node's own require.
- */
-export function kubeClient(): K8s {
-  k8s ??= createRequire(__filename)('@kubernetes/client-node') as K8s;
-  return k8s;
-}
-
-export interface KubeResource {
-  kind: string;
-  path: string;
-  list: () => Promise<KubernetesListObject<KubernetesObject>>;
-}
 
 export interface KubeRegistryOptions {
   store: ConfigStore;
@@ -58,28 +40,34 @@ export const ISTIO_CRDS: readonly [string, string, string, string][] = [
 ];
 
 export class KubeRegistry {
-  private readonly informers: Informer<KubernetesObject>[] = [];
   private readonly log: Logger;
-  private stopped = false;
+  private readonly watch: KubeWatch;
 
   constructor(private readonly opts: KubeRegistryOptions) {
     this.log = opts.log ?? silentLogger();
+    this.watch = new KubeWatch(
+      {
+        upsert: (kind, o) => this.upsert(kind, o),
+        remove: (kind, o) =>
+          this.opts.store.delete(
+            objectKey(kind, kind === 'Namespace' ? '' : (o.metadata?.namespace ?? 'default'), o.metadata?.name ?? ''),
+          ),
+      },
+      { log: this.log, retryMs: opts.retryMs },
+    );
   }
 
   private kubeConfig(): KubeConfig {
     if (this.opts.kubeConfig) return this.opts.kubeConfig;
-    const kc = new (kubeClient().KubeConfig)();
     try {
-      kc.loadFromDefault();
+      return loadKubeConfig();
     } catch (e) {
       throw pilotErrors.error('PILOT_ERR_KUBE', { detail: `cannot load kubeconfig: ${(e as Error).message}` });
     }
-    return kc;
   }
 
   resources(kc: KubeConfig): KubeResource[] {
     const core = kc.makeApiClient(kubeClient().CoreV1Api);
-    const custom = kc.makeApiClient(kubeClient().CustomObjectsApi);
     const out: KubeResource[] = [
       { kind: 'Service', path: '/api/v1/services', list: () => core.listServiceForAllNamespaces() },
       { kind: 'Endpoints', path: '/api/v1/endpoints', list: () => core.listEndpointsForAllNamespaces() },
@@ -91,53 +79,18 @@ export class KubeRegistry {
         list: () => kc.makeApiClient(kubeClient().DiscoveryV1Api).listEndpointSliceForAllNamespaces(),
       },
     ] as KubeResource[];
-    for (const [kind, group, version, plural] of ISTIO_CRDS)
-      out.push({
-        kind,
-        path: `/apis/${group}/${version}/${plural}`,
-        list: () =>
-          custom.listClusterCustomObject({ group, version, plural }) as Promise<KubernetesListObject<KubernetesObject>>,
-      });
+    out.push(...customResources(kc, ISTIO_CRDS));
     return out;
   }
 
   /** Starts every informer and waits for the first list of each (failures are retried in the background). */
   async start(): Promise<void> {
     const kc = this.kubeConfig();
-    const first: Promise<void>[] = [];
-    for (const r of this.resources(kc)) {
-      const informer = kubeClient().makeInformer(kc, r.path, r.list);
-      const apply = (o: KubernetesObject) => this.upsert(r.kind, o);
-      informer.on('add', apply);
-      informer.on('update', apply);
-      informer.on('delete', (o) =>
-        this.opts.store.delete(
-          objectKey(r.kind, r.kind === 'Namespace' ? '' : (o.metadata?.namespace ?? 'default'), o.metadata?.name ?? ''),
-        ),
-      );
-      let failures = 0;
-      informer.on('add', () => (failures = 0));
-      informer.on('error', (err: unknown) => {
-        if (this.stopped) return;
-        failures++;
-        // A CRD that is not installed fails every time: back off to 30 s and log it once.
-        const delay = Math.min(30_000, (this.opts.retryMs ?? 1000) * 2 ** Math.min(failures - 1, 5));
-        const fields = { kind: r.kind, err: String((err as Error)?.message ?? err), retryMs: delay };
-        if (failures === 1) this.log.warn(fields, 'kube watch failed; restarting');
-        else this.log.debug(fields, 'kube watch failed again');
-        setTimeout(() => {
-          if (!this.stopped) void informer.start().catch(() => undefined);
-        }, delay).unref();
-      });
-      this.informers.push(informer);
-      first.push(informer.start().catch((e) => this.log.warn({ kind: r.kind, err: String(e) }, 'kube list failed')));
-    }
-    await Promise.all(first);
+    await this.watch.start(kc, this.resources(kc));
   }
 
   stop(): void {
-    this.stopped = true;
-    for (const i of this.informers) void i.stop();
+    this.watch.stop();
   }
 
   private upsert(kind: string, o: KubernetesObject): void {

@@ -1,0 +1,129 @@
+/**
+ * A tiny Kubernetes API server for tests (plain node:http on 127.0.0.1, port 0): lists with
+ * resourceVersions, streaming watches (ADDED / MODIFIED / DELETED), and `410 Gone` for watches
+ * from a compacted resourceVersion, so informers' relist path can be driven. Objects live per
+ * collection path (`/api/v1/services`, `/apis/config.istio.io/v1alpha2/rules`, …), the
+ * all-namespaces paths informers list and watch. Shared by Pilot's and Mixer's `--kube` tests; `kubeconfig()` writes a kubeconfig naming it.
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+type Obj = Record<string, unknown>;
+
+export class FakeKube {
+  private rv = 1;
+  compactedBelow = 0;
+  readonly items = new Map<string, Map<string, Obj>>();
+  private readonly watchers = new Map<string, Set<ServerResponse>>();
+  readonly server: Server = createServer((req, res) => this.handle(req, res));
+  url = '';
+  /** Paths of every request served (lists and watches), for assertions. */
+  readonly requests: string[] = [];
+
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.closeWatches();
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  /** Writes a kubeconfig for this server (token auth, no TLS) to `file`; returns `file`. */
+  kubeconfig(file: string): string {
+    writeFileSync(
+      file,
+      `apiVersion: v1
+kind: Config
+clusters: [{name: fake, cluster: {server: "${this.url}", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: test-token}}]
+contexts: [{name: c, context: {cluster: fake, user: u}}]
+current-context: c
+`,
+    );
+    return file;
+  }
+
+  /** Adds or replaces an object and tells the watchers (ADDED or MODIFIED). */
+  put(path: string, obj: Obj): void {
+    const meta = obj['metadata'] as Obj;
+    meta['resourceVersion'] = String(++this.rv);
+    const m = this.items.get(path) ?? new Map<string, Obj>();
+    const key = `${meta['namespace'] ?? ''}/${meta['name']}`;
+    const type = m.has(key) ? 'MODIFIED' : 'ADDED';
+    m.set(key, obj);
+    this.items.set(path, m);
+    this.notify(path, type, obj);
+  }
+
+  /** Deletes an object and tells the watchers (DELETED); false when there was none. */
+  remove(path: string, namespace: string, name: string): boolean {
+    const m = this.items.get(path);
+    const obj = m?.get(`${namespace}/${name}`);
+    if (!m || !obj) return false;
+    m.delete(`${namespace}/${name}`);
+    (obj['metadata'] as Obj)['resourceVersion'] = String(++this.rv);
+    this.notify(path, 'DELETED', obj);
+    return true;
+  }
+
+  /** Changes state without telling watchers (as if events were lost), then compacts history. */
+  replaceSilently(path: string, objs: Obj[]): void {
+    const m = new Map<string, Obj>();
+    for (const o of objs) {
+      const meta = o['metadata'] as Obj;
+      meta['resourceVersion'] = String(++this.rv);
+      m.set(`${meta['namespace'] ?? ''}/${meta['name']}`, o);
+    }
+    this.items.set(path, m);
+    this.compactedBelow = this.rv;
+  }
+
+  closeWatches(): void {
+    for (const set of this.watchers.values()) for (const w of set) w.end();
+    this.watchers.clear();
+  }
+
+  private notify(path: string, type: string, obj: Obj): void {
+    for (const w of this.watchers.get(path) ?? []) w.write(JSON.stringify({ type, object: obj }) + '\n');
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
+    this.requests.push(`${url.searchParams.get('watch') === 'true' ? 'WATCH' : 'LIST'} ${path}`);
+    res.setHeader('content-type', 'application/json');
+    if (url.searchParams.get('watch') === 'true') {
+      const from = Number(url.searchParams.get('resourceVersion') ?? '0');
+      res.writeHead(200);
+      if (from < this.compactedBelow) {
+        res.end(
+          JSON.stringify({
+            type: 'ERROR',
+            object: {
+              kind: 'Status',
+              apiVersion: 'v1',
+              status: 'Failure',
+              reason: 'Expired',
+              code: 410,
+              message: 'too old resource version',
+            },
+          }) + '\n',
+        );
+        return;
+      }
+      res.flushHeaders();
+      const set = this.watchers.get(path) ?? new Set<ServerResponse>();
+      set.add(res);
+      this.watchers.set(path, set);
+      res.on('close', () => set.delete(res));
+      return;
+    }
+    const items = [...(this.items.get(path)?.values() ?? [])];
+    res.writeHead(200);
+    res.end(JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items }));
+  }
+}
