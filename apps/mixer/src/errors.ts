@@ -20,6 +20,12 @@ export const mixerErrors = defineErrors('mixer', {
     grpc: 'FAILED_PRECONDITION',
     hint: 'Point --config-dir at a readable folder of YAML files.',
   },
+  MIXER_ERR_KUBE: {
+    message: 'Kubernetes config source: {detail}',
+    http: 500,
+    grpc: 'UNAVAILABLE',
+    hint: 'Check KUBECONFIG or the in-cluster service account and its RBAC (list/watch on config.istio.io).',
+  },
   MIXER_ERR_DICTIONARY_MISMATCH: {
     message: 'client global dictionary has {client} words, this Mixer knows {server}',
     http: 400,

@@ -1,10 +1,11 @@
 /**
  * Mixer: istio.mixer.v1.Mixer (Check on the policy side, Report on the
- * telemetry side) over config from a watched folder, with the prometheus
- * adapter's listener and a self-monitoring listener.
+ * telemetry side) over config from a watched folder and/or Kubernetes CRDs,
+ * with the prometheus adapter's listener and a self-monitoring listener.
  */
 import { createLogger, createRegistry, runMain, systemClock } from '@tsmesh/core';
 import { registerBuiltinAdapters } from './adapters/registry';
+import { KubeConfigSource, mixerKubeKinds } from './config/kube-source';
 import { registerMixerValidators } from './config/validators';
 import { ConfigWatcher } from './config/watcher';
 import { Runtime } from './runtime/runtime';
@@ -30,11 +31,15 @@ runMain(mixerSettings, async (s) => {
     defaultValidDurationMs: s.defaultValidDuration,
     defaultValidUseCount: s.defaultValidUseCount,
   });
-  const watcher = new ConfigWatcher(runtime, {
+  const kube = s.kube
+    ? new KubeConfigSource({ kinds: mixerKubeKinds(adapters), onChange: () => watcher.kubeChanged(), logger })
+    : undefined;
+  const watcher: ConfigWatcher = new ConfigWatcher(runtime, {
     dir: s.configDir,
     builtin: s.builtinConfig,
     accessLog: s.builtinAccessLog,
     pollMs: s.configPollInterval,
+    kube,
     clock: systemClock,
     logger,
   });

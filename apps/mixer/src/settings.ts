@@ -28,6 +28,12 @@ export const mixerSettings = defineConfig('mixer', 'MIXER', {
     default: '',
     description: 'Folder of config.istio.io YAML (rule, handlers, instances, attributemanifest), watched.',
   },
+  kube: {
+    kind: 'bool',
+    default: false,
+    description:
+      'Also read config.istio.io/v1alpha2 CRDs (rules, handlers, instances, per-kind adapters and templates, attributemanifests, QuotaSpecs) from Kubernetes, watched (in-cluster or $KUBECONFIG).',
+  },
   configPollInterval: {
     kind: 'duration',
     default: '1s',

@@ -1,6 +1,7 @@
 /**
- * Loads builtin + folder config into the runtime and re-applies it when the
- * folder changes (polled by fingerprint). Every rejected object is logged with
+ * Loads builtin + folder + Kubernetes config into the runtime and re-applies it
+ * when the folder changes (polled by fingerprint) or a watched CRD object is
+ * added, changed or deleted (debounced). Every rejected object is logged with
  * MIXER_ERR_INVALID_CONFIG and its field errors; the rest keeps serving.
  */
 import { existsSync } from 'node:fs';
@@ -10,6 +11,7 @@ import type { Runtime } from '../runtime/runtime';
 import { BUILTIN_CONFIG_YAML } from './builtin';
 import { BUILTIN_ACCESS_LOG_YAML } from './builtin-accesslog';
 import { dirFingerprint, loadConfigDir, parseConfigText, type LoadProblem, type RawObject } from './loader';
+import type { KubeConfigSource } from './kube-source';
 import type { ConfigIssue } from './snapshot';
 
 export interface WatcherOptions {
@@ -18,6 +20,10 @@ export interface WatcherOptions {
   /** Also the default access log (only with `builtin`). */
   accessLog?: boolean;
   pollMs: number;
+  /** Config from Kubernetes CRDs (`--kube`), merged after the folder's. */
+  kube?: KubeConfigSource;
+  /** Quiet time after a Kubernetes event before the config is rebuilt (ms, default 50). */
+  kubeDebounceMs?: number;
   clock: Clock;
   logger: Logger;
 }
@@ -26,6 +32,9 @@ export class ConfigWatcher {
   private fingerprint = '';
   private timer: TimerHandle | null = null;
   private busy = false;
+  /** A Kubernetes change arrived while a reload ran: reload again when it ends. */
+  private again = false;
+  private debounce: TimerHandle | null = null;
   issues: ConfigIssue[] = [];
   problems: LoadProblem[] = [];
 
@@ -38,17 +47,33 @@ export class ConfigWatcher {
   }
 
   async start(): Promise<void> {
+    // the first list of every watched kind is part of the first snapshot
+    await this.opts.kube?.start();
     await this.reload(true);
     if (this.opts.dir) this.timer = this.opts.clock.setInterval(() => void this.reload(false), this.opts.pollMs);
   }
 
   stop(): void {
     this.timer?.cancel();
+    this.debounce?.cancel();
+    this.opts.kube?.stop();
+  }
+
+  /** The Kubernetes source saw a change: rebuild once things are quiet for a moment. */
+  kubeChanged(): void {
+    this.debounce?.cancel();
+    this.debounce = this.opts.clock.setTimeout(() => {
+      this.debounce = null;
+      void this.reload(true);
+    }, this.opts.kubeDebounceMs ?? 50);
   }
 
   /** Re-reads the folder; returns true when a new snapshot was applied. */
   async reload(force: boolean): Promise<boolean> {
-    if (this.busy) return false;
+    if (this.busy) {
+      if (force) this.again = true;
+      return false;
+    }
     this.busy = true;
     try {
       let fp = '';
@@ -70,6 +95,10 @@ export class ConfigWatcher {
           this.opts.logger.warn({ code: err.code }, err.message);
           return false;
         }
+      }
+      if (this.opts.kube) {
+        objects = [...objects, ...this.opts.kube.list()];
+        for (const m of this.opts.kube.malformed.values()) problems.push({ file: m.file, line: 0, message: m.message });
       }
       this.fingerprint = fp;
       this.problems = problems;
@@ -93,6 +122,10 @@ export class ConfigWatcher {
       return true;
     } finally {
       this.busy = false;
+      if (this.again) {
+        this.again = false;
+        void this.reload(true);
+      }
     }
   }
 }
