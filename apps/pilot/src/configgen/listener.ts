@@ -10,7 +10,7 @@
 import type { Proxy } from '../model/proxy';
 import { sidecarScope, type SidecarScope } from '../model/sidecar-scope';
 import { cached, type PushContext } from '../model/push-context';
-import { isHttpProtocol, type ServicePort } from '../model/types';
+import { isHttpProtocol, type Service, type ServicePort } from '../model/types';
 import { proxyInstances } from './cluster';
 import {
   BLACKHOLE_CLUSTER,
@@ -26,12 +26,14 @@ import {
 } from './names';
 import type { PluginRegistry, ListenerInput } from './plugins';
 import {
+  appendFallthrough,
   isTlsProtocol,
   l4UsesSourceLabels,
   mergeChains,
   tcpFilterChains,
   tcpProxy,
   tlsFilterChains,
+  withDestinationCidr,
 } from './tcp-route';
 import { httpPorts } from './virtual-host';
 
@@ -92,38 +94,55 @@ function outboundTcpListeners(proxy: Proxy, ctx: PushContext, taken: Set<number>
 
 /**
  * `<VIP>_<port>` per TCP/TLS service port (`0.0.0.0_<port>` without a VIP, shared: the chains of every service on
- * it are merged, first claim of a match wins). TLS ports match on SNI, so their listeners get the tls_inspector.
+ * it are merged, first claim of a match wins). A ServiceEntry listens on each of its `addresses`: a plain IP is its
+ * own listener, a CIDR joins `0.0.0.0_<port>` with its chains matching the range (`prefix_ranges`), as Istio's
+ * `destinationCIDR`. TLS ports match on SNI, so their listeners get the tls_inspector. Listeners without a match-all
+ * chain end with the outbound-policy fallthrough.
  */
 function outboundTcpListenersUncached(proxy: Proxy, ctx: PushContext, taken: Set<number>, scope: SidecarScope): Msg[] {
   const out = new Map<string, Msg>();
   for (const svc of scope.services) {
     for (const p of svc.ports) {
       if (isHttpProtocol(p.protocol) || p.protocol === 'UDP' || taken.has(p.port)) continue;
-      const ip = svc.address !== '0.0.0.0' ? svc.address : '0.0.0.0';
-      const name = listenerName(ip, p.port);
-      const chains = isTlsProtocol(p.protocol)
-        ? tlsFilterChains(proxy, ctx, svc, p.port, ip === '0.0.0.0')
-        : tcpFilterChains(proxy, ctx, svc, p.port);
-      let listener = out.get(name);
-      if (!listener) {
-        listener = {
-          name,
-          address: socketAddress(ip, p.port),
-          bind_to_port: wrap(false),
-          traffic_direction: 'OUTBOUND',
-          filter_chains: [],
-        };
-        out.set(name, listener);
-      }
-      mergeChains(listener['filter_chains'] as Msg[], chains);
+      for (const bind of svc.addresses ?? [svc.address]) addTcpListener(out, proxy, ctx, svc, p, bind);
     }
   }
-  for (const l of out.values())
+  for (const l of out.values()) {
+    appendFallthrough(l['filter_chains'] as Msg[], ctx);
     if ((l['filter_chains'] as Msg[]).some((c) => (c['filter_chain_match'] as Msg | undefined)?.['server_names']))
       l['listener_filters'] = [
         { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': FILTER_TYPE.tlsInspector } },
       ];
+  }
   return [...out.values()];
+}
+
+function addTcpListener(
+  out: Map<string, Msg>,
+  proxy: Proxy,
+  ctx: PushContext,
+  svc: Service,
+  p: ServicePort,
+  bind: string,
+): void {
+  const cidr = bind.includes('/') ? bind : undefined;
+  const ip = cidr ? '0.0.0.0' : bind;
+  const name = listenerName(ip, p.port);
+  const chains = isTlsProtocol(p.protocol)
+    ? tlsFilterChains(proxy, ctx, svc, p.port, ip === '0.0.0.0' && !cidr)
+    : tcpFilterChains(proxy, ctx, svc, p.port);
+  let listener = out.get(name);
+  if (!listener) {
+    listener = {
+      name,
+      address: socketAddress(ip, p.port),
+      bind_to_port: wrap(false),
+      traffic_direction: 'OUTBOUND',
+      filter_chains: [],
+    };
+    out.set(name, listener);
+  }
+  mergeChains(listener['filter_chains'] as Msg[], cidr ? withDestinationCidr(chains, cidr) : chains);
 }
 
 function inboundListeners(proxy: Proxy, ctx: PushContext, plugins?: PluginRegistry): Msg[] {

@@ -9,7 +9,7 @@ import type { Proxy } from '../model/proxy';
 import type { ConfigRef, PushContext } from '../model/push-context';
 import { labelsMatch, type Service, type ServicePort } from '../model/types';
 import { destinationCluster } from './http-route';
-import { FILTER_NAME, FILTER_TYPE, type Msg } from './names';
+import { BLACKHOLE_CLUSTER, FILTER_NAME, FILTER_TYPE, PASSTHROUGH_CLUSTER, type Msg } from './names';
 import { virtualServicesFor } from './virtual-host';
 
 type Obj = Record<string, unknown>;
@@ -124,6 +124,28 @@ export function tlsFilterChains(
   if (out.length > 0) return out;
   const fallback = `outbound|${port}||${svc.hostname}`;
   return [chain(wildcardListener ? { server_names: [svc.hostname] } : {}, tcpProxy(fallback))];
+}
+
+/**
+ * Chains of a service listening on a CIDR (ServiceEntry `addresses: [10.0.0.0/16]`, Istio's `destinationCIDR`): the
+ * listener is `0.0.0.0_<port>` and every chain without its own `destinationSubnets` matches the range.
+ */
+export function withDestinationCidr(chains: Msg[], cidr: string): Msg[] {
+  return chains.map((c) => {
+    const match = (c['filter_chain_match'] as Msg | undefined) ?? {};
+    if (match['prefix_ranges']) return c;
+    return { ...c, filter_chain_match: { prefix_ranges: [cidrRange(cidr)], ...match } };
+  });
+}
+
+/**
+ * Istio 1.3+ `appendListenerFallthroughRoute`: an outbound TCP/TLS listener whose chains all match on something gets a
+ * last match-all chain to PassthroughCluster (ALLOW_ANY) or BlackHoleCluster (REGISTRY_ONLY), so a destination or SNI
+ * no service claims follows the mesh's outbound policy instead of finding no filter chain.
+ */
+export function appendFallthrough(chains: Msg[], ctx: PushContext): void {
+  const cluster = ctx.mesh.outboundTrafficPolicy === 'ALLOW_ANY' ? PASSTHROUGH_CLUSTER : BLACKHOLE_CLUSTER;
+  mergeChains(chains, [{ filters: [tcpProxy(cluster)] }]);
 }
 
 /**

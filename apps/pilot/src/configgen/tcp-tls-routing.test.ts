@@ -73,8 +73,23 @@ describe('sidecar TLS (SNI) routes', () => {
     expect(r?.cluster).toBe(GOOGLE);
     const l = ls.find((x) => x['name'] === '0.0.0.0_443') as Msg;
     expect((l['listener_filters'] as Msg[]).map((f) => f['name'])).toEqual(['envoy.filters.listener.tls_inspector']);
-    expect(simulateConnection(ls, { ip: '142.250.1.1', port: 443, sni: 'evil.example' })).toBeUndefined();
-    expect(simulateConnection(ls, { ip: '142.250.1.1', port: 443 })).toBeUndefined();
+    // An SNI no service claims follows the outbound policy (Istio 1.3+ listener fallthrough), ALLOW_ANY here.
+    expect(simulateConnection(ls, { ip: '142.250.1.1', port: 443, sni: 'evil.example' })?.cluster).toBe(
+      'PassthroughCluster',
+    );
+    expect(simulateConnection(ls, { ip: '142.250.1.1', port: 443 })?.cluster).toBe('PassthroughCluster');
+    expect(validateMessage(TYPE.listener, l)).toEqual([]);
+  });
+
+  it('blackholes an SNI no ServiceEntry allows under REGISTRY_ONLY, keeping the allowed ones', () => {
+    const ctx = contextFrom([BOOKINFO_YAML, se('google', 'www.google.com', 443, 'TLS')], {
+      outboundTrafficPolicy: 'REGISTRY_ONLY',
+    });
+    const ls = listeners(ctx);
+    expect(simulateConnection(ls, { ip: '142.250.1.1', port: 443, sni: 'www.google.com' })?.cluster).toBe(GOOGLE);
+    expect(simulateConnection(ls, { ip: '142.250.1.1', port: 443, sni: 'evil.example' })?.cluster).toBe(
+      'BlackHoleCluster',
+    );
   });
 
   it('merges the SNI chains of several external HTTPS/TLS hosts sharing 0.0.0.0_443', () => {
@@ -235,6 +250,74 @@ spec:
     ]);
     expect(simulateConnection(ls, { ip: '10.21.0.5', port: 27017 })?.weighted).toHaveLength(2);
     expect(simulateConnection(ls, { ip: '10.30.0.1', port: 27017 })?.cluster).toBe('outbound|27017||db.external');
+  });
+});
+
+describe('ServiceEntry addresses as listeners (CIDR → prefix_ranges on 0.0.0.0_<port>)', () => {
+  const cidrSe = (name: string, host: string, addresses: string, port = 7000, protocol = 'TCP') =>
+    `apiVersion: networking.istio.io/v1alpha3
+kind: ServiceEntry
+metadata: {name: ${name}}
+spec:
+  hosts: [${host}]
+  addresses: ${addresses}
+  ports: [{number: ${port}, name: ${protocol.toLowerCase()}, protocol: ${protocol}}]
+  location: MESH_EXTERNAL
+  resolution: NONE
+`;
+
+  it('sends TCP traffic to any address of a range to that ServiceEntry, longest range first', () => {
+    const ls = listeners([
+      cidrSe('corp', 'corp.internal', '[10.0.0.0/16]'),
+      cidrSe('lab', 'lab.internal', '[10.0.5.0/24, 192.168.0.0/16]'),
+      cidrSe('one', 'one.internal', '[10.9.9.9/32]'),
+    ]);
+    expect(ls.filter((l) => String(l['name']).endsWith('_7000')).map((l) => l['name'])).toEqual([
+      '0.0.0.0_7000',
+      '10.9.9.9_7000',
+    ]);
+    const to = (ip: string) => simulateConnection(ls, { ip, port: 7000 });
+    expect(to('10.0.77.1')?.listener).toBe('0.0.0.0_7000');
+    expect(to('10.0.77.1')?.cluster).toBe('outbound|7000||corp.internal');
+    expect(to('10.0.5.20')?.cluster).toBe('outbound|7000||lab.internal');
+    expect(to('192.168.3.4')?.cluster).toBe('outbound|7000||lab.internal');
+    // A /32 is a plain address: its own listener, as Istio converts it.
+    expect(to('10.9.9.9')).toMatchObject({ listener: '10.9.9.9_7000', cluster: 'outbound|7000||one.internal' });
+    // Outside every range: the outbound policy.
+    expect(to('172.16.0.1')?.cluster).toBe('PassthroughCluster');
+    const l = ls.find((x) => x['name'] === '0.0.0.0_7000') as Msg;
+    const first = (l['filter_chains'] as Msg[])[0];
+    expect(first['filter_chain_match']).toEqual({
+      prefix_ranges: [{ address_prefix: '10.0.0.0', prefix_len: { value: 16 } }],
+    });
+    expect(validateMessage(TYPE.listener, l)).toEqual([]);
+  });
+
+  it('keeps a tcp route destinationSubnets over the range and routes the rest of the range by the route', () => {
+    const ls = listeners([
+      cidrSe('corp', 'corp.internal', '[10.0.0.0/16]'),
+      se('alt', 'alt.internal', 7000, 'TCP'),
+      `apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: corp}
+spec:
+  hosts: [corp.internal]
+  tcp:
+  - match: [{destinationSubnets: [10.0.1.0/24]}]
+    route: [{destination: {host: alt.internal}}]
+  - route: [{destination: {host: corp.internal}}]
+`,
+    ]);
+    const to = (ip: string) => simulateConnection(ls, { ip, port: 7000 })?.cluster;
+    expect(to('10.0.1.9')).toBe('outbound|7000||alt.internal');
+    expect(to('10.0.2.9')).toBe('outbound|7000||corp.internal');
+  });
+
+  it('matches TLS ports of a range by address without requiring the SNI', () => {
+    const ls = listeners([cidrSe('corp', 'corp.internal', '[10.0.0.0/16]', 8443, 'TLS')]);
+    expect(simulateConnection(ls, { ip: '10.0.3.3', port: 8443, sni: 'anything.example' })?.cluster).toBe(
+      'outbound|8443||corp.internal',
+    );
   });
 });
 

@@ -214,6 +214,12 @@ function kubeEndpoints(
   return out;
 }
 
+/** Istio `convertServices`: a CIDR of one address (/32, /128) is that address; other CIDRs stay ranges. */
+function serviceEntryAddress(a: string): string {
+  const [ip, len] = a.split('/');
+  return len !== undefined && Number(len) === (ip.includes(':') ? 128 : 32) ? ip : a;
+}
+
 function serviceEntryServices(o: StoredObject, suffix: string): { services: Service[]; endpoints: Endpoint[] } {
   const spec = (o.object.spec ?? {}) as Obj;
   const ports: ServicePort[] = arr(spec['ports']).map((p) => ({
@@ -224,7 +230,7 @@ function serviceEntryServices(o: StoredObject, suffix: string): { services: Serv
   const res = String(spec['resolution'] ?? 'NONE');
   const resolution = res === 'STATIC' ? 'STATIC' : res.startsWith('DNS') ? 'DNS' : 'NONE';
   const meshExternal = spec['location'] !== 'MESH_INTERNAL';
-  const addresses = arr<string>(spec['addresses']);
+  const addresses = arr<string>(spec['addresses']).map(serviceEntryAddress);
   const services: Service[] = [];
   const endpoints: Endpoint[] = [];
   for (const h of arr<string>(spec['hosts'])) {
@@ -234,6 +240,7 @@ function serviceEntryServices(o: StoredObject, suffix: string): { services: Serv
       name: hostname,
       namespace: o.namespace,
       address: addresses[0] && !addresses[0].includes('/') ? addresses[0] : '0.0.0.0',
+      ...(addresses.length > 0 ? { addresses } : {}),
       ports,
       resolution,
       meshExternal,

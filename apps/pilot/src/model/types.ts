@@ -23,6 +23,11 @@ export interface Service {
   namespace: string;
   /** Cluster IP / VIP; `0.0.0.0` when the service has none. */
   address: string;
+  /**
+   * ServiceEntry `addresses` as listeners use them (Istio `convertServices`): plain IPs, or CIDRs
+   * (`10.0.0.0/16`; a /32 or /128 becomes the plain IP). Unset for Kubernetes services.
+   */
+  addresses?: string[];
   ports: ServicePort[];
   resolution: Resolution;
   meshExternal: boolean;
