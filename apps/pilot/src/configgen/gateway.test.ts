@@ -119,3 +119,101 @@ spec:
     expect(generate(TYPE.secret, router, ctx, ['missing'])).toEqual([]);
   });
 });
+
+describe('gateway TLS servers terminating TLS (protocol TLS, mode SIMPLE/MUTUAL) in front of tcp routes', () => {
+  const docs = `apiVersion: networking.istio.io/v1alpha3
+kind: ServiceEntry
+metadata: {name: db, namespace: istio-system}
+spec:
+  hosts: [db.internal]
+  ports: [{number: 5432, name: tcp, protocol: TCP}]
+  resolution: STATIC
+  endpoints: [{address: 10.2.0.1}]
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: Gateway
+metadata: {name: tls-gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 9443, name: tls-db, protocol: TLS}
+    hosts: [db.example.com]
+    tls: {mode: SIMPLE, serverCertificate: /certs/tls.crt, privateKey: /certs/tls.key}
+  - port: {number: 9443, name: tls-db-mtls, protocol: TLS}
+    hosts: [mdb.example.com]
+    tls: {mode: MUTUAL, credentialName: mdb-cert}
+  - port: {number: 9443, name: tls-pass, protocol: TLS}
+    hosts: [pass.example.com]
+    tls: {mode: PASSTHROUGH}
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: db, namespace: istio-system}
+spec:
+  hosts: [db.example.com, mdb.example.com]
+  gateways: [tls-gw]
+  tcp:
+  - match: [{port: 9443}]
+    route: [{destination: {host: db.internal, port: {number: 5432}}}]
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: pass, namespace: istio-system}
+spec:
+  hosts: [pass.example.com]
+  gateways: [tls-gw]
+  tls:
+  - match: [{port: 9443, sniHosts: [pass.example.com]}]
+    route: [{destination: {host: db.internal, port: {number: 5432}}}]
+`;
+
+  const chainFor = (l: Msg, sni: string): Msg | undefined =>
+    (l['filter_chains'] as Msg[]).find((c) =>
+      ((c['filter_chain_match'] as Msg | undefined)?.['server_names'] as string[] | undefined)?.includes(sni),
+    );
+  const tcpCluster = (c: Msg | undefined) =>
+    (((c?.['filters'] as Msg[])[0]['typed_config'] as Msg)['cluster'] as string | undefined) ?? '';
+
+  it('terminates with the server certificate files, then TCP-proxies to the tcp route destination', () => {
+    const [l] = generateListeners(router, contextFrom([docs]), []);
+    expect(l['name']).toBe('0.0.0.0_9443');
+    const simple = chainFor(l, 'db.example.com') as Msg;
+    expect(tcpCluster(simple)).toBe('outbound|5432||db.internal');
+    const ts = (simple['transport_socket'] as Msg)['typed_config'] as Msg;
+    const common = ts['common_tls_context'] as Msg;
+    expect(common['tls_certificates']).toEqual([
+      { certificate_chain: { filename: '/certs/tls.crt' }, private_key: { filename: '/certs/tls.key' } },
+    ]);
+    // Not HTTP behind the handshake: no h2/http1.1 ALPN offered.
+    expect(common['alpn_protocols']).toBeUndefined();
+    expect(ts['require_client_certificate']).toEqual({ value: false });
+    expect((l['listener_filters'] as Msg[]).map((f) => f['name'])).toEqual(['envoy.filters.listener.tls_inspector']);
+    expect(validateMessage(TYPE.listener, l)).toEqual([]);
+  });
+
+  it('terminates MUTUAL with the credentialName secret and its -cacert validation context over SDS', () => {
+    const [l] = generateListeners(router, contextFrom([docs]), []);
+    const mutual = chainFor(l, 'mdb.example.com') as Msg;
+    expect(tcpCluster(mutual)).toBe('outbound|5432||db.internal');
+    const ts = (mutual['transport_socket'] as Msg)['typed_config'] as Msg;
+    const common = ts['common_tls_context'] as Msg;
+    expect(common['tls_certificate_sds_secret_configs']).toEqual([
+      { name: 'mdb-cert', sds_config: { ads: {}, resource_api_version: 'V3' } },
+    ]);
+    expect((common['validation_context_sds_secret_config'] as Msg)['name']).toBe('mdb-cert-cacert');
+    expect(ts['require_client_certificate']).toEqual({ value: true });
+  });
+
+  it('keeps PASSTHROUGH servers on SNI routing of tls routes, without a TLS context', () => {
+    const [l] = generateListeners(router, contextFrom([docs]), []);
+    const pass = chainFor(l, 'pass.example.com') as Msg;
+    expect(tcpCluster(pass)).toBe('outbound|5432||db.internal');
+    expect(pass['transport_socket']).toBeUndefined();
+  });
+
+  it('blackholes a terminating server no tcp route serves', () => {
+    const ctx = contextFrom([docs.split('---\n').slice(0, 2).join('---\n')]);
+    const [l] = generateListeners(router, ctx, []);
+    expect(tcpCluster(chainFor(l, 'db.example.com'))).toBe('BlackHoleCluster');
+  });
+});

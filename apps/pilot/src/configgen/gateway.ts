@@ -82,7 +82,13 @@ export function gatewayRouteName(s: GatewayServer): string {
   return s.protocol === 'HTTPS' && isTlsTerminated(s) ? `https.${s.port}.${s.portName}` : `http.${s.port}`;
 }
 
-function downstreamTls(tls: Obj): Msg {
+/** Istio `IsPassThroughServer`'s complement for TCP-level servers: `protocol: TLS` with SIMPLE or MUTUAL. */
+function isTlsTerminatedTcp(s: GatewayServer): boolean {
+  return s.protocol === 'TLS' && isTlsTerminated(s);
+}
+
+/** `alpn` false for TLS-terminated TCP servers: what follows the handshake is not HTTP. */
+function downstreamTls(tls: Obj, alpn = true): Msg {
   const common: Msg = {};
   if (typeof tls['credentialName'] === 'string')
     common['tls_certificate_sds_secret_configs'] = [
@@ -106,7 +112,7 @@ function downstreamTls(tls: Obj): Msg {
     if (sans.length) v['match_subject_alt_names'] = sans.map((s) => ({ exact: s }));
     common['validation_context'] = v;
   }
-  common['alpn_protocols'] = ['h2', 'http/1.1'];
+  if (alpn) common['alpn_protocols'] = ['h2', 'http/1.1'];
   return {
     name: FILTER_NAME.tls,
     typed_config: {
@@ -187,39 +193,59 @@ function qualified(vs: ConfigRef, m: Obj): Obj {
   return gws.length > 0 ? { ...m, gateways: gws } : m;
 }
 
+/** Bound VirtualServices serving one of the server's hosts (Istio `pickMatchingGatewayHosts`). */
+function servingVirtualServices(ctx: PushContext, s: GatewayServer): ConfigRef[] {
+  return boundVirtualServices(ctx, s).filter((vs) =>
+    arr<string>(vs.spec['hosts']).some((h) => s.hosts.some((sh) => hostMatches(sh, h))),
+  );
+}
+
+/** Istio `buildGatewayNetworkFiltersFromTCPRoutes`: the first `tcp` route that applies to this gateway and port. */
+function tcpRouteFilter(proxy: Proxy, ctx: PushContext, s: GatewayServer, statPrefix: string): Msg | undefined {
+  for (const vs of servingVirtualServices(ctx, s))
+    for (const r of arr(vs.spec['tcp'])) {
+      const ms = arr(r['match']);
+      if (ms.length > 0 && !ms.some((m) => staticMatch(qualified(vs, m), proxy, s.port, [s.gatewayName]))) continue;
+      return tcpProxyFor(ctx, vs, r['route'], s.port, statPrefix);
+    }
+  return undefined;
+}
+
 /**
- * Chains of a TCP or TLS-passthrough server (Istio `gateway.go` buildGatewayNetworkFilters): TLS servers get one
+ * Chains of a TCP or TLS server (Istio `gateway.go` createGatewayTCPFilterChainOpts). TLS-passthrough servers get one
  * chain per `tls` match that applies to this gateway and port, of bound VirtualServices serving one of the server's
- * hosts, its `server_names` the match's `sniHosts` (else the server's hosts); TCP servers take the first applicable `tcp` route. Nothing bound → BlackHoleCluster.
+ * hosts, its `server_names` the match's `sniHosts` (else the server's hosts). TLS servers with SIMPLE/MUTUAL terminate
+ * TLS (server hosts as `server_names`) and, like TCP servers, forward to the first applicable `tcp` route.
+ * Nothing bound → BlackHoleCluster.
  */
 function l4Chains(proxy: Proxy, ctx: PushContext, s: GatewayServer): Msg[] {
   const serverNames = s.hosts.filter((h) => h !== '*');
   const prefix = `outbound|${s.port}||${s.hosts[0] ?? '*'}`;
-  const out: Msg[] = [];
-  for (const vs of boundVirtualServices(ctx, s)) {
-    // Istio pickMatchingGatewayHosts: the VirtualService must serve one of the server's hosts.
-    if (!arr<string>(vs.spec['hosts']).some((h) => s.hosts.some((sh) => hostMatches(sh, h)))) continue;
-    if (s.protocol === 'TLS' || s.protocol === 'HTTPS')
-      for (const r of arr(vs.spec['tls']))
-        for (const m of arr(r['match'])) {
-          if (!staticMatch(qualified(vs, m), proxy, s.port, [s.gatewayName])) continue;
-          const sni = arr<string>(m['sniHosts']);
-          const names = sni.length ? sni : serverNames;
-          const chain: Msg = { filters: [tcpProxyFor(ctx, vs, r['route'], s.port, prefix)] };
-          if (names.length) chain['filter_chain_match'] = { server_names: names };
-          mergeChains(out, [chain]);
-        }
-    else
-      for (const r of arr(vs.spec['tcp'])) {
-        const ms = arr(r['match']);
-        if (ms.length > 0 && !ms.some((m) => staticMatch(qualified(vs, m), proxy, s.port, [s.gatewayName]))) continue;
-        return [{ filters: [tcpProxyFor(ctx, vs, r['route'], s.port, prefix)] }];
-      }
+  const blackhole: Msg = { filters: [tcpProxy('BlackHoleCluster')] };
+  if (s.protocol === 'TLS' && serverNames.length) blackhole['filter_chain_match'] = { server_names: serverNames };
+  if (s.protocol !== 'TLS' && s.protocol !== 'HTTPS') {
+    const filter = tcpRouteFilter(proxy, ctx, s, prefix);
+    return [filter ? { filters: [filter] } : blackhole];
   }
-  if (out.length > 0) return out;
-  const chain: Msg = { filters: [tcpProxy('BlackHoleCluster')] };
-  if (s.protocol === 'TLS' && serverNames.length) chain['filter_chain_match'] = { server_names: serverNames };
-  return [chain];
+  if (isTlsTerminatedTcp(s) && s.tls) {
+    const filter = tcpRouteFilter(proxy, ctx, s, prefix);
+    if (!filter) return [blackhole];
+    const chain: Msg = { filters: [filter], transport_socket: downstreamTls(s.tls, false) };
+    if (serverNames.length) chain['filter_chain_match'] = { server_names: serverNames };
+    return [chain];
+  }
+  const out: Msg[] = [];
+  for (const vs of servingVirtualServices(ctx, s))
+    for (const r of arr(vs.spec['tls']))
+      for (const m of arr(r['match'])) {
+        if (!staticMatch(qualified(vs, m), proxy, s.port, [s.gatewayName])) continue;
+        const sni = arr<string>(m['sniHosts']);
+        const names = sni.length ? sni : serverNames;
+        const chain: Msg = { filters: [tcpProxyFor(ctx, vs, r['route'], s.port, prefix)] };
+        if (names.length) chain['filter_chain_match'] = { server_names: names };
+        mergeChains(out, [chain]);
+      }
+  return out.length > 0 ? out : [blackhole];
 }
 
 /** RDS for a gateway route name (`http.80`, `https.443.https`). */
