@@ -9,6 +9,7 @@ import type { PluginRegistry } from '../configgen/plugins';
 import { parseNode, type Proxy } from '../model/proxy';
 import type { ConfigStore } from '../model/store';
 import type { Discovery } from '../xds/discovery';
+import { redactResource, redactStored } from './redact';
 import type { PilotMetrics } from '../xds/metrics';
 import { shortType, type XdsServer } from '../xds/server';
 
@@ -56,15 +57,32 @@ function findProxy(opts: DebugServerOptions, id: string): Proxy | undefined {
   }
 }
 
+/** SDS names the listeners reference (what a proxy that is not connected would ask for). */
+function sdsNames(v: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(v)) for (const x of v) sdsNames(x, out);
+  else if (v && typeof v === 'object')
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      const refs =
+        k === 'tls_certificate_sds_secret_configs' ? x : k === 'validation_context_sds_secret_config' ? [x] : [];
+      for (const r of refs as { name?: unknown }[]) if (typeof r?.name === 'string') out.add(r.name);
+      sdsNames(x, out);
+    }
+  return out;
+}
+
+/** What Pilot would send the proxy, private keys redacted as in Envoy's own config_dump. */
 export function configDump(opts: DebugServerOptions, proxy: Proxy): Record<string, unknown> {
   const ctx = opts.discovery.context();
   const out: Record<string, unknown> = { proxy: proxy.id, version: ctx.version };
+  const conn = [...opts.xds.connections.values()].find((c) => c.proxy.id === proxy.id);
   for (const t of [TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route]) {
-    const conn = [...opts.xds.connections.values()].find((c) => c.proxy.id === proxy.id);
     const names = conn?.types.get(t)?.names ?? [];
     out[shortType(t)] = generate(t, proxy, ctx, names, opts.plugins) ?? [];
   }
-  return out;
+  const subscribed = conn?.types.get(TYPE.secret)?.names ?? [];
+  const sds = subscribed.length > 0 ? subscribed : [...sdsNames(out[shortType(TYPE.listener)])];
+  out[shortType(TYPE.secret)] = sds.length > 0 ? (generate(TYPE.secret, proxy, ctx, sds, opts.plugins) ?? []) : [];
+  return redactResource(out);
 }
 
 function handle(opts: DebugServerOptions, req: IncomingMessage, res: ServerResponse): void {
@@ -93,7 +111,7 @@ function handle(opts: DebugServerOptions, req: IncomingMessage, res: ServerRespo
         version: opts.discovery.context().version,
         objects: opts.store
           .list()
-          .map((o) => ({ key: o.key, source: o.source, revision: o.revision, object: o.object })),
+          .map((o) => ({ key: o.key, source: o.source, revision: o.revision, object: redactStored(o.object) })),
         rejected: opts.store.listRejections(),
       });
     case '/debug/syncz':
