@@ -1,7 +1,7 @@
 /**
  * Kubernetes registry: informers (list + watch with resourceVersions; a
  * `410 Gone` makes the informer relist) on Services, Endpoints, Pods,
- * Namespaces and the Istio CRDs, written into the config store with the same
+ * Namespaces, Secrets (gateway credentials only) and the Istio CRDs, written into the config store with the same
  * validation as the folder registry. A failed watch restarts with backoff.
  */
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
@@ -10,6 +10,7 @@ import { customResources, kubeClient, KubeWatch, loadKubeConfig, type KubeResour
 import { pilotErrors } from '../../errors';
 import { objectKey, type ConfigStore, type MeshObject } from '../../model/store';
 import { validateObject } from '../../model/validate';
+import { credentialSecret } from './tls-secret';
 
 export interface KubeRegistryOptions {
   store: ConfigStore;
@@ -73,6 +74,8 @@ export class KubeRegistry {
       { kind: 'Endpoints', path: '/api/v1/endpoints', list: () => core.listEndpointsForAllNamespaces() },
       { kind: 'Pod', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() },
       { kind: 'Namespace', path: '/api/v1/namespaces', list: () => core.listNamespace() },
+      // Gateway credentialName (SDS); only credential keys are kept (tls-secret.ts).
+      { kind: 'Secret', path: '/api/v1/secrets', list: () => core.listSecretForAllNamespaces() },
       {
         kind: 'EndpointSlice',
         path: '/apis/discovery.k8s.io/v1/endpointslices',
@@ -94,9 +97,14 @@ export class KubeRegistry {
   }
 
   private upsert(kind: string, o: KubernetesObject): void {
-    const obj = { ...(o as unknown as MeshObject), kind };
-    const ns = kind === 'Namespace' ? '' : (obj.metadata?.namespace ?? 'default');
-    const key = objectKey(kind, ns, obj.metadata?.name ?? '');
+    const ns = kind === 'Namespace' ? '' : (o.metadata?.namespace ?? 'default');
+    const key = objectKey(kind, ns, o.metadata?.name ?? '');
+    const obj = kind === 'Secret' ? credentialSecret(o) : { ...(o as unknown as MeshObject), kind };
+    if (!obj) {
+      // Not (or no longer) a gateway credential: nothing of it is kept.
+      this.opts.store.delete(key);
+      return;
+    }
     const errors = validateObject(obj);
     if (errors.length > 0) {
       const err = pilotErrors.error(
