@@ -22,6 +22,8 @@ export {
   type ResponseHeadersView,
 } from './filters/types';
 export { registerBuiltinFilters } from './filters/builtin';
+export type { NetworkConnection, NetworkFilter, NetworkFilterFactory } from './filters/network/types';
+export { tcpMixerFilterWith, TCP_MIXER_TYPE_URL, type TcpMixerConfig } from './filters/network/mixer';
 export { faultFilter, FAULT_TYPE_URL, type FaultConfig } from './filters/http/fault';
 export { corsFilter, CORS_TYPE_URL, CORS_POLICY_TYPE_URL, type CorsPolicy } from './filters/http/cors';
 export { routerFilter, ROUTER_TYPE_URL } from './filters/http/router';

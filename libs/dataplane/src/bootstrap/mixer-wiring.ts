@@ -7,6 +7,7 @@
  */
 import type { Dataplane } from '../engine/dataplane';
 import { defaultResolveCluster, mixerFilterWith } from '../filters/http/mixer';
+import { tcpMixerFilterWith } from '../filters/network/mixer';
 
 /** check_cluster / report_cluster → `host:port`: a healthy host of that cluster, else any host, else the name. */
 export function clusterResolver(dataplane: Pick<Dataplane, 'cluster'>): (name: string) => string | undefined {
@@ -20,4 +21,9 @@ export function clusterResolver(dataplane: Pick<Dataplane, 'cluster'>): (name: s
 /** The `mixer` filter factory bound to the engine's clusters; `handle.close()` on stop. */
 export function proxyMixerFilter(dataplane: Pick<Dataplane, 'cluster'>): ReturnType<typeof mixerFilterWith> {
   return mixerFilterWith({ resolveCluster: clusterResolver(dataplane) });
+}
+
+/** The TCP (network) `mixer` filter bound to the engine's clusters; `handle.close()` on stop. */
+export function proxyTcpMixerFilter(dataplane: Pick<Dataplane, 'cluster'>): ReturnType<typeof tcpMixerFilterWith> {
+  return tcpMixerFilterWith({ resolveCluster: clusterResolver(dataplane) });
 }

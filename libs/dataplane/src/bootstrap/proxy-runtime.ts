@@ -26,7 +26,7 @@ import { GrpcAdsTransport } from '../xds-client/grpc-transport';
 import type { AdsTransport } from '../xds-client/types';
 import { XdsClient } from '../xds-client/xds-client';
 import { AccessLogs } from './access-log-hook';
-import { proxyMixerFilter } from './mixer-wiring';
+import { proxyMixerFilter, proxyTcpMixerFilter } from './mixer-wiring';
 import { istioCertFilesToSds } from './istio-cert-files';
 import { proxyErrors } from './bootstrap-errors';
 import type { BootstrapInfo } from './load';
@@ -90,6 +90,7 @@ export class ProxyRuntime implements AdminBackend {
   private readonly accessLogs = new AccessLogs();
   private readonly servers: BoundServer[] = [];
   private readonly mixer: ReturnType<typeof proxyMixerFilter>;
+  private readonly tcpMixer: ReturnType<typeof proxyTcpMixerFilter>;
   private readonly startedAt: number;
   private exporter?: ZipkinExporter;
   private ready = false;
@@ -119,6 +120,8 @@ export class ProxyRuntime implements AdminBackend {
     // the named cluster's endpoint in this engine.
     this.mixer = proxyMixerFilter(this.dataplane);
     this.dataplane.filters.register(this.mixer);
+    this.tcpMixer = proxyTcpMixerFilter(this.dataplane);
+    this.dataplane.filters.registerNetwork(this.tcpMixer);
     this.dataplane.filters.register(responseCaptureFilter);
     this.refreshState();
     const t = o.bootstrap.tracing;
@@ -371,6 +374,7 @@ export class ProxyRuntime implements AdminBackend {
     await this.accessLogs.close();
     // flushes queued Reports, then closes the Mixer connections
     await this.mixer.handle.close();
+    await this.tcpMixer.handle.close();
     await Promise.all(this.servers.map((s) => s.close()));
     await this.dataplane.stop();
     this.o.identity?.stop();

@@ -5,6 +5,7 @@
  * tls_inspector listener filter.
  */
 import { parseDuration, type FieldError } from '@tsmesh/core';
+import type { NetworkFilter } from '../filters/network/types';
 import type { FilterRegistry } from '../filters/types';
 import { buildConnectionManager } from '../http/connection-manager';
 import type { HcmRuntime } from '../http/runtime';
@@ -48,6 +49,7 @@ function buildChain(
   const match = (fc['filter_chain_match'] as Msg | undefined) ?? {};
   let hcm: FilterChainRuntime['hcm'];
   let tcp: FilterChainRuntime['tcp'];
+  const network: (() => NetworkFilter)[] = [];
   filters.forEach((f, i) => {
     const typed = (f['typed_config'] as Msg | undefined) ?? {};
     const t = typed['@type'];
@@ -59,15 +61,33 @@ function buildChain(
       limits.maxConcurrentStreams = hcm.settings.maxConcurrentStreams;
       limits.idleTimeoutMs = hcm.settings.idleTimeoutMs;
     } else if (t === TYPE_URLS.tcpProxy || (!t && TCP_NAMES.has(String(f['name'])))) {
-      tcp = new TcpProxy(parseTcpProxy(typed, `${fp}.typed_config`, errors), ctx.runtime, listenerName);
-    } else if (i < filters.length - 1) {
-      // Non-terminal network filters we do not implement (e.g. Istio's mixer or authn network filters) are skipped.
-      ctx.runtime.logger.debug(
-        { listener: listenerName, filter: f['name'] },
-        'network filter not implemented; skipped',
-      );
+      tcp = new TcpProxy(parseTcpProxy(typed, `${fp}.typed_config`, errors), ctx.runtime, listenerName, network);
     } else {
-      errors.push({ path: `${fp}.name`, message: `unsupported terminal network filter "${String(f['name'])}"` });
+      // a network filter before tcp_proxy (e.g. Istio's TCP `mixer` filter)
+      const factory =
+        i < filters.length - 1 ? ctx.registry.lookupNetwork(String(f['name']), t as string | undefined) : undefined;
+      if (factory) {
+        const config = factory.parseConfig(typed, `${fp}.typed_config`, errors);
+        network.push(
+          factory.create(config, {
+            statPrefix: listenerName,
+            stats: ctx.runtime.stats,
+            clock: ctx.runtime.clock,
+            random: ctx.runtime.random,
+            logger: ctx.runtime.logger,
+            nodeId: ctx.runtime.nodeId,
+            filterName: String(f['name'] ?? factory.name),
+          }),
+        );
+      } else if (i < filters.length - 1) {
+        // Non-terminal network filters we do not implement (e.g. Istio's authn network filter) are skipped.
+        ctx.runtime.logger.debug(
+          { listener: listenerName, filter: f['name'] },
+          'network filter not implemented; skipped',
+        );
+      } else {
+        errors.push({ path: `${fp}.name`, message: `unsupported terminal network filter "${String(f['name'])}"` });
+      }
     }
   });
   if (!hcm && !tcp)

@@ -11,6 +11,7 @@ import type { HeaderMap } from '../http/header-ops';
 import type { RouteEntry } from '../http/route-table';
 import type { ResponseFlag, StreamInfo } from '../http/stream-info';
 import type { StatsStore } from '../stats/store';
+import type { NetworkFilterFactory } from './network/types';
 
 export interface LocalReply {
   status: number;
@@ -100,6 +101,9 @@ export interface HttpFilterFactory<C = unknown, R = unknown> {
 export class FilterRegistry {
   private readonly byName = new Map<string, HttpFilterFactory>();
   private readonly byType = new Map<string, HttpFilterFactory>();
+  // network (L4) filters have their own names: Istio's HTTP and TCP Mixer filters are both `mixer`
+  private readonly networkByName = new Map<string, NetworkFilterFactory>();
+  private readonly networkByType = new Map<string, NetworkFilterFactory>();
 
   register<C, R>(factory: HttpFilterFactory<C, R>): this {
     const f = factory as unknown as HttpFilterFactory;
@@ -115,5 +119,17 @@ export class FilterRegistry {
 
   names(): string[] {
     return [...this.byName.keys()];
+  }
+
+  /** A network filter placed before tcp_proxy (see filters/network/types.ts). */
+  registerNetwork<C>(factory: NetworkFilterFactory<C>): this {
+    const f = factory as unknown as NetworkFilterFactory;
+    this.networkByName.set(f.name, f);
+    for (const t of f.typeUrls) this.networkByType.set(t, f);
+    return this;
+  }
+
+  lookupNetwork(name: string, typeUrl?: string): NetworkFilterFactory | undefined {
+    return typeUrl ? this.networkByType.get(typeUrl) : this.networkByName.get(name);
   }
 }

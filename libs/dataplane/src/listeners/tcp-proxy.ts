@@ -1,15 +1,19 @@
 /**
  * envoy.filters.network.tcp_proxy: a byte pipe from the downstream connection to one host of the
  * cluster (single or weighted), with `idle_timeout` (default 1 h), stats under `tcp.<stat_prefix>.`
- * and a StreamInfo (protocol TCP) for access logs when the connection ends.
+ * and a StreamInfo (protocol TCP) for access logs when the connection ends. Network filters
+ * before it in the chain (filters/network) see each downstream chunk first and may hold it, and
+ * are told when the connection closes.
  */
 import net from 'node:net';
 import { parseDuration, type FieldError } from '@tsmesh/core';
 import { wrapped, type Msg } from '../engine/types';
+import type { NetworkFilter } from '../filters/network/types';
 import type { DownstreamConnection } from '../filters/types';
 import type { HcmRuntime } from '../http/runtime';
 import type { StreamInfo } from '../http/stream-info';
 import type { Counter, Gauge } from '../stats/store';
+import type { Host } from '../upstream/host';
 
 export interface TcpProxySettings {
   statPrefix: string;
@@ -47,6 +51,7 @@ export class TcpProxy {
     readonly settings: TcpProxySettings,
     private readonly runtime: HcmRuntime,
     private readonly listenerName: string,
+    private readonly filterFactories: readonly (() => NetworkFilter)[] = [],
   ) {
     const p = `tcp.${settings.statPrefix}.`;
     const labels = { tcp_prefix: settings.statPrefix };
@@ -98,12 +103,21 @@ export class TcpProxy {
       statPrefix: settings.statPrefix,
       dynamicMetadata: {},
     };
+    const filters = this.filterFactories.map((f) => f());
+    const nc: { connection: DownstreamConnection; info: StreamInfo; upstream?: Host } = { connection: conn, info };
     let closed = false;
     const done = () => {
       if (closed) return;
       closed = true;
       this.cxActive.dec();
       info.duration = clock.monotonic() - info.startMono;
+      for (const f of filters) {
+        try {
+          f.onClose?.(nc);
+        } catch {
+          // filters never break the data path
+        }
+      }
       for (const h of runtime.streamHooks) {
         try {
           h(info);
@@ -127,6 +141,7 @@ export class TcpProxy {
       return done();
     }
     info.upstreamHost = host.key;
+    nc.upstream = host;
     info.attemptCount = 1;
     cluster.stats.cxTotal.inc();
     cluster.stats.cxActive.inc();
@@ -154,14 +169,41 @@ export class TcpProxy {
       connectTimer.cancel();
       socket.resume();
     });
-    socket.on('data', (c: Buffer) => {
-      info.bytesReceived += c.length;
-      this.rxBytes.inc(c.length);
-      touch();
+    const forward = (c: Buffer) => {
       if (!up.write(c)) {
         socket.pause();
         up.once('drain', () => socket.resume());
       }
+    };
+    // a filter holding data (e.g. Mixer's Check): later chunks queue behind it, in order
+    let held: Promise<boolean> | undefined;
+    socket.on('data', (c: Buffer) => {
+      info.bytesReceived += c.length;
+      this.rxBytes.inc(c.length);
+      touch();
+      for (const f of filters) {
+        const hold = f.onData?.(nc, c.length);
+        if (hold) held = held ? held.then((ok) => ok && hold) : hold;
+      }
+      if (!held) return forward(c);
+      const gate = held;
+      socket.pause();
+      void gate.then(
+        (ok) => {
+          if (held === gate) held = undefined;
+          if (!ok) {
+            socket.destroy();
+            up.destroy();
+            return;
+          }
+          forward(c);
+          if (!held) socket.resume();
+        },
+        () => {
+          socket.destroy();
+          up.destroy();
+        },
+      );
     });
     up.on('data', (c: Buffer) => {
       info.bytesSent += c.length;

@@ -103,8 +103,11 @@ interface CheckResponse {
   >;
 }
 
-/** Shared by every listener's filter instance with the same Mixer address (survives config pushes). */
-class Clients {
+/**
+ * Shared by every listener's filter instance with the same Mixer address (survives config pushes).
+ * The TCP `mixer` network filter keeps its own instance of it.
+ */
+export class Clients {
   private readonly transports = new Map<string, MixerTransport>();
   private readonly caches = new Map<string, CheckCache>();
   private readonly batchers = new Map<string, ReportBatcher>();
