@@ -74,6 +74,13 @@ export class MutableBag implements Bag {
   toRecord(): Record<string, AttributeValue> {
     return Object.fromEntries(this.values);
   }
+  /** An independent copy (values are shared: they are never mutated in place). */
+  clone(): MutableBag {
+    const out = new MutableBag();
+    for (const [k, v] of this.values) out.values.set(k, v);
+    for (const [k, t] of this.types) out.types.set(k, t);
+    return out;
+  }
 }
 
 export type ReferenceCondition = 'ABSENCE' | 'EXACT';
@@ -86,21 +93,32 @@ export interface Reference {
 
 /**
  * Wraps a bag and records every lookup, so Mixer can return the
- * `referenced_attributes` the client check cache is keyed on.
+ * `referenced_attributes` the client check cache is keyed on. Each attribute (and
+ * each map key of a STRING_MAP) is recorded once, on its first lookup, in lookup order.
  */
 export class TrackingBag implements Bag {
-  private readonly refs = new Map<string, Reference>();
+  private readonly refs: Reference[] = [];
+  private readonly plain = new Set<string>();
+  private keyed: Map<string, Set<string>> | null = null;
   constructor(private readonly inner: Bag) {}
 
   get(name: string): AttributeValue | undefined {
     const v = this.inner.get(name);
-    if (!this.refs.has(name)) this.refs.set(name, { name, condition: v === undefined ? 'ABSENCE' : 'EXACT' });
+    if (!this.plain.has(name)) {
+      this.plain.add(name);
+      this.refs.push({ name, condition: v === undefined ? 'ABSENCE' : 'EXACT' });
+    }
     return v;
   }
   mapEntry(name: string, key: string): string | undefined {
     const v = this.inner.mapEntry(name, key);
-    const id = `${name}\u0000${key}`;
-    if (!this.refs.has(id)) this.refs.set(id, { name, mapKey: key, condition: v === undefined ? 'ABSENCE' : 'EXACT' });
+    this.keyed ??= new Map();
+    let keys = this.keyed.get(name);
+    if (!keys) this.keyed.set(name, (keys = new Set()));
+    if (!keys.has(key)) {
+      keys.add(key);
+      this.refs.push({ name, mapKey: key, condition: v === undefined ? 'ABSENCE' : 'EXACT' });
+    }
     return v;
   }
   names(): Iterable<string> {
@@ -109,8 +127,9 @@ export class TrackingBag implements Bag {
   typeOf(name: string): ValueType | undefined {
     return this.inner.typeOf(name);
   }
+  /** The references so far (the live list: read it when the lookups are done). */
   references(): Reference[] {
-    return [...this.refs.values()];
+    return this.refs;
   }
 }
 

@@ -13,3 +13,12 @@ export {
   type CompileOptions,
 } from './expr/compiler';
 export { globMatch, compileRegex } from './expr/functions';
+export { ProtoWriter, VARINT, FIXED64, LEN } from './wire/writer';
+export { ProtoReader } from './wire/reader';
+export {
+  decodeCheckRequest,
+  decodeReportRequest,
+  readCompressedInto,
+  type DecodedCheckRequest,
+  type QuotaParams,
+} from './wire/requests';

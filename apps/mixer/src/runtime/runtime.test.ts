@@ -1,5 +1,8 @@
 import { MutableBag } from '@tsmesh/attributes';
 import { FakeClock, GrpcStatus, metricValue } from '@tsmesh/core';
+import { BUILTIN_CONFIG_YAML } from '../config/builtin';
+import type { AdapterInfo } from './types';
+import { registerBuiltinAdapters } from '../adapters/registry';
 import { fixture, testRuntime, yamlObjects } from './test-support';
 
 const ratingsCall = (version: string, extra: Record<string, string> = {}) =>
@@ -147,6 +150,75 @@ spec:
       'r spec.actions[0].handler: handler "nosuch.denier" not found in namespace istio-system',
       'r2 spec.actions[0].instances[0]: adapter prometheus does not accept template checknothing (accepts metric)',
     ]);
+  });
+});
+
+describe('Runtime.check dispatch', () => {
+  it('evaluates only rules with check instances: telemetry rules add no references and no match errors', async () => {
+    const { runtime, selfRegistry } = testRuntime();
+    await runtime.apply([...yamlObjects(BUILTIN_CONFIG_YAML), ...fixture('policy-deny.yaml')]);
+    // no context.protocol: promhttp/promtcp's match would fail to evaluate if Check ran it
+    const out = await runtime.check(ratingsCall('v2'));
+    expect(out.status.code).toBe(GrpcStatus.OK);
+    expect(out.references.map((r) => r.name)).not.toContain('context.protocol');
+    expect(out.references).toEqual([
+      { name: 'destination.namespace', condition: 'EXACT' },
+      { name: 'destination.labels', mapKey: 'app', condition: 'EXACT' },
+      { name: 'source.labels', mapKey: 'app', condition: 'EXACT' },
+      { name: 'source.labels', mapKey: 'version', condition: 'EXACT' },
+    ]);
+    expect(await metricValue(selfRegistry, 'mixer_rule_match_errors_total')).toBe(0);
+  });
+
+  it('keeps config order for the first denial when adapters answer synchronously and asynchronously', async () => {
+    const adapters = new Map<string, AdapterInfo>(registerBuiltinAdapters());
+    const denier = adapters.get('denier') as AdapterInfo;
+    // the same denier, answering through a promise that settles later
+    adapters.set('denier', {
+      ...denier,
+      async build(params, env) {
+        const h = await denier.build(params, env);
+        if (!env.handlerName.startsWith('slow')) return h;
+        return {
+          handleCheck: async (i) => {
+            await new Promise((r) => setTimeout(r, 5));
+            return (h.handleCheck as NonNullable<typeof h.handleCheck>)(i);
+          },
+        };
+      },
+    });
+    const { runtime } = testRuntime({ adapters });
+    expect(
+      await runtime.apply(
+        yamlObjects(`
+apiVersion: config.istio.io/v1alpha2
+kind: denier
+metadata: { name: slow, namespace: istio-system }
+spec: { status: { code: 7, message: first }, validDuration: 2s }
+---
+apiVersion: config.istio.io/v1alpha2
+kind: denier
+metadata: { name: fast, namespace: istio-system }
+spec: { status: { code: 9, message: second }, validDuration: 1s }
+---
+apiVersion: config.istio.io/v1alpha2
+kind: checknothing
+metadata: { name: c, namespace: istio-system }
+spec: {}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: { name: both, namespace: istio-system }
+spec:
+  actions:
+  - { handler: slow.denier, instances: [ c.checknothing ] }
+  - { handler: fast.denier, instances: [ c.checknothing ] }
+`),
+      ),
+    ).toEqual([]);
+    const out = await runtime.check(MutableBag.from({ 'request.path': '/' }));
+    expect(out.status).toEqual({ code: 7, message: 'slow.denier.istio-system:first' });
+    expect(out.validDurationMs).toBe(1000);
   });
 });
 

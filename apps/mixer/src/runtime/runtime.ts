@@ -53,9 +53,96 @@ interface Built {
   handler: Handler;
 }
 
+/** One action of a rule reduced to one variety: the built handler and that variety's instances. */
+interface Dispatch {
+  fqn: string;
+  handler: Handler;
+  instances: CompiledInstance[];
+}
+
+interface RulePlan {
+  rule: CompiledRule;
+  dispatches: Dispatch[];
+}
+
+/**
+ * What a snapshot dispatches, worked out once per config change (Istio's routing
+ * table): per template variety the rules that have something to call, in config
+ * order, and those lists per destination namespace. Only these rules' match
+ * expressions run — Check never evaluates a telemetry rule's match, so its
+ * attributes are not in the referenced attributes (as in Istio's dispatcher).
+ */
+class Plan {
+  private readonly byNs = new Map<string | undefined, Readonly<Record<'check' | 'report', readonly RulePlan[]>>>();
+  private readonly quotaTargets = new Map<string, readonly RulePlan[]>();
+  private readonly all: Readonly<Record<'check' | 'report' | 'quota', readonly RulePlan[]>>;
+
+  constructor(
+    rules: readonly CompiledRule[],
+    built: ReadonlyMap<string, Built>,
+    private readonly defaultNamespace: string,
+  ) {
+    const forVariety = (variety: 'check' | 'report' | 'quota', method: keyof Handler): RulePlan[] => {
+      const out: RulePlan[] = [];
+      for (const rule of rules) {
+        const dispatches: Dispatch[] = [];
+        for (const action of rule.actions) {
+          const handler = built.get(action.handler.fqn)?.handler;
+          if (!handler?.[method]) continue;
+          const instances = action.instances.filter((i) => i.template.variety === variety);
+          if (instances.length > 0) dispatches.push({ fqn: action.handler.fqn, handler, instances });
+        }
+        if (dispatches.length > 0) out.push({ rule, dispatches });
+      }
+      return out;
+    };
+    this.all = {
+      check: forVariety('check', 'handleCheck'),
+      report: forVariety('report', 'handleReport'),
+      quota: forVariety('quota', 'handleQuota'),
+    };
+  }
+
+  private inNamespace(list: readonly RulePlan[], ns: string | undefined): RulePlan[] {
+    return list.filter((p) => p.rule.namespace === this.defaultNamespace || p.rule.namespace === ns);
+  }
+
+  rules(variety: 'check' | 'report', ns: string | undefined): readonly RulePlan[] {
+    let entry = this.byNs.get(ns);
+    if (!entry) {
+      entry = { check: this.inNamespace(this.all.check, ns), report: this.inNamespace(this.all.report, ns) };
+      // namespaces come from requests: keep a bounded number of them
+      if (this.byNs.size < 1000) this.byNs.set(ns, entry);
+    }
+    return entry[variety];
+  }
+
+  /** Rules with quota instances named `name` (the instance name or its `name.kind…` prefix form), namespace-filtered by the caller. */
+  quota(name: string): readonly RulePlan[] {
+    const known = this.quotaTargets.get(name);
+    if (known) return known;
+    const out: RulePlan[] = [];
+    for (const p of this.all.quota) {
+      const dispatches = p.dispatches
+        .map((d) => ({ ...d, instances: d.instances.filter((i) => i.fqn === name || i.fqn.startsWith(`${name}.`)) }))
+        .filter((d) => d.instances.length > 0);
+      if (dispatches.length > 0) out.push({ rule: p.rule, dispatches });
+    }
+    // quota names come from requests: keep a bounded number of them
+    if (this.quotaTargets.size < 1000) this.quotaTargets.set(name, out);
+    return out;
+  }
+}
+
+const NO_QUOTAS: ReadonlyMap<string, QuotaArgs> = new Map();
+
+const isPromise = <T>(v: T | Promise<T>): v is Promise<T> =>
+  typeof (v as { then?: unknown } | null)?.then === 'function';
+
 export class Runtime {
   private snapshot: Snapshot | null = null;
   private built = new Map<string, Built>();
+  private plan: Plan = new Plan([], new Map(), '');
   private readonly checks: Counter<'code'>;
   private readonly reports: Counter<string>;
   private readonly matchErrors: Counter<'rule'>;
@@ -110,16 +197,15 @@ export class Runtime {
     }
     this.snapshot = snap;
     this.built = next;
+    this.plan = new Plan(snap.rules, next, this.opts.defaultNamespace);
     for (const old of reuse.values()) await old.handler.close?.();
     this.configErrors.set(snap.issues.length);
     return snap.issues;
   }
 
-  private applicable(bag: Bag): CompiledRule[] {
-    const snap = this.snapshot;
-    if (!snap) return [];
-    const ns = (bag.get('destination.namespace') ?? bag.get('destination.service.namespace')) as string | undefined;
-    return snap.rules.filter((r) => r.namespace === this.opts.defaultNamespace || r.namespace === ns);
+  /** The destination namespace that scopes rules (read through the bag, so it is a referenced attribute). */
+  private namespaceOf(bag: Bag): string | undefined {
+    return (bag.get('destination.namespace') ?? bag.get('destination.service.namespace')) as string | undefined;
   }
 
   private matches(rule: CompiledRule, bag: Bag): boolean {
@@ -144,77 +230,82 @@ export class Runtime {
     }
   }
 
-  async check(bag: Bag, quotas: ReadonlyMap<string, QuotaArgs> = new Map()): Promise<CheckOutcome> {
+  private checkFailed(fqn: string, e: Error): CheckResult {
+    this.dispatchErrors.inc({ handler: fqn, variety: 'check' });
+    this.log.warn({ handler: fqn, err: e.message }, 'check handler failed');
+    return { status: { code: GrpcStatus.INTERNAL, message: e.message }, validDurationMs: 0, validUseCount: 0 };
+  }
+
+  async check(bag: Bag, quotas: ReadonlyMap<string, QuotaArgs> = NO_QUOTAS): Promise<CheckOutcome> {
+    const plan = this.plan;
     const tracked = new TrackingBag(bag);
-    let status: RpcStatus = { code: GrpcStatus.OK, message: '' };
-    let validDurationMs = this.opts.defaultValidDurationMs;
-    let validUseCount = this.opts.defaultValidUseCount;
-    const rules = this.applicable(tracked).filter((r) => this.matches(r, tracked));
-    const calls: Array<Promise<{ fqn: string; res: CheckResult | null }>> = [];
-    for (const rule of rules) {
-      for (const action of rule.actions) {
-        const h = this.built.get(action.handler.fqn)?.handler;
-        if (!h?.handleCheck) continue;
-        for (const ci of action.instances) {
-          if (ci.template.variety !== 'check') continue;
-          const inst = this.build(ci, tracked, action.handler.fqn, 'check');
+    const rules = plan.rules('check', this.namespaceOf(tracked));
+    // every match first, then the instances of the matching rules, as Istio's dispatcher does
+    const matching = rules.filter((p) => this.matches(p.rule, tracked));
+    // results in call order (the first denial wins); adapters answering synchronously need no promise
+    const fqns: string[] = [];
+    const results: Array<CheckResult | null> = [];
+    let pending: Array<Promise<void>> | null = null;
+    for (const { dispatches } of matching) {
+      for (const d of dispatches) {
+        for (const ci of d.instances) {
+          const inst = this.build(ci, tracked, d.fqn, 'check');
           if (!inst) continue;
-          const fqn = action.handler.fqn;
-          calls.push(
-            Promise.resolve()
-              .then(() => (h.handleCheck as NonNullable<Handler['handleCheck']>)(inst))
-              .then(
-                (res) => ({ fqn, res }),
-                (e: Error) => {
-                  this.dispatchErrors.inc({ handler: fqn, variety: 'check' });
-                  this.log.warn({ handler: fqn, err: e.message }, 'check handler failed');
-                  return {
-                    fqn,
-                    res: {
-                      status: { code: GrpcStatus.INTERNAL, message: e.message },
-                      validDurationMs: 0,
-                      validUseCount: 0,
-                    },
-                  };
-                },
+          const slot = results.length;
+          fqns.push(d.fqn);
+          results.push(null);
+          let res: CheckResult | Promise<CheckResult>;
+          try {
+            res = (d.handler.handleCheck as NonNullable<Handler['handleCheck']>)(inst);
+          } catch (e) {
+            res = this.checkFailed(d.fqn, e as Error);
+          }
+          if (isPromise(res))
+            (pending ??= []).push(
+              res.then(
+                (r) => void (results[slot] = r),
+                (e: Error) => void (results[slot] = this.checkFailed(d.fqn, e)),
               ),
-          );
+            );
+          else results[slot] = res;
         }
       }
     }
-    for (const { fqn, res } of await Promise.all(calls)) {
+    if (pending) await Promise.all(pending);
+    let status: RpcStatus = { code: GrpcStatus.OK, message: '' };
+    let validDurationMs = this.opts.defaultValidDurationMs;
+    let validUseCount = this.opts.defaultValidUseCount;
+    for (let i = 0; i < results.length; i++) {
+      const res = results[i];
       if (!res) continue;
       validDurationMs = Math.min(validDurationMs, res.validDurationMs);
       validUseCount = Math.min(validUseCount, res.validUseCount);
       if (res.status.code !== GrpcStatus.OK && status.code === GrpcStatus.OK)
-        status = { code: res.status.code, message: `${fqn}:${res.status.message}` };
+        status = { code: res.status.code, message: `${fqns[i]}:${res.status.message}` };
     }
     const quotaOut = new Map<string, QuotaOutcome>();
-    for (const [name, args] of quotas) quotaOut.set(name, await this.quota(bag, name, args));
+    for (const [name, args] of quotas) quotaOut.set(name, await this.quota(plan, bag, name, args));
     this.checks.inc({ code: String(status.code) });
     return { status, validDurationMs, validUseCount, references: tracked.references(), quotas: quotaOut };
   }
 
-  private async quota(bag: Bag, name: string, args: QuotaArgs): Promise<QuotaOutcome> {
+  private async quota(plan: Plan, bag: Bag, name: string, args: QuotaArgs): Promise<QuotaOutcome> {
     const tracked = new TrackingBag(bag);
     let out: QuotaOutcome | null = null;
-    for (const rule of this.applicable(tracked)) {
-      for (const action of rule.actions) {
-        const targets = action.instances.filter(
-          (i) => i.template.variety === 'quota' && (i.fqn === name || i.fqn.startsWith(`${name}.`)),
-        );
-        if (targets.length === 0 || !this.matches(rule, tracked)) continue;
-        const h = this.built.get(action.handler.fqn)?.handler;
-        if (!h?.handleQuota) continue;
-        for (const ci of targets) {
-          const inst = this.build(ci, tracked, action.handler.fqn, 'quota');
+    const ns = this.namespaceOf(tracked);
+    for (const { rule, dispatches } of plan.quota(name)) {
+      if (rule.namespace !== this.opts.defaultNamespace && rule.namespace !== ns) continue;
+      if (!this.matches(rule, tracked)) continue;
+      for (const d of dispatches) {
+        for (const ci of d.instances) {
+          const inst = this.build(ci, tracked, d.fqn, 'quota');
           if (!inst) continue;
           try {
-            const r = await h.handleQuota(inst, args);
+            const r = await (d.handler.handleQuota as NonNullable<Handler['handleQuota']>)(inst, args);
             if (!out || r.amount < out.amount) out = { ...r, references: [] };
           } catch (e) {
-            this.dispatchErrors.inc({ handler: action.handler.fqn, variety: 'quota' });
-            this.log.warn({ handler: action.handler.fqn, err: (e as Error).message }, 'quota handler failed');
+            this.dispatchErrors.inc({ handler: d.fqn, variety: 'quota' });
+            this.log.warn({ handler: d.fqn, err: (e as Error).message }, 'quota handler failed');
           }
         }
       }
@@ -225,19 +316,17 @@ export class Runtime {
   }
 
   async report(bags: readonly Bag[]): Promise<void> {
+    const plan = this.plan;
     const perHandler = new Map<string, { handler: Handler; instances: Instance[] }>();
     for (const bag of bags) {
-      for (const rule of this.applicable(bag)) {
+      for (const { rule, dispatches } of plan.rules('report', this.namespaceOf(bag))) {
         if (!this.matches(rule, bag)) continue;
-        for (const action of rule.actions) {
-          const h = this.built.get(action.handler.fqn)?.handler;
-          if (!h?.handleReport) continue;
-          let slot = perHandler.get(action.handler.fqn);
-          for (const ci of action.instances) {
-            if (ci.template.variety !== 'report') continue;
-            const inst = this.build(ci, bag, action.handler.fqn, 'report');
+        for (const d of dispatches) {
+          let slot = perHandler.get(d.fqn);
+          for (const ci of d.instances) {
+            const inst = this.build(ci, bag, d.fqn, 'report');
             if (!inst) continue;
-            if (!slot) perHandler.set(action.handler.fqn, (slot = { handler: h, instances: [] }));
+            if (!slot) perHandler.set(d.fqn, (slot = { handler: d.handler, instances: [] }));
             slot.instances.push(inst);
           }
         }

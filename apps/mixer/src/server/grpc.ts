@@ -3,65 +3,77 @@
  * `telemetry` Report only (the other answers UNIMPLEMENTED), `both` serves both.
  */
 import * as grpc from '@grpc/grpc-js';
-import { decodeBag, decodeReport, DecodeError, GLOBAL_WORDS, type CompressedAttributes } from '@tsmesh/attributes';
+import { decodeCheckRequest, decodeReportRequest, DecodeError, GLOBAL_WORDS } from '@tsmesh/attributes';
 import { mixerServiceDefinition } from '@tsmesh/protocol';
 import type { Logger } from '@tsmesh/core';
 import type { Runtime } from '../runtime/runtime';
 import type { QuotaArgs } from '../runtime/types';
-import { toCheckResponse } from './wire';
+import { encodeCheckResponse } from './wire';
 
 export type Mode = 'policy' | 'telemetry' | 'both';
 
-interface CheckRequest {
-  attributes?: CompressedAttributes;
-  global_word_count?: number;
-  deduplication_id?: string;
-  quotas?: Record<string, { amount?: number; best_effort?: boolean }>;
-}
-
-function fail(cb: grpc.sendUnaryData<unknown>, code: grpc.status, details: string) {
+function fail(cb: grpc.sendUnaryData<Buffer>, code: grpc.status, details: string) {
   cb({ code, details, name: 'Error', message: details } as grpc.ServiceError, null);
 }
 
+const raw = (b: Buffer) => b;
+
+/**
+ * istio.mixer.v1.Mixer as served: the same paths and wire format as the
+ * proto-loader definition, but the handlers get the request bytes and return the
+ * response bytes — the direct codecs (`decodeCheckRequest`, `encodeCheckResponse`,
+ * `decodeReportRequest`) replace protobufjs's decode + toObject / fromObject + encode.
+ */
+export function mixerServerDefinition(): grpc.ServiceDefinition {
+  const generic = mixerServiceDefinition();
+  return Object.fromEntries(
+    Object.entries(generic).map(([name, method]) => [
+      name,
+      { ...method, requestDeserialize: raw, responseSerialize: raw },
+    ]),
+  ) as grpc.ServiceDefinition;
+}
+
+/** ReportResponse has no fields. */
+const EMPTY = Buffer.alloc(0);
+
 export function mixerImplementation(runtime: Runtime, mode: Mode, logger: Logger): grpc.UntypedServiceImplementation {
   return {
-    Check(call: grpc.ServerUnaryCall<CheckRequest, unknown>, cb: grpc.sendUnaryData<unknown>) {
+    Check(call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) {
       if (mode === 'telemetry')
         return fail(cb, grpc.status.UNIMPLEMENTED, 'this Mixer runs in telemetry mode (Report only)');
-      const req = call.request;
-      let bag;
+      let req;
       try {
-        bag = decodeBag(req.attributes ?? {}, GLOBAL_WORDS);
+        req = decodeCheckRequest(call.request, GLOBAL_WORDS);
       } catch (e) {
         if (e instanceof DecodeError) return fail(cb, grpc.status.INVALID_ARGUMENT, e.message);
         throw e;
       }
-      const quotas = new Map<string, QuotaArgs>();
-      for (const [name, q] of Object.entries(req.quotas ?? {}))
-        quotas.set(name, {
-          amount: Number(q.amount ?? 0),
-          bestEffort: q.best_effort === true,
-          deduplicationId: req.deduplication_id ?? '',
-        });
-      runtime.check(bag, quotas).then(
-        (out) => cb(null, toCheckResponse(out)),
+      let quotas: Map<string, QuotaArgs> | undefined;
+      if (req.quotas.size > 0) {
+        quotas = new Map();
+        for (const [name, q] of req.quotas)
+          quotas.set(name, { amount: q.amount, bestEffort: q.bestEffort, deduplicationId: req.deduplicationId });
+      }
+      runtime.check(req.bag, quotas).then(
+        (out) => cb(null, encodeCheckResponse(out)),
         (e: Error) => {
           logger.error({ err: e.message }, 'check failed');
           fail(cb, grpc.status.INTERNAL, e.message);
         },
       );
     },
-    Report(call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, cb: grpc.sendUnaryData<unknown>) {
+    Report(call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) {
       if (mode === 'policy') return fail(cb, grpc.status.UNIMPLEMENTED, 'this Mixer runs in policy mode (Check only)');
       let bags;
       try {
-        bags = decodeReport(call.request, GLOBAL_WORDS);
+        bags = decodeReportRequest(call.request, GLOBAL_WORDS);
       } catch (e) {
         if (e instanceof DecodeError) return fail(cb, grpc.status.INVALID_ARGUMENT, e.message);
         throw e;
       }
       runtime.report(bags).then(
-        () => cb(null, {}),
+        () => cb(null, EMPTY),
         (e: Error) => {
           logger.error({ err: e.message }, 'report failed');
           fail(cb, grpc.status.INTERNAL, e.message);
@@ -76,7 +88,7 @@ export async function startGrpc(
   impl: grpc.UntypedServiceImplementation,
 ): Promise<{ server: grpc.Server; address: string }> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
-  server.addService(mixerServiceDefinition(), impl);
+  server.addService(mixerServerDefinition(), impl);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );

@@ -1,0 +1,86 @@
+import { mixerServiceDefinition, encode } from '@tsmesh/protocol';
+import { MutableBag, parseIp } from '../bag';
+import { DecodeError, decodeBag, encodeBag } from '../compressed';
+import { GLOBAL_WORDS } from '../global-dictionary';
+import { decodeReport, encodeReport } from '../report-codec';
+import { decodeCheckRequest, decodeReportRequest } from './requests';
+
+const generic = mixerServiceDefinition();
+
+/** A bag like the proxy's inbound Check: every value type, headers, labels, words of its own. */
+const realistic = () =>
+  new MutableBag()
+    .set('context.reporter.kind', 'inbound')
+    .set('source.uid', 'kubernetes://productpage-v1-6c886ff494-hm7xj.default')
+    .set('source.labels', { app: 'productpage', version: 'v1', 'pod-template-hash': '6c886ff494' })
+    .set('destination.labels', { app: 'reviews', version: 'v3' })
+    .set('destination.namespace', 'default')
+    .set('destination.port', 9080)
+    .set('source.port', -12345, 'INT64')
+    .set('request.size', 2 ** 40, 'INT64')
+    .set('my.ratio', 0.25, 'DOUBLE')
+    .set('connection.mtls', true)
+    .set('check.cache_hit', false, 'BOOL')
+    .set('request.time', new Date(1_700_000_000_123))
+    .set('response.duration', 1500.5, 'DURATION')
+    .set('source.ip', parseIp('10.0.0.7') as Uint8Array)
+    .set('destination.ip', parseIp('fd00::1') as Uint8Array)
+    .set('request.path', '/reviews/0?x=' + 'y'.repeat(300))
+    .set(
+      'request.headers',
+      Object.fromEntries([
+        [':authority', 'reviews:9080'],
+        ['x-request-id', 'abc-123'],
+        ...Array.from({ length: 30 }, (_, i) => [`x-h${i}`, `value ${i}`]),
+      ]),
+    );
+
+describe('decodeCheckRequest', () => {
+  it('gives the bag, quotas and ids the generic decode + decodeBag give, on bytes from the generic encoder', () => {
+    const obj = {
+      attributes: encodeBag(realistic()),
+      global_word_count: GLOBAL_WORDS.length,
+      deduplication_id: 'pid-42-7',
+      quotas: {
+        'requestcount.quota.istio-system': { amount: 5, best_effort: true },
+        other: { amount: 1, best_effort: false },
+      },
+    };
+    const bytes = generic['Check'].requestSerialize(obj);
+    const viaObject = generic['Check'].requestDeserialize(bytes) as typeof obj;
+    const fast = decodeCheckRequest(bytes);
+    const slow = decodeBag(viaObject.attributes);
+    expect(fast.bag.toRecord()).toEqual(slow.toRecord());
+    for (const n of slow.names()) expect([n, fast.bag.typeOf(n)]).toEqual([n, slow.typeOf(n)]);
+    expect(fast.globalWordCount).toBe(viaObject.global_word_count);
+    expect(fast.deduplicationId).toBe('pid-42-7');
+    expect([...fast.quotas]).toEqual(
+      Object.entries(viaObject.quotas).map(([k, q]) => [k, { amount: q.amount, bestEffort: q.best_effort === true }]),
+    );
+  });
+
+  it('decodes an empty request and rejects bad indexes and truncated bytes with DecodeError', () => {
+    const empty = decodeCheckRequest(Buffer.alloc(0));
+    expect(empty.bag.size).toBe(0);
+    expect(empty.quotas.size).toBe(0);
+    const bad = generic['Check'].requestSerialize({ attributes: { words: [], strings: { '999': -4 } } });
+    expect(() => decodeCheckRequest(bad)).toThrow(DecodeError);
+    expect(() => decodeCheckRequest(bad)).toThrow(/not in the global dictionary/);
+    const good = generic['Check'].requestSerialize({ attributes: encodeBag(realistic()) });
+    expect(() => decodeCheckRequest(good.subarray(0, good.length - 3))).toThrow(DecodeError);
+  });
+});
+
+describe('decodeReportRequest', () => {
+  it('gives the bags decodeReport gives (deltas, default_words)', () => {
+    const a = realistic();
+    const b = realistic().set('response.duration', 3, 'DURATION').set('source.uid', 'kubernetes://other');
+    const c = new MutableBag(b).set('response.code', 503);
+    for (const req of encodeReport([a, b, c, a])) {
+      const bytes = Buffer.from(encode('istio.mixer.v1.ReportRequest', req));
+      const slow = decodeReport(generic['Report'].requestDeserialize(bytes) as Parameters<typeof decodeReport>[0]);
+      const fast = decodeReportRequest(bytes);
+      expect(fast.map((x) => x.toRecord())).toEqual(slow.map((x) => x.toRecord()));
+    }
+  });
+});
