@@ -93,16 +93,9 @@ export function resolveCommonTls(
     secrets(name)?.cert ?? provider?.getTlsCertificate(name);
   const lookupCa = (name: string): string | undefined =>
     secrets(name)?.ca ?? provider?.getValidationContext(name)?.trustedCa;
-  for (const n of sdsCertNames) {
-    if (!lookupCert(n))
-      errors.push({ path: `${cp}.tls_certificate_sds_secret_configs`, message: `no TLS certificate named "${n}"` });
-  }
-  if (sdsCaName && !lookupCa(sdsCaName)) {
-    errors.push({
-      path: `${cp}.validation_context_sds_secret_config`,
-      message: `no validation context named "${sdsCaName}"`,
-    });
-  }
+  // An SDS name with no secret yet is not an error (Envoy): the client subscribes to the names only once it
+  // holds the listener or cluster naming them, which then warms until they arrive (xds-client/warming.ts).
+  // Rejecting it here NACKed every first LDS/CDS update that referenced a new secret.
   return {
     options: () => {
       let cert = inlineCerts[0]?.cert;
