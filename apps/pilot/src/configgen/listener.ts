@@ -145,6 +145,33 @@ function addTcpListener(
   mergeChains(listener['filter_chains'] as Msg[], cidr ? withDestinationCidr(chains, cidr) : chains);
 }
 
+/**
+ * Outbound TCP listeners (shared, cached per push) with the plugins' per-proxy network filters put
+ * before each chain's tcp_proxy, the destination service taken from the chain's cluster
+ * (`outbound|<port>|<subset>|<host>`, the first of weighted clusters). New objects; the cache is not touched.
+ */
+function withTcpFilters(listeners: Msg[], proxy: Proxy, ctx: PushContext, plugins?: PluginRegistry): Msg[] {
+  if (!plugins) return listeners;
+  return listeners.map((l) => ({
+    ...l,
+    filter_chains: (l['filter_chains'] as Msg[]).map((c) => {
+      const filters = c['filters'] as Msg[];
+      const tcp = filters[filters.length - 1]?.['typed_config'] as Msg | undefined;
+      const weighted = ((tcp?.['weighted_clusters'] as Msg | undefined)?.['clusters'] as Msg[] | undefined) ?? [];
+      const cluster = String(tcp?.['cluster'] ?? weighted[0]?.['name'] ?? '');
+      const [, port, , host] = cluster.split('|');
+      const service = host ? ctx.servicesByHost.get(host) : undefined;
+      const sp: ServicePort = service?.ports.find((p) => p.port === Number(port)) ?? {
+        name: `tcp-${port}`,
+        port: Number(port) || 0,
+        protocol: 'TCP',
+      };
+      const extra = plugins.tcpFilters({ proxy, ctx, service, port: sp, direction: 'outbound' });
+      return extra.length > 0 ? { ...c, filters: [...extra, ...filters] } : c;
+    }),
+  }));
+}
+
 function inboundListeners(proxy: Proxy, ctx: PushContext, plugins?: PluginRegistry): Msg[] {
   const out = new Map<string, Msg>();
   for (const e of proxyInstances(proxy, ctx)) {
@@ -176,7 +203,7 @@ function inboundListeners(proxy: Proxy, ctx: PushContext, plugins?: PluginRegist
         validate_clusters: wrap(false),
       };
       chain['filters'] = [hcm(cluster, { route_config: routeConfig }, httpFilters(plugins, input))];
-    } else chain['filters'] = [tcpProxy(cluster)];
+    } else chain['filters'] = [...(plugins ? plugins.tcpFilters(input) : []), tcpProxy(cluster)];
     const listener: Msg = {
       name,
       address: socketAddress(e.address, e.port),
@@ -228,7 +255,7 @@ export function buildSidecarListeners(proxy: Proxy, ctx: PushContext, plugins?: 
   const scope = sidecarScope(proxy, ctx);
   const ports = httpPorts(ctx, scope);
   const out: Msg[] = ports.map((p) => outboundHttpListener(proxy, ctx, p, plugins));
-  out.push(...outboundTcpListeners(proxy, ctx, new Set(ports), scope));
+  out.push(...withTcpFilters(outboundTcpListeners(proxy, ctx, new Set(ports), scope), proxy, ctx, plugins));
   out.push(...inboundListeners(proxy, ctx, plugins));
   const hp = httpProxyPort(proxy, ctx);
   if (hp > 0 && hp === ctx.mesh.proxyListenPort) {

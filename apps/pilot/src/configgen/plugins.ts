@@ -41,6 +41,8 @@ export interface ConfigPlugin {
   slot: FilterSlot;
   /** HTTP filters for this slot on an HTTP connection manager. */
   httpFilters?(input: ListenerInput): Msg[];
+  /** Network filters for this slot before tcp_proxy in a TCP filter chain (e.g. Mixer's TCP filter). */
+  tcpFilters?(input: ListenerInput): Msg[];
   /** Transport socket (DownstreamTlsContext) for an inbound filter chain, e.g. mTLS STRICT. */
   inboundTransportSocket?(input: ListenerInput): Msg | undefined;
   /**
@@ -71,6 +73,12 @@ export class PluginRegistry {
   httpFilters(input: ListenerInput): Msg[] {
     const out: Msg[] = [];
     for (const p of this.plugins) if (p.httpFilters) out.push(...p.httpFilters(input));
+    return out;
+  }
+
+  tcpFilters(input: ListenerInput): Msg[] {
+    const out: Msg[] = [];
+    for (const p of this.plugins) if (p.tcpFilters) out.push(...p.tcpFilters(input));
     return out;
   }
 

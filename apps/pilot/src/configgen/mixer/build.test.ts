@@ -2,7 +2,7 @@ import { decode, encode } from '@tsmesh/protocol';
 import { defaultMeshSettings } from '../../model/mesh';
 import type { Proxy } from '../../model/proxy';
 import type { Service } from '../../model/types';
-import { buildMixerFilter, mixerCluster, mixerDirection, quotaSpecsFor } from './build';
+import { buildMixerFilter, buildTcpMixerFilter, mixerCluster, mixerDirection, quotaSpecsFor } from './build';
 
 const proxy: Proxy = {
   id: 'sidecar~10.1.1.5~ratings-v1-7b9f.default~default.svc.cluster.local',
@@ -118,4 +118,46 @@ it('a gateway (router) reports as the source side even on the listeners it serve
   expect(mixerDirection({ type: 'router' }, 'inbound')).toBe('outbound');
   expect(mixerDirection({ type: 'sidecar' }, 'inbound')).toBe('inbound');
   expect(mixerDirection({ type: 'sidecar' }, 'outbound')).toBe('outbound');
+});
+
+describe('TCP mixer filter (TcpClientConfig)', () => {
+  const tcpWire = (filter: Record<string, unknown>): Cfg => {
+    const { '@type': type, ...body } = filter['typed_config'] as Cfg;
+    expect(type).toBe('type.googleapis.com/istio.mixer.v1.config.client.TcpClientConfig');
+    return decode(
+      'istio.mixer.v1.config.client.TcpClientConfig',
+      encode('istio.mixer.v1.config.client.TcpClientConfig', body),
+    );
+  };
+  const mongo: Service = { ...ratings, hostname: 'mongodb.default.svc.cluster.local', name: 'mongodb' };
+
+  it('inbound: the workload as destination plus the service, policy checked; fail-closed transport', () => {
+    const cfg = tcpWire(buildTcpMixerFilter(proxy, mongo, mesh, { direction: 'inbound', port: 27017 }));
+    expect(cfg['disable_check_calls']).toBe(false);
+    expect(cfg['transport']).toMatchObject({
+      check_cluster: 'outbound|9091||istio-policy.istio-system.svc.cluster.local',
+      report_cluster: 'outbound|9091||istio-telemetry.istio-system.svc.cluster.local',
+      network_fail_policy: { policy: 'FAIL_CLOSE' },
+    });
+    const a = cfg['mixer_attributes']['attributes'];
+    expect(a['context.reporter.kind']['string_value']).toBe('inbound');
+    expect(a['destination.uid']['string_value']).toBe('kubernetes://ratings-v1-7b9f.default');
+    expect(a['destination.port']['int64_value']).toBe(27017);
+    expect(a['destination.service.host']['string_value']).toBe('mongodb.default.svc.cluster.local');
+    expect(a['destination.service.name']['string_value']).toBe('mongodb');
+    expect(a['destination.labels']['string_map_value']['entries']).toEqual({ app: 'ratings', version: 'v1' });
+  });
+
+  it('outbound: the workload as source, no checks; disablePolicyChecks turns inbound checks off too', () => {
+    const out = tcpWire(buildTcpMixerFilter(proxy, mongo, mesh, { direction: 'outbound', port: 27017 }));
+    expect(out['disable_check_calls']).toBe(true);
+    expect(out['mixer_attributes']['attributes']['source.uid']['string_value']).toBe(
+      'kubernetes://ratings-v1-7b9f.default',
+    );
+    expect(out['mixer_attributes']['attributes']['context.reporter.kind']['string_value']).toBe('outbound');
+    const off = tcpWire(
+      buildTcpMixerFilter(proxy, mongo, { ...mesh, disablePolicyChecks: true }, { direction: 'inbound' }),
+    );
+    expect(off['disable_check_calls']).toBe(true);
+  });
 });

@@ -14,6 +14,7 @@ import type { Msg } from '../names';
 
 export const MIXER_FILTER_NAME = 'mixer';
 export const MIXER_CONFIG_TYPE = 'type.googleapis.com/istio.mixer.v1.config.client.HttpClientConfig';
+export const MIXER_TCP_CONFIG_TYPE = 'type.googleapis.com/istio.mixer.v1.config.client.TcpClientConfig';
 
 export interface QuotaSpecMsg {
   rules: Array<{ match?: unknown[]; quotas: Array<{ quota: string; charge?: number }> }>;
@@ -62,13 +63,8 @@ export function mixerDirection(proxy: Pick<Proxy, 'type'>, direction: 'inbound' 
   return proxy.type === 'router' ? 'outbound' : direction;
 }
 
-/** The `mixer` HttpFilter for one listener (Envoy v3 object form). Pure. */
-export function buildMixerFilter(
-  proxy: Proxy,
-  service: Service | undefined,
-  mesh: MeshSettings,
-  opts: MixerFilterOptions,
-): Msg {
+/** The proxy's own attributes for one direction, and what an outbound filter forwards. */
+function proxyAttributes(proxy: Proxy, opts: MixerFilterOptions): { attrs: Msg; forward?: Msg } {
   const uid = `kubernetes://${proxy.podId}`;
   const attrs: Msg = {
     'context.reporter.uid': str(uid),
@@ -96,6 +92,25 @@ export function buildMixerFilter(
       },
     };
   }
+  return { attrs, forward };
+}
+
+function transport(mesh: MeshSettings): Msg {
+  return {
+    check_cluster: mixerCluster(mesh.mixerCheckServer),
+    report_cluster: mixerCluster(mesh.mixerReportServer),
+    network_fail_policy: { policy: mesh.policyCheckFailOpen ? 'FAIL_OPEN' : 'FAIL_CLOSE' },
+  };
+}
+
+/** The `mixer` HttpFilter for one listener (Envoy v3 object form). Pure. */
+export function buildMixerFilter(
+  proxy: Proxy,
+  service: Service | undefined,
+  mesh: MeshSettings,
+  opts: MixerFilterOptions,
+): Msg {
+  const { attrs, forward } = proxyAttributes(proxy, opts);
   const serviceConfigs: Record<string, Msg> = {};
   let defaultService = '';
   if (service) {
@@ -116,15 +131,35 @@ export function buildMixerFilter(
     name: MIXER_FILTER_NAME,
     typed_config: {
       '@type': MIXER_CONFIG_TYPE,
-      transport: {
-        check_cluster: mixerCluster(mesh.mixerCheckServer),
-        report_cluster: mixerCluster(mesh.mixerReportServer),
-        network_fail_policy: { policy: mesh.policyCheckFailOpen ? 'FAIL_OPEN' : 'FAIL_CLOSE' },
-      },
+      transport: transport(mesh),
       mixer_attributes: { attributes: attrs },
       ...(forward ? { forward_attributes: forward } : {}),
       service_configs: serviceConfigs,
       default_destination_service: defaultService,
+    },
+  };
+}
+
+/**
+ * The TCP `mixer` network filter for one filter chain, placed before tcp_proxy (Istio 1.0
+ * buildInboundTCPFilter / buildOutboundTCPFilter): a TcpClientConfig with the proxy's attributes
+ * for the direction plus the destination service's; policy checked inbound unless
+ * `disablePolicyChecks`, never outbound (1.0 had no client-side checks). Pure.
+ */
+export function buildTcpMixerFilter(
+  proxy: Proxy,
+  service: Service | undefined,
+  mesh: MeshSettings,
+  opts: MixerFilterOptions,
+): Msg {
+  const { attrs } = proxyAttributes(proxy, opts);
+  return {
+    name: MIXER_FILTER_NAME,
+    typed_config: {
+      '@type': MIXER_TCP_CONFIG_TYPE,
+      transport: transport(mesh),
+      mixer_attributes: { attributes: { ...attrs, ...(service ? serviceAttributes(service) : {}) } },
+      disable_check_calls: mesh.disablePolicyChecks || opts.direction === 'outbound',
     },
   };
 }

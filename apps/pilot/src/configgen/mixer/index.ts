@@ -4,7 +4,14 @@
  * names a Mixer (mixerCheckServer / mixerReportServer).
  */
 import type { ConfigPlugin } from '../plugins';
-import { buildMixerFilter, mixerDirection, quotaSpecsFor, type BindingObject, type QuotaSpecObject } from './build';
+import {
+  buildMixerFilter,
+  buildTcpMixerFilter,
+  mixerDirection,
+  quotaSpecsFor,
+  type BindingObject,
+  type QuotaSpecObject,
+} from './build';
 
 export const mixerPlugin: ConfigPlugin = {
   name: 'mixer',
@@ -34,6 +41,12 @@ export const mixerPlugin: ConfigPlugin = {
         quotaSpecs,
       }),
     ];
+  },
+  tcpFilters(input) {
+    const mesh = input.ctx.mesh;
+    if (!mesh.mixerCheckServer && !mesh.mixerReportServer) return [];
+    const direction = mixerDirection(input.proxy, input.direction);
+    return [buildTcpMixerFilter(input.proxy, input.service, mesh, { direction, port: input.port.port })];
   },
 };
 
