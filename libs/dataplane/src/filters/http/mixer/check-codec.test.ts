@@ -1,6 +1,11 @@
 import { encodeBag, GLOBAL_WORDS, MutableBag } from '@tsmesh/attributes';
 import { mixerServiceDefinition } from '@tsmesh/protocol';
-import { encodeCheckRequest, encodeCheckRequestFromBag, type CheckRequestObject } from './check-codec';
+import {
+  decodeCheckResponse,
+  encodeCheckRequest,
+  encodeCheckRequestFromBag,
+  type CheckRequestObject,
+} from './check-codec';
 
 const generic = mixerServiceDefinition()['Check'];
 const viaGeneric = (req: CheckRequestObject) => generic.requestDeserialize(generic.requestSerialize(req));
@@ -43,5 +48,40 @@ describe('encodeCheckRequest', () => {
     expect(viaDirect(req)).toEqual(viaGeneric(req));
     const empty = generic.requestDeserialize(encodeCheckRequestFromBag(new MutableBag(), { global_word_count: 0 }));
     expect(empty).toEqual(viaGeneric({ attributes: encodeBag(new MutableBag()), global_word_count: 0 }));
+  });
+});
+
+describe('decodeCheckResponse', () => {
+  const check = mixerServiceDefinition()['Check'];
+  const refs = {
+    words: ['version', 'x-user'],
+    attribute_matches: [
+      { name: GLOBAL_WORDS.indexOf('destination.labels'), condition: 'EXACT', regex: '', map_key: -1 },
+      { name: GLOBAL_WORDS.indexOf('request.headers'), condition: 'ABSENCE', regex: '', map_key: -2 },
+      { name: GLOBAL_WORDS.indexOf('source.ip'), condition: 'EXACT', regex: '', map_key: 0 },
+      { name: 0, condition: 'REGEX', regex: '^/api', map_key: 0 },
+    ],
+  };
+  it('decodes to what proto-loader decodes, for a denial with quotas and for an empty answer', () => {
+    const full = {
+      precondition: {
+        status: { code: 7, message: 'denyreviewsv3handler.denier.default:Not allowed', details: [] },
+        valid_duration: { seconds: 5, nanos: 250_000_000 },
+        valid_use_count: 10_000,
+        referenced_attributes: refs,
+      },
+      quotas: {
+        'requestcount.quota.istio-system': {
+          valid_duration: { seconds: 1, nanos: 0 },
+          granted_amount: 2 ** 40,
+          referenced_attributes: refs,
+        },
+        exhausted: { valid_duration: { seconds: 0, nanos: 0 }, granted_amount: 0, referenced_attributes: null },
+      },
+    };
+    for (const res of [full, {}, { precondition: { status: { code: 0 } } }]) {
+      const bytes = check.responseSerialize(res);
+      expect(decodeCheckResponse(bytes)).toEqual(check.responseDeserialize(bytes));
+    }
   });
 });

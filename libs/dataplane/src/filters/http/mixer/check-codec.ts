@@ -6,7 +6,12 @@
  * 25 µs per request; this writes the same bytes from the same object form.
  */
 import {
+  FIXED64,
   ISTIO_MANIFEST,
+  LEN,
+  ProtoReader,
+  ProtoWriter,
+  VARINT,
   toNumber,
   wireType,
   WordTable,
@@ -24,89 +29,7 @@ export interface CheckRequestObject {
   quotas?: Record<string, { amount?: number; best_effort?: boolean }>;
 }
 
-const LEN = 2;
-const VARINT = 0;
-const FIXED64 = 1;
-
-/** A growable byte buffer with just the wire primitives the Check request needs. */
-class Out {
-  buf = Buffer.allocUnsafe(512);
-  pos = 0;
-
-  private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-  /** Unsigned varint of a non-negative safe integer. */
-  varint(v: number): void {
-    this.room(10);
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    this.buf[this.pos++] = v;
-  }
-  /** int64/int32 varint: negatives as 64-bit two's complement (10 bytes), as protobuf does. */
-  int64(v: number): void {
-    if (v >= 0) return this.varint(v);
-    let b = BigInt.asUintN(64, BigInt(Math.trunc(v)));
-    this.room(10);
-    while (b >= 0x80n) {
-      this.buf[this.pos++] = Number(b & 0x7fn) | 0x80;
-      b >>= 7n;
-    }
-    this.buf[this.pos++] = Number(b);
-  }
-  sint32(v: number): void {
-    this.varint(((v << 1) ^ (v >> 31)) >>> 0);
-  }
-  tag(field: number, wire: number): void {
-    this.varint(field * 8 + wire);
-  }
-  double(v: number): void {
-    this.room(8);
-    this.buf.writeDoubleLE(v, this.pos);
-    this.pos += 8;
-  }
-  bytes(b: Uint8Array): void {
-    this.varint(b.length);
-    this.room(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-  raw(b: Uint8Array): void {
-    this.room(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-  string(s: string): void {
-    const n = Buffer.byteLength(s);
-    this.varint(n);
-    this.room(n);
-    this.buf.write(s, this.pos, 'utf8');
-    this.pos += n;
-  }
-  /** Writes a length-delimited field whose body `body` writes; the length is patched in afterwards. */
-  nested(field: number, body: () => void): void {
-    this.tag(field, LEN);
-    // reserve one byte for the length, move the body if it turns out longer than 127 bytes
-    this.room(1);
-    const at = this.pos++;
-    body();
-    const len = this.pos - at - 1;
-    if (len < 0x80) {
-      this.buf[at] = len;
-      return;
-    }
-    const body2 = Buffer.from(this.buf.subarray(at + 1, this.pos));
-    this.pos = at;
-    this.bytes(body2);
-  }
-}
-
-function timestamp(out: Out, t: WireTimestamp): void {
+function timestamp(out: ProtoWriter, t: WireTimestamp): void {
   const seconds = toNumber(t.seconds);
   if (seconds !== 0) {
     out.tag(1, VARINT);
@@ -119,7 +42,7 @@ function timestamp(out: Out, t: WireTimestamp): void {
 }
 
 /** One `map<sint32, V>` field: each entry a nested message with key = 1, value = 2. */
-function sintMap<V>(out: Out, field: number, m: Record<string, V> | undefined, value: (v: V) => void): void {
+function sintMap<V>(out: ProtoWriter, field: number, m: Record<string, V> | undefined, value: (v: V) => void): void {
   if (!m) return;
   for (const k in m) {
     const v = m[k];
@@ -131,7 +54,7 @@ function sintMap<V>(out: Out, field: number, m: Record<string, V> | undefined, v
   }
 }
 
-function attributes(out: Out, a: CompressedAttributes): void {
+function attributes(out: ProtoWriter, a: CompressedAttributes): void {
   for (const w of a.words ?? []) {
     out.tag(1, LEN);
     out.string(w);
@@ -174,7 +97,7 @@ function msTimestamp(ms: number): WireTimestamp {
 }
 
 /** One map entry `{1: sint32 key, 2: …}` of CompressedAttributes field `field`. */
-function entry(out: Out, field: number, key: number, value: () => void): void {
+function entry(out: ProtoWriter, field: number, key: number, value: () => void): void {
   out.nested(field, () => {
     out.tag(1, VARINT);
     out.sint32(key);
@@ -187,9 +110,9 @@ function entry(out: Out, field: number, key: number, value: () => void): void {
  * same words, indexes and values as `encodeBag` gives, entries in bag order rather than
  * grouped by field (protobuf readers accept fields in any order).
  */
-function bagAttributes(out: Out, bag: Bag): void {
+function bagAttributes(out: ProtoWriter, bag: Bag): void {
   const words = new WordTable();
-  const entries = new Out();
+  const entries = new ProtoWriter();
   for (const name of bag.names()) {
     const value = bag.get(name);
     if (value === undefined) continue;
@@ -261,29 +184,29 @@ function bagAttributes(out: Out, bag: Bag): void {
     out.tag(1, LEN);
     out.string(w);
   }
-  out.raw(entries.buf.subarray(0, entries.pos));
+  out.raw(entries.finish());
 }
 
 /** CheckRequest bytes for a bag (the filter's miss path); `rest` as in `encodeCheckRequest`. */
 export function encodeCheckRequestFromBag(bag: Bag, rest: Omit<CheckRequestObject, 'attributes'>): Buffer {
-  const out = new Out();
+  const out = new ProtoWriter();
   out.nested(1, () => bagAttributes(out, bag));
   writeRest(out, rest);
-  return out.buf.subarray(0, out.pos);
+  return out.finish();
 }
 
 /** CheckRequest bytes: attributes = 1, global_word_count = 2, deduplication_id = 3, quotas = 4. */
 export function encodeCheckRequest(req: CheckRequestObject): Buffer {
-  const out = new Out();
+  const out = new ProtoWriter();
   if (req.attributes) {
     const a = req.attributes;
     out.nested(1, () => attributes(out, a));
   }
   writeRest(out, req);
-  return out.buf.subarray(0, out.pos);
+  return out.finish();
 }
 
-function writeRest(out: Out, req: Omit<CheckRequestObject, 'attributes'>): void {
+function writeRest(out: ProtoWriter, req: Omit<CheckRequestObject, 'attributes'>): void {
   if (req.global_word_count) {
     out.tag(2, VARINT);
     out.varint(req.global_word_count);
@@ -309,4 +232,129 @@ function writeRest(out: Out, req: Omit<CheckRequestObject, 'attributes'>): void 
       });
     });
   }
+}
+
+/** The CheckResponse the filter reads, in proto-loader's object form (enums by name, defaults filled in). */
+export interface ReferencedObject {
+  words: string[];
+  attribute_matches: Array<{ name: number; condition: string; regex: string; map_key: number }>;
+}
+export interface DurationObject {
+  seconds: number;
+  nanos: number;
+}
+export interface CheckResponseObject {
+  precondition: {
+    status: { code: number; message: string; details: unknown[] } | null;
+    valid_duration: DurationObject | null;
+    valid_use_count: number;
+    referenced_attributes: ReferencedObject | null;
+    route_directive: null;
+  } | null;
+  quotas: Record<
+    string,
+    { valid_duration: DurationObject | null; granted_amount: number; referenced_attributes: ReferencedObject | null }
+  >;
+}
+
+const CONDITIONS = ['CONDITION_UNSPECIFIED', 'ABSENCE', 'EXACT', 'REGEX'];
+
+function readDuration(r: ProtoReader, end: number): DurationObject {
+  const d = { seconds: 0, nanos: 0 };
+  while (r.pos < end) {
+    const t = r.uint32();
+    if (t === 0x08) d.seconds = r.int64();
+    else if (t === 0x10) d.nanos = r.int32();
+    else r.skip(t & 7);
+  }
+  return d;
+}
+
+function readReferenced(r: ProtoReader, end: number): ReferencedObject {
+  const out: ReferencedObject = { words: [], attribute_matches: [] };
+  while (r.pos < end) {
+    const t = r.uint32();
+    if (t === 0x0a) out.words.push(r.string());
+    else if (t === 0x12) {
+      const e = r.length() + r.pos;
+      const m = { name: 0, condition: CONDITIONS[0], regex: '', map_key: 0 };
+      while (r.pos < e) {
+        const f = r.uint32();
+        if (f === 0x08) m.name = r.sint32();
+        else if (f === 0x10) {
+          const c = r.int32();
+          m.condition = CONDITIONS[c] ?? String(c);
+        } else if (f === 0x1a) m.regex = r.string();
+        else if (f === 0x20) m.map_key = r.sint32();
+        else r.skip(f & 7);
+      }
+      out.attribute_matches.push(m);
+    } else r.skip(t & 7);
+  }
+  return out;
+}
+
+/**
+ * istio.mixer.v1.CheckResponse bytes → the object proto-loader's decoder gives (the
+ * fields the filter reads; route_directive is skipped), without protobufjs's
+ * reflection-driven `toObject`.
+ */
+export function decodeCheckResponse(buf: Buffer): CheckResponseObject {
+  const r = new ProtoReader(buf);
+  const res: CheckResponseObject = { precondition: null, quotas: {} };
+  while (!r.done) {
+    const tag = r.uint32();
+    if (tag === 0x12) {
+      const end = r.length() + r.pos;
+      const p: NonNullable<CheckResponseObject['precondition']> = {
+        status: null,
+        valid_duration: null,
+        valid_use_count: 0,
+        referenced_attributes: null,
+        route_directive: null,
+      };
+      while (r.pos < end) {
+        const t = r.uint32();
+        if (t === 0x0a) {
+          const e = r.length() + r.pos;
+          const st = { code: 0, message: '', details: [] as unknown[] };
+          while (r.pos < e) {
+            const f = r.uint32();
+            if (f === 0x08) st.code = r.int32();
+            else if (f === 0x12) st.message = r.string();
+            else r.skip(f & 7);
+          }
+          p.status = st;
+        } else if (t === 0x12) p.valid_duration = readDuration(r, r.length() + r.pos);
+        else if (t === 0x18) p.valid_use_count = r.int32();
+        else if (t === 0x2a) p.referenced_attributes = readReferenced(r, r.length() + r.pos);
+        else r.skip(t & 7);
+      }
+      res.precondition = p;
+    } else if (tag === 0x1a) {
+      const end = r.length() + r.pos;
+      let name = '';
+      const q: CheckResponseObject['quotas'][string] = {
+        valid_duration: null,
+        granted_amount: 0,
+        referenced_attributes: null,
+      };
+      while (r.pos < end) {
+        const t = r.uint32();
+        if (t === 0x0a) name = r.string();
+        else if (t === 0x12) {
+          const e = r.length() + r.pos;
+          while (r.pos < e) {
+            const f = r.uint32();
+            if (f === 0x0a) q.valid_duration = readDuration(r, r.length() + r.pos);
+            else if (f === 0x10) q.granted_amount = r.int64();
+            else if (f === 0x2a) q.referenced_attributes = readReferenced(r, r.length() + r.pos);
+            else r.skip(f & 7);
+          }
+        } else r.skip(t & 7);
+      }
+      res.quotas[name] = q;
+    } else r.skip(tag & 7);
+  }
+  return res;
 }

@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { backoffDelay, type Clock, type Random } from '@tsmesh/core';
 import { mixerServiceDefinition } from '@tsmesh/protocol';
-import { encodeCheckRequest, type CheckRequestObject } from './check-codec';
+import { decodeCheckResponse, encodeCheckRequest, type CheckRequestObject } from './check-codec';
 
 export interface TransportOptions {
   checkTimeoutMs: number;
@@ -70,12 +70,12 @@ export class MixerTransport {
       };
       const opts = { deadline: Date.now() + timeoutMs };
       const stub = this.stub;
-      // Check is on the request path: its bytes come from the direct encoder (same wire form)
+      // Check is on the request path: the direct codecs write the request and read the response (same wire form)
       if (method === 'Check')
         (this.client as grpc.Client).makeUnaryRequest(
           CHECK.path,
           (r: CheckRequestObject | Buffer) => (Buffer.isBuffer(r) ? r : encodeCheckRequest(r)),
-          CHECK.responseDeserialize,
+          decodeCheckResponse,
           req as CheckRequestObject | Buffer,
           new grpc.Metadata(),
           opts,
