@@ -77,6 +77,12 @@ export const proxyConfig = defineConfig('proxy', 'PROXY', {
     default: 0,
     description: 'Explicit HTTP proxy port for the app (HTTP_PROXY_PORT metadata; Pilot adds 127.0.0.1_<port>).',
   },
+  portMap: {
+    kind: 'list',
+    default: '',
+    description:
+      'Local mode without iptables: listener port → local bind address (443=127.0.0.1:15443 binds the outbound 0.0.0.0_443 listener there for the app to connect to).',
+  },
   ...proxyRuntimeSettings,
   ...proxyIdentitySettings,
   ...proxyLogSettings,
