@@ -6,7 +6,11 @@
  *  - Mixer Check throughput per CPU-second of the Mixer process;
  *  - Report ingestion (batches of 1,000) per CPU-second of the Mixer process.
  *
- *   node tools/bench/run.mjs mixer [--requests 20000] [--seconds 5]
+ *   node tools/bench/run.mjs mixer [--requests 20000] [--seconds 5] [--baseline <old mixer main.js>]
+ *
+ * With --baseline (an older build kept aside, e.g. tmp/mixer-old/main.js) a second Mixer
+ * runs from it and the forced misses, bare Checks and server cases are timed against both
+ * in the same loop, so the rows compare side by side.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +38,10 @@ function arg(name: string, def: number): number {
 }
 const REQUESTS = arg('requests', 20000);
 const SECONDS = arg('seconds', 5);
+const BASELINE = (() => {
+  const i = process.argv.indexOf('--baseline');
+  return i >= 0 ? process.argv[i + 1] : '';
+})();
 
 const POLICY = `
 apiVersion: config.istio.io/v1alpha2
@@ -61,11 +69,11 @@ function cpuMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime+stime in clock ticks (100 Hz)
 }
 
-async function startMixer(dir: string) {
+async function startMixer(dir: string, main = 'dist/apps/mixer/main.js') {
   const child = spawn(
     process.execPath,
     [
-      'dist/apps/mixer/main.js',
+      main,
       '--grpc-address=127.0.0.1:0',
       '--prometheus-address=127.0.0.1:0',
       '--monitoring-address=',
@@ -115,14 +123,14 @@ const SMALL_CHECK = () => ({
   global_word_count: GLOBAL_WORDS.length,
 });
 
-async function filterBench(address: string) {
-  const make = (disableCache: boolean, disableCheck: boolean) => {
+async function filterBench(address: string, baseline: string | null) {
+  const make = (disableCache: boolean, disableCheck: boolean, mixer = address) => {
     const f = mixerFilterWith({});
     const errors: FieldError[] = [];
     const cfg = f.parseConfig(
       {
         transport: {
-          check_cluster: address,
+          check_cluster: mixer,
           network_fail_policy: { policy: 'FAIL_CLOSE' },
           disable_check_cache: disableCache,
         },
@@ -156,6 +164,8 @@ async function filterBench(address: string) {
   const off = make(false, true);
   const hit = make(false, false);
   const miss = make(true, false);
+  const missB = baseline ? make(true, false, baseline) : null;
+  const plainB = baseline ? plainClient(baseline) : null;
   // Bare Check round trips timed in the same loop as the misses (same phase, same load), once with
   // a small bag and once with the very request the filter sends for such a stream.
   const plain = plainClient(address);
@@ -172,9 +182,9 @@ async function filterBench(address: string) {
     global_word_count: GLOBAL_WORDS.length,
     deduplication_id: 'bench-1',
   };
-  const bare = async (req: unknown) => {
+  const bare = async (req: unknown, client = plain) => {
     const t = process.hrtime.bigint();
-    await plain.call('Check', req);
+    await client.call('Check', req);
     return Number(process.hrtime.bigint() - t) / 1000;
   };
   // warm up (JIT, connections, cache)
@@ -185,8 +195,14 @@ async function filterBench(address: string) {
       await once(miss.run, i);
       await bare(small);
       await bare(full);
+      if (missB && plainB) {
+        await once(missB.run, i);
+        await bare(full, plainB);
+      }
     }
   }
+  const tMissB: number[] = [];
+  const tBareFullB: number[] = [];
   const tOff: number[] = [];
   const tHit: number[] = [];
   const tMiss: number[] = [];
@@ -199,16 +215,22 @@ async function filterBench(address: string) {
       tMiss.push(await once(miss.run, i));
       tBareSmall.push(await bare(small));
       tBareFull.push(await bare(full));
+      if (missB && plainB) {
+        tMissB.push(await once(missB.run, i));
+        tBareFullB.push(await bare(full, plainB));
+      }
     }
   }
   plain.close();
+  plainB?.close();
+  await missB?.close();
   // steady-state mix: 50 calling workloads, 1000 paths, cache starts cold
   const mix = make(false, false);
   for (let i = 0; i < REQUESTS; i++) await once(mix.run, Math.floor(Math.random() * REQUESTS));
   const hits = mix.stats.value('http_mixer_filter.total_check_cache_hits');
   const calls = mix.stats.value('http_mixer_filter.total_check_calls');
   for (const x of [off, hit, miss, mix]) await x.close();
-  return { tOff, tHit, tMiss, tBareSmall, tBareFull, hitRatio: hits / calls };
+  return { tOff, tHit, tMiss, tBareSmall, tBareFull, tMissB, tBareFullB, hitRatio: hits / calls };
 }
 
 async function serverBench(address: string, pid: number) {
@@ -257,9 +279,11 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'mixer-bench-'));
   writeFileSync(join(dir, 'policy.yaml'), POLICY);
   const { child, address } = await startMixer(dir);
+  const base = BASELINE ? await startMixer(dir, BASELINE) : null;
   try {
-    const f = await filterBench(address);
+    const f = await filterBench(address, base?.address ?? null);
     const s = await serverBench(address, child.pid as number);
+    const sB = base ? await serverBench(base.address, base.child.pid as number) : null;
     const p50 = (xs: number[]) => percentile(xs, 50).toFixed(1);
     const p99 = (xs: number[]) => percentile(xs, 99).toFixed(1);
     const addedHit = percentile(f.tHit, 50) - percentile(f.tOff, 50);
@@ -284,6 +308,15 @@ async function main() {
     console.log(
       `| bare gRPC Check, small bag, tight loop after the load phase (older row) | ${p50(s.rtt)} | ${p99(s.rtt)} | – | – |`,
     );
+    if (sB) {
+      const addedMissB = percentile(f.tMissB, 50) - percentile(f.tOff, 50);
+      console.log(
+        `| baseline Mixer (${BASELINE}): filter, forced miss | ${p50(f.tMissB)} | ${p99(f.tMissB)} | ${(addedMissB / 1000).toFixed(3)} ms | – |`,
+      );
+      console.log(
+        `| baseline Mixer: bare gRPC Check, the filter's own request | ${p50(f.tBareFullB)} | ${p99(f.tBareFullB)} | – | – |`,
+      );
+    }
     console.log('');
     console.log('| measure | value | target |');
     console.log('| --- | --- | --- |');
@@ -296,7 +329,16 @@ async function main() {
     console.log(
       `| Mixer Report ingestion (batches of 1000) | ${((s.report.n * 1000) / s.report.wallS).toFixed(0)} req/s wall, ${((s.report.n * 1000) / s.report.cpuS).toFixed(0)} per Mixer CPU-second | ≥ 20,000/s per core |`,
     );
+    if (sB) {
+      console.log(
+        `| baseline Mixer Check throughput | ${(sB.check.n / sB.check.wallS).toFixed(0)}/s wall, ${(sB.check.n / sB.check.cpuS).toFixed(0)} per Mixer CPU-second | – |`,
+      );
+      console.log(
+        `| baseline Mixer Report ingestion (batches of 1000) | ${((sB.report.n * 1000) / sB.report.wallS).toFixed(0)} req/s wall, ${((sB.report.n * 1000) / sB.report.cpuS).toFixed(0)} per Mixer CPU-second | – |`,
+      );
+    }
   } finally {
+    base?.child.kill('SIGTERM');
     child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
