@@ -147,8 +147,9 @@ export class ActiveStream implements HttpStreamContext {
     }
 
     const raw = req.rawHeaders;
-    if (raw.length / 2 > s.maxHeadersCount) return this.badRequest(431, 'too many headers');
-    if (this.info.protocol === 'HTTP/2') {
+    const count = req.headerCount ?? (raw ? raw.length / 2 : 0);
+    if (count > s.maxHeadersCount) return this.badRequest(431, 'too many headers');
+    if (this.info.protocol === 'HTTP/2' && raw) {
       let size = 0;
       for (let i = 0; i < raw.length; i++) size += raw[i].length;
       if (size > s.maxRequestHeadersBytes) return this.badRequest(431, 'headers too large');
@@ -156,7 +157,7 @@ export class ActiveStream implements HttpStreamContext {
     let target = req.url ?? '/';
     let authority: string | undefined;
     if (this.info.protocol === 'HTTP/2') {
-      authority = (req as { authority?: string }).authority ?? (req.headers.host as string | undefined);
+      authority = (req as { authority?: string }).authority ?? (req.headers['host'] as string | undefined);
     } else {
       if (target.charCodeAt(0) !== 47 /* / */) {
         // Absolute-form (an app using the sidecar as its HTTP proxy): the URI names the authority.
@@ -165,7 +166,7 @@ export class ActiveStream implements HttpStreamContext {
         authority = m[2];
         target = m[3] || '/';
       } else {
-        authority = req.headers.host;
+        authority = req.headers['host'] as string | undefined;
       }
       if (!authority && this.info.protocol === 'HTTP/1.1') return this.badRequest(400, 'missing host header');
     }

@@ -5,8 +5,7 @@
  * router. Local replies all go through `ActiveStream.localReply`.
  */
 import type { FieldError } from '@tsmesh/core';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { DownstreamConnection, FilterRegistry, HttpFilter } from '../filters/types';
 import { ActiveStream } from './active-stream';
@@ -17,8 +16,40 @@ import { HcmStats } from './hcm-stats';
 import { compileRouteConfiguration, type CompiledRouteConfig, type PerFilterParser } from './route-table';
 import type { HcmRuntime } from './runtime';
 
-export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
-export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+/**
+ * A downstream request as the stream model reads it: what node's `IncomingMessage` and
+ * `Http2ServerRequest` and the raw HTTP/1.1 codec's `Http1Request` all provide.
+ */
+export interface DownstreamRequest {
+  readonly method?: string;
+  readonly url?: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly httpVersionMajor: number;
+  readonly httpVersionMinor: number;
+  readonly readableEnded: boolean;
+  /** node's objects: name/value pairs as received. */
+  readonly rawHeaders?: string[];
+  /** The raw codec: number of header fields (it builds no `rawHeaders`). */
+  readonly headerCount?: number;
+  on(event: 'data', fn: (chunk: Buffer) => void): unknown;
+  once(event: 'end', fn: () => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+}
+
+/** A downstream response: node's `ServerResponse` / `Http2ServerResponse` or `Http1Response`. */
+export interface DownstreamResponse {
+  readonly headersSent: boolean;
+  readonly statusCode: number;
+  readonly writableFinished: boolean;
+  writeHead(status: number, headers?: Record<string, string | string[]>): unknown;
+  write(chunk: Buffer): boolean;
+  end(): unknown;
+  end(data: string | Buffer): unknown;
+  addTrailers(headers: Record<string, string>): void;
+  destroy(): unknown;
+  once(event: 'close' | 'drain', fn: () => void): unknown;
+}
 
 /** Per-filter config parser over the registry (typed_per_filter_config). */
 export function perFilterParser(registry: FilterRegistry): PerFilterParser {

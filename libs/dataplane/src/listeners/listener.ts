@@ -13,6 +13,7 @@ import tls from 'node:tls';
 import { systemClock, type Clock, type Logger, type TimerHandle } from '@tsmesh/core';
 import type { DownstreamConnection } from '../filters/types';
 import type { ConnectionManager, DownstreamRequest, DownstreamResponse } from '../http/connection-manager';
+import { Http1ServerConnection } from '../http1/server-connection';
 import type { ResolvedTls } from '../tls/context';
 import { uriSans } from '../tls/context';
 import { checkPeer, HandshakeStats } from '../tls/identity/handshake';
@@ -55,12 +56,27 @@ interface ConnState {
   raw: net.Socket;
   /** Pending until the first request's headers are complete (slowloris guard). */
   headersTimer?: TimerHandle;
-  /** HTTP/1 (handed to the `http.Server`, not a tunnel): its socket and responses in flight (idle when none). */
-  h1?: { socket: net.Socket; open: Set<http.ServerResponse> };
+  /** HTTP/1 (not a tunnel): its socket and responses in flight (idle when none). */
+  h1?: { socket: net.Socket; open: Set<H1Response> };
   session?: http2.ServerHttp2Session;
   /** Set once the connection drains (listener drain, or its filter chain was replaced by a push). */
   draining: boolean;
   drainTimer?: TimerHandle;
+}
+
+/** What drains need of an HTTP/1 response in flight (node's `ServerResponse` or the raw codec's). */
+interface H1Response {
+  readonly headersSent: boolean;
+  shouldKeepAlive: boolean;
+  once(event: 'close', fn: () => void): unknown;
+}
+
+/**
+ * `TSMESH_HTTP1_CODEC=node` serves downstream HTTP/1.1 with node's `http.Server` for every
+ * request; the default is the raw codec (http1/), which hands Upgrade and CONNECT to it.
+ */
+function useNodeCodec(): boolean {
+  return process.env['TSMESH_HTTP1_CODEC'] === 'node';
 }
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -83,6 +99,8 @@ export class ListenerRuntime {
   private readonly socketState = new WeakMap<object, ConnState>();
   private pending: ConnState | null = null;
   private readonly headersTimeoutMs: number;
+  private readonly idleTimeoutMs: number;
+  private readonly rawCodec: boolean;
   private sslStats: HandshakeStats | null = null;
   private bound: { address: string; port: number } | null = null;
   draining = false;
@@ -107,6 +125,8 @@ export class ListenerRuntime {
     // Node checks headersTimeout only for servers it listens with; connections are handed to
     // this one, so the first request's header deadline is enforced per connection (dispatch).
     this.headersTimeoutMs = limits.headersTimeoutMs;
+    this.idleTimeoutMs = Math.min(limits.idleTimeoutMs, 300000);
+    this.rawCodec = !useNodeCodec();
     this.h1.timeout = Math.min(limits.idleTimeoutMs, 300000);
     this.h1.maxHeadersCount = 0;
     this.h1.on('request', (req, res) => this.onRequest(req, res, this.socketState.get(req.socket)));
@@ -396,9 +416,27 @@ export class ListenerRuntime {
         state.headersTimer = t;
         socket.once('close', () => t.cancel());
       }
-      this.h1.emit('connection', socket);
+      if (this.rawCodec) this.serveRaw(socket, state, hcm);
+      else this.h1.emit('connection', socket);
     }
     socket.resume();
+  }
+
+  /** The raw HTTP/1.1 codec on this connection; Upgrade/CONNECT go on to node's `http.Server`. */
+  private serveRaw(socket: net.Socket, state: ConnState, hcm: ConnectionManager): void {
+    const s = hcm.settings;
+    new Http1ServerConnection(
+      socket,
+      { maxHeadBytes: s.maxRequestHeadersBytes, maxHeaders: s.maxHeadersCount, idleTimeoutMs: this.idleTimeoutMs },
+      {
+        onRequest: (req, res) => this.onRequest(req, res, state),
+        handOff: (sock) => {
+          this.h1.emit('connection', sock);
+          sock.resume();
+        },
+        onRefused: (status) => this.countRefused(state, status),
+      },
+    );
   }
 
   private onRequest(req: DownstreamRequest, res: DownstreamResponse, st: ConnState | undefined): void {
@@ -412,12 +450,12 @@ export class ListenerRuntime {
       st.headersTimer.cancel();
       st.headersTimer = undefined;
     }
-    if (req.httpVersionMajor === 1) this.trackH1(st, res as http.ServerResponse);
+    if (req.httpVersionMajor === 1) this.trackH1(st, res as unknown as H1Response);
     hcm.handle(req, res, st.conn);
   }
 
   /** Counts an HTTP/1 response in flight; while draining its connection closes once it is done. */
-  private trackH1(st: ConnState, res: http.ServerResponse): void {
+  private trackH1(st: ConnState, res: H1Response): void {
     if (st.draining || this.draining) res.shouldKeepAlive = false;
     const c = st.h1;
     if (!c) return;
@@ -461,16 +499,20 @@ export class ListenerRuntime {
   private onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
     const st = this.socketState.get(socket);
     const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    if (st?.chain.hcm) {
-      const stats = st.chain.hcm.stats;
-      if (code === 431) stats.headerOverflow.inc();
-      else stats.rqBadRequest.inc();
-      stats.recordStatus(code);
-    }
+    if (st) this.countRefused(st, code);
     if (!socket.writable || (socket as net.Socket & { _httpMessage?: unknown })._httpMessage)
       return void socket.destroy();
     const reason = code === 431 ? 'Request Header Fields Too Large' : code === 408 ? 'Request Timeout' : 'Bad Request';
     socket.end(`HTTP/1.1 ${code} ${reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+  }
+
+  /** A malformed request answered by the codec: `downstream_rq_too_large`-style counters. */
+  private countRefused(st: ConnState, code: number): void {
+    const stats = st.chain.hcm?.stats;
+    if (!stats) return;
+    if (code === 431) stats.headerOverflow.inc();
+    else stats.rqBadRequest.inc();
+    stats.recordStatus(code);
   }
 
   /**

@@ -11,25 +11,45 @@ const BAD_VALUE = /[\0\r\n]/;
 
 export type Headers = Record<string, string | string[] | undefined>;
 
-/** The response body as the router consumes it: data/end/error events, pause/resume, destroy. */
+/** Bytes a body queues while nobody reads it before `push` asks the producer to pause. */
+const HIGH_WATER = 64 * 1024;
+
+/**
+ * A message body as the router consumes it: data/end/error events, pause/resume, destroy. Used
+ * for upstream responses and, by the downstream HTTP/1.1 codec, for request bodies.
+ */
 export class RawBody extends EventEmitter {
   private queue: Buffer[] = [];
+  private queued = 0;
   private ended = false;
   private flowing = false;
   private done = false;
+  private endEmitted = false;
   trailers: Headers = {};
   constructor(private readonly onPause: (paused: boolean) => void) {
     super();
   }
-  override on(event: string | symbol, fn: (...args: unknown[]) => void): this {
+  /** 'end' was emitted (node's `readable.readableEnded`). */
+  get readableEnded(): boolean {
+    return this.endEmitted;
+  }
+  // The listener signature is EventEmitter's own (a 'data' listener takes a Buffer).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override on(event: string | symbol, fn: (...args: any[]) => void): this {
     super.on(event, fn);
     if (event === 'data' && !this.flowing) this.resume();
     return this;
   }
-  push(chunk: Buffer): void {
-    if (this.done) return;
-    if (this.flowing && this.queue.length === 0) this.emit('data', chunk);
-    else this.queue.push(chunk);
+  /** Hands on a chunk; false when the producer should stop reading until resumed. */
+  push(chunk: Buffer): boolean {
+    if (this.done) return true;
+    if (this.flowing && this.queue.length === 0) {
+      this.emit('data', chunk);
+      return true;
+    }
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+    return this.flowing || this.queued < HIGH_WATER;
   }
   finish(): void {
     this.ended = true;
@@ -54,13 +74,19 @@ export class RawBody extends EventEmitter {
   destroy(): this {
     this.done = true;
     this.queue = [];
+    this.queued = 0;
     this.onPause(false);
     return this;
   }
   private flush(): void {
-    while (this.flowing && this.queue.length) this.emit('data', this.queue.shift() as Buffer);
+    while (this.flowing && this.queue.length) {
+      const c = this.queue.shift() as Buffer;
+      this.queued -= c.length;
+      this.emit('data', c);
+    }
     if (this.flowing && this.ended && this.queue.length === 0 && !this.done) {
       this.done = true;
+      this.endEmitted = true;
       this.emit('end');
     }
   }
