@@ -93,6 +93,25 @@ test('rotates at half-life with a new key and notifies listeners', async () => {
   p.stop();
 });
 
+test('a certificate of a few seconds (notBefore backdated by the CA) renews at its usable half-life, not in a loop', async () => {
+  const clock = new FakeClock(Date.now());
+  const { ca, state } = await fakeCa(clock);
+  const p = provider(clock, ca, { ttlSeconds: 4 }).start();
+  await p.ready();
+  await settle();
+  // notBefore is a minute in the past; half of notBefore→notAfter is already over.
+  expect(p.current()!.notBefore).toBeLessThan(clock.now() - 30_000);
+  await settle();
+  expect(state.calls).toBe(1);
+  clock.advance(1_900);
+  await settle();
+  expect(state.calls).toBe(1);
+  clock.advance(200);
+  await p.renew();
+  expect(state.calls).toBe(2);
+  p.stop();
+});
+
 test('Citadel down: the current certificate keeps serving, retries back off, rotation resumes on recovery', async () => {
   const clock = new FakeClock(Date.now());
   const fake = await fakeCa(clock);

@@ -78,7 +78,11 @@ export class CitadelIdentityProvider extends BaseIdentityProvider {
       const m = await this.issue();
       this.attempt = 0;
       this.install(m);
-      const at = renewAt(m.notBefore, m.notAfter, this.o.random, this.o.rotation ?? DEFAULT_ROTATION);
+      // Citadel backdates notBefore (clock skew); the lifetime we can use starts when the
+      // certificate arrived. Counting from notBefore would put the half-life of a short-lived
+      // certificate (a TTL of seconds) in the past and renew in a tight loop.
+      const usableFrom = Math.max(m.notBefore, Math.min(this.o.clock.now(), m.notAfter));
+      const at = renewAt(usableFrom, m.notAfter, this.o.random, this.o.rotation ?? DEFAULT_ROTATION);
       this.schedule(Math.max(0, at - this.o.clock.now()));
       this.o.logger.info(
         { spiffeId: m.spiffeId, notAfter: new Date(m.notAfter).toISOString() },
