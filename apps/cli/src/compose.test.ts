@@ -17,7 +17,7 @@ test('docker-compose.yml equals `tsmesh compose` (regenerate: node bin/tsmesh.js
 test('one service per Deployment, each tsmesh workload paired with a proxy in its network namespace', () => {
   const services = committed.services as Record<string, { image: string; network_mode?: string; networks?: unknown }>;
   for (const pod of topology.pods) expect(services[pod.name]?.image).toBe(pod.container.image);
-  for (const pod of topology.pods.filter((p) => !p.controlPlane && p.container.project)) {
+  for (const pod of topology.pods.filter((p) => !p.controlPlane && p.container.project && !p.container.standIn)) {
     expect(services[`${pod.name}-proxy`]).toMatchObject({
       image: 'tsmesh/proxy:latest',
       network_mode: `service:${pod.name}`,

@@ -6,7 +6,7 @@
  * (`tsmesh compose --registry DIR`) name every pod by IP.
  */
 import { stringify } from 'yaml';
-import { APP_PORT_OFFSET, podName, routerBootstrap } from './plan';
+import { APP_PORT_OFFSET, PROXY_LISTEN_PORT, podName, routerBootstrap } from './plan';
 import { servicesOf, type Topology } from './topology';
 
 export const COMPOSE_SUBNET = '10.89.0';
@@ -67,7 +67,8 @@ export function renderCompose(t: Topology): string {
       continue;
     }
     const containerPort = pod.container.ports[0]?.containerPort ?? 8080;
-    const foreign = !pod.container.project;
+    // Foreign images (postgres) run as themselves in compose; local stand-ins are for `tsmesh up` only.
+    const foreign = !pod.container.project || pod.container.standIn;
     const env: Record<string, string> = { ...pod.container.env };
     if (foreign) {
       services[pod.name] = { ...base, environment: env };
@@ -76,8 +77,8 @@ export function renderCompose(t: Topology): string {
     Object.assign(env, {
       HOST: '127.0.0.1',
       PORT: String(containerPort + APP_PORT_OFFSET),
-      // the sidecar's explicit HTTP proxy listener (127.0.0.1_15080 from Pilot's http_proxy route)
-      HTTP_PROXY: 'http://127.0.0.1:15080',
+      // the sidecar's outbound capture listener, which Pilot gives an http_proxy chain (HTTP_PROXY_PORT=15001)
+      HTTP_PROXY: `http://127.0.0.1:${PROXY_LISTEN_PORT}`,
       NO_PROXY: 'localhost,postgres',
       POD_NAME: podName(pod.name),
       POD_NAMESPACE: pod.namespace,
@@ -99,11 +100,11 @@ export function renderCompose(t: Topology): string {
           .join(','),
         PROXY_SERVICE_ACCOUNT: pod.serviceAccount,
         PROXY_ADMIN_ADDRESS: '0.0.0.0:15000',
-        PROXY_OUTBOUND_ADDRESS: '127.0.0.1:15001',
+        PROXY_OUTBOUND_ADDRESS: `127.0.0.1:${PROXY_LISTEN_PORT}`,
         PROXY_INBOUND_ADDRESS: '',
         PROXY_BIND_INBOUND_LISTENERS: 'true',
         PROXY_APP_ADDRESS: `127.0.0.1:${containerPort + APP_PORT_OFFSET}`,
-        PROXY_HTTP_PROXY_PORT: '15080',
+        PROXY_HTTP_PROXY_PORT: String(PROXY_LISTEN_PORT),
       },
     };
   }

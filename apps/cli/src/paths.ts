@@ -15,6 +15,8 @@ export interface StatePaths {
   stateFile: string;
   tokensFile: string;
   citadelDir: string;
+  /** Data of local stand-ins (the shop's PGlite database), kept across `down`/`up`. */
+  dataDir: string;
 }
 
 export function statePaths(stateDir = '.tsmesh'): StatePaths {
@@ -29,5 +31,6 @@ export function statePaths(stateDir = '.tsmesh'): StatePaths {
     stateFile: join(root, 'state.json'),
     tokensFile: join(root, 'bootstrap-tokens'),
     citadelDir: join(root, 'citadel'),
+    dataDir: join(root, 'data'),
   };
 }

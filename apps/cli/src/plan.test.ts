@@ -23,7 +23,7 @@ const options: PlanOptions = {
   tokensFile: '/s/tokens',
   citadelDir: '/s/citadel',
   without: new Set(),
-  httpProxyPortBase: 15100,
+  dataDir: '/s/data',
 };
 
 function components(mesh: boolean) {
@@ -58,9 +58,7 @@ test('without pilot/proxy: apps bind their service port and call peers directly;
   const plan = buildPlan(topology, components(false), options);
   expect(plan.mesh).toEqual({ pilot: false, sidecars: false, gateway: false, mixer: false, citadel: false });
   expect(plan.processes.every((p) => p.role === 'app')).toBe(true);
-  expect(plan.missing).toEqual(
-    expect.arrayContaining(['pilot: pilot is not built', expect.stringMatching(/^postgres: image postgres/)]),
-  );
+  expect(plan.missing).toEqual(expect.arrayContaining(['pilot: pilot is not built']));
   const page = plan.processes.find((p) => p.name === 'productpage-v1');
   expect(page?.args).toEqual(['--host', page?.ip, '--port', '9080']);
   const reviewsV1 = topology.pods.find((p) => p.name === 'reviews-v1');
@@ -69,7 +67,11 @@ test('without pilot/proxy: apps bind their service port and call peers directly;
   const shipping = plan.processes.find((p) => p.name === 'shipping');
   const order = topology.pods.find((p) => p.name === 'order');
   expect(shipping?.env['ORDER_URL']).toBe(`http://${order?.ip}:8080`);
-  expect(shipping?.env['DATABASE_URL']).toBeUndefined();
+  // One database for the shop: the postgres pod runs as the PGlite stand-in, first, on its own address.
+  const postgres = plan.processes.find((p) => p.name === 'postgres');
+  expect(postgres).toMatchObject({ startFirst: true, main: '/dist/shop-postgres/main.js' });
+  expect(postgres?.args).toEqual(['--host', postgres?.ip, '--port', '5432']);
+  expect(shipping?.env['DATABASE_URL']).toBe(`postgres://postgres@${postgres?.ip}:5432/postgres`);
   expect(plan.links.find((l) => l.label.startsWith('bookinfo'))?.url).toBe(`http://${page?.ip}:9080/productpage`);
 });
 
@@ -79,15 +81,13 @@ test('with pilot, proxy and gateway: sidecar owns the service port, app moves, H
   const app = plan.processes.find((p) => p.name === 'reviews-v2');
   const sidecar = plan.processes.find((p) => p.name === 'reviews-v2.sidecar');
   expect(app?.args).toEqual(['--host', app?.ip, '--port', String(9080 + APP_PORT_OFFSET)]);
-  expect(app?.env).toMatchObject({
-    HTTP_PROXY: expect.stringMatching(/^http:\/\/127\.0\.0\.1:151\d\d$/),
-    VERSION: 'v2',
-  });
-  const proxyPort = app?.env['HTTP_PROXY'].split(':')[2];
+  expect(app?.env).toMatchObject({ HTTP_PROXY: `http://${app?.ip}:15001`, VERSION: 'v2' });
   expect(sidecar?.args).toEqual(
     expect.arrayContaining([
+      '--outbound-address',
+      `${app?.ip}:15001`,
       '--http-proxy-port',
-      proxyPort,
+      '15001',
       '--inbound-address',
       `${app?.ip}:9080`,
       '--app-address',
@@ -111,6 +111,9 @@ test('with pilot, proxy and gateway: sidecar owns the service port, app moves, H
   );
   expect(plan.tokens.some((t) => t.endsWith(' default/bookinfo-reviews'))).toBe(true);
   expect(plan.processes.find((p) => p.name === 'order')?.env['DATABASE_URL']).toBe('postgres://db/x');
+  // With a real PostgreSQL the stand-in does not run.
+  expect(plan.processes.find((p) => p.name === 'postgres')).toBeUndefined();
+  expect(plan.notes).toContain('postgres: not run; the shop uses DATABASE_URL');
   const pilot = plan.processes.find((p) => p.name === 'istio-pilot');
   expect(pilot?.args).toEqual([
     '--config-dir',
@@ -143,7 +146,31 @@ test('--without leaves a built component out; an applied Deployment overrides en
   expect(plan.missing).toContain('proxy: left out (--without)');
   const order = plan.processes.find((p) => p.name === 'order');
   expect(order?.env['FAILRANDOMLY']).toBe('true');
-  expect(order?.env['DATABASE_URL']).toBeUndefined();
+  expect(order?.env['DATABASE_URL']).toMatch(/^postgres:\/\/postgres@127\.0\.50\.\d+:5432\/postgres$/);
+});
+
+test('with sidecars the postgres stand-in gets none and keeps its port; data under the state dir', () => {
+  const plan = buildPlan(topology, components(true), options);
+  const c = components(true);
+  c.set('shop-postgres', component('shop-postgres', true, ['--host', '--port', '--data-dir']));
+  const withData = buildPlan(topology, c, options);
+  expect(plan.processes.find((p) => p.name === 'postgres.sidecar')).toBeUndefined();
+  const pg = withData.processes.find((p) => p.name === 'postgres');
+  expect(pg?.args).toEqual(['--host', pg?.ip, '--port', '5432', '--data-dir', '/s/data/postgres']);
+  expect(pg?.env['HTTP_PROXY']).toBeUndefined();
+  expect(pg?.readyUrl).toBeUndefined();
+  expect(plan.processes.find((p) => p.name === 'order')?.env['DATABASE_URL']).toBe(
+    `postgres://postgres@${pg?.ip}:5432/postgres`,
+  );
+});
+
+test('without the stand-in built, each shop service embeds its own PGlite and the plan says so', () => {
+  const c = components(false);
+  c.set('shop-postgres', component('shop-postgres', false));
+  const plan = buildPlan(topology, c, options);
+  expect(plan.processes.find((p) => p.name === 'order')?.env['DATABASE_URL']).toBeUndefined();
+  expect(plan.missing).toContain('postgres: shop-postgres is not built');
+  expect(plan.notes.some((n) => n.includes('each shop service embeds its own PGlite'))).toBe(true);
 });
 
 test('registry: Services, Endpoints of running pods, Pods with IP, labels and service account', () => {
@@ -156,7 +183,9 @@ test('registry: Services, Endpoints of running pods, Pods with IP, labels and se
   const reviews = objs.find((o) => o.kind === 'Endpoints' && o.metadata.name === 'reviews');
   expect(reviews?.subsets?.[0].addresses).toHaveLength(3);
   const postgres = objs.find((o) => o.kind === 'Endpoints' && o.metadata.name === 'postgres');
-  expect(postgres?.subsets).toEqual([]);
+  expect(postgres?.subsets?.[0].addresses.map((a) => a.ip)).toEqual([
+    topology.pods.find((p) => p.name === 'postgres')?.ip,
+  ]);
   const pod = objs.find((o) => o.kind === 'Pod' && o.metadata.name.startsWith('reviews-v3-')) as unknown as {
     metadata: { labels: Record<string, string> };
     spec: { serviceAccountName: string };

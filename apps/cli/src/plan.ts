@@ -3,8 +3,11 @@
  * control plane, the ingress gateway, and per pod the app plus (when the proxy
  * and Pilot exist) its sidecar. With a sidecar the app binds `<pod-ip>:<port+20000>`
  * and the sidecar's inbound listener owns `<pod-ip>:<service port>`; the app
- * reaches other services through `HTTP_PROXY=http://<pod-ip>:15001`. Without one
- * the app binds its service port itself and calls its peers directly.
+ * reaches other services through `HTTP_PROXY=http://<pod-ip>:15001` (the sidecar's
+ * outbound capture listener, which serves explicit-proxy clients). Without one
+ * the app binds its service port itself and calls its peers directly. A foreign
+ * image with a local stand-in (the shop's postgres → one embedded PGlite) runs
+ * first, without a sidecar, and the shop services get a `DATABASE_URL` to it.
  */
 import { randomBytes, createHash } from 'node:crypto';
 import type { Component } from './components';
@@ -27,6 +30,8 @@ export interface ProcessSpec {
   readyUrl?: string;
   /** For apps: the env before applied Deployment overrides (the supervisor re-merges on change). */
   baseEnv?: Record<string, string>;
+  /** Started (and waited for) with the control plane: backing services the apps need at start-up. */
+  startFirst?: boolean;
 }
 
 /** Env of an app after an applied Deployment's env (DATABASE_URL stays the launcher's choice). */
@@ -48,13 +53,13 @@ export interface PlanOptions {
   citadelDir: string;
   /** Pilot's --mesh-config, written when Mixer runs (names its check/report servers). */
   meshConfigPath?: string;
-  /** First port of the per-pod sidecar HTTP proxy listeners on 127.0.0.1 (HTTP_PROXY). */
-  httpProxyPortBase: number;
+  /** Where local stand-ins keep their data (`<dataDir>/<deployment>`); without it, in memory. */
+  dataDir?: string;
   /** Components not to run even if built (`--without pilot,proxy`). */
   without: Set<string>;
   /** Passed to Mixer (its redisquota handlers); without it quotas use memquota. */
   redisUrl?: string;
-  /** A real PostgreSQL for the shop; otherwise each shop service runs embedded PGlite. */
+  /** A real PostgreSQL for the shop; otherwise the postgres stand-in (one embedded PGlite) serves it. */
   databaseUrl?: string;
   logLevel?: string;
   /** Env overrides from applied Deployments, by `<namespace>/<name>`. */
@@ -85,6 +90,8 @@ export interface Plan {
 }
 
 export const APP_PORT_OFFSET = 20000;
+/** The sidecar's outbound capture listener (Istio's proxyListenPort), also the apps' HTTP proxy. */
+export const PROXY_LISTEN_PORT = 15001;
 
 /**
  * Envoy v3 bootstrap for a router node: ADS to Pilot, admin on the pod address, Istio node metadata.
@@ -322,13 +329,28 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
       : undefined;
     return pod && target ? `${pod.ip}:${target.targetPort}` : null;
   };
-  let nextProxyPort = 0;
+  // The shop's DATABASE_URL: the user's real PostgreSQL, else the manifest's URL pointed at the local stand-in.
+  const databaseUrl = (manifestUrl: string, ns: string): string | undefined => {
+    if (o.databaseUrl) return o.databaseUrl;
+    try {
+      const u = new URL(manifestUrl);
+      const addr = directAddress(u.hostname.split('.')[0], ns, Number(u.port || 5432));
+      if (!addr) return undefined;
+      u.host = addr;
+      return u.toString();
+    } catch {
+      return undefined;
+    }
+  };
+  let embeddedNoted = false;
   for (const pod of t.pods.filter((p) => !p.controlPlane)) {
     const project = pod.container.project;
     if (!project) {
-      plan.missing.push(
-        `${pod.name}: image ${pod.container.image} is not run locally${pod.labels['app'] === 'postgres' ? ' (the shop uses embedded PGlite; set DATABASE_URL for a real PostgreSQL)' : ''}`,
-      );
+      plan.missing.push(`${pod.name}: image ${pod.container.image} is not run locally`);
+      continue;
+    }
+    if (pod.container.standIn && o.databaseUrl) {
+      plan.notes.push(`${pod.name}: not run; the shop uses DATABASE_URL`);
       continue;
     }
     const c = components.get(project);
@@ -336,18 +358,29 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
       plan.missing.push(`${pod.name}: ${c?.reason ?? `${project} is not built`}`);
       continue;
     }
+    const sidecar = mesh.sidecars && !pod.container.standIn;
     const containerPort = pod.container.ports[0]?.containerPort ?? 8080;
-    const appPort = mesh.sidecars ? containerPort + APP_PORT_OFFSET : containerPort;
-    // The sidecar's explicit HTTP proxy listener is 127.0.0.1_<port> (Pilot's http_proxy route), so each pod gets its own port.
-    const httpProxyPort = o.httpProxyPortBase + nextProxyPort++;
+    const appPort = sidecar ? containerPort + APP_PORT_OFFSET : containerPort;
     const env: Record<string, string> = {
       ...pod.container.env,
       ...(o.workloadEnv?.get(`${pod.namespace}/${pod.name}`) ?? {}),
     };
     delete env['DATABASE_URL'];
-    if (o.databaseUrl && 'DATABASE_URL' in pod.container.env) env['DATABASE_URL'] = o.databaseUrl;
-    if (mesh.sidecars) {
-      env['HTTP_PROXY'] = `http://127.0.0.1:${httpProxyPort}`;
+    const manifestDb = pod.container.env['DATABASE_URL'];
+    if (manifestDb !== undefined) {
+      const url = databaseUrl(manifestDb, pod.namespace);
+      if (url) env['DATABASE_URL'] = url;
+      else if (!embeddedNoted) {
+        embeddedNoted = true;
+        plan.notes.push(
+          'no shared database for the shop (postgres not running): each shop service embeds its own PGlite',
+        );
+      }
+    }
+    if (pod.container.standIn) {
+      // A backing service, not a mesh workload: no sidecar (as if `sidecar.istio.io/inject: "false"`).
+    } else if (sidecar) {
+      env['HTTP_PROXY'] = `http://${pod.ip}:${PROXY_LISTEN_PORT}`;
       env['NO_PROXY'] = 'localhost';
     } else {
       // No sidecar: point every `<SERVICE>_URL` (and URLs in the manifest env) straight at a pod.
@@ -363,6 +396,8 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
     }
     const name = podName(pod.name);
     const baseEnv = { ...env, ...logEnv, HOSTNAME: name, POD_NAME: name, POD_NAMESPACE: pod.namespace };
+    const dataArgs =
+      pod.container.standIn && o.dataDir && c.flags.has('--data-dir') ? ['--data-dir', `${o.dataDir}/${pod.name}`] : [];
     plan.processes.push({
       name: pod.name,
       role: 'app',
@@ -370,20 +405,21 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
       namespace: pod.namespace,
       ip: pod.ip,
       main: c.main,
-      args: ['--host', pod.ip, '--port', String(appPort)],
+      args: ['--host', pod.ip, '--port', String(appPort), ...dataArgs],
       env: withOverride(baseEnv, o.workloadEnv?.get(`${pod.namespace}/${pod.name}`)),
       baseEnv,
-      readyUrl: `http://${pod.ip}:${appPort}/ready`,
+      // Stand-ins speak no HTTP: ready once they log `listening`.
+      ...(pod.container.standIn ? { startFirst: true } : { readyUrl: `http://${pod.ip}:${appPort}/ready` }),
     });
     plan.pods.push(pod);
     const proxy = components.get('proxy');
-    if (mesh.sidecars && proxy) {
+    if (sidecar && proxy) {
       const token = newToken(pod);
       const svcPorts = [...new Set(servicesOf(t, pod).flatMap((s) => s.ports.map((p) => p.targetPort)))];
       const { args, dropped } = supportedFlags(
         proxy,
         proxyWanted(pod, token, [
-          ['--outbound-address', `${pod.ip}:15001`],
+          ['--outbound-address', `${pod.ip}:${PROXY_LISTEN_PORT}`],
           // Inbound `<podIP>_<port>` listeners bind at the pod address (proxy's local mode), or the single one is rebound.
           // (an empty --inbound-address keeps the proxy from moving the single inbound listener to 127.0.0.1:15006)
           ...((proxy.flags.has('--bind-inbound-listeners')
@@ -395,7 +431,8 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
               ? [['--inbound-address', `${pod.ip}:${svcPorts[0]}`]]
               : []) as [string, string][]),
           ['--app-address', `${pod.ip}:${appPort}`],
-          ['--http-proxy-port', String(httpProxyPort)],
+          // The app's HTTP_PROXY is the capture listener itself (Pilot adds the http_proxy chain to `virtual`).
+          ['--http-proxy-port', String(PROXY_LISTEN_PORT)],
         ]),
       );
       if (dropped.length)

@@ -30,12 +30,6 @@ export const upConfig = defineConfig(
       default: '127.0.0.1:8080',
       description: "Address of the ingress gateway's HTTP listener (the k8s Service maps 80 to 8080).",
     },
-    httpProxyPortBase: {
-      kind: 'int',
-      default: 15100,
-      description:
-        "First port of the sidecars' HTTP proxy listeners on 127.0.0.1 (one per pod; apps get HTTP_PROXY=http://127.0.0.1:<port>).",
-    },
     samples: {
       kind: 'list',
       default: 'samples/ingress.yaml',
@@ -57,7 +51,8 @@ export const upConfig = defineConfig(
       kind: 'string',
       default: '',
       env: 'DATABASE_URL',
-      description: 'PostgreSQL for the shop demo; empty runs embedded PGlite in each shop service.',
+      description:
+        'PostgreSQL for the shop demo; empty runs the postgres pod as one embedded PGlite (data in <state-dir>/data/postgres).',
     },
     logLevel: { kind: 'string', default: 'info', description: 'LOG_LEVEL passed to every process.' },
     supervise: {

@@ -9,8 +9,13 @@ import type { K8sObject } from './manifests';
 export interface ContainerSpec {
   name: string;
   image: string;
-  /** `tsmesh/<project>` → the Nx project whose dist/apps/<project>/main.js runs it; null for foreign images. */
+  /**
+   * `tsmesh/<project>` → the Nx project whose dist/apps/<project>/main.js runs it; a foreign image
+   * with a local stand-in (`LOCAL_STAND_INS`) → that project; null for other foreign images.
+   */
   project: string | null;
+  /** Runs a local stand-in for a foreign image (e.g. PGlite for `postgres:16-alpine`). */
+  standIn: boolean;
   env: Record<string, string>;
   args: string[];
   ports: { name?: string; containerPort: number }[];
@@ -51,18 +56,29 @@ export interface Topology {
 
 const str = (v: unknown, d = '') => (typeof v === 'string' ? v : v === undefined || v === null ? d : String(v));
 
+/**
+ * Foreign images the local launcher runs as one of our projects: the shop's `postgres` becomes one
+ * embedded PGlite served over the Postgres protocol (`apps/shop/postgres`), so the services still
+ * share one database with a schema each.
+ */
+export const LOCAL_STAND_INS: Record<string, string> = { postgres: 'shop-postgres' };
+
 function containerOf(dep: K8sObject): ContainerSpec {
   const tmpl = (dep.spec?.['template'] ?? {}) as { spec?: { containers?: Record<string, unknown>[] } };
   const c = tmpl.spec?.containers?.[0] ?? {};
   const image = str(c['image']);
   const m = /^tsmesh\/([a-z0-9-]+)(?::.*)?$/.exec(image);
+  const standIn = m
+    ? undefined
+    : LOCAL_STAND_INS[image.replace(/[:@].*$/, '').replace(/^(?:docker\.io\/)?(?:library\/)?/, '')];
   const env: Record<string, string> = {};
   for (const e of (c['env'] as { name: string; value?: unknown }[] | undefined) ?? [])
     if (e.value !== undefined) env[e.name] = str(e.value);
   return {
     name: str(c['name'], dep.metadata.name),
     image,
-    project: m ? m[1] : null,
+    project: m ? m[1] : (standIn ?? null),
+    standIn: !!standIn,
     env,
     args: ((c['args'] as unknown[] | undefined) ?? []).map((a) => str(a)),
     ports: ((c['ports'] as { name?: string; containerPort: number }[] | undefined) ?? []).map((p) => ({

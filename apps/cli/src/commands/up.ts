@@ -182,7 +182,7 @@ async function supervise(root: string, s: UpSettings, out: Out): Promise<number>
     meshConfigPath: paths.meshConfigFile,
     citadelDir: paths.citadelDir,
     without,
-    httpProxyPortBase: s.httpProxyPortBase,
+    dataDir: paths.dataDir,
     databaseUrl: s.databaseUrl || undefined,
     redisUrl: process.env['REDIS_URL'] || undefined,
     logLevel: s.logLevel,
@@ -261,10 +261,8 @@ async function supervise(root: string, s: UpSettings, out: Out): Promise<number>
   });
   flush();
 
-  const waves = [
-    plan.processes.filter((p) => p.role === 'control-plane'),
-    plan.processes.filter((p) => p.role !== 'control-plane'),
-  ];
+  const first = (p: Plan['processes'][number]) => p.role === 'control-plane' || p.startFirst === true;
+  const waves = [plan.processes.filter(first), plan.processes.filter((p) => !first(p))];
   for (const wave of waves) {
     for (const p of wave) {
       sup.start(p);

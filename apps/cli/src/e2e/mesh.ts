@@ -65,8 +65,6 @@ export function startMesh(
     `127.${n}.1`,
     '--gateway-address',
     gateway,
-    '--http-proxy-port-base',
-    String(21000 + (process.pid % 400) * 20),
     '--ready-timeout',
     '60s',
     ...(options.extraArgs ?? []),

@@ -1,6 +1,7 @@
 // The demos through Pilot + sidecars, on one mesh with Citadel identities (`--without gateway,mixer`; the gateway
 // has its own suite, gateway.int.test.ts). Calls enter at a pod's service port, which its sidecar's
 // inbound listener owns; everything after that goes sidecar to sidecar.
+import { Client } from 'pg';
 import { eventually, request, settled, skipNotice, startMesh, tsmesh } from './mesh';
 
 jest.setTimeout(300_000);
@@ -114,6 +115,45 @@ d('shop through the mesh', () => {
     expect((await request(`${shipping()}/shipping`)).status).toBe(200);
     expect(tsmesh(m.stateDir, 'delete', '-f', 'samples/shop/fault-injection.yaml').code).toBe(0);
     await eventually(poll, (r) => r.status === 200);
+  });
+
+  test('one database: the postgres pod (PGlite) holds the order, shipping, invoicing and bonus schemas; a restarted order keeps its data', async () => {
+    const st = JSON.parse(tsmesh(m.stateDir, 'status', '--json').out) as {
+      processes: { name: string; pid: number; ip: string; status: string }[];
+    };
+    const pg = st.processes.find((p) => p.name === 'postgres');
+    expect(pg?.status).toBe('ready');
+    expect(st.processes.find((p) => p.name === 'postgres.sidecar')).toBeUndefined();
+    const db = new Client({ connectionString: `postgres://postgres@${pg?.ip}:5432/postgres` });
+    await db.connect();
+    try {
+      const tables = await db.query<{ table_schema: string; table_name: string; table_catalog: string }>(
+        `SELECT table_schema, table_name, table_catalog FROM information_schema.tables
+          WHERE table_schema IN ('order', 'shipping', 'invoicing', 'bonus') ORDER BY 1, 2`,
+      );
+      expect(tables.rows.map((r) => `${r.table_schema}.${r.table_name}`)).toEqual(
+        expect.arrayContaining(['order.orders', 'order.order_lines', 'shipping.shipments', 'invoicing.invoices']),
+      );
+      expect(new Set(tables.rows.map((r) => r.table_catalog))).toEqual(new Set(['postgres']));
+      expect((await db.query('SELECT customer FROM "order".orders')).rows).toContainEqual({ customer: 'Ada' });
+      expect((await db.query('SELECT customer FROM shipping.shipments')).rows).toContainEqual({ customer: 'Ada' });
+    } finally {
+      await db.end();
+    }
+    // Kill order; the supervisor restarts it and it finds its orders in the shared database.
+    const before = st.processes.find((p) => p.name === 'order');
+    process.kill(before?.pid as number, 'SIGKILL');
+    await eventually(
+      async () =>
+        (JSON.parse(tsmesh(m.stateDir, 'status', '--json').out) as typeof st).processes.find((p) => p.name === 'order'),
+      (p) => !!p && p.pid !== before?.pid && p.status === 'ready',
+      60_000,
+    );
+    const list = await eventually(
+      () => request(`${order()}/order`, { headers: { accept: 'application/json' } }),
+      (r) => r.status === 200,
+    );
+    expect(list.body).toContain('Ada');
   });
 
   test('failing-order-service.yaml restarts order with FAILRANDOMLY; retry.yaml makes polling reliable again', async () => {
