@@ -1,8 +1,9 @@
 /**
  * Istio 1.0's standard metrics as the Mixer Prometheus adapter exposed them
  * (helm `charts/mixer/templates/config.yaml`: `kind: metric` instances +
- * `kind: prometheus` handler, namespace `istio`). Shared by Mixer's
- * prometheus adapter and anything that must produce the same series.
+ * `kind: prometheus` handler, namespace `istio`). The one source of these
+ * names, label lists and buckets: Mixer's built-in telemetry config is
+ * generated from it, and the proxy-side telemetry registers the same series.
  */
 import { counter, histogram, type Counter, type Histogram, type Registry } from '@tsmesh/core';
 
@@ -42,10 +43,29 @@ export function exponentialBuckets(scale: number, growthFactor: number, numFinit
   return out;
 }
 
-/** `requestduration` explicit buckets (seconds). */
-export const ISTIO_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** A distribution's buckets as Istio 1.0's prometheus handler config gives them. */
+export type IstioBucketsSpec =
+  | { explicit: { bounds: readonly number[] } }
+  | { exponential: { numFiniteBuckets: number; scale: number; growthFactor: number } };
+
+/** `requestduration`: explicit buckets (seconds). */
+export const ISTIO_DURATION_BUCKETS_SPEC: IstioBucketsSpec = {
+  explicit: { bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+};
 /** `requestsize`/`responsesize`: exponential, 8 finite buckets, scale 1, growth 10. */
-export const ISTIO_SIZE_BUCKETS = exponentialBuckets(1, 10, 8);
+export const ISTIO_SIZE_BUCKETS_SPEC: IstioBucketsSpec = {
+  exponential: { numFiniteBuckets: 8, scale: 1, growthFactor: 10 },
+};
+
+/** The bucket boundaries a spec gives. */
+export function bucketBounds(spec: IstioBucketsSpec): number[] {
+  if ('explicit' in spec) return [...spec.explicit.bounds];
+  const e = spec.exponential;
+  return exponentialBuckets(e.scale, e.growthFactor, e.numFiniteBuckets);
+}
+
+export const ISTIO_DURATION_BUCKETS = bucketBounds(ISTIO_DURATION_BUCKETS_SPEC);
+export const ISTIO_SIZE_BUCKETS = bucketBounds(ISTIO_SIZE_BUCKETS_SPEC);
 
 export interface IstioMetricDef {
   /** Prometheus name including the `istio_` namespace. */
@@ -56,6 +76,8 @@ export interface IstioMetricDef {
   help: string;
   labels: readonly string[];
   buckets?: readonly number[];
+  /** Where `buckets` come from, as the Mixer handler config writes it. */
+  bucketsSpec?: IstioBucketsSpec;
   /** The instance's `value` expression. */
   value: string;
   protocol: 'http' | 'tcp';
@@ -78,6 +100,7 @@ export const ISTIO_METRICS: readonly IstioMetricDef[] = [
     help: 'request_duration_seconds',
     labels: ISTIO_HTTP_LABELS,
     buckets: ISTIO_DURATION_BUCKETS,
+    bucketsSpec: ISTIO_DURATION_BUCKETS_SPEC,
     value: 'response.duration | "0ms"',
     protocol: 'http',
   },
@@ -88,6 +111,7 @@ export const ISTIO_METRICS: readonly IstioMetricDef[] = [
     help: 'request_bytes',
     labels: ISTIO_HTTP_LABELS,
     buckets: ISTIO_SIZE_BUCKETS,
+    bucketsSpec: ISTIO_SIZE_BUCKETS_SPEC,
     value: 'request.size | 0',
     protocol: 'http',
   },
@@ -98,6 +122,7 @@ export const ISTIO_METRICS: readonly IstioMetricDef[] = [
     help: 'response_bytes',
     labels: ISTIO_HTTP_LABELS,
     buckets: ISTIO_SIZE_BUCKETS,
+    bucketsSpec: ISTIO_SIZE_BUCKETS_SPEC,
     value: 'response.size | 0',
     protocol: 'http',
   },

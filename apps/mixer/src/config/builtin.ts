@@ -3,14 +3,16 @@
  * the six standard metric instances, the prometheus handler and the promhttp /
  * promtcp rules. Loaded before --config-dir unless --no-builtin-config.
  *
- * Each metric's dimensions are written once; the prometheus handler's
- * `label_names` are derived from them, so instance and handler cannot drift.
+ * Generated from `ISTIO_METRICS` (@tsmesh/telemetry), the one definition of the
+ * standard metrics' names, instances, values, label lists and buckets; only the
+ * CEXL expression of each label is written here.
  */
+import { ISTIO_METRICS, type IstioBucketsSpec, type IstioMetricDef } from '@tsmesh/telemetry';
 
 const REPORTER = `conditional((context.reporter.kind | "inbound") == "outbound", "source", "destination")`;
 const SECURITY_POLICY = `conditional((context.reporter.kind | "inbound") == "outbound", "unknown", conditional(connection.mtls | false, "mutual_tls", "none"))`;
 
-/** Dimensions of the four HTTP metrics (requestcount, requestduration, requestsize, responsesize). */
+/** The expression behind each label of the HTTP metrics (requestcount, requestduration, requestsize, responsesize). */
 const HTTP_DIMENSIONS: Readonly<Record<string, string>> = {
   reporter: REPORTER,
   source_app: 'source.labels["app"] | "unknown"',
@@ -31,60 +33,79 @@ const HTTP_DIMENSIONS: Readonly<Record<string, string>> = {
   connection_security_policy: SECURITY_POLICY,
 };
 
-/** The TCP metrics have no protocol or response code, and Istio 1.0 filled destination_service from the name. */
-const TCP_DIMENSIONS: Readonly<Record<string, string>> = Object.fromEntries(
-  Object.entries({ ...HTTP_DIMENSIONS, destination_service: 'destination.service.name | "unknown"' }).filter(
-    ([label]) => label !== 'request_protocol' && label !== 'response_code',
-  ),
-);
+/** The TCP metrics' labels: Istio 1.0 filled destination_service from the service name there. */
+const TCP_DIMENSIONS: Readonly<Record<string, string>> = {
+  ...HTTP_DIMENSIONS,
+  destination_service: 'destination.service.name | "unknown"',
+};
 
-function metricInstance(name: string, value: string, dimensions: Readonly<Record<string, string>>): string {
-  const dims = Object.entries(dimensions).map(([label, expr]) => `    ${label}: '${expr}'`);
+/** The expression of each label of `def`, in the order of its label list. */
+function dimensionsOf(def: IstioMetricDef): Array<[string, string]> {
+  const exprs = def.protocol === 'tcp' ? TCP_DIMENSIONS : HTTP_DIMENSIONS;
+  return def.labels.map((label) => {
+    const expr = exprs[label];
+    if (expr === undefined) throw new Error(`built-in config: no expression for label ${label} of ${def.name}`);
+    return [label, expr];
+  });
+}
+
+function metricInstance(def: IstioMetricDef): string {
+  const dims = dimensionsOf(def).map(([label, expr]) => `    ${label}: '${expr}'`);
   return `apiVersion: config.istio.io/v1alpha2
 kind: metric
 metadata:
-  name: ${name}
+  name: ${def.instance}
   namespace: istio-system
 spec:
-  value: '${value}'
+  value: '${def.value}'
   dimensions:
 ${dims.join('\n')}
   monitored_resource_type: '"UNSPECIFIED"'`;
 }
 
-function prometheusMetric(
-  name: string,
-  instance: string,
-  kind: 'COUNTER' | 'DISTRIBUTION',
-  dimensions: Readonly<Record<string, string>>,
-  buckets = '',
-): string {
-  const labels = Object.keys(dimensions).map((label) => `    - ${label}`);
-  return `  - name: ${name}
-    instance_name: ${instance}.metric.istio-system
-    kind: ${kind}
-    label_names:
-${labels.join('\n')}${buckets}`;
-}
-
-const DURATION_BUCKETS = `
+function bucketsYaml(spec: IstioBucketsSpec | undefined): string {
+  if (!spec) return '';
+  if ('explicit' in spec)
+    return `
     buckets:
       explicit_buckets:
-        bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]`;
-const SIZE_BUCKETS = `
+        bounds: [${spec.explicit.bounds.join(', ')}]`;
+  const e = spec.exponential;
+  return `
     buckets:
       exponentialBuckets:
-        numFiniteBuckets: 8
-        scale: 1
-        growthFactor: 10`;
+        numFiniteBuckets: ${e.numFiniteBuckets}
+        scale: ${e.scale}
+        growthFactor: ${e.growthFactor}`;
+}
+
+/** One entry of the prometheus handler's `metrics` (the name without the `istio_` namespace). */
+function prometheusMetric(def: IstioMetricDef): string {
+  const labels = def.labels.map((label) => `    - ${label}`);
+  return `  - name: ${def.name.replace(/^istio_/, '')}
+    instance_name: ${def.instance}.metric.istio-system
+    kind: ${def.kind === 'counter' ? 'COUNTER' : 'DISTRIBUTION'}
+    label_names:
+${labels.join('\n')}${bucketsYaml(def.bucketsSpec)}`;
+}
+
+function rule(name: string, match: string, protocol: 'http' | 'tcp'): string {
+  const instances = ISTIO_METRICS.filter((m) => m.protocol === protocol).map((m) => `    - ${m.instance}.metric`);
+  return `apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata:
+  name: ${name}
+  namespace: istio-system
+spec:
+  match: '${match}'
+  actions:
+  - handler: handler.prometheus
+    instances:
+${instances.join('\n')}`;
+}
 
 export const BUILTIN_CONFIG_YAML = [
-  metricInstance('requestcount', '1', HTTP_DIMENSIONS),
-  metricInstance('requestduration', 'response.duration | "0ms"', HTTP_DIMENSIONS),
-  metricInstance('requestsize', 'request.size | 0', HTTP_DIMENSIONS),
-  metricInstance('responsesize', 'response.size | 0', HTTP_DIMENSIONS),
-  metricInstance('tcpbytesent', 'connection.sent.bytes | 0', TCP_DIMENSIONS),
-  metricInstance('tcpbytereceived', 'connection.received.bytes | 0', TCP_DIMENSIONS),
+  ...ISTIO_METRICS.map(metricInstance),
   `apiVersion: config.istio.io/v1alpha2
 kind: prometheus
 metadata:
@@ -92,38 +113,7 @@ metadata:
   namespace: istio-system
 spec:
   metrics:
-${[
-  prometheusMetric('requests_total', 'requestcount', 'COUNTER', HTTP_DIMENSIONS),
-  prometheusMetric('request_duration_seconds', 'requestduration', 'DISTRIBUTION', HTTP_DIMENSIONS, DURATION_BUCKETS),
-  prometheusMetric('request_bytes', 'requestsize', 'DISTRIBUTION', HTTP_DIMENSIONS, SIZE_BUCKETS),
-  prometheusMetric('response_bytes', 'responsesize', 'DISTRIBUTION', HTTP_DIMENSIONS, SIZE_BUCKETS),
-  prometheusMetric('tcp_sent_bytes_total', 'tcpbytesent', 'COUNTER', TCP_DIMENSIONS),
-  prometheusMetric('tcp_received_bytes_total', 'tcpbytereceived', 'COUNTER', TCP_DIMENSIONS),
-].join('\n')}`,
-  `apiVersion: config.istio.io/v1alpha2
-kind: rule
-metadata:
-  name: promhttp
-  namespace: istio-system
-spec:
-  match: 'context.protocol == "http" || context.protocol == "grpc"'
-  actions:
-  - handler: handler.prometheus
-    instances:
-    - requestcount.metric
-    - requestduration.metric
-    - requestsize.metric
-    - responsesize.metric`,
-  `apiVersion: config.istio.io/v1alpha2
-kind: rule
-metadata:
-  name: promtcp
-  namespace: istio-system
-spec:
-  match: 'context.protocol == "tcp"'
-  actions:
-  - handler: handler.prometheus
-    instances:
-    - tcpbytesent.metric
-    - tcpbytereceived.metric`,
+${ISTIO_METRICS.map(prometheusMetric).join('\n')}`,
+  rule('promhttp', 'context.protocol == "http" || context.protocol == "grpc"', 'http'),
+  rule('promtcp', 'context.protocol == "tcp"', 'tcp'),
 ].join('\n---\n');
