@@ -5,7 +5,9 @@
  * sees the peer's SPIFFE ID as source.principal. Resources have the shape Pilot's security
  * compilers emit (apps/pilot/src/configgen/security/mtls.ts).
  */
+import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { SeededRandom, silentLogger, systemClock } from '@tsmesh/core';
@@ -22,6 +24,7 @@ import { CitadelIdentityProvider } from './citadel-provider';
 const PP = 'spiffe://cluster.local/ns/default/sa/productpage';
 const REVIEWS = 'spiffe://cluster.local/ns/default/sa/reviews';
 const SDS = { ads: {}, resource_api_version: 'V3' };
+const STREAM_CHUNKS = 24;
 const dir = tempDir('mtls-');
 const tokens = { productpage: 'tok-productpage-000000000001', reviews: 'tok-reviews-00000000000000002' };
 
@@ -31,7 +34,7 @@ const clients: CaClient[] = [];
 const providers: CitadelIdentityProvider[] = [];
 const engines: Dataplane[] = [];
 
-async function identity(sa: keyof typeof tokens, id: string): Promise<CitadelIdentityProvider> {
+async function identity(sa: keyof typeof tokens, id: string, ttlSeconds = 0): Promise<CitadelIdentityProvider> {
   const ca = new CaClient({ address: citadel.addresses['grpc'], token: tokens[sa], timeoutMs: 2000 });
   clients.push(ca);
   const p = new CitadelIdentityProvider({
@@ -40,6 +43,7 @@ async function identity(sa: keyof typeof tokens, id: string): Promise<CitadelIde
     clock: systemClock,
     random: new SeededRandom(1),
     logger: silentLogger(),
+    ttlSeconds,
   }).start();
   providers.push(p);
   await p.ready();
@@ -158,16 +162,17 @@ function outboundCluster(name: string, address: string, sans: string[]): Msg {
 async function serverSide(
   mode: 'STRICT' | 'PERMISSIVE',
   rbac: Msg[] = [],
+  ttlSeconds = 0,
 ): Promise<{ dp: Dataplane; address: string }> {
-  const dp = engine(await identity('reviews', REVIEWS), 'reviews');
+  const dp = engine(await identity('reviews', REVIEWS, ttlSeconds), 'reviews');
   const snap = yamlSnapshot({ clusters: [staticClusterYaml('app', [app.address])] });
   snap.listeners.push(inboundListener(mode, rbac));
   await dp.apply(snap);
   return { dp, address: dp.address('inbound') as string };
 }
 
-async function clientSide(serverAddress: string, sans = [REVIEWS]): Promise<string> {
-  const dp = engine(await identity('productpage', PP), 'productpage');
+async function clientSide(serverAddress: string, sans = [REVIEWS], ttlSeconds = 0): Promise<string> {
+  const dp = engine(await identity('productpage', PP, ttlSeconds), 'productpage');
   const snap = yamlSnapshot({});
   snap.clusters.push(outboundCluster('outbound|9080||reviews.default.svc.cluster.local', serverAddress, sans));
   snap.listeners.push({
@@ -197,7 +202,21 @@ beforeAll(async () => {
     ],
     ready: { listeners: ['grpc', 'http'] },
   });
-  app = await startUpstream('reviews-app');
+  // `/stream` answers with one chunk every 500 ms for STREAM_CHUNKS chunks (a long-lived exchange);
+  // `/slow` answers after 300 ms.
+  app = await startUpstream('reviews-app', (seen, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'x-upstream': 'reviews-app' });
+    if (seen.url.startsWith('/slow')) return void setTimeout(() => res.end('reviews-app'), 300);
+    if (!seen.url.startsWith('/stream')) return res.end('reviews-app');
+    let n = 0;
+    const t = setInterval(() => {
+      res.write(`chunk${n++}\n`);
+      if (n === STREAM_CHUNKS) {
+        clearInterval(t);
+        res.end();
+      }
+    }, 500);
+  });
 });
 
 afterEach(async () => {
@@ -317,3 +336,123 @@ test('rotation: new certificates serve new connections; Citadel down keeps the c
   );
   expect((await httpRequest(`${base}/d`)).status).toBe(200);
 });
+
+/** GET over `agent` (keep-alive) or a fresh connection (`agent: false`); status and body. */
+function get(url: string, agent: http.Agent | false): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+/**
+ * One request on a fresh mutual-TLS connection straight to the inbound listener, presenting the
+ * client provider's current certificate; returns the status and the serial the server presented.
+ */
+function freshMtls(address: string, p: CitadelIdentityProvider): Promise<{ status: number; serverSerial: string }> {
+  const m = p.current() as NonNullable<ReturnType<CitadelIdentityProvider['current']>>;
+  const [host, port] = address.split(':');
+  return new Promise((resolve, reject) => {
+    let serverSerial = '';
+    let data = '';
+    const s = tls.connect(
+      {
+        host,
+        port: Number(port),
+        key: m.privateKeyPem,
+        cert: m.certChainPem,
+        ca: m.rootCertPem,
+        ALPNProtocols: ['istio'],
+        servername: 'reviews',
+        checkServerIdentity: () => undefined,
+      },
+      () => {
+        serverSerial = s.getPeerX509Certificate()?.serialNumber ?? '';
+        s.write('GET /fresh HTTP/1.1\r\nhost: reviews\r\nconnection: close\r\n\r\n');
+      },
+    );
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => (data += d));
+    s.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(data)?.[1] ?? 0), serverSerial }));
+    s.on('error', reject);
+  });
+}
+
+const serial = (pem: string) => new X509Certificate(pem).serialNumber;
+
+test('rotating certificates every few seconds under load drops no request (keep-alive and new connections)', async () => {
+  // Both workloads ask Citadel for 4 s certificates: each side renews about every 2 s.
+  const server = await serverSide('STRICT', [allowProductpage], 4);
+  const base = await clientSide(server.address, [REVIEWS], 4);
+  const [serverId, clientId] = providers;
+  const firstClient = clientId.current() as NonNullable<ReturnType<CitadelIdentityProvider['current']>>;
+  const rotations = {
+    server: [serial(serverId.current()?.certChainPem ?? '')],
+    client: [serial(firstClient.certChainPem)],
+  };
+  serverId.onRotate((m) => rotations.server.push(serial(m.certChainPem)));
+  clientId.onRotate((m) => rotations.client.push(serial(m.certChainPem)));
+
+  // A long exchange (24 chunks, 12 s) through both proxies, opened before any rotation: its
+  // mutual-TLS connection must outlive several rotations and the expiry of its certificates.
+  const atStreamStart = { server: rotations.server.length, client: rotations.client.length };
+  let streaming = true;
+  const stream = get(`${base}/stream`, false).finally(() => (streaming = false));
+
+  const statuses: Record<string, number[]> = { keepAlive: [], newConnection: [], freshMtls: [] };
+  const wireServerSerials = new Set<string>();
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const loop = async (fn: () => Promise<void>) => {
+    while (streaming) await fn();
+  };
+  await Promise.all([
+    ...Array.from({ length: 4 }, () =>
+      loop(async () => void statuses.keepAlive.push((await get(`${base}/ka`, keepAlive)).status)),
+    ),
+    ...Array.from({ length: 2 }, () =>
+      loop(async () => void statuses.newConnection.push((await get(`${base}/new`, false)).status)),
+    ),
+    loop(async () => {
+      const r = await freshMtls(server.address, clientId);
+      statuses.freshMtls.push(r.status);
+      wireServerSerials.add(r.serverSerial);
+      await new Promise((res) => setTimeout(res, 50));
+    }),
+  ]);
+  const streamed = await stream;
+  const streamEnded = Date.now();
+  keepAlive.destroy();
+
+  // The long exchange arrived whole, after the client certificate of its connection expired.
+  expect(streamed.status).toBe(200);
+  expect(streamed.body.split('\n').filter(Boolean)).toHaveLength(STREAM_CHUNKS);
+  expect(firstClient.notAfter).toBeLessThan(streamEnded);
+  // Rotations really happened while it ran: new serials on both sides, and on the wire.
+  expect(rotations.server.length - atStreamStart.server).toBeGreaterThanOrEqual(3);
+  expect(rotations.client.length - atStreamStart.client).toBeGreaterThanOrEqual(3);
+  expect(new Set(rotations.server).size).toBe(rotations.server.length);
+  expect(new Set(rotations.client).size).toBe(rotations.client.length);
+  expect(wireServerSerials.size).toBeGreaterThanOrEqual(3);
+  // Every request of the steady stream succeeded.
+  for (const [kind, list] of Object.entries(statuses)) {
+    expect({ kind, failed: list.filter((x) => x !== 200) }).toEqual({ kind, failed: [] });
+    expect({ kind, enough: list.length >= 10 }).toEqual({ kind, enough: true });
+  }
+
+  // A burst of slow requests wider than the client proxy's pool, after every first-generation
+  // certificate expired:
+  // the new upstream connections can only succeed with rotated client certificates.
+  const cluster = 'cluster.outbound|9080||reviews.default.svc.cluster.local';
+  const client = engines[1];
+  const cxBefore = client.stats.value(`${cluster}.upstream_cx_total`);
+  const burst = await Promise.all(Array.from({ length: 24 }, () => get(`${base}/slow`, false)));
+  expect(burst.map((r) => r.status).filter((x) => x !== 200)).toEqual([]);
+  expect(client.stats.value(`${cluster}.upstream_cx_total`)).toBeGreaterThan(cxBefore);
+  expect(client.stats.value(`${cluster}.upstream_cx_connect_fail`)).toBe(0);
+}, 60_000);
