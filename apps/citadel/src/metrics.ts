@@ -5,7 +5,7 @@
  */
 import { counter, createRegistry, gauge, histogram, type Registry } from '@tsmesh/core';
 
-export function citadelMetrics(registry: Registry = createRegistry('citadel')) {
+export function citadelMetrics(registry: Registry = createRegistry()) {
   return {
     registry,
     csrCount: counter(registry, 'citadel_server_csr_count', 'CSRs received by the CA service.'),

@@ -15,8 +15,8 @@ import { mixerSettings } from './settings';
 
 runMain(mixerSettings, async (s) => {
   const logger = createLogger('mixer', { level: s.logLevel });
-  const selfRegistry = createRegistry('mixer');
-  const promRegistry = createRegistry('mixer-prometheus-adapter', false);
+  const selfRegistry = createRegistry();
+  const promRegistry = createRegistry(false);
   const adapters = registerBuiltinAdapters();
   // mesh-config's validate() in this process then checks Mixer kinds in detail too
   registerMixerValidators(adapters);

@@ -6,11 +6,16 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export { Counter, Gauge, Histogram, Registry };
 
-export function createRegistry(component: string, withProcessMetrics = true): Registry {
+/**
+ * A new registry; with `withProcessMetrics` also Node's process metrics
+ * (`process_cpu_seconds_total`, `nodejs_heap_size_used_bytes`, …) with no prefix and
+ * no extra labels, so every series keeps the name the component's dashboards expect.
+ * (It takes no component name: which component a series came from is the scrape
+ * target's job/instance, as with Istio's own components.)
+ */
+export function createRegistry(withProcessMetrics = true): Registry {
   const registry = new Registry();
-  registry.setDefaultLabels({});
   if (withProcessMetrics) collectDefaultMetrics({ register: registry, prefix: '' });
-  void component;
   return registry;
 }
 

@@ -15,7 +15,7 @@ describe('Istio 1.0 standard metrics', () => {
   });
 
   it('registers them on a registry and fills unknown labels', async () => {
-    const registry = createRegistry('test', false);
+    const registry = createRegistry(false);
     const m = registerIstioMetrics(registry);
     const labels = istioLabels(istioMetric('istio_requests_total').labels, {
       reporter: 'destination',

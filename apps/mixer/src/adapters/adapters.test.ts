@@ -14,8 +14,8 @@ const env = (): AdapterEnv => ({
   handlerName: 'h.kind.istio-system',
   clock: new FakeClock(),
   logger: silentLogger(),
-  selfRegistry: createRegistry('t', false),
-  promRegistry: createRegistry('p', false),
+  selfRegistry: createRegistry(false),
+  promRegistry: createRegistry(false),
   quotaBackendUnavailable: 'grant',
 });
 

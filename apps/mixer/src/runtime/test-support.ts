@@ -22,8 +22,8 @@ export function testRuntime(
   opts: { clock?: Clock; adapters?: Map<string, AdapterInfo>; quotaBackendUnavailable?: 'grant' | 'deny' } = {},
 ) {
   const clock = opts.clock ?? new FakeClock();
-  const selfRegistry = createRegistry('mixer', false);
-  const promRegistry = createRegistry('mixer-prom', false);
+  const selfRegistry = createRegistry(false);
+  const promRegistry = createRegistry(false);
   const runtime = new Runtime({
     adapters: opts.adapters ?? registerBuiltinAdapters(),
     clock,

@@ -1,7 +1,7 @@
 /** Pilot's Prometheus metrics, with Istio's names (`pilot/pkg/proxy/envoy/v2/monitoring.go`). */
 import { counter, createRegistry, gauge, histogram, type Registry } from '@tsmesh/core';
 
-export function createPilotMetrics(registry: Registry = createRegistry('pilot')) {
+export function createPilotMetrics(registry: Registry = createRegistry()) {
   return {
     registry,
     pushes: counter(registry, 'pilot_xds_pushes', 'xDS responses sent, by type.', ['type']),

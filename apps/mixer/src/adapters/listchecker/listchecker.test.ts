@@ -10,8 +10,8 @@ const env = (clock = new FakeClock()): AdapterEnv => ({
   handlerName: 'list.listchecker.istio-system',
   clock,
   logger: silentLogger(),
-  selfRegistry: createRegistry('t', false),
-  promRegistry: createRegistry('p', false),
+  selfRegistry: createRegistry(false),
+  promRegistry: createRegistry(false),
   quotaBackendUnavailable: 'grant',
 });
 const entry = (value: unknown): Instance => ({
