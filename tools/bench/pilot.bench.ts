@@ -9,7 +9,7 @@
  *   npm run bench:pilot -- [--services 1000] [--clients 100] [--rounds 10]
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
@@ -35,7 +35,7 @@ class AdsClient {
 
   constructor(private readonly opts: { address: string; nodeId: string }) {
     const Ctor = grpc.makeGenericClientConstructor(adsServiceDefinition(), 'ads');
-    this.client = new Ctor(opts.address, grpc.credentials.createInsecure());
+    this.client = new Ctor(opts.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
     this.call = (this.client as unknown as { StreamAggregatedResources(): AdsCall }).StreamAggregatedResources();
     this.call.on('error', () => undefined);
     this.call.on('data', (raw: Record<string, unknown>) => {
@@ -99,9 +99,27 @@ function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : def;
 }
+function flag(name: string): boolean {
+  return process.argv.includes(`--${name}`);
+}
+function strArg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+}
 const SERVICES = arg('services', 1000);
 const CLIENTS = arg('clients', 100);
 const ROUNDS = arg('rounds', 10);
+const PILOT_MAIN = strArg('pilot', 'dist/apps/pilot/main.js');
+const SHARED_CONNECTION = flag('shared-connection');
+/**
+ * Each simulated proxy gets its own HTTP/2 connection with Envoy's default
+ * flow-control windows (initial stream and connection window 256 MiB), as 100
+ * Envoys would; `--shared-connection` puts all clients on one connection with
+ * grpc-js's 64 KiB windows (how this bench ran before 2026-11-23 10:00).
+ */
+const CHANNEL_OPTIONS: grpc.ChannelOptions = SHARED_CONNECTION
+  ? {}
+  : { 'grpc.use_local_subchannel_pool': 1, 'grpc-node.flow_control_window': 256 * 1024 * 1024 };
 
 function servicesYaml(n: number): string {
   const docs: string[] = [];
@@ -175,7 +193,7 @@ async function startPilot(dir: string): Promise<{ child: ChildProcess; grpc: str
     process.execPath,
     [
       ...(process.env['PILOT_BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
-      'dist/apps/pilot/main.js',
+      PILOT_MAIN,
       '--config-dir',
       dir,
       '--grpc-addr',
@@ -298,7 +316,10 @@ async function main(): Promise<void> {
     vs.sort((a, b) => a - b);
     const f = (n: number) => n.toFixed(1);
     console.log(
-      `\n### Pilot (${SERVICES} services × 5 endpoints, ${CLIENTS} ADS clients, ${ROUNDS} rounds, ${new Date().toISOString()})\n`,
+      `\n### Pilot (${SERVICES} services × 5 endpoints, ${CLIENTS} ADS clients, ${ROUNDS} rounds, ${new Date().toISOString()})\n\n` +
+        `${PILOT_MAIN}; ${SHARED_CONNECTION ? 'one shared connection, 64 KiB windows' : 'a connection per client, 256 MiB windows'}; load average ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}\n`,
     );
     console.log('| measure | p50 | p90 | p99 | samples |');
     console.log('| --- | --- | --- | --- | --- |');

@@ -36,7 +36,6 @@ export interface PendingConvergence {
 export class XdsConnection {
   readonly types = new Map<string, TypeState>();
   pending?: PendingConvergence;
-  private nonceSeq = 0;
 
   constructor(
     readonly id: string,
@@ -52,9 +51,5 @@ export class XdsConnection {
       this.types.set(typeUrl, s);
     }
     return s;
-  }
-
-  nextNonce(): string {
-    return `${this.id}-${++this.nonceSeq}`;
   }
 }

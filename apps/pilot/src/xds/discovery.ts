@@ -27,7 +27,7 @@ export class Discovery {
   private readonly clock: Clock;
   private readonly log: Logger;
   private unsubscribe?: () => void;
-  private readonly pushers: ((req: PushRequest) => void)[] = [];
+  private readonly pushers: ((req: PushRequest) => void | Promise<void>)[] = [];
 
   constructor(private readonly opts: DiscoveryOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -41,8 +41,8 @@ export class Discovery {
     return this.ctx;
   }
 
-  /** Registers who receives pushes (the xDS server). */
-  onPush(fn: (req: PushRequest) => void): void {
+  /** Registers who receives pushes (the xDS server; it may finish the push asynchronously). */
+  onPush(fn: (req: PushRequest) => void | Promise<void>): void {
     this.pushers.push(fn);
   }
 
@@ -79,19 +79,22 @@ export class Discovery {
     const t1 = this.clock.monotonic();
     this.opts.metrics.fullPushes.inc({ kind: req.full ? 'full' : 'eds' });
     this.opts.metrics.configRejects.set(this.opts.store.listRejections().length);
-    for (const p of this.pushers) p(req);
-    const t2 = this.clock.monotonic();
-    this.log.info(
-      {
-        version: this.ctx.version,
-        full: req.full,
-        changes: req.count,
-        reasons: [...req.reasons],
-        waitedMs: Math.round(t0 - req.startMs),
-        buildMs: Math.round(t1 - t0),
-        pushMs: Math.round(t2 - t1),
-      },
-      'push',
-    );
+    const pushed = this.pushers.map((p) => p(req));
+    const version = this.ctx.version;
+    void Promise.all(pushed).then(() => {
+      const t2 = this.clock.monotonic();
+      this.log.info(
+        {
+          version,
+          full: req.full,
+          changes: req.count,
+          reasons: [...req.reasons],
+          waitedMs: Math.round(t0 - req.startMs),
+          buildMs: Math.round(t1 - t0),
+          pushMs: Math.round(t2 - t1),
+        },
+        'push',
+      );
+    });
   }
 }

@@ -4,15 +4,90 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as grpc from '@grpc/grpc-js';
 import { metricValue } from '@tsmesh/core';
-import { cdsServiceDefinition } from '@tsmesh/protocol';
+import { cdsServiceDefinition, lookupType, packAny } from '@tsmesh/protocol';
 import { tempDir, waitFor, type TempDir } from '@tsmesh/testing';
-import { TYPE } from '../configgen/names';
+import { generate } from '../configgen/generator';
+import { TYPE, type Msg } from '../configgen/names';
+import { parseNode } from '../model/proxy';
 import { startPilot, type RunningPilot } from '../pilot';
 import { AdsClient } from '../testing/ads-client';
 import { BOOKINFO_YAML, REVIEWS_DR } from '../testing/bookinfo';
 import { syncz } from '../debug/debug-server';
 
 const NODE = 'sidecar~10.1.0.10~productpage-v1-abc.default~default.svc.cluster.local';
+
+const REVIEWS_V2 = `apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http: [{route: [{destination: {host: reviews, subset: v2}}]}]
+`;
+
+interface RawResponse {
+  bytes: Buffer;
+  version_info: string;
+  nonce: string;
+  type_url: string;
+  resources: { type_url: string; value: Buffer }[];
+}
+
+/** An ADS stream that keeps each DiscoveryResponse's bytes as they came off the wire. */
+class RawAds {
+  readonly received: RawResponse[] = [];
+  private readonly client: grpc.Client;
+  private readonly call: grpc.ClientDuplexStream<Buffer, Buffer>;
+  private first = true;
+  private static readonly req = lookupType('envoy.service.discovery.v3.DiscoveryRequest');
+  private static readonly res = lookupType('envoy.service.discovery.v3.DiscoveryResponse');
+
+  constructor(
+    address: string,
+    readonly nodeId: string,
+  ) {
+    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+    });
+    const ident = (b: Buffer) => b;
+    this.call = this.client.makeBidiStreamRequest(
+      '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
+      ident,
+      ident,
+    );
+    this.call.on('error', () => undefined);
+    this.call.on('data', (bytes: Buffer) => {
+      const m = RawAds.res.decode(bytes) as unknown as Omit<RawResponse, 'bytes'>;
+      this.received.push({ bytes, ...m, resources: m.resources.map((r) => ({ ...r, value: Buffer.from(r.value) })) });
+    });
+  }
+
+  send(typeUrl: string, names: string[], ack?: RawResponse): void {
+    const req: Record<string, unknown> = {
+      type_url: typeUrl,
+      resource_names: names,
+      version_info: ack?.version_info ?? '',
+      response_nonce: ack?.nonce ?? '',
+    };
+    if (this.first) req['node'] = { id: this.nodeId };
+    this.first = false;
+    this.call.write(Buffer.from(RawAds.req.encode(RawAds.req.fromObject(req)).finish()));
+  }
+
+  last(typeUrl: string): RawResponse | undefined {
+    return this.received.filter((r) => r.type_url === typeUrl).at(-1);
+  }
+
+  lastOf(typeUrl: string): RawResponse {
+    const r = this.last(typeUrl);
+    if (!r) throw new Error(`no ${typeUrl} response`);
+    return r;
+  }
+
+  close(): void {
+    this.call.cancel();
+    this.client.close();
+  }
+}
 
 describe('xDS server over real gRPC with the folder registry', () => {
   let dir: TempDir;
@@ -123,6 +198,88 @@ status: {phase: Running, podIP: 10.1.0.99}
     expect(c.received.slice(start).every((r) => r.type_url === TYPE.endpoint)).toBe(true);
     unlinkSync(join(dir.path, 'pod.yaml'));
     await waitFor(() => c.received.slice(start).filter((r) => r.type_url === TYPE.endpoint).length >= 2);
+  });
+
+  it('re-sends only the route configurations whose content changed (RDS need not be complete)', async () => {
+    writeFileSync(
+      join(dir.path, 'web.yaml'),
+      `apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec: {clusterIP: 10.96.0.50, ports: [{name: http, port: 8080}]}
+`,
+    );
+    const c = client();
+    await waitFor(async () => {
+      const r = await c.subscribe(TYPE.route, ['8080', '9080']);
+      return r.resources.length === 2 ? r : undefined;
+    });
+    const first = c.last.get(TYPE.route) as (typeof c.received)[number];
+    expect(first.resources.map((r) => r['name'])).toEqual(['8080', '9080']);
+    c.ack(first, ['8080', '9080']);
+    // let the push for web.yaml (if it comes after the first answer) go by
+    let seen = -1;
+    await waitFor(async () => {
+      const quiet = c.received.length === seen;
+      seen = c.received.length;
+      if (!quiet) await new Promise((r) => setTimeout(r, 300));
+      return quiet;
+    });
+    for (const r of c.received) if (r.type_url === TYPE.route) c.ack(r, ['8080', '9080']);
+    const start = c.received.length;
+    writeFileSync(join(dir.path, 'vs.yaml'), REVIEWS_V2);
+    const pushed = await waitFor(() => c.received.slice(start).find((r) => r.type_url === TYPE.route));
+    expect(pushed.resources.map((r) => r['name'])).toEqual(['9080']);
+    c.ack(pushed, ['8080', '9080']);
+    // a new subscription gets the complete set again
+    c.send(TYPE.route, ['8080', '9080', 'http_proxy'], { version: pushed.version_info, nonce: pushed.nonce });
+    const full = await c.next(TYPE.route);
+    expect(full.resources.map((r) => r['name'])).toEqual(['8080', '9080', 'http_proxy']);
+  });
+
+  it('pushes to more proxies than one slice; each gets, byte for byte, what generation for that proxy encodes to', async () => {
+    const n = 25;
+    const raws = Array.from(
+      { length: n },
+      (_, i) => new RawAds(pilot.grpcAddress, `sidecar~10.2.0.${i + 1}~p${i}.default~default.svc.cluster.local`),
+    );
+    try {
+      for (const r of raws) {
+        r.send(TYPE.cluster, []);
+        r.send(TYPE.route, ['9080']);
+      }
+      await waitFor(() => raws.every((r) => r.last(TYPE.cluster) && r.last(TYPE.route)), { what: 'initial sync' });
+      for (const r of raws) {
+        r.send(TYPE.cluster, [], r.last(TYPE.cluster));
+        r.send(TYPE.route, ['9080'], r.last(TYPE.route));
+      }
+      const before = raws.map((r) => r.lastOf(TYPE.route).nonce);
+      writeFileSync(join(dir.path, 'vs.yaml'), REVIEWS_V2);
+      await waitFor(() => raws.every((r, i) => r.lastOf(TYPE.route).nonce !== before[i]), { what: 'route push' });
+      const ctx = pilot.discovery.context();
+      for (const r of raws) {
+        const proxy = parseNode({ id: r.nodeId });
+        for (const [type, names] of [
+          [TYPE.route, ['9080']],
+          [TYPE.cluster, []],
+        ] as const) {
+          const res = r.lastOf(type);
+          const want = (generate(type, proxy, ctx, names) as Msg[]).map((m) => packAny(type, m).value);
+          if (type === TYPE.route) expect(res.resources.map((x) => x.value)).toEqual(want);
+          else expect(res.resources.length).toBeGreaterThan(0);
+        }
+        r.send(TYPE.route, ['9080'], r.last(TYPE.route));
+      }
+      // the response a proxy received decodes to a whole DiscoveryResponse with its own type and the control plane
+      const one = RawAds['res'].decode(raws[n - 1].lastOf(TYPE.route).bytes).toJSON();
+      expect(one['controlPlane'] ?? one['control_plane']).toEqual({ identifier: 'tsmesh-pilot' });
+      await waitFor(() => {
+        const rows = syncz(pilot.xds) as { types: Record<string, { synced: boolean }> }[];
+        return rows.length === n && rows.every((row) => row.types['rds']?.synced);
+      });
+    } finally {
+      for (const r of raws) r.close();
+    }
   });
 
   it('serves the per-type CDS service (StreamClusters) as well as ADS', async () => {

@@ -5,7 +5,6 @@
  * is recorded and never triggers a re-send. Pushes go CDS → EDS → LDS → RDS
  * (make before break); endpoint-only pushes send EDS alone.
  */
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { silentLogger, systemClock, type Clock, type Logger } from '@tsmesh/core';
@@ -14,7 +13,6 @@ import {
   cdsServiceDefinition,
   edsServiceDefinition,
   ldsServiceDefinition,
-  packAny,
   rdsServiceDefinition,
   sdsServiceDefinition,
 } from '@tsmesh/protocol';
@@ -25,12 +23,16 @@ import { parseNode, type XdsNode } from '../model/proxy';
 import type { PushContext } from '../model/push-context';
 import { XdsConnection, type PendingConvergence, type TypeState } from './connection';
 import type { PushRequest } from './debounce';
+import { passThroughResponses, WireEncoder, type Packed } from './encode';
 import type { PilotMetrics } from './metrics';
 import { structToJson } from './struct';
 
 /** Push order (make before break). */
 export const PUSH_ORDER: readonly string[] = [TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route, TYPE.secret];
 const KNOWN_TYPES = new Set<string>(PUSH_ORDER);
+/** Proxies pushed before the event loop gets a turn. */
+const PUSH_SLICE = 10;
+const CONTROL_PLANE = 'tsmesh-pilot';
 const SHORT: Record<string, string> = {
   [TYPE.cluster]: 'cds',
   [TYPE.endpoint]: 'eds',
@@ -68,7 +70,18 @@ export class XdsServer extends EventEmitter {
   private readonly server: grpc.Server;
   private readonly log: Logger;
   private readonly clock: Clock;
-  private readonly packCache = new WeakMap<object, Packed>();
+  private readonly encoder = new WireEncoder(CONTROL_PLANE);
+  private readonly packedLists = new WeakMap<readonly Msg[], Packed[]>();
+  /** Subscription lists shared by streams that asked for the same names (bounded; only an optimisation). */
+  private readonly internedNames = new Map<string, string[]>();
+  /** Per-push memo of EDS results by (interned) subscription list: explicit-name EDS does not depend on the proxy. */
+  private edsMemo?: { ctx: PushContext; byNames: WeakMap<readonly string[], Msg[]> };
+  /** Proxies still to push in the current push, with what they are owed (merged when pushes overlap). */
+  private readonly queue = new Map<XdsConnection, PushRequest>();
+  private draining = false;
+  /** Resolved when the queue is empty (every proxy of the pushes so far has been written to). */
+  private readonly drained: (() => void)[] = [];
+  private closed = false;
   private seq = 0;
 
   constructor(private readonly opts: XdsServerOptions) {
@@ -88,15 +101,16 @@ export class XdsServer extends EventEmitter {
         code: grpc.status.UNIMPLEMENTED,
         details: 'delta xDS is not supported; use state of the world',
       });
-    this.server.addService(adsServiceDefinition(), {
+    // Responses are written as pre-encoded DiscoveryResponse bytes (see encode.ts).
+    this.server.addService(passThroughResponses(adsServiceDefinition()), {
       StreamAggregatedResources: handler,
       DeltaAggregatedResources: unimplemented,
     });
-    this.server.addService(ldsServiceDefinition(), { StreamListeners: handler });
-    this.server.addService(rdsServiceDefinition(), { StreamRoutes: handler });
-    this.server.addService(cdsServiceDefinition(), { StreamClusters: handler });
-    this.server.addService(edsServiceDefinition(), { StreamEndpoints: handler });
-    this.server.addService(sdsServiceDefinition(), { StreamSecrets: handler });
+    this.server.addService(passThroughResponses(ldsServiceDefinition()), { StreamListeners: handler });
+    this.server.addService(passThroughResponses(rdsServiceDefinition()), { StreamRoutes: handler });
+    this.server.addService(passThroughResponses(cdsServiceDefinition()), { StreamClusters: handler });
+    this.server.addService(passThroughResponses(edsServiceDefinition()), { StreamEndpoints: handler });
+    this.server.addService(passThroughResponses(sdsServiceDefinition()), { StreamSecrets: handler });
   }
 
   /** Binds `host:port` (port 0 allowed); returns the bound port. */
@@ -110,6 +124,9 @@ export class XdsServer extends EventEmitter {
 
   /** Closes every stream and the server. */
   async close(graceMs = 2000): Promise<void> {
+    this.closed = true;
+    this.queue.clear();
+    for (const resolve of this.drained.splice(0)) resolve();
     for (const s of this.streams.values()) s.end();
     // Proxies keep their last config when Pilot goes away; do not wait on them for long.
     await Promise.race([
@@ -126,6 +143,7 @@ export class XdsServer extends EventEmitter {
       if (!conn || !this.connections.has(conn.id)) return;
       this.connections.delete(conn.id);
       this.streams.delete(conn.id);
+      this.queue.delete(conn);
       this.opts.metrics.connected.dec();
       this.emit('disconnect', conn);
       this.log.info({ proxy: conn.proxy.id, conn: conn.id }, 'xds stream closed');
@@ -174,7 +192,7 @@ export class XdsServer extends EventEmitter {
     const st = conn.state(typeUrl);
     const nonce = req.response_nonce ?? '';
     const raw = req.resource_names ?? [];
-    const names = sameList(raw, st.names) ? st.names : [...raw].sort();
+    const names = sameList(raw, st.names) ? st.names : this.intern([...raw].sort());
     if (nonce !== '') {
       if (nonce !== st.sentNonce) return; // stale: answers an older response (xDS protocol)
       if (req.error_detail && (req.error_detail.message || req.error_detail.code)) {
@@ -218,17 +236,36 @@ export class XdsServer extends EventEmitter {
     }
   }
 
-  /** Encodes once per generated object; generated per-push pieces are shared by proxies, so is their encoding. */
-  private pack(typeUrl: string, m: Msg): Packed {
-    const hit = this.packCache.get(m);
+  private intern(names: string[]): string[] {
+    if (names.length === 0) return names;
+    const key = names.join('\n');
+    const hit = this.internedNames.get(key);
     if (hit) return hit;
-    const wire = packAny(typeUrl, m);
-    const packed: Packed = {
-      wire,
-      name: String(m['name'] ?? m['cluster_name'] ?? ''),
-      hash: createHash('sha1').update(wire.value).digest('base64'),
-    };
-    this.packCache.set(m, packed);
+    if (this.internedNames.size >= 1024) this.internedNames.clear();
+    this.internedNames.set(key, names);
+    return names;
+  }
+
+  private generate(typeUrl: string, conn: XdsConnection, st: TypeState, ctx: PushContext): readonly Msg[] {
+    if (typeUrl !== TYPE.endpoint || st.names.length === 0) {
+      return generate(typeUrl, conn.proxy, ctx, st.names, this.opts.plugins) ?? [];
+    }
+    if (this.edsMemo?.ctx !== ctx) this.edsMemo = { ctx, byNames: new WeakMap() };
+    let out = this.edsMemo.byNames.get(st.names);
+    if (!out) {
+      out = generate(typeUrl, conn.proxy, ctx, st.names, this.opts.plugins) ?? [];
+      this.edsMemo.byNames.set(st.names, out);
+    }
+    return out;
+  }
+
+  /** Packs a generated list; lists shared by proxies (and their encodings) are packed once. */
+  private packAll(typeUrl: string, resources: readonly Msg[]): Packed[] {
+    let packed = this.packedLists.get(resources);
+    if (!packed) {
+      packed = resources.map((r) => this.encoder.pack(typeUrl, r));
+      this.packedLists.set(resources, packed);
+    }
     return packed;
   }
 
@@ -244,11 +281,11 @@ export class XdsServer extends EventEmitter {
     const ctx = this.opts.context();
     let packed: Packed[];
     try {
-      const resources = generate(typeUrl, conn.proxy, ctx, st.names, this.opts.plugins) ?? [];
+      const resources = this.generate(typeUrl, conn, st, ctx);
       // Fast path: the very objects sent last time (pieces are reused across pushes) mean nothing changed.
       if (!force && st.sentObjects && sameObjects(st.sentObjects, resources)) return false;
       st.sentObjects = resources;
-      packed = resources.map((r) => this.pack(typeUrl, r));
+      packed = this.packAll(typeUrl, resources);
     } catch (e) {
       this.opts.metrics.pushErrors.inc({ type: shortType(typeUrl) });
       this.log.error(
@@ -267,20 +304,13 @@ export class XdsServer extends EventEmitter {
     if (sameSet) for (const p of changed) prev.set(p.name, p.hash);
     else st.sentResources = new Map(packed.map((p) => [p.name, p.hash]));
     if (toSend.length === 0) return false;
-    const wire = toSend.map((p) => p.wire);
-    const nonce = conn.nextNonce();
+    const res = this.encoder.response(ctx.version, typeUrl, toSend, st.sentNonce);
     st.sentVersion = ctx.version;
-    st.sentNonce = nonce;
+    st.sentNonce = res.nonce;
     st.sentCount = packed.length;
     let bytes = 0;
-    for (const w of wire) bytes += w.value.length;
-    call.write({
-      version_info: ctx.version,
-      resources: wire,
-      type_url: typeUrl,
-      nonce,
-      control_plane: { identifier: 'tsmesh-pilot' },
-    });
+    for (const p of toSend) bytes += p.wire.value.length;
+    call.write(res.bytes);
     this.opts.metrics.pushes.inc({ type: shortType(typeUrl) });
     this.opts.metrics.pushBytes.inc({ type: shortType(typeUrl) }, bytes);
     if (push) {
@@ -291,22 +321,63 @@ export class XdsServer extends EventEmitter {
     return true;
   }
 
-  /** Pushes the current context to every connected proxy (full, or EDS only). */
-  push(req: PushRequest): void {
+  /**
+   * Pushes the current context to every connected proxy (full, or EDS only).
+   * The first proxies are pushed at once; the rest follow in slices between
+   * which the event loop runs, so responses already written go out (and
+   * their ACKs come back) while later proxies are still being generated.
+   * A push that arrives while one is under way merges into what each
+   * waiting proxy is owed.
+   */
+  push(req: PushRequest): Promise<void> {
     for (const conn of this.connections.values()) {
-      const call = this.streams.get(conn.id);
-      if (!call) continue;
-      conn.pending = undefined;
-      for (const typeUrl of PUSH_ORDER) {
-        if (!conn.types.has(typeUrl)) continue;
-        if (!req.full && typeUrl !== TYPE.endpoint) continue;
-        this.send(conn, call, typeUrl, req, false);
-      }
-      const pending = conn.pending as PendingConvergence | undefined;
-      if (pending && pending.outstanding.size === 0) conn.pending = undefined;
-      if (!pending) this.emit('converged', conn, 0);
+      const owed = this.queue.get(conn);
+      this.queue.set(conn, owed ? mergePush(owed, req) : req);
     }
+    const done = new Promise<void>((resolve) => this.drained.push(resolve));
+    if (!this.draining) this.drain();
+    return done;
   }
+
+  private drain(): void {
+    let n = 0;
+    for (const [conn, req] of this.queue) {
+      if (n++ === PUSH_SLICE && !this.closed) {
+        this.draining = true;
+        setImmediate(() => {
+          this.draining = false;
+          this.drain();
+        });
+        return;
+      }
+      this.queue.delete(conn);
+      if (!this.closed) this.pushOne(conn, req);
+    }
+    for (const resolve of this.drained.splice(0)) resolve();
+  }
+
+  private pushOne(conn: XdsConnection, req: PushRequest): void {
+    const call = this.streams.get(conn.id);
+    if (!call) return;
+    conn.pending = undefined;
+    for (const typeUrl of PUSH_ORDER) {
+      if (!conn.types.has(typeUrl)) continue;
+      if (!req.full && typeUrl !== TYPE.endpoint) continue;
+      this.send(conn, call, typeUrl, req, false);
+    }
+    const pending = conn.pending as PendingConvergence | undefined;
+    if (pending && pending.outstanding.size === 0) conn.pending = undefined;
+    if (!pending) this.emit('converged', conn, 0);
+  }
+}
+
+function mergePush(a: PushRequest, b: PushRequest): PushRequest {
+  return {
+    full: a.full || b.full,
+    startMs: Math.min(a.startMs, b.startMs),
+    count: a.count + b.count,
+    reasons: new Set([...a.reasons, ...b.reasons]),
+  };
 }
 
 function sameObjects(a: readonly object[], b: readonly object[]): boolean {
@@ -325,10 +396,4 @@ function sameNames(st: TypeState, names: string[]): boolean {
   if (st.names.length !== names.length) return false;
   for (let i = 0; i < names.length; i++) if (st.names[i] !== names[i]) return false;
   return true;
-}
-
-interface Packed {
-  wire: { type_url: string; value: Buffer };
-  name: string;
-  hash: string;
 }
