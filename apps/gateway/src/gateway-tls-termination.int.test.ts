@@ -4,21 +4,11 @@
  * (served over SDS, `ca.crt` verifying client certificates) terminate TLS and TCP-proxy the plaintext to the bound
  * VirtualService's `tcp` route destination; `mode: PASSTHROUGH` forwards the TLS bytes by SNI to a `tls` route.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import {
-  distPath,
-  makeTestCert,
-  startApp,
-  stopAllApps,
-  tempDir,
-  waitFor,
-  workspaceRoot,
-  type AppProcess,
-} from '@tsmesh/testing';
+import { ensureBuilt, makeTestCert, startApp, stopAllApps, tempDir, waitFor, type AppProcess } from '@tsmesh/testing';
 
 const config = tempDir('gateway-tls-config-');
 const certs = tempDir('gateway-tls-certs-');
@@ -30,15 +20,6 @@ const client = certB;
 const certC = makeTestCert('c.example.com');
 const servers: net.Server[] = [];
 let gw: AppProcess;
-
-function build(project: string): void {
-  if (existsSync(distPath(project))) return;
-  execFileSync('npx', ['nx', 'build', project, '--skip-nx-cache', '--outputStyle=static'], {
-    cwd: workspaceRoot,
-    env: { ...process.env, NX_DAEMON: 'false' },
-    stdio: 'ignore',
-  });
-}
 
 function listen(server: net.Server): Promise<number> {
   servers.push(server);
@@ -71,8 +52,8 @@ function exchange(servername: string, ca: string, clientCert?: { key: string; ce
 }
 
 beforeAll(async () => {
-  build('pilot');
-  build('gateway');
+  ensureBuilt('pilot');
+  ensureBuilt('gateway');
   const portA = await echo('A');
   const portB = await echo('B');
   const portC = await listen(tls.createServer({ key: certC.key, cert: certC.cert }, (s) => s.end('C:tls-upstream')));

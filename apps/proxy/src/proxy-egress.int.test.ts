@@ -7,20 +7,18 @@
  * - TCP on 7000: two ServiceEntries with CIDR `addresses` share the listener, the connection's destination address
  *   (127.0.1.1 here) picks the range (`prefix_ranges`) and so the ServiceEntry.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import {
-  distPath,
+  ensureBuilt,
   httpRequest,
   makeTestCert,
   startApp,
   stopAllApps,
   tempDir,
   waitFor,
-  workspaceRoot,
   type AppProcess,
 } from '@tsmesh/testing';
 
@@ -30,15 +28,6 @@ const api = makeTestCert('api.example.com');
 const other = makeTestCert('other.example.com');
 const servers: net.Server[] = [];
 let sidecar: AppProcess;
-
-function build(project: string): void {
-  if (existsSync(distPath(project))) return;
-  execFileSync('npx', ['nx', 'build', project, '--skip-nx-cache', '--outputStyle=static'], {
-    cwd: workspaceRoot,
-    env: { ...process.env, NX_DAEMON: 'false' },
-    stdio: 'ignore',
-  });
-}
 
 function listen(server: net.Server): Promise<number> {
   servers.push(server);
@@ -77,8 +66,8 @@ function tcpThrough(address: string): Promise<string> {
 const stats = async (filter: string) => (await httpRequest(`${sidecar.url('admin')}/stats?filter=${filter}`)).body;
 
 beforeAll(async () => {
-  build('pilot');
-  build('proxy');
+  ensureBuilt('pilot');
+  ensureBuilt('proxy');
   const apiPort = await tlsUpstream('api', api);
   const otherPort = await tlsUpstream('other', other);
   const corpPort = await tcpUpstream('corp');

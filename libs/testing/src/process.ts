@@ -4,7 +4,7 @@
  * workspace's `{"msg":"listening","listener":"<name>","address":"host:port"}`
  * lines, waits for readiness, and always cleans up.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { httpRequest } from './http';
@@ -14,6 +14,16 @@ export const workspaceRoot = join(__dirname, '../../..');
 
 export function distPath(project: string): string {
   return join(workspaceRoot, 'dist/apps', project, 'main.js');
+}
+
+/** Builds `project` (Nx, no cache) when its `dist/apps/<project>/main.js` is missing; integration tests call it first. */
+export function ensureBuilt(project: string): void {
+  if (existsSync(distPath(project))) return;
+  execFileSync('npx', ['nx', 'build', project, '--skip-nx-cache', '--outputStyle=static'], {
+    cwd: workspaceRoot,
+    env: { ...process.env, NX_DAEMON: 'false' },
+    stdio: 'ignore',
+  });
 }
 
 export interface StartAppOptions {
