@@ -71,7 +71,11 @@ test('up -d, use the demos, apply a workload change, status, down', async () => 
   expect(started.out).toContain('pilot: left out (--without)');
   const st = JSON.parse(tsmesh('status', '--json', '--state-dir', state).out);
   expect(st).toMatchObject({ running: true, status: 'ready' });
-  expect(st.processes).toHaveLength(14);
+  // 14 demo pods plus the shop's postgres, run as the PGlite stand-in on its own address.
+  expect(st.processes).toHaveLength(15);
+  expect(st.processes.find((p: { name: string }) => p.name === 'postgres')?.listeners).toEqual({
+    postgres: expect.stringMatching(/:5432$/),
+  });
   const pids: number[] = st.processes.map((p: { pid: number }) => p.pid);
   expect(pids.every(alive)).toBe(true);
 
