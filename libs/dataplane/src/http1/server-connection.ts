@@ -471,8 +471,9 @@ export class Http1ServerConnection {
   }
 
   private idle(): void {
-    // Envoy's idle_timeout counts only while no request is active.
-    if (!this.cur) this.socket.destroy();
+    // No byte either way for the inactivity window: idle keep-alive connection (idle_timeout) or
+    // a stalled request (HTTP/1 stream_idle_timeout), as with node's server before.
+    this.socket.destroy();
   }
 
   private socketClosed(): void {

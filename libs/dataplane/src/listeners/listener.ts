@@ -148,6 +148,10 @@ export class ListenerRuntime {
         return;
       }
       if (head.length) socket.unshift(head);
+      // The previous keep-alive response may still hold the socket (its 'finish' not yet run);
+      // it was answered in full before this request was read, so it lets go now.
+      const prev = (socket as net.Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+      if (prev) prev.detachSocket(socket);
       const res = new http.ServerResponse(req);
       res.assignSocket(socket);
       res.shouldKeepAlive = false;
