@@ -8,40 +8,14 @@
  *   node tools/bench/run.mjs proxy-telemetry [--duration 4] [--rounds 3] [--connections 16]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
+import { roleUpstream, roleZipkin } from './roles';
 import { silentLogger } from '@tsmesh/core';
 import { parseBootstrap, ProxyRuntime, registerBuiltinFilters } from '@tsmesh/dataplane';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : def;
-}
-
-const BODY = 'hello world\n';
-
-function announce(server: http.Server): void {
-  server.keepAliveTimeout = 60000;
-  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as AddressInfo).port })));
-}
-
-function roleUpstream(): void {
-  announce(
-    http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': BODY.length });
-      res.end(BODY);
-    }),
-  );
-}
-
-function roleZipkin(): void {
-  announce(
-    http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.writeHead(202).end());
-    }),
-  );
 }
 
 async function roleProxy(target: number, zipkin: number, accessLog: boolean): Promise<void> {

@@ -1,156 +1,347 @@
 /**
- * Data-plane throughput benchmark (not a test): direct vs one tsmesh hop vs two tsmesh hops,
- * with a plain node:http keep-alive relay as a reference point, and haproxy and nginx as the
- * same one hop when they are installed. Every server and proxy runs in its own process (this
- * file re-executes itself with --role). Throughput is driven by wrk when installed (autocannon
- * otherwise); added latency is measured paced at a fixed rate (autocannon `overallRate`). Rounds
- * are interleaved and the tables report medians and ratios measured in the same run.
+ * Data-plane benchmark (not a test). Paths, every server and proxy its own process (this file
+ * re-executes itself with --role):
+ *   direct (node:http server) · plain node:http keep-alive relay (reference) · tsmesh one hop ·
+ *   tsmesh two hops · tsmesh two hops with mTLS between them · the full mesh path (client sidecar
+ *   → mTLS with SPIFFE certificates, secure naming, ALPN istio → server sidecar STRICT; both with
+ *   the mesh's access log, Zipkin tracing at the mesh default 100 % and the `mixer` filter
+ *   reporting to a real Mixer in telemetry mode) · haproxy and nginx one hop when installed.
+ * Proxies run as `ProxyRuntime` (the engine as apps/proxy runs it, admin `/stats` included).
  *
- *   node tools/bench/run.mjs proxy [--duration 4] [--rounds 3] [--connections 16] [--rate 1000] [--tool autocannon]
+ * Each round, for each path in turn: a throughput run (wrk when installed, autocannon otherwise)
+ * and a paced run at --rate req/s over --connections connections (h2load --h1 --rps when
+ * installed: per-request µs from its --log-file; autocannon overallRate otherwise, 1 ms
+ * resolution). Reported as medians over the interleaved rounds:
+ *   - throughput and ratios to direct and haproxy;
+ *   - added latency p50/p90/p99 over direct at the paced rate (per-round differences, median);
+ *   - CPU per 1000 requests per proxy process (= vCPU per 1000 rps × 1000; `process.cpuUsage`
+ *     from each role over IPC, /proc for haproxy/nginx), at the paced rate and at saturation,
+ *     and the mTLS extra CPU per request (two hops, mTLS vs plaintext, paired per round);
+ *   - connection reuse: upstream_cx_total vs upstream_rq_total from the proxies' /stats;
+ *   - RSS of a sidecar (dist/apps/proxy) holding the config the built Pilot generates for
+ *     --services services, after warm-up traffic to every one of them.
+ *
+ *   node tools/bench/run.mjs proxy [--rounds 3] [--duration 3] [--paced-duration 5]
+ *     [--connections 16] [--rate 1000] [--services 100] [--tool wrk|autocannon]
+ *     [--latency-tool h2load|autocannon] [--no-mixer] [--no-rss]
  */
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, writeFileSync, rmSync, readFileSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
+import { BODY, announce, roleUpstream, roleZipkin } from './roles';
 import { silentLogger } from '@tsmesh/core';
-import { makeTestCert } from '@tsmesh/testing';
-import { fromYaml } from '@tsmesh/protocol';
-import { Dataplane, FilterRegistry, registerBuiltinFilters, type Msg } from '@tsmesh/dataplane';
+import { X509Certificate } from 'node:crypto';
+import { generateKey, issueCertificate, privateKeyToPem, selfSignedRoot } from '@tsmesh/pki';
+import { parseBootstrap, ProxyRuntime, registerBuiltinFilters, type Msg } from '@tsmesh/dataplane';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : def;
 }
+const flag = (name: string) => process.argv.includes(`--${name}`);
 
-const BODY = 'hello world\n';
+const ROOT = process.cwd();
 
-async function roleUpstream(): Promise<void> {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': BODY.length });
-    res.end(BODY);
+// ---------------------------------------------------------------------------------------------
+// Roles (child processes)
+
+/** Every role answers `cpu` over IPC with its process.cpuUsage() (user+system µs, all threads). */
+function serveCpu(): void {
+  process.on('message', (m) => {
+    if (m === 'cpu') {
+      const u = process.cpuUsage();
+      process.send?.({ cpu: u.user + u.system });
+    }
   });
-  server.keepAliveTimeout = 60000;
-  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as AddressInfo).port })));
 }
 
-async function roleRelay(target: number): Promise<void> {
+function roleRelay(target: number): void {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const server = http.createServer((req, res) => {
-    const up = http.request(
-      { host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers, agent },
-      (ur) => {
-        res.writeHead(ur.statusCode ?? 502, ur.headers);
-        ur.pipe(res);
-      },
-    );
-    up.on('error', () => {
-      res.writeHead(502);
-      res.end();
-    });
-    req.pipe(up);
-  });
-  server.keepAliveTimeout = 60000;
-  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as AddressInfo).port })));
+  announce(
+    http.createServer((req, res) => {
+      const up = http.request(
+        { host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers, agent },
+        (ur) => {
+          res.writeHead(ur.statusCode ?? 502, ur.headers);
+          ur.pipe(res);
+        },
+      );
+      up.on('error', () => {
+        res.writeHead(502);
+        res.end();
+      });
+      req.pipe(up);
+    }),
+  );
 }
 
-/** TLS material shared by the mTLS roles (set by the parent in BENCH_TLS). */
-function benchTls(): { key: string; cert: string; ca: string } {
-  return JSON.parse(process.env['BENCH_TLS'] ?? '{}') as { key: string; cert: string; ca: string };
-}
-
-function tlsYaml(kind: 'DownstreamTlsContext' | 'UpstreamTlsContext', indent: string): string {
-  const t = benchTls();
-  const lines = [
-    `transport_socket:`,
-    `  name: envoy.transport_sockets.tls`,
-    `  typed_config:`,
-    `    "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.${kind}`,
-    ...(kind === 'DownstreamTlsContext' ? [`    require_client_certificate: true`] : []),
-    `    common_tls_context:`,
-    `      tls_certificates: [{certificate_chain: {inline_string: ${JSON.stringify(t.cert)}}, private_key: {inline_string: ${JSON.stringify(t.key)}}}]`,
-    `      validation_context: {trusted_ca: {inline_string: ${JSON.stringify(t.ca)}}}`,
-  ];
-  return lines.map((l) => indent + l).join('\n');
-}
-
-/** One tsmesh hop; `tls` makes its listener (server) or its upstream cluster (client) speak mTLS. */
-async function roleTsmesh(target: number, tls: 'none' | 'server' | 'client' = 'none'): Promise<void> {
-  const dp = new Dataplane({
-    nodeId: 'bench',
+/** A tsmesh proxy from the bootstrap in BENCH_BOOTSTRAP (JSON); BENCH_ACCESS_LOG=1 adds the mesh access log. */
+async function roleProxy(): Promise<void> {
+  const bootstrap = parseBootstrap(process.env['BENCH_BOOTSTRAP'] ?? '{}', 'BENCH_BOOTSTRAP');
+  const rt = await ProxyRuntime.start({
+    bootstrap,
+    nodeType: 'sidecar',
     logger: silentLogger(),
-    filters: registerBuiltinFilters(new FilterRegistry()),
+    registerFilters: registerBuiltinFilters,
+    drainMs: 10,
+    defaultAccessLog: process.env['BENCH_ACCESS_LOG'] === '1' ? { path: '/dev/null', encoding: 'TEXT' } : undefined,
   });
-  const listener = fromYaml<Msg>(
-    'envoy.config.listener.v3.Listener',
-    `
-name: l
-address: {socket_address: {address: 127.0.0.1, port_value: 0}}
-filter_chains:
-- ${tls === 'server' ? tlsYaml('DownstreamTlsContext', '  ').trimStart() : ''}
-  filters:
-  - name: envoy.filters.network.http_connection_manager
-    typed_config:
-      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-      stat_prefix: bench
-      route_config:
-        name: r
-        virtual_hosts: [{name: v, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: up}}]}]
-      http_filters:
-      - name: envoy.filters.http.router
-        typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-`,
-  );
-  const cluster = fromYaml<Msg>(
-    'envoy.config.cluster.v3.Cluster',
-    `
-name: up
-type: STATIC
-connect_timeout: 1s
-load_assignment:
-  cluster_name: up
-  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: ${target}}}}}]}]
-${tls === 'client' ? tlsYaml('UpstreamTlsContext', '') : ''}
-`,
-  );
-  await dp.apply({ listeners: [listener], routes: [], clusters: [cluster], endpoints: [], secrets: [] });
-  console.log(JSON.stringify({ port: Number((dp.address('l') as string).split(':')[1]) }));
+  console.log(JSON.stringify({ port: Number(rt.addresses['l'].split(':').pop()), admin: rt.addresses['admin'] }));
 }
 
-function spawnRole(role: string, target?: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [process.argv[1], '--role', role, '--target', String(target ?? 0)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+// ---------------------------------------------------------------------------------------------
+// Configs (Envoy v3 JSON, which the bootstrap YAML parser reads as is)
+
+const SERVER_ID = 'spiffe://cluster.local/ns/default/sa/bench-server';
+const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/bench-client';
+const MIXER_CLUSTER = 'outbound|9091||istio-telemetry.istio-system.svc.cluster.local';
+const UP_CLUSTER = 'outbound|8080||bench-server.default.svc.cluster.local';
+
+interface Certs {
+  server: { key: string; cert: string; ca: string };
+  client: { key: string; cert: string; ca: string };
+}
+
+/** One mesh root and two workload leaves with SPIFFE URI SANs, EC P-256, as Citadel issues them. */
+async function meshCerts(): Promise<Certs> {
+  const now = Date.now();
+  const rootKey = await generateKey('ec-p256');
+  const root = selfSignedRoot(rootKey.privateKey, 'cluster.local', 86_400_000, now);
+  const issuer = new X509Certificate(root);
+  const leaf = async (id: string) => {
+    const k = await generateKey('ec-p256');
+    const cert = issueCertificate({
+      subjectKey: k.publicKey,
+      sans: { uris: [id] },
+      ttlMs: 86_400_000,
+      now,
+      issuer,
+      signingKey: rootKey.privateKey,
+    });
+    return { key: privateKeyToPem(k.privateKey), cert, ca: root };
+  };
+  return { server: await leaf(SERVER_ID), client: await leaf(CLIENT_ID) };
+}
+
+const addr = (port: number) => ({ socket_address: { address: '127.0.0.1', port_value: port } });
+
+function staticCluster(name: string, port: number, extra: Msg = {}): Msg {
+  return {
+    name,
+    type: 'STATIC',
+    connect_timeout: '1s',
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: addr(port) } }] }] },
+    ...extra,
+  };
+}
+
+const TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.';
+
+function commonTls(c: { key: string; cert: string; ca: string }, extraValidation: Msg, alpn: string[]): Msg {
+  return {
+    tls_certificates: [{ certificate_chain: { inline_string: c.cert }, private_key: { inline_string: c.key } }],
+    validation_context: { trusted_ca: { inline_string: c.ca }, ...extraValidation },
+    alpn_protocols: alpn,
+  };
+}
+
+/** Server side of ISTIO_MUTUAL (STRICT): client certificate required, chain verified against the mesh root. */
+const downstreamMtls = (c: Certs['server']): Msg => ({
+  name: 'envoy.transport_sockets.tls',
+  typed_config: {
+    '@type': `${TLS}DownstreamTlsContext`,
+    common_tls_context: commonTls(c, {}, ['istio-peer-exchange', 'h2', 'http/1.1', 'istio']),
+    require_client_certificate: true,
+  },
+});
+
+/** Client side of ISTIO_MUTUAL: client certificate, secure naming on the server's SPIFFE ID, ALPN istio, SNI. */
+const upstreamMtls = (c: Certs['client']): Msg => ({
+  name: 'envoy.transport_sockets.tls',
+  typed_config: {
+    '@type': `${TLS}UpstreamTlsContext`,
+    common_tls_context: commonTls(
+      c,
+      { match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { exact: SERVER_ID } }] },
+      ['istio'],
+    ),
+    sni: 'outbound_.8080_._.bench-server.default.svc.cluster.local',
+  },
+});
+
+const str = (v: string) => ({ string_value: v });
+
+/** The `mixer` filter as Pilot's configgen/mixer/build.ts emits it (policy checks disabled, reports on). */
+function mixerFilter(direction: 'inbound' | 'outbound'): Msg {
+  const uid = `kubernetes://bench-${direction === 'inbound' ? 'server' : 'client'}-0.default`;
+  const attrs: Msg = { 'context.reporter.uid': str(uid), 'context.reporter.kind': str(direction) };
+  if (direction === 'inbound') {
+    Object.assign(attrs, {
+      'destination.uid': str(uid),
+      'destination.namespace': str('default'),
+      'destination.ip': { bytes_value: Buffer.from([127, 0, 0, 1]).toString('base64') },
+      'destination.port': { int64_value: 8080 },
+      'destination.labels': { string_map_value: { entries: { app: 'bench-server', version: 'v1' } } },
+    });
+  } else {
+    Object.assign(attrs, {
+      'source.uid': str(uid),
+      'source.namespace': str('default'),
+      'source.labels': { string_map_value: { entries: { app: 'bench-client', version: 'v1' } } },
+    });
+  }
+  const host = 'bench-server.default.svc.cluster.local';
+  return {
+    name: 'mixer',
+    typed_config: {
+      '@type': 'type.googleapis.com/istio.mixer.v1.config.client.HttpClientConfig',
+      transport: {
+        check_cluster: 'outbound|9091||istio-policy.istio-system.svc.cluster.local',
+        report_cluster: MIXER_CLUSTER,
+        network_fail_policy: { policy: 'FAIL_OPEN' },
+      },
+      mixer_attributes: { attributes: attrs },
+      ...(direction === 'outbound'
+        ? { forward_attributes: { attributes: { 'source.uid': str(uid), 'source.labels': attrs['source.labels'] } } }
+        : {}),
+      service_configs: {
+        [host]: {
+          disable_check_calls: true,
+          mixer_attributes: {
+            attributes: {
+              'destination.service.host': str(host),
+              'destination.service.name': str('bench-server'),
+              'destination.service.namespace': str('default'),
+              'destination.service.uid': str('istio://default/services/bench-server'),
+              'destination.service': str(host),
+            },
+          },
+        },
+      },
+      default_destination_service: host,
+    },
+  };
+}
+
+const ROUTER = {
+  name: 'envoy.filters.http.router',
+  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+};
+
+function listener(cluster: string, o: { tls?: Msg; filters?: Msg[]; direction?: string; prefix?: string } = {}): Msg {
+  return {
+    name: 'l',
+    address: addr(0),
+    ...(o.direction ? { traffic_direction: o.direction } : {}),
+    filter_chains: [
+      {
+        ...(o.tls ? { transport_socket: o.tls } : {}),
+        filters: [
+          {
+            name: 'envoy.filters.network.http_connection_manager',
+            typed_config: {
+              '@type':
+                'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+              stat_prefix: o.prefix ?? 'bench',
+              route_config: {
+                name: 'r',
+                virtual_hosts: [
+                  { name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster } }] },
+                ],
+              },
+              http_filters: [...(o.filters ?? []), ROUTER],
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function bootstrap(node: string, listeners: Msg[], clusters: Msg[], zipkin?: number): string {
+  const b: Msg = {
+    node: { id: `sidecar~127.0.0.1~${node}-0.default~default.svc.cluster.local`, cluster: node },
+    admin: { address: addr(0) },
+    static_resources: { listeners, clusters: zipkin ? [...clusters, staticCluster('zipkin', zipkin)] : clusters },
+  };
+  if (zipkin)
+    b['tracing'] = {
+      http: {
+        name: 'envoy.tracers.zipkin',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.config.trace.v3.ZipkinConfig',
+          collector_cluster: 'zipkin',
+          collector_endpoint: '/api/v2/spans',
+          collector_endpoint_version: 'HTTP_JSON',
+        },
+      },
+    };
+  return JSON.stringify(b);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process plumbing
+
+interface Proc {
+  child: ChildProcess;
+  port: number;
+  /** Admin `host:port` of a tsmesh proxy. */
+  admin?: string;
+}
+
+function spawnRole(args: string[], env: Record<string, string> = {}): Promise<Proc> {
+  const prof = arg('cpu-prof', '');
+  const child = spawn(
+    process.execPath,
+    [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), process.argv[1], ...args],
+    {
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      env: { ...process.env, ...env },
+    },
+  );
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
-      const m = /\{"port":(\d+)\}/.exec(buf);
-      if (m) resolve({ child, port: Number(m[1]) });
+      const m = /\{"port":(\d+)(?:,"admin":"([^"]+)")?\}/.exec(buf);
+      if (m) resolve({ child, port: Number(m[1]), admin: m[2] });
     });
-    child.once('exit', (c) => reject(new Error(`${role} exited ${c}`)));
+    child.once('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}`)));
   });
 }
 
-interface Sample {
-  rps: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  errors: number;
-}
+const proxyRole = (name: string, boot: string, accessLog = false) =>
+  spawnRole(['--role', 'proxy', '--name', name], { BENCH_BOOTSTRAP: boot, BENCH_ACCESS_LOG: accessLog ? '1' : '0' });
 
-/** user+system CPU of a child process so far, in ms (Linux /proc; clock ticks of 10 ms). */
-function cpuMs(child: ChildProcess): number {
+/** CPU time of a process so far in ms: the role's own process.cpuUsage over IPC, else /proc (10 ms ticks). */
+function cpuMs(child: ChildProcess): Promise<number> {
+  if (child.connected) {
+    return new Promise((resolve) => {
+      const on = (m: { cpu?: number }) => {
+        if (typeof m?.cpu !== 'number') return;
+        child.off('message', on);
+        resolve(m.cpu / 1000);
+      };
+      child.on('message', on);
+      child.send('cpu');
+    });
+  }
   try {
     const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return Promise.resolve((Number(fields[11]) + Number(fields[12])) * 10);
   } catch {
-    return NaN;
+    return Promise.resolve(NaN);
   }
+}
+
+function rssMb(pid: number | undefined): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 const has = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
@@ -178,12 +369,61 @@ async function waitListening(port: number): Promise<void> {
   throw new Error(`nothing listening on ${port}`);
 }
 
-/** haproxy or nginx as a one-hop HTTP/1.1 keep-alive reverse proxy to `target`. */
-async function spawnPeer(
-  kind: 'haproxy' | 'nginx',
-  target: number,
-  dir: string,
-): Promise<{ child: ChildProcess; port: number }> {
+function get(url: string, headers: http.OutgoingHttpHeaders = {}, agent?: http.Agent): Promise<[number, string]> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, agent, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve([res.statusCode ?? 0, body]));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: timeout`)));
+    req.on('error', reject);
+  });
+}
+
+/** Envoy text `/stats` of a proxy as a map. */
+async function stats(admin: string): Promise<Map<string, number>> {
+  const [, body] = await get(`http://${admin}/stats`);
+  const out = new Map<string, number>();
+  for (const line of body.split('\n')) {
+    const i = line.lastIndexOf(': ');
+    if (i > 0) out.set(line.slice(0, i), Number(line.slice(i + 2)));
+  }
+  return out;
+}
+
+/** Starts a built app (dist/apps/<name>/main.js) and waits for the named listeners in its log. */
+function startBuilt(
+  name: string,
+  args: string[],
+  listeners: string[],
+  stdoutFile: string,
+): Promise<{ child: ChildProcess; addresses: Record<string, string> }> {
+  const fd = openSync(stdoutFile, 'w');
+  const child = spawn(process.execPath, [join(ROOT, `dist/apps/${name}/main.js`), ...args], {
+    stdio: ['ignore', fd, 'inherit'],
+  });
+  closeSync(fd);
+  return new Promise((resolve, reject) => {
+    const t = setInterval(() => {
+      const text = readFileSync(stdoutFile, 'utf8');
+      const addresses: Record<string, string> = {};
+      for (const m of text.matchAll(/"listener":"([^"]+)","address":"([^"]+)"/g)) addresses[m[1]] = m[2];
+      if (listeners.every((l) => addresses[l])) {
+        clearInterval(t);
+        resolve({ child, addresses });
+      }
+    }, 50);
+    child.once('exit', (c) => {
+      clearInterval(t);
+      const log = existsSync(stdoutFile) ? readFileSync(stdoutFile, 'utf8').slice(-400) : '';
+      reject(new Error(`${name} exited ${c}: ${log}`));
+    });
+  });
+}
+
+async function spawnPeer(kind: 'haproxy' | 'nginx', target: number, dir: string): Promise<Proc> {
   const port = await freePort();
   const cfg = join(dir, `${kind}.cfg`);
   let child: ChildProcess;
@@ -210,6 +450,19 @@ async function spawnPeer(
   return { child, port };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Load generators
+
+interface Sample {
+  rps: number;
+  requests: number;
+  /** Latency percentiles in ms. */
+  p50: number;
+  p90: number;
+  p99: number;
+  errors: number;
+}
+
 function parseWrkMs(text: string, label: string): number {
   const m = new RegExp(`\\s${label}\\s+([\\d.]+)(us|ms|s)`).exec(text);
   if (!m) return NaN;
@@ -217,19 +470,28 @@ function parseWrkMs(text: string, label: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
-async function load(port: number, seconds: number, connections: number, tool: string): Promise<Sample> {
+/** Nearest-rank percentile of sorted values. */
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+
+async function saturate(port: number, seconds: number, connections: number, tool: string): Promise<Sample> {
   const url = `http://127.0.0.1:${port}/`;
   if (tool === 'wrk') {
     const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], {
       encoding: 'utf8',
     });
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
-    const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-    return { rps, p50: parseWrkMs(out, '50%'), p90: parseWrkMs(out, '90%'), p99: parseWrkMs(out, '99%'), errors };
+    const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+    const errors =
+      Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0) +
+      [...out.matchAll(/(?:connect|read|write|timeout) (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+    const p = (l: string) => parseWrkMs(out, l);
+    return { rps, requests, p50: p('50%'), p90: p('90%'), p99: p('99%'), errors };
   }
   const r = await autocannon({ url, connections, duration: seconds, pipelining: 1 });
   return {
     rps: r.requests.average,
+    requests: r.requests.total,
     p50: r.latency.p50,
     p90: r.latency.p90,
     p99: r.latency.p99,
@@ -237,11 +499,46 @@ async function load(port: number, seconds: number, connections: number, tool: st
   };
 }
 
-/** Fixed-rate load (paced across `connections`), for added latency rather than peak throughput. */
-async function paced(port: number, seconds: number, connections: number, rate: number): Promise<Sample> {
-  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds, overallRate: rate });
+/**
+ * Fixed-rate load spread over `connections` keep-alive connections. h2load: `--rps` is per
+ * client, so rate/connections each; latencies in µs from its per-request log.
+ */
+async function paced(
+  port: number,
+  seconds: number,
+  connections: number,
+  rate: number,
+  tool: string,
+  dir: string,
+): Promise<Sample> {
+  const url = `http://127.0.0.1:${port}/`;
+  if (tool === 'h2load') {
+    const log = join(dir, 'h2load.log');
+    rmSync(log, { force: true }); // h2load appends to an existing log
+    spawnSync(
+      'h2load',
+      ['--h1', `-c${connections}`, `--rps=${rate / connections}`, `-D${seconds}`, `--log-file=${log}`, url],
+      { encoding: 'utf8' },
+    );
+    const rows = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('\t').map(Number));
+    const ok = rows.filter((r) => r[1] >= 200 && r[1] < 400);
+    const lat = ok.map((r) => r[2] / 1000).sort((a, b) => a - b);
+    return {
+      rps: ok.length / seconds,
+      requests: rows.length,
+      p50: pct(lat, 50),
+      p90: pct(lat, 90),
+      p99: pct(lat, 99),
+      errors: rows.length - ok.length,
+    };
+  }
+  const r = await autocannon({ url, connections, duration: seconds, overallRate: rate });
   return {
     rps: r.requests.average,
+    requests: r.requests.total,
     p50: r.latency.p50,
     p90: r.latency.p90,
     p99: r.latency.p99,
@@ -249,123 +546,427 @@ async function paced(port: number, seconds: number, connections: number, rate: n
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)] : NaN;
+};
+const fmt = (x: number, d = 2) => (Number.isNaN(x) ? 'n/a' : x.toFixed(d));
+
+// ---------------------------------------------------------------------------------------------
+// RSS with a Pilot-generated config
+
+function servicesYaml(n: number, upstreamPort: number): string {
+  const docs: string[] = [];
+  for (let i = 0; i < n; i++) {
+    docs.push(`apiVersion: v1
+kind: Service
+metadata: {name: svc-${i}, namespace: default, labels: {app: svc-${i}}}
+spec: {clusterIP: 10.96.${i >> 8}.${i & 255}, ports: [{name: http, port: 8080}]}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: svc-${i}, namespace: default}
+subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{name: http, port: ${upstreamPort}}]}]`);
+  }
+  return docs.join('\n---\n') + '\n';
+}
+
+/**
+ * The built Pilot with a folder of `n` services (one endpoint each, all the bench upstream) and the
+ * built sidecar connected to it; warm-up sends requests to every service through the sidecar's
+ * HTTP proxy port, then the sidecar's RSS is read.
+ */
+async function sidecarRss(
+  n: number,
+  upstreamPort: number,
+  dir: string,
+  children: ChildProcess[],
+): Promise<{ rssAfterConfig: number; rssAfterWarmup: number; clusters: number; requests: number; ok: number }> {
+  const cfg = join(dir, 'services');
+  mkdirSync(cfg);
+  writeFileSync(join(cfg, 'services.yaml'), servicesYaml(n, upstreamPort));
+  const pilot = await startBuilt(
+    'pilot',
+    ['--config-dir', cfg, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
+    ['grpc'],
+    join(dir, 'pilot.log'),
+  );
+  children.push(pilot.child);
+  const proxyPort = await freePort();
+  const sidecar = await startBuilt(
+    'proxy',
+    [
+      '--discovery-address',
+      pilot.addresses['grpc'],
+      '--service-node',
+      'sidecar~127.0.0.1~bench-rss-0.default~default.svc.cluster.local',
+      '--service-cluster',
+      'bench-rss',
+      '--http-proxy-port',
+      String(proxyPort),
+      '--admin-address',
+      '127.0.0.1:0',
+      '--prometheus-address',
+      '',
+      '--health-address',
+      '127.0.0.1:0',
+      '--outbound-address',
+      '127.0.0.1:0',
+      '--inbound-address',
+      '',
+      '--access-log-file',
+      '',
+    ],
+    ['admin', 'health'],
+    join(dir, 'proxy.log'),
+  );
+  children.push(sidecar.child);
+  const deadline = Date.now() + 60_000;
+  while ((await get(`http://${sidecar.addresses['health']}/healthz/ready`).catch(() => [0]))[0] !== 200) {
+    if (Date.now() > deadline) throw new Error('sidecar not ready within 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const s = await stats(sidecar.addresses['admin']);
+  const clusters = new Set(
+    [...s.keys()].filter((k) => k.startsWith('cluster.outbound|')).map((k) => k.split('.svc.cluster.local')[0]),
+  ).size;
+  await new Promise((r) => setTimeout(r, 2000));
+  const rssAfterConfig = rssMb(sidecar.child.pid);
+  // Warm-up: 16 keep-alive connections, 30 requests per service, every service.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  let ok = 0;
+  let requests = 0;
+  const queue = Array.from({ length: n * 30 }, (_, k) => k % n);
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+        requests++;
+        // Absolute-form request to the explicit HTTP proxy port, as an app using HTTP_PROXY sends it.
+        const [status] = await new Promise<[number]>((resolve) => {
+          const req = http.get(
+            {
+              host: '127.0.0.1',
+              port: proxyPort,
+              path: `http://svc-${i}.default.svc.cluster.local:8080/`,
+              headers: { host: `svc-${i}.default.svc.cluster.local:8080` },
+              agent,
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve([res.statusCode ?? 0]));
+            },
+          );
+          req.setTimeout(2000, () => req.destroy(new Error('timeout')));
+          req.on('error', () => resolve([0]));
+        });
+        if (status === 200) ok++;
+      }
+    }),
+  );
+  agent.destroy();
+  await new Promise((r) => setTimeout(r, 2000));
+  return { rssAfterConfig, rssAfterWarmup: rssMb(sidecar.child.pid), clusters, requests, ok };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Scenario {
+  name: string;
+  port: number;
+  /** Proxy processes on this path (CPU per proxy). */
+  procs: ChildProcess[];
+}
 
 async function main(): Promise<void> {
   const role = arg('role', '');
-  const target = Number(arg('target', '0'));
-  // Exit normally on SIGINT so `--cpu-prof` can write its profile.
-  if (role) process.on('SIGINT', () => process.exit(0));
-  if (role === 'upstream') return roleUpstream();
-  if (role === 'relay') return roleRelay(target);
-  if (role === 'tsmesh') return roleTsmesh(target);
-  if (role === 'tsmesh-mtls-server') return roleTsmesh(target, 'server');
-  if (role === 'tsmesh-mtls-client') return roleTsmesh(target, 'client');
+  if (role) {
+    // Exit normally on SIGINT so `--cpu-prof` can write its profile.
+    process.on('SIGINT', () => process.exit(0));
+    serveCpu();
+    const target = Number(arg('target', '0'));
+    if (role === 'upstream') return roleUpstream();
+    if (role === 'zipkin') return roleZipkin();
+    if (role === 'relay') return roleRelay(target);
+    if (role === 'proxy') return roleProxy();
+    throw new Error(`unknown role ${role}`);
+  }
 
-  const seconds = Number(arg('duration', '4'));
+  const seconds = Number(arg('duration', '3'));
+  const pacedSeconds = Number(arg('paced-duration', '5'));
   const rounds = Number(arg('rounds', '3'));
   const connections = Number(arg('connections', '16'));
   const rate = Number(arg('rate', '1000'));
+  const services = Number(arg('services', '100'));
   const tool = arg('tool', has('wrk') ? 'wrk' : 'autocannon');
+  const latencyTool = arg('latency-tool', has('h2load') ? 'h2load' : 'autocannon');
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'tsmesh-bench-'));
+  const startedAt = Date.now();
+  const loadAtStart = loadavg();
   try {
-    const upstream = await spawnRole('upstream');
-    const relay = await spawnRole('relay', upstream.port);
-    const hop1 = await spawnRole('tsmesh', upstream.port);
-    const hop2a = await spawnRole('tsmesh', upstream.port);
-    const hop2b = await spawnRole('tsmesh', hop2a.port);
-    process.env['BENCH_TLS'] = JSON.stringify(
-      makeTestCert('bench', { uri: ['spiffe://cluster.local/ns/default/sa/bench'] }),
+    const track = <T extends Proc>(p: T): T => (children.push(p.child), p);
+    const upstream = track(await spawnRole(['--role', 'upstream']));
+    const zipkin = track(await spawnRole(['--role', 'zipkin']));
+    const relay = track(await spawnRole(['--role', 'relay', '--target', String(upstream.port)]));
+    const hop = (target: number, extra: Parameters<typeof listener>[1] = {}, cluster: Msg = {}) =>
+      bootstrap('bench', [listener('up', extra)], [staticCluster('up', target, cluster)]);
+    const hop1 = track(await proxyRole('hop1', hop(upstream.port)));
+    const hop2a = track(await proxyRole('hop2a', hop(upstream.port)));
+    const hop2b = track(await proxyRole('hop2b', hop(hop2a.port)));
+    const certs = await meshCerts();
+    const mtlsA = track(await proxyRole('mtlsA', hop(upstream.port, { tls: downstreamMtls(certs.server) })));
+    const mtlsB = track(
+      await proxyRole('mtlsB', hop(mtlsA.port, {}, { transport_socket: upstreamMtls(certs.client) })),
     );
-    const mtlsA = await spawnRole('tsmesh-mtls-server', upstream.port);
-    const mtlsB = await spawnRole('tsmesh-mtls-client', mtlsA.port);
-    children.push(upstream.child, relay.child, hop1.child, hop2a.child, hop2b.child, mtlsA.child, mtlsB.child);
-    // Proxy processes on each path, for CPU per request.
-    const proxiesOf = new Map<string, ChildProcess[]>([
-      ['node:http keep-alive relay (reference)', [relay.child]],
-      ['tsmesh, one hop', [hop1.child]],
-      ['tsmesh, two hops', [hop2a.child, hop2b.child]],
-      ['tsmesh, two hops, mTLS between them', [mtlsA.child, mtlsB.child]],
-    ]);
-    const scenarios: [string, number][] = [
-      ['direct (node:http server)', upstream.port],
-      ['node:http keep-alive relay (reference)', relay.port],
-      ['tsmesh, one hop', hop1.port],
-      ['tsmesh, two hops', hop2b.port],
-      ['tsmesh, two hops, mTLS between them', mtlsB.port],
+
+    // The full mesh path: sidecars with access log, tracing and the mixer filter (Mixer in telemetry mode).
+    let mixer: { child: ChildProcess; addresses: Record<string, string> } | undefined;
+    let mixerNote = '';
+    if (flag('no-mixer')) mixerNote = 'without Mixer (--no-mixer)';
+    else if (!existsSync(join(ROOT, 'dist/apps/mixer/main.js')))
+      mixerNote = 'without Mixer (dist/apps/mixer not built)';
+    else {
+      mixer = await startBuilt(
+        'mixer',
+        [
+          '--mode',
+          'telemetry',
+          '--grpc-address',
+          '127.0.0.1:0',
+          '--prometheus-address',
+          '127.0.0.1:0',
+          '--monitoring-address',
+          '',
+        ],
+        ['grpc'],
+        join(dir, 'mixer.log'),
+      );
+      children.push(mixer.child);
+    }
+    const mixerPort = mixer ? Number(mixer.addresses['grpc'].split(':').pop()) : 0;
+    const mixerCluster = mixer ? [staticCluster(MIXER_CLUSTER, mixerPort, { http2_protocol_options: {} })] : [];
+    const mixerFilters = (d: 'inbound' | 'outbound') => (mixer ? [mixerFilter(d)] : []);
+    const sidecarServer = track(
+      await proxyRole(
+        'sidecar-server',
+        bootstrap(
+          'bench-server',
+          [
+            listener('inbound|8080||bench-server.default.svc.cluster.local', {
+              tls: downstreamMtls(certs.server),
+              filters: mixerFilters('inbound'),
+              direction: 'INBOUND',
+              prefix: 'inbound_127.0.0.1_8080',
+            }),
+          ],
+          [staticCluster('inbound|8080||bench-server.default.svc.cluster.local', upstream.port), ...mixerCluster],
+          zipkin.port,
+        ),
+        true,
+      ),
+    );
+    const sidecarClient = track(
+      await proxyRole(
+        'sidecar-client',
+        bootstrap(
+          'bench-client',
+          [
+            listener(UP_CLUSTER, {
+              filters: mixerFilters('outbound'),
+              direction: 'OUTBOUND',
+              prefix: 'outbound_0.0.0.0_8080',
+            }),
+          ],
+          [
+            staticCluster(UP_CLUSTER, sidecarServer.port, { transport_socket: upstreamMtls(certs.client) }),
+            ...mixerCluster,
+          ],
+          zipkin.port,
+        ),
+        true,
+      ),
+    );
+    const FULL = `full path: 2 sidecars, mTLS, access log + tracing${mixer ? ' + Mixer reports' : ''}`;
+    const scenarios: Scenario[] = [
+      { name: 'direct (node:http server)', port: upstream.port, procs: [] },
+      { name: 'node:http keep-alive relay (reference)', port: relay.port, procs: [relay.child] },
+      { name: 'tsmesh, one hop', port: hop1.port, procs: [hop1.child] },
+      { name: 'tsmesh, two hops', port: hop2b.port, procs: [hop2a.child, hop2b.child] },
+      { name: 'tsmesh, two hops, mTLS between them', port: mtlsB.port, procs: [mtlsA.child, mtlsB.child] },
+      { name: FULL, port: sidecarClient.port, procs: [sidecarServer.child, sidecarClient.child] },
     ];
+    const only = arg('only', '');
+    if (only) {
+      const re = new RegExp(only);
+      for (let i = scenarios.length - 1; i > 0; i--) if (!re.test(scenarios[i].name)) scenarios.splice(i, 1);
+    }
+    const missing: string[] = [];
     for (const kind of ['haproxy', 'nginx'] as const) {
       if (!has(kind)) {
-        console.log(`(${kind} not installed: its row is left out)`);
+        missing.push(kind);
         continue;
       }
-      const peer = await spawnPeer(kind, upstream.port, dir);
-      children.push(peer.child);
-      proxiesOf.set(`${kind}, one hop`, [peer.child]);
-      scenarios.push([`${kind}, one hop`, peer.port]);
+      if (only && !new RegExp(only).test(`${kind}, one hop`)) continue;
+      const peer = track(await spawnPeer(kind, upstream.port, dir));
+      scenarios.push({ name: `${kind}, one hop`, port: peer.port, procs: [peer.child] });
     }
-    for (const [, port] of scenarios) await load(port, 1, connections, tool); // warm-up
-    const results = new Map<string, Sample[]>(scenarios.map(([n]) => [n, []]));
-    const pacedResults = new Map<string, Sample[]>(scenarios.map(([n]) => [n, []]));
-    const cpu = new Map<string, number[]>(scenarios.map(([n]) => [n, []]));
+    // Warm-up (JIT, pools, TLS sessions).
+    if (rounds > 0) {
+      for (const s of scenarios) await saturate(s.port, 1, connections, tool);
+      for (const s of scenarios) await paced(s.port, 1, connections, rate, latencyTool, dir);
+    }
+
+    const sat = new Map<string, Sample[]>(scenarios.map((s) => [s.name, []]));
+    const pac = new Map<string, Sample[]>(scenarios.map((s) => [s.name, []]));
+    const cpuSat = new Map<string, number[]>(scenarios.map((s) => [s.name, []]));
+    const cpuPaced = new Map<string, number[]>(scenarios.map((s) => [s.name, []]));
+    /** CPU ms per 1000 requests per proxy process while `run` drives `s`. */
+    const withCpu = async (s: Scenario, run: () => Promise<Sample>, into: Map<string, number[]>) => {
+      const before = await Promise.all(s.procs.map(cpuMs));
+      const sample = await run();
+      const after = await Promise.all(s.procs.map(cpuMs));
+      const used = after.reduce((a, x, i) => a + x - before[i], 0);
+      if (s.procs.length) (into.get(s.name) as number[]).push((used / sample.requests / s.procs.length) * 1000);
+      return sample;
+    };
     for (let r = 0; r < rounds; r++) {
-      for (const [name, port] of scenarios) {
-        const procs = proxiesOf.get(name) ?? [];
-        const before = procs.map(cpuMs);
-        const sample = await load(port, seconds, connections, tool);
-        const used = procs.reduce((a, p, i) => a + cpuMs(p) - before[i], 0);
-        // CPU ms per 1000 requests per proxy process = vCPU per 1000 rps per proxy, × 1000.
-        if (procs.length) (cpu.get(name) as number[]).push((used / (sample.rps * seconds) / procs.length) * 1000);
-        (results.get(name) as Sample[]).push(sample);
-        (pacedResults.get(name) as Sample[]).push(await paced(port, seconds, connections, rate));
+      for (const s of scenarios) {
+        (sat.get(s.name) as Sample[]).push(
+          await withCpu(s, () => saturate(s.port, seconds, connections, tool), cpuSat),
+        );
+        (pac.get(s.name) as Sample[]).push(
+          await withCpu(s, () => paced(s.port, pacedSeconds, connections, rate, latencyTool, dir), cpuPaced),
+        );
       }
     }
-    const med = (name: string, pick: (s: Sample) => number, from = results) =>
+    const loadAtEnd = loadavg();
+
+    const med = (from: Map<string, Sample[]>, name: string, pick: (x: Sample) => number) =>
       median((from.get(name) as Sample[]).map(pick));
-    const direct = med(scenarios[0][0], (x) => x.rps);
-    const haproxy = results.has('haproxy, one hop') ? med('haproxy, one hop', (x) => x.rps) : NaN;
-    console.log(
-      `\n### Proxy throughput (${rounds} interleaved rounds × ${seconds}s, ${connections} connections, ${tool}, ${BODY.length}-byte body)\n`,
+    const direct = scenarios[0].name;
+    const directRps = med(sat, direct, (x) => x.rps);
+    const haproxyRps = sat.has('haproxy, one hop') ? med(sat, 'haproxy, one hop', (x) => x.rps) : NaN;
+    const out: string[] = [];
+    const p = (line = '') => out.push(line);
+    p(`\n## Proxy benchmark — ${new Date(startedAt).toISOString()}`);
+    p(
+      `\n${rounds} interleaved rounds; per path and round: ${seconds} s throughput (${tool}) then ${pacedSeconds} s paced at ${rate} req/s (${latencyTool}), ${connections} connections, ${BODY.length}-byte body. ` +
+        `Load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' / ')}, at end ${loadAtEnd.map((x) => x.toFixed(2)).join(' / ')}.` +
+        (missing.length ? ` Not installed, rows left out: ${missing.join(', ')}.` : '') +
+        (mixerNote ? ` Full path ${mixerNote}.` : ''),
     );
-    console.log('| path | req/s (median) | ratio to direct | ratio to haproxy | p50 ms | p99 ms | errors |');
-    console.log('| --- | --- | --- | --- | --- | --- | --- |');
-    for (const [name] of scenarios) {
-      const rps = med(name, (x) => x.rps);
-      const errors = (results.get(name) as Sample[]).reduce((a, x) => a + x.errors, 0);
-      const vsHaproxy = Number.isNaN(haproxy) ? 'n/a' : (rps / haproxy).toFixed(2);
-      console.log(
-        `| ${name} | ${Math.round(rps)} | ${(rps / direct).toFixed(2)} | ${vsHaproxy} | ${med(name, (x) => x.p50)} | ${med(name, (x) => x.p99)} | ${errors} |`,
+    p(`\n### Throughput\n`);
+    p('| path | req/s (median) | ratio to direct | ratio to haproxy | p50 ms | p99 ms | errors |');
+    p('| --- | --- | --- | --- | --- | --- | --- |');
+    for (const s of scenarios) {
+      const rps = med(sat, s.name, (x) => x.rps);
+      const errors = (sat.get(s.name) as Sample[]).reduce((a, x) => a + x.errors, 0);
+      p(
+        `| ${s.name} | ${Math.round(rps)} | ${fmt(rps / directRps)} | ${fmt(rps / haproxyRps)} | ${fmt(med(sat, s.name, (x) => x.p50))} | ${fmt(med(sat, s.name, (x) => x.p99))} | ${errors} |`,
       );
     }
-    console.log('\n### Proxy CPU under the throughput load (per proxy process)\n');
-    console.log('| path | CPU ms per 1000 requests | ≈ vCPU per 1000 rps |');
-    console.log('| --- | --- | --- |');
-    for (const [name] of scenarios) {
-      const xs = cpu.get(name) as number[];
-      if (!xs.length) continue;
-      console.log(`| ${name} | ${median(xs).toFixed(1)} | ${(median(xs) / 1000).toFixed(3)} |`);
-    }
-    const plain = median(cpu.get('tsmesh, two hops') as number[]);
-    const mtls = median(cpu.get('tsmesh, two hops, mTLS between them') as number[]);
-    console.log(
-      `\nmTLS CPU overhead per request on the two-hop path: ${(((mtls - plain) / plain) * 100).toFixed(0)} %`,
+    // Added latency: per round, path percentile minus direct's in the same round; median over rounds.
+    const added = (name: string, pick: (x: Sample) => number) =>
+      median((pac.get(name) as Sample[]).map((x, i) => pick(x) - pick((pac.get(direct) as Sample[])[i])));
+    p(
+      `\n### Added latency at ${rate} req/s paced, ${connections} connections (${latencyTool}${latencyTool === 'h2load' ? ', µs per request' : ', 1 ms resolution'}; ms over direct, median of per-round differences)\n`,
     );
-    const base = (pick: (s: Sample) => number) => med(scenarios[0][0], pick, pacedResults);
-    console.log(
-      `\n### Added latency at ${rate} req/s paced, ${connections} connections (autocannon; ms over direct)\n`,
-    );
-    console.log('| path | p50 | p90 | p99 | errors |');
-    console.log('| --- | --- | --- | --- | --- |');
-    for (const [name] of scenarios.slice(1)) {
-      const d = (pick: (s: Sample) => number) => (med(name, pick, pacedResults) - base(pick)).toFixed(2);
-      const errors = (pacedResults.get(name) as Sample[]).reduce((a, x) => a + x.errors, 0);
-      console.log(`| ${name} | ${d((x) => x.p50)} | ${d((x) => x.p90)} | ${d((x) => x.p99)} | ${errors} |`);
+    p('| path | added p50 | added p90 | added p99 | p50 / p90 / p99 (absolute) | achieved req/s | errors |');
+    p('| --- | --- | --- | --- | --- | --- | --- |');
+    for (const s of scenarios) {
+      const abs = [50, 90, 99]
+        .map((q) =>
+          fmt(
+            med(pac, s.name, (x) => (q === 50 ? x.p50 : q === 90 ? x.p90 : x.p99)),
+            3,
+          ),
+        )
+        .join(' / ');
+      const errors = (pac.get(s.name) as Sample[]).reduce((a, x) => a + x.errors, 0);
+      const row =
+        s.name === direct
+          ? '– | – | –'
+          : `${fmt(
+              added(s.name, (x) => x.p50),
+              3,
+            )} | ${fmt(
+              added(s.name, (x) => x.p90),
+              3,
+            )} | ${fmt(
+              added(s.name, (x) => x.p99),
+              3,
+            )}`;
+      p(`| ${s.name} | ${row} | ${abs} | ${Math.round(med(pac, s.name, (x) => x.rps))} | ${errors} |`);
     }
+    p(`\nTargets (full path): added p90 ≤ 1 ms, p99 ≤ 2 ms.`);
+    p(`\n### CPU per proxy process (ms per 1000 requests = vCPU per 1000 rps × 1000; median of ${rounds} rounds)\n`);
+    p(`| path | at ${rate} req/s paced | at saturation (${tool}) |`);
+    p('| --- | --- | --- |');
+    for (const s of scenarios) {
+      if (!s.procs.length) continue;
+      p(
+        `| ${s.name} | ${fmt(median(cpuPaced.get(s.name) as number[]), 1)} | ${fmt(median(cpuSat.get(s.name) as number[]), 1)} |`,
+      );
+    }
+    const overhead = (m: Map<string, number[]>) => {
+      const plain = m.get('tsmesh, two hops') ?? [];
+      const tls = m.get('tsmesh, two hops, mTLS between them') ?? [];
+      return median(tls.map((t, i) => ((t - plain[i]) / plain[i]) * 100));
+    };
+    p(
+      `\nmTLS extra CPU per request, two hops (mTLS vs plaintext, paired per round, median): ${fmt(overhead(cpuPaced), 1)} % at ${rate} req/s paced, ${fmt(overhead(cpuSat), 1)} % at saturation (target ≤ 25 %).`,
+    );
+
+    // Connection reuse on the TLS hops, from the proxies' own /stats.
+    p(`\n### Connection reuse on the mTLS hops (proxies' /stats, whole run incl. warm-up)\n`);
+    p('| path | upstream_rq_total | upstream_cx_total | requests per connection | server listener ssl.handshake |');
+    p('| --- | --- | --- | --- | --- |');
+    for (const [name, client, server, cluster] of [
+      ['tsmesh, two hops, mTLS between them', mtlsB, mtlsA, 'up'],
+      [FULL, sidecarClient, sidecarServer, UP_CLUSTER],
+    ] as const) {
+      const cs = await stats(client.admin as string);
+      const ss = await stats(server.admin as string);
+      const rq = cs.get(`cluster.${cluster}.upstream_rq_total`) ?? NaN;
+      const cx = cs.get(`cluster.${cluster}.upstream_cx_total`) ?? NaN;
+      const hs = [...ss.entries()].filter(([k]) => k.endsWith('ssl.handshake')).reduce((a, [, v]) => a + v, 0);
+      p(`| ${name} | ${rq} | ${cx} | ${fmt(rq / cx, 0)} | ${hs} |`);
+    }
+
+    // RSS.
+    p(`\n### Sidecar RSS\n`);
+    p('| sidecar | RSS MB |');
+    p('| --- | --- |');
+    for (const [name, proc] of [
+      ['tsmesh one hop (one cluster), after the load', hop1],
+      ['full-path client sidecar (mTLS, telemetry), after the load', sidecarClient],
+    ] as const)
+      p(`| ${name} | ${fmt(rssMb(proc.child.pid), 1)} |`);
+    if (flag('no-rss')) p('\n(RSS with a Pilot-generated config skipped: --no-rss)');
+    else if (!existsSync(join(ROOT, 'dist/apps/pilot/main.js')) || !existsSync(join(ROOT, 'dist/apps/proxy/main.js')))
+      p('\n(RSS with a Pilot-generated config skipped: build pilot and proxy first)');
+    else {
+      const r = await sidecarRss(services, upstream.port, dir, children);
+      p(
+        `| dist/apps/proxy with Pilot's config for ${services} services (${r.clusters} outbound clusters), before traffic | ${fmt(r.rssAfterConfig, 1)} |`,
+      );
+      p(
+        `| same, after warm-up (${r.requests} requests to all ${services} services, ${r.ok} answered 200) | ${fmt(r.rssAfterWarmup, 1)} |`,
+      );
+      p(`\nTarget: ≤ 70 MB with a 100-service config.`);
+    }
+    p(`\nTotal run time ${Math.round((Date.now() - startedAt) / 1000)} s.`);
+    console.log(out.join('\n'));
   } finally {
+    // SIGINT first so roles under --cpu-prof write their profiles.
+    for (const c of children) c.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 1000));
     for (const c of children) c.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-void main();
+void main().catch((e: Error) => {
+  console.error(e);
+  process.exit(1);
+});
