@@ -6,7 +6,14 @@
  * for an endpoint change and a VirtualService change, Pilot CPU ms per proxy
  * per full push, bytes per proxy per push and Pilot RSS.
  *
+ * Fairness: every client has its own HTTP/2 connection with Envoy's default
+ * flow-control windows (until 2026-11-23 all 100 shared one connection with
+ * 64 KiB windows, which throttled a 43 MB push; `--shared-connection` keeps
+ * that mode). The clients stay in this one process: profiled during the
+ * VirtualService rounds it was ~80 % idle, so it is not what Pilot waits on.
+ *
  *   npm run bench:pilot -- [--services 1000] [--clients 100] [--rounds 10]
+ *                          [--pilot path/to/main.js] [--shared-connection]
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
