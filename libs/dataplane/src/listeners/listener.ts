@@ -148,15 +148,23 @@ export class ListenerRuntime {
         return;
       }
       if (head.length) socket.unshift(head);
-      // The previous keep-alive response may still hold the socket (its 'finish' not yet run);
-      // it was answered in full before this request was read, so it lets go now.
-      const prev = (socket as net.Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage;
-      if (prev) prev.detachSocket(socket);
-      const res = new http.ServerResponse(req);
-      res.assignSocket(socket);
-      res.shouldKeepAlive = false;
-      res.once('finish', () => socket.end());
-      this.onRequest(req, res, st);
+      const serve = () => {
+        const res = new http.ServerResponse(req);
+        res.assignSocket(socket);
+        res.shouldKeepAlive = false;
+        res.once('finish', () => socket.end());
+        this.onRequest(req, res, st);
+      };
+      // The previous keep-alive response may still hold the socket: answer after it (in order).
+      const held = socket as net.Socket & { _httpMessage?: http.ServerResponse | null };
+      const prev = held._httpMessage;
+      if (!prev) return serve();
+      const after = () => {
+        if (held._httpMessage === prev) prev.detachSocket(socket);
+        if (!socket.destroyed) serve();
+      };
+      if (prev.writableFinished) after();
+      else prev.once('finish', after);
     });
     this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => this.onClientError(err, socket));
     this.h2 = http2.createServer({
