@@ -6,7 +6,7 @@
  *  - Mixer Check throughput per CPU-second of the Mixer process;
  *  - Report ingestion (batches of 1,000) per CPU-second of the Mixer process.
  *
- *   node tools/bench/run.mjs mixer [--requests 20000] [--seconds 5] [--baseline <old mixer main.js>]
+ *   node tools/bench/run.mjs mixer [--requests 20000] [--seconds 5] [--mixer <main.js>] [--baseline <old mixer main.js>]
  *
  * With --baseline (an older build kept aside, e.g. tmp/mixer-old/main.js) a second Mixer
  * runs from it and the forced misses, bare Checks and server cases are timed against both
@@ -38,10 +38,13 @@ function arg(name: string, def: number): number {
 }
 const REQUESTS = arg('requests', 20000);
 const SECONDS = arg('seconds', 5);
-const BASELINE = (() => {
-  const i = process.argv.indexOf('--baseline');
-  return i >= 0 ? process.argv[i + 1] : '';
-})();
+const pathArg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+};
+const BASELINE = pathArg('baseline', '');
+/** The Mixer under test (another build can run alone with --mixer <main.js>). */
+const MIXER = pathArg('mixer', 'dist/apps/mixer/main.js');
 
 const POLICY = `
 apiVersion: config.istio.io/v1alpha2
@@ -69,7 +72,7 @@ function cpuMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime+stime in clock ticks (100 Hz)
 }
 
-async function startMixer(dir: string, main = 'dist/apps/mixer/main.js') {
+async function startMixer(dir: string, main = MIXER) {
   const child = spawn(
     process.execPath,
     [
