@@ -80,6 +80,10 @@ export class GrpcAdsTransport implements AdsTransport {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
       'grpc.initial_reconnect_backoff_ms': 500,
+      // A sidecar's route table push can be hundreds of KiB; with HTTP/2's default 64 KiB window
+      // every such push waits for window updates. 16 MiB is a credit, not an allocation (Envoy's
+      // own default for gRPC clusters is larger still, 256 MiB).
+      'grpc-node.flow_control_window': 16 * 1024 * 1024,
     }) as grpc.Client & Record<string, unknown>;
   }
 
