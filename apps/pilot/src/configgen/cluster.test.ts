@@ -1,6 +1,8 @@
 import { packAny, validateMessage } from '@tsmesh/protocol';
 import { BOOKINFO_YAML, REVIEWS_DR, contextFrom, productpage, sidecar } from '../testing/bookinfo';
+import { simulate } from '../testing/simulate';
 import { generateClusters, generateEndpoints, generateListeners } from './generator';
+import { httpProxyRouteConfig } from './virtual-host';
 import { TYPE, type Msg } from './names';
 
 const byName = (list: Msg[], name: string) => list.find((c) => c['name'] === name) as Msg;
@@ -190,6 +192,43 @@ spec:
     // Without the metadata the capture listener stays a plain passthrough.
     const plain = byName(generateListeners(productpage(), ctx, []), 'virtual');
     expect(plain['filter_chains']).toHaveLength(1);
+  });
+
+  it('lets apps tunnel with CONNECT through the explicit proxy to TLS/TCP services (and the outbound policy)', () => {
+    const external = `apiVersion: networking.istio.io/v1alpha3
+kind: ServiceEntry
+metadata: {name: api, namespace: default}
+spec:
+  hosts: [api.example.com]
+  ports: [{number: 443, name: https, protocol: HTTPS}]
+  location: MESH_EXTERNAL
+  resolution: DNS
+`;
+    const p = sidecar('10.1.0.10', 'productpage-v1-abc', { app: 'productpage' }, 'default', {
+      HTTP_PROXY_PORT: '15001',
+    });
+    const hcmOf = (ctx: ReturnType<typeof contextFrom>) =>
+      ((byName(generateListeners(p, ctx, []), 'virtual')['filter_chains'] as Msg[])[0]['filters'] as Msg[])[0][
+        'typed_config'
+      ] as Msg;
+    const blocked = contextFrom([BOOKINFO_YAML, external], { outboundTrafficPolicy: 'REGISTRY_ONLY' });
+    expect(hcmOf(blocked)['upgrade_configs']).toEqual([{ upgrade_type: 'CONNECT' }]);
+    const rc = httpProxyRouteConfig(p, blocked);
+    expect(validateMessage(TYPE.route, rc)).toEqual([]);
+    expect(simulate(rc, { authority: 'api.example.com:443', method: 'CONNECT' })?.cluster).toBe(
+      'outbound|443||api.example.com',
+    );
+    expect(simulate(rc, { authority: 'elsewhere.example.org:443', method: 'CONNECT' })?.cluster).toBe(
+      'BlackHoleCluster',
+    );
+    // Plain requests keep their routes; CONNECT never takes an HTTP route.
+    expect(simulate(rc, { authority: 'reviews:9080', path: '/reviews/1' })?.cluster).toMatch(/^outbound\|9080\|/);
+    // (the host's virtual host is chosen first and has no CONNECT route: Envoy's 404 NR)
+    expect(simulate(rc, { authority: 'reviews:9080', method: 'CONNECT' })).toBeUndefined();
+    const open = httpProxyRouteConfig(p, contextFrom([BOOKINFO_YAML, external]));
+    expect(simulate(open, { authority: 'elsewhere.example.org:443', method: 'CONNECT' })?.cluster).toBe(
+      'PassthroughCluster',
+    );
   });
 });
 

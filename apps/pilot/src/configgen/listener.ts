@@ -241,7 +241,7 @@ function httpProxyHcm(statPrefix: string, port: number, proxy: Proxy, ctx: PushC
     statPrefix,
     { rds: { config_source: adsConfigSource(), route_config_name: 'http_proxy' } },
     httpFilters(plugins, { proxy, ctx, port: sp, direction: 'outbound' }),
-    { http_protocol_options: { allow_absolute_url: wrap(true) } },
+    { http_protocol_options: { allow_absolute_url: wrap(true) }, upgrade_configs: [{ upgrade_type: 'CONNECT' }] },
   );
 }
 

@@ -194,12 +194,38 @@ export function httpProxyRouteConfig(proxy: Proxy, ctx: PushContext): Msg {
 
 function httpProxyRouteConfigUncached(proxy: Proxy, ctx: PushContext): Msg {
   const vhosts: Msg[] = [];
+  const tunnels: Msg[] = [];
   for (const s of sidecarScope(proxy, ctx).services)
-    for (const p of s.ports) if (isHttpProtocol(p.protocol)) vhosts.push(serviceVirtualHost(proxy, ctx, s, p.port));
+    for (const p of s.ports) {
+      if (isHttpProtocol(p.protocol)) vhosts.push(serviceVirtualHost(proxy, ctx, s, p.port));
+      else tunnels.push(connectVirtualHost(proxy, s, p.port));
+    }
+  const fallback = fallbackVirtualHost(ctx);
   return {
     name: 'http_proxy',
-    virtual_hosts: [...dedupeDomains(vhosts), fallbackVirtualHost(ctx)],
+    virtual_hosts: [
+      ...dedupeDomains([...vhosts, ...tunnels]),
+      { ...fallback, routes: [connectRoute((fallback['routes'] as Msg[])[0]), ...(fallback['routes'] as Msg[])] },
+    ],
     validate_clusters: wrap(false),
+  };
+}
+
+/** A `CONNECT` route to the cluster of `like` (the tunnel is a byte pipe; no timeout on it). */
+function connectRoute(like: Msg): Msg {
+  return { match: { connect_matcher: {} }, route: { cluster: (like['route'] as Msg)['cluster'], timeout: dur(0) } };
+}
+
+/**
+ * Non-HTTP ports (HTTPS, TLS, TCP) are reachable through the explicit proxy by `CONNECT host:port`:
+ * an app with `HTTPS_PROXY` pointing at the sidecar tunnels to the service's outbound cluster.
+ */
+function connectVirtualHost(proxy: Proxy, svc: Service, port: number): Msg {
+  const cluster = outboundClusterName(port, '', svc.hostname);
+  return {
+    name: `${svc.hostname}:${port}`,
+    domains: virtualHostDomains(svc, port, proxy.domain).filter((d) => d.endsWith(`:${port}`)),
+    routes: [connectRoute({ route: { cluster } })],
   };
 }
 

@@ -46,6 +46,8 @@ function routeMatches(match: Msg, req: SimRequest): boolean {
   const q = full.indexOf('?');
   const path = q >= 0 ? full.slice(0, q) : full;
   const query = new URLSearchParams(q >= 0 ? full.slice(q + 1) : '');
+  // Envoy: a `connect_matcher` route takes only CONNECT, and no other route takes CONNECT.
+  if (!!match['connect_matcher'] !== ((req.method ?? 'GET') === 'CONNECT')) return false;
   const cs = match['case_sensitive'] !== false;
   const p = cs ? path : path.toLowerCase();
   const norm = (s: string) => (cs ? s : s.toLowerCase());
