@@ -162,8 +162,8 @@ test('quota from the route ServiceConfig: granted 0 → 429 RESOURCE_EXHAUSTED',
     body: 'RESOURCE_EXHAUSTED:Quota is exhausted for: requestcount',
     flag: 'UAEX',
   });
-  // prefetch: asks best effort for 5× the charge
-  expect(mixer.quotas[0]).toEqual({ requestcount: { amount: 5, best_effort: true } });
+  // prefetch: a first request asks best effort for its own charge (no recent rate yet)
+  expect(mixer.quotas[0]).toEqual({ requestcount: { amount: 1, best_effort: true } });
   expect(mixer.checks[0].get('destination.service.host')).toBe('ratings.default.svc.cluster.local');
   await handle.close();
 });
@@ -255,5 +255,36 @@ test('quota prefetch: the surplus of a best-effort grant serves later requests l
   expect(stats.value('http_mixer_filter.total_quota_cache_hits')).toBe(4);
   await run({ perRoute, headers: { 'x-user': 'jason' } });
   expect(mixer.checks).toHaveLength(2);
+  await handle.close();
+});
+
+test('quota prefetch asks for what the recent rate predicts: one charge when slow, up to 5× in a burst', async () => {
+  // The Mixer grants exactly the charge, so every request goes remote and shows its ask.
+  mixer.answer = () => ({ code: 0, granted: 1 });
+  const clock = new FakeClock(Date.now());
+  const { run, handle } = setup({}, clock);
+  const perRoute = {
+    mixer: {
+      disableCheck: false,
+      disableReport: false,
+      attributes: {},
+      forwardAttributes: {},
+      quotaRules: [{ match: [], quotas: [{ quota: 'requestcount', charge: 1 }] }],
+    },
+  };
+  const asked = () => (mixer.quotas.at(-1)?.['requestcount'] as { amount: number }).amount;
+  const seen: number[] = [];
+  // slow: one request every 2 s (grants are valid for 1 s) never asks for more than it needs
+  for (let i = 0; i < 3; i++) {
+    await run({ perRoute });
+    seen.push(asked());
+    clock.advance(2000);
+  }
+  // a burst within the validity asks for more each time, capped at 5× the charge
+  for (let i = 0; i < 7; i++) {
+    await run({ perRoute });
+    seen.push(asked());
+  }
+  expect(seen).toEqual([1, 1, 1, 1, 2, 3, 4, 5, 5, 5]);
   await handle.close();
 });

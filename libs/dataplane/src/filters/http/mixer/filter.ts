@@ -268,7 +268,9 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
               } else stats.checkCacheMisses.inc();
             }
             const b = bag;
-            // quotas served from prefetched tokens need no remote call
+            // quotas served from prefetched tokens need no remote call; the others ask for what
+            // the recent rate predicts (each request is counted, served locally or not)
+            const asks = quotaCache ? quotas.map((q) => quotaCache.ask(q.quota, q.charge, now)) : [];
             const remoteQuotas = quotaCache
               ? quotas.filter((q) => !quotaCache.take(q.quota, b, q.charge, now))
               : quotas;
@@ -286,7 +288,7 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
                 remoteQuotas.map((q) => [
                   q.quota,
                   quotaCache
-                    ? { amount: q.charge * quotaCache.prefetch, best_effort: true }
+                    ? { amount: asks[quotas.indexOf(q)], best_effort: true }
                     : { amount: q.charge, best_effort: false },
                 ]),
               ),
@@ -328,10 +330,11 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
             for (const q of remoteQuotas) {
               const qr = res.quotas?.[q.quota];
               const granted = Number(qr?.granted_amount ?? 0);
-              if (quotaCache && granted > q.charge) {
-                const refs = decodeReferenced(qr?.referenced_attributes);
+              if (quotaCache) {
                 const d = qr?.valid_duration ?? {};
                 const ms = Number(d.seconds ?? 0) * 1000 + Number(d.nanos ?? 0) / 1e6;
+                quotaCache.granted(q.quota, ms);
+                const refs = granted > q.charge ? decodeReferenced(qr?.referenced_attributes) : undefined;
                 if (refs) quotaCache.put(q.quota, bag, refs, granted - q.charge, ms, clock.now());
               }
               if (granted < q.charge) {

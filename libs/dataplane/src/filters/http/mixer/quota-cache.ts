@@ -6,6 +6,12 @@
  * requests need no remote call for quota. Accuracy trades for fewer calls, as
  * upstream's did: a proxy may hold up to `prefetch - 1` tokens it never uses
  * within a window.
+ *
+ * How much to ask for is predicted from the recent rate, as upstream's prefetch did: the requests
+ * for that quota seen within the last grant's validity (one second before any grant), at least
+ * one charge and at most `prefetch` charges. A slow caller asks for just what it needs, so a small
+ * limit with grants valid only briefly (redisquota ROLLING_WINDOW: until the current bucket ends)
+ * is not spent on tokens that expire unused; a busy one asks for the full prefetch.
  */
 import type { Bag } from '@tsmesh/attributes';
 import { signature, type RefAttr } from './check-cache';
@@ -19,6 +25,8 @@ export class QuotaCache {
   /** Per quota name: the attribute sets its answers depended on. */
   private readonly refs = new Map<string, Map<string, RefAttr[]>>();
   private readonly pools = new Map<string, Pool>();
+  /** Per quota name: the times of its last `prefetch` requests and the last grant's validity. */
+  private readonly recent = new Map<string, { times: number[]; next: number; validMs: number }>();
 
   constructor(
     readonly prefetch: number,
@@ -49,6 +57,27 @@ export class QuotaCache {
       }
     }
     return false;
+  }
+
+  /** Records a request for `quota` at `now`; the number of units to ask Mixer for if it goes remote. */
+  ask(quota: string, charge: number, now: number): number {
+    let r = this.recent.get(quota);
+    if (!r) {
+      if (this.recent.size >= this.maxEntries) this.recent.delete(this.recent.keys().next().value as string);
+      this.recent.set(quota, (r = { times: [], next: 0, validMs: 1000 }));
+    }
+    if (r.times.length < this.prefetch) r.times.push(now);
+    else r.times[r.next] = now;
+    r.next = (r.next + 1) % this.prefetch;
+    let seen = 0;
+    for (const t of r.times) if (now - t < r.validMs) seen++;
+    return charge * Math.max(1, Math.min(this.prefetch, seen));
+  }
+
+  /** The validity of the latest grant for `quota` (the horizon of the rate prediction). */
+  granted(quota: string, validMs: number): void {
+    const r = this.recent.get(quota);
+    if (r && validMs > 0) r.validMs = validMs;
   }
 
   /** Keeps what a remote grant left over after this request took `used`. */
