@@ -3,17 +3,14 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { silentLogger } from '@tsmesh/core';
 import { httpRequest, makeTestCert, type TestCert } from '@tsmesh/testing';
-import { Dataplane } from '../engine/dataplane';
-import { httpListenerYaml, staticClusterYaml, until, yamlSnapshot } from '../engine/testing';
-import { registerBuiltinFilters } from '../filters/builtin';
-import { FilterRegistry } from '../filters/types';
+import type { Dataplane } from '../engine/dataplane';
+import { until } from '../engine/testing';
 import { StaticCertificateProvider } from './certificate-provider';
+import { outboundMtlsSnapshot, sidecarEngine } from './testing';
 
 const SERVER_ID = 'spiffe://cluster.local/ns/default/sa/bookinfo-reviews';
 const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/productpage';
-const CLUSTER = 'outbound|9080||reviews.default.svc.cluster.local';
 
 /** Serial number of a PEM certificate as node reports it on the peer side. */
 function serialOf(pem: string): string {
@@ -65,42 +62,11 @@ describe('outbound mTLS after client certificate rotation (UpstreamTlsContext by
     await new Promise<void>((r) => server.close(() => r()));
   });
 
-  function engine(provider?: StaticCertificateProvider): Dataplane {
-    return new Dataplane({
-      nodeId: 'sidecar~127.0.0.1~productpage.default~default.svc.cluster.local',
-      logger: silentLogger(),
-      filters: registerBuiltinFilters(new FilterRegistry()),
-      tls: { provider },
-      drainMs: 10,
-    });
-  }
+  const engine = sidecarEngine;
 
   /** Outbound listener + mTLS cluster; the client certificate comes by SDS name `default`. */
   function snapshot(secrets: string[] = [], upstreamPort = port, extra = '') {
-    return yamlSnapshot({
-      listeners: [httpListenerYaml('outbound', 'out')],
-      routes: [
-        `name: out\nvirtual_hosts: [{name: v, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: "${CLUSTER}"}}]}]`,
-      ],
-      clusters: [
-        staticClusterYaml(
-          CLUSTER,
-          [`127.0.0.1:${upstreamPort}`],
-          `${extra}transport_socket:
-  name: envoy.transport_sockets.tls
-  typed_config:
-    "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
-    sni: outbound_.9080_._.reviews.default.svc.cluster.local
-    common_tls_context:
-      tls_certificate_sds_secret_configs: [{name: default}]
-      combined_validation_context:
-        default_validation_context:
-          match_subject_alt_names: [{exact: "${SERVER_ID}"}]
-        validation_context_sds_secret_config: {name: ROOTCA}`,
-        ),
-      ],
-      secrets,
-    });
+    return outboundMtlsSnapshot({ port: upstreamPort, san: SERVER_ID, secrets, clusterExtra: extra });
   }
 
   const secretYaml = (c: TestCert) =>

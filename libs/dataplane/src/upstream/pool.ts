@@ -1,15 +1,11 @@
 /**
- * Upstream connection pools, one per cluster: HTTP/1.1 over a keep-alive `http.Agent`
- * (`https.Agent` with an UpstreamTlsContext) and HTTP/2 (h2c or ALPN h2) over one shared
+ * Upstream connection pools, one per cluster: HTTP/1.1 over the raw pooled client (raw-http1.ts,
+ * plaintext or TLS with an UpstreamTlsContext) and HTTP/2 (h2c or ALPN h2) over one shared
  * `ClientHttp2Session` per host. Both present the same small stream interface to the router.
  * Connection counts feed the cluster's `upstream_cx_*` stats and the max_connections breaker.
  */
-import http from 'node:http';
 import http2 from 'node:http2';
-import https from 'node:https';
-import type { Socket } from 'node:net';
-import { Writable, type Duplex, type Readable } from 'node:stream';
-import tls from 'node:tls';
+import { Writable, type Readable } from 'node:stream';
 import type { Clock } from '@tsmesh/core';
 import type { UpstreamTlsOptions } from '../tls/context';
 import type { Host } from './host';
@@ -66,159 +62,9 @@ export interface UpstreamPool {
   close(): void;
 }
 
-const CONNECT_ERRORS = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EADDRNOTAVAIL',
-]);
-
 export function createPool(opts: PoolOptions): UpstreamPool {
   if (opts.http2) return new Http2Pool(opts);
-  // Plaintext HTTP/1.1 takes the raw pooled client (fast path); TLS keeps https.Agent.
-  return opts.tls ? new Http1Pool(opts) : new RawHttp1Pool(opts);
-}
-
-/**
- * A keep-alive https.Agent whose new connections take the UpstreamTlsContext's current secure
- * context (rotated certificates apply from the next connection on; pooled sockets are reused
- * as they are). TLS sessions are cached per generation of the material, so a connection opened
- * after a rotation never resumes a session negotiated with the previous certificate.
- */
-class RotatingTlsAgent extends https.Agent {
-  private readonly sessions = new Map<string, Buffer>();
-  private generation = 0;
-  constructor(
-    opts: https.AgentOptions,
-    private readonly tlsOpts: UpstreamTlsOptions,
-  ) {
-    super(opts);
-  }
-
-  override createConnection(options: https.RequestOptions & { _agentKey?: string }): Duplex {
-    const state = this.tlsOpts.current();
-    if (state.generation !== this.generation) {
-      this.generation = state.generation;
-      this.sessions.clear();
-    }
-    const key = options._agentKey ?? '';
-    const session = this.sessions.get(key);
-    const socket = tls.connect({
-      ...(options as tls.ConnectionOptions),
-      servername: this.tlsOpts.servername ?? (options.servername as string | undefined),
-      ALPNProtocols: this.tlsOpts.ALPNProtocols,
-      checkServerIdentity: this.tlsOpts.checkServerIdentity,
-      secureContext: state.secureContext,
-      rejectUnauthorized: state.rejectUnauthorized,
-      ...(session ? { session } : {}),
-    });
-    const generation = state.generation;
-    socket.on('session', (s: Buffer) => {
-      if (generation !== this.generation) return;
-      if (this.sessions.size >= 256 && !this.sessions.has(key)) this.sessions.clear();
-      this.sessions.set(key, s);
-    });
-    return socket;
-  }
-}
-
-class Http1Pool implements UpstreamPool {
-  private readonly agent: http.Agent;
-  private open = 0;
-  constructor(private readonly opts: PoolOptions) {
-    const agentOpts: https.AgentOptions = {
-      keepAlive: true,
-      keepAliveMsecs: 1000,
-      maxSockets: Math.max(1, opts.maxConnections),
-      maxTotalSockets: Math.max(1, opts.maxConnections),
-      maxFreeSockets: 256,
-      scheduling: 'lifo',
-    };
-    this.agent = opts.tls ? new RotatingTlsAgent(agentOpts, opts.tls) : new http.Agent(agentOpts);
-  }
-
-  connections(): number {
-    return this.open;
-  }
-
-  request(host: Host, head: RequestHead, handlers: UpstreamHandlers): UpstreamStream {
-    const { stats, clock } = this.opts;
-    const mod = this.opts.tls ? https : http;
-    const req = mod.request({
-      agent: this.agent,
-      host: host.address,
-      port: host.port,
-      method: head.method,
-      path: head.path,
-      headers: head.headers as http.OutgoingHttpHeaders,
-      setHost: false,
-      servername: this.opts.tls?.servername,
-    } as https.RequestOptions);
-    let connected = true;
-    let settled = false;
-    req.on('socket', (sock: Socket & { __tsmeshCounted?: boolean }) => {
-      if (!sock.__tsmeshCounted) {
-        sock.__tsmeshCounted = true;
-        this.open++;
-        host.cxActive++;
-        host.cxTotal++;
-        stats.cxTotal.inc();
-        stats.cxActive.inc();
-        sock.once('close', () => {
-          this.open--;
-          host.cxActive--;
-          stats.cxActive.dec();
-        });
-      }
-      if (sock.connecting) {
-        connected = false;
-        const t = clock.setTimeout(() => {
-          stats.cxConnectTimeout.inc();
-          req.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
-        }, this.opts.connectTimeoutMs);
-        sock.once(this.opts.tls ? 'secureConnect' : 'connect', () => {
-          connected = true;
-          t.cancel();
-        });
-        sock.once('close', () => t.cancel());
-      }
-    });
-    req.on('response', (res: http.IncomingMessage) => {
-      settled = true;
-      handlers.onResponse({
-        status: res.statusCode ?? 502,
-        headers: res.headers,
-        body: res,
-        onTrailers: (cb) => res.once('end', () => cb(res.trailers)),
-      });
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (settled) return;
-      settled = true;
-      const connectFailure = !connected || CONNECT_ERRORS.has(err.code ?? '');
-      if (connectFailure) {
-        host.cxConnectFail++;
-        stats.cxConnectFail.inc();
-      }
-      handlers.onError(connectFailure ? 'connect' : 'reset', err);
-    });
-    return {
-      write: (c) => req.write(c),
-      end: (c) => (c ? req.end(c) : req.end()),
-      abort: () => {
-        settled = true;
-        req.destroy();
-      },
-      writable: req,
-    };
-  }
-
-  close(): void {
-    this.agent.destroy();
-  }
+  return new RawHttp1Pool(opts);
 }
 
 class Http2Pool implements UpstreamPool {

@@ -1,5 +1,6 @@
 /**
- * A pooled raw HTTP/1.1 client for plaintext upstreams: keep-alive connections per host (LIFO),
+ * A pooled raw HTTP/1.1 client: keep-alive connections per host (LIFO), plaintext or over TLS
+ * (UpstreamTlsContext: SNI, ALPN, secure naming, session reuse, rotated material per new connection),
  * the request head written as one string, and a small incremental response parser (status line,
  * headers, Content-Length / chunked / close-delimited bodies, 1xx skipped, trailers). It avoids
  * `http.ClientRequest`/`IncomingMessage` per request, the main per-request cost of a Node relay.
@@ -8,7 +9,9 @@
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import type { Clock } from '@tsmesh/core';
+import type { Clock, TimerHandle } from '@tsmesh/core';
+import type { UpstreamTlsOptions } from '../tls/context';
+import { UpstreamTlsConnector } from '../tls/upstream-connect';
 import type { ClusterStats } from './cluster-stats';
 import type { Host } from './host';
 import type { RequestHead, UpstreamHandlers, UpstreamPool, UpstreamStream } from './pool';
@@ -40,7 +43,10 @@ class Conn {
   readonly socket: net.Socket;
   ex: Exchange | null = null;
   reusable = true;
+  /** TCP connected (plaintext) or TLS handshake done and the peer verified: requests may go out. */
   connected = false;
+  /** connect_timeout, until `connected`. */
+  connectTimer?: TimerHandle;
   /** Exchanges started on this connection (a replay only makes sense for a reused one). */
   reusedCount = 0;
   private buf: Buffer | null = null;
@@ -53,8 +59,20 @@ class Conn {
   constructor(
     readonly pool: RawHttp1Pool,
     readonly host: Host,
+    tls: UpstreamTlsConnector | null,
   ) {
-    this.socket = net.connect({ host: host.address, port: host.port, noDelay: true });
+    this.socket = tls
+      ? tls.connect(host.address, host.port)
+      : net.connect({ host: host.address, port: host.port, noDelay: true });
+    // Nothing is written before the peer is verified (secure naming), not even the request head.
+    this.socket.once(tls ? 'secureConnect' : 'connect', () => {
+      this.connected = true;
+      this.connectTimer?.cancel();
+      const ex = this.ex;
+      if (!ex) return;
+      if (ex.ended || ex.pending.length) this.flushRequest();
+      ex.events?.emit('drain');
+    });
     this.socket.on('data', (d: Buffer) => this.onData(d));
     this.socket.on('error', () => undefined);
     this.socket.once('close', () => this.onClose());
@@ -67,6 +85,7 @@ class Conn {
     this.buf = null;
     this.body = null;
     this.noBody = ex.method === 'HEAD';
+    if (!this.connected) return;
     if (ex.ended || ex.pending.length) this.flushRequest();
     ex.events?.emit('drain');
   }
@@ -74,7 +93,7 @@ class Conn {
   /** Writes the head plus whatever body is pending in as few writes as possible. */
   flushRequest(): void {
     const ex = this.ex;
-    if (!ex) return;
+    if (!ex || !this.connected) return;
     if (ex.head) {
       const first = ex.head;
       ex.head = '';
@@ -307,12 +326,22 @@ interface HostPool {
 
 export class RawHttp1Pool implements UpstreamPool {
   private readonly hosts = new Map<string, HostPool>();
+  private readonly tls: UpstreamTlsConnector | null;
   private open = 0;
   private closed = false;
 
   constructor(
-    private readonly opts: { clock: Clock; connectTimeoutMs: number; maxConnections: number; stats: ClusterStats },
-  ) {}
+    private readonly opts: {
+      clock: Clock;
+      connectTimeoutMs: number;
+      maxConnections: number;
+      stats: ClusterStats;
+      /** UpstreamTlsContext, or null for plaintext. */
+      tls?: UpstreamTlsOptions | null;
+    },
+  ) {
+    this.tls = opts.tls ? new UpstreamTlsConnector(opts.tls) : null;
+  }
 
   connections(): number {
     return this.open;
@@ -348,7 +377,7 @@ export class RawHttp1Pool implements UpstreamPool {
         if (ex.aborted) return false;
         ex.pending.push(chunk);
         const c = conn as Conn | null;
-        if (c?.ex === ex) {
+        if (c?.ex === ex && c.connected) {
           c.flushRequest();
           return !c.socket.writableNeedDrain;
         }
@@ -374,8 +403,9 @@ export class RawHttp1Pool implements UpstreamPool {
         }
       },
       get writable(): NodeJS.WritableStream {
-        return ((conn as Conn | null)?.socket ??
-          (ex.events ??= new EventEmitter())) as unknown as NodeJS.WritableStream;
+        // Until its connection can carry bytes, 'drain' comes from the exchange itself.
+        const c = conn as Conn | null;
+        return (c?.connected ? c.socket : (ex.events ??= new EventEmitter())) as unknown as NodeJS.WritableStream;
       },
     };
     return stream;
@@ -396,21 +426,19 @@ export class RawHttp1Pool implements UpstreamPool {
 
   private connect(host: Host, hp: HostPool): Conn {
     const { stats, clock } = this.opts;
-    const conn = new Conn(this, host);
+    const conn = new Conn(this, host, this.tls);
     hp.total++;
     this.open++;
     host.cxActive++;
     host.cxTotal++;
     stats.cxTotal.inc();
     stats.cxActive.inc();
+    // connect_timeout covers the TLS handshake too (Envoy: until the transport socket is connected).
     const t = clock.setTimeout(() => {
       stats.cxConnectTimeout.inc();
       conn.socket.destroy();
     }, this.opts.connectTimeoutMs);
-    conn.socket.once('connect', () => {
-      conn.connected = true;
-      t.cancel();
-    });
+    conn.connectTimer = t;
     conn.socket.once('close', () => t.cancel());
     return conn;
   }
