@@ -1,8 +1,8 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protocolErrors } from './errors';
-import { envoyIncludeDirs } from './proto-files';
-import { istioRoot } from './root';
+import * as protobuf from 'protobufjs';
+import { envoyRoot, istioRoot } from './root';
 
 /**
  * proto-loader options for every service definition: snake_case fields, int64 as Number,
@@ -17,32 +17,47 @@ export const GRPC_LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-const ENVOY_SERVICE_FILES = [
-  'envoy/service/discovery/v3/ads.proto',
-  'envoy/service/listener/v3/lds.proto',
-  'envoy/service/route/v3/rds.proto',
-  'envoy/service/cluster/v3/cds.proto',
-  'envoy/service/endpoint/v3/eds.proto',
-  'envoy/service/secret/v3/sds.proto',
-  'envoy/service/status/v3/csds.proto',
-  'envoy/service/load_stats/v3/lrs.proto',
-];
-
-let envoyPackage: protoLoader.PackageDefinition | undefined;
+let envoyServices: Map<string, ServiceDefinition> | undefined;
 const istioPackages = new Map<string, protoLoader.PackageDefinition>();
 
-function envoyPackageDefinition(): protoLoader.PackageDefinition {
-  if (!envoyPackage) {
-    try {
-      envoyPackage = protoLoader.loadSync(ENVOY_SERVICE_FILES, {
-        ...GRPC_LOADER_OPTIONS,
-        includeDirs: envoyIncludeDirs(),
-      });
-    } catch (e) {
-      throw protocolErrors.error('PROTOCOL_ERR_PROTO_LOAD', { reason: (e as Error).message }, [], e);
-    }
+/**
+ * A gRPC service definition built on the shared Envoy root (envoyRoot), with proto-loader's
+ * object conversion (GRPC_LOADER_OPTIONS): `fromObject` + `encode` out, `decode` + `toObject` in.
+ * Loading the xDS services through proto-loader instead would parse the Envoy API a second
+ * time into a root of its own and build descriptor objects for every message in it: several
+ * MB of a sidecar's heap for nothing it uses.
+ */
+function envoyService(name: string): ServiceDefinition {
+  envoyServices ??= new Map();
+  let def = envoyServices.get(name);
+  if (def) return def;
+  let svc: protobuf.Service;
+  try {
+    const found = envoyRoot().lookup(name);
+    if (!(found instanceof protobuf.Service)) throw new Error(`service ${name} not found`);
+    svc = found;
+  } catch (e) {
+    throw protocolErrors.error('PROTOCOL_ERR_PROTO_LOAD', { reason: (e as Error).message }, [], e);
   }
-  return envoyPackage;
+  const out: Record<string, unknown> = {};
+  for (const m of svc.methodsArray) {
+    m.resolve();
+    const req = m.resolvedRequestType as protobuf.Type;
+    const res = m.resolvedResponseType as protobuf.Type;
+    out[m.name] = {
+      path: `/${name}/${m.name}`,
+      requestStream: !!m.requestStream,
+      responseStream: !!m.responseStream,
+      requestSerialize: (o: object) => Buffer.from(req.encode(req.fromObject(o)).finish()),
+      requestDeserialize: (b: Buffer) => req.toObject(req.decode(b), GRPC_LOADER_OPTIONS),
+      responseSerialize: (o: object) => Buffer.from(res.encode(res.fromObject(o)).finish()),
+      responseDeserialize: (b: Buffer) => res.toObject(res.decode(b), GRPC_LOADER_OPTIONS),
+      originalName: m.name.charAt(0).toLowerCase() + m.name.slice(1),
+    };
+  }
+  def = out as unknown as ServiceDefinition;
+  envoyServices.set(name, def);
+  return def;
 }
 
 function istioPackageDefinition(entry: string): protoLoader.PackageDefinition {
@@ -68,42 +83,42 @@ function service(pkg: protoLoader.PackageDefinition, name: string): ServiceDefin
 
 /** envoy.service.discovery.v3.AggregatedDiscoveryService (StreamAggregatedResources, DeltaAggregatedResources). */
 export function adsServiceDefinition(): ServiceDefinition {
-  return service(envoyPackageDefinition(), 'envoy.service.discovery.v3.AggregatedDiscoveryService');
+  return envoyService('envoy.service.discovery.v3.AggregatedDiscoveryService');
 }
 
 /** envoy.service.listener.v3.ListenerDiscoveryService (LDS). */
 export function ldsServiceDefinition(): ServiceDefinition {
-  return service(envoyPackageDefinition(), 'envoy.service.listener.v3.ListenerDiscoveryService');
+  return envoyService('envoy.service.listener.v3.ListenerDiscoveryService');
 }
 
 /** envoy.service.route.v3.RouteDiscoveryService (RDS). */
 export function rdsServiceDefinition(): ServiceDefinition {
-  return service(envoyPackageDefinition(), 'envoy.service.route.v3.RouteDiscoveryService');
+  return envoyService('envoy.service.route.v3.RouteDiscoveryService');
 }
 
 /** envoy.service.cluster.v3.ClusterDiscoveryService (CDS). */
 export function cdsServiceDefinition(): ServiceDefinition {
-  return service(envoyPackageDefinition(), 'envoy.service.cluster.v3.ClusterDiscoveryService');
+  return envoyService('envoy.service.cluster.v3.ClusterDiscoveryService');
 }
 
 /** envoy.service.endpoint.v3.EndpointDiscoveryService (EDS). */
 export function edsServiceDefinition(): ServiceDefinition {
-  return service(envoyPackageDefinition(), 'envoy.service.endpoint.v3.EndpointDiscoveryService');
+  return envoyService('envoy.service.endpoint.v3.EndpointDiscoveryService');
 }
 
 /** envoy.service.secret.v3.SecretDiscoveryService (SDS). */
 export function sdsServiceDefinition(): ServiceDefinition {
-  return service(envoyPackageDefinition(), 'envoy.service.secret.v3.SecretDiscoveryService');
+  return envoyService('envoy.service.secret.v3.SecretDiscoveryService');
 }
 
 /** envoy.service.status.v3.ClientStatusDiscoveryService (CSDS, for proxy-status style debugging). */
 export function csdsServiceDefinition(): ServiceDefinition {
-  return service(envoyPackageDefinition(), 'envoy.service.status.v3.ClientStatusDiscoveryService');
+  return envoyService('envoy.service.status.v3.ClientStatusDiscoveryService');
 }
 
 /** envoy.service.load_stats.v3.LoadReportingService (LRS). */
 export function lrsServiceDefinition(): ServiceDefinition {
-  return service(envoyPackageDefinition(), 'envoy.service.load_stats.v3.LoadReportingService');
+  return envoyService('envoy.service.load_stats.v3.LoadReportingService');
 }
 
 /** istio.mixer.v1.Mixer (Check, Report), Istio 1.0's Mixer API. */
@@ -119,9 +134,4 @@ export function caServiceDefinition(): ServiceDefinition {
 /** istio.v1.auth.IstioCAService (HandleCSR), Istio 1.0's node-agent CSR API. */
 export function legacyCaServiceDefinition(): ServiceDefinition {
   return service(istioPackageDefinition('security/proto/ca_service.proto'), 'istio.v1.auth.IstioCAService');
-}
-
-/** The proto-loader package definition holding all Envoy xDS services (for makeGenericClientConstructor & co.). */
-export function envoyServicesPackage(): protoLoader.PackageDefinition {
-  return envoyPackageDefinition();
 }
