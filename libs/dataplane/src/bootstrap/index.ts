@@ -9,3 +9,4 @@ export * from './proxy-runtime';
 export * from './proxy-process';
 export * from './istio-cert-files';
 export * from './mixer-wiring';
+export * from './v8-flags';
