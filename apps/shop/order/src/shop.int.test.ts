@@ -11,11 +11,14 @@ afterAll(async () => {
 
 test('order → feed → shipping/invoicing/bonus on PGlite', async () => {
   const args = ['--host', '127.0.0.1', '--port', '0'];
-  const order = await startDemoProcess(entry('order'), { args });
+  // Each service opens its own embedded PGlite: several starting at once on a loaded 2-core
+  // machine take well over the default 20 s.
+  const timeoutMs = 90_000;
+  const order = await startDemoProcess(entry('order'), { args, timeoutMs });
   procs.push(order);
   const env = { ORDER_URL: `http://${order.address}`, POLL_INTERVAL_MS: '0' };
   const consumers = await Promise.all(
-    ['shipping', 'invoicing', 'bonus'].map((s) => startDemoProcess(entry(s), { args, env })),
+    ['shipping', 'invoicing', 'bonus'].map((s) => startDemoProcess(entry(s), { args, env, timeoutMs })),
   );
   procs.push(...consumers);
   const created = await demoRequest(`http://${order.address}/order`, {
@@ -50,4 +53,4 @@ test('order → feed → shipping/invoicing/bonus on PGlite', async () => {
   );
   expect(inv.invoices[0]).toMatchObject({ customer: 'Ada', total: 3 });
   expect(await order.stop()).toBe(0);
-});
+}, 240_000);
