@@ -23,7 +23,12 @@
  *
  *   node tools/bench/run.mjs proxy [--rounds 3] [--duration 3] [--paced-duration 5]
  *     [--connections 16] [--rate 1000] [--services 100] [--tool wrk|autocannon]
- *     [--latency-tool h2load|autocannon] [--no-mixer] [--no-rss]
+ *     [--latency-tool h2load|autocannon] [--no-mixer] [--no-rss] [--rss-only] [--only <regex>]
+ *   --rss-only: only the RSS phase (needs dist/apps/pilot and dist/apps/proxy), about 30 s.
+ *   --v8-flags "<flags>": the flags of the side-by-side one-hop row (default SIDECAR_V8_FLAGS).
+ * The one-hop path runs twice side by side, with V8's default heap flags and with the flags
+ * apps/proxy applies (SIDECAR_V8_FLAGS), so the CPU/throughput cost of those flags is a ratio
+ * from the same run; the RSS phase reports the built sidecar both ways too.
  */
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync, rmSync, readFileSync, mkdirSync, openSync, closeSync } from 'node:fs';
@@ -36,7 +41,14 @@ import { BODY, announce, roleUpstream, roleZipkin } from './roles';
 import { silentLogger } from '@tsmesh/core';
 import { X509Certificate } from 'node:crypto';
 import { generateKey, issueCertificate, privateKeyToPem, selfSignedRoot } from '@tsmesh/pki';
-import { parseBootstrap, ProxyRuntime, registerBuiltinFilters, type Msg } from '@tsmesh/dataplane';
+import {
+  applyV8Flags,
+  parseBootstrap,
+  ProxyRuntime,
+  registerBuiltinFilters,
+  SIDECAR_V8_FLAGS,
+  type Msg,
+} from '@tsmesh/dataplane';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -81,6 +93,8 @@ function roleRelay(target: number): void {
 
 /** A tsmesh proxy from the bootstrap in BENCH_BOOTSTRAP (JSON); BENCH_ACCESS_LOG=1 adds the mesh access log. */
 async function roleProxy(): Promise<void> {
+  // The sidecar's V8 heap flags (apps/proxy applies them at start) for the side-by-side row.
+  applyV8Flags(process.env['BENCH_V8_FLAGS'] ?? '');
   const bootstrap = parseBootstrap(process.env['BENCH_BOOTSTRAP'] ?? '{}', 'BENCH_BOOTSTRAP');
   const rt = await ProxyRuntime.start({
     bootstrap,
@@ -314,8 +328,12 @@ function spawnRole(args: string[], env: Record<string, string> = {}): Promise<Pr
   });
 }
 
-const proxyRole = (name: string, boot: string, accessLog = false) =>
-  spawnRole(['--role', 'proxy', '--name', name], { BENCH_BOOTSTRAP: boot, BENCH_ACCESS_LOG: accessLog ? '1' : '0' });
+const proxyRole = (name: string, boot: string, accessLog = false, v8Flags = '') =>
+  spawnRole(['--role', 'proxy', '--name', name], {
+    BENCH_BOOTSTRAP: boot,
+    BENCH_ACCESS_LOG: accessLog ? '1' : '0',
+    BENCH_V8_FLAGS: v8Flags,
+  });
 
 /** CPU time of a process so far in ms: the role's own process.cpuUsage over IPC, else /proc (10 ms ticks). */
 function cpuMs(child: ChildProcess): Promise<number> {
@@ -399,10 +417,12 @@ function startBuilt(
   args: string[],
   listeners: string[],
   stdoutFile: string,
+  env: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; addresses: Record<string, string> }> {
   const fd = openSync(stdoutFile, 'w');
   const child = spawn(process.execPath, [join(ROOT, `dist/apps/${name}/main.js`), ...args], {
     stdio: ['ignore', fd, 'inherit'],
+    env: { ...process.env, ...env },
   });
   closeSync(fd);
   return new Promise((resolve, reject) => {
@@ -581,15 +601,18 @@ async function sidecarRss(
   upstreamPort: number,
   dir: string,
   children: ChildProcess[],
+  /** TSMESH_PROXY_V8_FLAGS for the sidecar: undefined keeps its own (SIDECAR_V8_FLAGS), "" V8's defaults. */
+  v8Flags?: string,
 ): Promise<{ rssAfterConfig: number; rssAfterWarmup: number; clusters: number; requests: number; ok: number }> {
-  const cfg = join(dir, 'services');
+  const tag = v8Flags === undefined ? 'sidecar-flags' : `flags-${v8Flags.replace(/\W+/g, '_') || 'none'}`;
+  const cfg = join(dir, `services-${tag}`);
   mkdirSync(cfg);
   writeFileSync(join(cfg, 'services.yaml'), servicesYaml(n, upstreamPort));
   const pilot = await startBuilt(
     'pilot',
     ['--config-dir', cfg, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
     ['grpc'],
-    join(dir, 'pilot.log'),
+    join(dir, `pilot-${tag}.log`),
   );
   children.push(pilot.child);
   const proxyPort = await freePort();
@@ -618,7 +641,8 @@ async function sidecarRss(
       '',
     ],
     ['admin', 'health'],
-    join(dir, 'proxy.log'),
+    join(dir, `proxy-${tag}.log`),
+    v8Flags === undefined ? {} : { TSMESH_PROXY_V8_FLAGS: v8Flags },
   );
   children.push(sidecar.child);
   const deadline = Date.now() + 60_000;
@@ -665,7 +689,32 @@ async function sidecarRss(
   );
   agent.destroy();
   await new Promise((r) => setTimeout(r, 2000));
-  return { rssAfterConfig, rssAfterWarmup: rssMb(sidecar.child.pid), clusters, requests, ok };
+  const rssAfterWarmup = rssMb(sidecar.child.pid);
+  for (const c of [sidecar.child, pilot.child]) c.kill('SIGKILL');
+  return { rssAfterConfig, rssAfterWarmup, clusters, requests, ok };
+}
+
+/** The RSS rows of dist/apps/proxy with Pilot's config: the sidecar as shipped, then with V8's default heap flags. */
+async function sidecarRssRows(
+  services: number,
+  upstreamPort: number,
+  dir: string,
+  children: ChildProcess[],
+  p: (line: string) => void,
+): Promise<void> {
+  for (const [label, flags] of [
+    [`V8 flags ${SIDECAR_V8_FLAGS} (as shipped)`, undefined],
+    ['V8 default heap flags (TSMESH_PROXY_V8_FLAGS="")', ''],
+  ] as const) {
+    const r = await sidecarRss(services, upstreamPort, dir, children, flags);
+    p(
+      `| dist/apps/proxy with Pilot's config for ${services} services (${r.clusters} outbound clusters), ${label}, before traffic | ${fmt(r.rssAfterConfig, 1)} |`,
+    );
+    p(
+      `| same, after warm-up (${r.requests} requests to all ${services} services, ${r.ok} answered 200) | ${fmt(r.rssAfterWarmup, 1)} |`,
+    );
+  }
+  p(`\nTarget: ≤ 70 MB with a 100-service config.`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -706,11 +755,23 @@ async function main(): Promise<void> {
   try {
     const track = <T extends Proc>(p: T): T => (children.push(p.child), p);
     const upstream = track(await spawnRole(['--role', 'upstream']));
+    if (flag('rss-only')) {
+      // Only the RSS phase (dist/apps/pilot and dist/apps/proxy), about 30 s.
+      const out: string[] = [
+        `\n### Sidecar RSS — ${new Date(startedAt).toISOString()}, load ${loadavg()[0].toFixed(2)}\n`,
+      ];
+      out.push('| sidecar | RSS MB |', '| --- | --- |');
+      await sidecarRssRows(services, upstream.port, dir, children, (l) => out.push(l));
+      console.log(out.join('\n'));
+      return;
+    }
     const zipkin = track(await spawnRole(['--role', 'zipkin']));
     const relay = track(await spawnRole(['--role', 'relay', '--target', String(upstream.port)]));
     const hop = (target: number, extra: Parameters<typeof listener>[1] = {}, cluster: Msg = {}) =>
       bootstrap('bench', [listener('up', extra)], [staticCluster('up', target, cluster)]);
     const hop1 = track(await proxyRole('hop1', hop(upstream.port)));
+    const v8Flags = arg('v8-flags', SIDECAR_V8_FLAGS);
+    const hop1v8 = track(await proxyRole('hop1v8', hop(upstream.port), false, v8Flags));
     const hop2a = track(await proxyRole('hop2a', hop(upstream.port)));
     const hop2b = track(await proxyRole('hop2b', hop(hop2a.port)));
     const certs = await meshCerts();
@@ -791,6 +852,7 @@ async function main(): Promise<void> {
       { name: 'direct (node:http server)', port: upstream.port, procs: [] },
       { name: 'node:http keep-alive relay (reference)', port: relay.port, procs: [relay.child] },
       { name: 'tsmesh, one hop', port: hop1.port, procs: [hop1.child] },
+      { name: `tsmesh, one hop, sidecar V8 flags (${v8Flags})`, port: hop1v8.port, procs: [hop1v8.child] },
       { name: 'tsmesh, two hops', port: hop2b.port, procs: [hop2a.child, hop2b.child] },
       { name: 'tsmesh, two hops, mTLS between them', port: mtlsB.port, procs: [mtlsA.child, mtlsB.child] },
       { name: FULL, port: sidecarClient.port, procs: [sidecarServer.child, sidecarClient.child] },
@@ -939,6 +1001,7 @@ async function main(): Promise<void> {
     p('| --- | --- |');
     for (const [name, proc] of [
       ['tsmesh one hop (one cluster), after the load', hop1],
+      ['tsmesh one hop (one cluster) with the sidecar V8 flags, after the load', hop1v8],
       ['full-path client sidecar (mTLS, telemetry), after the load', sidecarClient],
     ] as const)
       p(`| ${name} | ${fmt(rssMb(proc.child.pid), 1)} |`);
@@ -946,14 +1009,7 @@ async function main(): Promise<void> {
     else if (!existsSync(join(ROOT, 'dist/apps/pilot/main.js')) || !existsSync(join(ROOT, 'dist/apps/proxy/main.js')))
       p('\n(RSS with a Pilot-generated config skipped: build pilot and proxy first)');
     else {
-      const r = await sidecarRss(services, upstream.port, dir, children);
-      p(
-        `| dist/apps/proxy with Pilot's config for ${services} services (${r.clusters} outbound clusters), before traffic | ${fmt(r.rssAfterConfig, 1)} |`,
-      );
-      p(
-        `| same, after warm-up (${r.requests} requests to all ${services} services, ${r.ok} answered 200) | ${fmt(r.rssAfterWarmup, 1)} |`,
-      );
-      p(`\nTarget: ≤ 70 MB with a 100-service config.`);
+      await sidecarRssRows(services, upstream.port, dir, children, p);
     }
     p(`\nTotal run time ${Math.round((Date.now() - startedAt) / 1000)} s.`);
     console.log(out.join('\n'));
