@@ -8,7 +8,6 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { systemClock, type Clock, type Logger, type TimerHandle } from '@tsmesh/core';
 import type { DownstreamConnection } from '../filters/types';
@@ -295,7 +294,7 @@ export class ListenerRuntime {
       // No detection needed: the kernel socket goes straight to TLS / TCP (fast path, nothing peeked).
       const chain = this.pickChain(facts);
       if (!chain) return void socket.destroy();
-      if (chain.tls) return this.startTls(socket, socket, chain, base);
+      if (chain.tls) return this.startTls(socket, chain, base);
       socket.resume();
       return this.dispatch(socket, chain, { ...base, tls: false, getPeerIdentity: () => undefined }, null);
     }
@@ -314,8 +313,9 @@ export class ListenerRuntime {
       }
       const chain = this.pickChain(facts);
       if (!chain) return void socket.destroy();
-      // TLS reads the native handle, so the peeked ClientHello is replayed through a JS stream.
-      if (chain.tls) this.startTls(socket, replayStream(socket), chain, base);
+      // TLS takes the native handle (TLSWrap): the TLSSocket hands the ClientHello unshifted above
+      // to OpenSSL first, so no encrypted byte crosses a JS stream. The socket is not resumed.
+      if (chain.tls) this.startTls(socket, chain, base);
       else
         this.dispatch(
           socket,
@@ -328,7 +328,6 @@ export class ListenerRuntime {
 
   private startTls(
     socket: net.Socket,
-    source: net.Socket | Duplex,
     chain: FilterChainRuntime,
     base: Omit<DownstreamConnection, 'tls' | 'getPeerIdentity'>,
   ): void {
@@ -342,7 +341,8 @@ export class ListenerRuntime {
     }
     const alpn = t.alpn.length ? t.alpn : chain.hcm ? ['h2', 'http/1.1'] : [];
     const selected = chain;
-    const ts = new tls.TLSSocket(source as net.Socket, {
+    // Bytes still buffered in `socket` (a peeked ClientHello) go to OpenSSL first (node's initRead).
+    const ts = new tls.TLSSocket(socket, {
       isServer: true,
       secureContext,
       requestCert: t.requireClientCert || t.options().ca !== undefined,
@@ -376,7 +376,8 @@ export class ListenerRuntime {
       };
       this.dispatch(ts, selected, conn, null, ts.alpnProtocol === 'h2', socket);
     });
-    socket.resume();
+    // TLSWrap starts reading the handle itself (next tick, after the buffered bytes). The net.Socket
+    // stays paused: resuming it too stalled every handshake whose ClientHello had been peeked (node 20).
   }
 
   private dispatch(
