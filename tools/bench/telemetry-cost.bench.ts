@@ -1,0 +1,457 @@
+/**
+ * Total cost of Mixer telemetry (not a test), issue #6: "total telemetry cost ≤ 0.05 vCPU per
+ * 1,000 mesh requests/s". Two pairs of tsmesh sidecars (ProxyRuntime, each its own process,
+ * plaintext), client sidecar → server sidecar → app:
+ *   - OFF: no `mixer` filter (the mesh with telemetry off: no attributes built, no Reports);
+ *   - ON: the `mixer` filter on both sidecars as Pilot emits it (checks disabled, reports on;
+ *     client side `context.reporter.kind: outbound` = reporter="source", server side `inbound` =
+ *     reporter="destination"), batched Reports to a real Mixer (dist/apps/mixer/main.js
+ *     --mode telemetry, its built-in 1.0 config: prometheus adapter etc.).
+ * Paced load (h2load --h1 --rps, autocannon overallRate when h2load is missing) at --rate req/s
+ * over --connections keep-alive connections for --duration s, OFF and ON interleaved for --rounds
+ * rounds. CPU of each sidecar from its own process.cpuUsage over IPC, Mixer's from /proc
+ * (10 ms ticks), each over the load window plus --settle s (so the last batch is flushed and
+ * ingested; the same window for both modes). Reported per round and as medians:
+ *   sidecars' CPU ms per second OFF and ON, Mixer's CPU ms per second, and
+ *   total telemetry cost = (sidecars ON − sidecars OFF) + Mixer, in vCPU per 1000 req/s;
+ * plus Mixer's istio_requests_total by reporter (its prometheus adapter) against the requests sent.
+ *
+ *   node tools/bench/run.mjs telemetry-cost [--rounds 3] [--duration 5] [--rate 1000]
+ *     [--connections 16] [--settle 1] [--warmup 4] [--cpu-prof <dir>]
+ * Build Mixer first: npx nx build mixer.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { BODY, roleUpstream } from './roles';
+import { silentLogger } from '@tsmesh/core';
+import { parseBootstrap, ProxyRuntime, registerBuiltinFilters, type Msg } from '@tsmesh/dataplane';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+}
+
+const ROOT = process.cwd();
+const HOST = 'bench-server.default.svc.cluster.local';
+const UP_CLUSTER = `outbound|8080||${HOST}`;
+const IN_CLUSTER = `inbound|8080||${HOST}`;
+const MIXER_CLUSTER = 'outbound|9091||istio-telemetry.istio-system.svc.cluster.local';
+
+// ---------------------------------------------------------------------------------------------
+// Roles (child processes of this file, `--role`)
+
+async function roleProxy(): Promise<void> {
+  const bootstrap = parseBootstrap(process.env['BENCH_BOOTSTRAP'] ?? '{}', 'BENCH_BOOTSTRAP');
+  const rt = await ProxyRuntime.start({
+    bootstrap,
+    nodeType: 'sidecar',
+    logger: silentLogger(),
+    registerFilters: registerBuiltinFilters,
+    drainMs: 10,
+  });
+  console.log(JSON.stringify({ port: Number(rt.addresses['l'].split(':').pop()) }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config (Envoy v3 JSON)
+
+const addr = (port: number) => ({ socket_address: { address: '127.0.0.1', port_value: port } });
+const str = (v: string) => ({ string_value: v });
+
+function staticCluster(name: string, port: number, extra: Msg = {}): Msg {
+  return {
+    name,
+    type: 'STATIC',
+    connect_timeout: '1s',
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: addr(port) } }] }] },
+    ...extra,
+  };
+}
+
+/** The `mixer` HTTP filter as Pilot's configgen/mixer emits it for a sidecar (checks off, reports on). */
+function mixerFilter(direction: 'inbound' | 'outbound'): Msg {
+  const uid = `kubernetes://bench-${direction === 'inbound' ? 'server' : 'client'}-0.default`;
+  const attrs: Msg = { 'context.reporter.uid': str(uid), 'context.reporter.kind': str(direction) };
+  if (direction === 'inbound')
+    Object.assign(attrs, {
+      'destination.uid': str(uid),
+      'destination.namespace': str('default'),
+      'destination.ip': { bytes_value: Buffer.from([127, 0, 0, 1]).toString('base64') },
+      'destination.port': { int64_value: 8080 },
+      'destination.labels': { string_map_value: { entries: { app: 'bench-server', version: 'v1' } } },
+    });
+  else
+    Object.assign(attrs, {
+      'source.uid': str(uid),
+      'source.namespace': str('default'),
+      'source.labels': { string_map_value: { entries: { app: 'bench-client', version: 'v1' } } },
+    });
+  return {
+    name: 'mixer',
+    typed_config: {
+      '@type': 'type.googleapis.com/istio.mixer.v1.config.client.HttpClientConfig',
+      transport: {
+        check_cluster: 'outbound|9091||istio-policy.istio-system.svc.cluster.local',
+        report_cluster: MIXER_CLUSTER,
+        network_fail_policy: { policy: 'FAIL_OPEN' },
+      },
+      mixer_attributes: { attributes: attrs },
+      ...(direction === 'outbound'
+        ? { forward_attributes: { attributes: { 'source.uid': str(uid), 'source.labels': attrs['source.labels'] } } }
+        : {}),
+      service_configs: {
+        [HOST]: {
+          disable_check_calls: true,
+          mixer_attributes: {
+            attributes: {
+              'destination.service.host': str(HOST),
+              'destination.service.name': str('bench-server'),
+              'destination.service.namespace': str('default'),
+              'destination.service.uid': str('istio://default/services/bench-server'),
+              'destination.service': str(HOST),
+            },
+          },
+        },
+      },
+      default_destination_service: HOST,
+    },
+  };
+}
+
+function sidecarBootstrap(
+  node: string,
+  direction: 'INBOUND' | 'OUTBOUND',
+  route: string,
+  clusters: Msg[],
+  filters: Msg[],
+): string {
+  const hcm = {
+    name: 'envoy.filters.network.http_connection_manager',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+      stat_prefix: direction === 'INBOUND' ? 'inbound_127.0.0.1_8080' : 'outbound_0.0.0.0_8080',
+      route_config: {
+        name: 'r',
+        virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: route } }] }],
+      },
+      http_filters: [
+        ...filters,
+        {
+          name: 'envoy.filters.http.router',
+          typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+        },
+      ],
+    },
+  };
+  return JSON.stringify({
+    node: { id: `sidecar~127.0.0.1~${node}-0.default~default.svc.cluster.local`, cluster: node },
+    static_resources: {
+      listeners: [{ name: 'l', address: addr(0), traffic_direction: direction, filter_chains: [{ filters: [hcm] }] }],
+      clusters,
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+interface Proc {
+  child: ChildProcess;
+  port: number;
+}
+
+function spawnRole(args: string[], env: Record<string, string> = {}): Promise<Proc> {
+  const prof = arg('cpu-prof', '');
+  const child = spawn(
+    process.execPath,
+    [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), process.argv[1], ...args],
+    { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, ...env } },
+  );
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /\{"port":(\d+)\}/.exec(buf);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.once('exit', (c) => reject(new Error(`${args.join(' ')} exited ${c}`)));
+  });
+}
+
+/** CPU ms so far: the role's process.cpuUsage over IPC, else /proc/<pid>/stat (10 ms ticks). */
+function cpuMs(child: ChildProcess): Promise<number> {
+  if (child.connected)
+    return new Promise((resolve) => {
+      const on = (m: { cpu?: number }) => {
+        if (typeof m?.cpu !== 'number') return;
+        child.off('message', on);
+        resolve(m.cpu / 1000);
+      };
+      child.on('message', on);
+      child.send('cpu');
+    });
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Promise.resolve((Number(f[11]) + Number(f[12])) * 10);
+}
+
+/** dist/apps/mixer/main.js --mode telemetry on free ports; resolves with its listeners from the log. */
+function startMixer(logFile: string): Promise<{ child: ChildProcess; addresses: Record<string, string> }> {
+  const fd = openSync(logFile, 'w');
+  const child = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'dist/apps/mixer/main.js'),
+      '--mode',
+      'telemetry',
+      '--grpc-address',
+      '127.0.0.1:0',
+      '--prometheus-address',
+      '127.0.0.1:0',
+      '--monitoring-address',
+      '',
+    ],
+    { stdio: ['ignore', fd, 'inherit'] },
+  );
+  closeSync(fd);
+  return new Promise((resolve, reject) => {
+    const t = setInterval(() => {
+      const addresses: Record<string, string> = {};
+      for (const m of readFileSync(logFile, 'utf8').matchAll(/"listener":"([^"]+)","address":"([^"]+)"/g))
+        addresses[m[1]] = m[2];
+      if (addresses['grpc'] && addresses['prometheus']) {
+        clearInterval(t);
+        resolve({ child, addresses });
+      }
+    }, 50);
+    child.once('exit', (c) => {
+      clearInterval(t);
+      reject(new Error(`mixer exited ${c}: ${readFileSync(logFile, 'utf8').slice(-400)}`));
+    });
+  });
+}
+
+function get(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { timeout: 5000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
+
+/** istio_requests_total summed per reporter label from Mixer's prometheus adapter. */
+async function requestsByReporter(prometheus: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const line of (await get(`http://${prometheus}/metrics`)).split('\n')) {
+    if (!line.startsWith('istio_requests_total{')) continue;
+    const reporter = /reporter="([^"]*)"/.exec(line)?.[1] ?? '?';
+    out.set(reporter, (out.get(reporter) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+interface Paced {
+  requests: number;
+  ok: number;
+}
+
+async function paced(port: number, seconds: number, connections: number, rate: number, dir: string): Promise<Paced> {
+  const url = `http://127.0.0.1:${port}/`;
+  if (spawnSync('sh', ['-c', 'command -v h2load']).status === 0) {
+    const log = join(dir, 'h2load.log');
+    rmSync(log, { force: true }); // h2load appends
+    spawnSync('h2load', [
+      '--h1',
+      `-c${connections}`,
+      `--rps=${rate / connections}`,
+      `-D${seconds}`,
+      `--log-file=${log}`,
+      url,
+    ]);
+    const rows = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => Number(l.split('\t')[1]));
+    return { requests: rows.length, ok: rows.filter((s) => s === 200).length };
+  }
+  const r = await autocannon({ url, connections, duration: seconds, overallRate: rate });
+  return { requests: r.requests.total, ok: r['2xx'] };
+}
+
+const median = (xs: number[]) => {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)] : NaN;
+};
+const fmt = (x: number, d = 1) => (Number.isNaN(x) ? 'n/a' : x.toFixed(d));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const role = arg('role', '');
+  if (role) {
+    process.on('SIGINT', () => process.exit(0)); // so --cpu-prof writes its profile
+    process.on('message', (m) => {
+      if (m !== 'cpu') return;
+      const u = process.cpuUsage();
+      process.send?.({ cpu: u.user + u.system });
+    });
+    if (role === 'upstream') return roleUpstream();
+    if (role === 'proxy') return roleProxy();
+    throw new Error(`unknown role ${role}`);
+  }
+
+  const rounds = Number(arg('rounds', '3'));
+  const seconds = Number(arg('duration', '5'));
+  const rate = Number(arg('rate', '1000'));
+  const connections = Number(arg('connections', '16'));
+  const settleMs = Number(arg('settle', '1')) * 1000;
+  const warmup = Number(arg('warmup', '4'));
+  if (!existsSync(join(ROOT, 'dist/apps/mixer/main.js'))) throw new Error('build Mixer first: npx nx build mixer');
+  const children: ChildProcess[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'tsmesh-telemetry-'));
+  const startedAt = Date.now();
+  const loadAtStart = loadavg();
+  try {
+    const upstream = await spawnRole(['--role', 'upstream']);
+    children.push(upstream.child);
+    const mixer = await startMixer(join(dir, 'mixer.log'));
+    children.push(mixer.child);
+    const mixerCluster = staticCluster(MIXER_CLUSTER, Number(mixer.addresses['grpc'].split(':').pop()), {
+      http2_protocol_options: {},
+    });
+    const pair = async (name: string, reports: boolean) => {
+      const filters = (d: 'inbound' | 'outbound') => (reports ? [mixerFilter(d)] : []);
+      const extra = reports ? [mixerCluster] : [];
+      const server = await spawnRole(['--role', 'proxy', '--name', `${name}-server`], {
+        BENCH_BOOTSTRAP: sidecarBootstrap(
+          'bench-server',
+          'INBOUND',
+          IN_CLUSTER,
+          [staticCluster(IN_CLUSTER, upstream.port), ...extra],
+          filters('inbound'),
+        ),
+      });
+      children.push(server.child);
+      const client = await spawnRole(['--role', 'proxy', '--name', `${name}-client`], {
+        BENCH_BOOTSTRAP: sidecarBootstrap(
+          'bench-client',
+          'OUTBOUND',
+          UP_CLUSTER,
+          [staticCluster(UP_CLUSTER, server.port), ...extra],
+          filters('outbound'),
+        ),
+      });
+      children.push(client.child);
+      return { port: client.port, procs: [client.child, server.child] };
+    };
+    const modes = { off: await pair('off', false), on: await pair('on', true) };
+
+    // Warm-up (JIT, pools, Mixer's adapters; --warmup s per mode), then the count baseline.
+    for (const m of Object.values(modes)) await paced(m.port, warmup, connections, rate, dir);
+    await sleep(settleMs);
+    const countBefore = await requestsByReporter(mixer.addresses['prometheus']);
+
+    interface Round {
+      off: number;
+      on: number;
+      mixer: number;
+      mixerIdle: number;
+      okOff: number;
+      okOn: number;
+      requestsOn: number;
+    }
+    const results: Round[] = [];
+    let sentOn = 0;
+    for (let r = 0; r < rounds; r++) {
+      const round: Partial<Round> = {};
+      for (const mode of ['off', 'on'] as const) {
+        const m = modes[mode];
+        const all = [...m.procs, mixer.child];
+        const before = await Promise.all(all.map(cpuMs));
+        const t0 = process.hrtime.bigint();
+        const load = await paced(m.port, seconds, connections, rate, dir);
+        await sleep(settleMs);
+        const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+        const after = await Promise.all(all.map(cpuMs));
+        const used = after.map((a, i) => a - before[i]);
+        // CPU ms per second, normalised to exactly `rate` req/s: (ms used / requests) × rate.
+        const perSec = (ms: number) => (ms / load.requests) * rate;
+        round[mode] = perSec(used[0] + used[1]);
+        if (mode === 'on') {
+          round.mixer = perSec(used[2]);
+          round.okOn = load.ok;
+          round.requestsOn = load.requests;
+          sentOn += load.requests;
+        } else {
+          round.mixerIdle = used[2] / wallS;
+          round.okOff = load.ok;
+        }
+      }
+      results.push(round as Round);
+    }
+    await sleep(settleMs);
+    const countAfter = await requestsByReporter(mixer.addresses['prometheus']);
+    const loadAtEnd = loadavg();
+
+    const cost = (x: Round) => (x.on - x.off + x.mixer) / 1000;
+    const out: string[] = [];
+    const p = (line = '') => out.push(line);
+    p(`\n## Telemetry cost — ${new Date(startedAt).toISOString()}`);
+    p(
+      `\n${rounds} interleaved rounds of OFF then ON, each ${seconds} s paced at ${rate} req/s over ${connections} keep-alive connections ` +
+        `(${spawnSync('sh', ['-c', 'command -v h2load']).status === 0 ? 'h2load --h1 --rps' : 'autocannon overallRate'}), ${BODY.length}-byte body; ` +
+        `CPU over the load window + ${settleMs / 1000} s settle, normalised to ${rate} req/s (ms used ÷ requests × ${rate}). ` +
+        `Load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' / ')}, at end ${loadAtEnd.map((x) => x.toFixed(2)).join(' / ')} (2 cores, shared).`,
+    );
+    p(
+      `\n| round | sidecars OFF ms/s | sidecars ON ms/s | sidecars Δ ms/s | Mixer ms/s (ON) | Mixer idle ms/s (OFF window) | total vCPU per 1000 rps | 200s OFF / ON |`,
+    );
+    p('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    results.forEach((x, i) =>
+      p(
+        `| ${i + 1} | ${fmt(x.off)} | ${fmt(x.on)} | ${fmt(x.on - x.off)} | ${fmt(x.mixer)} | ${fmt(x.mixerIdle)} | ${fmt(cost(x), 4)} | ${x.okOff} / ${x.okOn} of ${x.requestsOn} |`,
+      ),
+    );
+    const med = (f: (x: Round) => number) => median(results.map(f));
+    p(
+      `| median | ${fmt(med((x) => x.off))} | ${fmt(med((x) => x.on))} | ${fmt(med((x) => x.on - x.off))} | ${fmt(med((x) => x.mixer))} | ${fmt(med((x) => x.mixerIdle))} | ${fmt(med(cost), 4)} | |`,
+    );
+    p(
+      `\nTotal telemetry cost = (sidecars ON − sidecars OFF) + Mixer: median ${fmt(med(cost), 4)} vCPU per 1000 req/s ` +
+        `(sidecars ${fmt(med((x) => x.on - x.off) / 1000, 4)}, Mixer ${fmt(med((x) => x.mixer) / 1000, 4)}); target ≤ 0.05.`,
+    );
+    const reporters = [...new Set([...countBefore.keys(), ...countAfter.keys()])].sort();
+    p(
+      `\nMixer's istio_requests_total (prometheus adapter) over the measured rounds, per reporter: ` +
+        (reporters.length
+          ? reporters.map((k) => `${k} +${(countAfter.get(k) ?? 0) - (countBefore.get(k) ?? 0)}`).join(', ')
+          : 'none') +
+        `; requests sent on the ON path: ${sentOn} (each should be counted once by reporter="source" and once by "destination").`,
+    );
+    p(`\nTotal run time ${Math.round((Date.now() - startedAt) / 1000)} s.`);
+    console.log(out.join('\n'));
+  } finally {
+    for (const c of children) c.kill('SIGINT');
+    await sleep(1000);
+    for (const c of children) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main().catch((e: Error) => {
+  console.error(e);
+  process.exit(1);
+});
