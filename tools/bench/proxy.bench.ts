@@ -26,8 +26,8 @@
  *     [--latency-tool h2load|autocannon] [--no-mixer] [--no-rss] [--rss-only] [--only <regex>]
  *   --rss-only: only the RSS phase (needs dist/apps/pilot and dist/apps/proxy), about 30 s.
  *   --v8-flags "<flags>": the flags of the side-by-side one-hop row (default SIDECAR_V8_FLAGS).
- * The one-hop path runs twice side by side, with V8's default heap flags (as apps/proxy ships)
- * and with its opt-in memory profile (SIDECAR_V8_FLAGS), so the CPU/throughput cost of those flags is a ratio
+ * The one-hop path runs twice side by side, with V8's default heap flags and with the flags
+ * apps/proxy applies (SIDECAR_V8_FLAGS), so the CPU/throughput cost of those flags is a ratio
  * from the same run; the RSS phase reports the built sidecar both ways too.
  */
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
@@ -601,7 +601,7 @@ async function sidecarRss(
   upstreamPort: number,
   dir: string,
   children: ChildProcess[],
-  /** TSMESH_PROXY_V8_FLAGS for the sidecar: undefined keeps its default (none). */
+  /** TSMESH_PROXY_V8_FLAGS for the sidecar: undefined keeps its own (SIDECAR_V8_FLAGS), "" V8's defaults. */
   v8Flags?: string,
 ): Promise<{ rssAfterConfig: number; rssAfterWarmup: number; clusters: number; requests: number; ok: number }> {
   const tag = v8Flags === undefined ? 'sidecar-flags' : `flags-${v8Flags.replace(/\W+/g, '_') || 'none'}`;
@@ -703,8 +703,8 @@ async function sidecarRssRows(
   p: (line: string) => void,
 ): Promise<void> {
   for (const [label, flags] of [
-    ['V8 default heap flags (as shipped)', undefined],
-    [`memory profile TSMESH_PROXY_V8_FLAGS="${SIDECAR_V8_FLAGS}"`, SIDECAR_V8_FLAGS],
+    [`V8 flags ${SIDECAR_V8_FLAGS} (as shipped)`, undefined],
+    ['V8 default heap flags (TSMESH_PROXY_V8_FLAGS="")', ''],
   ] as const) {
     const r = await sidecarRss(services, upstreamPort, dir, children, flags);
     p(

@@ -1,8 +1,8 @@
 /**
- * V8 heap flags from TSMESH_PROXY_V8_FLAGS, applied before the proxy starts (main.ts imports this
- * first). None by default; the memory profile is SIDECAR_V8_FLAGS in libs/dataplane
- * (docs/proxy.md, "Memory").
+ * The sidecar's V8 heap flags (SIDECAR_V8_FLAGS in libs/dataplane: small young generation, old
+ * generation sized by live data), applied before the proxy starts: main.ts imports this first.
+ * TSMESH_PROXY_V8_FLAGS replaces them ("" keeps V8's defaults). See docs/proxy.md, "Memory".
  */
-import { applyV8Flags } from '@tsmesh/dataplane';
+import { applyV8Flags, SIDECAR_V8_FLAGS } from '@tsmesh/dataplane';
 
-applyV8Flags(process.env['TSMESH_PROXY_V8_FLAGS'] ?? '');
+applyV8Flags(process.env['TSMESH_PROXY_V8_FLAGS'] ?? SIDECAR_V8_FLAGS);

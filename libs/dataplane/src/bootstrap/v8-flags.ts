@@ -1,8 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
 
 /**
- * The sidecar's memory profile: V8 heap tuning, opt-in (`TSMESH_PROXY_V8_FLAGS="$SIDECAR_V8_FLAGS"`;
- * the default applies none). Both flags take effect after the heap exists (the usual
+ * V8 heap tuning for a sidecar, applied by apps/proxy at start (`TSMESH_PROXY_V8_FLAGS`
+ * replaces it, `""` keeps V8's defaults). Both flags take effect after the heap exists (the usual
  * young-generation cap, `--max-semi-space-size`, does not: V8 reads it once at heap set-up, so
  * it could only come from every launch command line):
  *   --optimize-for-size           size the old generation by live data rather than for
@@ -10,9 +10,9 @@ import { setFlagsFromString } from 'node:v8';
  *   --semi-space-growth-factor=1  keep the young generation at its initial size (1 MB
  *                                 semi-spaces) instead of growing it to 16 MB ones under traffic.
  * With a 100-service config the sidecar settles near 83–89 MB RSS instead of 110–130 MB
- * (`node tools/bench/run.mjs proxy --rss-only`), but one hop loses 20–30 % of its throughput and
- * spends 30–38 % more CPU per request (the bench's "one hop, sidecar V8 flags" row beside the
- * plain one), so latency and CPU win by default and memory-tight deployments opt in.
+ * (`node tools/bench/run.mjs proxy --rss-only`). Before the upstream pool stopped promoting every
+ * request's objects (57c58bf) this cost 20–30 % of one-hop throughput; since, the bench's
+ * "one hop, sidecar V8 flags" row beside the plain one shows no throughput loss (docs/performance.md).
  */
 export const SIDECAR_V8_FLAGS = '--optimize-for-size --semi-space-growth-factor=1';
 
