@@ -38,6 +38,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import { BODY, announce, roleUpstream, roleZipkin } from './roles';
+import { addr, MIXER_CLUSTER, mixerFilter, staticCluster } from './sidecar-config';
 import { silentLogger } from '@tsmesh/core';
 import { X509Certificate } from 'node:crypto';
 import { generateKey, issueCertificate, privateKeyToPem, selfSignedRoot } from '@tsmesh/pki';
@@ -112,7 +113,6 @@ async function roleProxy(): Promise<void> {
 
 const SERVER_ID = 'spiffe://cluster.local/ns/default/sa/bench-server';
 const CLIENT_ID = 'spiffe://cluster.local/ns/default/sa/bench-client';
-const MIXER_CLUSTER = 'outbound|9091||istio-telemetry.istio-system.svc.cluster.local';
 const UP_CLUSTER = 'outbound|8080||bench-server.default.svc.cluster.local';
 
 interface Certs {
@@ -139,18 +139,6 @@ async function meshCerts(): Promise<Certs> {
     return { key: privateKeyToPem(k.privateKey), cert, ca: root };
   };
   return { server: await leaf(SERVER_ID), client: await leaf(CLIENT_ID) };
-}
-
-const addr = (port: number) => ({ socket_address: { address: '127.0.0.1', port_value: port } });
-
-function staticCluster(name: string, port: number, extra: Msg = {}): Msg {
-  return {
-    name,
-    type: 'STATIC',
-    connect_timeout: '1s',
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: addr(port) } }] }] },
-    ...extra,
-  };
 }
 
 const TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.';
@@ -186,60 +174,6 @@ const upstreamMtls = (c: Certs['client']): Msg => ({
     sni: 'outbound_.8080_._.bench-server.default.svc.cluster.local',
   },
 });
-
-const str = (v: string) => ({ string_value: v });
-
-/** The `mixer` filter as Pilot's configgen/mixer/build.ts emits it (policy checks disabled, reports on). */
-function mixerFilter(direction: 'inbound' | 'outbound'): Msg {
-  const uid = `kubernetes://bench-${direction === 'inbound' ? 'server' : 'client'}-0.default`;
-  const attrs: Msg = { 'context.reporter.uid': str(uid), 'context.reporter.kind': str(direction) };
-  if (direction === 'inbound') {
-    Object.assign(attrs, {
-      'destination.uid': str(uid),
-      'destination.namespace': str('default'),
-      'destination.ip': { bytes_value: Buffer.from([127, 0, 0, 1]).toString('base64') },
-      'destination.port': { int64_value: 8080 },
-      'destination.labels': { string_map_value: { entries: { app: 'bench-server', version: 'v1' } } },
-    });
-  } else {
-    Object.assign(attrs, {
-      'source.uid': str(uid),
-      'source.namespace': str('default'),
-      'source.labels': { string_map_value: { entries: { app: 'bench-client', version: 'v1' } } },
-    });
-  }
-  const host = 'bench-server.default.svc.cluster.local';
-  return {
-    name: 'mixer',
-    typed_config: {
-      '@type': 'type.googleapis.com/istio.mixer.v1.config.client.HttpClientConfig',
-      transport: {
-        check_cluster: 'outbound|9091||istio-policy.istio-system.svc.cluster.local',
-        report_cluster: MIXER_CLUSTER,
-        network_fail_policy: { policy: 'FAIL_OPEN' },
-      },
-      mixer_attributes: { attributes: attrs },
-      ...(direction === 'outbound'
-        ? { forward_attributes: { attributes: { 'source.uid': str(uid), 'source.labels': attrs['source.labels'] } } }
-        : {}),
-      service_configs: {
-        [host]: {
-          disable_check_calls: true,
-          mixer_attributes: {
-            attributes: {
-              'destination.service.host': str(host),
-              'destination.service.name': str('bench-server'),
-              'destination.service.namespace': str('default'),
-              'destination.service.uid': str('istio://default/services/bench-server'),
-              'destination.service': str(host),
-            },
-          },
-        },
-      },
-      default_destination_service: host,
-    },
-  };
-}
 
 const ROUTER = {
   name: 'envoy.filters.http.router',
