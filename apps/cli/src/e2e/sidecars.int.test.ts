@@ -63,17 +63,18 @@ d('bookinfo through the mesh', () => {
     expect(res.body).toMatch(/reviews-v3-[0-9a-f]{5}/);
   });
 
-  test("the workshop's 50% split: both v1 and v3 serve a share of 40 page views", async () => {
+  test("the workshop's 50% split: v1 and v3 each serve about half of 200 page views", async () => {
     expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookinfo/virtual-service-reviews-50-v3.yaml').code).toBe(0);
     await eventually(
       () => page(),
       (r) => /reviews-v1-/.test(r.body),
     );
     let v3 = 0;
-    for (let i = 0; i < 40; i++) if ((await page()).body.includes('full stars')) v3++;
-    // binomial(40, 0.5): outside 6..34 has a probability below 1e-5
-    expect(v3).toBeGreaterThanOrEqual(6);
-    expect(v3).toBeLessThanOrEqual(34);
+    for (let i = 0; i < 200; i++) if ((await page()).body.includes('full stars')) v3++;
+    // binomial(200, 0.5): outside 70..130 (±30, more than 4 standard deviations) has a probability
+    // below 5e-5
+    expect(v3).toBeGreaterThanOrEqual(70);
+    expect(v3).toBeLessThanOrEqual(130);
   });
 });
 
