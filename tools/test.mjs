@@ -35,11 +35,17 @@ const test = run(['run-many', '-t', 'test', '--outputStyle=static', ...extra]);
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+const failures = [];
 for (const f of collectSummaries(join(root, 'coverage'))) {
   const s = JSON.parse(readFileSync(f, 'utf8'));
   passed += s.passed;
   failed += s.failed;
   skipped += s.skipped;
+  failures.push(...(s.failures ?? []));
+}
+for (const f of failures) {
+  console.log(`FAILED ${f.file} › ${f.test}`);
+  if (f.message) console.log(f.message.replace(/^/gm, '    '));
 }
 // A project whose Jest crashed before reporting still fails the run.
 if (test.status !== 0 && failed === 0) failed = 1;

@@ -1,7 +1,9 @@
 /**
  * A tiny Kubernetes API server for tests (plain node:http on 127.0.0.1, port 0): lists with
  * resourceVersions, streaming watches (ADDED / MODIFIED / DELETED), and `410 Gone` for watches
- * from a compacted resourceVersion, so informers' relist path can be driven. Objects live per
+ * from a compacted resourceVersion, so informers' relist path can be driven. A watch from a
+ * resourceVersion first replays the events after it, as the real API server does, so a change made
+ * between an informer's list and its watch is not lost. Objects live per
  * collection path (`/api/v1/services`, `/apis/config.istio.io/v1alpha2/rules`, …), the
  * all-namespaces paths informers list and watch. Shared by Pilot's and Mixer's `--kube` tests; `kubeconfig()` writes a kubeconfig naming it.
  */
@@ -16,6 +18,8 @@ export class FakeKube {
   compactedBelow = 0;
   readonly items = new Map<string, Map<string, Obj>>();
   private readonly watchers = new Map<string, Set<ServerResponse>>();
+  /** Every event since the last compaction, per collection path, for watches that start behind. */
+  private readonly history = new Map<string, { rv: number; line: string }[]>();
   readonly server: Server = createServer((req, res) => this.handle(req, res));
   url = '';
   /** Paths of every request served (lists and watches), for assertions. */
@@ -80,6 +84,7 @@ current-context: c
     }
     this.items.set(path, m);
     this.compactedBelow = this.rv;
+    this.history.clear();
   }
 
   closeWatches(): void {
@@ -88,7 +93,11 @@ current-context: c
   }
 
   private notify(path: string, type: string, obj: Obj): void {
-    for (const w of this.watchers.get(path) ?? []) w.write(JSON.stringify({ type, object: obj }) + '\n');
+    const line = JSON.stringify({ type, object: obj }) + '\n';
+    const events = this.history.get(path) ?? [];
+    events.push({ rv: this.rv, line });
+    this.history.set(path, events);
+    for (const w of this.watchers.get(path) ?? []) w.write(line);
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -97,7 +106,8 @@ current-context: c
     this.requests.push(`${url.searchParams.get('watch') === 'true' ? 'WATCH' : 'LIST'} ${path}`);
     res.setHeader('content-type', 'application/json');
     if (url.searchParams.get('watch') === 'true') {
-      const from = Number(url.searchParams.get('resourceVersion') ?? '0');
+      const since = url.searchParams.get('resourceVersion');
+      const from = Number(since ?? '0');
       res.writeHead(200);
       if (from < this.compactedBelow) {
         res.end(
@@ -116,6 +126,7 @@ current-context: c
         return;
       }
       res.flushHeaders();
+      if (since !== null) for (const e of this.history.get(path) ?? []) if (e.rv > from) res.write(e.line);
       const set = this.watchers.get(path) ?? new Set<ServerResponse>();
       set.add(res);
       this.watchers.set(path, set);
