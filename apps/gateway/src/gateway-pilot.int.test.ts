@@ -17,6 +17,7 @@ import {
   waitFor,
   workspaceRoot,
   type AppProcess,
+  startPilot,
 } from '@tsmesh/testing';
 
 const dir = tempDir('gateway-pilot-');
@@ -79,11 +80,7 @@ spec:
 `,
     ].join('---\n'),
   );
-  const pilot = await startApp('pilot', {
-    args: ['--config-dir', dir.path, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
-    env: { PILOT_DEBOUNCE_AFTER: '10ms' },
-    ready: { listeners: ['grpc', 'http'], http: '/ready' },
-  });
+  const pilot = await startPilot({ configDir: dir.path });
   gw = await startApp('gateway', {
     args: [
       '--discovery-address',

@@ -8,7 +8,16 @@ import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { ensureBuilt, makeTestCert, startApp, stopAllApps, tempDir, waitFor, type AppProcess } from '@tsmesh/testing';
+import {
+  ensureBuilt,
+  makeTestCert,
+  startApp,
+  stopAllApps,
+  tempDir,
+  waitFor,
+  type AppProcess,
+  startPilot,
+} from '@tsmesh/testing';
 
 const config = tempDir('gateway-tls-config-');
 const certs = tempDir('gateway-tls-certs-');
@@ -124,11 +133,7 @@ spec:
 `,
     ].join('---\n'),
   );
-  const pilot = await startApp('pilot', {
-    args: ['--config-dir', config.path, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
-    env: { PILOT_DEBOUNCE_AFTER: '10ms' },
-    ready: { listeners: ['grpc', 'http'], http: '/ready' },
-  });
+  const pilot = await startPilot({ configDir: config.path });
   gw = await startApp('gateway', {
     args: [
       '--discovery-address',

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import {
   FakeKube,
   httpRequest,
-  startApp,
   stopAllApps,
   tempDir,
   waitFor,
   type AppProcess,
   type TempDir,
+  startPilot,
 } from '@tsmesh/testing';
 import { BOOKINFO_YAML, REVIEWS_DR } from './testing/bookinfo';
 import { simulate } from './testing/simulate';
@@ -55,11 +55,7 @@ describe('pilot app, folder registry and bad input', () => {
     dir = tempDir('pilot-app-');
     writeFileSync(join(dir.path, 'bookinfo.yaml'), BOOKINFO_YAML + '---\n' + REVIEWS_DR);
     writeFileSync(join(dir.path, 'vs.yaml'), vsTo('v1'));
-    app = await startApp('pilot', {
-      args: ['--config-dir', dir.path, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
-      env: { PILOT_DEBOUNCE_AFTER: '10ms' },
-      ready: { listeners: ['grpc', 'http'], http: '/ready' },
-    });
+    app = await startPilot({ configDir: dir.path });
   });
 
   afterAll(async () => {
@@ -146,11 +142,7 @@ describe('pilot app, Kubernetes registry against a fake API server', () => {
     kube.put('/api/v1/services', svc('reviews'));
     dir = tempDir('pilot-kube-');
     const kubeconfig = kube.kubeconfig(join(dir.path, 'kubeconfig'));
-    app = await startApp('pilot', {
-      args: ['--kube', '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
-      env: { KUBECONFIG: kubeconfig, PILOT_DEBOUNCE_AFTER: '10ms' },
-      ready: { listeners: ['grpc', 'http'] },
-    });
+    app = await startPilot({ kubeconfig: kubeconfig });
   });
 
   afterAll(async () => {

@@ -12,6 +12,7 @@ import {
   freePort,
   httpRequest,
   startApp,
+  startPilot,
   stopAllApps,
   tempDir,
   waitFor,
@@ -96,11 +97,7 @@ spec:
     ].join('---\n'),
   );
   writeVs(100);
-  const pilot = await startApp('pilot', {
-    args: ['--config-dir', dir.path, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
-    env: { PILOT_DEBOUNCE_AFTER: '10ms' },
-    ready: { listeners: ['grpc', 'http'], http: '/ready' },
-  });
+  const pilot = await startPilot({ configDir: dir.path });
   proxyPort = await freePort();
   await startApp('proxy', {
     args: [

@@ -16,6 +16,7 @@ import {
   httpRequest,
   makeTestCert,
   startApp,
+  startPilot,
   stopAllApps,
   tempDir,
   waitFor,
@@ -94,20 +95,7 @@ ${addresses ? `  addresses: ${addresses}\n` : ''}  ports: [${port}]
   );
   const meshConfig = join(meshDir.path, 'mesh.yaml');
   writeFileSync(meshConfig, 'outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n');
-  const pilot = await startApp('pilot', {
-    args: [
-      '--config-dir',
-      dir.path,
-      '--mesh-config',
-      meshConfig,
-      '--grpc-addr',
-      '127.0.0.1:0',
-      '--http-addr',
-      '127.0.0.1:0',
-    ],
-    env: { PILOT_DEBOUNCE_AFTER: '10ms' },
-    ready: { listeners: ['grpc', 'http'], http: '/ready' },
-  });
+  const pilot = await startPilot({ configDir: dir.path }, { args: ['--mesh-config', meshConfig] });
   sidecar = await startApp('proxy', {
     args: [
       '--discovery-address',

@@ -14,6 +14,7 @@ import {
   freePort,
   httpRequest,
   startApp,
+  startPilot,
   stopAllApps,
   tempDir,
   waitFor,
@@ -115,11 +116,7 @@ spec:
     ],
     ready: { listeners: ['grpc', 'http'], http: '/ready' },
   });
-  const pilot = await startApp('pilot', {
-    args: ['--config-dir', cfg, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
-    env: { PILOT_DEBOUNCE_AFTER: '10ms' },
-    ready: { listeners: ['grpc', 'http'], http: '/ready' },
-  });
+  const pilot = await startPilot({ configDir: cfg });
   const ready = { listeners: ['admin', 'health'], http: '/healthz/ready', httpListener: 'health' };
   await startApp('proxy', {
     args: [

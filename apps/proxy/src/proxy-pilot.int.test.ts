@@ -15,6 +15,7 @@ import {
   freePort,
   httpRequest,
   startApp,
+  startPilot,
   stopAllApps,
   tempDir,
   waitFor,
@@ -139,11 +140,7 @@ spec:
 `,
     ].join('---\n'),
   );
-  const pilot = await startApp('pilot', {
-    args: ['--config-dir', dir.path, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
-    env: { PILOT_DEBOUNCE_AFTER: '10ms' },
-    ready: { listeners: ['grpc', 'http'], http: '/ready' },
-  });
+  const pilot = await startPilot({ configDir: dir.path });
   const zipkin = `127.0.0.1:${zipkinPort}`;
   proxyPort = await freePort();
   const ready = { listeners: ['admin', 'health'], http: '/healthz/ready', httpListener: 'health' };

@@ -7,3 +7,4 @@ export * from './certs';
 export { FakeClock, SeededRandom, SequenceRandom, silentLogger } from '@tsmesh/core';
 export * from './fake-ads';
 export * from './fake-kube';
+export * from './trickle';

@@ -211,3 +211,34 @@ async function waitUntilReady(
 export async function stopAllApps(): Promise<void> {
   await Promise.all([...running].map((a) => a.stop()));
 }
+
+export type PilotSource =
+  /** A folder of Istio YAML (Pilot's `--config-dir`); Pilot is ready once `/ready` answers. */
+  | { configDir: string }
+  /** A kubeconfig (Pilot's `--kube`, e.g. FakeKube's); ready once its listeners are up. */
+  | { kubeconfig: string };
+
+/**
+ * Pilot on loopback port 0 (listeners `grpc` and `http`) with a 10 ms push debounce, the way the
+ * integration tests run it; `options.args`/`options.env` are added to (not replace) these.
+ */
+export function startPilot(source: PilotSource, options: StartAppOptions = {}): Promise<AppProcess> {
+  const fromDir = 'configDir' in source;
+  return startApp('pilot', {
+    ...options,
+    args: [
+      ...(fromDir ? ['--config-dir', source.configDir] : ['--kube']),
+      '--grpc-addr',
+      '127.0.0.1:0',
+      '--http-addr',
+      '127.0.0.1:0',
+      ...(options.args ?? []),
+    ],
+    env: {
+      PILOT_DEBOUNCE_AFTER: '10ms',
+      ...(fromDir ? {} : { KUBECONFIG: source.kubeconfig }),
+      ...options.env,
+    },
+    ready: options.ready ?? { listeners: ['grpc', 'http'], ...(fromDir ? { http: '/ready' } : {}) },
+  });
+}

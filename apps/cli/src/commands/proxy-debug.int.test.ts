@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { startApp, stopAllApps, tempDir, waitFor, type AppProcess } from '@tsmesh/testing';
+import { startApp, stopAllApps, tempDir, waitFor, type AppProcess, startPilot } from '@tsmesh/testing';
 import { buildForTests, ROOT } from '../build-for-tests';
 
 jest.setTimeout(120_000);
@@ -56,11 +56,7 @@ spec:
     timeout: 2s
 `,
   );
-  pilot = await startApp('pilot', {
-    args: ['--config-dir', dir.path, '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0'],
-    env: { PILOT_DEBOUNCE_AFTER: '10ms' },
-    ready: { listeners: ['grpc', 'http'], http: '/ready' },
-  });
+  pilot = await startPilot({ configDir: dir.path });
   proxy = await startApp('proxy', {
     args: [
       '--discovery-address',

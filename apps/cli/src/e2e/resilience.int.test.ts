@@ -108,8 +108,13 @@ d("shop: the chapter's circuit-breaker.yaml", () => {
         stats.body,
       );
     expect(Number(pendingOverflow?.[1] ?? -1)).toBeGreaterThan(0);
-    // the gateway logs the overflowed requests with the response flag UO
-    const gwLog = readFileSync(proc('istio-ingressgateway').log, 'utf8');
+    // the gateway logs the overflowed requests with the response flag UO; the access log is
+    // flushed in batches, so the lines may reach the file a moment after the responses
+    const gwLog = await eventually(
+      async () => readFileSync(proc('istio-ingressgateway').log, 'utf8'),
+      (log) => /\bUO\b/.test(log),
+      10_000,
+    );
     expect(gwLog).toMatch(/\bUO\b/);
     // sequential single requests all pass (local overflows do not eject order)
     for (let i = 0; i < 10; i++) expect((await orders()).status).toBe(200);

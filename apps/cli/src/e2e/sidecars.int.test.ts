@@ -17,8 +17,12 @@ afterAll(() => mesh?.down());
 // Bookinfo through the sidecars: the page, user-based routing to reviews v2,
 // weighted routing to v3, fault injection on ratings.
 d('bookinfo through the mesh', () => {
-  const page = (user?: string) =>
-    request(`${m.entry('productpage-v1', 9080)}/productpage`, { headers: user ? { cookie: `user=${user}` } : {} });
+  // the pod's address, looked up once (m.entry runs `tsmesh status`, a process start per call)
+  let productpage: string | undefined;
+  const page = (user?: string) => {
+    productpage ??= `${m.entry('productpage-v1', 9080)}/productpage`;
+    return request(productpage, { headers: user ? { cookie: `user=${user}` } : {} });
+  };
 
   test('the product page is served through its sidecar, calling details and reviews through sidecars', async () => {
     const res = await eventually(
@@ -203,16 +207,54 @@ d('book/rating through the mesh', () => {
     expect([...ratings]).toEqual(['{"bookId":1,"name":"Book 1","rating":1}']);
   });
 
-  test('the canary virtual-service-v1-v2-75-25: both versions answer, v2 for a minority', async () => {
+  test('the canary virtual-service-v1-v2-75-25: a quarter of 200 calls go to v2, counted by the sidecar', async () => {
+    // Which subset served a call is read off book-service's own sidecar: its Envoy stats count the
+    // requests per outbound subset cluster, so the check does not depend on v2's random rating.
+    // (addresses looked up once: m.entry runs `tsmesh status`, a process start per call)
+    const admin = m.entry('book-service', 15000);
+    const bookUrl = `${m.entry('book-service', 8080)}/book/1`;
+    const call = () => request(bookUrl);
+    const sent = async () => {
+      const body = (await request(`${admin}/stats`)).body;
+      const count = (subset: string) =>
+        Number(
+          new RegExp(
+            `^cluster\\.outbound\\|8080\\|${subset}\\|rating\\.default\\.svc\\.cluster\\.local\\.upstream_rq_total: (\\d+)$`,
+            'm',
+          ).exec(body)?.[1] ?? 0,
+        );
+      return { v1: count('version-v1'), v2: count('version-v2') };
+    };
     const own = JSON.parse((await request(`${m.entry('rating-service-v2', 8080)}/rate/1`)).body) as { rating: number };
+    // The subsets come from the DestinationRule (applied again so the test also runs alone: without it the
+    // subset clusters do not exist and every rating call fails).
+    expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookrating/destination-rule-v1-v2.yaml').code).toBe(0);
     expect(tsmesh(m.stateDir, 'apply', '-f', 'samples/bookrating/virtual-service-v1-v2-75-25.yaml').code).toBe(0);
-    if (own.rating === 1) return; // v2 drew 1 at start-up: the versions cannot be told apart by rating
-    await eventually(book, (r) => r.body.includes(`"rating":${own.rating}`));
-    let v2 = 0;
-    for (let i = 0; i < 40; i++) if ((await book()).body.includes(`"rating":${own.rating}`)) v2++;
-    // binomial(40, 0.25): outside 1..22 has a probability below 1e-4
-    expect(v2).toBeGreaterThanOrEqual(1);
-    expect(v2).toBeLessThanOrEqual(22);
+    // The split is live once a call has gone to v2 (the VirtualService before sent everything to v1).
+    const start = await sent();
+    await eventually(
+      async () => {
+        await call();
+        return sent();
+      },
+      (c) => c.v2 > start.v2,
+    );
+    const before = await sent();
+    let v2Bodies = 0;
+    for (let i = 0; i < 200; i++) {
+      const res = await call();
+      expect(res.status).toBe(200);
+      if (res.body.includes(`"rating":${own.rating}`)) v2Bodies++;
+    }
+    const after = await sent();
+    const v1 = after.v1 - before.v1;
+    const v2 = after.v2 - before.v2;
+    expect(v1 + v2).toBe(200);
+    // binomial(200, 0.25): mean 50, sd 6.1; outside 25..75 (over 4 sd) has a probability below 1e-4
+    expect(v2).toBeGreaterThanOrEqual(25);
+    expect(v2).toBeLessThanOrEqual(75);
+    // The answers agree with the counters when v2's rating differs from v1's fixed 1.
+    if (own.rating !== 1) expect(v2Bodies).toBe(v2);
   });
 
   test('virtual-service-v2 sends every rating call to v2 (its rating is fixed at start-up)', async () => {

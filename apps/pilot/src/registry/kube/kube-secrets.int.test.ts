@@ -9,7 +9,7 @@ import {
   FakeKube,
   httpRequest,
   makeTestCert,
-  startApp,
+  startPilot,
   stopAllApps,
   tempDir,
   waitFor,
@@ -106,11 +106,10 @@ describe('pilot --kube: gateway credentials from Kubernetes Secrets', () => {
       data: { password: b64('opaque-password-value') },
     });
     dir = tempDir('pilot-kube-secrets-');
-    app = await startApp('pilot', {
-      args: ['--kube', '--grpc-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--log-level', 'debug'],
-      env: { KUBECONFIG: kube.kubeconfig(join(dir.path, 'kubeconfig')), PILOT_DEBOUNCE_AFTER: '10ms' },
-      ready: { listeners: ['grpc', 'http'] },
-    });
+    app = await startPilot(
+      { kubeconfig: kube.kubeconfig(join(dir.path, 'kubeconfig')) },
+      { args: ['--log-level', 'debug'] },
+    );
     client = new AdsClient({
       address: app.addresses['grpc'],
       nodeId: ROUTER,
