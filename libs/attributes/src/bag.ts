@@ -19,9 +19,16 @@ export interface Bag {
   typeOf(name: string): ValueType | undefined;
 }
 
-export class MutableBag implements Bag {
+/** A bag that can be written (what the proxy's filters fill). */
+export interface SettableBag extends Bag {
+  set(name: string, value: AttributeValue, type?: ValueType): this;
+  has(name: string): boolean;
+}
+
+export class MutableBag implements SettableBag {
   private readonly values = new Map<string, AttributeValue>();
-  private readonly types = new Map<string, ValueType>();
+  /** Explicit wire types; most bags have none or few, so the map is made on the first. */
+  private types: Map<string, ValueType> | null = null;
 
   constructor(parent?: Bag) {
     if (parent) for (const n of parent.names()) this.set(n, parent.get(n) as AttributeValue, parent.typeOf(n));
@@ -40,15 +47,13 @@ export class MutableBag implements Bag {
     return this.values.get(name);
   }
   mapEntry(name: string, key: string): string | undefined {
-    const m = this.values.get(name);
-    if (m === undefined || typeof m !== 'object' || m instanceof Date || m instanceof Uint8Array) return undefined;
-    return Object.prototype.hasOwnProperty.call(m, key) ? (m as StringMap)[key] : undefined;
+    return mapEntryOf(this.values.get(name), key);
   }
   names(): Iterable<string> {
     return this.values.keys();
   }
   typeOf(name: string): ValueType | undefined {
-    return this.types.get(name);
+    return this.types?.get(name);
   }
   has(name: string): boolean {
     return this.values.has(name);
@@ -58,18 +63,19 @@ export class MutableBag implements Bag {
   }
 
   set(name: string, value: AttributeValue, type?: ValueType): this {
+    const n = this.values.size;
     this.values.set(name, value);
-    if (type) this.types.set(name, type);
-    else this.types.delete(name);
+    if (type) (this.types ??= new Map()).set(name, type);
+    else if (this.values.size === n && this.types !== null) this.types.delete(name); // a new name has no type to drop
     return this;
   }
   delete(name: string): void {
     this.values.delete(name);
-    this.types.delete(name);
+    this.types?.delete(name);
   }
   clear(): void {
     this.values.clear();
-    this.types.clear();
+    this.types = null;
   }
   toRecord(): Record<string, AttributeValue> {
     return Object.fromEntries(this.values);
@@ -78,7 +84,96 @@ export class MutableBag implements Bag {
   clone(): MutableBag {
     const out = new MutableBag();
     for (const [k, v] of this.values) out.values.set(k, v);
-    for (const [k, t] of this.types) out.types.set(k, t);
+    if (this.types !== null) out.types = new Map(this.types);
+    return out;
+  }
+}
+
+function mapEntryOf(m: AttributeValue | undefined, key: string): string | undefined {
+  if (m === undefined || typeof m !== 'object' || m instanceof Date || m instanceof Uint8Array) return undefined;
+  return Object.prototype.hasOwnProperty.call(m, key) ? (m as StringMap)[key] : undefined;
+}
+
+/**
+ * The proxy's bag of one request: its own twenty-odd attributes kept in arrays (found by a short
+ * scan of the constant names, no Map built per request) over a `base` of static attributes shared
+ * by many requests (the listener's, the route's, the caller's forwarded ones; prepared once, never
+ * changed afterwards). The base's names come first, in its order, as if they had been set first;
+ * a base name set again keeps its place. The report encoder compares two such bags slot by slot.
+ */
+export class SlotBag implements SettableBag {
+  /** Own names, values and explicit types, in the order first set. */
+  readonly keys: string[] = [];
+  readonly vals: AttributeValue[] = [];
+  readonly types: Array<ValueType | undefined> = [];
+  /** Whether a name of the base was set again here (then the base is not shared unchanged). */
+  private shadows = false;
+  readonly base: MutableBag | null;
+
+  constructor(base: MutableBag | null = null) {
+    this.base = base !== null && base.size > 0 ? base : null;
+  }
+
+  /**
+   * The base this bag shares unchanged (none of its names set again here), or null. Then the
+   * bag's first `base.size` names are the base's and the rest are `keys`.
+   */
+  sharedBase(): MutableBag | null {
+    return this.shadows ? null : this.base;
+  }
+
+  private slot(name: string): number {
+    const k = this.keys;
+    for (let i = 0; i < k.length; i++) if (k[i] === name) return i;
+    return -1;
+  }
+  get(name: string): AttributeValue | undefined {
+    const i = this.slot(name);
+    return i >= 0 ? this.vals[i] : this.base?.get(name);
+  }
+  mapEntry(name: string, key: string): string | undefined {
+    return mapEntryOf(this.get(name), key);
+  }
+  names(): Iterable<string> {
+    return this.base === null ? this.keys : this.layeredNames(this.base);
+  }
+  private *layeredNames(base: MutableBag): Generator<string> {
+    yield* base.names();
+    if (!this.shadows) yield* this.keys;
+    else for (const n of this.keys) if (!base.has(n)) yield n;
+  }
+  typeOf(name: string): ValueType | undefined {
+    const i = this.slot(name);
+    return i >= 0 ? this.types[i] : this.base?.typeOf(name);
+  }
+  has(name: string): boolean {
+    return this.slot(name) >= 0 || (this.base !== null && this.base.has(name));
+  }
+  get size(): number {
+    let n = this.keys.length;
+    if (this.base !== null) {
+      n += this.base.size;
+      if (this.shadows) for (const k of this.keys) if (this.base.has(k)) n--;
+    }
+    return n;
+  }
+
+  set(name: string, value: AttributeValue, type?: ValueType): this {
+    const i = this.slot(name);
+    if (i >= 0) {
+      this.vals[i] = value;
+      this.types[i] = type;
+      return this;
+    }
+    if (this.base !== null && !this.shadows && this.base.has(name)) this.shadows = true;
+    this.keys.push(name);
+    this.vals.push(value);
+    this.types.push(type);
+    return this;
+  }
+  toRecord(): Record<string, AttributeValue> {
+    const out: Record<string, AttributeValue> = {};
+    for (const n of this.names()) out[n] = this.get(n) as AttributeValue;
     return out;
   }
 }
@@ -144,8 +239,22 @@ export function formatIp(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
 
+// Proxies parse the same few peer and local addresses for every request: remember the answers
+// (values are never changed in place, so the bytes can be shared).
+const parsedIps = new Map<string, Uint8Array | null>();
+
 /** Parses a textual IPv4/IPv6 address into its bytes, or null. */
 export function parseIp(text: string): Uint8Array | null {
+  let ip = parsedIps.get(text);
+  if (ip === undefined) {
+    ip = parseIpText(text);
+    if (parsedIps.size >= 10_000) parsedIps.clear();
+    parsedIps.set(text, ip);
+  }
+  return ip;
+}
+
+function parseIpText(text: string): Uint8Array | null {
   const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
   if (v4) {
     const b = v4.slice(1).map(Number);

@@ -50,6 +50,11 @@ const GLOBAL_INDEX: ReadonlyMap<string, number> = (() => {
   return m;
 })();
 
+/** The global dictionary index of `word`, if it is there. */
+export function globalWordIndex(word: string): number | undefined {
+  return GLOBAL_INDEX.get(word);
+}
+
 export function toNumber(v: WireLong | null | undefined): number {
   if (v === null || v === undefined) return 0;
   if (typeof v === 'number') return v;

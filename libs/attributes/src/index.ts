@@ -15,10 +15,13 @@ export {
 export { globMatch, compileRegex } from './expr/functions';
 export { ProtoWriter, VARINT, FIXED64, LEN } from './wire/writer';
 export { ProtoReader } from './wire/reader';
+export { ReportEncoder, DELTA_ENCODING, INDEPENDENT_ENCODING, type EncodedReport } from './wire/report-encoder';
 export {
   decodeCheckRequest,
   decodeReportRequest,
   readCompressedInto,
+  ReportBag,
+  type AttributeSink,
   type DecodedCheckRequest,
   type QuotaParams,
 } from './wire/requests';

@@ -6,7 +6,7 @@ import { tempDir, waitFor } from '@tsmesh/testing';
 import type { AdapterEnv, Instance } from '../runtime/types';
 import { denierAdapter } from './denier';
 import { prometheusAdapter } from './prometheus';
-import { stdioAdapter } from './stdio';
+import { formatEntry, stdioAdapter } from './stdio';
 import { tracingAdapter, tracingAdapterWith } from './tracing';
 import type { SpanRecord } from './tracing/sink';
 
@@ -70,6 +70,34 @@ describe('prometheus', () => {
     expect(text).toContain('istio_lat_bucket{le="1",svc="a"} 1');
     expect(text).toContain('istio_lat_sum{svc="a"} 0.7');
   });
+  it('records into the series of the label set, whether the dimensions object is kept or new', async () => {
+    const e = env();
+    const h = await prometheusAdapter.build(
+      {
+        metrics: [
+          { name: 'c', instance_name: 'c.metric.istio-system', kind: 'COUNTER', label_names: ['svc', 'code'] },
+          { name: 'd', instance_name: 'c.metric.istio-system', kind: 'COUNTER', label_names: ['svc'] },
+        ],
+      },
+      e,
+    );
+    const inst = (dims: Record<string, unknown>): Instance => ({
+      name: 'c.metric.istio-system',
+      template: 'metric',
+      fields: { value: 1, dimensions: dims as Instance['fields']['dimensions'] },
+      types: {},
+    });
+    const a = { svc: 'a', code: 200 };
+    const b = { svc: 'b', code: 503 };
+    await h.handleReport?.([inst(a), inst(a), inst(b), inst(a), inst({ svc: 'a', code: 200 })]);
+    await h.handleReport?.([inst(a), inst(b), inst({ svc: 'b', code: 200 })]);
+    const text = await e.promRegistry.metrics();
+    expect(text).toContain('istio_c{svc="a",code="200"} 5');
+    expect(text).toContain('istio_c{svc="b",code="503"} 2');
+    expect(text).toContain('istio_c{svc="b",code="200"} 1');
+    expect(text).toContain('istio_d{svc="a"} 5');
+    expect(text).toContain('istio_d{svc="b"} 3');
+  });
   it('reports bad params with paths', () => {
     expect(
       prometheusAdapter
@@ -105,6 +133,183 @@ describe('stdio', () => {
       url: '/x',
     });
     await dir.cleanup();
+  });
+});
+
+describe('stdio batches', () => {
+  const now = new Date('2018-07-31T10:00:00.5Z');
+  const types = { 'variables.latency': 'DURATION' } as const;
+  /** Entries of one instance as Mixer builds them: most values repeat, some change, some not ASCII. */
+  const batch = (n: number, from: number) => {
+    const shared = { app: 'productpage', ip: new Uint8Array([10, 0, 0, 1]) };
+    return Array.from({ length: n }, (_, j): Instance => {
+      const i = from + j;
+      const variables: Record<string, unknown> = {
+        sourceApp: shared.app,
+        sourceIp: shared.ip,
+        url: i % 3 === 0 ? `/caf\u00e9/${i}` : i % 5 === 0 ? `/\u65e5\u672c/\ud83d\ude00` : '/a',
+        responseCode: i % 4 === 0 ? 503 : 200,
+        latency: i % 7,
+        requestId: `id-${i}`,
+        userAgent: i % 11 === 0 ? 'ag\u00eant "x"' : 'curl/8',
+      };
+      // now and then the same variables in another order (not the instance's usual layout)
+      const ordered = i % 13 === 12 ? Object.fromEntries(Object.entries(variables).reverse()) : variables;
+      return {
+        name: 'accesslog.logentry.istio-system',
+        template: 'logentry',
+        fields: {
+          severity: 'Info',
+          timestamp: new Date(now.getTime() + i),
+          variables: ordered as Instance['fields']['variables'],
+        },
+        types,
+      };
+    });
+  };
+  const expected = (insts: Instance[]) =>
+    insts
+      .map((inst) => {
+        const v = inst.fields['variables'] as Record<string, unknown>;
+        return `${JSON.stringify({
+          level: 'info',
+          time: (inst.fields['timestamp'] as Date).toISOString(),
+          instance: inst.name,
+          ...v,
+          sourceIp: '10.0.0.1',
+          latency: `${v['latency'] as number}ms`,
+        })}\n`;
+      })
+      .join('');
+
+  it('writes each batch as JSON.stringify would, ASCII or not, to stdout', async () => {
+    const h = await stdioAdapter.build({ outputAsJson: true }, env());
+    const chunks: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      chunks.push(Buffer.from(chunk).toString('utf8'));
+      return true;
+    });
+    try {
+      for (let b = 0; b < 4; b++) await h.handleReport?.(batch(40, b * 40));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(chunks).toHaveLength(4);
+    expect(chunks.join('')).toBe(expected(batch(160, 0)));
+  });
+
+  it('keeps every batch whole when the stream still holds the bytes of the one before (a file)', async () => {
+    const dir = await tempDir('stdio-');
+    const file = join(dir.path, 'access.log');
+    const h = await stdioAdapter.build({ logStream: 'FILE', outputPath: file, outputAsJson: true }, env());
+    // no await in between: the file stream writes asynchronously
+    for (let b = 0; b < 5; b++) void h.handleReport?.(batch(300, b * 300));
+    await h.close?.();
+    expect(readFileSync(file, 'utf8')).toBe(expected(batch(1500, 0)));
+    await dir.cleanup();
+  });
+});
+
+describe('stdio formatEntry', () => {
+  /** The line as JSON.stringify writes the reference object (what formatEntry wrote before it built the text itself). */
+  const reference = (inst: Instance, now: Date) => {
+    const field = inst.fields['variables'] !== undefined ? 'variables' : 'dimensions';
+    const out: Record<string, unknown> = { level: 'info', time: now.toISOString(), instance: inst.name };
+    for (const [k, v] of Object.entries(inst.fields[field] as Record<string, unknown>)) {
+      const t = inst.types[`${field}.${k}`];
+      out[k] =
+        t === 'DURATION' && typeof v === 'number'
+          ? `${v}ms`
+          : v instanceof Date
+            ? v.toISOString()
+            : v instanceof Uint8Array
+              ? Array.from(v).join('.')
+              : v;
+    }
+    if (inst.template === 'metric' && inst.fields['value'] !== undefined) out['value'] = inst.fields['value'];
+    return JSON.stringify(out);
+  };
+
+  it('writes the same JSON as JSON.stringify of the entry, for every value type', () => {
+    const now = new Date('2018-07-31T10:00:00.5Z');
+    const inst: Instance = {
+      name: 'accesslog.logentry.istio-system',
+      template: 'logentry',
+      fields: {
+        variables: {
+          url: '/a "quoted" \\ path\n\u0001',
+          responseCode: 200,
+          ratio: 0.25,
+          inf: Infinity,
+          mtls: false,
+          latency: 1.5,
+          when: new Date(5),
+          sourceIp: new Uint8Array([10, 0, 0, 7]),
+          headers: { 'x-a': 'b"c' },
+          'we"ird key': 'x',
+          '1': 'numeric key',
+        },
+      },
+      types: { 'variables.latency': 'DURATION' },
+    };
+    expect(formatEntry(inst, 'INFO', true, now)).toBe(reference(inst, now));
+    const metric: Instance = {
+      name: 'm.metric.istio-system',
+      template: 'metric',
+      fields: { value: 3, dimensions: { a: 'x' } },
+      types: {},
+    };
+    expect(formatEntry(metric, 'INFO', true, now)).toBe(reference(metric, now));
+  });
+
+  it('writes entries of one instance whose variables change names or order as JSON.stringify does', () => {
+    const types = { 'variables.latency': 'DURATION' } as const;
+    const entry = (variables: Record<string, unknown>): Instance => ({
+      name: 'accesslog.logentry.istio-system',
+      template: 'logentry',
+      fields: { variables: variables as Instance['fields']['variables'] },
+      types,
+    });
+    const now = new Date('2018-07-31T10:00:00.5Z');
+    for (const vars of [
+      { url: '/a', latency: 5 },
+      { url: '/a', latency: 5 },
+      { latency: 6, url: '/b' },
+      { url: '/c' },
+      { url: '/d', latency: 7, extra: 'x' },
+      { url: '/e', latency: 8 },
+    ])
+      expect(formatEntry(entry(vars), 'INFO', true, now)).toBe(reference(entry(vars), now));
+  });
+
+  it('writes the time as toISOString does, across second boundaries and for any year', () => {
+    const inst: Instance = {
+      name: 'a.logentry.istio-system',
+      template: 'logentry',
+      fields: { variables: {} },
+      types: {},
+    };
+    for (const ms of [
+      0, 999, 1000, 1001, 1_700_000_000_999, 1_700_000_001_000, 1_700_000_001_000, 1_700_000_000_001, -1,
+      253_402_300_799_999, 253_402_300_800_000,
+    ])
+      expect(formatEntry(inst, 'INFO', true, new Date(ms))).toBe(reference(inst, new Date(ms)));
+  });
+
+  it('lets a variable named like a fixed key win as JSON.stringify does', () => {
+    const now = new Date(0);
+    const inst: Instance = {
+      name: 'a.logentry.istio-system',
+      template: 'logentry',
+      fields: { variables: { url: '/', level: 'custom' } },
+      types: {},
+    };
+    expect(JSON.parse(formatEntry(inst, 'INFO', true, now))).toEqual({
+      level: 'custom',
+      time: now.toISOString(),
+      instance: 'a.logentry.istio-system',
+      url: '/',
+    });
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import {
   compileExpression,
+  ReportBag,
   type AttributeValue,
   type Bag,
   type CompiledExpression,
@@ -18,16 +19,133 @@ import { isObj } from './loader';
 export interface CompiledInstance {
   fqn: string;
   template: TemplateInfo;
-  /** Throws EvalError when a needed attribute is missing. */
-  build(bag: Bag): Instance;
+  /**
+   * Throws EvalError when a needed attribute is missing. `kept` (the config's, see KeptValues;
+   * `begin(bag)` called first): values worked out for this bag or, along a delta-encoded Report,
+   * for the entries before it are reused while the attributes they read are unchanged, so
+   * instances reading the same fields alike (the standard metrics' dimensions) get the same object.
+   */
+  build(bag: Bag, kept?: KeptValues): Instance;
 }
 
-type FieldBuilder = (bag: Bag) => AttributeValue | Record<string, AttributeValue>;
+type FieldValue = AttributeValue | Record<string, AttributeValue>;
+/** `keep`: the config's KeptValues has begun on `bag`, so kept values may stand in. */
+type FieldBuilder = (bag: Bag, keep: boolean) => FieldValue;
+
+/** Map-field builders of one config by what they evaluate (`compileInstance`'s `shared`). */
+export type SharedBuilders = Map<string, FieldBuilder>;
+
+/** A value kept for the current bag: valid while `gen` is its KeptValues' `gen`. */
+interface Cell {
+  gen: number;
+  value: FieldValue | undefined;
+}
+
+/**
+ * The values of one config's instance fields (each expression, and each map as a whole) kept
+ * from the last bag they were worked out for. A delta-encoded Report entry (ReportBag with `prev`)
+ * holds the same values as the entry before it except for the names it `changed`, and CEXL
+ * expressions (functions included) depend on the attributes they read only: so for such an entry
+ * only the values reading a changed name are dropped, and the rest (most of them: the metric
+ * dimensions, the access log's variables but the request's own) are reused, the same objects,
+ * which also lets the adapters keep what they made of them (label keys, JSON texts). Any other
+ * bag drops them all. One per config (instances from one compile).
+ */
+export class KeptValues {
+  /** Bumped to drop every kept value; 0 never matches. */
+  gen = 1;
+  private readonly byName = new Map<string, Cell[]>();
+  private last: Bag | null = null;
+
+  cell(attributes: Iterable<string>): Cell {
+    const c: Cell = { gen: 0, value: undefined };
+    for (const n of attributes) {
+      const cells = this.byName.get(n);
+      if (cells) cells.push(c);
+      else this.byName.set(n, [c]);
+    }
+    return c;
+  }
+
+  /** Before the instances of `bag` are built with this. */
+  begin(bag: Bag): void {
+    if (bag instanceof ReportBag && bag.prev !== null && bag.prev === this.last) {
+      for (const n of bag.changed) {
+        const cells = this.byName.get(n);
+        if (cells !== undefined) for (let i = 0; i < cells.length; i++) cells[i].gen = 0;
+      }
+    } else this.gen++;
+    this.last = bag;
+  }
+
+  /** After a batch: nothing is kept for it (nor the batch kept alive through `last`). */
+  end(): void {
+    this.last = null;
+    this.gen++;
+  }
+
+  /** `cell`'s value for the current bag, evaluated when not kept. */
+  value(cell: Cell, c: CompiledExpression, bag: Bag): AttributeValue {
+    if (cell.gen === this.gen) return cell.value as AttributeValue;
+    const v = c.evaluate(bag);
+    cell.value = v;
+    cell.gen = this.gen;
+    return v;
+  }
+}
 
 function exprText(v: unknown): string | null {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return null;
+}
+
+/**
+ * The builder of a map field: the names are known per config, so the map is made by a
+ * constructor written for them (each name a constant store, every map of this field the same
+ * shape) instead of one keyed property add per name and request. Same keys in the same order as
+ * adding them one by one; names an object literal could not take as own data keys
+ * (`__proto__`) keep the keyed adds. With `kept`, the map and each of its values are kept
+ * (KeptValues): a map whose attributes are unchanged is the same object as before.
+ */
+function mapBuilder(entries: ReadonlyArray<[string, CompiledExpression]>, kept?: KeptValues): FieldBuilder {
+  const evals = entries.map(([, c]) => c);
+  if (entries.some(([k]) => k === '__proto__') || entries.length > 1000) {
+    return (bag) => {
+      const out: Record<string, AttributeValue> = {};
+      for (const [k, c] of entries) out[k] = c.evaluate(bag);
+      return out;
+    };
+  }
+  // keys are quoted with JSON.stringify (a JS string literal), values come from the compiled expressions
+  const body = entries.map(([k], i) => `this[${JSON.stringify(k)}] = e[${i}].evaluate(bag);`).join('\n');
+  const Shape = new Function('e', 'bag', body) as unknown as new (
+    e: readonly CompiledExpression[],
+    bag: Bag,
+  ) => Record<string, AttributeValue>;
+  // plain objects, as `{}` would be (tests and adapters compare and serialise them)
+  Shape.prototype = Object.prototype;
+  if (!kept) return (bag) => new Shape(evals, bag);
+  const cells = entries.map(([, c]) => kept.cell(c.attributes));
+  const whole = kept.cell(entries.flatMap(([, c]) => [...c.attributes]));
+  const keptBody = entries
+    .map(([k], i) => `this[${JSON.stringify(k)}] = kept.value(cells[${i}], e[${i}], bag);`)
+    .join('\n');
+  const KeptShape = new Function('e', 'cells', 'kept', 'bag', keptBody) as unknown as new (
+    e: readonly CompiledExpression[],
+    cells: readonly Cell[],
+    kept: KeptValues,
+    bag: Bag,
+  ) => Record<string, AttributeValue>;
+  KeptShape.prototype = Object.prototype;
+  return (bag, keep) => {
+    if (!keep) return new Shape(evals, bag);
+    if (whole.gen === kept.gen) return whole.value as Record<string, AttributeValue>;
+    const v = new KeptShape(evals, cells, kept, bag);
+    whole.value = v;
+    whole.gen = kept.gen;
+    return v;
+  };
 }
 
 export function compileInstance(
@@ -37,6 +155,8 @@ export function compileInstance(
   manifest: Manifest,
   pathPrefix: string,
   errors: FieldError[],
+  shared?: SharedBuilders,
+  kept?: KeptValues,
 ): CompiledInstance {
   const builders: Array<[string, FieldBuilder]> = [];
   const types: Record<string, ValueType> = {};
@@ -76,14 +196,15 @@ export function compileInstance(
           types[`${key}.${k}`] = c.type;
         }
       }
-      builders.push([
-        key,
-        (bag) => {
-          const out: Record<string, AttributeValue> = {};
-          for (const [k, c] of entries) out[k] = c.evaluate(bag);
-          return out;
-        },
-      ]);
+      const signature = JSON.stringify(entries.map(([k, c]) => [k, c.text]));
+      const known = shared?.get(signature);
+      if (known) {
+        builders.push([key, known]);
+        continue;
+      }
+      const builder = mapBuilder(entries, kept);
+      shared?.set(signature, builder);
+      builders.push([key, builder]);
       continue;
     }
     const text = exprText(value);
@@ -93,7 +214,11 @@ export function compileInstance(
     }
     const c = compileOne(text, path);
     if (c) {
-      builders.push([key, (bag) => c.evaluate(bag)]);
+      const cell = kept?.cell(c.attributes);
+      builders.push([
+        key,
+        cell && kept ? (bag, keep) => (keep ? kept.value(cell, c, bag) : c.evaluate(bag)) : (bag) => c.evaluate(bag),
+      ]);
       types[key] = c.type;
     }
   }
@@ -103,9 +228,11 @@ export function compileInstance(
   return {
     fqn,
     template,
-    build(bag) {
+    build(bag, keptBy) {
+      // values are kept only in the KeptValues these builders were compiled with
+      const keep = keptBy !== undefined && keptBy === kept;
       const fields: Instance['fields'] = {};
-      for (const [k, b] of builders) fields[k] = b(bag);
+      for (const [k, b] of builders) fields[k] = b(bag, keep);
       return { name: fqn, template: template.name, fields, types };
     },
   };

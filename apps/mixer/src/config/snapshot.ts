@@ -18,7 +18,7 @@ import {
 import type { FieldError } from '@tsmesh/core';
 import type { AdapterInfo } from '../runtime/types';
 import { TEMPLATES, type TemplateInfo } from '../templates/templates';
-import { compileInstance, type CompiledInstance } from './instances';
+import { compileInstance, KeptValues, type CompiledInstance, type SharedBuilders } from './instances';
 import { isObj, type RawObject } from './loader';
 
 export interface HandlerConfig {
@@ -54,6 +54,8 @@ export interface Snapshot {
   manifest: Manifest;
   handlers: Map<string, HandlerConfig>;
   instances: Map<string, CompiledInstance>;
+  /** What the instances' builds may keep between Report entries (see KeptValues). */
+  kept: KeptValues;
   rules: CompiledRule[];
   /** QuotaSpec, QuotaSpecBinding, HTTPAPISpec(+Binding): accepted for the proxy side, not used by Mixer. */
   clientObjects: RawObject[];
@@ -162,6 +164,9 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
 
   // 3. instances
   const instances = new Map<string, CompiledInstance>();
+  // instances that compute the same map (the standard metrics' dimensions) share its builder
+  const sharedBuilders: SharedBuilders = new Map();
+  const kept = new KeptValues();
   for (const o of byKind((x) => x.kind === 'instance' || x.kind in TEMPLATES)) {
     const inst = accept(o, (obj, errors) => {
       let template: TemplateInfo | undefined;
@@ -189,7 +194,16 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
         params = obj.spec;
         prefix = 'spec';
       }
-      return compileInstance(`${obj.name}.${obj.kind}.${obj.namespace}`, template, params, manifest, prefix, errors);
+      return compileInstance(
+        `${obj.name}.${obj.kind}.${obj.namespace}`,
+        template,
+        params,
+        manifest,
+        prefix,
+        errors,
+        sharedBuilders,
+        kept,
+      );
     });
     if (inst) instances.set(inst.fqn, inst);
   }
@@ -228,7 +242,7 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
       errors: [{ path: 'kind', message: `unknown kind ${o.kind} for Mixer` }],
     });
   }
-  return { manifest, handlers, instances, rules, clientObjects, issues, good };
+  return { manifest, handlers, instances, kept, rules, clientObjects, issues, good };
 }
 
 /** `name`, `name.kind` or `name.kind.namespace`, resolved in the rule's namespace. */

@@ -77,6 +77,18 @@ export class ConfigWatcher {
     this.busy = true;
     try {
       let fp = '';
+      if (this.opts.dir) {
+        try {
+          fp = dirFingerprint(this.opts.dir);
+        } catch (e) {
+          const err = mixerErrors.error('MIXER_ERR_CONFIG_DIR', { dir: this.opts.dir, why: (e as Error).message });
+          if (force) throw err;
+          this.opts.logger.warn({ code: err.code }, err.message);
+          return false;
+        }
+        // checked before anything is parsed: this runs every poll interval
+        if (!force && fp === this.fingerprint) return false;
+      }
       let objects: RawObject[] = [];
       const problems: LoadProblem[] = [];
       if (this.opts.builtin) objects.push(...parseConfigText(BUILTIN_CONFIG_YAML, '<builtin>', 'istio-system').objects);
@@ -84,8 +96,6 @@ export class ConfigWatcher {
         objects.push(...parseConfigText(BUILTIN_ACCESS_LOG_YAML, '<builtin-accesslog>', 'istio-system').objects);
       if (this.opts.dir) {
         try {
-          fp = dirFingerprint(this.opts.dir);
-          if (!force && fp === this.fingerprint) return false;
           const loaded = loadConfigDir(this.opts.dir);
           objects = [...objects, ...loaded.objects];
           problems.push(...loaded.problems);

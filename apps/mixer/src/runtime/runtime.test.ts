@@ -1,4 +1,4 @@
-import { MutableBag } from '@tsmesh/attributes';
+import { decodeReportRequest, MutableBag, parseIp, ReportEncoder, type Bag } from '@tsmesh/attributes';
 import { FakeClock, GrpcStatus, metricValue } from '@tsmesh/core';
 import { BUILTIN_CONFIG_YAML } from '../config/builtin';
 import type { AdapterInfo } from './types';
@@ -252,6 +252,62 @@ describe('Runtime.report', () => {
   });
 });
 
+describe('Runtime.report shared fields', () => {
+  it('evaluates a map written alike in several instances once per bag, and never across bags', async () => {
+    const seen: Array<{ name: string; dims: unknown }> = [];
+    const adapters = new Map<string, AdapterInfo>(registerBuiltinAdapters());
+    adapters.set('capture', {
+      name: 'capture',
+      templates: ['metric'],
+      validate: () => [],
+      build: () => ({
+        handleReport: (insts) => void seen.push(...insts.map((i) => ({ name: i.name, dims: i.fields['dimensions'] }))),
+      }),
+    });
+    const { runtime } = testRuntime({ adapters });
+    const metric = (name: string, dims: string) => `apiVersion: config.istio.io/v1alpha2
+kind: metric
+metadata: { name: ${name}, namespace: istio-system }
+spec:
+  value: '1'
+  dimensions: { ${dims} }
+---
+`;
+    expect(
+      await runtime.apply(
+        yamlObjects(`${metric('a', 'path: request.path, code: response.code | 0')}${metric('b', 'path: request.path, code: response.code | 0')}${metric('c', 'path: request.path')}apiVersion: config.istio.io/v1alpha2
+kind: capture
+metadata: { name: h, namespace: istio-system }
+spec: {}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: { name: r, namespace: istio-system }
+spec:
+  actions:
+  - { handler: h.capture, instances: [ a.metric, b.metric, c.metric ] }
+`),
+      ),
+    ).toEqual([]);
+    await runtime.report([
+      MutableBag.from({ 'request.path': '/x', 'response.code': 200 }),
+      MutableBag.from({ 'request.path': '/y' }),
+    ]);
+    expect(seen.map((s) => [s.name.split('.')[0], s.dims])).toEqual([
+      ['a', { path: '/x', code: 200 }],
+      ['b', { path: '/x', code: 200 }],
+      ['c', { path: '/x' }],
+      ['a', { path: '/y', code: 0 }],
+      ['b', { path: '/y', code: 0 }],
+      ['c', { path: '/y' }],
+    ]);
+    // the same object for a and b of one bag; a fresh one for the next bag
+    expect(seen[0].dims).toBe(seen[1].dims);
+    expect(seen[3].dims).toBe(seen[4].dims);
+    expect(seen[0].dims).not.toBe(seen[3].dims);
+  });
+});
+
 describe('builtin access log', () => {
   it('loads cleanly and writes one JSON line per reported HTTP request', async () => {
     const { runtime } = testRuntime();
@@ -294,5 +350,73 @@ describe('builtin access log', () => {
       sourceIp: '0.0.0.0',
       reporter: 'destination',
     });
+  });
+});
+
+describe('Runtime.report along delta-encoded entries (values kept while their attributes do not change)', () => {
+  /** Requests of one sidecar batch, most attributes repeating, some changing now and then. */
+  function batch(n: number): Buffer[] {
+    const enc = new ReportEncoder();
+    for (let i = 0; i < n; i++) {
+      const bag = MutableBag.from({
+        'context.protocol': i % 17 === 5 ? 'grpc' : 'http',
+        'context.reporter.kind': i % 23 < 3 ? 'outbound' : 'inbound',
+        'source.ip': parseIp(i % 11 === 0 ? '10.0.0.9' : '10.0.0.1') as Uint8Array,
+        'source.labels': { app: 'productpage', version: i % 13 === 0 ? 'v2' : 'v1' },
+        'source.workload.name': 'productpage-v1',
+        'destination.service.host':
+          i % 7 === 3 ? 'ratings.default.svc.cluster.local' : 'reviews.default.svc.cluster.local',
+        'destination.namespace': 'default',
+        'request.path': i % 5 === 0 ? '/health' : '/reviews/0',
+        'request.method': 'GET',
+        'request.headers': { ':authority': 'reviews:9080', 'x-request-id': `id-${i}` },
+        'request.time': new Date(Date.UTC(2018, 6, 31, 10, 0, 0, i * 3)),
+        'response.code': i % 9 === 4 ? 503 : 200,
+        'response.duration': 1 + (i % 4),
+        'request.size': 0,
+        'response.size': i % 6 === 0 ? 4000 : 12,
+        'connection.mtls': i % 19 < 10,
+      });
+      // some entries with one more attribute: another name sequence, so another request
+      if (i % 10 === 9) bag.set('request.useragent', 'curl/8');
+      enc.add(bag);
+    }
+    return enc.finish().map((r) => Buffer.from(r.bytes));
+  }
+
+  async function run(report: (runtime: ReturnType<typeof testRuntime>['runtime'], bags: Bag[]) => Promise<void>) {
+    const { runtime, promRegistry } = testRuntime();
+    const { BUILTIN_ACCESS_LOG_YAML } = await import('../config/builtin-accesslog');
+    expect(
+      await runtime.apply([
+        ...yamlObjects(BUILTIN_CONFIG_YAML, 'builtin'),
+        ...yamlObjects(BUILTIN_ACCESS_LOG_YAML, 'accesslog'),
+      ]),
+    ).toEqual([]);
+    const out: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out.push(String(chunk));
+      return true;
+    });
+    try {
+      // twice over, so the second pass starts with values kept from the first one's last entry
+      for (let pass = 0; pass < 2; pass++)
+        for (const req of batch(120)) await report(runtime, decodeReportRequest(req));
+    } finally {
+      spy.mockRestore();
+    }
+    return { log: out.join(''), metrics: await promRegistry.metrics() };
+  }
+
+  it('writes the same access log lines and metrics as reporting each entry on its own', async () => {
+    const whole = await run((rt, bags) => rt.report(bags));
+    const one = await run(async (rt, bags) => {
+      for (const b of bags) await rt.report([b]);
+    });
+    expect(whole.log.split('\n').length).toBe(2 * 120 + 1);
+    expect(whole.log).toContain('"sourceIp":"10.0.0.9"');
+    expect(whole.metrics).toContain('response_code="503"');
+    expect(whole.log).toBe(one.log);
+    expect(whole.metrics).toBe(one.metrics);
   });
 });

@@ -15,7 +15,7 @@ import {
   type Logger,
   type Registry,
 } from '@tsmesh/core';
-import type { CompiledInstance } from '../config/instances';
+import type { CompiledInstance, KeptValues } from '../config/instances';
 import type { RawObject } from '../config/loader';
 import { buildSnapshot, type ConfigIssue, type CompiledRule, type Snapshot } from '../config/snapshot';
 import type { AdapterInfo, CheckResult, Handler, Instance, QuotaArgs, RpcStatus } from './types';
@@ -219,9 +219,15 @@ export class Runtime {
     }
   }
 
-  private build(inst: CompiledInstance, bag: Bag, handler: string, variety: string): Instance | null {
+  private build(
+    inst: CompiledInstance,
+    bag: Bag,
+    handler: string,
+    variety: string,
+    kept?: KeptValues,
+  ): Instance | null {
     try {
-      return inst.build(bag);
+      return inst.build(bag, kept);
     } catch (e) {
       if (!(e instanceof EvalError)) throw e;
       this.dispatchErrors.inc({ handler, variety });
@@ -318,19 +324,27 @@ export class Runtime {
   async report(bags: readonly Bag[]): Promise<void> {
     const plan = this.plan;
     const perHandler = new Map<string, { handler: Handler; instances: Instance[] }>();
-    for (const bag of bags) {
-      for (const { rule, dispatches } of plan.rules('report', this.namespaceOf(bag))) {
-        if (!this.matches(rule, bag)) continue;
-        for (const d of dispatches) {
-          let slot = perHandler.get(d.fqn);
-          for (const ci of d.instances) {
-            const inst = this.build(ci, bag, d.fqn, 'report');
-            if (!inst) continue;
-            if (!slot) perHandler.set(d.fqn, (slot = { handler: d.handler, instances: [] }));
-            slot.instances.push(inst);
+    // fields are evaluated once per bag for all instances, and kept along the entries of a
+    // delta-encoded Report while the attributes they read do not change (see KeptValues)
+    const kept = this.snapshot?.kept;
+    try {
+      for (const bag of bags) {
+        kept?.begin(bag);
+        for (const { rule, dispatches } of plan.rules('report', this.namespaceOf(bag))) {
+          if (!this.matches(rule, bag)) continue;
+          for (const d of dispatches) {
+            let slot = perHandler.get(d.fqn);
+            for (const ci of d.instances) {
+              const inst = this.build(ci, bag, d.fqn, 'report', kept);
+              if (!inst) continue;
+              if (!slot) perHandler.set(d.fqn, (slot = { handler: d.handler, instances: [] }));
+              slot.instances.push(inst);
+            }
           }
         }
       }
+    } finally {
+      kept?.end();
     }
     this.reports.inc(bags.length);
     await Promise.all(

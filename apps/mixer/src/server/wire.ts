@@ -48,19 +48,10 @@ export function toCheckResponse(out: CheckOutcome): Record<string, unknown> {
 
 const CONDITION = { ABSENCE: 1, EXACT: 2 } as const;
 
-/** google.protobuf.Duration: seconds = 1, nanos = 2 (zeros omitted, as proto3 does). */
+/** google.protobuf.Duration from milliseconds. */
 function duration(w: ProtoWriter, field: number, ms: number): void {
   const { seconds, nanos } = toProtoDuration(ms);
-  const mark = w.begin(field);
-  if (seconds !== 0) {
-    w.tag(1, VARINT);
-    w.int64(seconds);
-  }
-  if (nanos !== 0) {
-    w.tag(2, VARINT);
-    w.int64(nanos);
-  }
-  w.end(mark);
+  w.secondsNanos(field, seconds, nanos);
 }
 
 /** ReferencedAttributes: words = 1, attribute_matches = 2 {name = 1, condition = 2, regex = 3, map_key = 4}. */

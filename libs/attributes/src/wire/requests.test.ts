@@ -84,3 +84,34 @@ describe('decodeReportRequest', () => {
     }
   });
 });
+
+describe('decodeReportRequest: prev and changed (what Mixer may keep from the entry before)', () => {
+  it('DELTA_ENCODING: each entry names the entry before it and the attributes it set; the rest are the same values', () => {
+    const a = realistic().set('response.code', 200);
+    const b = new MutableBag(a).set('response.duration', 3, 'DURATION').set('request.path', '/other');
+    const c = new MutableBag(b).set('response.code', 503);
+    const [req] = encodeReport([a, b, c]);
+    const out = decodeReportRequest(Buffer.from(encode('istio.mixer.v1.ReportRequest', req)));
+    expect(out[0].prev).toBeNull();
+    expect(new Set(out[0].changed)).toEqual(new Set(a.names()));
+    expect(out[1].prev).toBe(out[0]);
+    expect(out[2].prev).toBe(out[1]);
+    expect(new Set(out[1].changed)).toEqual(new Set(['response.duration', 'request.path']));
+    expect(new Set(out[2].changed)).toEqual(new Set(['response.code']));
+    for (const [i, bag] of out.entries()) {
+      if (!bag.prev) continue;
+      for (const n of bag.names())
+        if (!bag.changed.includes(n)) expect([i, n, bag.get(n) === bag.prev.get(n)]).toEqual([i, n, true]);
+    }
+  });
+
+  it('INDEPENDENT_ENCODING: no entry names another', () => {
+    const a = realistic();
+    const [req] = encodeReport([a, new MutableBag(a).set('request.path', '/other')]);
+    const out = decodeReportRequest(
+      Buffer.from(encode('istio.mixer.v1.ReportRequest', { ...req, repeated_attributes_semantics: 1 })),
+    );
+    expect(out.map((x) => x.prev)).toEqual([null, null]);
+    for (const bag of out) expect(new Set(bag.changed)).toEqual(new Set(bag.names()));
+  });
+});

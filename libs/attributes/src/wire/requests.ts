@@ -10,7 +10,8 @@
  * wire (the object path applies the maps in field order), and a repeated
  * `attributes` field of a CheckRequest keeps the last one (protobuf would merge).
  */
-import { MutableBag, type StringMap } from '../bag';
+import { MutableBag, type AttributeValue, type Bag, type StringMap } from '../bag';
+import type { ValueType } from '../manifest';
 import { lookupWord } from '../compressed';
 import { GLOBAL_WORDS } from '../global-dictionary';
 import { ProtoReader } from './reader';
@@ -60,14 +61,19 @@ function readStringMap(r: ProtoReader, end: number, out: number[]): void {
  * `bag` (Mixer's UpdateBagFromProto: sets, never deletes). `defaultWords` stands in
  * when the message has no words of its own (Report `default_words`).
  */
-export function readCompressedInto(
-  bag: MutableBag,
+/** What `readCompressedInto` writes to (a MutableBag, or the accumulator of a Report's entries). */
+export interface AttributeSink {
+  set(name: string, value: AttributeValue, type: ValueType): unknown;
+}
+
+export function readCompressedInto<B extends AttributeSink>(
+  bag: B,
   buf: Buffer,
   start: number,
   end: number,
   globalWords: readonly string[] = GLOBAL_WORDS,
   defaultWords: readonly string[] = [],
-): MutableBag {
+): B {
   const r = new ProtoReader(buf, start, end);
   // pass 1: the message's own words (field 1), wherever they are
   let own: string[] | null = null;
@@ -245,14 +251,111 @@ export function decodeCheckRequest(buf: Buffer, globalWords: readonly string[] =
   return { bag, globalWordCount, deduplicationId, quotas };
 }
 
+/** The attribute names of one Report request, each with a slot number shared by all its entries. */
+class Slots {
+  readonly index = new Map<string, number>();
+  readonly names: string[] = [];
+  slot(name: string): number {
+    let i = this.index.get(name);
+    if (i === undefined) {
+      i = this.names.length;
+      this.names.push(name);
+      this.index.set(name, i);
+    }
+    return i;
+  }
+}
+
 /**
- * ReportRequest: attributes = 1 (repeated; each a delta on the bag built from the
- * ones before), default_words = 2, global_word_count = 3 → one independent bag per entry.
+ * One decoded Report entry: values and types by slot. Copying an entry's state for the next delta
+ * is two array copies instead of rebuilding two Maps (the decode cost of a Report entry was
+ * mostly that copy).
  */
-export function decodeReportRequest(buf: Buffer, globalWords: readonly string[] = GLOBAL_WORDS): MutableBag[] {
+export class ReportBag implements Bag {
+  constructor(
+    private readonly slots: Slots,
+    private readonly values: Array<AttributeValue | undefined>,
+    private readonly types: Array<ValueType | undefined>,
+    /**
+     * DELTA_ENCODING: the entry before this one in its request, null for the first entry and for
+     * INDEPENDENT_ENCODING. Every attribute not in `changed` has the same value (the same JS value)
+     * here as in `prev`, so what was worked out from it alone can be kept (Mixer's instances).
+     */
+    readonly prev: ReportBag | null = null,
+    /** The names this entry set (over `prev`; all of them without one); may repeat. */
+    readonly changed: readonly string[] = [],
+  ) {}
+
+  get(name: string): AttributeValue | undefined {
+    const i = this.slots.index.get(name);
+    return i === undefined ? undefined : this.values[i];
+  }
+  mapEntry(name: string, key: string): string | undefined {
+    const m = this.get(name);
+    if (m === undefined || typeof m !== 'object' || m instanceof Date || m instanceof Uint8Array) return undefined;
+    return Object.prototype.hasOwnProperty.call(m, key) ? (m as StringMap)[key] : undefined;
+  }
+  *names(): Iterable<string> {
+    for (let i = 0; i < this.values.length; i++) if (this.values[i] !== undefined) yield this.slots.names[i];
+  }
+  typeOf(name: string): ValueType | undefined {
+    const i = this.slots.index.get(name);
+    return i === undefined ? undefined : this.types[i];
+  }
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+  get size(): number {
+    let n = 0;
+    for (const v of this.values) if (v !== undefined) n++;
+    return n;
+  }
+  toRecord(): Record<string, AttributeValue> {
+    const out: Record<string, AttributeValue> = {};
+    for (const n of this.names()) out[n] = this.get(n) as AttributeValue;
+    return out;
+  }
+}
+
+/** The state entries are decoded into. */
+class Accumulator implements AttributeSink {
+  values: Array<AttributeValue | undefined> = [];
+  types: Array<ValueType | undefined> = [];
+  /** Names set since the last `bag()`. */
+  changed: string[] = [];
+  private last: ReportBag | null = null;
+  constructor(private readonly slots: Slots) {}
+  set(name: string, value: AttributeValue, type: ValueType): void {
+    const i = this.slots.slot(name);
+    this.values[i] = value;
+    this.types[i] = type;
+    this.changed.push(name);
+  }
+  /** The state now as a bag of its own (`take`: hand the arrays over and start empty). */
+  bag(take: boolean): ReportBag {
+    const changed = this.changed;
+    this.changed = [];
+    if (!take)
+      return (this.last = new ReportBag(this.slots, this.values.slice(), this.types.slice(), this.last, changed));
+    const out = new ReportBag(this.slots, this.values, this.types, null, changed);
+    this.values = [];
+    this.types = [];
+    return out;
+  }
+}
+
+/**
+ * ReportRequest: attributes = 1 (repeated), default_words = 2, global_word_count = 3,
+ * repeated_attributes_semantics = 4 (istio/api `mixer/v1/mixer.proto`, added after 1.0) →
+ * one independent bag per entry. DELTA_ENCODING (0, the default, all a 1.0 proxy sends): each
+ * entry updates the bag built from the entries before it. INDEPENDENT_ENCODING (1): each entry is
+ * a whole bag of its own.
+ */
+export function decodeReportRequest(buf: Buffer, globalWords: readonly string[] = GLOBAL_WORDS): ReportBag[] {
   const r = new ProtoReader(buf);
   const ranges: number[] = [];
   const defaultWords: string[] = [];
+  let independent = false;
   while (!r.done) {
     const tag = r.uint32();
     if (tag === 0x0a) {
@@ -260,13 +363,14 @@ export function decodeReportRequest(buf: Buffer, globalWords: readonly string[] 
       ranges.push(r.pos, r.pos + n);
       r.pos += n;
     } else if (tag === 0x12) defaultWords.push(r.string());
+    else if (tag === 0x20) independent = r.uint32() === 1;
     else r.skip(tag & 7);
   }
-  const acc = new MutableBag();
-  const out: MutableBag[] = [];
+  const out: ReportBag[] = [];
+  const acc = new Accumulator(new Slots());
   for (let i = 0; i < ranges.length; i += 2) {
     readCompressedInto(acc, buf, ranges[i], ranges[i + 1], globalWords, defaultWords);
-    out.push(acc.clone());
+    out.push(acc.bag(independent));
   }
   return out;
 }

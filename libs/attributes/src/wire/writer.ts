@@ -112,6 +112,24 @@ export class ProtoWriter {
     this.end(mark);
   }
 
+  /**
+   * A google.protobuf.Timestamp or Duration as message `field`: seconds = 1, nanos = 2, zeros left
+   * out as proto3 does. The caller splits the time (Timestamp keeps nanos ≥ 0, Duration gives both
+   * parts the same sign).
+   */
+  secondsNanos(field: number, seconds: number, nanos: number): void {
+    const mark = this.begin(field);
+    if (seconds !== 0) {
+      this.tag(1, VARINT);
+      this.int64(seconds);
+    }
+    if (nanos !== 0) {
+      this.tag(2, VARINT);
+      this.int64(nanos);
+    }
+    this.end(mark);
+  }
+
   /** The bytes written so far (a view, not a copy). */
   finish(): Buffer {
     return this.buf.subarray(0, this.pos);

@@ -3,10 +3,10 @@
  * instances → series on the adapter's listener (42422). Names get the
  * `namespace` prefix (default `istio`); DURATION values are recorded in seconds.
  */
-import { Counter, Gauge, Histogram, type Registry } from '@tsmesh/core';
 import { valueText, type AttributeValue } from '@tsmesh/attributes';
 import { ParamReader } from '../params';
 import type { AdapterInfo, Instance } from '../../runtime/types';
+import { AdapterSeries } from './series';
 
 interface MetricDef {
   name: string;
@@ -76,34 +76,9 @@ function read(params: Record<string, unknown>) {
   return { r, metrics };
 }
 
-type Series = Counter<string> | Gauge<string> | Histogram<string>;
-type Record1 = (value: number) => void;
 interface Target {
   def: MetricDef;
-  series: Series;
-  children: Map<string, Record1>;
-}
-
-function bindChild(series: Series, labels: Record<string, string>): Record1 {
-  if (series instanceof Counter) {
-    const c = series.labels(labels);
-    return (v) => c.inc(v);
-  }
-  if (series instanceof Gauge) {
-    const g = series.labels(labels);
-    return (v) => g.set(v);
-  }
-  const h = series.labels(labels);
-  return (v) => h.observe(v);
-}
-
-function register(registry: Registry, d: MetricDef): Series {
-  const existing = registry.getSingleMetric(d.fullName);
-  if (existing) registry.removeSingleMetric(d.fullName);
-  const opts = { name: d.fullName, help: d.description, labelNames: d.labelNames, registers: [registry] };
-  if (d.kind === 'COUNTER') return new Counter(opts);
-  if (d.kind === 'GAUGE') return new Gauge(opts);
-  return new Histogram({ ...opts, buckets: d.buckets });
+  series: AdapterSeries;
 }
 
 function numeric(v: unknown, type: 'DURATION' | undefined): number {
@@ -121,15 +96,29 @@ export const prometheusAdapter: AdapterInfo = {
   build(params, env) {
     const { metrics } = read(params);
     const byInstance = new Map<string, Target[]>();
+    // metrics with the same label list share one array, so the key memo below can compare by identity
+    const labelLists = new Map<string, string[]>();
     for (const def of metrics) {
-      const series = register(env.promRegistry, def);
+      const id = def.labelNames.join('\u0000');
+      const known = labelLists.get(id);
+      if (known) def.labelNames = known;
+      else labelLists.set(id, def.labelNames);
+      const series = new AdapterSeries(def.fullName, def.description, def.kind, def.labelNames, def.buckets).register(
+        env.promRegistry,
+      );
       const list = byInstance.get(def.instanceName) ?? [];
-      list.push({ def, series, children: new Map() });
+      list.push({ def, series });
       byInstance.set(def.instanceName, list);
     }
     const lookup = (name: string) => byInstance.get(name) ?? byInstance.get(name.split('.').slice(0, 2).join('.'));
     return {
       handleReport(instances: readonly Instance[]) {
+        // the standard metrics of one request share their dimensions object (CompiledInstance.build's
+        // memo): its label key is worked out once, not once per metric
+        let lastDims: unknown = null;
+        let lastLabels: string[] | null = null;
+        let lastKey = '';
+        let lastValues: string[] = [];
         for (const inst of instances) {
           const targets = lookup(inst.name);
           if (!targets) continue;
@@ -137,24 +126,21 @@ export const prometheusAdapter: AdapterInfo = {
           const value = numeric(inst.fields['value'], inst.types['value'] === 'DURATION' ? 'DURATION' : undefined);
           if (!Number.isFinite(value)) continue;
           for (const t of targets) {
-            const values = t.def.labelNames.map((l) => (dims[l] === undefined ? '' : valueText(dims[l])));
-            // prom-client hashes label objects on every call; keep the bound child per label set instead
-            const key = values.join('\u0000');
-            let child = t.children.get(key);
-            if (!child) {
-              const labels: Record<string, string> = {};
-              t.def.labelNames.forEach((l, i) => (labels[l] = values[i]));
-              child = bindChild(t.series, labels);
-              if (t.children.size < 100_000) t.children.set(key, child);
+            const labelNames = t.def.labelNames;
+            if (dims !== lastDims || labelNames !== lastLabels) {
+              lastValues = labelNames.map((l) => (dims[l] === undefined ? '' : valueText(dims[l])));
+              lastKey = lastValues.join('\u0000');
+              lastDims = dims;
+              lastLabels = labelNames;
             }
-            child(value);
+            t.series.recorder(lastKey, labelNames, lastValues)(value);
           }
         }
       },
       close() {
         for (const def of metrics) {
           const cur = env.promRegistry.getSingleMetric(def.fullName);
-          if (cur && byInstance.get(def.instanceName)?.some((t) => t.series === cur))
+          if (cur && byInstance.get(def.instanceName)?.some((t) => t.series === (cur as unknown)))
             env.promRegistry.removeSingleMetric(def.fullName);
         }
       },
