@@ -1,6 +1,5 @@
 import { isMeshError, type FieldError } from '@tsmesh/core';
 import * as protobuf from 'protobufjs';
-import { LineCounter, parseDocument } from 'yaml';
 import { protocolErrors } from './errors';
 import {
   describe,
@@ -18,7 +17,7 @@ import { findType, lookupType } from './root';
 import { checkMessageRules } from './rules';
 import { parseDurationText, parseTimestampText } from './well-known';
 import { typeUrlOf } from './type-urls';
-import { withLines } from './yaml-lines';
+import { withLines, yaml } from './yaml-lines';
 
 /** A message in tsmesh's object form (see docs/protocol.md). */
 export type ProtoObject = Record<string, unknown>;
@@ -57,6 +56,7 @@ export function collectErrors(typeName: string, value: unknown, path = ''): Fiel
  * line they point at ("unknown field (line 12)").
  */
 export function fromYaml<T = ProtoObject>(typeName: string, yamlText: string): T {
+  const { LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(yamlText, { lineCounter: lines });
   if (doc.errors.length > 0) {

@@ -7,6 +7,11 @@ import * as path from 'node:path';
  */
 export const ENVOY_PROTO_FILES: readonly string[] = [
   'envoy/config/bootstrap/v3/bootstrap.proto',
+  // The xDS resources (the bootstrap imports them too; listed for the root's on-demand split).
+  'envoy/config/cluster/v3/cluster.proto',
+  'envoy/config/endpoint/v3/endpoint.proto',
+  'envoy/config/listener/v3/listener.proto',
+  'envoy/config/route/v3/route.proto',
   'envoy/service/discovery/v3/ads.proto',
   'envoy/service/listener/v3/lds.proto',
   'envoy/service/route/v3/rds.proto',

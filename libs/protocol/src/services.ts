@@ -1,15 +1,15 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as ProtoLoader from '@grpc/proto-loader';
 import { protocolErrors } from './errors';
 import * as protobuf from 'protobufjs';
-import { envoyRoot, istioRoot } from './root';
+import { istioRoot, lookupReflection } from './root';
 
 /**
  * proto-loader options for every service definition: snake_case fields, int64 as Number,
  * enums by name, defaults filled in, virtual oneof fields. Any fields stay in wire form
  * (`{ type_url, value }`); use unpackAny / decode for the object form.
  */
-export const GRPC_LOADER_OPTIONS: protoLoader.Options = {
+export const GRPC_LOADER_OPTIONS: ProtoLoader.Options = {
   keepCase: true,
   longs: Number,
   enums: String,
@@ -18,7 +18,7 @@ export const GRPC_LOADER_OPTIONS: protoLoader.Options = {
 };
 
 let envoyServices: Map<string, ServiceDefinition> | undefined;
-const istioPackages = new Map<string, protoLoader.PackageDefinition>();
+const istioPackages = new Map<string, ProtoLoader.PackageDefinition>();
 
 /**
  * A gRPC service definition built on the shared Envoy root (envoyRoot), with proto-loader's
@@ -33,7 +33,7 @@ function envoyService(name: string): ServiceDefinition {
   if (def) return def;
   let svc: protobuf.Service;
   try {
-    const found = envoyRoot().lookup(name);
+    const found = lookupReflection(name);
     if (!(found instanceof protobuf.Service)) throw new Error(`service ${name} not found`);
     svc = found;
   } catch (e) {
@@ -60,10 +60,12 @@ function envoyService(name: string): ServiceDefinition {
   return def;
 }
 
-function istioPackageDefinition(entry: string): protoLoader.PackageDefinition {
+function istioPackageDefinition(entry: string): ProtoLoader.PackageDefinition {
   let pkg = istioPackages.get(entry);
   if (!pkg) {
     try {
+      // Loaded here only: a sidecar without the Mixer filter or Citadel never needs it.
+      const protoLoader = require('@grpc/proto-loader') as typeof ProtoLoader;
       pkg = protoLoader.fromJSON(istioRoot(entry).toJSON(), GRPC_LOADER_OPTIONS);
     } catch (e) {
       throw protocolErrors.error('PROTOCOL_ERR_PROTO_LOAD', { reason: (e as Error).message }, [], e);
@@ -73,7 +75,7 @@ function istioPackageDefinition(entry: string): protoLoader.PackageDefinition {
   return pkg;
 }
 
-function service(pkg: protoLoader.PackageDefinition, name: string): ServiceDefinition {
+function service(pkg: ProtoLoader.PackageDefinition, name: string): ServiceDefinition {
   const def = pkg[name];
   if (!def || typeof def !== 'object' || 'format' in def) {
     throw protocolErrors.error('PROTOCOL_ERR_PROTO_LOAD', { reason: `service ${name} not found` });

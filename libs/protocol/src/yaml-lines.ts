@@ -1,6 +1,18 @@
 import type { FieldError } from '@tsmesh/core';
-import { isMap, isSeq, type LineCounter, type Node, type Document } from 'yaml';
+import type * as Yaml from 'yaml';
+import type { LineCounter, Node, Document } from 'yaml';
 import { camelCase } from './reflect';
+
+let yamlModule: typeof Yaml | undefined;
+
+/**
+ * The yaml package, loaded on first use: a sidecar with a generated bootstrap and xDS never
+ * parses YAML, and loading it costs about 1 MB of heap (docs/performance.md, sidecar RSS).
+ */
+export function yaml(): typeof Yaml {
+  yamlModule ??= require('yaml') as typeof Yaml;
+  return yamlModule;
+}
 
 const SEGMENT_RE = /([^.[\]]+)|\[([^\]]*)\]/g;
 
@@ -9,6 +21,7 @@ const SEGMENT_RE = /([^.[\]]+)|\[([^\]]*)\]/g;
  * ancestor present in the document (for a required field that is missing).
  */
 export function lineOf(doc: Document, lines: LineCounter, path: string): number | undefined {
+  const { isMap, isSeq } = yaml();
   let node: unknown = doc.contents;
   let found = node as Node | null;
   for (const m of path.matchAll(SEGMENT_RE)) {

@@ -1,5 +1,5 @@
 import { MeshError } from '@tsmesh/core';
-import { compileJsonFormat, compileTextFormat, type AccessLogEntry } from './access-log';
+import { compileJsonFormat, compileTextFormat, formatStartTime, type AccessLogEntry } from './access-log';
 
 const entry: AccessLogEntry = {
   startTime: Date.UTC(2026, 0, 2, 3, 4, 5, 678),
@@ -63,5 +63,14 @@ describe('compileJsonFormat', () => {
       missing: null,
       line: 'GET /productpage',
     });
+  });
+});
+
+describe('formatStartTime', () => {
+  it('matches Date.toISOString across seconds, milliseconds and odd years', () => {
+    const base = Date.UTC(2026, 0, 2, 3, 4, 5, 0);
+    const times = [base, base + 7, base + 78, base + 678, base + 999, base + 1000, base + 1001, base - 1, 0, 1.9];
+    times.push(Date.UTC(-1, 0, 1), Date.UTC(10000, 0, 1, 0, 0, 0, 5), base + 5);
+    for (const t of times) expect(formatStartTime(t)).toBe(new Date(Math.floor(t)).toISOString());
   });
 });

@@ -76,8 +76,25 @@ function requestHeader(e: AccessLogEntry, name: string): string | undefined {
 const withoutPort = (addr: string | undefined) => (addr ? addr.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1') : addr);
 const ms = (v: number | undefined) => (v === undefined ? undefined : Math.round(v));
 
+/** `%START_TIME%` (ISO 8601 UTC with ms): the text up to the second is formatted once per second. */
+let stampSecond = NaN;
+let stampPrefix = '';
+export function formatStartTime(ms: number): string {
+  const t = Math.floor(ms);
+  const second = Math.floor(t / 1000);
+  if (second !== stampSecond) {
+    const iso = new Date(second * 1000).toISOString();
+    // Years outside 0..9999 have a longer form; format those whole.
+    if (iso.length !== 24) return new Date(t).toISOString();
+    stampSecond = second;
+    stampPrefix = iso.slice(0, 20);
+  }
+  const milli = t - second * 1000;
+  return `${stampPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+}
+
 const SIMPLE: Record<string, Part> = {
-  START_TIME: (e) => new Date(e.startTime).toISOString(),
+  START_TIME: (e) => formatStartTime(e.startTime),
   PROTOCOL: (e) => e.protocol,
   RESPONSE_CODE: (e) => e.responseCode ?? 0,
   RESPONSE_CODE_DETAILS: (e) => e.responseCodeDetails,

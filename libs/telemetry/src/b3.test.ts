@@ -1,5 +1,15 @@
-import { SeededRandom } from '@tsmesh/core';
-import { childContext, formatB3Headers, formatB3Single, parseB3, randomHexId, rootContext } from './b3';
+import { SeededRandom, systemRandom } from '@tsmesh/core';
+import {
+  B3_HEADERS,
+  childContext,
+  formatB3Headers,
+  formatB3Single,
+  parseB3,
+  randomHexId,
+  rootContext,
+  writeB3Headers,
+  type TraceContext,
+} from './b3';
 
 const T = '463ac35c9f6413ad48485a3953bb6124';
 const S = 'a2fb4a1d1a96d312';
@@ -51,6 +61,31 @@ describe('formatting', () => {
     expect(parseB3(formatB3Headers(ctx)).context).toEqual(ctx);
   });
 
+  it('writes the multi-header form over any incoming B3 headers, as delete-all + formatB3Headers would', () => {
+    const incoming: Array<Record<string, string>> = [
+      {},
+      { b3: `${T}-${S}-1`, 'x-other': 'kept' },
+      { 'x-b3-traceid': T, 'x-b3-spanid': S, 'x-b3-parentspanid': P, 'x-b3-sampled': '1' },
+      { 'x-b3-traceid': T, 'x-b3-spanid': S, 'x-b3-flags': '1', 'x-b3-sampled': '0' },
+    ];
+    const contexts: TraceContext[] = [
+      { traceId: T, spanId: S },
+      { traceId: T, spanId: S, parentSpanId: P, sampled: true },
+      { traceId: T, spanId: S, sampled: false },
+      { traceId: T, spanId: S, parentSpanId: P, sampled: true, debug: true },
+    ];
+    for (const h of incoming) {
+      for (const ctx of contexts) {
+        const written: Record<string, unknown> = { ...h };
+        writeB3Headers(written, ctx);
+        const expected: Record<string, unknown> = { ...h };
+        for (const name of B3_HEADERS) delete expected[name];
+        Object.assign(expected, formatB3Headers(ctx));
+        expect(written).toEqual(expected);
+      }
+    }
+  });
+
   it('formats the single header', () => {
     expect(formatB3Single({ traceId: T, spanId: S })).toBe(`${T}-${S}`);
     expect(formatB3Single({ traceId: T, spanId: S, sampled: true, parentSpanId: P })).toBe(`${T}-${S}-1-${P}`);
@@ -67,6 +102,14 @@ describe('ids', () => {
     expect(child.parentSpanId).toBe(root.spanId);
     expect(child.spanId).not.toBe(root.spanId);
     expect(child.sampled).toBe(true);
+  });
+
+  it('draws system ids from a crypto pool: 16/32 hex characters, distinct across pool refills', () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 2000; i++) ids.add(randomHexId(systemRandom));
+    expect(ids.size).toBe(2000);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{16}$/);
+    expect(rootContext(systemRandom).traceId).toMatch(/^[0-9a-f]{32}$/);
   });
 
   it('never returns an all-zero id', () => {

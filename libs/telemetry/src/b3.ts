@@ -4,7 +4,8 @@
  * `x-b3-flags`) and the single `b3` header
  * (`{traceid}-{spanid}[-{sampling}[-{parentspanid}]]` or just `{sampling}`).
  */
-import type { Random } from '@tsmesh/core';
+import { randomFillSync } from 'node:crypto';
+import { systemRandom, type Random } from '@tsmesh/core';
 
 export interface TraceContext {
   /** 16 or 32 lower-case hex characters. */
@@ -62,6 +63,14 @@ const validSpan = (id: string | undefined): id is string => !!id && SPAN_ID.test
  * wins; an invalid one falls back to the `x-b3-*` headers. Invalid ids are ignored.
  */
 export function parseB3(headers: HeaderBag): IncomingB3 {
+  if (
+    headers['b3'] === undefined &&
+    headers['x-b3-traceid'] === undefined &&
+    headers['x-b3-sampled'] === undefined &&
+    headers['x-b3-flags'] === undefined
+  ) {
+    return {};
+  }
   const single = first(headers, 'b3');
   if (single !== undefined) {
     const parts = single.split('-');
@@ -96,6 +105,28 @@ export function formatB3Headers(ctx: TraceContext): Record<string, string> {
   return out;
 }
 
+/**
+ * Puts `ctx` on request headers in the multi-header form, replacing whatever B3 headers (single
+ * or multi) they carried: the same result as deleting B3_HEADERS and assigning
+ * formatB3Headers(ctx), but headers that get a new value are overwritten rather than deleted and
+ * re-added (deleting properties turns the header object into a slow dictionary).
+ */
+export function writeB3Headers(headers: Record<string, unknown>, ctx: TraceContext): void {
+  headers['x-b3-traceid'] = ctx.traceId;
+  headers['x-b3-spanid'] = ctx.spanId;
+  if (ctx.parentSpanId) headers['x-b3-parentspanid'] = ctx.parentSpanId;
+  else if (headers['x-b3-parentspanid'] !== undefined) delete headers['x-b3-parentspanid'];
+  if (ctx.debug) {
+    headers['x-b3-flags'] = '1';
+    if (headers['x-b3-sampled'] !== undefined) delete headers['x-b3-sampled'];
+  } else {
+    if (ctx.sampled !== undefined) headers['x-b3-sampled'] = ctx.sampled ? '1' : '0';
+    else if (headers['x-b3-sampled'] !== undefined) delete headers['x-b3-sampled'];
+    if (headers['x-b3-flags'] !== undefined) delete headers['x-b3-flags'];
+  }
+  if (headers['b3'] !== undefined) delete headers['b3'];
+}
+
 /** The single `b3` header value. */
 export function formatB3Single(ctx: TraceContext): string {
   const flag = ctx.debug ? 'd' : ctx.sampled === undefined ? '' : ctx.sampled ? '1' : '0';
@@ -105,14 +136,35 @@ export function formatB3Single(ctx: TraceContext): string {
   return out;
 }
 
-/** `bytes` (a multiple of 4) random bytes as lower-case hex, never all zeros; 32 bits per draw. */
+/** Random bytes fetched 4 KiB at a time (one getrandom call per 256 span ids). */
+const POOL = Buffer.allocUnsafe(4096);
+let poolOffset = POOL.length;
+
+function pooledHex(bytes: number): string {
+  if (poolOffset + bytes > POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
+  }
+  const s = POOL.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return s;
+}
+
+/**
+ * `bytes` (a multiple of 4) random bytes as lower-case hex, never all zeros. With the system
+ * source the bytes come from a crypto pool (hex encoded natively); an injected Random (tests,
+ * simulations) gives 32 bits per draw, so ids stay reproducible.
+ */
 export function randomHexId(random: Random, bytes = 8): string {
   for (;;) {
     let s = '';
-    for (let i = 0; i < bytes; i += 4) {
-      s += Math.floor(random.next() * 0x100000000)
-        .toString(16)
-        .padStart(8, '0');
+    if (random === systemRandom) s = pooledHex(bytes);
+    else {
+      for (let i = 0; i < bytes; i += 4) {
+        s += Math.floor(random.next() * 0x100000000)
+          .toString(16)
+          .padStart(8, '0');
+      }
     }
     if (!ZERO.test(s)) return s;
   }

@@ -42,10 +42,10 @@ export class Span {
     readonly name: string,
     readonly kind: SpanKind,
     readonly startMs: number,
-    tags: Record<string, string> = {},
+    tags?: Record<string, string>,
     private remoteEndpoint?: ZipkinEndpoint,
   ) {
-    this.tags = { ...tags };
+    this.tags = tags ? { ...tags } : {};
   }
 
   get sampled(): boolean {
@@ -113,8 +113,10 @@ export class Tracer {
     const sampled =
       incoming.sampled ?? (incoming.debug ? true : this.decide(opts.samplingPercent ?? this.samplingPercent));
     let ctx: TraceContext;
-    if (incoming.context) ctx = { ...childContext(incoming.context, this.random), sampled };
-    else ctx = rootContext(this.random, sampled);
+    if (incoming.context) {
+      ctx = childContext(incoming.context, this.random);
+      ctx.sampled = sampled;
+    } else ctx = rootContext(this.random, sampled);
     if (incoming.debug) ctx.debug = true;
     return new Span(this, ctx, opts.name, opts.kind, opts.startMs ?? this.clock.now(), opts.tags, opts.remoteEndpoint);
   }

@@ -59,6 +59,41 @@ describe('ZipkinExporter', () => {
     await exporter.shutdown();
   });
 
+  it('reports once minFlushSpans are queued, at most once per minReportIntervalMs', async () => {
+    const clock = new FakeClock();
+    const exporter = new ZipkinExporter({ collector: address, minFlushSpans: 2, minReportIntervalMs: 100, clock });
+    exporter.export(span('0000000000000011'));
+    clock.advance(0);
+    expect(exporter.queued()).toBe(1);
+    exporter.export(span('0000000000000012'));
+    clock.advance(0); // due now: nothing was reported before
+    expect(exporter.queued()).toBe(0);
+    await exporter.flush();
+    expect(received.map((r) => r.body.map((s) => s.id))).toEqual([['0000000000000011', '0000000000000012']]);
+    for (const id of ['13', '14', '15']) exporter.export(span(`00000000000000${id}`));
+    clock.advance(99);
+    expect(exporter.queued()).toBe(3); // due, but within 100 ms of the previous report
+    clock.advance(1);
+    expect(exporter.queued()).toBe(0);
+    await exporter.flush();
+    expect(received.map((r) => r.body.length)).toEqual([2, 3]);
+    expect(exporter.stats()['tracing.zipkin.reports_sent']).toBe(2);
+    await exporter.shutdown();
+  });
+
+  it('sends at most maxBatch spans per POST', async () => {
+    const exporter = new ZipkinExporter({
+      collector: address,
+      minFlushSpans: 100,
+      maxBatch: 2,
+      clock: new FakeClock(),
+    });
+    for (let i = 1; i <= 5; i++) exporter.export(span(`000000000000002${i}`));
+    await exporter.flush();
+    expect(received.map((r) => r.body.length)).toEqual([2, 2, 1]);
+    await exporter.shutdown();
+  });
+
   it('drops spans beyond the bounded queue and counts them', async () => {
     const mirrored: Record<string, number> = {};
     const exporter = new ZipkinExporter({

@@ -40,9 +40,35 @@ describe('access logs', () => {
     logs.setIndex(new Map([[AccessLogs.key('l', 'p'), [logger]]]));
     logs.onStreamComplete(info);
     logs.onStreamComplete({ ...info, listenerName: 'other' });
+    logs.flush();
     expect(String(out.read())).toBe(
       '[2026-01-01T00:00:00.000Z] "GET /api/ratings/0 HTTP/1.1" 404 NR 0 0 3 - "-" "ua" "r" "ratings:9080" "-"\n',
     );
+  });
+
+  it('buffers lines and writes them as one chunk at 64 KiB, after the flush interval or on close', async () => {
+    const out = new PassThrough();
+    const writes: string[] = [];
+    out.on('data', (d: Buffer) => writes.push(String(d)));
+    const logs = new AccessLogs({ stdout: out, flushIntervalMs: 20, flushBytes: 300 });
+    const logger = compileAccessLog({ name: 'envoy.access_loggers.stdout' }, 'a', []);
+    logs.setIndex(new Map([[AccessLogs.key('l', 'p'), [logger]]]));
+    logs.onStreamComplete(info);
+    logs.onStreamComplete(info);
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual([]);
+    logs.onStreamComplete(info); // three lines (~100 bytes each) reach flushBytes
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toHaveLength(1);
+    expect(writes[0].split('\n')).toHaveLength(4);
+    logs.onStreamComplete(info);
+    await new Promise((r) => setTimeout(r, 60)); // the interval flush
+    expect(writes).toHaveLength(2);
+    expect(writes[1].split('\n')).toHaveLength(2);
+    logs.onStreamComplete(info);
+    await logs.close();
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toHaveLength(3);
   });
 
   it('supports json_format in log_format and the v2-era format field', () => {

@@ -1,8 +1,8 @@
 /**
  * HCM `access_log` (envoy.access_loggers.file / stdout / stderr, with `log_format` text or JSON,
  * or the v2-era `format` / `json_format`) applied when a stream completes. Loggers are compiled
- * once per config push and indexed by listener name and stat prefix; lines are written to
- * buffered streams, never synchronously on the request path.
+ * once per config push and indexed by listener name and stat prefix; lines are buffered per
+ * output and written in chunks (Envoy's flush: every second or at 64 KiB), never on the request path.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { FieldError } from '@tsmesh/core';
@@ -102,12 +102,74 @@ export function toAccessLogEntry(info: StreamInfo): AccessLogEntry {
   };
 }
 
+/** Envoy's file access-log defaults: flush every second (`file_flush_interval`) or at 64 KiB. */
+export const ACCESS_LOG_FLUSH_INTERVAL_MS = 1000;
+export const ACCESS_LOG_FLUSH_BYTES = 64 * 1024;
+
+/**
+ * Lines for one output, buffered like Envoy's access-log file: written as one chunk when 64 KiB
+ * are pending or a second after the first pending line, so a request costs a string append
+ * instead of a write (a file write goes to the thread pool; stdout to a pipe is a synchronous
+ * write(2) per call in Node).
+ */
+class BufferedOutput {
+  private pending: string[] = [];
+  private bytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly stream: NodeJS.WritableStream,
+    private readonly flushIntervalMs: number,
+    private readonly flushBytes: number,
+  ) {}
+
+  write(line: string): void {
+    this.pending.push(line);
+    this.bytes += line.length;
+    if (this.bytes >= this.flushBytes) this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.flush();
+      }, this.flushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
+    const chunk = this.pending.length === 1 ? this.pending[0] : this.pending.join('');
+    this.pending = [];
+    this.bytes = 0;
+    this.stream.write(chunk);
+  }
+}
+
+export interface AccessLogsOptions {
+  /** Where `/dev/stdout` loggers write (default process.stdout). */
+  stdout?: NodeJS.WritableStream;
+  /** Pending lines are written at least this often (default 1000 ms, Envoy's). */
+  flushIntervalMs?: number;
+  /** ...or as soon as this many bytes are pending (default 64 KiB, Envoy's). */
+  flushBytes?: number;
+}
+
 /** Owns the output streams and the per-listener logger index. */
 export class AccessLogs {
   private index = new Map<string, AccessLogger[]>();
-  private readonly streams = new Map<string, NodeJS.WritableStream>();
+  private readonly outputs = new Map<string, BufferedOutput>();
+  private readonly stdout: NodeJS.WritableStream;
+  private readonly flushIntervalMs: number;
+  private readonly flushBytes: number;
 
-  constructor(private readonly stdout: NodeJS.WritableStream = process.stdout) {}
+  constructor(options: AccessLogsOptions | NodeJS.WritableStream = {}) {
+    const o: AccessLogsOptions = 'write' in options ? { stdout: options as NodeJS.WritableStream } : options;
+    this.stdout = o.stdout ?? process.stdout;
+    this.flushIntervalMs = o.flushIntervalMs ?? ACCESS_LOG_FLUSH_INTERVAL_MS;
+    this.flushBytes = o.flushBytes ?? ACCESS_LOG_FLUSH_BYTES;
+  }
 
   /** Replaces the index (`<listener>\n<stat_prefix>` → loggers) after a push. */
   setIndex(index: Map<string, AccessLogger[]>): void {
@@ -126,14 +188,20 @@ export class AccessLogs {
     for (const l of loggers) {
       entry ??= toAccessLogEntry(info);
       let line = l.format(entry);
-      if (!line.endsWith('\n')) line += '\n';
-      this.stream(l.path).write(line);
+      if (line.charCodeAt(line.length - 1) !== 10) line += '\n';
+      this.output(l.path).write(line);
     }
   };
 
-  private stream(path: string): NodeJS.WritableStream {
-    let s = this.streams.get(path);
-    if (!s) {
+  /** Writes every pending line now. */
+  flush(): void {
+    for (const o of this.outputs.values()) o.flush();
+  }
+
+  private output(path: string): BufferedOutput {
+    let o = this.outputs.get(path);
+    if (!o) {
+      let s: NodeJS.WritableStream;
       if (path === '/dev/stdout') s = this.stdout;
       else if (path === '/dev/stderr') s = process.stderr;
       else {
@@ -141,14 +209,17 @@ export class AccessLogs {
         ws.on('error', () => undefined);
         s = ws;
       }
-      this.streams.set(path, s);
+      o = new BufferedOutput(s, this.flushIntervalMs, this.flushBytes);
+      this.outputs.set(path, o);
     }
-    return s;
+    return o;
   }
 
+  /** Flushes pending lines and closes the files (stdout/stderr stay open). */
   async close(): Promise<void> {
-    const files = [...this.streams.entries()].filter(([p]) => p !== '/dev/stdout' && p !== '/dev/stderr');
-    await Promise.all(files.map(([, s]) => new Promise<void>((r) => (s as WriteStream).end(() => r()))));
-    this.streams.clear();
+    this.flush();
+    const files = [...this.outputs.entries()].filter(([p]) => p !== '/dev/stdout' && p !== '/dev/stderr');
+    await Promise.all(files.map(([, o]) => new Promise<void>((r) => (o.stream as WriteStream).end(() => r()))));
+    this.outputs.clear();
   }
 }

@@ -6,9 +6,9 @@
  * and on completion tags it with Envoy's tag names and hands it to the tracer's exporter.
  */
 import type { FieldError } from '@tsmesh/core';
-import { B3_HEADERS, parseB3, type SpanKind, type Tracer } from '@tsmesh/telemetry';
+import { parseB3, writeB3Headers, type SpanKind, type Tracer } from '@tsmesh/telemetry';
 import type { Msg } from '../engine/types';
-import type { HttpFilter, HttpFilterFactory, HttpStreamContext } from '../filters/types';
+import type { HttpFilter, HttpFilterFactory, HttpStreamContext, ResponseHeadersView } from '../filters/types';
 
 export const TRACING_FILTER_NAME = 'tsmesh.filters.http.tracing';
 export const TRACING_FILTER_TYPE = 'type.googleapis.com/tsmesh.filters.http.tracing.v1.Tracing';
@@ -26,6 +26,65 @@ function header(ctx: HttpStreamContext, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : String(v);
 }
 
+type Span = ReturnType<Tracer['startSpan']>;
+
+/** One stream's filter (a class, so a request allocates one object and no closures). */
+class TracingStreamFilter implements HttpFilter {
+  private span: Span | undefined;
+
+  constructor(
+    private readonly tracer: Tracer,
+    private readonly config: TracingFilterConfig,
+  ) {}
+
+  onRequest(ctx: HttpStreamContext): void {
+    const incoming = parseB3(ctx.headers as Record<string, string | string[] | undefined>);
+    let name = ctx.route?.decoratorOperation;
+    if (name === undefined) {
+      const q = ctx.path.indexOf('?');
+      name = `${ctx.authority}${q < 0 ? ctx.path : ctx.path.slice(0, q)}`;
+    }
+    const span = this.tracer.startSpan({
+      name,
+      kind: this.config.kind,
+      incoming,
+      samplingPercent: this.config.samplingPercent,
+    });
+    this.span = span;
+    writeB3Headers(ctx.headers, span.context);
+  }
+
+  onResponse(_ctx: HttpStreamContext, response: ResponseHeadersView): void {
+    this.span?.setTag('http.status_code', response.status);
+  }
+
+  onComplete(ctx: HttpStreamContext): void {
+    const span = this.span;
+    if (!span) return;
+    this.span = undefined;
+    // Unsampled spans are never exported: skip building their tags.
+    if (!span.sampled) return span.finish();
+    const info = ctx.info;
+    span
+      .setTag('component', 'proxy')
+      .setTag('node_id', this.config.nodeId)
+      .setTag('http.method', ctx.method)
+      .setTag('http.url', `${ctx.scheme}://${ctx.authority}${ctx.path}`)
+      .setTag('http.protocol', info.protocol)
+      .setTag('http.status_code', info.responseCode)
+      .setTag('request_size', info.bytesReceived)
+      .setTag('response_size', info.bytesSent)
+      .setTag('response_flags', info.responseFlags.length ? info.responseFlags.join(',') : '-')
+      .setTag('upstream_cluster', info.upstreamCluster ?? '-');
+    const rid = header(ctx, 'x-request-id');
+    if (rid) span.setTag('guid:x-request-id', rid);
+    const ua = header(ctx, 'user-agent');
+    if (ua) span.setTag('user_agent', ua);
+    if (info.responseCode >= 500 || info.responseCode === 0) span.setTag('error', true);
+    span.finish();
+  }
+}
+
 export function tracingFilterFactory(tracer: Tracer): HttpFilterFactory<TracingFilterConfig> {
   return {
     name: TRACING_FILTER_NAME,
@@ -39,48 +98,7 @@ export function tracingFilterFactory(tracer: Tracer): HttpFilterFactory<TracingF
       return { kind, samplingPercent: typeof p === 'number' ? p : undefined, nodeId: String(typed['node_id'] ?? '') };
     },
     create(config) {
-      return (): HttpFilter => {
-        let span: ReturnType<Tracer['startSpan']> | undefined;
-        return {
-          onRequest(ctx) {
-            const incoming = parseB3(ctx.headers as Record<string, string | string[] | undefined>);
-            const path = ctx.path.split('?')[0];
-            span = tracer.startSpan({
-              name: ctx.route?.decoratorOperation ?? `${ctx.authority}${path}`,
-              kind: config.kind,
-              incoming,
-              samplingPercent: config.samplingPercent,
-            });
-            for (const h of B3_HEADERS) delete ctx.headers[h];
-            Object.assign(ctx.headers, span.headers());
-          },
-          onResponse(_ctx, response) {
-            span?.setTag('http.status_code', response.status);
-          },
-          onComplete(ctx) {
-            if (!span) return;
-            const info = ctx.info;
-            span
-              .setTag('component', 'proxy')
-              .setTag('node_id', config.nodeId)
-              .setTag('http.method', ctx.method)
-              .setTag('http.url', `${ctx.scheme}://${ctx.authority}${ctx.path}`)
-              .setTag('http.protocol', info.protocol)
-              .setTag('http.status_code', info.responseCode)
-              .setTag('request_size', info.bytesReceived)
-              .setTag('response_size', info.bytesSent)
-              .setTag('response_flags', info.responseFlags.length ? info.responseFlags.join(',') : '-')
-              .setTag('upstream_cluster', info.upstreamCluster ?? '-');
-            const rid = header(ctx, 'x-request-id');
-            if (rid) span.setTag('guid:x-request-id', rid);
-            const ua = header(ctx, 'user-agent');
-            if (ua) span.setTag('user_agent', ua);
-            if (info.responseCode >= 500 || info.responseCode === 0) span.setTag('error', true);
-            span.finish();
-            span = undefined;
-          },
-        };
-      };
+      return (): HttpFilter => new TracingStreamFilter(tracer, config);
     },
   };
 }

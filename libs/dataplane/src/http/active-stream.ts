@@ -34,6 +34,34 @@ const AUTHORITY_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@[\]%]+$/;
 /** Router control headers an untrusted client may not set (Envoy strips all `x-envoy-*`). */
 const INTERNAL_PREFIX = 'x-envoy-';
 
+/** What route matching reads of a stream (a class: no closure per request). */
+class StreamRouteRequest implements RouteRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly authority: string;
+  readonly scheme: string;
+  constructor(private readonly s: ActiveStream) {
+    this.method = s.method;
+    this.path = s.pathOnly;
+    this.query = s.query;
+    this.authority = s.authority;
+    this.scheme = s.scheme;
+  }
+  header(n: string): string | undefined {
+    const s = this.s;
+    if (n.charCodeAt(0) === 58 /* : */) {
+      if (n === ':method') return s.method;
+      if (n === ':path') return s.path;
+      if (n === ':authority') return s.authority;
+      if (n === ':scheme') return s.scheme;
+      return undefined;
+    }
+    const v = s.headers[n];
+    return v === undefined ? undefined : Array.isArray(v) ? v.join(',') : String(v);
+  }
+}
+
 export class ActiveStream implements HttpStreamContext {
   method: string;
   scheme: string;
@@ -107,26 +135,7 @@ export class ActiveStream implements HttpStreamContext {
   private routeRequest(): RouteEntry | null {
     const table = this.cm.routes();
     if (!table) return null;
-    const headers = this.headers;
-    const rr: RouteRequest = {
-      method: this.method,
-      path: this.pathOnly,
-      query: this.query,
-      authority: this.authority,
-      scheme: this.scheme,
-      header: (n) => {
-        if (n.charCodeAt(0) === 58 /* : */) {
-          if (n === ':method') return this.method;
-          if (n === ':path') return this.path;
-          if (n === ':authority') return this.authority;
-          if (n === ':scheme') return this.scheme;
-          return undefined;
-        }
-        const v = headers[n];
-        return v === undefined ? undefined : Array.isArray(v) ? v.join(',') : String(v);
-      },
-    };
-    return table.route(rr);
+    return table.route(new StreamRouteRequest(this));
   }
 
   start(): void {

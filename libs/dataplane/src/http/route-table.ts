@@ -6,7 +6,7 @@
 import { parseDuration, type FieldError } from '@tsmesh/core';
 import type { RE2JS } from 're2js';
 import { enumName, wrapped, type Msg } from '../engine/types';
-import { compileHeaderMatcher, compileQueryMatcher, compileRegex, type HeaderGetter } from './matchers';
+import { compileHeaderMatcher, compileQueryMatcher, compileRegex } from './matchers';
 import { compileHeaderOps, mergeHeaderOps, type HeaderOps } from './header-ops';
 import { compileRetryPolicy, type RetryPolicy } from './retry-policy';
 
@@ -18,7 +18,7 @@ export interface RouteRequest {
   query: string;
   authority: string;
   scheme: string;
-  header: HeaderGetter;
+  header(name: string): string | undefined;
 }
 
 export interface WeightedCluster {
@@ -163,7 +163,10 @@ function compileMatch(
     if (connectOnly !== (r.method === 'CONNECT')) return false;
     if (!pathTest(r.path)) return false;
     if (grpcOnly && !(r.header('content-type') ?? '').startsWith('application/grpc')) return false;
-    for (let i = 0; i < headers.length; i++) if (!headers[i](r.header)) return false;
+    if (headers.length > 0) {
+      const get = (n: string) => r.header(n);
+      for (let i = 0; i < headers.length; i++) if (!headers[i](get)) return false;
+    }
     if (queries.length > 0) {
       const q = r.query ? new URLSearchParams(r.query) : null;
       for (let i = 0; i < queries.length; i++) if (!queries[i](q)) return false;

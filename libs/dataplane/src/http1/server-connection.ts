@@ -10,9 +10,10 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
-import { RawBody } from '../upstream/raw-http1-codec';
+import { RawBody, type BodySource } from '../upstream/raw-http1-codec';
 import { BodyDecoder } from './body-decoder';
 import { isHeadError, parseRequestHead, type RequestHead, type RequestHeaders } from './request-head';
+import { readIntoBuffer } from './user-buffer';
 
 const CRLF2 = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
@@ -22,6 +23,19 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\0\r\n]/;
 /** A first body chunk up to this size is written in one string together with the head. */
 const SMALL_BODY = 16 * 1024;
+/**
+ * Plaintext connections read into this one buffer (user-buffer.ts): no Buffer, Readable push or
+ * 'data' event per read. Bytes are handled synchronously in the read callback; what outlives it
+ * (unparsed bytes, body chunks, bytes handed on with the socket) is copied out with `own()`.
+ * One buffer serves every downstream connection: reads never nest.
+ */
+const READ_BUFFER = Buffer.alloc(64 * 1024);
+const READ_AB = READ_BUFFER.buffer;
+
+/** `b` itself, or a copy when it is a view of the shared read buffer. */
+function own(b: Buffer): Buffer {
+  return b.buffer === READ_AB ? Buffer.from(b) : b;
+}
 
 export interface Http1CodecOptions {
   /** Request line plus header fields, in bytes (431 beyond). */
@@ -51,8 +65,8 @@ export class Http1Request extends RawBody {
   readonly headerCount: number;
   private readonly noBody: boolean;
 
-  constructor(head: RequestHead, onPause: (paused: boolean) => void) {
-    super(onPause);
+  constructor(head: RequestHead, source: Http1ServerConnection) {
+    super(source);
     this.method = head.method;
     this.url = head.url;
     this.headers = head.headers;
@@ -78,6 +92,10 @@ function httpDate(): string {
     dateCache = new Date(now).toUTCString();
   }
   return dateCache;
+}
+
+function responseDone(conn: Http1ServerConnection, res: Http1Response): void {
+  conn.responseDone(res);
 }
 
 type OutHeaders = Record<string, string | number | readonly string[] | undefined>;
@@ -232,17 +250,21 @@ export class Http1Response extends EventEmitter {
     if (!this.headersSent) this.writeHead(this.statusCode);
     if (!s.destroyed) {
       const len = data === undefined ? 0 : typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-      s.cork();
-      if (this.head !== null) s.write(this.takeHead(len), 'latin1');
-      if (len > 0 && this.mode !== 'none') {
-        if (this.mode === 'chunked') s.write(`${len.toString(16)}\r\n`, 'latin1');
-        s.write(data as Buffer | string);
-        if (this.mode === 'chunked') s.write('\r\n', 'latin1');
+      const body = len > 0 && this.mode !== 'none';
+      // Nothing left to write (the usual end after a Content-Length body went out): no cork.
+      if (this.head !== null || body || this.mode === 'chunked') {
+        s.cork();
+        if (this.head !== null) s.write(this.takeHead(len), 'latin1');
+        if (body) {
+          if (this.mode === 'chunked') s.write(`${len.toString(16)}\r\n`, 'latin1');
+          s.write(data as Buffer | string);
+          if (this.mode === 'chunked') s.write('\r\n', 'latin1');
+        }
+        if (this.mode === 'chunked') s.write(this.lastChunk(), 'latin1');
+        s.uncork();
       }
-      if (this.mode === 'chunked') s.write(this.lastChunk(), 'latin1');
-      s.uncork();
     }
-    process.nextTick(() => this.conn.responseDone(this));
+    process.nextTick(responseDone, this.conn, this);
     return this;
   }
 
@@ -282,12 +304,16 @@ interface Exchange {
 }
 
 /** One downstream connection served by the fast codec. */
-export class Http1ServerConnection {
+export class Http1ServerConnection implements BodySource {
   private buf: Buffer | null = null;
   private cur: Exchange | null = null;
   private decoder: BodyDecoder | null = null;
   private closed = false;
   private readPaused = false;
+  /** Reading into READ_BUFFER (else 'data' events). */
+  private readonly shared: boolean;
+  /** Handed to node's server: reads go on to the socket's Readable side. */
+  private handedOff = false;
   private readonly onData = (d: Buffer) => this.data(d);
   private readonly onEnd = () => this.peerEnded();
   private readonly onClose = () => this.socketClosed();
@@ -298,13 +324,27 @@ export class Http1ServerConnection {
     private readonly opts: Http1CodecOptions,
     private readonly hooks: Http1CodecHooks,
   ) {
-    socket.on('data', this.onData);
+    // Bytes already buffered (a listener's peek unshifted them) are taken first, then the socket
+    // reads into the shared buffer when it can (a TCP or TLS socket), else through 'data' events.
+    const pending = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
+    this.shared = readIntoBuffer(socket, READ_BUFFER, (n: number) => this.read(n));
+    if (!this.shared) socket.on('data', this.onData);
+    if (pending) process.nextTick(() => this.data(pending));
     socket.on('end', this.onEnd);
     socket.once('close', this.onClose);
     if (opts.idleTimeoutMs > 0) {
       socket.setTimeout(opts.idleTimeoutMs);
       socket.on('timeout', this.onTimeout);
     }
+  }
+
+  /** One read into READ_BUFFER (valid only until this returns). */
+  private read(n: number): boolean {
+    if (this.handedOff) return this.socket.push(Buffer.from(READ_BUFFER.subarray(0, n)));
+    this.data(READ_BUFFER.subarray(0, n));
+    const b = this.buf;
+    if (b !== null && b.buffer === READ_AB) this.buf = Buffer.from(b);
+    return true;
   }
 
   private data(d: Buffer): void {
@@ -329,7 +369,7 @@ export class Http1ServerConnection {
   }
 
   private bodyChunk(ex: Exchange, c: Buffer): void {
-    if (!ex.req.push(c) && !this.readPaused) {
+    if (!ex.req.push(own(c)) && !this.readPaused) {
       // Nobody reads the body yet (a filter is still deciding): stop reading the socket.
       this.readPaused = true;
       this.socket.pause();
@@ -367,19 +407,22 @@ export class Http1ServerConnection {
     }
   }
 
+  /** The router paused or resumed a request body. */
+  bodyPaused(body: RawBody, paused: boolean): void {
+    // Only while this request's body is being read; afterwards the socket serves the next one.
+    const ex = this.cur;
+    if (!ex || ex.req !== body || ex.bodyDone) return;
+    if (paused !== this.readPaused) {
+      this.readPaused = paused;
+      if (paused) this.socket.pause();
+      else this.socket.resume();
+    }
+  }
+
   private start(head: RequestHead): void {
-    let ex: Exchange | null = null;
-    const req = new Http1Request(head, (paused) => {
-      // Only while this request's body is being read; afterwards the socket serves the next one.
-      if (!ex || this.cur !== ex || ex.bodyDone) return;
-      if (paused !== this.readPaused) {
-        this.readPaused = paused;
-        if (paused) this.socket.pause();
-        else this.socket.resume();
-      }
-    });
+    const req = new Http1Request(head, this);
     const res = new Http1Response(this, this.socket, req, head.keepAlive);
-    ex = { req, res, bodyDone: head.framing === 'none', resDone: false };
+    const ex: Exchange = { req, res, bodyDone: head.framing === 'none', resDone: false };
     this.cur = ex;
     if (!ex.bodyDone) {
       if (head.expectContinue) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
@@ -387,7 +430,7 @@ export class Http1ServerConnection {
       const rest = this.buf;
       this.buf = null;
       if (rest) {
-        const at = this.decoder.feed(rest, 0, (c) => this.bodyChunk(ex as Exchange, c));
+        const at = this.decoder.feed(rest, 0, (c) => this.bodyChunk(ex, c));
         if (at < 0) return this.bodyError();
         if (this.decoder.done) {
           this.decoder = null;
@@ -453,7 +496,8 @@ export class Http1ServerConnection {
     s.off('close', this.onClose);
     s.off('timeout', this.onTimeout);
     s.setTimeout(0);
-    s.unshift(rest);
+    s.unshift(own(rest));
+    this.handedOff = this.shared;
     this.hooks.handOff(s);
   }
 

@@ -1,6 +1,7 @@
 import https from 'node:https';
 import http2 from 'node:http2';
-import { httpRequest, makeTestCert, type TestCert } from '@tsmesh/testing';
+import tls from 'node:tls';
+import { httpRequest, makeTestCert, trickle, type TestCert } from '@tsmesh/testing';
 import type { Dataplane } from '../engine/dataplane';
 import {
   httpListenerYaml,
@@ -110,6 +111,57 @@ describe('mTLS between two sidecars (envoy.transport_sockets.tls)', () => {
     await until(() => infos.length === 1);
     expect(infos[0].peerIdentity).toBe(SPIFFE);
     expect(infos[0].localIdentity).toBe(SPIFFE);
+  });
+
+  it('serves pipelined requests arriving a few bytes at a time over several mTLS connections at once', async () => {
+    // Decrypted reads of every inbound connection land in the codec's one shared buffer: partial
+    // heads and body pieces held between reads must not alias another connection's bytes.
+    const [host, port] = (inbound.address('inbound') as string).split(':');
+    const before = app.requests.length;
+    const wire = (i: number) => {
+      const a = `conn-${i}-content-length-body-`.repeat(8);
+      const b = `conn-${i}-chunked-body-`.repeat(8);
+      return (
+        `GET /pieces/${i}/0 HTTP/1.1\r\nhost: reviews:9080\r\n\r\n` +
+        `POST /pieces/${i}/1 HTTP/1.1\r\nhost: reviews:9080\r\ncontent-length: ${a.length}\r\n\r\n${a}` +
+        `POST /pieces/${i}/2 HTTP/1.1\r\nhost: reviews:9080\r\ntransfer-encoding: chunked\r\n\r\n` +
+        `${b.length.toString(16)}\r\n${b}\r\n0\r\n\r\n`
+      );
+    };
+    const one = (i: number) =>
+      new Promise<string>((resolve, reject) => {
+        const s = tls.connect({
+          host,
+          port: Number(port),
+          cert: cert.cert,
+          key: cert.key,
+          ca: cert.ca,
+          ALPNProtocols: ['http/1.1'],
+          checkServerIdentity: () => undefined,
+        });
+        let got = '';
+        s.on('data', (d: Buffer) => {
+          got += d.toString('latin1');
+          // Three answers, each the app's body as one chunk and the last chunk.
+          if (got.split('\r\nreviews-app\r\n0\r\n\r\n').length - 1 === 3) {
+            s.destroy();
+            resolve(got);
+          }
+        });
+        s.on('error', reject);
+        s.once('secureConnect', () => {
+          trickle(s, wire(i), 3 + (i % 3));
+        });
+      });
+    const answers = await Promise.all([0, 1, 2, 3, 4, 5].map(one));
+    for (const a of answers) expect(a.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(3);
+    const seen = app.requests.slice(before);
+    expect(seen).toHaveLength(18);
+    for (let i = 0; i < 6; i++) {
+      expect(seen.find((r) => r.url === `/pieces/${i}/0`)?.body).toBe('');
+      expect(seen.find((r) => r.url === `/pieces/${i}/1`)?.body).toBe(`conn-${i}-content-length-body-`.repeat(8));
+      expect(seen.find((r) => r.url === `/pieces/${i}/2`)?.body).toBe(`conn-${i}-chunked-body-`.repeat(8));
+    }
   });
 
   it('refuses a server whose SAN does not match (secure naming) with 503 UF', async () => {

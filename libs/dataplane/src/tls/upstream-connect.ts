@@ -20,9 +20,15 @@ export class UpstreamTlsConnector {
   /**
    * A client TLS socket to `address:port` with SNI (only when configured, as Envoy), ALPN,
    * secure naming on the peer's SANs and a cached session of the current material when there is
-   * one. Usable once it emits `secureConnect`.
+   * one. Usable once it emits `secureConnect`. With `onread`, decrypted bytes are read into that
+   * buffer as net's `onread` does (tls.connect passes it on to the socket when it opens the TCP
+   * connection itself); callers check {@link readsIntoBuffer} in case a runtime ignored it.
    */
-  connect(address: string, port: number): tls.TLSSocket {
+  connect(
+    address: string,
+    port: number,
+    onread?: { buffer: Buffer; callback: (n: number, buf: Buffer) => boolean },
+  ): tls.TLSSocket {
     const state = this.opts.current();
     if (state.generation !== this.generation) {
       this.generation = state.generation;
@@ -39,6 +45,7 @@ export class UpstreamTlsConnector {
       secureContext: state.secureContext,
       rejectUnauthorized: state.rejectUnauthorized,
       ...(session ? { session } : {}),
+      ...(onread ? { onread } : {}),
     });
     socket.setNoDelay(true);
     const generation = state.generation;
@@ -49,4 +56,15 @@ export class UpstreamTlsConnector {
     });
     return socket;
   }
+}
+
+/**
+ * Whether `socket` reads into `buffer` (its `onread` option took effect): node keeps the buffer
+ * under a private symbol of the socket, looked up here by identity. False means reads arrive as
+ * 'data' events.
+ */
+export function readsIntoBuffer(socket: tls.TLSSocket, buffer: Buffer): boolean {
+  const rec = socket as unknown as Record<symbol, unknown>;
+  for (const sym of Object.getOwnPropertySymbols(socket)) if (rec[sym] === buffer) return true;
+  return false;
 }

@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { httpRequest, makeTestCert, type TestCert } from '@tsmesh/testing';
+import { chunkedResponseWithTrailer, httpRequest, makeTestCert, trickle, type TestCert } from '@tsmesh/testing';
 import type { Dataplane } from '../engine/dataplane';
 import { until } from '../engine/testing';
 import { StaticCertificateProvider } from './certificate-provider';
@@ -82,10 +82,16 @@ class TlsUpstream {
         buf = buf.slice(end + 4);
         const body = String(index);
         const answer = () => sock.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
-        if (path === '/hold') this.held.push(answer);
+        if (path.startsWith('/pieces/')) this.inPieces(sock, path.slice(8));
+        else if (path === '/hold') this.held.push(answer);
         else answer();
       }
     });
+  }
+
+  /** A chunked response with trailers, written 7 bytes (one TLS record) at a time. */
+  private inPieces(sock: tls.TLSSocket, id: string): void {
+    trickle(sock, chunkedResponseWithTrailer(id), 7);
   }
 
   async close(): Promise<void> {
@@ -185,6 +191,22 @@ describe('raw HTTP/1.1 upstream pool over TLS', () => {
       resumed: false,
       clientSerial: new X509Certificate(client2.cert).serialNumber,
     });
+  });
+
+  it('keeps every byte when responses arrive in small TLS records on several connections at once', async () => {
+    // Decrypted reads land in the pool's one shared buffer: pieces held between reads and body
+    // chunks of concurrent connections must not alias each other.
+    upstream = new TlsUpstream(serverCert, [client1.ca]);
+    await upstream.listen();
+    const base = await sidecar(provider(client1), upstream.port);
+    const ids = Array.from({ length: 6 }, (_, i) => String(i + 1));
+    const got = await Promise.all(ids.map((id) => get(base, `/pieces/${id}`)));
+    for (const [i, r] of got.entries()) {
+      expect(r.status).toBe(200);
+      expect(r.headers['x-id']).toBe(ids[i]);
+      expect(r.body).toBe(`body-${ids[i]}-`.repeat(50));
+    }
+    expect(upstream.conns.length).toBeGreaterThan(1);
   });
 
   it('refuses a server that fails secure naming: 503 UF, a connect failure, no HTTP byte reaches it', async () => {

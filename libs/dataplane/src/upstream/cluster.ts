@@ -265,13 +265,15 @@ export class Cluster {
   /** Updates the breaker gauges after an admission change. */
   updateBreakerGauges(): void {
     const cb = this.settings.circuitBreaker;
-    this.stats.cbRqOpen.set(this.rqActive >= cb.maxRequests ? 1 : 0);
     const pending = this.settings.http2 ? 0 : Math.max(0, this.rqActive - cb.maxConnections);
     this.rqPending = pending;
-    this.stats.rqPendingActive.set(pending);
-    this.stats.cbRqPendingOpen.set(pending >= cb.maxPendingRequests ? 1 : 0);
-    this.stats.cbCxOpen.set(this.pool.connections() >= cb.maxConnections ? 1 : 0);
-    this.stats.cbRqRetryOpen.set(this.retriesActive >= cb.maxRetries ? 1 : 0);
+    this.stats.setBreakerGauges(
+      this.rqActive >= cb.maxRequests ? 1 : 0,
+      pending,
+      pending >= cb.maxPendingRequests ? 1 : 0,
+      this.pool.connections() >= cb.maxConnections ? 1 : 0,
+      this.retriesActive >= cb.maxRetries ? 1 : 0,
+    );
   }
 
   /** May one more retry start (max_retries or the retry budget)? */

@@ -14,6 +14,11 @@ export type Headers = Record<string, string | string[] | undefined>;
 /** Bytes a body queues while nobody reads it before `push` asks the producer to pause. */
 const HIGH_WATER = 64 * 1024;
 
+/** Who produces a body's bytes: told to stop and restart reading (not a closure per body). */
+export interface BodySource {
+  bodyPaused(body: RawBody, paused: boolean): void;
+}
+
 /**
  * A message body as the router consumes it: data/end/error events, pause/resume, destroy. Used
  * for upstream responses and, by the downstream HTTP/1.1 codec, for request bodies.
@@ -25,8 +30,11 @@ export class RawBody extends EventEmitter {
   private flowing = false;
   private done = false;
   private endEmitted = false;
+  /** The source was asked to stop reading and not yet to restart. */
+  private sourcePaused = false;
   trailers: Headers = {};
-  constructor(private readonly onPause: (paused: boolean) => void) {
+  private endCb: ((trailers: Headers) => void) | null = null;
+  constructor(private readonly source: BodySource) {
     super();
   }
   /** 'end' was emitted (node's `readable.readableEnded`). */
@@ -62,21 +70,35 @@ export class RawBody extends EventEmitter {
   }
   pause(): this {
     this.flowing = false;
-    this.onPause(true);
+    this.sourcePaused = true;
+    this.source.bodyPaused(this, true);
     return this;
   }
   resume(): this {
     this.flowing = true;
-    this.onPause(false);
-    queueMicrotask(() => this.flush());
+    // The source reads unless it was told otherwise (by pause() or by push() returning false,
+    // after which the producer stopped on its own): only then is it told to restart.
+    this.restartSource();
+    // Queued bytes or a pending end go out after the caller has set up its listeners.
+    if (this.queue.length || this.ended) queueMicrotask(() => this.flush());
     return this;
   }
   destroy(): this {
     this.done = true;
     this.queue = [];
     this.queued = 0;
-    this.onPause(false);
+    this.restartSource();
     return this;
+  }
+  /** Calls back once with the trailers after 'end' (what `once('end')` does, without closures). */
+  whenEnded(cb: (trailers: Headers) => void): void {
+    this.endCb = cb;
+  }
+  private restartSource(): void {
+    if (this.sourcePaused || this.queued >= HIGH_WATER) {
+      this.sourcePaused = false;
+      this.source.bodyPaused(this, false);
+    }
   }
   private flush(): void {
     while (this.flowing && this.queue.length) {
@@ -88,20 +110,32 @@ export class RawBody extends EventEmitter {
       this.done = true;
       this.endEmitted = true;
       this.emit('end');
+      const cb = this.endCb;
+      this.endCb = null;
+      cb?.(this.trailers);
     }
   }
 }
 
-export function parseHeaderLines(lines: string[], from: number): Headers {
+/**
+ * Header fields from `text` (CRLF-separated lines, no final empty line) starting at offset `from`:
+ * lower-case names, repeated fields joined with `, ` (`set-cookie` kept apart), conflicting
+ * Content-Length refused.
+ */
+export function parseHeaderBlock(text: string, from: number): Headers {
   const out: Headers = {};
-  for (let i = from; i < lines.length; i++) {
-    const line = lines[i];
-    const c = line.indexOf(':');
-    if (c <= 0) throw new Error('bad header line');
-    const name = line.slice(0, c).toLowerCase();
+  let pos = from;
+  const len = text.length;
+  while (pos < len) {
+    let end = text.indexOf('\r\n', pos);
+    if (end < 0) end = len;
+    const c = text.indexOf(':', pos);
+    if (c <= pos || c >= end) throw new Error('bad header line');
+    const name = text.slice(pos, c).toLowerCase();
     if (!TOKEN.test(name)) throw new Error('bad header name');
-    const value = line.slice(c + 1).trim();
+    const value = text.slice(c + 1, end).trim();
     if (BAD_VALUE.test(value)) throw new Error('bad header value');
+    pos = end + 2;
     const cur = out[name];
     if (cur === undefined) out[name] = value;
     else if (name === 'set-cookie') out[name] = Array.isArray(cur) ? [...cur, value] : [cur, value];
@@ -110,6 +144,30 @@ export function parseHeaderLines(lines: string[], from: number): Headers {
     } else out[name] = `${cur}, ${value}`;
   }
   return out;
+}
+
+/**
+ * The status line `HTTP/1.x SP 3DIGIT [SP reason]` at the start of `text` (ending at `end`):
+ * minor version * 1000 + status code, or -1 when malformed (a reason phrase may not hold CR or LF).
+ */
+export function parseStatusLine(text: string, end: number): number {
+  if (end < 12 || !text.startsWith('HTTP/1.') || text.charCodeAt(8) !== 32) return -1;
+  const minor = text.charCodeAt(7) - 48;
+  if (minor !== 0 && minor !== 1) return -1;
+  let status = 0;
+  for (let i = 9; i < 12; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    status = status * 10 + d;
+  }
+  if (end > 12) {
+    if (text.charCodeAt(12) !== 32) return -1;
+    for (let i = 13; i < end; i++) {
+      const ch = text.charCodeAt(i);
+      if (ch === 13 || ch === 10 || ch === 0x2028 || ch === 0x2029) return -1;
+    }
+  }
+  return minor * 1000 + status;
 }
 
 /** Request line, `host` and headers as one latin1 string (one socket write). */

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import http from 'node:http';
-import { httpRequest } from '@tsmesh/testing';
+import { chunkedResponseWithTrailer, httpRequest, trickle } from '@tsmesh/testing';
 import type { Dataplane } from '../engine/dataplane';
 import {
   httpListenerYaml,
@@ -108,6 +108,28 @@ describe('raw HTTP/1.1 upstream pool', () => {
     expect((await httpRequest(`${base}/ok`)).body).toBe('until-close');
     const bad = await httpRequest(`${base}/bad`);
     expect(bad.status).toBe(503);
+    server.close();
+  });
+
+  it('keeps every byte when responses arrive in small pieces on several connections at once', async () => {
+    // Heads, chunk-size lines, chunk data and trailers split across reads, interleaved over
+    // concurrent connections: pieces held between reads and body chunks must not alias each other.
+    const server = net.createServer((s) => {
+      s.setNoDelay(true);
+      s.on('data', (d) => {
+        const id = /GET \/(\d+)/.exec(d.toString())?.[1] ?? '?';
+        trickle(s, chunkedResponseWithTrailer(id), 7);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const base = await through(`127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+    const ids = Array.from({ length: 6 }, (_, i) => String(i + 1));
+    const got = await Promise.all(ids.map((id) => httpRequest(`${base}/${id}`)));
+    for (const [i, r] of got.entries()) {
+      expect(r.status).toBe(200);
+      expect(r.headers['x-id']).toBe(ids[i]);
+      expect(r.body).toBe(`body-${ids[i]}-`.repeat(50));
+    }
     server.close();
   });
 });

@@ -11,35 +11,124 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { Clock, TimerHandle } from '@tsmesh/core';
 import type { UpstreamTlsOptions } from '../tls/context';
-import { UpstreamTlsConnector } from '../tls/upstream-connect';
+import { readsIntoBuffer, UpstreamTlsConnector } from '../tls/upstream-connect';
 import type { ClusterStats } from './cluster-stats';
 import type { Host } from './host';
-import type { RequestHead, UpstreamHandlers, UpstreamPool, UpstreamStream } from './pool';
-import { parseHeaderLines, RawBody, serializeHead } from './raw-http1-codec';
+import type { Readable } from 'node:stream';
+import type { RequestHead, UpstreamHandlers, UpstreamPool, UpstreamResponseHead, UpstreamStream } from './pool';
+import {
+  parseHeaderBlock,
+  parseStatusLine,
+  RawBody,
+  serializeHead,
+  type BodySource,
+  type Headers,
+} from './raw-http1-codec';
 
 const MAX_HEAD = 64 * 1024;
 const CRLF2 = Buffer.from('\r\n\r\n');
+/**
+ * Connections, plaintext and TLS, read into this one buffer (net's and tls.connect's `onread`): no Buffer allocation and no
+ * Readable-stream bookkeeping (push, 'data' event, read-more tick) per read. Bytes are handled
+ * synchronously in the callback; whatever outlives it (a partial line, body chunks) is copied out
+ * with `own()`. One buffer serves every connection: reads never nest.
+ */
+const READ_BUFFER = Buffer.alloc(64 * 1024);
+const READ_AB = READ_BUFFER.buffer;
+/** Request body bytes held for an exchange still waiting for a connection. */
+const WAIT_BUFFER = 64 * 1024;
 
-interface Exchange {
-  head: string;
-  handlers: UpstreamHandlers;
-  method: string;
-  chunked: boolean;
-  pending: Buffer[];
-  ended: boolean;
-  aborted: boolean;
-  gotBytes: boolean;
-  replayed: boolean;
-  host: Host;
-  reqHead: RequestHead;
-  /** Body bytes already written (a replay is only safe before any). */
-  wroteBody: boolean;
-  bind: (c: Conn) => void;
-  /** Emits 'drain' when a waiting exchange gets its connection (made only if someone waits). */
-  events?: EventEmitter;
+/** `b` itself, or a copy when it is a view of the shared read buffer. */
+function own(b: Buffer): Buffer {
+  return b.buffer === READ_AB ? Buffer.from(b) : b;
 }
 
-class Conn {
+/**
+ * One request/response exchange, which is also the router's handle on it (`UpstreamStream`): one
+ * object per request with its methods on the prototype, no closures. (A per-request object
+ * literal with a getter would get a hidden class of its own each time, and V8's map transition
+ * tree would keep every request's objects alive until the next full GC.)
+ */
+class Exchange implements UpstreamStream {
+  head: string;
+  readonly method: string;
+  readonly chunked: boolean;
+  pending: Buffer[] = [];
+  ended = false;
+  aborted = false;
+  gotBytes = false;
+  replayed = false;
+  /** Body bytes already written (a replay is only safe before any). */
+  wroteBody = false;
+  /** The connection carrying it, once assigned. */
+  conn: Conn | null = null;
+  /** Emits 'drain' when a waiting exchange gets its connection (made only if someone waits). */
+  events?: EventEmitter;
+
+  constructor(
+    readonly pool: RawHttp1Pool,
+    readonly host: Host,
+    readonly reqHead: RequestHead,
+    readonly handlers: UpstreamHandlers,
+  ) {
+    this.method = reqHead.method;
+    this.chunked = reqHead.bodyFraming === 'chunked';
+    this.head = serializeHead(reqHead, this.chunked);
+  }
+
+  write(chunk: Buffer): boolean {
+    if (this.aborted) return false;
+    this.pending.push(chunk);
+    const c = this.conn;
+    if (c?.ex === this && c.connected) {
+      c.flushRequest();
+      return !c.socket.writableNeedDrain;
+    }
+    // Waiting for a connection: hold at most WAIT_BUFFER bytes, then push back on the client.
+    let held = 0;
+    for (const p of this.pending) held += p.length;
+    return held < WAIT_BUFFER;
+  }
+
+  end(chunk?: Buffer): void {
+    if (chunk) this.pending.push(chunk);
+    this.ended = true;
+    const c = this.conn;
+    if (c?.ex === this) c.flushRequest();
+  }
+
+  abort(): void {
+    this.aborted = true;
+    const c = this.conn;
+    if (c && c.ex === this) {
+      c.reusable = false;
+      c.socket.destroy();
+    } else this.pool.unqueue(this);
+  }
+
+  get writable(): NodeJS.WritableStream {
+    // Until its connection can carry bytes, 'drain' comes from the exchange itself.
+    const c = this.conn;
+    return (c?.connected ? c.socket : (this.events ??= new EventEmitter())) as unknown as NodeJS.WritableStream;
+  }
+}
+
+/** What the router gets for a response: no per-response closures. */
+class RawResponseHead implements UpstreamResponseHead {
+  readonly body: Readable;
+  constructor(
+    readonly status: number,
+    readonly headers: Headers,
+    private readonly raw: RawBody,
+  ) {
+    this.body = raw as unknown as Readable;
+  }
+  onTrailers(cb: (trailers: Headers) => void): void {
+    this.raw.whenEnded(cb);
+  }
+}
+
+class Conn implements BodySource {
   readonly socket: net.Socket;
   ex: Exchange | null = null;
   reusable = true;
@@ -61,9 +150,15 @@ class Conn {
     readonly host: Host,
     tls: UpstreamTlsConnector | null,
   ) {
-    this.socket = tls
-      ? tls.connect(host.address, host.port)
-      : net.connect({ host: host.address, port: host.port, noDelay: true });
+    const onread = { buffer: READ_BUFFER, callback: (n: number) => this.onData(READ_BUFFER.subarray(0, n)) };
+    if (tls) {
+      // Decrypted bytes go to READ_BUFFER too (tls.connect's `onread`); 'data' events otherwise.
+      const socket = tls.connect(host.address, host.port, onread);
+      if (!readsIntoBuffer(socket, READ_BUFFER)) socket.on('data', (d: Buffer) => this.onData(d));
+      this.socket = socket;
+    } else {
+      this.socket = net.connect({ host: host.address, port: host.port, noDelay: true, onread });
+    }
     // Nothing is written before the peer is verified (secure naming), not even the request head.
     this.socket.once(tls ? 'secureConnect' : 'connect', () => {
       this.connected = true;
@@ -73,7 +168,6 @@ class Conn {
       if (ex.ended || ex.pending.length) this.flushRequest();
       ex.events?.emit('drain');
     });
-    this.socket.on('data', (d: Buffer) => this.onData(d));
     this.socket.on('error', () => undefined);
     this.socket.once('close', () => this.onClose());
   }
@@ -121,13 +215,14 @@ class Conn {
     if (ex.ended && ex.chunked) this.socket.write('0\r\n\r\n', 'latin1');
   }
 
-  private onData(d: Buffer): void {
+  /** Bytes read (usually a view of READ_BUFFER, valid only until this returns). */
+  private onData(d: Buffer): true {
     const ex = this.ex;
     if (!ex) {
       // Bytes on an idle connection: the server is confused; never reuse it.
       this.reusable = false;
       this.socket.destroy();
-      return;
+      return true;
     }
     ex.gotBytes = true;
     let data = this.buf ? Buffer.concat([this.buf, d]) : d;
@@ -144,6 +239,7 @@ class Conn {
     } catch (e) {
       this.protocolError(ex, e as Error);
     }
+    return true;
   }
 
   /** Consumes what it can from `data`; returns the rest (empty when it needs more bytes). */
@@ -153,7 +249,7 @@ class Conn {
         const end = data.indexOf(CRLF2);
         if (end < 0) {
           if (data.length > MAX_HEAD) throw new Error('upstream response head too large');
-          this.buf = data;
+          this.buf = own(data);
           return EMPTY;
         }
         const rest = data.subarray(end + 4);
@@ -162,19 +258,19 @@ class Conn {
       }
       case 'length': {
         const n = Math.min(this.remaining, data.length);
-        this.body?.push(n === data.length ? data : data.subarray(0, n));
+        this.body?.push(own(n === data.length ? data : data.subarray(0, n)));
         this.remaining -= n;
         if (this.remaining === 0) this.complete();
         return data.subarray(n);
       }
       case 'close':
-        this.body?.push(data);
+        this.body?.push(own(data));
         return EMPTY;
       case 'chunk-size': {
         const nl = data.indexOf('\r\n');
         if (nl < 0) {
           if (data.length > 1024) throw new Error('bad chunk size line');
-          this.buf = data;
+          this.buf = own(data);
           return EMPTY;
         }
         const line = data.toString('latin1', 0, nl);
@@ -186,14 +282,14 @@ class Conn {
       }
       case 'chunk-data': {
         const n = Math.min(this.remaining, data.length);
-        this.body?.push(n === data.length ? data : data.subarray(0, n));
+        this.body?.push(own(n === data.length ? data : data.subarray(0, n)));
         this.remaining -= n;
         if (this.remaining === 0) this.state = 'chunk-crlf';
         return data.subarray(n);
       }
       case 'chunk-crlf': {
         if (data.length < 2) {
-          this.buf = data;
+          this.buf = own(data);
           return EMPTY;
         }
         if (data[0] !== 13 || data[1] !== 10) throw new Error('bad chunk terminator');
@@ -208,10 +304,10 @@ class Conn {
         const end = data.indexOf(CRLF2);
         if (end < 0) {
           if (data.length > MAX_HEAD) throw new Error('trailers too large');
-          this.buf = data;
+          this.buf = own(data);
           return EMPTY;
         }
-        if (this.body) this.body.trailers = parseHeaderLines(data.toString('latin1', 0, end).split('\r\n'), 0);
+        if (this.body) this.body.trailers = parseHeaderBlock(data.toString('latin1', 0, end), 0);
         this.complete();
         return data.subarray(end + 4);
       }
@@ -222,18 +318,21 @@ class Conn {
   }
 
   private parseHead(ex: Exchange, text: string): boolean {
-    const lines = text.split('\r\n');
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0]);
-    if (!m) throw new Error('bad status line');
-    const status = Number(m[2]);
-    const headers = parseHeaderLines(lines, 1);
+    let lineEnd = text.indexOf('\r\n');
+    if (lineEnd < 0) lineEnd = text.length;
+    // HTTP/1.x minor digit * 1000 + status code.
+    const st = parseStatusLine(text, lineEnd);
+    if (st < 0) throw new Error('bad status line');
+    const status = st % 1000;
+    const http10 = st < 1000;
+    const headers = parseHeaderBlock(text, lineEnd + 2);
     if (status >= 100 && status < 200) {
       if (status === 101) throw new Error('unexpected protocol switch');
       this.state = 'head';
       return true;
     }
     const conn = String(headers['connection'] ?? '').toLowerCase();
-    if (m[1] === '0' ? !conn.includes('keep-alive') : conn.includes('close')) this.reusable = false;
+    if (http10 ? !conn.includes('keep-alive') : conn.includes('close')) this.reusable = false;
     const te = headers['transfer-encoding'];
     const cl = headers['content-length'];
     if (this.noBody || status === 204 || status === 304) {
@@ -251,21 +350,18 @@ class Conn {
       this.state = 'close';
       this.reusable = false;
     }
-    const body: RawBody = new RawBody((paused) => {
-      // Only while this exchange owns the connection; afterwards the socket serves others.
-      if (this.body !== body) return;
-      if (paused) this.socket.pause();
-      else this.socket.resume();
-    });
+    const body = new RawBody(this);
     this.body = body;
-    ex.handlers.onResponse({
-      status,
-      headers,
-      body: body as unknown as import('node:stream').Readable,
-      onTrailers: (cb) => body.once('end', () => cb(body.trailers)),
-    });
+    ex.handlers.onResponse(new RawResponseHead(status, headers, body));
     if (this.state === 'idle') this.complete();
     return true;
+  }
+
+  /** The router paused or resumed `body` (only while it owns the connection). */
+  bodyPaused(body: RawBody, paused: boolean): void {
+    if (this.body !== body) return;
+    if (paused) this.socket.pause();
+    else this.socket.resume();
   }
 
   private complete(): void {
@@ -316,31 +412,6 @@ class Conn {
 
 const EMPTY = Buffer.alloc(0);
 
-/**
- * The router's handle on one exchange. `writable` is a getter on this prototype rather than in a
- * per-request object literal: a literal with a getter gets a hidden class of its own each time (a
- * new getter closure), and V8's map transition tree then keeps every request's objects (stream,
- * exchange, router, stream info) alive until the next full GC — about 2.6 MB promoted per
- * scavenge at one hop, scavenges of 5–14 ms instead of under 1 ms.
- */
-class ExchangeStream implements UpstreamStream {
-  readonly write: UpstreamStream['write'];
-  readonly end: UpstreamStream['end'];
-  readonly abort: UpstreamStream['abort'];
-  private readonly writableNow: () => NodeJS.WritableStream;
-  constructor(ops: Omit<UpstreamStream, 'writable'> & { writable: () => NodeJS.WritableStream }) {
-    this.write = ops.write;
-    this.end = ops.end;
-    this.abort = ops.abort;
-    this.writableNow = ops.writable;
-  }
-  get writable(): NodeJS.WritableStream {
-    return this.writableNow();
-  }
-}
-/** Request body bytes held for an exchange still waiting for a connection. */
-const WAIT_BUFFER = 64 * 1024;
-
 interface HostPool {
   idle: Conn[];
   waiting: Exchange[];
@@ -377,60 +448,16 @@ export class RawHttp1Pool implements UpstreamPool {
   }
 
   request(host: Host, head: RequestHead, handlers: UpstreamHandlers): UpstreamStream {
-    const chunked = head.bodyFraming === 'chunked';
-    const ex: Exchange = {
-      head: serializeHead(head, chunked),
-      handlers,
-      method: head.method,
-      chunked,
-      pending: [],
-      ended: false,
-      aborted: false,
-      gotBytes: false,
-      replayed: false,
-      host,
-      reqHead: head,
-      wroteBody: false,
-      bind: (c) => (conn = c),
-    };
-    let conn: Conn | null = null;
+    const ex = new Exchange(this, host, head, handlers);
     this.assign(ex);
-    return new ExchangeStream({
-      write: (chunk) => {
-        if (ex.aborted) return false;
-        ex.pending.push(chunk);
-        const c = conn as Conn | null;
-        if (c?.ex === ex && c.connected) {
-          c.flushRequest();
-          return !c.socket.writableNeedDrain;
-        }
-        // Waiting for a connection: hold at most WAIT_BUFFER bytes, then push back on the client.
-        let held = 0;
-        for (const p of ex.pending) held += p.length;
-        return held < WAIT_BUFFER;
-      },
-      end: (chunk) => {
-        if (chunk) ex.pending.push(chunk);
-        ex.ended = true;
-        if (conn?.ex === ex) conn.flushRequest();
-      },
-      abort: () => {
-        ex.aborted = true;
-        const c = conn as Conn | null;
-        if (c && c.ex === ex) {
-          c.reusable = false;
-          c.socket.destroy();
-        } else {
-          const hp = this.hostPool(host);
-          hp.waiting = hp.waiting.filter((w) => w !== ex);
-        }
-      },
-      writable: (): NodeJS.WritableStream => {
-        // Until its connection can carry bytes, 'drain' comes from the exchange itself.
-        const c = conn as Conn | null;
-        return (c?.connected ? c.socket : (ex.events ??= new EventEmitter())) as unknown as NodeJS.WritableStream;
-      },
-    });
+    return ex;
+  }
+
+  /** An aborted exchange leaves the wait queue. */
+  unqueue(ex: Exchange): void {
+    const hp = this.hostPool(ex.host);
+    const i = hp.waiting.indexOf(ex);
+    if (i >= 0) hp.waiting.splice(i, 1);
   }
 
   private assign(ex: Exchange): void {
@@ -442,7 +469,7 @@ export class RawHttp1Pool implements UpstreamPool {
       hp.waiting.push(ex);
       return;
     }
-    ex.bind(conn);
+    ex.conn = conn;
     conn.start(ex);
   }
 
@@ -474,7 +501,7 @@ export class RawHttp1Pool implements UpstreamPool {
     }
     const next = hp.waiting.shift();
     if (next) {
-      next.bind(conn);
+      next.conn = conn;
       conn.start(next);
       return;
     }
@@ -510,7 +537,7 @@ export class RawHttp1Pool implements UpstreamPool {
       const hp = this.hostPool(ex.host);
       if (hp.total < Math.max(1, this.opts.maxConnections)) {
         const c = this.connect(ex.host, hp);
-        ex.bind(c);
+        ex.conn = c;
         c.start(ex);
         return;
       }

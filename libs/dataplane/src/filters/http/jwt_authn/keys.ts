@@ -8,7 +8,8 @@
  * `none` and HS* never find a key.
  */
 import { createPublicKey } from 'node:crypto';
-import { importJWK, type CryptoKey, type JWK } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
+import { jose } from './jose';
 
 const RSA_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
 const EC_ALG_BY_CURVE: Readonly<Record<string, string>> = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' };
@@ -32,7 +33,7 @@ export class VerificationKey {
   importFor(alg: string): Promise<CryptoKey> {
     let key = this.imported.get(alg);
     if (!key) {
-      key = importJWK({ ...this.jwk }, alg) as Promise<CryptoKey>;
+      key = jose().importJWK({ ...this.jwk }, alg) as Promise<CryptoKey>;
       this.imported.set(alg, key);
     }
     return key;

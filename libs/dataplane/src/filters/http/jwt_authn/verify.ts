@@ -6,15 +6,8 @@
  * that key's type, the provider's issuer and audiences, Envoy's clock skew and
  * the filter's clock. Failures are values carrying Envoy's status texts.
  */
-import {
-  decodeJwt,
-  decodeProtectedHeader,
-  errors,
-  jwtVerify,
-  type CryptoKey,
-  type JWTPayload,
-  type ProtectedHeaderParameters,
-} from 'jose';
+import type { CryptoKey, JWTPayload, ProtectedHeaderParameters } from 'jose';
+import { jose } from './jose';
 import { SUPPORTED_ALGS, type VerificationKey } from './keys';
 
 export type JwtFailure =
@@ -46,6 +39,7 @@ export interface InspectedJwt {
 export function inspectJwt(token: string): InspectedJwt | JwtFailure {
   if (token.length > MAX_TOKEN_BYTES) return 'Jwt is too large';
   if (!COMPACT.test(token)) return 'Jwt is not in the form of Header.Payload.Signature';
+  const { decodeJwt, decodeProtectedHeader } = jose();
   let header: ProtectedHeaderParameters;
   try {
     header = decodeProtectedHeader(token);
@@ -74,6 +68,7 @@ export interface VerifyOptions {
 }
 
 function failureOf(e: unknown): JwtFailure {
+  const { errors } = jose();
   if (e instanceof errors.JWTExpired) return 'Jwt is expired';
   if (e instanceof errors.JWTClaimValidationFailed) {
     switch (e.claim) {
@@ -103,6 +98,7 @@ export async function verifyJwt(
   candidates: readonly VerificationKey[],
   o: VerifyOptions,
 ): Promise<{ payload: JWTPayload } | JwtFailure> {
+  const { errors, jwtVerify } = jose();
   for (const k of candidates) {
     let key: CryptoKey;
     try {

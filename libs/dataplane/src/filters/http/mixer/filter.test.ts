@@ -7,7 +7,7 @@ import type { StreamInfo } from '../../../http/stream-info';
 import type { LocalReply } from '../../types';
 import { factoryContext, fakeStream, type FakeStreamOptions } from '../jwt_authn/testing';
 import { mixerFilterWith } from './index';
-import { forwardedAttributes, FORWARD_HEADER } from './request-attributes';
+import { encodeForwarded, forwardedAttributes, FORWARD_HEADER } from './request-attributes';
 
 /** A scripted Mixer on loopback: answers come from `answer`, requests are recorded. */
 class FakeMixer {
@@ -100,7 +100,7 @@ function setup(config: Record<string, unknown> = {}, clock = new FakeClock(Date.
     const result = (await f.onRequest?.(stream)) as LocalReply | undefined;
     return { result, stream, f };
   };
-  return { run, stats: fctx.stats, clock, handle: filter.handle };
+  return { run, make, stats: fctx.stats, clock, handle: filter.handle };
 }
 
 test('a denied check becomes a local reply with the status mapped to HTTP and flag UAEX', async () => {
@@ -196,6 +196,26 @@ describe('Mixer unreachable', () => {
   });
 });
 
+test('response.headers is reported as the filter saw the response, with or without an access log on the listener', async () => {
+  const { run, handle } = setup();
+  const info = { responseCode: 201, duration: 3, bytesReceived: 0, bytesSent: 5, responseFlags: [] };
+  // no access log: nothing else keeps the headers on the stream info
+  const first = await run();
+  Object.assign(first.stream.info, info);
+  const headers: Record<string, string | string[]> = { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] };
+  first.f.onResponse?.(first.stream, { status: 201, headers });
+  headers['content-type'] = 'edited later'; // the report keeps what went by the filter
+  first.f.onComplete?.(first.stream);
+  // a filter that never saw response headers falls back to the stream info's copy
+  const second = await run();
+  Object.assign(second.stream.info, info, { responseHeaders: { server: 'istio-envoy' } });
+  second.f.onComplete?.(second.stream);
+  await waitFor(() => mixer.reports.length === 2, { timeoutMs: 5000 });
+  expect(mixer.reports[0].get('response.headers')).toEqual({ 'content-type': 'text/plain', 'set-cookie': 'a=1,b=2' });
+  expect(mixer.reports[1].get('response.headers')).toEqual({ server: 'istio-envoy' });
+  await handle.close();
+});
+
 test('reports are batched off the request path: flushed at maxEntries and after the delay', async () => {
   const clock = new FakeClock(Date.now());
   const { run, stats, handle } = setup({}, clock);
@@ -287,4 +307,39 @@ test('quota prefetch asks for what the recent rate predicts: one charge when slo
   }
   expect(seen).toEqual([1, 1, 1, 1, 2, 3, 4, 5, 5, 5]);
   await handle.close();
+});
+
+test('without a Check the request goes on at once, and each Report has its static attributes', async () => {
+  const svc = 'reviews.default.svc.cluster.local';
+  const { handle, make } = setup({
+    service_configs: {
+      [svc]: {
+        disable_check_calls: true,
+        mixer_attributes: { attributes: { 'destination.service.host': { string_value: svc } } },
+      },
+    },
+    default_destination_service: svc,
+  });
+  const caller = (uid: string) => encodeForwarded({ 'source.uid': uid, 'context.reporter.kind': 'from-caller' });
+  const callers = ['kubernetes://a.default', 'kubernetes://b.default', 'kubernetes://a.default'];
+  for (const [i, uid] of callers.entries()) {
+    const stream = fakeStream({ path: `/r${i}`, headers: { [FORWARD_HEADER]: caller(uid) } });
+    const f = make();
+    // not a promise: the router starts in the same tick
+    expect(f.onRequest?.(stream)).toBeUndefined();
+    expect(stream.headers[FORWARD_HEADER]).toBeUndefined();
+    Object.assign(stream.info, { responseCode: 200 + i, duration: 1, bytesReceived: 0, bytesSent: 1 });
+    f.onComplete?.(stream);
+  }
+  await handle.close();
+  expect(mixer.checks).toHaveLength(0);
+  expect(
+    mixer.reports.map((b) => [
+      b.get('source.uid'),
+      b.get('context.reporter.kind'),
+      b.get('destination.service.host'),
+      b.get('request.path'),
+      b.get('response.code'),
+    ]),
+  ).toEqual(callers.map((uid, i) => [uid, 'inbound', svc, `/r${i}`, 200 + i]));
 });

@@ -6,15 +6,22 @@
  * HTTP and response flag UAEX. When Mixer cannot be reached the network fail
  * policy decides (FAIL_CLOSE → 503, FAIL_OPEN → continue); both are counted.
  */
-import { GLOBAL_WORDS, type AttributeValue, type MutableBag } from '@tsmesh/attributes';
+import { GLOBAL_WORDS, type AttributeValue, type SlotBag } from '@tsmesh/attributes';
 import { GrpcStatus, type Clock } from '@tsmesh/core';
-import type { FilterFactoryContext, HttpFilter, HttpStreamContext, LocalReply } from '../../types';
+import type { FilterFactoryContext, HttpFilter, HttpStreamContext, LocalReply, ResponseHeadersView } from '../../types';
 import { encodeCheckRequestFromBag } from './check-codec';
 import { CheckCache, decodeReferenced, type CachedStatus, type WireReferenced } from './check-cache';
 import type { MixerConfig, QuotaRef, ServiceSettings } from './config';
 import { QuotaCache } from './quota-cache';
 import { DEFAULT_REPORT_BATCH, ReportBatcher, type ReportBatchOptions } from './report-batch';
-import { addResponseAttributes, encodeForwarded, FORWARD_HEADER, requestBag } from './request-attributes';
+import {
+  addResponseAttributes,
+  encodeForwarded,
+  FORWARD_HEADER,
+  headerMap,
+  requestBag,
+  StaticLayers,
+} from './request-attributes';
 import { mixerStats, type MixerStats } from './stats';
 import { DEFAULT_TRANSPORT, MixerTransport, TransportError, type TransportOptions } from './transport';
 
@@ -135,7 +142,8 @@ export class Clients {
     return c;
   }
   batcher(addr: string, ctx: FilterFactoryContext, stats: MixerStats, batch: boolean): ReportBatcher {
-    const key = `${addr}|${batch}`;
+    // called per request: no key string built for the usual batched case
+    const key = batch ? addr : `${addr}|unbatched`;
     let b = this.batchers.get(key);
     if (!b) {
       const transport = this.transport(addr, ctx, stats);
@@ -166,7 +174,7 @@ export class Clients {
   }
 }
 
-function clauseMatches(q: ServiceSettings['quotaRules'][number], bag: MutableBag): boolean {
+function clauseMatches(q: ServiceSettings['quotaRules'][number], bag: SlotBag): boolean {
   if (q.match.length === 0) return true;
   return q.match.some((m) =>
     m.clause.every((c) => {
@@ -179,7 +187,7 @@ function clauseMatches(q: ServiceSettings['quotaRules'][number], bag: MutableBag
   );
 }
 
-function quotasFor(svc: ServiceSettings | undefined, bag: MutableBag): QuotaRef[] {
+function quotasFor(svc: ServiceSettings | undefined, bag: SlotBag): QuotaRef[] {
   if (!svc) return [];
   return svc.quotaRules.filter((r) => clauseMatches(r, bag)).flatMap((r) => r.quotas);
 }
@@ -224,139 +232,166 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
         return h;
       };
 
-      return () => {
-        let bag: MutableBag | null = null;
-        let svc: ServiceSettings | undefined;
-        const failure = (failOpen: boolean, why: string, code: number): LocalReply | undefined => {
-          bag?.set('check.error_code', code);
-          bag?.set('check.error_message', why);
-          if (failOpen) {
-            stats.failOpen.inc();
-            return undefined;
-          }
-          stats.failClose.inc();
-          return { ...denial({ code, message: why }), details: 'mixer_unreachable' };
-        };
-        return {
-          async onRequest(ctx2: HttpStreamContext) {
-            svc =
-              ctx2.perRouteConfig<ServiceSettings>(ctx.filterName) ??
-              config.services.get(config.defaultDestinationService);
-            const statics: Array<Record<string, AttributeValue>> = [config.attributes];
-            if (svc) statics.push(svc.attributes);
-            bag = requestBag(ctx2, statics, clock.now());
-            const fwd = forwardHeader(svc);
-            if (fwd) ctx2.headers[FORWARD_HEADER] = fwd;
-            if (svc?.disableCheck || !config.checkCluster) return undefined;
-            const failOpen = svc?.failOpen ?? config.failOpen;
-            const { cache, quotaCache, transport } = checkSide();
-            stats.checkCalls.inc();
-            const quotas = quotasFor(svc, bag);
-            if (quotas.length > 0) stats.quotaCalls.inc();
-            const now = clock.now();
-            let preconditionOk = false;
-            if (cache) {
-              const hit = cache.lookup(bag, now);
-              if (hit) {
-                stats.checkCacheHits.inc();
-                bag.set('check.cache_hit', true);
-                if (hit.code !== GrpcStatus.OK) {
-                  ctx2.info.dynamicMetadata['istio.mixer'] = { status: hit };
-                  return denial(hit);
-                }
-                preconditionOk = true;
-              } else stats.checkCacheMisses.inc();
-            }
-            const b = bag;
-            // quotas served from prefetched tokens need no remote call; the others ask for what
-            // the recent rate predicts (each request is counted, served locally or not)
-            const asks = quotaCache ? quotas.map((q) => quotaCache.ask(q.quota, q.charge, now)) : [];
-            const remoteQuotas = quotaCache
-              ? quotas.filter((q) => !quotaCache.take(q.quota, b, q.charge, now))
-              : quotas;
-            if (quotas.length > 0 && remoteQuotas.length === 0) {
-              stats.quotaCacheHits.inc();
-              bag.set('quota.cache_hit', true);
-            }
-            if (preconditionOk && remoteQuotas.length === 0) return undefined;
-            if (!transport)
-              return failure(failOpen, `check cluster ${config.checkCluster} is unknown`, GrpcStatus.UNAVAILABLE);
-            const req = encodeCheckRequestFromBag(bag, {
-              global_word_count: GLOBAL_WORDS.length,
-              deduplication_id: `${dedupPrefix}${++dedupSeq}`,
-              quotas: Object.fromEntries(
-                remoteQuotas.map((q) => [
-                  q.quota,
-                  quotaCache
-                    ? { amount: asks[quotas.indexOf(q)], best_effort: true }
-                    : { amount: q.charge, best_effort: false },
-                ]),
-              ),
-            });
-            stats.remoteCheckCalls.inc();
-            if (remoteQuotas.length > 0) stats.remoteQuotaCalls.inc();
-            let res: CheckResponse;
-            try {
-              res = await transport.check<CheckResponse>(req);
-            } catch (e) {
-              const code = e instanceof TransportError ? e.code : GrpcStatus.UNAVAILABLE;
-              if (code === GrpcStatus.DEADLINE_EXCEEDED) stats.remoteCallTimeouts.inc();
-              else stats.remoteCallSendErrors.inc();
-              return failure(
-                failOpen,
-                (e as Error).message,
-                code === GrpcStatus.DEADLINE_EXCEEDED ? code : GrpcStatus.UNAVAILABLE,
-              );
-            }
-            const p = res.precondition ?? {};
-            const status: CachedStatus = {
-              code: Number(p.status?.code ?? 0),
-              message: String(p.status?.message ?? ''),
-            };
-            if (cache) {
-              const refs = decodeReferenced(p.referenced_attributes);
-              const d = p.valid_duration ?? {};
-              const ms = Number(d.seconds ?? 0) * 1000 + Number(d.nanos ?? 0) / 1e6;
-              if (refs) cache.insert(bag, refs, status, ms, Number(p.valid_use_count ?? 0), clock.now());
-            }
-            if (status.code !== GrpcStatus.OK) {
-              stats.remoteCheckDenies.inc();
-              bag.set('check.error_code', status.code);
-              bag.set('check.error_message', status.message);
-              ctx2.info.dynamicMetadata['istio.mixer'] = { status };
-              return denial(status);
-            }
-            stats.remoteCheckAccepts.inc();
-            for (const q of remoteQuotas) {
-              const qr = res.quotas?.[q.quota];
-              const granted = Number(qr?.granted_amount ?? 0);
-              if (quotaCache) {
-                const d = qr?.valid_duration ?? {};
-                const ms = Number(d.seconds ?? 0) * 1000 + Number(d.nanos ?? 0) / 1e6;
-                quotaCache.granted(q.quota, ms);
-                const refs = granted > q.charge ? decodeReferenced(qr?.referenced_attributes) : undefined;
-                if (refs) quotaCache.put(q.quota, bag, refs, granted - q.charge, ms, clock.now());
-              }
-              if (granted < q.charge) {
-                stats.quotaDenies.inc();
-                const s = { code: GrpcStatus.RESOURCE_EXHAUSTED, message: `Quota is exhausted for: ${q.quota}` };
-                bag.set('check.error_code', s.code);
-                bag.set('check.error_message', s.message);
-                return denial(s);
-              }
-            }
-            return undefined;
-          },
-          onComplete(ctx2: HttpStreamContext) {
-            if (svc?.disableReport) return;
-            const batcher = batcherNow();
-            if (!batcher) return;
-            if (!bag) bag = requestBag(ctx2, [config.attributes], clock.now());
-            stats.reportCalls.inc();
-            batcher.add(addResponseAttributes(bag, ctx2.info, clock.now()));
-          },
-        };
+      // each request's bag sits over its static attributes, built once per service and caller
+      const layers = new StaticLayers();
+      const configOnly = [config.attributes];
+      const staticsCache = new Map<ServiceSettings | undefined, Array<Record<string, AttributeValue>>>();
+      const staticsOf = (svc: ServiceSettings | undefined) => {
+        let st = staticsCache.get(svc);
+        if (st === undefined) {
+          st = svc ? [config.attributes, svc.attributes] : configOnly;
+          if (staticsCache.size < 1000) staticsCache.set(svc, st);
+        }
+        return st;
       };
+
+      const failure = (bag: SlotBag, failOpen: boolean, why: string, code: number): LocalReply | undefined => {
+        bag.set('check.error_code', code);
+        bag.set('check.error_message', why);
+        if (failOpen) {
+          stats.failOpen.inc();
+          return undefined;
+        }
+        stats.failClose.inc();
+        return { ...denial({ code, message: why }), details: 'mixer_unreachable' };
+      };
+
+      // one object per request with its methods on the prototype (no closures per request)
+      class MixerStreamFilter implements HttpFilter {
+        bag: SlotBag | null = null;
+        svc: ServiceSettings | undefined = undefined;
+        /** The response headers as this filter saw them go downstream (Istio's `response.headers`). */
+        responseHeaders: Record<string, string> | undefined = undefined;
+        onRequest(ctx2: HttpStreamContext): LocalReply | undefined | Promise<LocalReply | undefined> {
+          const svc = (this.svc =
+            ctx2.perRouteConfig<ServiceSettings>(ctx.filterName) ??
+            config.services.get(config.defaultDestinationService));
+          const bag = (this.bag = requestBag(ctx2, staticsOf(svc), clock.now(), layers));
+          const fwd = forwardHeader(svc);
+          if (fwd) ctx2.headers[FORWARD_HEADER] = fwd;
+          // without a Check the request goes on at once (no promise, no extra tick)
+          if (svc?.disableCheck || !config.checkCluster) return undefined;
+          return check(ctx2, bag, svc);
+        }
+        onResponse(_ctx2: HttpStreamContext, response: ResponseHeadersView): void {
+          // copied now: later filters may still edit the object, and only a listener with an
+          // access log keeps its own copy on the stream info
+          if (!this.svc?.disableReport) this.responseHeaders = headerMap(response.headers);
+        }
+        onComplete(ctx2: HttpStreamContext): void {
+          if (this.svc?.disableReport) return;
+          const batcher = batcherNow();
+          if (!batcher) return;
+          const bag = (this.bag ??= requestBag(ctx2, configOnly, clock.now(), layers));
+          stats.reportCalls.inc();
+          batcher.add(addResponseAttributes(bag, ctx2.info, clock.now(), this.responseHeaders));
+        }
+      }
+      return () => new MixerStreamFilter();
+
+      async function check(
+        ctx2: HttpStreamContext,
+        bag: SlotBag,
+        svc: ServiceSettings | undefined,
+      ): Promise<LocalReply | undefined> {
+        const failOpen = svc?.failOpen ?? config.failOpen;
+        const { cache, quotaCache, transport } = checkSide();
+        stats.checkCalls.inc();
+        const quotas = quotasFor(svc, bag);
+        if (quotas.length > 0) stats.quotaCalls.inc();
+        const now = clock.now();
+        let preconditionOk = false;
+        if (cache) {
+          const hit = cache.lookup(bag, now);
+          if (hit) {
+            stats.checkCacheHits.inc();
+            bag.set('check.cache_hit', true);
+            if (hit.code !== GrpcStatus.OK) {
+              ctx2.info.dynamicMetadata['istio.mixer'] = { status: hit };
+              return denial(hit);
+            }
+            preconditionOk = true;
+          } else stats.checkCacheMisses.inc();
+        }
+        const b = bag;
+        // quotas served from prefetched tokens need no remote call; the others ask for what
+        // the recent rate predicts (each request is counted, served locally or not)
+        const asks = quotaCache ? quotas.map((q) => quotaCache.ask(q.quota, q.charge, now)) : [];
+        const remoteQuotas = quotaCache ? quotas.filter((q) => !quotaCache.take(q.quota, b, q.charge, now)) : quotas;
+        if (quotas.length > 0 && remoteQuotas.length === 0) {
+          stats.quotaCacheHits.inc();
+          bag.set('quota.cache_hit', true);
+        }
+        if (preconditionOk && remoteQuotas.length === 0) return undefined;
+        if (!transport)
+          return failure(bag, failOpen, `check cluster ${config.checkCluster} is unknown`, GrpcStatus.UNAVAILABLE);
+        const req = encodeCheckRequestFromBag(bag, {
+          global_word_count: GLOBAL_WORDS.length,
+          deduplication_id: `${dedupPrefix}${++dedupSeq}`,
+          quotas: Object.fromEntries(
+            remoteQuotas.map((q) => [
+              q.quota,
+              quotaCache
+                ? { amount: asks[quotas.indexOf(q)], best_effort: true }
+                : { amount: q.charge, best_effort: false },
+            ]),
+          ),
+        });
+        stats.remoteCheckCalls.inc();
+        if (remoteQuotas.length > 0) stats.remoteQuotaCalls.inc();
+        let res: CheckResponse;
+        try {
+          res = await transport.check<CheckResponse>(req);
+        } catch (e) {
+          const code = e instanceof TransportError ? e.code : GrpcStatus.UNAVAILABLE;
+          if (code === GrpcStatus.DEADLINE_EXCEEDED) stats.remoteCallTimeouts.inc();
+          else stats.remoteCallSendErrors.inc();
+          return failure(
+            bag,
+            failOpen,
+            (e as Error).message,
+            code === GrpcStatus.DEADLINE_EXCEEDED ? code : GrpcStatus.UNAVAILABLE,
+          );
+        }
+        const p = res.precondition ?? {};
+        const status: CachedStatus = {
+          code: Number(p.status?.code ?? 0),
+          message: String(p.status?.message ?? ''),
+        };
+        if (cache) {
+          const refs = decodeReferenced(p.referenced_attributes);
+          const d = p.valid_duration ?? {};
+          const ms = Number(d.seconds ?? 0) * 1000 + Number(d.nanos ?? 0) / 1e6;
+          if (refs) cache.insert(bag, refs, status, ms, Number(p.valid_use_count ?? 0), clock.now());
+        }
+        if (status.code !== GrpcStatus.OK) {
+          stats.remoteCheckDenies.inc();
+          bag.set('check.error_code', status.code);
+          bag.set('check.error_message', status.message);
+          ctx2.info.dynamicMetadata['istio.mixer'] = { status };
+          return denial(status);
+        }
+        stats.remoteCheckAccepts.inc();
+        for (const q of remoteQuotas) {
+          const qr = res.quotas?.[q.quota];
+          const granted = Number(qr?.granted_amount ?? 0);
+          if (quotaCache) {
+            const d = qr?.valid_duration ?? {};
+            const ms = Number(d.seconds ?? 0) * 1000 + Number(d.nanos ?? 0) / 1e6;
+            quotaCache.granted(q.quota, ms);
+            const refs = granted > q.charge ? decodeReferenced(qr?.referenced_attributes) : undefined;
+            if (refs) quotaCache.put(q.quota, bag, refs, granted - q.charge, ms, clock.now());
+          }
+          if (granted < q.charge) {
+            stats.quotaDenies.inc();
+            const s = { code: GrpcStatus.RESOURCE_EXHAUSTED, message: `Quota is exhausted for: ${q.quota}` };
+            bag.set('check.error_code', s.code);
+            bag.set('check.error_message', s.message);
+            return denial(s);
+          }
+        }
+        return undefined;
+      }
     },
   };
 }

@@ -4,7 +4,7 @@
  * ip/port/principal, connection.mtls, context.protocol, plus attributes forwarded
  * by the calling sidecar in `x-istio-attributes` (base64 istio.mixer.v1.Attributes).
  */
-import { MutableBag, parseIp, type AttributeValue } from '@tsmesh/attributes';
+import { MutableBag, parseIp, SlotBag, type AttributeValue, type SettableBag } from '@tsmesh/attributes';
 import { decode, encode } from '@tsmesh/protocol';
 import type { FieldError } from '@tsmesh/core';
 import type { StreamInfo } from '../../../http/stream-info';
@@ -15,14 +15,18 @@ export const FORWARD_HEADER = 'x-istio-attributes';
 
 const principal = (id: string | undefined) => (id ? id.replace(/^spiffe:\/\//, '') : undefined);
 
-function headerMap(h: Readonly<Record<string, unknown>>): Record<string, string> {
+export function headerMap(h: Readonly<Record<string, unknown>>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) {
+  for (const k in h) {
+    const v = h[k];
     if (v === undefined) continue;
-    out[k] = Array.isArray(v) ? v.join(',') : String(v);
+    out[k] = typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : String(v);
   }
   return out;
 }
+
+/** An IPv4-mapped IPv6 address as the IPv4 one. */
+const unmapped = (a: string) => (a.startsWith('::ffff:') ? a.slice(7) : a);
 
 // Callers send the same header value again and again: decode each distinct value once.
 const forwardedCache = new Map<string, Readonly<Record<string, AttributeValue>>>();
@@ -63,19 +67,51 @@ export function encodeForwarded(attrs: Readonly<Record<string, AttributeValue>>)
   return encode('istio.mixer.v1.Attributes', { attributes }).toString('base64');
 }
 
-/** The bag Check sees: static config attributes, forwarded ones, then what the request says. */
-export function requestBag(
-  ctx: HttpStreamContext,
-  statics: readonly Readonly<Record<string, AttributeValue>>[],
-  now: number,
-): MutableBag {
+type Statics = readonly Readonly<Record<string, AttributeValue>>[];
+
+/** The static attributes of a request as one bag: those forwarded by the caller, then `statics` in order. */
+export function staticLayer(forwarded: string, statics: Statics): MutableBag {
   const bag = new MutableBag();
+  if (forwarded) {
+    const attrs = forwardedAttributes(forwarded);
+    for (const k in attrs) bag.set(k, attrs[k]);
+  }
+  for (const s of statics) for (const k in s) bag.set(k, s[k]);
+  return bag;
+}
+
+/**
+ * Static layers built once per distinct statics list (its identity) and forwarded header, so a
+ * request's bag sits over a shared one instead of setting each static attribute again (and the
+ * report encoder skips what a batch's entries share).
+ */
+export class StaticLayers {
+  private readonly byStatics = new Map<Statics, Map<string, MutableBag>>();
+  get(forwarded: string, statics: Statics): MutableBag {
+    let byFwd = this.byStatics.get(statics);
+    if (!byFwd) {
+      if (this.byStatics.size >= 1000) this.byStatics.clear();
+      this.byStatics.set(statics, (byFwd = new Map()));
+    }
+    let layer = byFwd.get(forwarded);
+    if (!layer) {
+      // callers send the same few values; anything else is bounded
+      if (byFwd.size >= 1000) byFwd.clear();
+      byFwd.set(forwarded, (layer = staticLayer(forwarded, statics)));
+    }
+    return layer;
+  }
+}
+
+/** The bag Check sees: static config attributes, forwarded ones, then what the request says. */
+export function requestBag(ctx: HttpStreamContext, statics: Statics, now: number, layers?: StaticLayers): SlotBag {
   const fwd = ctx.headers[FORWARD_HEADER];
+  let forwarded = '';
   if (typeof fwd === 'string' && fwd) {
-    for (const [k, v] of Object.entries(forwardedAttributes(fwd))) bag.set(k, v);
+    forwarded = fwd;
     delete ctx.headers[FORWARD_HEADER];
   }
-  for (const s of statics) for (const [k, v] of Object.entries(s)) bag.set(k, v);
+  const bag = new SlotBag(layers ? layers.get(forwarded, statics) : staticLayer(forwarded, statics));
   const h = ctx.headers;
   const headers = headerMap(h);
   headers[':authority'] = ctx.authority;
@@ -92,10 +128,10 @@ export function requestBag(
   if (headers['x-request-id']) bag.set('request.id', headers['x-request-id']);
   bag.set('context.protocol', ctx.isGrpc ? 'grpc' : 'http');
   const c = ctx.connection;
-  const sip = parseIp(c.remoteAddress.replace(/^::ffff:/, ''));
+  const sip = parseIp(unmapped(c.remoteAddress));
   if (sip && !bag.has('source.ip')) bag.set('source.ip', sip);
   if (!bag.has('source.port')) bag.set('source.port', c.remotePort, 'INT64');
-  const dip = parseIp(c.localAddress.replace(/^::ffff:/, ''));
+  const dip = parseIp(unmapped(c.localAddress));
   if (dip && !bag.has('destination.ip')) bag.set('destination.ip', dip);
   if (!bag.has('destination.port')) bag.set('destination.port', c.localPort);
   bag.set('connection.mtls', c.tls && !!c.peerIdentity);
@@ -115,7 +151,7 @@ export function requestBag(
  * (`outbound|9080|v1|reviews.default.svc.cluster.local`). Istio 1.0 Pilot put these in a per-route
  * ServiceConfig; without one the client-side Report would name no destination service.
  */
-export function addDestinationFromCluster(bag: MutableBag, cluster: string | undefined): void {
+export function addDestinationFromCluster(bag: SettableBag, cluster: string | undefined): void {
   if (!cluster || bag.has('destination.service.host')) return;
   const parts = cluster.split('|');
   if (parts.length !== 4 || parts[0] !== 'outbound' || !parts[3]) return;
@@ -128,8 +164,16 @@ export function addDestinationFromCluster(bag: MutableBag, cluster: string | und
   bag.set('destination.service.uid', `istio://${m[2]}/services/${m[1]}`);
 }
 
-/** Adds what is known when the stream completed (Report). */
-export function addResponseAttributes(bag: MutableBag, info: StreamInfo, now: number): MutableBag {
+/**
+ * Adds what is known when the stream completed (Report). `responseHeaders`: the headers as the
+ * mixer filter saw them (else the stream info's copy, kept when the listener has an access log).
+ */
+export function addResponseAttributes<B extends SettableBag>(
+  bag: B,
+  info: StreamInfo,
+  now: number,
+  responseHeaders?: Record<string, string>,
+): B {
   addDestinationFromCluster(bag, info.upstreamCluster);
   bag.set('response.code', info.responseCode);
   bag.set('response.duration', info.duration, 'DURATION');
@@ -138,7 +182,8 @@ export function addResponseAttributes(bag: MutableBag, info: StreamInfo, now: nu
   bag.set('request.total_size', info.bytesReceived);
   bag.set('response.size', info.bytesSent);
   bag.set('response.total_size', info.bytesSent);
-  if (info.responseHeaders) bag.set('response.headers', headerMap(info.responseHeaders));
+  if (responseHeaders) bag.set('response.headers', responseHeaders);
+  else if (info.responseHeaders) bag.set('response.headers', headerMap(info.responseHeaders));
   if (info.grpcStatus !== undefined) bag.set('response.grpc_status', String(info.grpcStatus));
   if (info.responseFlags.length > 0) bag.set('context.proxy_error_code', info.responseFlags.join(','));
   return bag;

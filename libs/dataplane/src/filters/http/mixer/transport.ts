@@ -1,12 +1,14 @@
 /**
  * gRPC transport to Mixer (istio.mixer.v1.Mixer) with a deadline per call and
  * optional retries with jittered exponential backoff on UNAVAILABLE (istio/proxy
- * defaults: 0 retries, base 80 ms, max 1 s).
+ * defaults: 0 retries, base 80 ms, max 1 s). Calls go over `node:http2` directly
+ * (h2-unary.ts), not grpc-js: Check is on the request path.
  */
-import * as grpc from '@grpc/grpc-js';
-import { backoffDelay, type Clock, type Random } from '@tsmesh/core';
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import { backoffDelay, GrpcStatus, type Clock, type Random } from '@tsmesh/core';
 import { mixerServiceDefinition } from '@tsmesh/protocol';
 import { decodeCheckResponse, encodeCheckRequest, type CheckRequestObject } from './check-codec';
+import { H2UnaryClient, UnaryCallError } from './h2-unary';
 
 export interface TransportOptions {
   checkTimeoutMs: number;
@@ -33,18 +35,19 @@ export class TransportError extends Error {
   }
 }
 
-const CHECK = mixerServiceDefinition()['Check'];
-
-type Unary = (
-  req: unknown,
-  meta: grpc.Metadata,
-  opts: grpc.CallOptions,
-  cb: (e: grpc.ServiceError | null, r: unknown) => void,
-) => void;
+/**
+ * The Mixer service definition (a protobuf root of the Mixer protos and @grpc/proto-loader), built
+ * on first use and only to serialise a Report given in object form: Check requests and the
+ * sidecar's batched Reports arrive as bytes.
+ */
+let mixerService: ServiceDefinition | undefined;
+const mixer = (): ServiceDefinition => (mixerService ??= mixerServiceDefinition());
+const reportSerialize = (r: unknown): Buffer => (mixer()['Report'].requestSerialize as (r: unknown) => Buffer)(r);
+const CHECK_PATH = '/istio.mixer.v1.Mixer/Check';
+const REPORT_PATH = '/istio.mixer.v1.Mixer/Report';
 
 export class MixerTransport {
-  private client: grpc.Client | null = null;
-  private readonly Ctor = grpc.makeGenericClientConstructor(mixerServiceDefinition(), 'Mixer');
+  private client: H2UnaryClient | null = null;
 
   constructor(
     readonly address: string,
@@ -54,35 +57,22 @@ export class MixerTransport {
     private readonly onRetry: () => void = () => undefined,
   ) {}
 
-  private get stub(): Record<string, Unary> {
-    this.client ??= new this.Ctor(this.address, grpc.credentials.createInsecure(), {
-      'grpc.initial_reconnect_backoff_ms': 100,
-      'grpc.max_reconnect_backoff_ms': 1000,
-    });
-    return this.client as unknown as Record<string, Unary>;
-  }
-
-  private once<T>(method: 'Check' | 'Report', req: unknown, timeoutMs: number): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const done = (err: grpc.ServiceError | null, res: unknown) => {
-        if (err) reject(new TransportError(err.code ?? grpc.status.UNKNOWN, err.details || err.message));
-        else resolve(res as T);
-      };
-      const opts = { deadline: Date.now() + timeoutMs };
-      const stub = this.stub;
-      // Check is on the request path: the direct codecs write the request and read the response (same wire form)
-      if (method === 'Check')
-        (this.client as grpc.Client).makeUnaryRequest(
-          CHECK.path,
-          (r: CheckRequestObject | Buffer) => (Buffer.isBuffer(r) ? r : encodeCheckRequest(r)),
-          decodeCheckResponse,
-          req as CheckRequestObject | Buffer,
-          new grpc.Metadata(),
-          opts,
-          done,
-        );
-      else stub[method].call(this.client, req, new grpc.Metadata(), opts, done);
-    });
+  private async once<T>(method: 'Check' | 'Report', req: unknown, timeoutMs: number): Promise<T> {
+    this.client ??= new H2UnaryClient(this.address);
+    try {
+      if (method === 'Check') {
+        // Check is on the request path: the direct codecs write the request and read the response
+        const bytes = Buffer.isBuffer(req) ? req : encodeCheckRequest(req as CheckRequestObject);
+        return decodeCheckResponse(await this.client.call(CHECK_PATH, bytes, timeoutMs)) as T;
+      }
+      // Report: the batch's bytes are written as entries are added (ReportEncoder); ReportResponse
+      // has no fields, so nothing is read back
+      await this.client.call(REPORT_PATH, Buffer.isBuffer(req) ? req : reportSerialize(req), timeoutMs);
+      return undefined as T;
+    } catch (e) {
+      if (e instanceof UnaryCallError) throw new TransportError(e.code, e.message);
+      throw e;
+    }
   }
 
   private async withRetries<T>(method: 'Check' | 'Report', req: unknown, timeoutMs: number): Promise<T> {
@@ -90,7 +80,7 @@ export class MixerTransport {
       try {
         return await this.once<T>(method, req, timeoutMs);
       } catch (e) {
-        const retriable = e instanceof TransportError && e.code === grpc.status.UNAVAILABLE;
+        const retriable = e instanceof TransportError && e.code === GrpcStatus.UNAVAILABLE;
         if (!retriable || attempt >= this.opts.retries) throw e;
         this.onRetry();
         await this.clock.sleep(backoffDelay(this.random, attempt, this.opts.baseRetryMs, this.opts.maxRetryMs));
@@ -103,6 +93,7 @@ export class MixerTransport {
     return this.withRetries<T>('Check', req, this.opts.checkTimeoutMs);
   }
 
+  /** `req`: ReportRequest bytes, or the object form. */
   report(req: unknown): Promise<void> {
     return this.once<unknown>('Report', req, this.opts.reportTimeoutMs).then(() => undefined);
   }

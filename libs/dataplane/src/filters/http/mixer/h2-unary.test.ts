@@ -1,0 +1,129 @@
+import * as grpc from '@grpc/grpc-js';
+import { GrpcStatus } from '@tsmesh/core';
+import { freePort, waitFor } from '@tsmesh/testing';
+import { H2UnaryClient, UnaryCallError } from './h2-unary';
+
+const bytes = (b: Buffer) => b;
+const method = (name: string) => ({
+  path: `/t.Test/${name}`,
+  requestStream: false,
+  responseStream: false,
+  requestSerialize: bytes,
+  requestDeserialize: bytes,
+  responseSerialize: bytes,
+  responseDeserialize: bytes,
+});
+const service = { Echo: method('Echo'), Fail: method('Fail'), Hang: method('Hang') } as grpc.ServiceDefinition;
+
+/** A grpc-js server (the library Mixer runs) on `port`: Echo answers the request reversed. */
+async function startServer(port = 0): Promise<{ server: grpc.Server; port: number }> {
+  const server = new grpc.Server();
+  server.addService(service, {
+    Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
+      cb(null, Buffer.from(call.request).reverse()),
+    Fail: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
+      cb({ code: GrpcStatus.PERMISSION_DENIED, details: 'denied: 100% ünïcode' }),
+    Hang: () => undefined,
+  });
+  const bound = await new Promise<number>((res, rej) =>
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
+  return { server, port: bound };
+}
+
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e: unknown) => e as UnaryCallError,
+  );
+
+/** Waits until Echo of `input` answers `input` reversed (a server coming up or back). */
+const echoesEventually = (client: H2UnaryClient, input: string) =>
+  waitFor(
+    () =>
+      client.call('/t.Test/Echo', Buffer.from(input), 1000).then(
+        (r) => r.toString() === [...input].reverse().join(''),
+        () => false,
+      ),
+    { timeoutMs: 5000 },
+  );
+
+test('a unary call returns the response message; an error status comes back with its decoded message', async () => {
+  const { server, port } = await startServer();
+  const client = new H2UnaryClient(`127.0.0.1:${port}`);
+  try {
+    const payload = Buffer.from('abcdef'.repeat(1000));
+    const res = await client.call('/t.Test/Echo', payload, 1000);
+    expect(res.equals(Buffer.from(payload).reverse())).toBe(true);
+    // an empty message is a valid one
+    expect((await client.call('/t.Test/Echo', Buffer.alloc(0), 1000)).length).toBe(0);
+    const err = await failure(client.call('/t.Test/Fail', Buffer.from('x'), 1000));
+    expect(err).toBeInstanceOf(UnaryCallError);
+    expect(err.code).toBe(GrpcStatus.PERMISSION_DENIED);
+    expect(err.message).toBe('denied: 100% ünïcode');
+    // an unknown method is the server's UNIMPLEMENTED
+    expect((await failure(client.call('/t.Test/Nope', Buffer.from('x'), 1000))).code).toBe(GrpcStatus.UNIMPLEMENTED);
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
+});
+
+test('a call without an answer ends with DEADLINE_EXCEEDED at its timeout; the session keeps serving', async () => {
+  const { server, port } = await startServer();
+  const client = new H2UnaryClient(`127.0.0.1:${port}`);
+  try {
+    const err = await failure(client.call('/t.Test/Hang', Buffer.from('x'), 50));
+    expect(err.code).toBe(GrpcStatus.DEADLINE_EXCEEDED);
+    expect((await client.call('/t.Test/Echo', Buffer.from('ab'), 1000)).toString()).toBe('ba');
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
+});
+
+test('nothing listening → UNAVAILABLE, then calls fail fast during the backoff; a server that comes up is reached', async () => {
+  const port = await freePort();
+  const client = new H2UnaryClient(`127.0.0.1:${port}`);
+  try {
+    expect((await failure(client.call('/t.Test/Echo', Buffer.from('x'), 1000))).code).toBe(GrpcStatus.UNAVAILABLE);
+    const fast = await failure(client.call('/t.Test/Echo', Buffer.from('x'), 1000));
+    expect(fast.code).toBe(GrpcStatus.UNAVAILABLE);
+    expect(fast.message).toMatch(/no connection/);
+    const { server } = await startServer(port);
+    try {
+      await echoesEventually(client, 'ok');
+    } finally {
+      server.forceShutdown();
+    }
+  } finally {
+    client.close();
+  }
+});
+
+test('a server restart: calls fail with UNAVAILABLE while it is gone and succeed on a new session after', async () => {
+  const first = await startServer();
+  const client = new H2UnaryClient(`127.0.0.1:${first.port}`);
+  try {
+    expect((await client.call('/t.Test/Echo', Buffer.from('12'), 1000)).toString()).toBe('21');
+    first.server.forceShutdown();
+    await waitFor(
+      () =>
+        client.call('/t.Test/Echo', Buffer.from('x'), 1000).then(
+          () => false,
+          (e: UnaryCallError) => e.code === GrpcStatus.UNAVAILABLE,
+        ),
+      { timeoutMs: 5000 },
+    );
+    const second = await startServer(first.port);
+    try {
+      await echoesEventually(client, '34');
+    } finally {
+      second.server.forceShutdown();
+    }
+  } finally {
+    client.close();
+  }
+});
