@@ -9,6 +9,7 @@ import { buildTopology } from './topology';
 const ROOT = join(__dirname, '../../..');
 const committed = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'));
 const topology = buildTopology(loadKustomization(join(ROOT, 'k8s/overlays/demo')));
+const launchEnv = (JSON.parse(readFileSync(join(ROOT, 'apps/proxy/launch.json'), 'utf8')) as { env: object }).env;
 
 test('docker-compose.yml equals `tsmesh compose` (regenerate: node bin/tsmesh.js compose > docker-compose.yml)', () => {
   expect(committed).toEqual(parse(renderCompose(topology)));
@@ -23,6 +24,8 @@ test('one service per Deployment, each tsmesh workload paired with a proxy in it
       network_mode: `service:${pod.name}`,
     });
     expect(services[`${pod.name}-proxy`].networks).toBeUndefined();
+    // started as shipped: the environment of apps/proxy/launch.json (MALLOC_ARENA_MAX)
+    expect((services[`${pod.name}-proxy`] as unknown as { environment: object }).environment).toMatchObject(launchEnv);
   }
   expect((services['istio-ingressgateway'] as unknown as { ports: string[] }).ports).toEqual(['80:8080', '443:8443']);
 });

@@ -5,8 +5,10 @@
  * a pod's. Static addresses on one bridge network let the registry Pilot reads
  * (`tsmesh compose --registry DIR`) name every pod by IP.
  */
+import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { APP_PORT_OFFSET, PROXY_LISTEN_PORT, podName, routerBootstrap } from './plan';
+import { APP_PORT_OFFSET, PROXY_LISTEN_PORT, podName, routerBootstrap, sidecarLaunchEnv } from './plan';
+import { findRoot } from './root';
 import { servicesOf, type Topology } from './topology';
 
 export const COMPOSE_SUBNET = '10.89.0';
@@ -20,6 +22,8 @@ export function composeGatewayBootstrap(t: Topology): { name: string; content: s
 }
 
 export function renderCompose(t: Topology): string {
+  // the sidecar's start-time settings, as the proxy image is built from apps/proxy
+  const launchEnv = sidecarLaunchEnv(join(findRoot(), 'apps/proxy'));
   const services: Record<string, Record<string, unknown>> = {};
   const pilot = 'istio-pilot';
   for (const pod of t.pods) {
@@ -90,6 +94,7 @@ export function renderCompose(t: Topology): string {
       depends_on: [pod.name, pilot],
       // apps/proxy's settings as env (PROXY_<NAME>, plus the downward-API names it reads)
       environment: {
+        ...launchEnv,
         POD_NAME: podName(pod.name),
         POD_NAMESPACE: pod.namespace,
         INSTANCE_IP: ip,

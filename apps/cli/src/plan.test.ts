@@ -1,4 +1,5 @@
 // Process planning, by simulation: which processes run, on which addresses, with which env.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { Component } from './components';
@@ -248,4 +249,21 @@ test('without Mixer no mesh config is written and Pilot keeps its defaults', () 
   const plan = buildPlan(topology, c, { ...options, meshConfigPath: '/s/mesh.yaml' });
   expect(plan.files.some((f) => f.path === '/s/mesh.yaml')).toBe(false);
   expect(plan.processes.find((p) => p.name === 'istio-pilot')?.args).not.toContain('--mesh-config');
+});
+
+test("sidecars start with the environment of the proxy's launch.json (the one beside its main.js)", () => {
+  const proxyDir = join(__dirname, '../../proxy');
+  const launch = JSON.parse(readFileSync(join(proxyDir, 'launch.json'), 'utf8')) as { env: Record<string, string> };
+  expect(Object.keys(launch.env)).toContain('MALLOC_ARENA_MAX');
+  const c = components(true);
+  c.set('proxy', { ...(c.get('proxy') as Component), main: join(proxyDir, 'main.js') });
+  const plan = buildPlan(topology, c, options);
+  const sidecars = plan.processes.filter((p) => p.role === 'sidecar');
+  expect(sidecars.length).toBeGreaterThan(0);
+  for (const s of sidecars) expect(s.env).toMatchObject(launch.env);
+  // apps and the gateway start without them
+  for (const p of plan.processes.filter((p) => p.role !== 'sidecar')) expect(p.env['MALLOC_ARENA_MAX']).toBeUndefined();
+  // no launch.json beside main.js (the other tests' /dist/proxy): nothing added
+  const bare = buildPlan(topology, components(true), options).processes.find((p) => p.role === 'sidecar');
+  expect(bare?.env['MALLOC_ARENA_MAX']).toBeUndefined();
 });

@@ -10,6 +10,8 @@
  * first, without a sidecar, and the shop services get a `DATABASE_URL` to it.
  */
 import { randomBytes, createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Component } from './components';
 import { supportedFlags } from './components';
 import { mixerMeshConfig, serviceAddress } from './mesh-config';
@@ -90,6 +92,18 @@ export interface Plan {
 }
 
 export const APP_PORT_OFFSET = 20000;
+/**
+ * The environment a sidecar is shipped to start with: `env` of the proxy's launch.json in `dir`
+ * (apps/proxy/launch.json, copied beside dist/apps/proxy/main.js): process-level memory settings
+ * (MALLOC_ARENA_MAX; NODE_OPTIONS would go there too) that only take effect at process start. {} when there is none.
+ */
+export function sidecarLaunchEnv(dir: string): Record<string, string> {
+  const file = join(dir, 'launch.json');
+  if (!existsSync(file)) return {};
+  const { env } = JSON.parse(readFileSync(file, 'utf8')) as { env?: Record<string, string> };
+  return { ...env };
+}
+
 /** The sidecar's outbound capture listener (Istio's proxyListenPort), also the apps' HTTP proxy. */
 export const PROXY_LISTEN_PORT = 15001;
 
@@ -446,6 +460,7 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
         main: proxy.main,
         args,
         env: {
+          ...sidecarLaunchEnv(dirname(proxy.main)),
           ...proxyEnv(pod, token),
           TSMESH_APP_ADDRESS: `${pod.ip}:${appPort}`,
           TSMESH_INBOUND_PORTS: svcPorts.join(','),
