@@ -4,32 +4,60 @@
  *  - the proxy's mixer filter: check off vs cache hit vs forced miss (µs per request,
  *    measured side by side), and the hit ratio of a steady-state mix;
  *  - Mixer Check throughput per CPU-second of the Mixer process;
- *  - Report ingestion (batches of 1,000) per CPU-second of the Mixer process.
+ *  - Report ingestion (batches of 1,000) per CPU-second of the Mixer process: a small 7-attribute
+ *    bag, and batches as a sidecar sends them (its ReportEncoder over ~40-attribute bags). This
+ *    Mixer runs without the default access log; telemetry-cost runs Mixer with it (its JSON line per
+ *    entry is most of Mixer's Report cost there).
  *
  *   node tools/bench/run.mjs mixer [--requests 20000] [--seconds 5] [--mixer <main.js>] [--baseline <old mixer main.js>]
+ *   node tools/bench/run.mjs mixer --in-process [--rounds 20] [--batches 20] [--metrics-out <file>] > <log file>
+ *   node tools/bench/run.mjs mixer --paced [--rounds 6] [--seconds 5] [--mixer <main.js>] [--baseline <main.js>]
+ *     [--mixer-cpu-prof <dir>]
+ *
+ * --in-process: the Mixer's Report path alone, in this process, from the sources (no gRPC, no
+ * child process): sidecar-like ReportRequest bytes (two sidecars' batches of 1,000 entries, source
+ * and destination reporter, ~40 attributes, ReportEncoder) → decodeReportRequest → Runtime.report
+ * with the built-in 1.0 config and its access log (JSON lines on stdout: redirect it). Prints CPU µs
+ * per entry per round (min and median) on stderr; request.time/response.time are fixed per entry, so
+ * stdout and --metrics-out (the prometheus exposition text) are the same bytes for the same code and
+ * can be compared between two builds of this harness (e.g. one bundled in a worktree of HEAD).
  *
  * With --baseline (an older build kept aside, e.g. tmp/mixer-old/main.js) a second Mixer
  * runs from it and the forced misses, bare Checks and server cases are timed against both
  * in the same loop, so the rows compare side by side.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { encodeBag, encodeReport, GLOBAL_WORDS, MutableBag } from '@tsmesh/attributes';
+import {
+  decodeReportRequest,
+  encodeBag,
+  encodeReport,
+  GLOBAL_WORDS,
+  MutableBag,
+  ReportEncoder,
+} from '@tsmesh/attributes';
 import { mixerServiceDefinition } from '@tsmesh/protocol';
-import type { FieldError } from '@tsmesh/core';
+import { startMixerProcess } from './roles';
+import { createRegistry, silentLogger, systemClock, type FieldError } from '@tsmesh/core';
 // The filter and its test stream helpers are not (yet) exported from @tsmesh/dataplane's index,
 // which another engineer owns; the benchmark reaches into the source tree directly.
 /* eslint-disable @nx/enforce-module-boundaries */
 import { mixerFilterWith } from '../../libs/dataplane/src/filters/http/mixer';
 import {
+  addResponseAttributes,
   encodeForwarded,
   FORWARD_HEADER,
   requestBag,
 } from '../../libs/dataplane/src/filters/http/mixer/request-attributes';
 import { factoryContext, fakeStream } from '../../libs/dataplane/src/filters/http/jwt_authn/testing';
+import { registerBuiltinAdapters } from '../../apps/mixer/src/adapters/registry';
+import { BUILTIN_CONFIG_YAML } from '../../apps/mixer/src/config/builtin';
+import { BUILTIN_ACCESS_LOG_YAML } from '../../apps/mixer/src/config/builtin-accesslog';
+import { parseConfigText } from '../../apps/mixer/src/config/loader';
+import { Runtime } from '../../apps/mixer/src/runtime/runtime';
 /* eslint-enable @nx/enforce-module-boundaries */
 
 function arg(name: string, def: number): number {
@@ -67,8 +95,102 @@ spec:
     instances: [ denyreviewsv3request.checknothing ]
 `;
 
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+/**
+ * --paced: the built Mixer as telemetry-cost runs it (`--mode telemetry`, built-in config with the
+ * access log, stdout to a file), fed as two sidecars at 1000 req/s feed it: every second one
+ * ReportRequest of 1,000 entries from each (source and destination reporter, the bytes of
+ * sidecarReport, 8 different batches each), nothing else running. CPU per entry from /proc over
+ * each window (+1 s settle), split into the main thread and the others (V8's GC and compiler
+ * threads, libuv). With --baseline, the two Mixers take turns window by window.
+ */
+async function paced(): Promise<void> {
+  const rounds = arg('rounds', 6);
+  const seconds = arg('seconds', 5);
+  const dir = mkdtempSync(join(tmpdir(), 'mixer-paced-'));
+  const start = async (main: string, name: string) => {
+    const prof = pathArg('mixer-cpu-prof', '');
+    const { child, addresses } = await startMixerProcess({
+      main,
+      args: ['--mode=telemetry', '--grpc-address=127.0.0.1:0', '--prometheus-address=', '--monitoring-address='],
+      logFile: join(dir, `${name}.log`),
+      listeners: ['grpc'],
+      nodeArgs: prof ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${prof}`] : [],
+    });
+    return { name, main, child, client: plainClient(addresses['grpc']) };
+  };
+  const threads = (pid: number) => {
+    let main = 0;
+    let other = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const ms = cpuMs(Number(t), `/proc/${pid}/task/${t}/stat`);
+      if (Number(t) === pid) main += ms;
+      else other += ms;
+    }
+    return { main, other };
+  };
+  const t0 = Date.UTC(2026, 10, 23, 12, 0, 0);
+  const batches = Array.from({ length: 8 }, (_, k) => [
+    sidecarReport(1000, 'outbound', t0 + k * 1000),
+    sidecarReport(1000, 'inbound', t0 + k * 1000 + 7),
+  ]);
+  const mixers = [await start(MIXER, 'mixer')];
+  if (BASELINE) mixers.push(await start(BASELINE, 'baseline'));
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  let k = 0;
+  const feed = async (m: (typeof mixers)[0], s: number) => {
+    for (let i = 0; i < s; i++) {
+      const tick = Date.now();
+      await Promise.all(batches[k++ % batches.length].map((b) => m.client.call('Report', b)));
+      await sleep(Math.max(0, 1000 - (Date.now() - tick)));
+    }
+  };
+  try {
+    for (const m of mixers) await feed(m, 3); // warm-up
+    const rows: Array<Record<string, number>> = [];
+    for (let r = 0; r < rounds; r++) {
+      const row: Record<string, number> = {};
+      for (const m of r % 2 ? [...mixers].reverse() : mixers) {
+        const a = threads(m.child.pid as number);
+        await feed(m, seconds);
+        await sleep(1000);
+        const b = threads(m.child.pid as number);
+        const entries = seconds * 2000;
+        row[`${m.name}.main`] = ((b.main - a.main) * 1000) / entries;
+        row[`${m.name}.other`] = ((b.other - a.other) * 1000) / entries;
+      }
+      rows.push(row);
+    }
+    const load = loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' / ');
+    console.log(
+      `\n## Mixer paced Report (${rounds} rounds × ${seconds} s, 2 × 1,000 entries per second, access log on; load ${load})\n`,
+    );
+    const cols = mixers.flatMap((m) => [`${m.name}.main`, `${m.name}.other`]);
+    console.log(`| round | ${mixers.map((m) => `${m.name} µs/entry (main + other threads)`).join(' | ')} |`);
+    console.log(`| --- | ${mixers.map(() => '---').join(' | ')} |`);
+    const cell = (row: Record<string, number>, n: string) =>
+      `${(row[`${n}.main`] + row[`${n}.other`]).toFixed(1)} (${row[`${n}.main`].toFixed(1)} + ${row[`${n}.other`].toFixed(1)})`;
+    rows.forEach((row, i) => console.log(`| ${i + 1} | ${mixers.map((m) => cell(row, m.name)).join(' | ')} |`));
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    const medRow = Object.fromEntries(cols.map((c) => [c, med(rows.map((x) => x[c]))]));
+    console.log(`| median | ${mixers.map((m) => cell(medRow, m.name)).join(' | ')} |`);
+    if (BASELINE)
+      console.log(
+        `\nmixer / baseline per round: ${rows.map((x) => ((x['mixer.main'] + x['mixer.other']) / (x['baseline.main'] + x['baseline.other'])).toFixed(2)).join(' ')} (${MIXER} vs ${BASELINE})`,
+      );
+  } finally {
+    for (const m of mixers) {
+      m.client.close();
+      m.child.kill('SIGTERM');
+    }
+    await sleep(500);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function cpuMs(pid: number, file = `/proc/${pid}/stat`): number {
+  const f = readFileSync(file, 'utf8').split(') ')[1].split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime+stime in clock ticks (100 Hz)
 }
 
@@ -109,8 +231,20 @@ function plainClient(address: string) {
     string,
     (r: unknown, cb: (e: Error | null) => void) => void
   >;
+  const path = (m: string) => (mixerServiceDefinition() as Record<string, { path: string }>)[m].path;
   const call = (m: string, req: unknown) =>
-    new Promise<void>((res, rej) => client[m](req, (e) => (e ? rej(e) : res())));
+    Buffer.isBuffer(req)
+      ? // bytes as the proxy sends them (ReportEncoder)
+        new Promise<void>((res, rej) =>
+          (client as unknown as grpc.Client).makeUnaryRequest(
+            path(m),
+            (b: Buffer) => b,
+            () => undefined,
+            req,
+            (e) => (e ? rej(e) : res()),
+          ),
+        )
+      : new Promise<void>((res, rej) => client[m](req, (e) => (e ? rej(e) : res())));
   return { call, close: () => (client as unknown as grpc.Client).close() };
 }
 
@@ -251,6 +385,37 @@ async function serverBench(address: string, pid: number) {
   const batch = encodeReport(
     Array.from({ length: 1000 }, (_, i) => new MutableBag(reportBag).set('response.duration', i % 50)),
   )[0];
+  // What a sidecar really sends: 1,000 requests' bags as the mixer filter builds them (request and
+  // response headers, static config attributes, ~40 attributes) through its ReportEncoder
+  const encoder = new ReportEncoder();
+  const statics = {
+    'context.reporter.kind': 'inbound',
+    'context.reporter.uid': 'kubernetes://bench-server-0.default',
+    'destination.uid': 'kubernetes://bench-server-0.default',
+    'destination.namespace': 'default',
+    'destination.labels': { app: 'bench-server', version: 'v1' },
+    'destination.service.host': 'bench-server.default.svc.cluster.local',
+    'destination.service.name': 'bench-server',
+    'destination.service.namespace': 'default',
+    'destination.service.uid': 'istio://default/services/bench-server',
+  };
+  for (let i = 0; i < 1000; i++) {
+    const st = fakeStream({
+      path: '/',
+      headers: { 'user-agent': 'h2load nghttp2/1.59.0', accept: '*/*', 'x-request-id': `req-${i}-${Date.now()}` },
+    });
+    const bag = requestBag(st, [statics], Date.now());
+    Object.assign(st.info, {
+      responseCode: 200,
+      duration: 1 + (i % 7),
+      bytesReceived: 0,
+      bytesSent: 12,
+      responseHeaders: { 'content-type': 'text/plain', 'content-length': '12', date: new Date().toUTCString() },
+      upstreamCluster: 'inbound|8080||bench-server.default.svc.cluster.local',
+    });
+    encoder.add(addResponseAttributes(bag, st.info, Date.now()));
+  }
+  const realistic = encoder.finish()[0].bytes;
   const run = async (m: string, req: unknown, inflight: number) => {
     const c0 = cpuMs(pid);
     const t0 = Date.now();
@@ -274,11 +439,101 @@ async function serverBench(address: string, pid: number) {
   }
   const check = await run('Check', checkReq, 64);
   const report = await run('Report', batch, 4);
+  const reportRealistic = await run('Report', realistic, 4);
   close();
-  return { check, report, rtt };
+  return { check, report, reportRealistic, rtt };
+}
+
+/**
+ * One sidecar's ReportRequest of `n` entries as its ReportEncoder writes it; `reporter` picks the
+ * client sidecar (outbound, reporter="source") or the server one (inbound, "destination"). Times
+ * come from `t0` (fixed), so the bytes are the same in every run.
+ */
+function sidecarReport(n: number, reporter: 'inbound' | 'outbound', t0: number): Buffer {
+  const encoder = new ReportEncoder();
+  const statics = {
+    'context.reporter.kind': reporter,
+    'context.reporter.uid': `kubernetes://bench-${reporter === 'inbound' ? 'server' : 'client'}-0.default`,
+    'source.uid': 'kubernetes://bench-client-0.default',
+    'source.namespace': 'default',
+    'source.labels': { app: 'bench-client', version: 'v1' },
+    'source.workload.name': 'bench-client',
+    'destination.uid': 'kubernetes://bench-server-0.default',
+    'destination.namespace': 'default',
+    'destination.labels': { app: 'bench-server', version: 'v1' },
+    'destination.workload.name': 'bench-server',
+    'destination.service.host': 'bench-server.default.svc.cluster.local',
+    'destination.service.name': 'bench-server',
+    'destination.service.namespace': 'default',
+    'destination.service.uid': 'istio://default/services/bench-server',
+  };
+  for (let i = 0; i < n; i++) {
+    const now = t0 + i * 1.3;
+    const st = fakeStream({
+      path: i % 10 === 0 ? '/health' : '/',
+      headers: { 'user-agent': 'h2load nghttp2/1.59.0', accept: '*/*', 'x-request-id': `req-${reporter}-${i}` },
+    });
+    const bag = requestBag(st, [statics], now);
+    Object.assign(st.info, {
+      responseCode: i % 50 === 0 ? 503 : 200,
+      duration: 1 + (i % 7),
+      bytesReceived: 0,
+      bytesSent: 12,
+      responseHeaders: { 'content-type': 'text/plain', 'content-length': '12', date: new Date(t0).toUTCString() },
+      upstreamCluster: `${reporter}|8080||bench-server.default.svc.cluster.local`,
+    });
+    encoder.add(addResponseAttributes(bag, st.info, now + 1 + (i % 7)));
+  }
+  return Buffer.from(encoder.finish()[0].bytes);
+}
+
+async function inProcess(): Promise<void> {
+  const rounds = arg('rounds', 20);
+  const batches = arg('batches', 20);
+  const metricsOut = pathArg('metrics-out', '');
+  const promRegistry = createRegistry(false);
+  const runtime = new Runtime({
+    adapters: registerBuiltinAdapters(),
+    clock: systemClock,
+    logger: silentLogger(),
+    selfRegistry: createRegistry(false),
+    promRegistry,
+    quotaBackendUnavailable: 'grant',
+    defaultNamespace: 'istio-system',
+    defaultValidDurationMs: 60_000,
+    defaultValidUseCount: 10_000,
+  });
+  const issues = await runtime.apply([
+    ...parseConfigText(BUILTIN_CONFIG_YAML, '<builtin>', 'istio-system').objects,
+    ...parseConfigText(BUILTIN_ACCESS_LOG_YAML, '<builtin-accesslog>', 'istio-system').objects,
+  ]);
+  if (issues.length > 0) throw new Error(JSON.stringify(issues));
+  const t0 = Date.UTC(2026, 10, 23, 12, 0, 0);
+  const reqs = [sidecarReport(1000, 'outbound', t0), sidecarReport(1000, 'inbound', t0 + 7)];
+  const perEntry: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    let entries = 0;
+    const c0 = process.cpuUsage();
+    for (let b = 0; b < batches; b++) {
+      const bags = decodeReportRequest(reqs[b % reqs.length]);
+      entries += bags.length;
+      await runtime.report(bags);
+    }
+    const c = process.cpuUsage(c0);
+    perEntry.push((c.user + c.system) / entries);
+  }
+  const sorted = [...perEntry].sort((a, b) => a - b);
+  console.error(
+    `in-process Report: ${rounds} rounds × ${batches} batches of 1000, CPU µs per entry: min ${sorted[0].toFixed(2)}` +
+      ` median ${sorted[sorted.length >> 1].toFixed(2)} (rounds: ${perEntry.map((x) => x.toFixed(1)).join(' ')})`,
+  );
+  if (metricsOut) writeFileSync(metricsOut, await promRegistry.metrics());
+  await runtime.close();
 }
 
 async function main() {
+  if (process.argv.includes('--in-process')) return inProcess();
+  if (process.argv.includes('--paced')) return paced();
   const dir = mkdtempSync(join(tmpdir(), 'mixer-bench-'));
   writeFileSync(join(dir, 'policy.yaml'), POLICY);
   const { child, address } = await startMixer(dir);
@@ -331,6 +586,9 @@ async function main() {
     );
     console.log(
       `| Mixer Report ingestion (batches of 1000) | ${((s.report.n * 1000) / s.report.wallS).toFixed(0)} req/s wall, ${((s.report.n * 1000) / s.report.cpuS).toFixed(0)} per Mixer CPU-second | ≥ 20,000/s per core |`,
+    );
+    console.log(
+      `| Mixer Report ingestion, sidecar-like batches of 1000 (~40 attributes, ReportEncoder bytes) | ${((s.reportRealistic.n * 1000) / s.reportRealistic.wallS).toFixed(0)} req/s wall, ${((s.reportRealistic.n * 1000) / s.reportRealistic.cpuS).toFixed(0)} per Mixer CPU-second | – |`,
     );
     if (sB) {
       console.log(

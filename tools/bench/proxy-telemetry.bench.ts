@@ -3,13 +3,16 @@
  * it) with no access log and no tracing vs with an access log (Envoy default format, to
  * /dev/null) vs with Zipkin tracing at 100% sampling (to a collector that accepts and drops) vs
  * both. Every server and proxy runs in its own process; rounds are interleaved; ratios are to the
- * bare sidecar measured in the same run.
+ * bare sidecar measured in the same run. Each proxy reports its own CPU time (process.cpuUsage over
+ * IPC), printed as ms per 1000 requests (= vCPU per 1000 req/s × 1000) and as extra CPU over the
+ * bare sidecar.
  *
  *   node tools/bench/run.mjs proxy-telemetry [--duration 4] [--rounds 3] [--connections 16]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
-import { roleUpstream, roleZipkin } from './roles';
+import { cpuMs, roleUpstream, roleZipkin } from './roles';
 import { silentLogger } from '@tsmesh/core';
 import { parseBootstrap, ProxyRuntime, registerBuiltinFilters } from '@tsmesh/dataplane';
 
@@ -60,7 +63,7 @@ ${
 }
 
 function spawnRole(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [process.argv[1], ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [process.argv[1], ...args], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -73,22 +76,46 @@ function spawnRole(args: string[]): Promise<{ child: ChildProcess; port: number 
 }
 
 interface Sample {
+  /** Proxy CPU ms per 1000 requests. */
+  cpu: number;
   rps: number;
   p50: number;
   p99: number;
   errors: number;
 }
 
-async function load(port: number, seconds: number, connections: number): Promise<Sample> {
-  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds, pipelining: 1 });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+async function load(proxy: Role, seconds: number, connections: number): Promise<Sample> {
+  const before = await cpuMs(proxy.child);
+  const r = await autocannon({
+    url: `http://127.0.0.1:${proxy.port}/`,
+    connections,
+    duration: seconds,
+    pipelining: 1,
+  });
+  const used = (await cpuMs(proxy.child)) - before;
+  return {
+    cpu: (used / Math.max(1, r.requests.total)) * 1000,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.non2xx,
+  };
 }
+
+type Role = { child: ChildProcess; port: number };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   const role = arg('role', '');
-  if (role) process.on('SIGINT', () => process.exit(0));
+  if (role) {
+    process.on('SIGINT', () => process.exit(0));
+    process.on('message', (m) => {
+      if (m !== 'cpu') return;
+      const u = process.cpuUsage();
+      process.send?.({ cpu: u.user + u.system });
+    });
+  }
   if (role === 'upstream') return roleUpstream();
   if (role === 'zipkin') return roleZipkin();
   if (role === 'proxy')
@@ -114,31 +141,39 @@ async function main(): Promise<void> {
         log ? '1' : '0',
       ]);
       children.push(p.child);
-      return p.port;
+      return p;
     };
-    const scenarios: [string, number][] = [
+    const scenarios: [string, Role][] = [
       ['sidecar, no access log, no tracing', await proxy(false, false)],
       ['sidecar + access log (default format)', await proxy(false, true)],
       ['sidecar + Zipkin tracing (100%)', await proxy(true, false)],
       ['sidecar + access log + tracing', await proxy(true, true)],
     ];
-    for (const [, port] of scenarios) await load(port, 1, connections); // warm-up
+    for (const [, p] of scenarios) await load(p, 1, connections); // warm-up
     const results = new Map<string, Sample[]>(scenarios.map(([n]) => [n, []]));
     for (let r = 0; r < rounds; r++) {
-      for (const [name, port] of scenarios)
-        (results.get(name) as Sample[]).push(await load(port, seconds, connections));
+      for (const [name, p] of scenarios) (results.get(name) as Sample[]).push(await load(p, seconds, connections));
     }
     const base = median((results.get(scenarios[0][0]) as Sample[]).map((s) => s.rps));
+    const baseCpu = median((results.get(scenarios[0][0]) as Sample[]).map((s) => s.cpu));
     console.log(
       `\n### Proxy telemetry cost (${rounds} interleaved rounds × ${seconds}s, ${connections} connections, autocannon)\n`,
     );
-    console.log('| sidecar | req/s (median) | ratio to bare sidecar | p50 ms | p99 ms | errors |');
-    console.log('| --- | --- | --- | --- | --- | --- |');
+    console.log(
+      `Load average ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' / ')} at the end.\n`,
+    );
+    console.log(
+      '| sidecar | req/s (median) | ratio to bare sidecar | proxy CPU ms per 1000 req | extra over bare | p50 ms | p99 ms | errors |',
+    );
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const [name] of scenarios) {
       const s = results.get(name) as Sample[];
       const rps = median(s.map((x) => x.rps));
+      const cpu = median(s.map((x) => x.cpu));
       console.log(
-        `| ${name} | ${Math.round(rps)} | ${(rps / base).toFixed(2)} | ${median(s.map((x) => x.p50))} | ${median(s.map((x) => x.p99))} | ${s.reduce((a, x) => a + x.errors, 0)} |`,
+        `| ${name} | ${Math.round(rps)} | ${(rps / base).toFixed(2)} | ${cpu.toFixed(1)} | ${(cpu - baseCpu).toFixed(1)} | ${median(s.map((x) => x.p50))} | ${median(s.map((x) => x.p99))} | ${s.reduce((a, x) => a + x.errors, 0)} |`,
       );
     }
   } finally {

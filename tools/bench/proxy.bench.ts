@@ -23,21 +23,45 @@
  *
  *   node tools/bench/run.mjs proxy [--rounds 3] [--duration 3] [--paced-duration 5]
  *     [--connections 16] [--rate 1000] [--services 100] [--tool wrk|autocannon]
- *     [--latency-tool h2load|autocannon] [--no-mixer] [--no-rss] [--rss-only] [--only <regex>]
- *   --rss-only: only the RSS phase (needs dist/apps/pilot and dist/apps/proxy), about 30 s.
+ *     [--latency-tool h2load|autocannon] [--no-mixer] [--no-rss] [--rss-only] [--only <regex>] [--warmup 1]
+ *   --warmup <s>: seconds of throughput and of paced load per path before the rounds (JIT, pools).
+ *   --rss-only: only the RSS phase (needs dist/apps/pilot and dist/apps/proxy), about 60 s.
+ *   --rss-baseline <proxy main.js>: with --rss-only, A/B of the sidecar as shipped: --rss-rounds
+ *     (default 3) interleaved rounds of dist/apps/proxy and that build (e.g. dist/apps/proxy/main.js
+ *     of a worktree at an earlier commit; its launch.json beside it), alternating which goes first;
+ *     per-round figures and medians.
+ *   --rss-heapsnapshot <dir>: the RSS phase writes a heap snapshot of each sidecar into <dir> after
+ *     warm-up (after its RSS is read).
  *   --v8-flags "<flags>": the flags of the side-by-side one-hop row (default SIDECAR_V8_FLAGS).
+ *   --baseline <bench bundle.js>: one more one-hop row (with those flags) whose proxy runs from
+ *     another build of this bench (e.g. the tmp/bench/proxy.js of an earlier commit, kept under
+ *     the repo so its packages resolve), for A/B of a data-plane change in one run; its CPU per
+ *     request is also compared with the current build's row per round, the two rows swapping
+ *     places every other round.
+ *   --baseline-env '<json>': extra environment of that baseline row's proxy process (e.g. a malloc
+ *     setting, with --baseline naming this build's own bundle copied aside).
  * The one-hop path runs twice side by side, with V8's default heap flags and with the flags
  * apps/proxy applies (SIDECAR_V8_FLAGS), so the CPU/throughput cost of those flags is a ratio
  * from the same run; the RSS phase reports the built sidecar both ways too.
  */
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync, rmSync, readFileSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  writeFileSync,
+  rmSync,
+  readFileSync,
+  readdirSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+} from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
-import { BODY, announce, roleUpstream, roleZipkin } from './roles';
+import { BODY, announce, cpuMs, roleUpstream, roleZipkin } from './roles';
 import { addr, MIXER_CLUSTER, mixerFilter, staticCluster } from './sidecar-config';
 import { silentLogger } from '@tsmesh/core';
 import { X509Certificate } from 'node:crypto';
@@ -241,16 +265,12 @@ interface Proc {
   admin?: string;
 }
 
-function spawnRole(args: string[], env: Record<string, string> = {}): Promise<Proc> {
+function spawnRole(args: string[], env: Record<string, string> = {}, script = process.argv[1]): Promise<Proc> {
   const prof = arg('cpu-prof', '');
-  const child = spawn(
-    process.execPath,
-    [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), process.argv[1], ...args],
-    {
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-      env: { ...process.env, ...env },
-    },
-  );
+  const child = spawn(process.execPath, [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), script, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
+  });
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -262,34 +282,24 @@ function spawnRole(args: string[], env: Record<string, string> = {}): Promise<Pr
   });
 }
 
-const proxyRole = (name: string, boot: string, accessLog = false, v8Flags = '') =>
-  spawnRole(['--role', 'proxy', '--name', name], {
-    BENCH_BOOTSTRAP: boot,
-    BENCH_ACCESS_LOG: accessLog ? '1' : '0',
-    BENCH_V8_FLAGS: v8Flags,
-  });
-
-/** CPU time of a process so far in ms: the role's own process.cpuUsage over IPC, else /proc (10 ms ticks). */
-function cpuMs(child: ChildProcess): Promise<number> {
-  if (child.connected) {
-    return new Promise((resolve) => {
-      const on = (m: { cpu?: number }) => {
-        if (typeof m?.cpu !== 'number') return;
-        child.off('message', on);
-        resolve(m.cpu / 1000);
-      };
-      child.on('message', on);
-      child.send('cpu');
-    });
-  }
-  try {
-    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Promise.resolve((Number(fields[11]) + Number(fields[12])) * 10);
-  } catch {
-    return Promise.resolve(NaN);
-  }
-}
+const proxyRole = (
+  name: string,
+  boot: string,
+  accessLog = false,
+  v8Flags = '',
+  script?: string,
+  env: Record<string, string> = {},
+) =>
+  spawnRole(
+    ['--role', 'proxy', '--name', name],
+    {
+      ...env,
+      BENCH_BOOTSTRAP: boot,
+      BENCH_ACCESS_LOG: accessLog ? '1' : '0',
+      BENCH_V8_FLAGS: v8Flags,
+    },
+    script,
+  );
 
 function rssMb(pid: number | undefined): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -352,9 +362,10 @@ function startBuilt(
   listeners: string[],
   stdoutFile: string,
   env: Record<string, string> = {},
+  main = join(ROOT, `dist/apps/${name}/main.js`),
 ): Promise<{ child: ChildProcess; addresses: Record<string, string> }> {
   const fd = openSync(stdoutFile, 'w');
-  const child = spawn(process.execPath, [join(ROOT, `dist/apps/${name}/main.js`), ...args], {
+  const child = spawn(process.execPath, [main, ...args], {
     stdio: ['ignore', fd, 'inherit'],
     env: { ...process.env, ...env },
   });
@@ -537,9 +548,20 @@ async function sidecarRss(
   children: ChildProcess[],
   /** TSMESH_PROXY_V8_FLAGS for the sidecar: undefined keeps its own (SIDECAR_V8_FLAGS), "" V8's defaults. */
   v8Flags?: string,
-): Promise<{ rssAfterConfig: number; rssAfterWarmup: number; clusters: number; requests: number; ok: number }> {
-  const tag = v8Flags === undefined ? 'sidecar-flags' : `flags-${v8Flags.replace(/\W+/g, '_') || 'none'}`;
+  /** The sidecar's main.js (default dist/apps/proxy/main.js); its launch.json is read beside it. */
+  proxyMain = join(ROOT, 'dist/apps/proxy/main.js'),
+  tagSuffix = '',
+): Promise<{
+  rssAfterConfig: number;
+  rssAfterWarmup: number;
+  rssSettled: number;
+  clusters: number;
+  requests: number;
+  ok: number;
+}> {
+  const tag = (v8Flags === undefined ? 'sidecar-flags' : `flags-${v8Flags.replace(/\W+/g, '_') || 'none'}`) + tagSuffix;
   const cfg = join(dir, `services-${tag}`);
+  const snapDir = arg('rss-heapsnapshot', '');
   mkdirSync(cfg);
   writeFileSync(join(cfg, 'services.yaml'), servicesYaml(n, upstreamPort));
   const pilot = await startBuilt(
@@ -576,7 +598,13 @@ async function sidecarRss(
     ],
     ['admin', 'health'],
     join(dir, `proxy-${tag}.log`),
-    v8Flags === undefined ? {} : { TSMESH_PROXY_V8_FLAGS: v8Flags },
+    // started as shipped: the environment of its launch.json (MALLOC_ARENA_MAX, NODE_OPTIONS; docs/config.md)
+    {
+      ...sidecarLaunchEnv(dirname(proxyMain)),
+      ...(v8Flags === undefined ? {} : { TSMESH_PROXY_V8_FLAGS: v8Flags }),
+      ...(snapDir ? { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapDir}` } : {}),
+    },
+    proxyMain,
   );
   children.push(sidecar.child);
   const deadline = Date.now() + 60_000;
@@ -624,8 +652,28 @@ async function sidecarRss(
   agent.destroy();
   await new Promise((r) => setTimeout(r, 2000));
   const rssAfterWarmup = rssMb(sidecar.child.pid);
+  // And once V8's memory reducer has run (it starts about 8 s after the heap last grew, when
+  // allocation is slow): what a sidecar holds between bursts of traffic.
+  await new Promise((r) => setTimeout(r, 13_000));
+  const rssSettled = rssMb(sidecar.child.pid);
+  if (snapDir) {
+    const before = new Set(readdirSync(snapDir));
+    sidecar.child.kill('SIGUSR2');
+    const deadline2 = Date.now() + 60_000;
+    while (!readdirSync(snapDir).some((f) => !before.has(f) && f.endsWith('.heapsnapshot')) && Date.now() < deadline2)
+      await new Promise((r) => setTimeout(r, 200));
+    // The file appears when writing starts.
+    await new Promise((r) => setTimeout(r, 5000));
+    console.error(`heap snapshot of the ${tag} sidecar in ${snapDir}`);
+  }
   for (const c of [sidecar.child, pilot.child]) c.kill('SIGKILL');
-  return { rssAfterConfig, rssAfterWarmup, clusters, requests, ok };
+  return { rssAfterConfig, rssAfterWarmup, rssSettled, clusters, requests, ok };
+}
+
+/** dist/apps/proxy/launch.json's env (apps/proxy/launch.json): what every shipped sidecar launch sets. */
+function sidecarLaunchEnv(distDir = join(ROOT, 'dist/apps/proxy')): Record<string, string> {
+  const file = join(distDir, 'launch.json');
+  return existsSync(file) ? { ...(JSON.parse(readFileSync(file, 'utf8')) as { env?: object }).env } : {};
 }
 
 /** The RSS rows of dist/apps/proxy with Pilot's config: the sidecar as shipped, then with V8's default heap flags. */
@@ -637,7 +685,7 @@ async function sidecarRssRows(
   p: (line: string) => void,
 ): Promise<void> {
   for (const [label, flags] of [
-    [`V8 flags ${SIDECAR_V8_FLAGS} (as shipped)`, undefined],
+    [`V8 flags ${SIDECAR_V8_FLAGS}, env ${JSON.stringify(sidecarLaunchEnv())} (as shipped)`, undefined],
     ['V8 default heap flags (TSMESH_PROXY_V8_FLAGS="")', ''],
   ] as const) {
     const r = await sidecarRss(services, upstreamPort, dir, children, flags);
@@ -647,7 +695,46 @@ async function sidecarRssRows(
     p(
       `| same, after warm-up (${r.requests} requests to all ${services} services, ${r.ok} answered 200) | ${fmt(r.rssAfterWarmup, 1)} |`,
     );
+    p(`| same, 15 s after warm-up without traffic | ${fmt(r.rssSettled, 1)} |`);
   }
+  p(`\nTarget: ≤ 70 MB with a 100-service config.`);
+}
+
+/** --rss-baseline: the shipped sidecar of this build and of another, interleaved rounds, medians. */
+async function sidecarRssAB(
+  services: number,
+  upstreamPort: number,
+  dir: string,
+  children: ChildProcess[],
+  baselineMain: string,
+  rounds: number,
+  p: (line: string) => void,
+): Promise<void> {
+  const builds = [
+    ['current (dist/apps/proxy)', join(ROOT, 'dist/apps/proxy/main.js')],
+    [`baseline (${baselineMain})`, baselineMain],
+  ] as const;
+  const before: number[][] = [[], []];
+  const after: number[][] = [[], []];
+  const settled: number[][] = [[], []];
+  p('| round | build | load | before traffic MB | after warm-up MB | 15 s later MB | clusters | 200s / requests |');
+  p('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (let round = 0; round < rounds; round++) {
+    for (const b of round % 2 ? [1, 0] : [0, 1]) {
+      const [label, main] = builds[b];
+      const r = await sidecarRss(services, upstreamPort, dir, children, undefined, main, `-${round}-${b}`);
+      before[b].push(r.rssAfterConfig);
+      after[b].push(r.rssAfterWarmup);
+      settled[b].push(r.rssSettled);
+      p(
+        `| ${round + 1} | ${label} | ${loadavg()[0].toFixed(2)} | ${fmt(r.rssAfterConfig, 1)} | ${fmt(r.rssAfterWarmup, 1)} | ${fmt(r.rssSettled, 1)} | ${r.clusters} | ${r.ok} / ${r.requests} |`,
+      );
+    }
+  }
+  for (const b of [0, 1])
+    p(
+      `\nMedian, ${builds[b][0]}: ${fmt(median(before[b]), 1)} MB before traffic, ${fmt(median(after[b]), 1)} MB after warm-up, ${fmt(median(settled[b]), 1)} MB 15 s later`,
+    );
   p(`\nTarget: ≤ 70 MB with a 100-service config.`);
 }
 
@@ -690,12 +777,18 @@ async function main(): Promise<void> {
     const track = <T extends Proc>(p: T): T => (children.push(p.child), p);
     const upstream = track(await spawnRole(['--role', 'upstream']));
     if (flag('rss-only')) {
-      // Only the RSS phase (dist/apps/pilot and dist/apps/proxy), about 30 s.
+      // Only the RSS phase (dist/apps/pilot and dist/apps/proxy), about 60 s.
       const out: string[] = [
         `\n### Sidecar RSS — ${new Date(startedAt).toISOString()}, load ${loadavg()[0].toFixed(2)}\n`,
       ];
-      out.push('| sidecar | RSS MB |', '| --- | --- |');
-      await sidecarRssRows(services, upstream.port, dir, children, (l) => out.push(l));
+      const rssBaseline = arg('rss-baseline', '');
+      if (rssBaseline) {
+        const rounds = Number(arg('rss-rounds', '3'));
+        await sidecarRssAB(services, upstream.port, dir, children, rssBaseline, rounds, (l) => console.log(l));
+      } else {
+        out.push('| sidecar | RSS MB |', '| --- | --- |');
+        await sidecarRssRows(services, upstream.port, dir, children, (l) => out.push(l));
+      }
       console.log(out.join('\n'));
       return;
     }
@@ -706,6 +799,19 @@ async function main(): Promise<void> {
     const hop1 = track(await proxyRole('hop1', hop(upstream.port)));
     const v8Flags = arg('v8-flags', SIDECAR_V8_FLAGS);
     const hop1v8 = track(await proxyRole('hop1v8', hop(upstream.port), false, v8Flags));
+    const baseline = arg('baseline', '');
+    const hop1base = baseline
+      ? track(
+          await proxyRole(
+            'hop1base',
+            hop(upstream.port),
+            false,
+            v8Flags,
+            join(ROOT, baseline),
+            JSON.parse(arg('baseline-env', '{}')) as Record<string, string>,
+          ),
+        )
+      : undefined;
     const hop2a = track(await proxyRole('hop2a', hop(upstream.port)));
     const hop2b = track(await proxyRole('hop2b', hop(hop2a.port)));
     const certs = await meshCerts();
@@ -787,6 +893,15 @@ async function main(): Promise<void> {
       { name: 'node:http keep-alive relay (reference)', port: relay.port, procs: [relay.child] },
       { name: 'tsmesh, one hop', port: hop1.port, procs: [hop1.child] },
       { name: `tsmesh, one hop, sidecar V8 flags (${v8Flags})`, port: hop1v8.port, procs: [hop1v8.child] },
+      ...(hop1base
+        ? [
+            {
+              name: `tsmesh, one hop, sidecar V8 flags, baseline build ${baseline}`,
+              port: hop1base.port,
+              procs: [hop1base.child],
+            },
+          ]
+        : []),
       { name: 'tsmesh, two hops', port: hop2b.port, procs: [hop2a.child, hop2b.child] },
       { name: 'tsmesh, two hops, mTLS between them', port: mtlsB.port, procs: [mtlsA.child, mtlsB.child] },
       { name: FULL, port: sidecarClient.port, procs: [sidecarServer.child, sidecarClient.child] },
@@ -807,9 +922,10 @@ async function main(): Promise<void> {
       scenarios.push({ name: `${kind}, one hop`, port: peer.port, procs: [peer.child] });
     }
     // Warm-up (JIT, pools, TLS sessions).
+    const warmup = Number(arg('warmup', '1'));
     if (rounds > 0) {
-      for (const s of scenarios) await saturate(s.port, 1, connections, tool);
-      for (const s of scenarios) await paced(s.port, 1, connections, rate, latencyTool, dir);
+      for (const s of scenarios) await saturate(s.port, warmup, connections, tool);
+      for (const s of scenarios) await paced(s.port, warmup, connections, rate, latencyTool, dir);
     }
 
     const sat = new Map<string, Sample[]>(scenarios.map((s) => [s.name, []]));
@@ -825,8 +941,13 @@ async function main(): Promise<void> {
       if (s.procs.length) (into.get(s.name) as number[]).push((used / sample.requests / s.procs.length) * 1000);
       return sample;
     };
+    const baseIdx = hop1base ? scenarios.findIndex((s) => s.port === hop1base.port) : -1;
     for (let r = 0; r < rounds; r++) {
-      for (const s of scenarios) {
+      // The baseline row and the current build's sidecar-flags row swap places every other round,
+      // so neither always runs right after the other.
+      const order = [...scenarios];
+      if (baseIdx > 0 && r % 2 === 1) [order[baseIdx - 1], order[baseIdx]] = [order[baseIdx], order[baseIdx - 1]];
+      for (const s of order) {
         (sat.get(s.name) as Sample[]).push(
           await withCpu(s, () => saturate(s.port, seconds, connections, tool), cpuSat),
         );
@@ -909,6 +1030,20 @@ async function main(): Promise<void> {
       const tls = m.get('tsmesh, two hops, mTLS between them') ?? [];
       return median(tls.map((t, i) => ((t - plain[i]) / plain[i]) * 100));
     };
+    if (hop1base) {
+      const cur = cpuPaced.get(`tsmesh, one hop, sidecar V8 flags (${v8Flags})`) ?? [];
+      const curSat = cpuSat.get(`tsmesh, one hop, sidecar V8 flags (${v8Flags})`) ?? [];
+      const name = `tsmesh, one hop, sidecar V8 flags, baseline build ${baseline}`;
+      const ratio = (a: number[], b: number[]) => median(a.map((x, i) => x / b[i]));
+      p(
+        `\nCurrent build / baseline build, one hop with the sidecar V8 flags (paired per round, median): CPU per request ${fmt(ratio(cur, cpuPaced.get(name) ?? []))}x paced, ${fmt(ratio(curSat, cpuSat.get(name) ?? []))}x at saturation; throughput ${fmt(
+          ratio(
+            (sat.get(`tsmesh, one hop, sidecar V8 flags (${v8Flags})`) ?? []).map((x) => x.rps),
+            (sat.get(name) ?? []).map((x) => x.rps),
+          ),
+        )}x.`,
+      );
+    }
     p(
       `\nmTLS extra CPU per request, two hops (mTLS vs plaintext, paired per round, median): ${fmt(overhead(cpuPaced), 1)} % at ${rate} req/s paced, ${fmt(overhead(cpuSat), 1)} % at saturation (target ≤ 25 %).`,
     );
@@ -950,7 +1085,16 @@ async function main(): Promise<void> {
   } finally {
     // SIGINT first so roles under --cpu-prof write their profiles.
     for (const c of children) c.kill('SIGINT');
-    await new Promise((r) => setTimeout(r, 1000));
+    // Up to 1 s for them to exit (15 s under --cpu-prof: a large profile takes a while to write).
+    const grace = arg('cpu-prof', '') ? 15_000 : 1000;
+    await Promise.race([
+      Promise.all(
+        children.map((c) =>
+          c.exitCode !== null || c.signalCode !== null ? null : new Promise((r) => c.once('exit', r)),
+        ),
+      ),
+      new Promise((r) => setTimeout(r, grace)),
+    ]);
     for (const c of children) c.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }

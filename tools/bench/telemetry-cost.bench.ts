@@ -18,15 +18,20 @@
  *
  *   node tools/bench/run.mjs telemetry-cost [--rounds 3] [--duration 5] [--rate 1000]
  *     [--connections 16] [--settle 1] [--warmup 4] [--cpu-prof <dir>]
+ *     [--mixer <main.js>] [--mixer-cpu-prof <dir>] [--mixer-b <main.js>]
+ * --cpu-prof profiles the sidecars and the app, --mixer-cpu-prof the Mixer (written when it exits).
+ * --mixer-b runs a second Mixer build (e.g. the committed one bundled aside) with a third sidecar
+ * pair reporting to it: each round then has OFF, ON and ON-B (ON and ON-B in alternating order),
+ * so the two Mixers' CPU per 1000 requests compare in the same window (Mixer B columns, B/A).
  * Build Mixer first: npx nx build mixer.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { BODY, roleUpstream } from './roles';
+import { BODY, cpuMs, roleUpstream, startMixerProcess } from './roles';
 import { addr, MIXER_CLUSTER, mixerFilter, staticCluster } from './sidecar-config';
 import { silentLogger } from '@tsmesh/core';
 import { parseBootstrap, ProxyRuntime, registerBuiltinFilters, type Msg } from '@tsmesh/dataplane';
@@ -119,30 +124,19 @@ function spawnRole(args: string[], env: Record<string, string> = {}): Promise<Pr
   });
 }
 
-/** CPU ms so far: the role's process.cpuUsage over IPC, else /proc/<pid>/stat (10 ms ticks). */
-function cpuMs(child: ChildProcess): Promise<number> {
-  if (child.connected)
-    return new Promise((resolve) => {
-      const on = (m: { cpu?: number }) => {
-        if (typeof m?.cpu !== 'number') return;
-        child.off('message', on);
-        resolve(m.cpu / 1000);
-      };
-      child.on('message', on);
-      child.send('cpu');
-    });
-  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Promise.resolve((Number(f[11]) + Number(f[12])) * 10);
-}
+/** The Mixer build under test (--mixer <main.js>, default dist/apps/mixer/main.js) and its --mixer-cpu-prof dir. */
+const mixerMain = arg('mixer', join(ROOT, 'dist/apps/mixer/main.js'));
+const mixerProf = arg('mixer-cpu-prof', '');
+const mixerBMain = arg('mixer-b', '');
 
-/** dist/apps/mixer/main.js --mode telemetry on free ports; resolves with its listeners from the log. */
-function startMixer(logFile: string): Promise<{ child: ChildProcess; addresses: Record<string, string> }> {
-  const fd = openSync(logFile, 'w');
-  const child = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'dist/apps/mixer/main.js'),
+/** The Mixer build --mode telemetry on free ports; resolves with its listeners from the log. */
+function startMixer(
+  logFile: string,
+  main = mixerMain,
+): Promise<{ child: ChildProcess; addresses: Record<string, string> }> {
+  return startMixerProcess({
+    main,
+    args: [
       '--mode',
       'telemetry',
       '--grpc-address',
@@ -152,23 +146,9 @@ function startMixer(logFile: string): Promise<{ child: ChildProcess; addresses: 
       '--monitoring-address',
       '',
     ],
-    { stdio: ['ignore', fd, 'inherit'] },
-  );
-  closeSync(fd);
-  return new Promise((resolve, reject) => {
-    const t = setInterval(() => {
-      const addresses: Record<string, string> = {};
-      for (const m of readFileSync(logFile, 'utf8').matchAll(/"listener":"([^"]+)","address":"([^"]+)"/g))
-        addresses[m[1]] = m[2];
-      if (addresses['grpc'] && addresses['prometheus']) {
-        clearInterval(t);
-        resolve({ child, addresses });
-      }
-    }, 50);
-    child.once('exit', (c) => {
-      clearInterval(t);
-      reject(new Error(`mixer exited ${c}: ${readFileSync(logFile, 'utf8').slice(-400)}`));
-    });
+    logFile,
+    listeners: ['grpc', 'prometheus'],
+    nodeArgs: mixerProf ? ['--cpu-prof', '--cpu-prof-dir', mixerProf] : [],
   });
 }
 
@@ -256,7 +236,7 @@ async function main(): Promise<void> {
   const connections = Number(arg('connections', '16'));
   const settleMs = Number(arg('settle', '1')) * 1000;
   const warmup = Number(arg('warmup', '4'));
-  if (!existsSync(join(ROOT, 'dist/apps/mixer/main.js'))) throw new Error('build Mixer first: npx nx build mixer');
+  if (!existsSync(mixerMain)) throw new Error('build Mixer first: npx nx build mixer');
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'tsmesh-telemetry-'));
   const startedAt = Date.now();
@@ -266,12 +246,13 @@ async function main(): Promise<void> {
     children.push(upstream.child);
     const mixer = await startMixer(join(dir, 'mixer.log'));
     children.push(mixer.child);
-    const mixerCluster = staticCluster(MIXER_CLUSTER, Number(mixer.addresses['grpc'].split(':').pop()), {
-      http2_protocol_options: {},
-    });
-    const pair = async (name: string, reports: boolean) => {
-      const filters = (d: 'inbound' | 'outbound') => (reports ? [mixerFilter(d)] : []);
-      const extra = reports ? [mixerCluster] : [];
+    const mixerB = mixerBMain ? await startMixer(join(dir, 'mixer-b.log'), mixerBMain) : null;
+    if (mixerB) children.push(mixerB.child);
+    const clusterOf = (m: { addresses: Record<string, string> }) =>
+      staticCluster(MIXER_CLUSTER, Number(m.addresses['grpc'].split(':').pop()), { http2_protocol_options: {} });
+    const pair = async (name: string, reportTo: Msg | null) => {
+      const filters = (d: 'inbound' | 'outbound') => (reportTo ? [mixerFilter(d)] : []);
+      const extra = reportTo ? [reportTo] : [];
       const server = await spawnRole(['--role', 'proxy', '--name', `${name}-server`], {
         BENCH_BOOTSTRAP: sidecarBootstrap(
           'bench-server',
@@ -294,12 +275,17 @@ async function main(): Promise<void> {
       children.push(client.child);
       return { port: client.port, procs: [client.child, server.child] };
     };
-    const modes = { off: await pair('off', false), on: await pair('on', true) };
+    const modes = {
+      off: await pair('off', null),
+      on: await pair('on', clusterOf(mixer)),
+      ...(mixerB ? { onB: await pair('onb', clusterOf(mixerB)) } : {}),
+    };
 
     // Warm-up (JIT, pools, Mixer's adapters; --warmup s per mode), then the count baseline.
     for (const m of Object.values(modes)) await paced(m.port, warmup, connections, rate, dir);
     await sleep(settleMs);
     const countBefore = await requestsByReporter(mixer.addresses['prometheus']);
+    const countBeforeB = mixerB ? await requestsByReporter(mixerB.addresses['prometheus']) : null;
 
     interface Round {
       off: number;
@@ -309,14 +295,21 @@ async function main(): Promise<void> {
       okOff: number;
       okOn: number;
       requestsOn: number;
+      onB: number;
+      mixerB: number;
     }
     const results: Round[] = [];
     let sentOn = 0;
     for (let r = 0; r < rounds; r++) {
       const round: Partial<Round> = {};
-      for (const mode of ['off', 'on'] as const) {
-        const m = modes[mode];
-        const all = [...m.procs, mixer.child];
+      const order = !mixerB
+        ? (['off', 'on'] as const)
+        : r % 2
+          ? (['off', 'onB', 'on'] as const)
+          : (['off', 'on', 'onB'] as const);
+      for (const mode of order) {
+        const m = modes[mode] as (typeof modes)['on'];
+        const all = [...m.procs, mode === 'onB' ? (mixerB as NonNullable<typeof mixerB>).child : mixer.child];
         const before = await Promise.all(all.map(cpuMs));
         const t0 = process.hrtime.bigint();
         const load = await paced(m.port, seconds, connections, rate, dir);
@@ -327,7 +320,8 @@ async function main(): Promise<void> {
         // CPU ms per second, normalised to exactly `rate` req/s: (ms used / requests) × rate.
         const perSec = (ms: number) => (ms / load.requests) * rate;
         round[mode] = perSec(used[0] + used[1]);
-        if (mode === 'on') {
+        if (mode === 'onB') round.mixerB = perSec(used[2]);
+        else if (mode === 'on') {
           round.mixer = perSec(used[2]);
           round.okOn = load.ok;
           round.requestsOn = load.requests;
@@ -341,6 +335,7 @@ async function main(): Promise<void> {
     }
     await sleep(settleMs);
     const countAfter = await requestsByReporter(mixer.addresses['prometheus']);
+    const countAfterB = mixerB ? await requestsByReporter(mixerB.addresses['prometheus']) : null;
     const loadAtEnd = loadavg();
 
     const cost = (x: Round) => (x.on - x.off + x.mixer) / 1000;
@@ -378,6 +373,31 @@ async function main(): Promise<void> {
           : 'none') +
         `; requests sent on the ON path: ${sentOn} (each should be counted once by reporter="source" and once by "destination").`,
     );
+    if (mixerB && countBeforeB && countAfterB) {
+      const costB = (x: Round) => (x.onB - x.off + x.mixerB) / 1000;
+      p(`\nMixer B (${mixerBMain}) against Mixer (${mixerMain}), same rounds (ON and ON-B alternating in order):`);
+      p('\n| round | sidecars ON-B ms/s | Mixer ms/s | Mixer B ms/s | Mixer B / Mixer | total | total B |');
+      p('| --- | --- | --- | --- | --- | --- | --- |');
+      results.forEach((x, i) =>
+        p(
+          `| ${i + 1} | ${fmt(x.onB)} | ${fmt(x.mixer)} | ${fmt(x.mixerB)} | ${fmt(x.mixerB / x.mixer, 2)} | ${fmt(cost(x), 4)} | ${fmt(costB(x), 4)} |`,
+        ),
+      );
+      p(
+        `| median | ${fmt(med((x) => x.onB))} | ${fmt(med((x) => x.mixer))} | ${fmt(med((x) => x.mixerB))} | ${fmt(
+          med((x) => x.mixerB / x.mixer),
+          2,
+        )} | ${fmt(med(cost), 4)} | ${fmt(med(costB), 4)} |`,
+      );
+      const keys = [...new Set([...countBeforeB.keys(), ...countAfterB.keys()])].sort();
+      p(
+        `\nMixer B's istio_requests_total per reporter: ` +
+          (keys.length
+            ? keys.map((k) => `${k} +${(countAfterB.get(k) ?? 0) - (countBeforeB.get(k) ?? 0)}`).join(', ')
+            : 'none') +
+          '.',
+      );
+    }
     p(`\nTotal run time ${Math.round((Date.now() - startedAt) / 1000)} s.`);
     console.log(out.join('\n'));
   } finally {
