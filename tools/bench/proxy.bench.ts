@@ -23,7 +23,12 @@
  *
  *   node tools/bench/run.mjs proxy [--rounds 3] [--duration 3] [--paced-duration 5]
  *     [--connections 16] [--rate 1000] [--services 100] [--tool wrk|autocannon]
- *     [--latency-tool h2load|autocannon] [--no-mixer] [--no-rss] [--rss-only] [--only <regex>] [--warmup 1]
+ *     [--latency-tool h2load|autocannon] [--pacing spread|bursts|both] [--no-mixer] [--no-rss] [--rss-only]
+ *     [--only <regex>] [--warmup 1]
+ *   --pacing: the fixed-rate shapes measured with h2load (default both, each its own run per path
+ *     and round): `spread` sends one request at a time at about the mean rate (16 one-connection
+ *     h2load processes started 1000/rate ms apart), `bursts` sends the 16 connections' requests at
+ *     the same instant (one h2load, its clients on one timer). See `paced()`.
  *   --warmup <s>: seconds of throughput and of paced load per path before the rounds (JIT, pools).
  *   --rss-only: only the RSS phase (needs dist/apps/pilot and dist/apps/proxy), about 60 s.
  *   --rss-baseline <proxy main.js>: with --rss-only, A/B of the sidecar as shipped: --rss-rounds
@@ -426,6 +431,8 @@ interface Sample {
   p90: number;
   p99: number;
   errors: number;
+  /** Fixed-rate runs with h2load: % of requests started within 0.2 ms of the one before. */
+  coincident?: number;
 }
 
 function parseWrkMs(text: string, label: string): number {
@@ -464,6 +471,49 @@ async function saturate(port: number, seconds: number, connections: number, tool
   };
 }
 
+/** Latency sample from h2load per-request log rows (start µs, status, duration µs). */
+function h2loadSample(rows: number[][], seconds: number): Sample {
+  const ok = rows.filter((r) => r[1] >= 200 && r[1] < 400);
+  const lat = ok.map((r) => r[2] / 1000).sort((a, b) => a - b);
+  return {
+    rps: ok.length / seconds,
+    requests: rows.length,
+    p50: pct(lat, 50),
+    p90: pct(lat, 90),
+    p99: pct(lat, 99),
+    errors: rows.length - ok.length,
+  };
+}
+
+const readH2loadLog = (log: string): number[][] =>
+  readFileSync(log, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('\t').map(Number));
+
+/**
+ * Share of requests (in %) that started within 0.2 ms of the request before them, over all
+ * connections: about 94 % (15 of 16) for synchronized bursts of 16, about 1000 req/s × 0.2 ms = 20 %
+ * for requests spread evenly or at random, so the report can show which shape was measured.
+ */
+export function coincidentStarts(rows: number[][]): number {
+  const starts = rows.map((r) => r[0]).sort((a, b) => a - b);
+  let close = 0;
+  for (let i = 1; i < starts.length; i++) if (starts[i] - starts[i - 1] < 200) close++;
+  return starts.length > 1 ? (close / (starts.length - 1)) * 100 : NaN;
+}
+
+/**
+ * The pacing shapes of the fixed-rate runs:
+ *   - `bursts`: one h2load with `-c<connections> --rps=<rate/connections>`. Its clients share one
+ *     event loop and one timer period, so the connections send at the same instant: bursts of
+ *     `connections` requests every connections/rate seconds (a synchronized load);
+ *   - `spread`: `connections` h2load processes of one connection each at rate/connections, started
+ *     1000/rate ms apart, so the requests arrive one at a time at about the mean rate (a paced load
+ *     in the usual sense: the connections' phases are spread over the period).
+ */
+type Pacing = 'bursts' | 'spread';
+
 /**
  * Fixed-rate load spread over `connections` keep-alive connections. h2load: `--rps` is per
  * client, so rate/connections each; latencies in µs from its per-request log.
@@ -475,8 +525,32 @@ async function paced(
   rate: number,
   tool: string,
   dir: string,
+  pacing: Pacing = 'bursts',
 ): Promise<Sample> {
   const url = `http://127.0.0.1:${port}/`;
+  if (tool === 'h2load' && pacing === 'spread') {
+    const logs = Array.from({ length: connections }, (_, i) => join(dir, `h2load-${i}.log`));
+    for (const log of logs) rmSync(log, { force: true }); // h2load appends to an existing log
+    const gapMs = 1000 / rate;
+    await Promise.all(
+      logs.map(
+        (log, i) =>
+          new Promise<void>((resolve) => {
+            setTimeout(() => {
+              const child = spawn(
+                'h2load',
+                ['--h1', '-c1', `--rps=${rate / connections}`, `-D${seconds}`, `--log-file=${log}`, url],
+                { stdio: 'ignore' },
+              );
+              child.on('exit', () => resolve());
+              child.on('error', () => resolve());
+            }, i * gapMs);
+          }),
+      ),
+    );
+    const rows = logs.flatMap((log) => (existsSync(log) ? readH2loadLog(log) : []));
+    return { ...h2loadSample(rows, seconds), coincident: coincidentStarts(rows) };
+  }
   if (tool === 'h2load') {
     const log = join(dir, 'h2load.log');
     rmSync(log, { force: true }); // h2load appends to an existing log
@@ -485,20 +559,8 @@ async function paced(
       ['--h1', `-c${connections}`, `--rps=${rate / connections}`, `-D${seconds}`, `--log-file=${log}`, url],
       { encoding: 'utf8' },
     );
-    const rows = readFileSync(log, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => l.split('\t').map(Number));
-    const ok = rows.filter((r) => r[1] >= 200 && r[1] < 400);
-    const lat = ok.map((r) => r[2] / 1000).sort((a, b) => a - b);
-    return {
-      rps: ok.length / seconds,
-      requests: rows.length,
-      p50: pct(lat, 50),
-      p90: pct(lat, 90),
-      p99: pct(lat, 99),
-      errors: rows.length - ok.length,
-    };
+    const rows = readH2loadLog(log);
+    return { ...h2loadSample(rows, seconds), coincident: coincidentStarts(rows) };
   }
   const r = await autocannon({ url, connections, duration: seconds, overallRate: rate });
   return {
@@ -769,6 +831,12 @@ async function main(): Promise<void> {
   const services = Number(arg('services', '100'));
   const tool = arg('tool', has('wrk') ? 'wrk' : 'autocannon');
   const latencyTool = arg('latency-tool', has('h2load') ? 'h2load' : 'autocannon');
+  // Fixed-rate shapes measured each round (h2load only; autocannon's overallRate is one shape).
+  const pacingArg = arg('pacing', 'both');
+  const pacings: Pacing[] =
+    latencyTool !== 'h2load' ? ['bursts'] : pacingArg === 'both' ? ['spread', 'bursts'] : [pacingArg as Pacing];
+  if (!pacings.every((x) => x === 'spread' || x === 'bursts'))
+    throw new Error(`--pacing ${pacingArg}: spread, bursts or both`);
   const children: ChildProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'tsmesh-bench-'));
   const startedAt = Date.now();
@@ -925,13 +993,19 @@ async function main(): Promise<void> {
     const warmup = Number(arg('warmup', '1'));
     if (rounds > 0) {
       for (const s of scenarios) await saturate(s.port, warmup, connections, tool);
-      for (const s of scenarios) await paced(s.port, warmup, connections, rate, latencyTool, dir);
+      for (const s of scenarios) await paced(s.port, warmup, connections, rate, latencyTool, dir, pacings[0]);
     }
 
     const sat = new Map<string, Sample[]>(scenarios.map((s) => [s.name, []]));
-    const pac = new Map<string, Sample[]>(scenarios.map((s) => [s.name, []]));
+    const pacBy = new Map<Pacing, Map<string, Sample[]>>(
+      pacings.map((k) => [k, new Map(scenarios.map((s) => [s.name, []]))]),
+    );
+    const cpuBy = new Map<Pacing, Map<string, number[]>>(
+      pacings.map((k) => [k, new Map(scenarios.map((s) => [s.name, []]))]),
+    );
     const cpuSat = new Map<string, number[]>(scenarios.map((s) => [s.name, []]));
-    const cpuPaced = new Map<string, number[]>(scenarios.map((s) => [s.name, []]));
+    // The first shape (spread by default) is the "paced" CPU of the baseline comparison below.
+    const cpuPaced = cpuBy.get(pacings[0]) as Map<string, number[]>;
     /** CPU ms per 1000 requests per proxy process while `run` drives `s`. */
     const withCpu = async (s: Scenario, run: () => Promise<Sample>, into: Map<string, number[]>) => {
       const before = await Promise.all(s.procs.map(cpuMs));
@@ -951,9 +1025,15 @@ async function main(): Promise<void> {
         (sat.get(s.name) as Sample[]).push(
           await withCpu(s, () => saturate(s.port, seconds, connections, tool), cpuSat),
         );
-        (pac.get(s.name) as Sample[]).push(
-          await withCpu(s, () => paced(s.port, pacedSeconds, connections, rate, latencyTool, dir), cpuPaced),
-        );
+        for (const k of pacings) {
+          const into = cpuBy.get(k) as Map<string, number[]>;
+          const sample = await withCpu(
+            s,
+            () => paced(s.port, pacedSeconds, connections, rate, latencyTool, dir, k),
+            into,
+          );
+          ((pacBy.get(k) as Map<string, Sample[]>).get(s.name) as Sample[]).push(sample);
+        }
       }
     }
     const loadAtEnd = loadavg();
@@ -983,47 +1063,62 @@ async function main(): Promise<void> {
       );
     }
     // Added latency: per round, path percentile minus direct's in the same round; median over rounds.
-    const added = (name: string, pick: (x: Sample) => number) =>
-      median((pac.get(name) as Sample[]).map((x, i) => pick(x) - pick((pac.get(direct) as Sample[])[i])));
-    p(
-      `\n### Added latency at ${rate} req/s paced, ${connections} connections (${latencyTool}${latencyTool === 'h2load' ? ', µs per request' : ', 1 ms resolution'}; ms over direct, median of per-round differences)\n`,
-    );
-    p('| path | added p50 | added p90 | added p99 | p50 / p90 / p99 (absolute) | achieved req/s | errors |');
-    p('| --- | --- | --- | --- | --- | --- | --- |');
-    for (const s of scenarios) {
-      const abs = [50, 90, 99]
-        .map((q) =>
-          fmt(
-            med(pac, s.name, (x) => (q === 50 ? x.p50 : q === 90 ? x.p90 : x.p99)),
-            3,
-          ),
-        )
-        .join(' / ');
-      const errors = (pac.get(s.name) as Sample[]).reduce((a, x) => a + x.errors, 0);
-      const row =
-        s.name === direct
-          ? '– | – | –'
-          : `${fmt(
-              added(s.name, (x) => x.p50),
+    for (const k of pacings) {
+      const pac = pacBy.get(k) as Map<string, Sample[]>;
+      const added = (name: string, pick: (x: Sample) => number) =>
+        median((pac.get(name) as Sample[]).map((x, i) => pick(x) - pick((pac.get(direct) as Sample[])[i])));
+      const shape =
+        latencyTool !== 'h2load'
+          ? ''
+          : k === 'spread'
+            ? `, spread: ${connections} one-connection h2load processes started ${fmt(1000 / rate, 1)} ms apart`
+            : `, synchronized bursts: one h2load, ${connections} clients on one timer`;
+      const coincident = median([...pac.values()].flatMap((xs) => xs.map((x) => x.coincident ?? NaN)));
+      p(
+        `\n### Added latency at ${rate} req/s paced${shape}, ${connections} connections (${latencyTool}${latencyTool === 'h2load' ? ', µs per request' : ', 1 ms resolution'}; ms over direct, median of per-round differences)\n`,
+      );
+      if (!Number.isNaN(coincident))
+        p(
+          `Requests started within 0.2 ms of the one before: ${fmt(coincident, 0)} % (median over paths and rounds).\n`,
+        );
+      p('| path | added p50 | added p90 | added p99 | p50 / p90 / p99 (absolute) | achieved req/s | errors |');
+      p('| --- | --- | --- | --- | --- | --- | --- |');
+      for (const s of scenarios) {
+        const abs = [50, 90, 99]
+          .map((q) =>
+            fmt(
+              med(pac, s.name, (x) => (q === 50 ? x.p50 : q === 90 ? x.p90 : x.p99)),
               3,
-            )} | ${fmt(
-              added(s.name, (x) => x.p90),
-              3,
-            )} | ${fmt(
-              added(s.name, (x) => x.p99),
-              3,
-            )}`;
-      p(`| ${s.name} | ${row} | ${abs} | ${Math.round(med(pac, s.name, (x) => x.rps))} | ${errors} |`);
+            ),
+          )
+          .join(' / ');
+        const errors = (pac.get(s.name) as Sample[]).reduce((a, x) => a + x.errors, 0);
+        const row =
+          s.name === direct
+            ? '– | – | –'
+            : `${fmt(
+                added(s.name, (x) => x.p50),
+                3,
+              )} | ${fmt(
+                added(s.name, (x) => x.p90),
+                3,
+              )} | ${fmt(
+                added(s.name, (x) => x.p99),
+                3,
+              )}`;
+        p(`| ${s.name} | ${row} | ${abs} | ${Math.round(med(pac, s.name, (x) => x.rps))} | ${errors} |`);
+      }
     }
     p(`\nTargets (full path): added p90 ≤ 1 ms, p99 ≤ 2 ms.`);
     p(`\n### CPU per proxy process (ms per 1000 requests = vCPU per 1000 rps × 1000; median of ${rounds} rounds)\n`);
-    p(`| path | at ${rate} req/s paced | at saturation (${tool}) |`);
-    p('| --- | --- | --- |');
+    p(`| path | ${pacings.map((k) => `at ${rate} req/s paced (${k})`).join(' | ')} | at saturation (${tool}) |`);
+    p(`| --- | ${pacings.map(() => '---').join(' | ')} | --- |`);
     for (const s of scenarios) {
       if (!s.procs.length) continue;
-      p(
-        `| ${s.name} | ${fmt(median(cpuPaced.get(s.name) as number[]), 1)} | ${fmt(median(cpuSat.get(s.name) as number[]), 1)} |`,
+      const pacedCols = pacings.map((k) =>
+        fmt(median((cpuBy.get(k) as Map<string, number[]>).get(s.name) as number[]), 1),
       );
+      p(`| ${s.name} | ${pacedCols.join(' | ')} | ${fmt(median(cpuSat.get(s.name) as number[]), 1)} |`);
     }
     const overhead = (m: Map<string, number[]>) => {
       const plain = m.get('tsmesh, two hops') ?? [];
@@ -1045,7 +1140,7 @@ async function main(): Promise<void> {
       );
     }
     p(
-      `\nmTLS extra CPU per request, two hops (mTLS vs plaintext, paired per round, median): ${fmt(overhead(cpuPaced), 1)} % at ${rate} req/s paced, ${fmt(overhead(cpuSat), 1)} % at saturation (target ≤ 25 %).`,
+      `\nmTLS extra CPU per request, two hops (mTLS vs plaintext, paired per round, median): ${pacings.map((k) => `${fmt(overhead(cpuBy.get(k) as Map<string, number[]>), 1)} % at ${rate} req/s paced (${k})`).join(', ')}, ${fmt(overhead(cpuSat), 1)} % at saturation (target ≤ 25 %).`,
     );
 
     // Connection reuse on the TLS hops, from the proxies' own /stats.
