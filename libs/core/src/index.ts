@@ -8,3 +8,4 @@ export * from './logger';
 export * from './metrics';
 export * from './main';
 export * from './doc-sections';
+export * from './grpc-h2';

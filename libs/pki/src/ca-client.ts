@@ -2,9 +2,14 @@
  * Client for Citadel's `IstioCertificateService.CreateCertificate`: sends a CSR
  * with `authorization: Bearer <token>` and returns the PEM chain (leaf first,
  * root last). Used by the proxy's identity provider, tests and benchmarks.
+ *
+ * It speaks gRPC over `node:http2` itself (H2UnaryClient of @tsmesh/core), not through
+ * grpc-js: a sidecar with mTLS would otherwise load grpc-js for this one call every
+ * certificate lifetime (about 2.5–3 MB of its RSS, docs/proxy.md). The messages are coded
+ * by ca-wire.ts.
  */
-import * as grpc from '@grpc/grpc-js';
-import { caServiceDefinition, type CertificateRequest, type CertificateResponse } from './ca-wire';
+import { GrpcCallError, GrpcStatus, H2UnaryClient } from '@tsmesh/core';
+import { CA_SERVICE_PATH, decodeCertificateResponse, encodeCertificateRequest } from './ca-wire';
 
 export interface CaClientOptions {
   /** `host:port` of Citadel's gRPC listener. */
@@ -16,38 +21,31 @@ export interface CaClientOptions {
   timeoutMs?: number;
 }
 
-type UnaryFn = (
-  req: CertificateRequest,
-  md: grpc.Metadata,
-  opts: grpc.CallOptions,
-  cb: (err: grpc.ServiceError | null, res?: CertificateResponse) => void,
-) => void;
-
 export class CaClient {
-  private readonly client: grpc.Client & { CreateCertificate: UnaryFn };
+  private readonly client: H2UnaryClient;
 
   constructor(private readonly o: CaClientOptions) {
-    const Ctor = grpc.makeGenericClientConstructor(
-      caServiceDefinition() as unknown as grpc.ServiceDefinition,
-      'IstioCertificateService',
-    );
-    const creds = o.rootCertPem
-      ? grpc.credentials.createSsl(Buffer.from(o.rootCertPem))
-      : grpc.credentials.createInsecure();
-    this.client = new Ctor(o.address, creds) as unknown as grpc.Client & { CreateCertificate: UnaryFn };
+    this.client = new H2UnaryClient(o.address, { rootCertPem: o.rootCertPem });
   }
 
-  /** Rejects with the grpc ServiceError (code + details) on refusal or when Citadel is unreachable. */
-  createCertificate(csr: string, validitySeconds = 0): Promise<string[]> {
-    const md = new grpc.Metadata();
+  /**
+   * Rejects with a GrpcCallError of @tsmesh/core (`code` and `details`, as grpc-js's
+   * ServiceError) on refusal or when Citadel is unreachable (UNAVAILABLE) or too slow
+   * (DEADLINE_EXCEEDED after `timeoutMs`, default 10 s).
+   */
+  async createCertificate(csr: string, validitySeconds = 0): Promise<string[]> {
     const token = typeof this.o.token === 'function' ? this.o.token() : this.o.token;
-    md.set('authorization', `Bearer ${token}`);
-    const deadline = Date.now() + (this.o.timeoutMs ?? 10_000);
-    return new Promise((resolve, reject) =>
-      this.client.CreateCertificate({ csr, validityDuration: validitySeconds }, md, { deadline }, (err, res) =>
-        err ? reject(err) : resolve(res?.certChain ?? []),
-      ),
+    const res = await this.client.call(
+      CA_SERVICE_PATH,
+      encodeCertificateRequest({ csr, validityDuration: validitySeconds }),
+      this.o.timeoutMs ?? 10_000,
+      { authorization: `Bearer ${token}` },
     );
+    try {
+      return decodeCertificateResponse(res).certChain;
+    } catch (e) {
+      throw new GrpcCallError(GrpcStatus.INTERNAL, `malformed CreateCertificate response: ${(e as Error).message}`);
+    }
   }
 
   close(): void {

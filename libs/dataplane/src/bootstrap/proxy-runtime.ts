@@ -22,7 +22,7 @@ import { emptySnapshot, type Msg, type Snapshot } from '../engine/types';
 import type { FilterRegistry } from '../filters/types';
 import { StatsStore } from '../stats/store';
 import type { IdentityProvider } from '../tls/identity/types';
-import { GrpcAdsTransport } from '../xds-client/grpc-transport';
+import { H2AdsTransport } from '../xds-client/h2-transport';
 import type { AdsTransport } from '../xds-client/types';
 import { XdsClient } from '../xds-client/xds-client';
 import { AccessLogs } from './access-log-hook';
@@ -145,7 +145,7 @@ export class ProxyRuntime implements AdminBackend {
     if (o.bootstrap.ads) {
       this.xds = new XdsClient({
         node,
-        transport: o.transport ?? new GrpcAdsTransport({ address: o.bootstrap.ads.address }),
+        transport: o.transport ?? new H2AdsTransport({ address: o.bootstrap.ads.address }),
         sink: { validate: (t2, rs) => this.validate(t2, rs), apply: (s) => this.apply(s) },
         staticResources: o.bootstrap.staticResources,
         stats: this.stats,

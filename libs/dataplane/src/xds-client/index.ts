@@ -3,4 +3,4 @@ export * from './resource-deps';
 export * from './xds-stats';
 export * from './warming';
 export * from './xds-client';
-export * from './grpc-transport';
+export * from './h2-transport';

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { adsServiceDefinition, packAny, TypeUrl } from '@tsmesh/protocol';
 import { waitFor } from '@tsmesh/testing';
 import type { Msg, Snapshot } from '../engine/types';
-import { GrpcAdsTransport } from './grpc-transport';
+import { H2AdsTransport } from './h2-transport';
 import { XdsClient } from './xds-client';
 
 interface WireReq {
@@ -86,7 +86,7 @@ const cluster = (name: string) => ({
   },
 });
 
-describe('XdsClient over real gRPC against a fake ADS server', () => {
+describe('XdsClient over node:http2 gRPC against a fake (grpc-js) ADS server', () => {
   let ads: FakeAds;
   let client: XdsClient;
   const sink = new Sink();
@@ -105,7 +105,7 @@ describe('XdsClient over real gRPC against a fake ADS server', () => {
         cluster: 'productpage',
         metadata: { NAMESPACE: 'default' },
       },
-      transport: new GrpcAdsTransport({ address: `127.0.0.1:${ads.port}` }),
+      transport: new H2AdsTransport({ address: `127.0.0.1:${ads.port}` }),
       sink,
       backoffBaseMs: 20,
       backoffMaxMs: 100,

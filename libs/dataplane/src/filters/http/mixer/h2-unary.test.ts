@@ -1,7 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { GrpcStatus } from '@tsmesh/core';
-import { freePort, waitFor } from '@tsmesh/testing';
-import { H2UnaryClient, UnaryCallError } from './h2-unary';
+import { GrpcCallError, GrpcStatus, H2UnaryClient } from '@tsmesh/core';
+import { freePort, makeTestCert, waitFor } from '@tsmesh/testing';
 
 const bytes = (b: Buffer) => b;
 const method = (name: string) => ({
@@ -13,10 +12,22 @@ const method = (name: string) => ({
   responseSerialize: bytes,
   responseDeserialize: bytes,
 });
-const service = { Echo: method('Echo'), Fail: method('Fail'), Hang: method('Hang') } as grpc.ServiceDefinition;
+const service = {
+  Echo: method('Echo'),
+  Fail: method('Fail'),
+  Hang: method('Hang'),
+  Auth: method('Auth'),
+  Big: method('Big'),
+} as grpc.ServiceDefinition;
 
-/** A grpc-js server (the library Mixer runs) on `port`: Echo answers the request reversed. */
-async function startServer(port = 0): Promise<{ server: grpc.Server; port: number }> {
+/**
+ * A grpc-js server (the library Mixer and Citadel run) on `port`: Echo answers the request
+ * reversed, Auth the `authorization` metadata it got, Big as many KiB as the request's first byte.
+ */
+async function startServer(
+  port = 0,
+  creds = grpc.ServerCredentials.createInsecure(),
+): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server();
   server.addService(service, {
     Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
@@ -24,9 +35,13 @@ async function startServer(port = 0): Promise<{ server: grpc.Server; port: numbe
     Fail: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
       cb({ code: GrpcStatus.PERMISSION_DENIED, details: 'denied: 100% ünïcode' }),
     Hang: () => undefined,
+    Auth: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
+      cb(null, Buffer.from(String(call.metadata.get('authorization')[0] ?? ''))),
+    Big: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
+      cb(null, Buffer.alloc(call.request[0] * 1024, 7)),
   });
   const bound = await new Promise<number>((res, rej) =>
-    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+    server.bindAsync(`127.0.0.1:${port}`, creds, (e, p) => (e ? rej(e) : res(p))),
   );
   return { server, port: bound };
 }
@@ -36,7 +51,7 @@ const failure = (p: Promise<unknown>) =>
     () => {
       throw new Error('expected the call to fail');
     },
-    (e: unknown) => e as UnaryCallError,
+    (e: unknown) => e as GrpcCallError,
   );
 
 /** Waits until Echo of `input` answers `input` reversed (a server coming up or back). */
@@ -60,9 +75,9 @@ test('a unary call returns the response message; an error status comes back with
     // an empty message is a valid one
     expect((await client.call('/t.Test/Echo', Buffer.alloc(0), 1000)).length).toBe(0);
     const err = await failure(client.call('/t.Test/Fail', Buffer.from('x'), 1000));
-    expect(err).toBeInstanceOf(UnaryCallError);
+    expect(err).toBeInstanceOf(GrpcCallError);
     expect(err.code).toBe(GrpcStatus.PERMISSION_DENIED);
-    expect(err.message).toBe('denied: 100% ünïcode');
+    expect(err.details).toBe('denied: 100% ünïcode');
     // an unknown method is the server's UNIMPLEMENTED
     expect((await failure(client.call('/t.Test/Nope', Buffer.from('x'), 1000))).code).toBe(GrpcStatus.UNIMPLEMENTED);
   } finally {
@@ -113,7 +128,7 @@ test('a server restart: calls fail with UNAVAILABLE while it is gone and succeed
       () =>
         client.call('/t.Test/Echo', Buffer.from('x'), 1000).then(
           () => false,
-          (e: UnaryCallError) => e.code === GrpcStatus.UNAVAILABLE,
+          (e: GrpcCallError) => e.code === GrpcStatus.UNAVAILABLE,
         ),
       { timeoutMs: 5000 },
     );
@@ -125,5 +140,44 @@ test('a server restart: calls fail with UNAVAILABLE while it is gone and succeed
     }
   } finally {
     client.close();
+  }
+});
+
+test('metadata goes as request headers; a response over the size limit is RESOURCE_EXHAUSTED', async () => {
+  const { server, port } = await startServer();
+  const client = new H2UnaryClient(`127.0.0.1:${port}`, { maxResponseBytes: 100 * 1024 });
+  try {
+    const auth = await client.call('/t.Test/Auth', Buffer.from('x'), 1000, { authorization: 'Bearer tok-1' });
+    expect(auth.toString()).toBe('Bearer tok-1');
+    // 100 KiB, over many DATA frames
+    expect((await client.call('/t.Test/Big', Buffer.from([100]), 1000)).length).toBe(100 * 1024);
+    const err = await failure(client.call('/t.Test/Big', Buffer.from([101]), 1000));
+    expect(err.code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
+    expect((await client.call('/t.Test/Echo', Buffer.from('ab'), 1000)).toString()).toBe('ba');
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
+});
+
+test('over TLS, verified with the given root; a server with another root is UNAVAILABLE', async () => {
+  const cert = makeTestCert('localhost', { dns: ['localhost'], ip: ['127.0.0.1'] });
+  const other = makeTestCert('localhost', { dns: ['localhost'], ip: ['127.0.0.1'] });
+  const creds = grpc.ServerCredentials.createSsl(null, [
+    { private_key: Buffer.from(cert.key), cert_chain: Buffer.from(cert.cert) },
+  ]);
+  const { server, port } = await startServer(0, creds);
+  const client = new H2UnaryClient(`127.0.0.1:${port}`, { rootCertPem: cert.ca });
+  const wrongRoot = new H2UnaryClient(`127.0.0.1:${port}`, { rootCertPem: other.ca });
+  const plaintext = new H2UnaryClient(`127.0.0.1:${port}`);
+  try {
+    expect((await client.call('/t.Test/Echo', Buffer.from('tls'), 2000)).toString()).toBe('slt');
+    const refused = await failure(wrongRoot.call('/t.Test/Echo', Buffer.from('x'), 2000));
+    expect(refused.code).toBe(GrpcStatus.UNAVAILABLE);
+    expect(refused.details).toMatch(/certificate/);
+    expect((await failure(plaintext.call('/t.Test/Echo', Buffer.from('x'), 2000))).code).toBe(GrpcStatus.UNAVAILABLE);
+  } finally {
+    for (const c of [client, wrongRoot, plaintext]) c.close();
+    server.forceShutdown();
   }
 });

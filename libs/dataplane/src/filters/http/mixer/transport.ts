@@ -2,13 +2,12 @@
  * gRPC transport to Mixer (istio.mixer.v1.Mixer) with a deadline per call and
  * optional retries with jittered exponential backoff on UNAVAILABLE (istio/proxy
  * defaults: 0 retries, base 80 ms, max 1 s). Calls go over `node:http2` directly
- * (h2-unary.ts), not grpc-js: Check is on the request path.
+ * (H2UnaryClient of @tsmesh/core), not grpc-js: Check is on the request path.
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { backoffDelay, GrpcStatus, type Clock, type Random } from '@tsmesh/core';
+import { backoffDelay, GrpcCallError, GrpcStatus, H2UnaryClient, type Clock, type Random } from '@tsmesh/core';
 import { mixerServiceDefinition } from '@tsmesh/protocol';
 import { decodeCheckResponse, encodeCheckRequest, type CheckRequestObject } from './check-codec';
-import { H2UnaryClient, UnaryCallError } from './h2-unary';
 
 export interface TransportOptions {
   checkTimeoutMs: number;
@@ -70,7 +69,7 @@ export class MixerTransport {
       await this.client.call(REPORT_PATH, Buffer.isBuffer(req) ? req : reportSerialize(req), timeoutMs);
       return undefined as T;
     } catch (e) {
-      if (e instanceof UnaryCallError) throw new TransportError(e.code, e.message);
+      if (e instanceof GrpcCallError) throw new TransportError(e.code, e.details);
       throw e;
     }
   }

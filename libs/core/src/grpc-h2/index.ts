@@ -1,0 +1,4 @@
+export * from './status';
+export * from './framing';
+export * from './session';
+export * from './unary';
