@@ -18,11 +18,15 @@
  *
  *   node tools/bench/run.mjs telemetry-cost [--rounds 3] [--duration 5] [--rate 1000]
  *     [--connections 16] [--settle 1] [--warmup 4] [--cpu-prof <dir>]
- *     [--mixer <main.js>] [--mixer-cpu-prof <dir>] [--mixer-b <main.js>]
+ *     [--mixer <main.js>] [--mixer-cpu-prof <dir>] [--mixer-b <main.js>] [--sidecar-b <bundle.js>]
  * --cpu-prof profiles the sidecars and the app, --mixer-cpu-prof the Mixer (written when it exits).
  * --mixer-b runs a second Mixer build (e.g. the committed one bundled aside) with a third sidecar
  * pair reporting to it: each round then has OFF, ON and ON-B (ON and ON-B in alternating order),
  * so the two Mixers' CPU per 1000 requests compare in the same window (Mixer B columns, B/A).
+ * --sidecar-b runs that third pair's sidecars from another bundle of this file (e.g. one built by
+ * esbuild from a git worktree of the commit to compare with, kept inside that worktree so its
+ * packages resolve): ON-B then differs from ON in the sidecars' code (and, with --mixer-b, in the
+ * Mixer too); without --mixer-b both pairs report to the one Mixer, so its counts cover both.
  * Build Mixer first: npx nx build mixer.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -106,13 +110,12 @@ interface Proc {
   port: number;
 }
 
-function spawnRole(args: string[], env: Record<string, string> = {}): Promise<Proc> {
+function spawnRole(args: string[], env: Record<string, string> = {}, script = process.argv[1]): Promise<Proc> {
   const prof = arg('cpu-prof', '');
-  const child = spawn(
-    process.execPath,
-    [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), process.argv[1], ...args],
-    { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, ...env } },
-  );
+  const child = spawn(process.execPath, [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), script, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
+  });
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -128,6 +131,7 @@ function spawnRole(args: string[], env: Record<string, string> = {}): Promise<Pr
 const mixerMain = arg('mixer', join(ROOT, 'dist/apps/mixer/main.js'));
 const mixerProf = arg('mixer-cpu-prof', '');
 const mixerBMain = arg('mixer-b', '');
+const sidecarB = arg('sidecar-b', '');
 
 /** The Mixer build --mode telemetry on free ports; resolves with its listeners from the log. */
 function startMixer(
@@ -250,35 +254,43 @@ async function main(): Promise<void> {
     if (mixerB) children.push(mixerB.child);
     const clusterOf = (m: { addresses: Record<string, string> }) =>
       staticCluster(MIXER_CLUSTER, Number(m.addresses['grpc'].split(':').pop()), { http2_protocol_options: {} });
-    const pair = async (name: string, reportTo: Msg | null) => {
+    const pair = async (name: string, reportTo: Msg | null, script?: string) => {
       const filters = (d: 'inbound' | 'outbound') => (reportTo ? [mixerFilter(d)] : []);
       const extra = reportTo ? [reportTo] : [];
-      const server = await spawnRole(['--role', 'proxy', '--name', `${name}-server`], {
-        BENCH_BOOTSTRAP: sidecarBootstrap(
-          'bench-server',
-          'INBOUND',
-          IN_CLUSTER,
-          [staticCluster(IN_CLUSTER, upstream.port), ...extra],
-          filters('inbound'),
-        ),
-      });
+      const server = await spawnRole(
+        ['--role', 'proxy', '--name', `${name}-server`],
+        {
+          BENCH_BOOTSTRAP: sidecarBootstrap(
+            'bench-server',
+            'INBOUND',
+            IN_CLUSTER,
+            [staticCluster(IN_CLUSTER, upstream.port), ...extra],
+            filters('inbound'),
+          ),
+        },
+        script,
+      );
       children.push(server.child);
-      const client = await spawnRole(['--role', 'proxy', '--name', `${name}-client`], {
-        BENCH_BOOTSTRAP: sidecarBootstrap(
-          'bench-client',
-          'OUTBOUND',
-          UP_CLUSTER,
-          [staticCluster(UP_CLUSTER, server.port), ...extra],
-          filters('outbound'),
-        ),
-      });
+      const client = await spawnRole(
+        ['--role', 'proxy', '--name', `${name}-client`],
+        {
+          BENCH_BOOTSTRAP: sidecarBootstrap(
+            'bench-client',
+            'OUTBOUND',
+            UP_CLUSTER,
+            [staticCluster(UP_CLUSTER, server.port), ...extra],
+            filters('outbound'),
+          ),
+        },
+        script,
+      );
       children.push(client.child);
       return { port: client.port, procs: [client.child, server.child] };
     };
     const modes = {
       off: await pair('off', null),
       on: await pair('on', clusterOf(mixer)),
-      ...(mixerB ? { onB: await pair('onb', clusterOf(mixerB)) } : {}),
+      ...(mixerB || sidecarB ? { onB: await pair('onb', clusterOf(mixerB ?? mixer), sidecarB || undefined) } : {}),
     };
 
     // Warm-up (JIT, pools, Mixer's adapters; --warmup s per mode), then the count baseline.
@@ -300,16 +312,17 @@ async function main(): Promise<void> {
     }
     const results: Round[] = [];
     let sentOn = 0;
+    let sentOnB = 0;
     for (let r = 0; r < rounds; r++) {
       const round: Partial<Round> = {};
-      const order = !mixerB
+      const order = !modes.onB
         ? (['off', 'on'] as const)
         : r % 2
           ? (['off', 'onB', 'on'] as const)
           : (['off', 'on', 'onB'] as const);
       for (const mode of order) {
         const m = modes[mode] as (typeof modes)['on'];
-        const all = [...m.procs, mode === 'onB' ? (mixerB as NonNullable<typeof mixerB>).child : mixer.child];
+        const all = [...m.procs, mode === 'onB' && mixerB ? mixerB.child : mixer.child];
         const before = await Promise.all(all.map(cpuMs));
         const t0 = process.hrtime.bigint();
         const load = await paced(m.port, seconds, connections, rate, dir);
@@ -320,8 +333,10 @@ async function main(): Promise<void> {
         // CPU ms per second, normalised to exactly `rate` req/s: (ms used / requests) × rate.
         const perSec = (ms: number) => (ms / load.requests) * rate;
         round[mode] = perSec(used[0] + used[1]);
-        if (mode === 'onB') round.mixerB = perSec(used[2]);
-        else if (mode === 'on') {
+        if (mode === 'onB') {
+          round.mixerB = perSec(used[2]);
+          sentOnB += load.requests;
+        } else if (mode === 'on') {
           round.mixer = perSec(used[2]);
           round.okOn = load.ok;
           round.requestsOn = load.requests;
@@ -371,8 +386,22 @@ async function main(): Promise<void> {
         (reporters.length
           ? reporters.map((k) => `${k} +${(countAfter.get(k) ?? 0) - (countBefore.get(k) ?? 0)}`).join(', ')
           : 'none') +
-        `; requests sent on the ON path: ${sentOn} (each should be counted once by reporter="source" and once by "destination").`,
+        `; requests sent on the ON path: ${sentOn}${mixerB || !sidecarB ? '' : ` + ${sentOnB} on ON-B (same Mixer) = ${sentOn + sentOnB}`}` +
+        ` (each should be counted once by reporter="source" and once by "destination").`,
     );
+    if (sidecarB) {
+      // The sidecars' Δ of each build from the same round's OFF, and B − A paired per round.
+      p(`
+Sidecars B (${sidecarB}) against the sidecars of this bundle, same rounds (ON and ON-B alternating in order):`);
+      p('\n| round | Δ ON ms/s | Δ ON-B ms/s | B − A ms/s |');
+      p('| --- | --- | --- | --- |');
+      results.forEach((x, i) =>
+        p(`| ${i + 1} | ${fmt(x.on - x.off)} | ${fmt(x.onB - x.off)} | ${fmt(x.onB - x.on)} |`),
+      );
+      p(
+        `| median | ${fmt(med((x) => x.on - x.off))} | ${fmt(med((x) => x.onB - x.off))} | ${fmt(med((x) => x.onB - x.on))} |`,
+      );
+    }
     if (mixerB && countBeforeB && countAfterB) {
       const costB = (x: Round) => (x.onB - x.off + x.mixerB) / 1000;
       p(`\nMixer B (${mixerBMain}) against Mixer (${mixerMain}), same rounds (ON and ON-B alternating in order):`);

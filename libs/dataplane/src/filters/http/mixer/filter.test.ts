@@ -343,3 +343,72 @@ test('without a Check the request goes on at once, and each Report has its stati
     ]),
   ).toEqual(callers.map((uid, i) => [uid, 'inbound', svc, `/r${i}`, 200 + i]));
 });
+
+test('with Check off the Report is built later from what the filter saw: the same attributes as with Check, later edits unseen', async () => {
+  const svc = 'reviews.default.svc.cluster.local';
+  const start = Date.now();
+  const report = async (disableCheck: boolean) => {
+    mixer.reports = [];
+    const clock = new FakeClock(start);
+    const { handle, make } = setup(
+      {
+        service_configs: {
+          [svc]: {
+            disable_check_calls: disableCheck,
+            mixer_attributes: { attributes: { 'destination.service.host': { string_value: svc } } },
+          },
+        },
+        default_destination_service: svc,
+      },
+      clock,
+    );
+    const stream = fakeStream({
+      path: '/reviews/1',
+      headers: { 'x-user': 'jason', 'user-agent': 'curl/8', 'x-request-id': 'r-1' },
+      peerIdentity: 'spiffe://cluster.local/ns/default/sa/productpage',
+    });
+    const f = make();
+    await f.onRequest?.(stream);
+    // the router and later filters edit the request after the mixer filter saw it
+    stream.headers['x-user'] = 'edited';
+    stream.headers['x-envoy-expected-rq-timeout-ms'] = '15000';
+    stream.path = '/rewritten';
+    clock.advance(7);
+    const headers: Record<string, string> = { 'content-type': 'text/plain' };
+    f.onResponse?.(stream, { status: 503, headers });
+    Object.assign(stream.info, {
+      responseCode: 503,
+      duration: 7,
+      bytesReceived: 3,
+      bytesSent: 19,
+      responseFlags: ['UF', 'URX'],
+      grpcStatus: 14,
+      upstreamCluster: 'outbound|9080|v1|reviews.default.svc.cluster.local',
+    });
+    f.onComplete?.(stream);
+    // a stream object reused or edited after completion changes nothing either
+    headers['content-type'] = 'edited';
+    Object.assign(stream.info, { responseCode: 200, bytesSent: 0, responseFlags: [] });
+    await handle.close();
+    expect(mixer.reports).toHaveLength(1);
+    return mixer.reports[0].toRecord();
+  };
+  const withCheck = await report(false);
+  const deferred = await report(true);
+  expect(withCheck['check.cache_hit']).toBeUndefined(); // a remote Check, nothing of it reported
+  expect(deferred).toEqual(withCheck);
+  expect(deferred).toMatchObject({
+    'request.path': '/reviews/1',
+    'request.headers': { 'x-user': 'jason', 'user-agent': 'curl/8', 'x-request-id': 'r-1', ':path': '/reviews/1' },
+    'request.useragent': 'curl/8',
+    'request.id': 'r-1',
+    'source.principal': 'cluster.local/ns/default/sa/productpage',
+    'response.code': 503,
+    'response.headers': { 'content-type': 'text/plain' },
+    'response.grpc_status': '14',
+    'context.proxy_error_code': 'UF,URX',
+    'response.size': 19,
+    'destination.service.host': svc,
+  });
+  expect(Object.keys(deferred['request.headers'] as object)).not.toContain('x-envoy-expected-rq-timeout-ms');
+});

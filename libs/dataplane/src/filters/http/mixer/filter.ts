@@ -13,14 +13,19 @@ import { encodeCheckRequestFromBag } from './check-codec';
 import { CheckCache, decodeReferenced, type CachedStatus, type WireReferenced } from './check-cache';
 import type { MixerConfig, QuotaRef, ServiceSettings } from './config';
 import { QuotaCache } from './quota-cache';
-import { DEFAULT_REPORT_BATCH, ReportBatcher, type ReportBatchOptions } from './report-batch';
+import { DEFAULT_REPORT_BATCH, ReportBatcher, type PendingReport, type ReportBatchOptions } from './report-batch';
 import {
+  addCompletion,
   addResponseAttributes,
+  bagOfRequest,
+  completionFacts,
   encodeForwarded,
   FORWARD_HEADER,
   headerMap,
-  requestBag,
+  requestFacts,
   StaticLayers,
+  type CompletionFacts,
+  type RequestFacts,
 } from './request-attributes';
 import { mixerStats, type MixerStats } from './stats';
 import { DEFAULT_TRANSPORT, MixerTransport, TransportError, type TransportOptions } from './transport';
@@ -256,9 +261,15 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
         return { ...denial({ code, message: why }), details: 'mixer_unreachable' };
       };
 
-      // one object per request with its methods on the prototype (no closures per request)
-      class MixerStreamFilter implements HttpFilter {
+      // One object per request with its methods on the prototype (no closures per request). With
+      // Check off it keeps only the request's facts, and is itself the batcher's pending entry:
+      // its bag is built when the batcher writes a run of entries (ReportBatcher.defer).
+      class MixerStreamFilter implements HttpFilter, PendingReport {
+        /** The request's bag, when Check needed it. */
         bag: SlotBag | null = null;
+        /** The request's facts, when no bag was built for Check. */
+        request: RequestFacts | null = null;
+        done: CompletionFacts | null = null;
         svc: ServiceSettings | undefined = undefined;
         /** The response headers as this filter saw them go downstream (Istio's `response.headers`). */
         responseHeaders: Record<string, string> | undefined = undefined;
@@ -266,11 +277,15 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
           const svc = (this.svc =
             ctx2.perRouteConfig<ServiceSettings>(ctx.filterName) ??
             config.services.get(config.defaultDestinationService));
-          const bag = (this.bag = requestBag(ctx2, staticsOf(svc), clock.now(), layers));
+          const facts = requestFacts(ctx2, clock.now());
           const fwd = forwardHeader(svc);
           if (fwd) ctx2.headers[FORWARD_HEADER] = fwd;
           // without a Check the request goes on at once (no promise, no extra tick)
-          if (svc?.disableCheck || !config.checkCluster) return undefined;
+          if (svc?.disableCheck || !config.checkCluster) {
+            this.request = facts;
+            return undefined;
+          }
+          const bag = (this.bag = bagOfRequest(facts, staticsOf(svc), layers));
           return check(ctx2, bag, svc);
         }
         onResponse(_ctx2: HttpStreamContext, response: ResponseHeadersView): void {
@@ -282,9 +297,21 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
           if (this.svc?.disableReport) return;
           const batcher = batcherNow();
           if (!batcher) return;
-          const bag = (this.bag ??= requestBag(ctx2, configOnly, clock.now(), layers));
           stats.reportCalls.inc();
-          batcher.add(addResponseAttributes(bag, ctx2.info, clock.now(), this.responseHeaders));
+          const now = clock.now();
+          if (this.bag !== null) {
+            batcher.add(addResponseAttributes(this.bag, ctx2.info, now, this.responseHeaders));
+            return;
+          }
+          // no onRequest (a reply before this filter ran): the facts as the stream ends
+          this.request ??= requestFacts(ctx2, now);
+          this.done = completionFacts(ctx2.info, now, this.responseHeaders);
+          this.responseHeaders = undefined;
+          batcher.defer(this);
+        }
+        reportBag(): SlotBag {
+          const bag = bagOfRequest(this.request as RequestFacts, staticsOf(this.svc), layers);
+          return addCompletion(bag, this.done as CompletionFacts);
         }
       }
       return () => new MixerStreamFilter();

@@ -8,7 +8,7 @@ import { MutableBag, parseIp, SlotBag, type AttributeValue, type SettableBag } f
 import { decode, encode } from '@tsmesh/protocol';
 import type { FieldError } from '@tsmesh/core';
 import type { StreamInfo } from '../../../http/stream-info';
-import type { HttpStreamContext } from '../../types';
+import type { DownstreamConnection, HttpStreamContext } from '../../types';
 import { readAttributes } from './config';
 
 export const FORWARD_HEADER = 'x-istio-attributes';
@@ -103,31 +103,75 @@ export class StaticLayers {
   }
 }
 
-/** The bag Check sees: static config attributes, forwarded ones, then what the request says. */
-export function requestBag(ctx: HttpStreamContext, statics: Statics, now: number, layers?: StaticLayers): SlotBag {
+/**
+ * What a request's attributes are made of, copied out of the stream when the mixer filter sees it:
+ * strings, numbers and the connection's facts (fixed for the connection), never the stream itself.
+ * With Check off, the filter keeps only this until the Report is written (see `ReportFacts`).
+ */
+export class RequestFacts {
+  constructor(
+    /** The caller's `x-istio-attributes` value ('' when none). */
+    readonly forwarded: string,
+    /** The request headers as the filter saw them, pseudo-headers included (Istio's `request.headers`). */
+    readonly headers: Record<string, string>,
+    readonly host: string,
+    readonly path: string,
+    readonly method: string,
+    readonly scheme: string,
+    readonly grpc: boolean,
+    readonly time: number,
+    readonly connection: DownstreamConnection,
+  ) {}
+}
+
+/**
+ * The request's facts; takes the caller's `x-istio-attributes` header off the request (the
+ * attributes it carries are this proxy's to report, not the upstream's to see).
+ */
+export function requestFacts(ctx: HttpStreamContext, now: number): RequestFacts {
   const fwd = ctx.headers[FORWARD_HEADER];
   let forwarded = '';
   if (typeof fwd === 'string' && fwd) {
     forwarded = fwd;
     delete ctx.headers[FORWARD_HEADER];
   }
-  const bag = new SlotBag(layers ? layers.get(forwarded, statics) : staticLayer(forwarded, statics));
-  const h = ctx.headers;
-  const headers = headerMap(h);
+  const headers = headerMap(ctx.headers);
   headers[':authority'] = ctx.authority;
   headers[':path'] = ctx.path;
   headers[':method'] = ctx.method;
+  return new RequestFacts(
+    forwarded,
+    headers,
+    ctx.authority,
+    ctx.path,
+    ctx.method,
+    ctx.scheme,
+    ctx.isGrpc,
+    now,
+    ctx.connection,
+  );
+}
+
+/** The bag Check sees: static config attributes, forwarded ones, then what the request says. */
+export function requestBag(ctx: HttpStreamContext, statics: Statics, now: number, layers?: StaticLayers): SlotBag {
+  return bagOfRequest(requestFacts(ctx, now), statics, layers);
+}
+
+/** `requestBag` from facts captured earlier. */
+export function bagOfRequest(f: RequestFacts, statics: Statics, layers?: StaticLayers): SlotBag {
+  const bag = new SlotBag(layers ? layers.get(f.forwarded, statics) : staticLayer(f.forwarded, statics));
+  const headers = f.headers;
   bag.set('request.headers', headers);
-  bag.set('request.host', ctx.authority);
-  bag.set('request.path', ctx.path);
-  bag.set('request.method', ctx.method);
-  bag.set('request.scheme', ctx.scheme);
-  bag.set('request.time', new Date(now));
+  bag.set('request.host', f.host);
+  bag.set('request.path', f.path);
+  bag.set('request.method', f.method);
+  bag.set('request.scheme', f.scheme);
+  bag.set('request.time', new Date(f.time));
   if (headers['user-agent']) bag.set('request.useragent', headers['user-agent']);
   if (headers['referer']) bag.set('request.referer', headers['referer']);
   if (headers['x-request-id']) bag.set('request.id', headers['x-request-id']);
-  bag.set('context.protocol', ctx.isGrpc ? 'grpc' : 'http');
-  const c = ctx.connection;
+  bag.set('context.protocol', f.grpc ? 'grpc' : 'http');
+  const c = f.connection;
   const sip = parseIp(unmapped(c.remoteAddress));
   if (sip && !bag.has('source.ip')) bag.set('source.ip', sip);
   if (!bag.has('source.port')) bag.set('source.port', c.remotePort, 'INT64');
@@ -174,17 +218,55 @@ export function addResponseAttributes<B extends SettableBag>(
   now: number,
   responseHeaders?: Record<string, string>,
 ): B {
-  addDestinationFromCluster(bag, info.upstreamCluster);
-  bag.set('response.code', info.responseCode);
-  bag.set('response.duration', info.duration, 'DURATION');
-  bag.set('response.time', new Date(now));
-  bag.set('request.size', info.bytesReceived);
-  bag.set('request.total_size', info.bytesReceived);
-  bag.set('response.size', info.bytesSent);
-  bag.set('response.total_size', info.bytesSent);
-  if (responseHeaders) bag.set('response.headers', responseHeaders);
-  else if (info.responseHeaders) bag.set('response.headers', headerMap(info.responseHeaders));
-  if (info.grpcStatus !== undefined) bag.set('response.grpc_status', String(info.grpcStatus));
-  if (info.responseFlags.length > 0) bag.set('context.proxy_error_code', info.responseFlags.join(','));
+  return addCompletion(bag, completionFacts(info, now, responseHeaders));
+}
+
+/** What the stream info says when the stream completed, copied out of it (see `RequestFacts`). */
+export class CompletionFacts {
+  constructor(
+    readonly upstreamCluster: string | undefined,
+    readonly code: number,
+    readonly duration: number,
+    readonly time: number,
+    readonly received: number,
+    readonly sent: number,
+    readonly responseHeaders: Record<string, string> | undefined,
+    readonly grpcStatus: number | undefined,
+    /** The response flags joined with ',', '' when none. */
+    readonly flags: string,
+  ) {}
+}
+
+export function completionFacts(
+  info: StreamInfo,
+  now: number,
+  responseHeaders?: Record<string, string>,
+): CompletionFacts {
+  return new CompletionFacts(
+    info.upstreamCluster,
+    info.responseCode,
+    info.duration,
+    now,
+    info.bytesReceived,
+    info.bytesSent,
+    responseHeaders ?? (info.responseHeaders ? headerMap(info.responseHeaders) : undefined),
+    info.grpcStatus,
+    info.responseFlags.length > 0 ? info.responseFlags.join(',') : '',
+  );
+}
+
+/** `addResponseAttributes` from facts captured earlier. */
+export function addCompletion<B extends SettableBag>(bag: B, f: CompletionFacts): B {
+  addDestinationFromCluster(bag, f.upstreamCluster);
+  bag.set('response.code', f.code);
+  bag.set('response.duration', f.duration, 'DURATION');
+  bag.set('response.time', new Date(f.time));
+  bag.set('request.size', f.received);
+  bag.set('request.total_size', f.received);
+  bag.set('response.size', f.sent);
+  bag.set('response.total_size', f.sent);
+  if (f.responseHeaders) bag.set('response.headers', f.responseHeaders);
+  if (f.grpcStatus !== undefined) bag.set('response.grpc_status', String(f.grpcStatus));
+  if (f.flags) bag.set('context.proxy_error_code', f.flags);
   return bag;
 }
