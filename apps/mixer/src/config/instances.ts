@@ -36,9 +36,9 @@ type FieldBuilder = (bag: Bag, keep: boolean) => FieldValue;
 export type SharedBuilders = Map<string, FieldBuilder>;
 
 /** A value kept for the current bag: valid while `gen` is its KeptValues' `gen`. */
-interface Cell {
+export interface Cell {
   gen: number;
-  value: FieldValue | undefined;
+  value: unknown;
 }
 
 /**
@@ -88,6 +88,19 @@ export class KeptValues {
   value(cell: Cell, c: CompiledExpression, bag: Bag): AttributeValue {
     if (cell.gen === this.gen) return cell.value as AttributeValue;
     const v = c.evaluate(bag);
+    cell.value = v;
+    cell.gen = this.gen;
+    return v;
+  }
+
+  /**
+   * `cell`'s value for the current bag, `compute(bag)` when not kept: for what the runtime works
+   * out from the cell's attributes alone (a rule's match, the destination namespace). A throw keeps
+   * nothing, so the next bag computes (and throws) again.
+   */
+  computed<T>(cell: Cell, compute: (bag: Bag) => T, bag: Bag): T {
+    if (cell.gen === this.gen) return cell.value as T;
+    const v = compute(bag);
     cell.value = v;
     cell.gen = this.gen;
     return v;
@@ -225,15 +238,38 @@ export function compileInstance(
   for (const r of template.required ?? []) {
     if (!seen.has(r)) errors.push({ path: `${pathPrefix}.${r}`, message: `required by template ${template.name}` });
   }
+  const Fields = fieldsShape(builders.map(([k]) => k));
+  const fieldBuilders = builders.map(([, b]) => b);
   return {
     fqn,
     template,
     build(bag, keptBy) {
       // values are kept only in the KeptValues these builders were compiled with
       const keep = keptBy !== undefined && keptBy === kept;
-      const fields: Instance['fields'] = {};
-      for (const [k, b] of builders) fields[k] = b(bag, keep);
-      return { name: fqn, template: template.name, fields, types };
+      return { name: fqn, template: template.name, fields: new Fields(fieldBuilders, bag, keep), types };
     },
   };
+}
+
+type FieldsCtor = new (b: readonly FieldBuilder[], bag: Bag, keep: boolean) => Instance['fields'];
+/** Per list of field names: instances with the same fields (the standard metrics) build one shape. */
+const fieldShapes = new Map<string, FieldsCtor>();
+
+/**
+ * A constructor for an instance's `fields` (as mapBuilder makes the map fields): the names are
+ * template fields, so few and known per config, and every instance of one template builds objects
+ * of one shape the adapters read without a keyed lookup each. Same keys in the same order as
+ * adding them one by one (a name given twice keeps its first place and the last value).
+ */
+function fieldsShape(keys: readonly string[]): FieldsCtor {
+  const id = JSON.stringify(keys);
+  let Ctor = fieldShapes.get(id);
+  if (Ctor === undefined) {
+    // keys are quoted with JSON.stringify (a JS string literal); template field names are never __proto__
+    const body = keys.map((k, i) => `this[${JSON.stringify(k)}] = b[${i}](bag, keep);`).join('\n');
+    Ctor = new Function('b', 'bag', 'keep', body) as unknown as FieldsCtor;
+    Ctor.prototype = Object.prototype;
+    if (fieldShapes.size < 1000) fieldShapes.set(id, Ctor);
+  }
+  return Ctor;
 }

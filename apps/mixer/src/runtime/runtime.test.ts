@@ -420,3 +420,96 @@ describe('Runtime.report along delta-encoded entries (values kept while their at
     expect(whole.metrics).toBe(one.metrics);
   });
 });
+
+describe('Runtime.report rule matches along delta-encoded entries', () => {
+  it('re-evaluates a match when an attribute it reads changes, and counts its failures per entry', async () => {
+    const seen: string[] = [];
+    const adapters = new Map<string, AdapterInfo>(registerBuiltinAdapters());
+    adapters.set('capture', {
+      name: 'capture',
+      templates: ['metric'],
+      validate: () => [],
+      build: () => ({
+        handleReport: (insts) => void seen.push(...insts.map((i) => `${i.name.split('.')[0]}:${i.fields['value']}`)),
+      }),
+    });
+    const config = `apiVersion: config.istio.io/v1alpha2
+kind: metric
+metadata: { name: m, namespace: istio-system }
+spec:
+  value: request.path
+---
+apiVersion: config.istio.io/v1alpha2
+kind: metric
+metadata: { name: n, namespace: istio-system }
+spec:
+  value: request.path
+---
+apiVersion: config.istio.io/v1alpha2
+kind: capture
+metadata: { name: h, namespace: istio-system }
+spec: {}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: { name: tcp, namespace: istio-system }
+spec:
+  match: context.protocol == "tcp"
+  actions:
+  - { handler: h.capture, instances: [ m.metric ] }
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: { name: strict, namespace: istio-system }
+spec:
+  match: request.method == "GET"
+  actions:
+  - { handler: h.capture, instances: [ n.metric ] }
+`;
+    // one name sequence, so one delta-encoded request: context.protocol and request.method change
+    // now and then, so each rule's kept match must be dropped exactly then
+    const entry = (i: number) =>
+      MutableBag.from({
+        'context.protocol': i % 4 < 2 ? 'http' : 'tcp',
+        'request.path': `/p${i}`,
+        'request.method': i % 3 === 0 ? 'GET' : 'POST',
+        'source.ip': parseIp('10.0.0.1') as Uint8Array,
+      });
+    const run = async (each: boolean) => {
+      seen.length = 0;
+      const { runtime, selfRegistry } = testRuntime({ adapters });
+      expect(await runtime.apply(yamlObjects(config))).toEqual([]);
+      const enc = new ReportEncoder();
+      for (let i = 0; i < 12; i++) enc.add(entry(i));
+      // and entries where `strict`'s match cannot be evaluated (no request.method)
+      for (let i = 0; i < 3; i++) enc.add(MutableBag.from({ 'context.protocol': 'tcp', 'request.path': `/x${i}` }));
+      for (const r of enc.finish()) {
+        const bags = decodeReportRequest(Buffer.from(r.bytes));
+        if (each) for (const b of bags) await runtime.report([b]);
+        else await runtime.report(bags);
+      }
+      return {
+        seen: [...seen],
+        errors: await metricValue(selfRegistry, 'mixer_rule_match_errors_total', { rule: 'strict.rule.istio-system' }),
+      };
+    };
+    const whole = await run(false);
+    expect(whole.seen).toEqual([
+      'n:/p0',
+      'm:/p2',
+      'm:/p3',
+      'n:/p3',
+      'm:/p6',
+      'n:/p6',
+      'm:/p7',
+      'n:/p9',
+      'm:/p10',
+      'm:/p11',
+      'm:/x0',
+      'm:/x1',
+      'm:/x2',
+    ]);
+    expect(whole.errors).toBe(3);
+    expect(await run(true)).toEqual(whole);
+  });
+});

@@ -15,7 +15,7 @@ import {
   type Logger,
   type Registry,
 } from '@tsmesh/core';
-import type { CompiledInstance, KeptValues } from '../config/instances';
+import type { Cell, CompiledInstance, KeptValues } from '../config/instances';
 import type { RawObject } from '../config/loader';
 import { buildSnapshot, type ConfigIssue, type CompiledRule, type Snapshot } from '../config/snapshot';
 import type { AdapterInfo, CheckResult, Handler, Instance, QuotaArgs, RpcStatus } from './types';
@@ -58,11 +58,15 @@ interface Dispatch {
   fqn: string;
   handler: Handler;
   instances: CompiledInstance[];
+  /** Report: the handler's number among the plan's report handlers (Runtime.report's per-handler lists). */
+  slot: number;
 }
 
 interface RulePlan {
   rule: CompiledRule;
   dispatches: Dispatch[];
+  /** Report: where the config's KeptValues keeps the match's result (rules with one match text share it). */
+  matchCell: Cell | null;
 }
 
 /**
@@ -76,12 +80,20 @@ class Plan {
   private readonly byNs = new Map<string | undefined, Readonly<Record<'check' | 'report', readonly RulePlan[]>>>();
   private readonly quotaTargets = new Map<string, readonly RulePlan[]>();
   private readonly all: Readonly<Record<'check' | 'report' | 'quota', readonly RulePlan[]>>;
+  /** How many handlers report rules call (Dispatch.slot counts them). */
+  readonly reportHandlers: number;
+  /** Where `kept` keeps an entry's destination namespace (namespaceOf). */
+  readonly namespaceCell: Cell | null;
 
   constructor(
     rules: readonly CompiledRule[],
     built: ReadonlyMap<string, Built>,
     private readonly defaultNamespace: string,
+    /** The snapshot's: rule matches and the namespace of Report entries are kept in it. */
+    readonly kept: KeptValues | null = null,
   ) {
+    const slots = new Map<string, number>();
+    const matchCells = new Map<string, Cell>();
     const forVariety = (variety: 'check' | 'report' | 'quota', method: keyof Handler): RulePlan[] => {
       const out: RulePlan[] = [];
       for (const rule of rules) {
@@ -90,9 +102,22 @@ class Plan {
           const handler = built.get(action.handler.fqn)?.handler;
           if (!handler?.[method]) continue;
           const instances = action.instances.filter((i) => i.template.variety === variety);
-          if (instances.length > 0) dispatches.push({ fqn: action.handler.fqn, handler, instances });
+          if (instances.length === 0) continue;
+          let slot = -1;
+          if (variety === 'report') {
+            slot = slots.get(action.handler.fqn) ?? slots.size;
+            slots.set(action.handler.fqn, slot);
+          }
+          dispatches.push({ fqn: action.handler.fqn, handler, instances, slot });
         }
-        if (dispatches.length > 0) out.push({ rule, dispatches });
+        if (dispatches.length === 0) continue;
+        let matchCell: Cell | null = null;
+        if (variety === 'report' && kept && rule.match) {
+          const m = rule.match;
+          matchCell = matchCells.get(m.text) ?? kept.cell(m.attributes);
+          matchCells.set(m.text, matchCell);
+        }
+        out.push({ rule, dispatches, matchCell });
       }
       return out;
     };
@@ -101,6 +126,8 @@ class Plan {
       report: forVariety('report', 'handleReport'),
       quota: forVariety('quota', 'handleQuota'),
     };
+    this.reportHandlers = slots.size;
+    this.namespaceCell = kept ? kept.cell(NAMESPACE_ATTRIBUTES) : null;
   }
 
   private inNamespace(list: readonly RulePlan[], ns: string | undefined): RulePlan[] {
@@ -126,7 +153,7 @@ class Plan {
       const dispatches = p.dispatches
         .map((d) => ({ ...d, instances: d.instances.filter((i) => i.fqn === name || i.fqn.startsWith(`${name}.`)) }))
         .filter((d) => d.instances.length > 0);
-      if (dispatches.length > 0) out.push({ rule: p.rule, dispatches });
+      if (dispatches.length > 0) out.push({ rule: p.rule, dispatches, matchCell: null });
     }
     // quota names come from requests: keep a bounded number of them
     if (this.quotaTargets.size < 1000) this.quotaTargets.set(name, out);
@@ -135,6 +162,14 @@ class Plan {
 }
 
 const NO_QUOTAS: ReadonlyMap<string, QuotaArgs> = new Map();
+
+/** What scopes rules to a namespace: the destination's (Runtime.namespaceOf reads them in this order). */
+const NAMESPACE_ATTRIBUTES = ['destination.namespace', 'destination.service.namespace'];
+
+/** The destination namespace that scopes rules (read through the bag, so it is a referenced attribute in Check). */
+function namespaceOf(bag: Bag): string | undefined {
+  return (bag.get(NAMESPACE_ATTRIBUTES[0]) ?? bag.get(NAMESPACE_ATTRIBUTES[1])) as string | undefined;
+}
 
 const isPromise = <T>(v: T | Promise<T>): v is Promise<T> =>
   typeof (v as { then?: unknown } | null)?.then === 'function';
@@ -197,21 +232,17 @@ export class Runtime {
     }
     this.snapshot = snap;
     this.built = next;
-    this.plan = new Plan(snap.rules, next, this.opts.defaultNamespace);
+    this.plan = new Plan(snap.rules, next, this.opts.defaultNamespace, snap.kept);
     for (const old of reuse.values()) await old.handler.close?.();
     this.configErrors.set(snap.issues.length);
     return snap.issues;
   }
 
-  /** The destination namespace that scopes rules (read through the bag, so it is a referenced attribute). */
-  private namespaceOf(bag: Bag): string | undefined {
-    return (bag.get('destination.namespace') ?? bag.get('destination.service.namespace')) as string | undefined;
-  }
-
-  private matches(rule: CompiledRule, bag: Bag): boolean {
+  /** With `kept` (begun on `bag`) and the rule's cell, the match's result is kept along a delta-encoded Report. */
+  private matches(rule: CompiledRule, bag: Bag, kept?: KeptValues, cell?: Cell | null): boolean {
     if (!rule.match) return true;
     try {
-      return rule.match.evaluate(bag) === true;
+      return (kept && cell ? kept.value(cell, rule.match, bag) : rule.match.evaluate(bag)) === true;
     } catch (e) {
       if (!(e instanceof EvalError)) throw e;
       this.matchErrors.inc({ rule: rule.fqn });
@@ -245,7 +276,7 @@ export class Runtime {
   async check(bag: Bag, quotas: ReadonlyMap<string, QuotaArgs> = NO_QUOTAS): Promise<CheckOutcome> {
     const plan = this.plan;
     const tracked = new TrackingBag(bag);
-    const rules = plan.rules('check', this.namespaceOf(tracked));
+    const rules = plan.rules('check', namespaceOf(tracked));
     // every match first, then the instances of the matching rules, as Istio's dispatcher does
     const matching = rules.filter((p) => this.matches(p.rule, tracked));
     // results in call order (the first denial wins); adapters answering synchronously need no promise
@@ -298,7 +329,7 @@ export class Runtime {
   private async quota(plan: Plan, bag: Bag, name: string, args: QuotaArgs): Promise<QuotaOutcome> {
     const tracked = new TrackingBag(bag);
     let out: QuotaOutcome | null = null;
-    const ns = this.namespaceOf(tracked);
+    const ns = namespaceOf(tracked);
     for (const { rule, dispatches } of plan.quota(name)) {
       if (rule.namespace !== this.opts.defaultNamespace && rule.namespace !== ns) continue;
       if (!this.matches(rule, tracked)) continue;
@@ -323,21 +354,38 @@ export class Runtime {
 
   async report(bags: readonly Bag[]): Promise<void> {
     const plan = this.plan;
-    const perHandler = new Map<string, { handler: Handler; instances: Instance[] }>();
+    // per handler (Dispatch.slot) the instances to send it; `order`: the handlers in the order
+    // they first got one
+    const perHandler: Array<{ fqn: string; handler: Handler; instances: Instance[] } | undefined> = new Array(
+      plan.reportHandlers,
+    );
+    const order: number[] = [];
     // fields are evaluated once per bag for all instances, and kept along the entries of a
-    // delta-encoded Report while the attributes they read do not change (see KeptValues)
-    const kept = this.snapshot?.kept;
+    // delta-encoded Report while the attributes they read do not change (see KeptValues); so
+    // are the rule matches and the namespace
+    const kept = plan.kept ?? undefined;
+    const nsCell = plan.namespaceCell;
+    let lastNs: string | undefined;
+    let rules: readonly RulePlan[] | null = null;
     try {
       for (const bag of bags) {
         kept?.begin(bag);
-        for (const { rule, dispatches } of plan.rules('report', this.namespaceOf(bag))) {
-          if (!this.matches(rule, bag)) continue;
+        const ns = kept && nsCell ? kept.computed(nsCell, namespaceOf, bag) : namespaceOf(bag);
+        if (rules === null || ns !== lastNs) {
+          rules = plan.rules('report', ns);
+          lastNs = ns;
+        }
+        for (const { rule, dispatches, matchCell } of rules) {
+          if (!this.matches(rule, bag, kept, matchCell)) continue;
           for (const d of dispatches) {
-            let slot = perHandler.get(d.fqn);
+            let slot = perHandler[d.slot];
             for (const ci of d.instances) {
               const inst = this.build(ci, bag, d.fqn, 'report', kept);
               if (!inst) continue;
-              if (!slot) perHandler.set(d.fqn, (slot = { handler: d.handler, instances: [] }));
+              if (!slot) {
+                perHandler[d.slot] = slot = { fqn: d.fqn, handler: d.handler, instances: [] };
+                order.push(d.slot);
+              }
               slot.instances.push(inst);
             }
           }
@@ -348,7 +396,8 @@ export class Runtime {
     }
     this.reports.inc(bags.length);
     await Promise.all(
-      [...perHandler].map(async ([fqn, { handler, instances }]) => {
+      order.map(async (i) => {
+        const { fqn, handler, instances } = perHandler[i] as NonNullable<(typeof perHandler)[number]>;
         try {
           await (handler.handleReport as NonNullable<Handler['handleReport']>)(instances);
         } catch (e) {

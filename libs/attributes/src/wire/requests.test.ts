@@ -105,6 +105,19 @@ describe('decodeReportRequest: prev and changed (what Mixer may keep from the en
     }
   });
 
+  it('DELTA_ENCODING: an entry that changes the type of an attribute leaves the entries before it as they were', () => {
+    // the entries share one types array until one changes a type (then that entry copies it)
+    const a = realistic().set('my.value', 3, 'INT64');
+    const b = new MutableBag(a).set('request.path', '/b');
+    const c = new MutableBag(b).set('my.value', 3.5, 'DOUBLE');
+    const d = new MutableBag(c).set('request.path', '/d');
+    const [req] = encodeReport([a, b, c, d]);
+    const out = decodeReportRequest(Buffer.from(encode('istio.mixer.v1.ReportRequest', req)));
+    expect(out.map((x) => x.typeOf('my.value'))).toEqual(['INT64', 'INT64', 'DOUBLE', 'DOUBLE']);
+    expect(out.map((x) => x.get('my.value'))).toEqual([3, 3, 3.5, 3.5]);
+    expect(out.map((x) => x.typeOf('response.duration'))).toEqual(['DURATION', 'DURATION', 'DURATION', 'DURATION']);
+  });
+
   it('INDEPENDENT_ENCODING: no entry names another', () => {
     const a = realistic();
     const [req] = encodeReport([a, new MutableBag(a).set('request.path', '/other')]);

@@ -321,6 +321,12 @@ export class ReportBag implements Bag {
 class Accumulator implements AttributeSink {
   values: Array<AttributeValue | undefined> = [];
   types: Array<ValueType | undefined> = [];
+  /**
+   * `types` is also the last bag's: copy it before writing. Along a delta-encoded Report the types
+   * rarely change (an update sets a new value of the same attribute, so of the same type), so the
+   * entries share one types array until one does, instead of copying it per entry.
+   */
+  private typesShared = false;
   /** Names set since the last `bag()`. */
   changed: string[] = [];
   private last: ReportBag | null = null;
@@ -328,15 +334,23 @@ class Accumulator implements AttributeSink {
   set(name: string, value: AttributeValue, type: ValueType): void {
     const i = this.slots.slot(name);
     this.values[i] = value;
-    this.types[i] = type;
+    if (this.types[i] !== type) {
+      if (this.typesShared) {
+        this.types = this.types.slice();
+        this.typesShared = false;
+      }
+      this.types[i] = type;
+    }
     this.changed.push(name);
   }
   /** The state now as a bag of its own (`take`: hand the arrays over and start empty). */
   bag(take: boolean): ReportBag {
     const changed = this.changed;
     this.changed = [];
-    if (!take)
-      return (this.last = new ReportBag(this.slots, this.values.slice(), this.types.slice(), this.last, changed));
+    if (!take) {
+      this.typesShared = true;
+      return (this.last = new ReportBag(this.slots, this.values.slice(), this.types, this.last, changed));
+    }
     const out = new ReportBag(this.slots, this.values, this.types, null, changed);
     this.values = [];
     this.types = [];

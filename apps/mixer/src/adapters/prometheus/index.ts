@@ -110,7 +110,19 @@ export const prometheusAdapter: AdapterInfo = {
       list.push({ def, series });
       byInstance.set(def.instanceName, list);
     }
-    const lookup = (name: string) => byInstance.get(name) ?? byInstance.get(name.split('.').slice(0, 2).join('.'));
+    const find = (name: string) => byInstance.get(name) ?? byInstance.get(name.split('.').slice(0, 2).join('.'));
+    // per instance name as the runtime passes it (one string per compiled instance): a hit then
+    // compares the key by identity, where the handler's own names (from its params) are other
+    // strings of the same text, compared character by character on each of the 4 lookups per entry
+    const resolved = new Map<string, Target[] | null>();
+    const lookup = (name: string) => {
+      let t = resolved.get(name);
+      if (t === undefined) {
+        t = find(name) ?? null;
+        if (resolved.size < 10_000) resolved.set(name, t);
+      }
+      return t;
+    };
     return {
       handleReport(instances: readonly Instance[]) {
         // the standard metrics of one request share their dimensions object (CompiledInstance.build's
