@@ -27,6 +27,9 @@
  * esbuild from a git worktree of the commit to compare with, kept inside that worktree so its
  * packages resolve): ON-B then differs from ON in the sidecars' code (and, with --mixer-b, in the
  * Mixer too); without --mixer-b both pairs report to the one Mixer, so its counts cover both.
+ * --together runs the ON and ON-B loads at the same time (OFF still alone): both builds then see
+ * the same contention from whatever else runs on the machine, so B − A is paired within one window
+ * (each pair still gets --rate req/s; a shared Mixer's CPU is split by requests).
  * Build Mixer first: npx nx build mixer.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -132,6 +135,7 @@ const mixerMain = arg('mixer', join(ROOT, 'dist/apps/mixer/main.js'));
 const mixerProf = arg('mixer-cpu-prof', '');
 const mixerBMain = arg('mixer-b', '');
 const sidecarB = arg('sidecar-b', '');
+const together = process.argv.includes('--together');
 
 /** The Mixer build --mode telemetry on free ports; resolves with its listeners from the log. */
 function startMixer(
@@ -191,16 +195,15 @@ interface Paced {
 async function paced(port: number, seconds: number, connections: number, rate: number, dir: string): Promise<Paced> {
   const url = `http://127.0.0.1:${port}/`;
   if (spawnSync('sh', ['-c', 'command -v h2load']).status === 0) {
-    const log = join(dir, 'h2load.log');
+    const log = join(dir, `h2load-${port}.log`);
     rmSync(log, { force: true }); // h2load appends
-    spawnSync('h2load', [
-      '--h1',
-      `-c${connections}`,
-      `--rps=${rate / connections}`,
-      `-D${seconds}`,
-      `--log-file=${log}`,
-      url,
-    ]);
+    // not spawnSync: with --together two loads run at once
+    const h2load = spawn(
+      'h2load',
+      ['--h1', `-c${connections}`, `--rps=${rate / connections}`, `-D${seconds}`, `--log-file=${log}`, url],
+      { stdio: 'ignore' },
+    );
+    await new Promise((resolve) => h2load.once('exit', resolve));
     const rows = readFileSync(log, 'utf8')
       .split('\n')
       .filter(Boolean)
@@ -320,7 +323,31 @@ async function main(): Promise<void> {
         : r % 2
           ? (['off', 'onB', 'on'] as const)
           : (['off', 'on', 'onB'] as const);
+      if (together && modes.onB) {
+        const on = modes.on;
+        const onB = modes.onB;
+        const all = [...on.procs, ...onB.procs, mixer.child, ...(mixerB ? [mixerB.child] : [])];
+        const before = await Promise.all(all.map(cpuMs));
+        const [la, lb] = await Promise.all([
+          paced(on.port, seconds, connections, rate, dir),
+          paced(onB.port, seconds, connections, rate, dir),
+        ]);
+        await sleep(settleMs);
+        const after = await Promise.all(all.map(cpuMs));
+        const used = after.map((a, i) => a - before[i]);
+        round.on = (used[0] + used[1]) * (rate / la.requests);
+        round.onB = (used[2] + used[3]) * (rate / lb.requests);
+        if (mixerB) {
+          round.mixer = used[4] * (rate / la.requests);
+          round.mixerB = used[5] * (rate / lb.requests);
+        } else round.mixer = round.mixerB = used[4] * (rate / (la.requests + lb.requests));
+        round.okOn = la.ok;
+        round.requestsOn = la.requests;
+        sentOn += la.requests;
+        sentOnB += lb.requests;
+      }
       for (const mode of order) {
+        if (together && mode !== 'off') continue;
         const m = modes[mode] as (typeof modes)['on'];
         const all = [...m.procs, mode === 'onB' && mixerB ? mixerB.child : mixer.child];
         const before = await Promise.all(all.map(cpuMs));

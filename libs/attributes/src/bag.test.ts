@@ -59,6 +59,19 @@ describe('SlotBag over a shared base', () => {
     expect(layered.sharedBase()).toBeNull();
   });
 
+  it('add (a name not set yet) reads like set, a base name still unsharing the base', () => {
+    const added = new SlotBag(statics()).add('request.path', '/a').add('request.size', 1, 'INT64');
+    const set = new SlotBag(statics()).set('request.path', '/a').set('request.size', 1, 'INT64');
+    expect(view(added)).toEqual(view(set));
+    expect(added.sharedBase()).not.toBeNull();
+    expect(added.baseHas('destination.port')).toBe(true);
+    expect(added.baseHas('request.path')).toBe(false);
+    added.add('destination.port', 8080);
+    set.set('destination.port', 8080);
+    expect(view(added)).toEqual(view(set));
+    expect(added.sharedBase()).toBeNull();
+  });
+
   it('without a base, or over an empty one, and copied through the Bag constructor', () => {
     const alone = new SlotBag().set('request.path', '/a');
     const overEmpty = new SlotBag(new MutableBag()).set('request.path', '/a');

@@ -171,6 +171,22 @@ export class SlotBag implements SettableBag {
     this.types.push(type);
     return this;
   }
+  /**
+   * `set` for a name this bag has not set yet, which the caller knows (a builder setting a fixed
+   * list of distinct names): the own names are not scanned, only the base is looked up. Setting
+   * a name twice this way would leave both in the bag.
+   */
+  add(name: string, value: AttributeValue, type?: ValueType): this {
+    if (this.base !== null && !this.shadows && this.base.has(name)) this.shadows = true;
+    this.keys.push(name);
+    this.vals.push(value);
+    this.types.push(type);
+    return this;
+  }
+  /** Whether the base (not this bag's own names) has `name`. */
+  baseHas(name: string): boolean {
+    return this.base !== null && this.base.has(name);
+  }
   toRecord(): Record<string, AttributeValue> {
     const out: Record<string, AttributeValue> = {};
     for (const n of this.names()) out[n] = this.get(n) as AttributeValue;

@@ -38,6 +38,8 @@ class Group {
   /** The name in each slot of the SlotBags last written and its word index. */
   readonly slotNames: string[] = [];
   readonly slotWords: number[] = [];
+  /** The manifest's type of the name in each slot (undefined: not in the manifest). */
+  readonly slotTypes: Array<ValueType | undefined> = [];
   prev: Bag | null = null;
   /** The base `prev` shared unchanged (SlotBag.sharedBase), if any. */
   prevBase: MutableBag | null = null;
@@ -234,8 +236,9 @@ export class ReportEncoder {
         if (g.slotNames[i] !== name) {
           g.slotNames[i] = name;
           g.slotWords[i] = g.words.index(name);
+          g.slotTypes[i] = this.manifest.get(name);
         }
-        const t = b.types[i] ?? wireType(UNTYPED, name, v, this.manifest);
+        const t = b.types[i] ?? g.slotTypes[i] ?? wireType(UNTYPED, name, v, this.manifest);
         writeAttribute(w, g, name, v, t, g.slotWords[i]);
       }
     } else {

@@ -5,6 +5,7 @@ import { mixerServiceDefinition } from '@tsmesh/protocol';
 import { waitFor } from '@tsmesh/testing';
 import type { StreamInfo } from '../../../http/stream-info';
 import type { LocalReply } from '../../types';
+import { serializeHead } from '../../../upstream/raw-http1-codec';
 import { factoryContext, fakeStream, type FakeStreamOptions } from '../jwt_authn/testing';
 import { mixerFilterWith } from './index';
 import { encodeForwarded, forwardedAttributes, FORWARD_HEADER } from './request-attributes';
@@ -328,6 +329,9 @@ test('without a Check the request goes on at once, and each Report has its stati
     // not a promise: the router starts in the same tick
     expect(f.onRequest?.(stream)).toBeUndefined();
     expect(stream.headers[FORWARD_HEADER]).toBeUndefined();
+    // left as an undefined value (no delete), which the upstream codecs skip
+    const head = { method: 'GET', path: '/', authority: 'reviews', scheme: 'http', headers: stream.headers };
+    expect(serializeHead(head, false)).not.toContain(FORWARD_HEADER);
     Object.assign(stream.info, { responseCode: 200 + i, duration: 1, bytesReceived: 0, bytesSent: 1 });
     f.onComplete?.(stream);
   }

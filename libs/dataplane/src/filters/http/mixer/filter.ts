@@ -15,7 +15,7 @@ import type { MixerConfig, QuotaRef, ServiceSettings } from './config';
 import { QuotaCache } from './quota-cache';
 import { DEFAULT_REPORT_BATCH, ReportBatcher, type PendingReport, type ReportBatchOptions } from './report-batch';
 import {
-  addCompletion,
+  addCompletionToRequestBag,
   addResponseAttributes,
   bagOfRequest,
   completionFacts,
@@ -311,7 +311,7 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
         }
         reportBag(): SlotBag {
           const bag = bagOfRequest(this.request as RequestFacts, staticsOf(this.svc), layers);
-          return addCompletion(bag, this.done as CompletionFacts);
+          return addCompletionToRequestBag(bag, this.done as CompletionFacts);
         }
       }
       return () => new MixerStreamFilter();

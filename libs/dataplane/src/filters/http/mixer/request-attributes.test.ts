@@ -1,5 +1,12 @@
 import { MutableBag } from '@tsmesh/attributes';
-import { addDestinationFromCluster } from './request-attributes';
+import {
+  addCompletion,
+  addCompletionToRequestBag,
+  addDestinationFromCluster,
+  bagOfRequest,
+  CompletionFacts,
+  RequestFacts,
+} from './request-attributes';
 
 describe('addDestinationFromCluster (client-side Report)', () => {
   it("names the destination service from Pilot's outbound cluster", () => {
@@ -24,5 +31,65 @@ describe('addDestinationFromCluster (client-side Report)', () => {
     addDestinationFromCluster(external, 'outbound|443||www.googleapis.com');
     expect(external.get('destination.service.host')).toBe('www.googleapis.com');
     expect(external.has('destination.service.name')).toBe(false);
+  });
+});
+
+describe('a Report bag built from facts (Check off)', () => {
+  const connection = {
+    remoteAddress: '::ffff:10.0.0.1',
+    remotePort: 40000,
+    localAddress: '10.0.0.2',
+    localPort: 9080,
+    tls: true,
+    peerIdentity: 'spiffe://cluster.local/ns/default/sa/productpage',
+    localIdentity: 'spiffe://cluster.local/ns/default/sa/reviews',
+    sni: 'outbound_.9080_._.reviews.default.svc.cluster.local',
+    getPeerIdentity: () => undefined,
+  };
+  const request = new RequestFacts(
+    '',
+    { 'user-agent': 'curl/8', referer: 'http://a/', 'x-request-id': 'r-1', ':path': '/x' },
+    'reviews:9080',
+    '/x',
+    'GET',
+    'http',
+    true,
+    1_700_000_000_123,
+    connection,
+  );
+  const statics = [{ 'context.reporter.kind': 'outbound', 'source.ip': new Uint8Array([10, 9, 9, 9]) }];
+  const cases: Array<[string, CompletionFacts]> = [
+    [
+      'an outbound cluster, flags and a gRPC status',
+      new CompletionFacts(
+        'outbound|9080|v1|reviews.default.svc.cluster.local',
+        503,
+        7,
+        1_700_000_000_130,
+        3,
+        19,
+        { 'content-type': 'text/plain' },
+        14,
+        'UF,URX',
+      ),
+    ],
+    [
+      'an inbound cluster, no response headers',
+      new CompletionFacts('inbound|9080||reviews', 200, 1, 1_700_000_000_124, 0, 5, undefined, undefined, ''),
+    ],
+    [
+      'an external host',
+      new CompletionFacts('outbound|443||www.googleapis.com', 200, 1, 1_700_000_000_124, 0, 5, {}, undefined, ''),
+    ],
+  ];
+  it.each(cases)('has the names, order, values and types of the bag the Check path builds: %s', (_, done) => {
+    const fast = addCompletionToRequestBag(bagOfRequest(request, statics), done);
+    const slow = addCompletion(bagOfRequest(request, statics), done);
+    expect([...fast.names()]).toEqual([...slow.names()]);
+    expect(fast.toRecord()).toEqual(slow.toRecord());
+    for (const n of fast.names()) expect(fast.typeOf(n)).toBe(slow.typeOf(n));
+    // the static source.ip wins over the connection's; the base is still shared unchanged
+    expect(fast.get('source.ip')).toEqual(new Uint8Array([10, 9, 9, 9]));
+    expect(fast.sharedBase()).not.toBeNull();
   });
 });

@@ -126,14 +126,17 @@ export class RequestFacts {
 
 /**
  * The request's facts; takes the caller's `x-istio-attributes` header off the request (the
- * attributes it carries are this proxy's to report, not the upstream's to see).
+ * attributes it carries are this proxy's to report, not the upstream's to see). The header is set
+ * to undefined rather than deleted: every codec and filter skips an undefined header, and a delete
+ * would turn the header object into a slow dictionary-mode object for the rest of the request
+ * (about 3 µs per request more for a copy and a few lookups of a 12-header object).
  */
 export function requestFacts(ctx: HttpStreamContext, now: number): RequestFacts {
   const fwd = ctx.headers[FORWARD_HEADER];
   let forwarded = '';
-  if (typeof fwd === 'string' && fwd) {
-    forwarded = fwd;
-    delete ctx.headers[FORWARD_HEADER];
+  if (fwd !== undefined) {
+    if (typeof fwd === 'string') forwarded = fwd;
+    ctx.headers[FORWARD_HEADER] = undefined;
   }
   const headers = headerMap(ctx.headers);
   headers[':authority'] = ctx.authority;
@@ -157,37 +160,71 @@ export function requestBag(ctx: HttpStreamContext, statics: Statics, now: number
   return bagOfRequest(requestFacts(ctx, now), statics, layers);
 }
 
-/** `requestBag` from facts captured earlier. */
+/**
+ * `requestBag` from facts captured earlier. Each own name is set once, so they are added without
+ * the check for an earlier value of the same name (`SlotBag.add`).
+ */
 export function bagOfRequest(f: RequestFacts, statics: Statics, layers?: StaticLayers): SlotBag {
   const bag = new SlotBag(layers ? layers.get(f.forwarded, statics) : staticLayer(f.forwarded, statics));
   const headers = f.headers;
-  bag.set('request.headers', headers);
-  bag.set('request.host', f.host);
-  bag.set('request.path', f.path);
-  bag.set('request.method', f.method);
-  bag.set('request.scheme', f.scheme);
-  bag.set('request.time', new Date(f.time));
-  if (headers['user-agent']) bag.set('request.useragent', headers['user-agent']);
-  if (headers['referer']) bag.set('request.referer', headers['referer']);
-  if (headers['x-request-id']) bag.set('request.id', headers['x-request-id']);
-  bag.set('context.protocol', f.grpc ? 'grpc' : 'http');
+  bag.add('request.headers', headers);
+  bag.add('request.host', f.host);
+  bag.add('request.path', f.path);
+  bag.add('request.method', f.method);
+  bag.add('request.scheme', f.scheme);
+  bag.add('request.time', new Date(f.time));
+  if (headers['user-agent']) bag.add('request.useragent', headers['user-agent']);
+  if (headers['referer']) bag.add('request.referer', headers['referer']);
+  if (headers['x-request-id']) bag.add('request.id', headers['x-request-id']);
+  bag.add('context.protocol', f.grpc ? 'grpc' : 'http');
+  // the static attributes (the listener's, a caller's forwarded ones) win for these four
   const c = f.connection;
   const sip = parseIp(unmapped(c.remoteAddress));
-  if (sip && !bag.has('source.ip')) bag.set('source.ip', sip);
-  if (!bag.has('source.port')) bag.set('source.port', c.remotePort, 'INT64');
+  if (sip && !bag.baseHas('source.ip')) bag.add('source.ip', sip);
+  if (!bag.baseHas('source.port')) bag.add('source.port', c.remotePort, 'INT64');
   const dip = parseIp(unmapped(c.localAddress));
-  if (dip && !bag.has('destination.ip')) bag.set('destination.ip', dip);
-  if (!bag.has('destination.port')) bag.set('destination.port', c.localPort);
-  bag.set('connection.mtls', c.tls && !!c.peerIdentity);
+  if (dip && !bag.baseHas('destination.ip')) bag.add('destination.ip', dip);
+  if (!bag.baseHas('destination.port')) bag.add('destination.port', c.localPort);
+  bag.add('connection.mtls', c.tls && !!c.peerIdentity);
   const sp = principal(c.peerIdentity);
   if (sp) {
-    bag.set('source.principal', sp);
-    bag.set('source.user', sp);
+    bag.add('source.principal', sp);
+    bag.add('source.user', sp);
   }
   const dp = principal(c.localIdentity);
-  if (dp) bag.set('destination.principal', dp);
-  if (c.sni) bag.set('connection.requested_server_name', c.sni);
+  if (dp) bag.add('destination.principal', dp);
+  if (c.sni) bag.add('connection.requested_server_name', c.sni);
   return bag;
+}
+
+interface ClusterDestination {
+  host: string;
+  name?: string;
+  namespace?: string;
+  uid?: string;
+}
+
+// A proxy's requests go to a few clusters: parse each name once.
+const clusterDestinations = new Map<string, ClusterDestination | null>();
+
+/** `destination.service.*` of an outbound cluster name, or null when it is not one. */
+function destinationOfCluster(cluster: string): ClusterDestination | null {
+  let d = clusterDestinations.get(cluster);
+  if (d === undefined) {
+    d = parseClusterDestination(cluster);
+    if (clusterDestinations.size >= 1000) clusterDestinations.clear();
+    clusterDestinations.set(cluster, d);
+  }
+  return d;
+}
+
+function parseClusterDestination(cluster: string): ClusterDestination | null {
+  const parts = cluster.split('|');
+  if (parts.length !== 4 || parts[0] !== 'outbound' || !parts[3]) return null;
+  const host = parts[3];
+  const m = /^([^.]+)\.([^.]+)\.svc\./.exec(host);
+  if (!m) return { host };
+  return { host, name: m[1], namespace: m[2], uid: `istio://${m[2]}/services/${m[1]}` };
 }
 
 /**
@@ -197,15 +234,13 @@ export function bagOfRequest(f: RequestFacts, statics: Statics, layers?: StaticL
  */
 export function addDestinationFromCluster(bag: SettableBag, cluster: string | undefined): void {
   if (!cluster || bag.has('destination.service.host')) return;
-  const parts = cluster.split('|');
-  if (parts.length !== 4 || parts[0] !== 'outbound' || !parts[3]) return;
-  const host = parts[3];
-  bag.set('destination.service.host', host);
-  const m = /^([^.]+)\.([^.]+)\.svc\./.exec(host);
-  if (!m) return;
-  bag.set('destination.service.name', m[1]);
-  bag.set('destination.service.namespace', m[2]);
-  bag.set('destination.service.uid', `istio://${m[2]}/services/${m[1]}`);
+  const d = destinationOfCluster(cluster);
+  if (!d) return;
+  bag.set('destination.service.host', d.host);
+  if (d.name === undefined) return;
+  bag.set('destination.service.name', d.name);
+  bag.set('destination.service.namespace', d.namespace as string);
+  bag.set('destination.service.uid', d.uid as string);
 }
 
 /**
@@ -253,6 +288,36 @@ export function completionFacts(
     info.grpcStatus,
     info.responseFlags.length > 0 ? info.responseFlags.join(',') : '',
   );
+}
+
+/**
+ * `addCompletion` for a bag fresh from `bagOfRequest` (none of these names set yet, so added with
+ * `SlotBag.add`); the bytes a Report carries are the same.
+ */
+export function addCompletionToRequestBag(bag: SlotBag, f: CompletionFacts): SlotBag {
+  const cluster = f.upstreamCluster;
+  if (cluster && !bag.baseHas('destination.service.host')) {
+    const d = destinationOfCluster(cluster);
+    if (d) {
+      bag.add('destination.service.host', d.host);
+      if (d.name !== undefined) {
+        bag.add('destination.service.name', d.name);
+        bag.add('destination.service.namespace', d.namespace as string);
+        bag.add('destination.service.uid', d.uid as string);
+      }
+    }
+  }
+  bag.add('response.code', f.code);
+  bag.add('response.duration', f.duration, 'DURATION');
+  bag.add('response.time', new Date(f.time));
+  bag.add('request.size', f.received);
+  bag.add('request.total_size', f.received);
+  bag.add('response.size', f.sent);
+  bag.add('response.total_size', f.sent);
+  if (f.responseHeaders) bag.add('response.headers', f.responseHeaders);
+  if (f.grpcStatus !== undefined) bag.add('response.grpc_status', String(f.grpcStatus));
+  if (f.flags) bag.add('context.proxy_error_code', f.flags);
+  return bag;
 }
 
 /** `addResponseAttributes` from facts captured earlier. */
