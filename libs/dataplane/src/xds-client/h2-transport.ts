@@ -81,7 +81,7 @@ const MiB = 1024 * 1024;
 export class H2AdsTransport implements AdsTransport {
   private session: http2.ClientHttp2Session | null = null;
   /** Open streams: the session keeps the process alive only while there is one. */
-  private open_ = 0;
+  private openStreams = 0;
   private closed = false;
 
   constructor(private readonly o: H2AdsTransportOptions) {}
@@ -111,7 +111,7 @@ export class H2AdsTransport implements AdsTransport {
       drop();
       if (!session.closed) session.close();
     });
-    if (this.open_ === 0) session.unref();
+    if (this.openStreams === 0) session.unref();
     return session;
   }
 
@@ -138,7 +138,7 @@ export class H2AdsTransport implements AdsTransport {
       setImmediate(() => end(reason));
       return { send: () => undefined, close: () => undefined };
     }
-    if (this.open_++ === 0) session.ref();
+    if (this.openStreams++ === 0) session.ref();
     // A failure found here (a refused or undecodable message, a request that does not encode)
     // cancels the stream; the stream's 'close' reports it, never the call that found it.
     let failure: string | undefined;
@@ -176,11 +176,11 @@ export class H2AdsTransport implements AdsTransport {
     // The server ended its side (trailers, or a trailers-only response): the call is over, so
     // this side ends too and the stream closes (a gRPC call ends with the server's status).
     stream.on('end', () => {
-      if (!stream.writableEnded) stream.end();
+      if (!stream.writableEnded && !stream.destroyed) stream.end();
     });
     stream.on('error', (e) => status.failed(e));
     stream.on('close', () => {
-      if (--this.open_ === 0 && !session.destroyed) session.unref();
+      if (--this.openStreams === 0 && !session.destroyed) session.unref();
       if (failure !== undefined) return end(failure);
       if (cancelled) return end('CANCELLED: stream cancelled by the client');
       const s = status.settle(stream, peer);
