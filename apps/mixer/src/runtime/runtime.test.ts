@@ -2,6 +2,7 @@ import { decodeReportRequest, MutableBag, parseIp, ReportEncoder, type Bag } fro
 import { FakeClock, GrpcStatus, metricValue } from '@tsmesh/core';
 import { BUILTIN_CONFIG_YAML } from '../config/builtin';
 import type { AdapterInfo } from './types';
+import { REPORT_CHUNK } from './runtime';
 import { registerBuiltinAdapters } from '../adapters/registry';
 import { fixture, testRuntime, yamlObjects } from './test-support';
 
@@ -511,5 +512,54 @@ spec:
     ]);
     expect(whole.errors).toBe(3);
     expect(await run(true)).toEqual(whole);
+  });
+});
+
+describe('Runtime.report in chunks', () => {
+  it('hands a long batch to each handler in entry order, REPORT_CHUNK entries per call, and waits for them all', async () => {
+    const calls: string[][] = [];
+    let pending = 0;
+    const adapters = new Map<string, AdapterInfo>(registerBuiltinAdapters());
+    adapters.set('capture', {
+      name: 'capture',
+      templates: ['metric'],
+      validate: () => [],
+      build: () => ({
+        handleReport: async (insts) => {
+          calls.push(insts.map((i) => String(i.fields['value'])));
+          pending++;
+          await new Promise((r) => setTimeout(r, 1));
+          pending--;
+        },
+      }),
+    });
+    const { runtime } = testRuntime({ adapters });
+    expect(
+      await runtime.apply(
+        yamlObjects(`apiVersion: config.istio.io/v1alpha2
+kind: metric
+metadata: { name: m, namespace: istio-system }
+spec:
+  value: request.path
+---
+apiVersion: config.istio.io/v1alpha2
+kind: capture
+metadata: { name: h, namespace: istio-system }
+spec: {}
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: { name: r, namespace: istio-system }
+spec:
+  actions:
+  - { handler: h.capture, instances: [ m.metric ] }
+`),
+      ),
+    ).toEqual([]);
+    const n = 2 * REPORT_CHUNK + 7;
+    await runtime.report(Array.from({ length: n }, (_, i) => MutableBag.from({ 'request.path': `/${i}` })));
+    expect(pending).toBe(0);
+    expect(calls.map((c) => c.length)).toEqual([REPORT_CHUNK, REPORT_CHUNK, 7]);
+    expect(calls.flat()).toEqual(Array.from({ length: n }, (_, i) => `/${i}`));
   });
 });

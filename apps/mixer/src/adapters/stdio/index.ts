@@ -349,7 +349,7 @@ export const stdioAdapter: AdapterInfo = {
   build(params, env) {
     const p = read(params);
     let file: WriteStream | null = null;
-    // one write per Report call (a batch of up to 1,000 entries), not one per line: stdout to a
+    // one write per handleReport call (up to 100 entries of a Report, REPORT_CHUNK), not one per line: stdout to a
     // file or pipe is written synchronously
     const stream = (): NodeJS.WritableStream => {
       if (p.logStream === 'STDOUT') return process.stdout;
