@@ -25,7 +25,8 @@ export class CaClient {
   private readonly client: H2UnaryClient;
 
   constructor(private readonly o: CaClientOptions) {
-    this.client = new H2UnaryClient(o.address, { rootCertPem: o.rootCertPem });
+    // A CSR goes out once per certificate lifetime: no connection is kept between them.
+    this.client = new H2UnaryClient(o.address, { rootCertPem: o.rootCertPem, idleTimeoutMs: 30_000 });
   }
 
   /**

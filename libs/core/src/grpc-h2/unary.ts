@@ -34,6 +34,12 @@ export function grpcTimeout(ms: number): string {
 export interface UnaryClientOptions extends GrpcSessionOptions {
   /** Largest response message accepted (default 4 MiB, grpc-js's default). */
   maxResponseBytes?: number;
+  /**
+   * Closes the session once no call has been in flight for this long (default: kept open). For
+   * rare calls (a CSR every certificate lifetime) a connection kept between them only holds
+   * memory and may have died unnoticed by the next call.
+   */
+  idleTimeoutMs?: number;
 }
 
 export class H2UnaryClient {
@@ -42,6 +48,9 @@ export class H2UnaryClient {
   private retryAt = 0;
   private backoffMs = MIN_BACKOFF_MS;
   private closed = false;
+  /** Calls whose stream is open. */
+  private active = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly address: string,
@@ -97,6 +106,8 @@ export class H2UnaryClient {
         reject(new GrpcCallError(GrpcStatus.UNAVAILABLE, (e as Error).message));
         return;
       }
+      this.active++;
+      clearTimeout(this.idleTimer);
       let settled = false;
       const finish = (err: GrpcCallError | null, res?: Buffer) => {
         if (settled) return;
@@ -129,6 +140,7 @@ export class H2UnaryClient {
       });
       stream.on('error', (e) => status.failed(e));
       stream.on('close', () => {
+        if (--this.active === 0) this.idleSoon(session);
         if (settled) return;
         const s = status.settle(stream, this.address);
         if (s.code !== GrpcStatus.OK) finish(new GrpcCallError(s.code, s.details));
@@ -147,7 +159,21 @@ export class H2UnaryClient {
     });
   }
 
+  /** Starts the idle timer of `session` (when the option is set). */
+  private idleSoon(session: http2.ClientHttp2Session): void {
+    const ms = this.options.idleTimeoutMs;
+    if (!ms) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.active > 0 || this.session !== session) return;
+      this.session = null;
+      session.close();
+    }, ms);
+    this.idleTimer.unref();
+  }
+
   close(): void {
+    clearTimeout(this.idleTimer);
     this.closed = true;
     this.session?.close();
     this.session = null;

@@ -18,11 +18,13 @@ const service = {
   Hang: method('Hang'),
   Auth: method('Auth'),
   Big: method('Big'),
+  Peer: method('Peer'),
 } as grpc.ServiceDefinition;
 
 /**
  * A grpc-js server (the library Mixer and Citadel run) on `port`: Echo answers the request
- * reversed, Auth the `authorization` metadata it got, Big as many KiB as the request's first byte.
+ * reversed, Auth the `authorization` metadata it got, Big as many KiB as the request's first byte,
+ * Peer the caller's address (another port: another connection).
  */
 async function startServer(
   port = 0,
@@ -39,6 +41,8 @@ async function startServer(
       cb(null, Buffer.from(String(call.metadata.get('authorization')[0] ?? ''))),
     Big: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
       cb(null, Buffer.alloc(call.request[0] * 1024, 7)),
+    Peer: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
+      cb(null, Buffer.from(call.getPeer())),
   });
   const bound = await new Promise<number>((res, rej) =>
     server.bindAsync(`127.0.0.1:${port}`, creds, (e, p) => (e ? rej(e) : res(p))),
@@ -178,6 +182,22 @@ test('over TLS, verified with the given root; a server with another root is UNAV
     expect((await failure(plaintext.call('/t.Test/Echo', Buffer.from('x'), 2000))).code).toBe(GrpcStatus.UNAVAILABLE);
   } finally {
     for (const c of [client, wrongRoot, plaintext]) c.close();
+    server.forceShutdown();
+  }
+});
+
+test('with idleTimeoutMs the session is closed after a quiet spell and the next call dials again', async () => {
+  const { server, port } = await startServer();
+  const client = new H2UnaryClient(`127.0.0.1:${port}`, { idleTimeoutMs: 50 });
+  const peer = async () => (await client.call('/t.Test/Peer', Buffer.alloc(0), 1000)).toString();
+  try {
+    const first = await peer();
+    // calls in a row share the connection
+    expect(await peer()).toBe(first);
+    // polled 200 ms apart: each poll comes after an idle close, so a new connection answers
+    await waitFor(async () => (await peer()) !== first, { intervalMs: 200, what: 'a new connection' });
+  } finally {
+    client.close();
     server.forceShutdown();
   }
 });
