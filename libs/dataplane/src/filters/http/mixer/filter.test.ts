@@ -348,7 +348,7 @@ test('without a Check the request goes on at once, and each Report has its stati
   ).toEqual(callers.map((uid, i) => [uid, 'inbound', svc, `/r${i}`, 200 + i]));
 });
 
-test('with Check off the Report is built later from what the filter saw: the same attributes as with Check, later edits unseen', async () => {
+test('with Check off the Report is built at completion from what the filter saw: the same attributes as with Check, later edits unseen', async () => {
   const svc = 'reviews.default.svc.cluster.local';
   const start = Date.now();
   const report = async (disableCheck: boolean) => {
@@ -398,10 +398,10 @@ test('with Check off the Report is built later from what the filter saw: the sam
     return mixer.reports[0].toRecord();
   };
   const withCheck = await report(false);
-  const deferred = await report(true);
+  const fromFacts = await report(true);
   expect(withCheck['check.cache_hit']).toBeUndefined(); // a remote Check, nothing of it reported
-  expect(deferred).toEqual(withCheck);
-  expect(deferred).toMatchObject({
+  expect(fromFacts).toEqual(withCheck);
+  expect(fromFacts).toMatchObject({
     'request.path': '/reviews/1',
     'request.headers': { 'x-user': 'jason', 'user-agent': 'curl/8', 'x-request-id': 'r-1', ':path': '/reviews/1' },
     'request.useragent': 'curl/8',
@@ -414,5 +414,5 @@ test('with Check off the Report is built later from what the filter saw: the sam
     'response.size': 19,
     'destination.service.host': svc,
   });
-  expect(Object.keys(deferred['request.headers'] as object)).not.toContain('x-envoy-expected-rq-timeout-ms');
+  expect(Object.keys(fromFacts['request.headers'] as object)).not.toContain('x-envoy-expected-rq-timeout-ms');
 });

@@ -13,7 +13,7 @@ import { encodeCheckRequestFromBag } from './check-codec';
 import { CheckCache, decodeReferenced, type CachedStatus, type WireReferenced } from './check-cache';
 import type { MixerConfig, QuotaRef, ServiceSettings } from './config';
 import { QuotaCache } from './quota-cache';
-import { DEFAULT_REPORT_BATCH, ReportBatcher, type PendingReport, type ReportBatchOptions } from './report-batch';
+import { DEFAULT_REPORT_BATCH, ReportBatcher, type ReportBatchOptions } from './report-batch';
 import {
   addCompletionToRequestBag,
   addResponseAttributes,
@@ -24,7 +24,6 @@ import {
   headerMap,
   requestFacts,
   StaticLayers,
-  type CompletionFacts,
   type RequestFacts,
 } from './request-attributes';
 import { mixerStats, type MixerStats } from './stats';
@@ -262,14 +261,13 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
       };
 
       // One object per request with its methods on the prototype (no closures per request). With
-      // Check off it keeps only the request's facts, and is itself the batcher's pending entry:
-      // its bag is built when the batcher writes a run of entries (ReportBatcher.defer).
-      class MixerStreamFilter implements HttpFilter, PendingReport {
+      // Check off it keeps only the request's facts (copied values, no bag), and the Report's bag
+      // is built from them when the stream completes, written at once and dropped.
+      class MixerStreamFilter implements HttpFilter {
         /** The request's bag, when Check needed it. */
         bag: SlotBag | null = null;
         /** The request's facts, when no bag was built for Check. */
         request: RequestFacts | null = null;
-        done: CompletionFacts | null = null;
         svc: ServiceSettings | undefined = undefined;
         /** The response headers as this filter saw them go downstream (Istio's `response.headers`). */
         responseHeaders: Record<string, string> | undefined = undefined;
@@ -303,15 +301,9 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
             batcher.add(addResponseAttributes(this.bag, ctx2.info, now, this.responseHeaders));
             return;
           }
-          // no onRequest (a reply before this filter ran): the facts as the stream ends
-          this.request ??= requestFacts(ctx2, now);
-          this.done = completionFacts(ctx2.info, now, this.responseHeaders);
-          this.responseHeaders = undefined;
-          batcher.defer(this);
-        }
-        reportBag(): SlotBag {
-          const bag = bagOfRequest(this.request as RequestFacts, staticsOf(this.svc), layers);
-          return addCompletionToRequestBag(bag, this.done as CompletionFacts);
+          // the facts taken in onRequest, or now when it never ran (a reply before this filter)
+          const bag = bagOfRequest(this.request ?? requestFacts(ctx2, now), staticsOf(this.svc), layers);
+          batcher.add(addCompletionToRequestBag(bag, completionFacts(ctx2.info, now, this.responseHeaders)));
         }
       }
       return () => new MixerStreamFilter();

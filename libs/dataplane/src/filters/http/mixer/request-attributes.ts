@@ -106,7 +106,8 @@ export class StaticLayers {
 /**
  * What a request's attributes are made of, copied out of the stream when the mixer filter sees it:
  * strings, numbers and the connection's facts (fixed for the connection), never the stream itself.
- * With Check off, the filter keeps only this until the Report is written (see `ReportFacts`).
+ * With Check off the filter keeps only this during the request, and builds the Report's bag from
+ * it when the stream completes (`bagOfRequest`, `addCompletionToRequestBag`).
  */
 export class RequestFacts {
   constructor(
