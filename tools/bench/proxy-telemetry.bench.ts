@@ -8,9 +8,23 @@
  * bare sidecar.
  *
  *   node tools/bench/run.mjs proxy-telemetry [--duration 4] [--rounds 3] [--connections 16]
+ *     [--paced <req/s>] [--baseline <bench bundle.js>] [--only bare,log,trace,both] [--cpu-prof <dir>]
+ *
+ *   --paced <rate>: instead of autocannon at saturation, a fixed rate with h2load (`--h1
+ *     -c<connections> --rps=<rate/connections>`, one h2load whose clients send together, as
+ *     proxy.bench's `bursts` shape): the sidecar targets (vCPU per 1000 req/s) are stated at a
+ *     fixed rate, where a request's cost includes the event-loop wake-ups saturation amortises.
+ *   --baseline <bundle>: each telemetry row is repeated with its proxy process running from that
+ *     bundle (e.g. tmp/bench/proxy-telemetry.js copied aside before a change), interleaved with
+ *     this build's rows in every round, so an A/B sees the same machine load.
+ *   --only: the rows to run (default all four).
+ *   --cpu-prof <dir>: the proxy processes run with `node --cpu-prof` and are stopped with SIGINT
+ *     at the end, so each writes a .cpuprofile there.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { cpuMs, roleUpstream, roleZipkin } from './roles';
 import { silentLogger } from '@tsmesh/core';
@@ -62,8 +76,13 @@ ${
   console.log(JSON.stringify({ port: Number(rt.addresses['l'].split(':').pop()) }));
 }
 
-function spawnRole(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [process.argv[1], ...args], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+function spawnRole(
+  args: string[],
+  script = process.argv[1],
+  prof = '',
+): Promise<{ child: ChildProcess; port: number }> {
+  const flags = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
+  const child = spawn(process.execPath, [...flags, script, ...args], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -78,14 +97,53 @@ function spawnRole(args: string[]): Promise<{ child: ChildProcess; port: number 
 interface Sample {
   /** Proxy CPU ms per 1000 requests. */
   cpu: number;
+  requests: number;
   rps: number;
   p50: number;
   p99: number;
   errors: number;
 }
 
-async function load(proxy: Role, seconds: number, connections: number): Promise<Sample> {
+/** Fixed-rate load with h2load; latencies from its per-request log (start µs, status, duration µs). */
+function pacedLoad(port: number, seconds: number, connections: number, rate: number, dir: string): Omit<Sample, 'cpu'> {
+  const log = join(dir, 'h2load.log');
+  rmSync(log, { force: true }); // h2load appends to an existing log
+  spawnSync(
+    'h2load',
+    [
+      '--h1',
+      `-c${connections}`,
+      `--rps=${rate / connections}`,
+      `-D${seconds}`,
+      `--log-file=${log}`,
+      `http://127.0.0.1:${port}/`,
+    ],
+    { stdio: 'ignore' },
+  );
+  const rows = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('\t').map(Number));
+  const ok = rows.filter((r) => r[1] >= 200 && r[1] < 300);
+  const lat = ok.map((r) => r[2] / 1000).sort((a, b) => a - b);
+  const q = (p: number) =>
+    lat.length ? Number(lat[Math.min(lat.length - 1, Math.floor(lat.length * p))].toFixed(2)) : NaN;
+  return {
+    requests: rows.length,
+    rps: rows.length / seconds,
+    p50: q(0.5),
+    p99: q(0.99),
+    errors: rows.length - ok.length,
+  };
+}
+
+async function load(proxy: Role, seconds: number, connections: number, rate = 0, dir = ''): Promise<Sample> {
   const before = await cpuMs(proxy.child);
+  if (rate > 0) {
+    const r = pacedLoad(proxy.port, seconds, connections, rate, dir);
+    const used = (await cpuMs(proxy.child)) - before;
+    return { ...r, cpu: (used / Math.max(1, r.requests)) * 1000 };
+  }
   const r = await autocannon({
     url: `http://127.0.0.1:${proxy.port}/`,
     connections,
@@ -95,6 +153,7 @@ async function load(proxy: Role, seconds: number, connections: number): Promise<
   const used = (await cpuMs(proxy.child)) - before;
   return {
     cpu: (used / Math.max(1, r.requests.total)) * 1000,
+    requests: r.requests.total,
     rps: r.requests.average,
     p50: r.latency.p50,
     p99: r.latency.p99,
@@ -124,60 +183,94 @@ async function main(): Promise<void> {
   const seconds = Number(arg('duration', '4'));
   const rounds = Number(arg('rounds', '3'));
   const connections = Number(arg('connections', '16'));
+  const rate = Number(arg('paced', '0'));
+  const baseline = arg('baseline', '');
+  const only = arg('only', 'bare,log,trace,both').split(',');
+  const prof = arg('cpu-prof', '');
+  const dir = mkdtempSync(join(tmpdir(), 'proxy-telemetry-'));
   const children: ChildProcess[] = [];
+  const proxies: ChildProcess[] = [];
   try {
     const upstream = await spawnRole(['--role', 'upstream']);
     const zipkin = await spawnRole(['--role', 'zipkin']);
     children.push(upstream.child, zipkin.child);
-    const proxy = async (zip: boolean, log: boolean) => {
-      const p = await spawnRole([
-        '--role',
-        'proxy',
-        '--target',
-        String(upstream.port),
-        '--zipkin',
-        zip ? String(zipkin.port) : '0',
-        '--accesslog',
-        log ? '1' : '0',
-      ]);
-      children.push(p.child);
+    const proxy = async (zip: boolean, log: boolean, script?: string) => {
+      const p = await spawnRole(
+        [
+          '--role',
+          'proxy',
+          '--target',
+          String(upstream.port),
+          '--zipkin',
+          zip ? String(zipkin.port) : '0',
+          '--accesslog',
+          log ? '1' : '0',
+        ],
+        script,
+        prof,
+      );
+      proxies.push(p.child);
       return p;
     };
-    const scenarios: [string, Role][] = [
-      ['sidecar, no access log, no tracing', await proxy(false, false)],
-      ['sidecar + access log (default format)', await proxy(false, true)],
-      ['sidecar + Zipkin tracing (100%)', await proxy(true, false)],
-      ['sidecar + access log + tracing', await proxy(true, true)],
+    const rows: [key: string, name: string, zip: boolean, log: boolean][] = [
+      ['bare', 'sidecar, no access log, no tracing', false, false],
+      ['log', 'sidecar + access log (default format)', false, true],
+      ['trace', 'sidecar + Zipkin tracing (100%)', true, false],
+      ['both', 'sidecar + access log + tracing', true, true],
     ];
-    for (const [, p] of scenarios) await load(p, 1, connections); // warm-up
+    const scenarios: [string, Role][] = [];
+    for (const [key, name, zip, log] of rows) {
+      if (!only.includes(key)) continue;
+      scenarios.push([name, await proxy(zip, log)]);
+      if (baseline && key !== 'bare')
+        scenarios.push([`${name}, baseline ${baseline}`, await proxy(zip, log, baseline)]);
+    }
+    for (const [, p] of scenarios) await load(p, 1, connections, rate, dir); // warm-up
     const results = new Map<string, Sample[]>(scenarios.map(([n]) => [n, []]));
     for (let r = 0; r < rounds; r++) {
-      for (const [name, p] of scenarios) (results.get(name) as Sample[]).push(await load(p, seconds, connections));
+      // Every other round runs the rows in reverse, so no row always follows the same neighbour.
+      const order = r % 2 ? [...scenarios].reverse() : scenarios;
+      for (const [name, p] of order)
+        (results.get(name) as Sample[]).push(await load(p, seconds, connections, rate, dir));
     }
     const base = median((results.get(scenarios[0][0]) as Sample[]).map((s) => s.rps));
     const baseCpu = median((results.get(scenarios[0][0]) as Sample[]).map((s) => s.cpu));
+    const how = rate > 0 ? `h2load paced at ${rate} req/s` : 'autocannon at saturation';
     console.log(
-      `\n### Proxy telemetry cost (${rounds} interleaved rounds × ${seconds}s, ${connections} connections, autocannon)\n`,
+      `\n### Proxy telemetry cost (${rounds} interleaved rounds × ${seconds}s, ${connections} connections, ${how})\n`,
     );
     console.log(
       `Load average ${loadavg()
         .map((x) => x.toFixed(2))
-        .join(' / ')} at the end.\n`,
+        .join(' / ')} at the end. Ratios and "extra" are to the first row.\n`,
     );
     console.log(
-      '| sidecar | req/s (median) | ratio to bare sidecar | proxy CPU ms per 1000 req | extra over bare | p50 ms | p99 ms | errors |',
+      '| sidecar | req/s (median) | ratio to first row | proxy CPU ms per 1000 req (median, min..max) | extra over first row | p50 ms | p99 ms | errors |',
     );
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const [name] of scenarios) {
       const s = results.get(name) as Sample[];
       const rps = median(s.map((x) => x.rps));
-      const cpu = median(s.map((x) => x.cpu));
+      const cpus = s.map((x) => x.cpu);
+      const cpu = median(cpus);
       console.log(
-        `| ${name} | ${Math.round(rps)} | ${(rps / base).toFixed(2)} | ${cpu.toFixed(1)} | ${(cpu - baseCpu).toFixed(1)} | ${median(s.map((x) => x.p50))} | ${median(s.map((x) => x.p99))} | ${s.reduce((a, x) => a + x.errors, 0)} |`,
+        `| ${name} | ${Math.round(rps)} | ${(rps / base).toFixed(2)} | ${cpu.toFixed(1)} (${Math.min(...cpus).toFixed(1)}..${Math.max(...cpus).toFixed(1)}) | ${(cpu - baseCpu).toFixed(1)} | ${median(s.map((x) => x.p50))} | ${median(s.map((x) => x.p99))} | ${s.reduce((a, x) => a + x.errors, 0)} |`,
       );
     }
   } finally {
     for (const c of children) c.kill('SIGKILL');
+    // SIGINT lets a --cpu-prof process exit normally and write its profile.
+    await Promise.all(
+      proxies.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null) return resolve();
+            c.once('exit', () => resolve());
+            c.kill(prof ? 'SIGINT' : 'SIGKILL');
+          }),
+      ),
+    );
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

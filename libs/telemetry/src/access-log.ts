@@ -58,18 +58,19 @@ function header(h: Headers | undefined, name: string): string | undefined {
   return Array.isArray(v) ? v.join(',') : String(v);
 }
 
-function requestHeader(e: AccessLogEntry, name: string): string | undefined {
+/** A getter for one request header, the pseudo-headers read from the entry's fields. */
+function requestHeaderGetter(name: string): (e: AccessLogEntry) => string | undefined {
   switch (name) {
     case ':method':
-      return e.method;
+      return (e) => e.method;
     case ':path':
-      return e.path;
+      return (e) => e.path;
     case ':authority':
-      return e.authority ?? header(e.requestHeaders, 'host');
+      return (e) => e.authority ?? header(e.requestHeaders, 'host');
     case ':scheme':
-      return e.scheme;
+      return (e) => e.scheme;
     default:
-      return header(e.requestHeaders, name);
+      return (e) => header(e.requestHeaders, name);
   }
 }
 
@@ -125,18 +126,19 @@ function headerPart(kind: string, arg: string, format: string): Part {
   if (alternatives.length > 2 || alternatives.some((a) => a === '')) {
     throw telemetryErrors.error('TELEMETRY_ERR_ACCESS_LOG_FORMAT', { format, why: `bad header in %${kind}(${arg})%` });
   }
-  const get =
+  // Each alternative's getter is chosen here, once, not per request.
+  const getters = alternatives.map((n) =>
     kind === 'REQ'
-      ? (e: AccessLogEntry, n: string) => requestHeader(e, n)
+      ? requestHeaderGetter(n)
       : kind === 'RESP'
-        ? (e: AccessLogEntry, n: string) => header(e.responseHeaders, n)
-        : (e: AccessLogEntry, n: string) => header(e.responseTrailers, n);
+        ? (e: AccessLogEntry) => header(e.responseHeaders, n)
+        : (e: AccessLogEntry) => header(e.responseTrailers, n),
+  );
+  const [a, b] = getters;
+  if (b === undefined) return a;
   return (e) => {
-    for (const name of alternatives) {
-      const v = get(e, name);
-      if (v !== undefined && v !== '') return v;
-    }
-    return undefined;
+    const v = a(e);
+    return v !== undefined && v !== '' ? v : b(e);
   };
 }
 
@@ -201,16 +203,26 @@ export type AccessLogFormatter = (entry: AccessLogEntry) => string;
 /** Compiles an Envoy text format (defaults to Envoy's default format). Throws on unknown operators. */
 export function compileTextFormat(format: string = ENVOY_DEFAULT_FORMAT): AccessLogFormatter {
   const { parts } = compile(format);
+  // Literal text and operators apart: literals[i] goes before operators[i], the last literal after.
+  const literals: string[] = [''];
+  const operators: Part[] = [];
+  for (const p of parts) {
+    if (typeof p === 'string') literals[literals.length - 1] += p;
+    else {
+      operators.push(p);
+      literals.push('');
+    }
+  }
+  const n = operators.length;
+  const tail = literals[n];
   return (e) => {
     let out = '';
-    for (const p of parts) {
-      if (typeof p === 'string') out += p;
-      else {
-        const v = p(e);
-        out += v === undefined || v === '' ? '-' : String(v);
-      }
+    for (let i = 0; i < n; i++) {
+      const v = operators[i](e);
+      out += literals[i];
+      out += v === undefined || v === '' ? '-' : typeof v === 'string' ? v : String(v);
     }
-    return out;
+    return out + tail;
   };
 }
 

@@ -92,6 +92,38 @@ describe('formatting', () => {
   });
 });
 
+describe('parseB3 edge cases', () => {
+  it('trims values, reads hex and flags case-insensitively, and keeps the exact decision rules', () => {
+    expect(parseB3({ b3: ` ${T.toUpperCase()}-${S}-D-${P} ` }).context).toEqual({
+      traceId: T,
+      spanId: S,
+      parentSpanId: P,
+      sampled: true,
+      debug: true,
+    });
+    expect(parseB3({ b3: 'D' })).toEqual({ sampled: true, debug: true });
+    // `true` is a valid x-b3-sampled value but not a b3 header on its own, nor an x-b3-flags value.
+    expect(parseB3({ b3: 'true' })).toEqual({});
+    expect(parseB3({ 'x-b3-flags': 'true', 'x-b3-sampled': 'True' })).toEqual({ sampled: true });
+    expect(parseB3({ 'x-b3-sampled': 'd' })).toEqual({ sampled: true, debug: true });
+    expect(parseB3({ 'x-b3-sampled': 'yes' })).toEqual({});
+  });
+
+  it('rejects ids of the wrong length or alphabet, inner spaces, and an invalid b3 parent', () => {
+    expect(parseB3({ 'x-b3-traceid': T.slice(0, 20), 'x-b3-spanid': S }).context).toBeUndefined();
+    expect(parseB3({ 'x-b3-traceid': T, 'x-b3-spanid': `${S.slice(0, 15)}g` }).context).toBeUndefined();
+    expect(parseB3({ b3: `${T} -${S}` }).context).toBeUndefined();
+    expect(parseB3({ b3: `${T}-${S}-1-xyz`, 'x-b3-sampled': '0' })).toEqual({ sampled: false });
+    const r = parseB3({
+      'x-b3-traceid': ` ${T} `,
+      'x-b3-spanid': [S, 'ffffffffffffffff'],
+      'x-b3-parentspanid': '0'.repeat(16),
+    });
+    expect(r.context).toEqual({ traceId: T, spanId: S });
+    expect(r.context && 'parentSpanId' in r.context).toBe(false);
+  });
+});
+
 describe('ids', () => {
   it('makes children of the same trace with the parent span as parent', () => {
     const random = new SeededRandom(7);
@@ -109,7 +141,14 @@ describe('ids', () => {
     for (let i = 0; i < 2000; i++) ids.add(randomHexId(systemRandom));
     expect(ids.size).toBe(2000);
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{16}$/);
-    expect(rootContext(systemRandom).traceId).toMatch(/^[0-9a-f]{32}$/);
+    const roots = Array.from({ length: 300 }, () => rootContext(systemRandom, true));
+    for (const r of roots) {
+      expect(r.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(r.spanId).toMatch(/^[0-9a-f]{16}$/);
+      expect(r.sampled).toBe(true);
+    }
+    expect(new Set(roots.map((r) => r.traceId + r.spanId)).size).toBe(300);
+    expect(rootContext(systemRandom, undefined, 8).traceId).toMatch(/^[0-9a-f]{16}$/);
   });
 
   it('never returns an all-zero id', () => {

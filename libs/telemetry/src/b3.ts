@@ -30,37 +30,76 @@ export type HeaderBag = Record<string, string | string[] | undefined>;
 
 export const B3_HEADERS = ['x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'x-b3-flags', 'b3'];
 
-const TRACE_ID = /^([0-9a-f]{16}|[0-9a-f]{32})$/;
-const SPAN_ID = /^[0-9a-f]{16}$/;
-const ZERO = /^0+$/;
-
+/** A header's (first) value, trimmed; undefined when absent. */
 function first(headers: HeaderBag, name: string): string | undefined {
   const v = headers[name];
-  const s = Array.isArray(v) ? v[0] : v;
-  return s === undefined ? undefined : s.trim().toLowerCase();
+  if (v === undefined) return undefined;
+  const s = typeof v === 'string' ? v : Array.isArray(v) ? v[0] : String(v);
+  return s === undefined ? undefined : s.trim();
 }
 
-function sampling(value: string | undefined): { sampled?: boolean; debug?: boolean } {
+/** A sampling decision (`1`/`true`, `0`/`false`, `d`), case-insensitive; undefined otherwise. */
+function decision(value: string | undefined): 0 | 1 | 2 | undefined {
   switch (value) {
     case '1':
     case 'true':
-      return { sampled: true };
+      return 1;
     case '0':
     case 'false':
-      return { sampled: false };
+      return 0;
     case 'd':
-      return { sampled: true, debug: true };
-    default:
-      return {};
+      return 2;
+    case undefined:
+      return undefined;
+    default: {
+      const lower = value.toLowerCase();
+      return lower === value ? undefined : decision(lower);
+    }
   }
 }
 
-const validTrace = (id: string | undefined): id is string => !!id && TRACE_ID.test(id) && !ZERO.test(id);
-const validSpan = (id: string | undefined): id is string => !!id && SPAN_ID.test(id) && !ZERO.test(id);
+/**
+ * `s` as a lower-case hex id of 16 characters (or 32 when `trace`), not all zeros; undefined when
+ * it is not one. A character loop instead of regular expressions: a request from another sidecar
+ * carries three ids, and this is on every request's path.
+ */
+function hexId(s: string | undefined, trace: boolean): string | undefined {
+  if (s === undefined) return undefined;
+  const n = s.length;
+  if (n !== 16 && !(trace && n === 32)) return undefined;
+  let zero = true;
+  let upper = false;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 48) continue;
+    zero = false;
+    if ((c > 48 && c <= 57) || (c >= 97 && c <= 102)) continue;
+    if (c >= 65 && c <= 70) upper = true;
+    else return undefined;
+  }
+  if (zero) return undefined;
+  return upper ? s.toLowerCase() : s;
+}
+
+/** The incoming B3 result for a decision and an optional context (which carries the same decision). */
+function incomingOf(d: 0 | 1 | 2 | undefined, traceId?: string, spanId?: string, parentSpanId?: string): IncomingB3 {
+  const out: IncomingB3 = {};
+  if (d !== undefined) out.sampled = d !== 0;
+  if (d === 2) out.debug = true;
+  if (traceId !== undefined && spanId !== undefined) {
+    const context: TraceContext = { traceId, spanId };
+    if (parentSpanId !== undefined) context.parentSpanId = parentSpanId;
+    if (d !== undefined) context.sampled = d !== 0;
+    if (d === 2) context.debug = true;
+    out.context = context;
+  }
+  return out;
+}
 
 /**
  * Reads B3 from request headers (names lower-case, as node:http gives them). A valid `b3` header
- * wins; an invalid one falls back to the `x-b3-*` headers. Invalid ids are ignored.
+ * wins; an invalid one falls back to the `x-b3-*` headers. Invalid ids are ignored. Values are
+ * trimmed and case-insensitive (ids come out lower-case).
  */
 export function parseB3(headers: HeaderBag): IncomingB3 {
   if (
@@ -74,26 +113,25 @@ export function parseB3(headers: HeaderBag): IncomingB3 {
   const single = first(headers, 'b3');
   if (single !== undefined) {
     const parts = single.split('-');
-    if (parts.length === 1 && ['0', '1', 'd'].includes(parts[0])) return sampling(parts[0]);
-    const [traceId, spanId, flag, parentSpanId] = parts;
-    if (validTrace(traceId) && validSpan(spanId) && (parentSpanId === undefined || validSpan(parentSpanId))) {
-      const s = sampling(flag);
-      return { ...s, context: { traceId, spanId, ...(parentSpanId ? { parentSpanId } : {}), ...s } };
+    if (parts.length === 1) {
+      const d = decision(parts[0]);
+      // Only `0`, `1` and `d` are valid alone (not `true`/`false`).
+      if (d !== undefined && parts[0].length === 1) return incomingOf(d);
+    }
+    const traceId = hexId(parts[0], true);
+    const spanId = hexId(parts[1], false);
+    const parentSpanId = hexId(parts[3], false);
+    if (traceId !== undefined && spanId !== undefined && (parts[3] === undefined || parentSpanId !== undefined)) {
+      return incomingOf(decision(parts[2]), traceId, spanId, parentSpanId);
     }
   }
-  const flags = first(headers, 'x-b3-flags') === '1';
-  const s = sampling(first(headers, 'x-b3-sampled'));
-  const decision = flags ? { sampled: true, debug: true } : s;
-  const traceId = first(headers, 'x-b3-traceid');
-  const spanId = first(headers, 'x-b3-spanid');
-  const parentSpanId = first(headers, 'x-b3-parentspanid');
-  if (validTrace(traceId) && validSpan(spanId)) {
-    return {
-      ...decision,
-      context: { traceId, spanId, ...(validSpan(parentSpanId) ? { parentSpanId } : {}), ...decision },
-    };
+  const d = first(headers, 'x-b3-flags') === '1' ? 2 : decision(first(headers, 'x-b3-sampled'));
+  const traceId = hexId(first(headers, 'x-b3-traceid'), true);
+  const spanId = hexId(first(headers, 'x-b3-spanid'), false);
+  if (traceId !== undefined && spanId !== undefined) {
+    return incomingOf(d, traceId, spanId, hexId(first(headers, 'x-b3-parentspanid'), false));
   }
-  return decision;
+  return incomingOf(d);
 }
 
 /** The multi-header form, to put on a forwarded request. */
@@ -150,6 +188,8 @@ function pooledHex(bytes: number): string {
   return s;
 }
 
+const ZEROS = '0'.repeat(64);
+
 /**
  * `bytes` (a multiple of 4) random bytes as lower-case hex, never all zeros. With the system
  * source the bytes come from a crypto pool (hex encoded natively); an injected Random (tests,
@@ -166,22 +206,32 @@ export function randomHexId(random: Random, bytes = 8): string {
           .padStart(8, '0');
       }
     }
-    if (!ZERO.test(s)) return s;
+    if (!ZEROS.startsWith(s)) return s;
   }
 }
 
-/** A new root context (128-bit trace id, like Envoy's Zipkin tracer with `trace_id_128bit`). */
+/**
+ * A new root context (128-bit trace id, like Envoy's Zipkin tracer with `trace_id_128bit`). With
+ * the system source both ids come from one hex encoding of the pool (one native call, not two).
+ */
 export function rootContext(random: Random, sampled?: boolean, traceIdBytes = 16): TraceContext {
+  if (random === systemRandom) {
+    const hex = pooledHex(traceIdBytes + 8);
+    const traceId = hex.slice(0, traceIdBytes * 2);
+    const spanId = hex.slice(traceIdBytes * 2);
+    if (!ZEROS.startsWith(traceId) && !ZEROS.startsWith(spanId)) return { traceId, spanId, sampled };
+  }
   return { traceId: randomHexId(random, traceIdBytes), spanId: randomHexId(random), sampled };
 }
 
 /** A child of `parent`: same trace, new span id, parent = the parent's span. */
 export function childContext(parent: TraceContext, random: Random): TraceContext {
-  return {
+  const ctx: TraceContext = {
     traceId: parent.traceId,
     spanId: randomHexId(random),
     parentSpanId: parent.spanId,
     sampled: parent.sampled,
-    ...(parent.debug ? { debug: true } : {}),
   };
+  if (parent.debug) ctx.debug = true;
+  return ctx;
 }

@@ -41,6 +41,18 @@ describe('Tracer', () => {
     expect(z.tags).toEqual({ 'http.status_code': '200' });
   });
 
+  it('setTags adopts a first tag set and merges into existing tags', () => {
+    const { exporter, tracer } = setup();
+    const a = tracer.startSpan({ name: 'a', kind: 'SERVER' });
+    a.setTags({ component: 'proxy', 'http.status_code': '200' }).finish();
+    const b = tracer.startSpan({ name: 'b', kind: 'SERVER', tags: { peer: 'x' } });
+    b.setTag('error', true).setTags({ component: 'proxy', peer: 'y' }).finish();
+    expect(exporter.spans.map((s) => s.tags)).toEqual([
+      { component: 'proxy', 'http.status_code': '200' },
+      { peer: 'y', error: 'true', component: 'proxy' },
+    ]);
+  });
+
   it('propagates its own span id to the next hop', () => {
     const { tracer } = setup();
     const span = tracer.startSpan({ name: 'out', kind: 'CLIENT' });

@@ -33,7 +33,9 @@ export interface StartSpanOptions {
 }
 
 export class Span {
-  private readonly tags: Record<string, string>;
+  private tags: Record<string, string>;
+  /** No tag set yet (setTags may adopt its argument). */
+  private empty: boolean;
   private finished = false;
 
   constructor(
@@ -46,6 +48,7 @@ export class Span {
     private remoteEndpoint?: ZipkinEndpoint,
   ) {
     this.tags = tags ? { ...tags } : {};
+    this.empty = tags === undefined;
   }
 
   get sampled(): boolean {
@@ -54,6 +57,20 @@ export class Span {
 
   setTag(key: string, value: string | number | boolean): this {
     this.tags[key] = String(value);
+    this.empty = false;
+    return this;
+  }
+
+  /**
+   * Sets several tags at once. When the span has none yet, `tags` itself becomes its tag object
+   * (not copied: the caller hands it over), so a caller that builds the whole set as one object
+   * literal gives the encoder an object of one fixed shape instead of one grown key by key.
+   */
+  setTags(tags: Record<string, string>): this {
+    if (this.empty) {
+      this.tags = tags;
+      this.empty = false;
+    } else Object.assign(this.tags, tags);
     return this;
   }
 

@@ -8,7 +8,7 @@
 import type { FieldError } from '@tsmesh/core';
 import { parseB3, writeB3Headers, type SpanKind, type Tracer } from '@tsmesh/telemetry';
 import type { Msg } from '../engine/types';
-import type { HttpFilter, HttpFilterFactory, HttpStreamContext, ResponseHeadersView } from '../filters/types';
+import type { HttpFilter, HttpFilterFactory, HttpStreamContext } from '../filters/types';
 
 export const TRACING_FILTER_NAME = 'tsmesh.filters.http.tracing';
 export const TRACING_FILTER_TYPE = 'type.googleapis.com/tsmesh.filters.http.tracing.v1.Tracing';
@@ -54,10 +54,6 @@ class TracingStreamFilter implements HttpFilter {
     writeB3Headers(ctx.headers, span.context);
   }
 
-  onResponse(_ctx: HttpStreamContext, response: ResponseHeadersView): void {
-    this.span?.setTag('http.status_code', response.status);
-  }
-
   onComplete(ctx: HttpStreamContext): void {
     const span = this.span;
     if (!span) return;
@@ -65,23 +61,26 @@ class TracingStreamFilter implements HttpFilter {
     // Unsampled spans are never exported: skip building their tags.
     if (!span.sampled) return span.finish();
     const info = ctx.info;
-    span
-      .setTag('component', 'proxy')
-      .setTag('node_id', this.config.nodeId)
-      .setTag('http.method', ctx.method)
-      .setTag('http.url', `${ctx.scheme}://${ctx.authority}${ctx.path}`)
-      .setTag('http.protocol', info.protocol)
-      .setTag('http.status_code', info.responseCode)
-      .setTag('request_size', info.bytesReceived)
-      .setTag('response_size', info.bytesSent)
-      .setTag('response_flags', info.responseFlags.length ? info.responseFlags.join(',') : '-')
-      .setTag('upstream_cluster', info.upstreamCluster ?? '-');
+    // Envoy's tags, built as one object literal (one shape, no per-tag call); the status code is
+    // the stream's final one, so no tag is needed when response headers pass.
+    const tags: Record<string, string> = {
+      component: 'proxy',
+      node_id: this.config.nodeId,
+      'http.method': ctx.method,
+      'http.url': `${ctx.scheme}://${ctx.authority}${ctx.path}`,
+      'http.protocol': info.protocol,
+      'http.status_code': String(info.responseCode),
+      request_size: String(info.bytesReceived),
+      response_size: String(info.bytesSent),
+      response_flags: info.responseFlags.length ? info.responseFlags.join(',') : '-',
+      upstream_cluster: info.upstreamCluster ?? '-',
+    };
     const rid = header(ctx, 'x-request-id');
-    if (rid) span.setTag('guid:x-request-id', rid);
+    if (rid) tags['guid:x-request-id'] = rid;
     const ua = header(ctx, 'user-agent');
-    if (ua) span.setTag('user_agent', ua);
-    if (info.responseCode >= 500 || info.responseCode === 0) span.setTag('error', true);
-    span.finish();
+    if (ua) tags['user_agent'] = ua;
+    if (info.responseCode >= 500 || info.responseCode === 0) tags['error'] = 'true';
+    span.setTags(tags).finish();
   }
 }
 
