@@ -85,6 +85,28 @@ describe('decodeReportRequest', () => {
   });
 });
 
+describe('decodeReportRequest: names', () => {
+  it('takes names from the default_words and from the own words of an entry, and rejects an index outside them', () => {
+    const bytes = (attributes: unknown[]) =>
+      Buffer.from(encode('istio.mixer.v1.ReportRequest', { attributes, default_words: ['x.name', 'v1'] }));
+    const out = decodeReportRequest(
+      bytes([
+        { strings: { '-1': -2 } },
+        { words: ['own.name', 'own value'], strings: { '-1': -2 } },
+        { strings: { '-2': -1, '-1': -1 } },
+      ]),
+    );
+    expect(out.map((b) => b.toRecord())).toEqual([
+      { 'x.name': 'v1' },
+      { 'x.name': 'v1', 'own.name': 'own value' },
+      { 'x.name': 'x.name', 'own.name': 'own value', v1: 'x.name' },
+    ]);
+    expect(() => decodeReportRequest(bytes([{ strings: { '-1': -2 } }, { strings: { '-3': -1 } }]))).toThrow(
+      /not in the message dictionary/,
+    );
+  });
+});
+
 describe('decodeReportRequest: prev and changed (what Mixer may keep from the entry before)', () => {
   it('DELTA_ENCODING: each entry names the entry before it and the attributes it set; the rest are the same values', () => {
     const a = realistic().set('response.code', 200);

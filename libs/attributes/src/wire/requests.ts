@@ -84,6 +84,9 @@ export function readCompressedInto<B extends AttributeSink>(
   }
   const words = own ?? defaultWords;
   const w = (i: number) => lookupWord(i, globalWords, words);
+  // a Report entry without words of its own: its names are indexes into the words all entries of
+  // the request share, so the accumulator knows each one's slot after the first entry
+  const acc = own === null && bag instanceof Accumulator ? bag : null;
   // pass 2: the typed maps, each entry {1: sint32 name, 2: value}
   r.pos = start;
   let pairs: number[] | null = null;
@@ -151,36 +154,51 @@ export function readCompressedInto<B extends AttributeSink>(
           break;
       }
     }
-    const name = w(key);
+    let slot = -1;
+    let name = '';
+    if (acc !== null) slot = acc.slotOfKey(key, globalWords, words);
+    else name = w(key);
+    let value: AttributeValue;
+    let type: ValueType;
     switch (field) {
       case 2:
-        bag.set(name, w(num), 'STRING');
+        value = w(num);
+        type = 'STRING';
         break;
       case 3:
-        bag.set(name, num, 'INT64');
+        value = num;
+        type = 'INT64';
         break;
       case 4:
-        bag.set(name, num, 'DOUBLE');
+        value = num;
+        type = 'DOUBLE';
         break;
       case 5:
-        bag.set(name, flag, 'BOOL');
+        value = flag;
+        type = 'BOOL';
         break;
       case 6:
-        bag.set(name, new Date(num), 'TIMESTAMP');
+        value = new Date(num);
+        type = 'TIMESTAMP';
         break;
       case 7:
-        bag.set(name, num, 'DURATION');
+        value = num;
+        type = 'DURATION';
         break;
       case 8:
-        bag.set(name, bytes ?? new Uint8Array(0), 'IP_ADDRESS');
+        value = bytes ?? new Uint8Array(0);
+        type = 'IP_ADDRESS';
         break;
-      case 9: {
+      default: {
+        // 9
         const m: Record<string, string> = {};
         if (map) for (let i = 0; i < map.length; i += 2) m[w(map[i])] = w(map[i + 1]);
-        bag.set(name, m as StringMap, 'STRING_MAP');
-        break;
+        value = m as StringMap;
+        type = 'STRING_MAP';
       }
     }
+    if (acc !== null) acc.setSlot(slot, value, type);
+    else bag.set(name, value, type);
   }
   return bag;
 }
@@ -330,9 +348,25 @@ class Accumulator implements AttributeSink {
   /** Names set since the last `bag()`. */
   changed: string[] = [];
   private last: ReportBag | null = null;
+  /** The slot of each name index (global dictionary, and the request's default_words), once seen. */
+  private readonly globalSlots: number[] = [];
+  private readonly localSlots: number[] = [];
   constructor(private readonly slots: Slots) {}
   set(name: string, value: AttributeValue, type: ValueType): void {
-    const i = this.slots.slot(name);
+    this.setSlot(this.slots.slot(name), value, type);
+  }
+  /** The slot of the name at `key` in `globalWords` / `words` (the same words for every call). */
+  slotOfKey(key: number, globalWords: readonly string[], words: readonly string[]): number {
+    const cache = key >= 0 ? this.globalSlots : this.localSlots;
+    const at = key >= 0 ? key : -key - 1;
+    let i = cache[at];
+    if (i === undefined) {
+      i = this.slots.slot(lookupWord(key, globalWords, words));
+      cache[at] = i;
+    }
+    return i;
+  }
+  setSlot(i: number, value: AttributeValue, type: ValueType): void {
     this.values[i] = value;
     if (this.types[i] !== type) {
       if (this.typesShared) {
@@ -341,7 +375,7 @@ class Accumulator implements AttributeSink {
       }
       this.types[i] = type;
     }
-    this.changed.push(name);
+    this.changed.push(this.slots.names[i]);
   }
   /** The state now as a bag of its own (`take`: hand the arrays over and start empty). */
   bag(take: boolean): ReportBag {
