@@ -12,7 +12,7 @@
  *   node tools/bench/run.mjs mixer [--requests 20000] [--seconds 5] [--mixer <main.js>] [--baseline <old mixer main.js>]
  *   node tools/bench/run.mjs mixer --in-process [--rounds 20] [--batches 20] [--metrics-out <file>] > <log file>
  *   node tools/bench/run.mjs mixer --paced [--rounds 6] [--seconds 5] [--mixer <main.js>] [--baseline <main.js>]
- *     [--mixer-cpu-prof <dir>]
+ *     [--mixer-cpu-prof <dir>] [--mixer-node-args "<node flags>"] [--baseline-node-args "<node flags>"]
  *
  * --in-process: the Mixer's Report path alone, in this process, from the sources (no gRPC, no
  * child process): sidecar-like ReportRequest bytes (two sidecars' batches of 1,000 entries, source
@@ -102,6 +102,9 @@ spec:
  * sidecarReport, 8 different batches each), nothing else running. CPU per entry from /proc over
  * each window (+1 s settle), split into the main thread and the others (V8's GC and compiler
  * threads, libuv). With --baseline, the two Mixers take turns window by window.
+ * --mixer-node-args / --baseline-node-args: node flags for that Mixer's command line (flags V8
+ * reads once at heap set-up, e.g. --no-memory-reducer, can only come from there); the baseline
+ * may be the same main.js, so a flag's effect is an A/B in one run.
  */
 async function paced(): Promise<void> {
   const rounds = arg('rounds', 6);
@@ -109,14 +112,20 @@ async function paced(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'mixer-paced-'));
   const start = async (main: string, name: string) => {
     const prof = pathArg('mixer-cpu-prof', '');
+    const flags = pathArg(`${name}-node-args`, '').split(/\s+/).filter(Boolean);
     const { child, addresses } = await startMixerProcess({
       main,
       args: ['--mode=telemetry', '--grpc-address=127.0.0.1:0', '--prometheus-address=', '--monitoring-address='],
       logFile: join(dir, `${name}.log`),
       listeners: ['grpc'],
-      nodeArgs: prof ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${prof}`] : [],
+      nodeArgs: [...flags, ...(prof ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${prof}`] : [])],
     });
-    return { name, main, child, client: plainClient(addresses['grpc']) };
+    return {
+      name,
+      main: flags.length ? `${main} ${flags.join(' ')}` : main,
+      child,
+      client: plainClient(addresses['grpc']),
+    };
   };
   const threads = (pid: number) => {
     let main = 0;
@@ -177,7 +186,7 @@ async function paced(): Promise<void> {
     console.log(`| median | ${mixers.map((m) => cell(medRow, m.name)).join(' | ')} |`);
     if (BASELINE)
       console.log(
-        `\nmixer / baseline per round: ${rows.map((x) => ((x['mixer.main'] + x['mixer.other']) / (x['baseline.main'] + x['baseline.other'])).toFixed(2)).join(' ')} (${MIXER} vs ${BASELINE})`,
+        `\nmixer / baseline per round: ${rows.map((x) => ((x['mixer.main'] + x['mixer.other']) / (x['baseline.main'] + x['baseline.other'])).toFixed(2)).join(' ')} (${mixers[0].main} vs ${mixers[1].main})`,
       );
   } finally {
     for (const m of mixers) {
