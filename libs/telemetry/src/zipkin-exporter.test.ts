@@ -81,6 +81,45 @@ describe('ZipkinExporter', () => {
     await exporter.shutdown();
   });
 
+  it('sends the JSON.stringify bytes of each span, in order, across buffer growth and non-ASCII text', async () => {
+    const bodies: Buffer[] = [];
+    const raw = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push(Buffer.concat(chunks));
+        res.writeHead(202).end();
+      });
+    });
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+    const exporter = new ZipkinExporter({
+      collector: `127.0.0.1:${(raw.address() as AddressInfo).port}`,
+      minFlushSpans: 1000,
+      maxBatch: 150,
+      clock: new FakeClock(),
+    });
+    const spans = Array.from({ length: 200 }, (_, i) => ({
+      ...span(i.toString(16).padStart(16, '0')),
+      // 200 spans of ~400 bytes outgrow the first 16 KiB buffer several times.
+      tags: {
+        'http.url': `http://a/${'x'.repeat(300)}/${i}`,
+        user_agent: 'naïve ☃ "q" \\ \u0001 \ud83d',
+        n: String(i),
+      },
+    }));
+    for (const s of spans) exporter.export(s);
+    expect(exporter.queued()).toBe(200);
+    await exporter.flush();
+    expect(exporter.queued()).toBe(0);
+    const expected = [spans.slice(0, 150), spans.slice(150)].map((b) =>
+      Buffer.from(`[${b.map((s) => JSON.stringify(s)).join(',')}]`),
+    );
+    expect(bodies).toEqual(expected);
+    expect(exporter.stats()['tracing.zipkin.spans_sent']).toBe(200);
+    await exporter.shutdown();
+    await new Promise<void>((r) => raw.close(() => r()));
+  });
+
   it('sends at most maxBatch spans per POST', async () => {
     const exporter = new ZipkinExporter({
       collector: address,

@@ -11,6 +11,12 @@
  * which at 1000 spans/s in 5-span reports was most of its tracing cost (still ~1 % of a core at
  * 10 reports/s, hence 500 ms). One POST is in flight at a time; failures are counted and the
  * batch is dropped. Stat names follow Envoy's `tracing.zipkin.*`.
+ *
+ * Queued spans are kept as UTF-8 bytes in one growing buffer per batch rather than as strings:
+ * a span's JSON then dies young (a queued string waits up to 500 ms, long enough to be copied by
+ * young-generation collections and promoted), and a report is a slice of that buffer instead of a
+ * join of hundreds of strings and a second encode of the whole body. Measured in Node 20 (JSON of
+ * a sidecar span, 500-span batches): 0.57-0.87 of the time of queued strings + join + Buffer.from.
  */
 import http from 'node:http';
 import { systemClock, type Clock, type TimerHandle } from '@tsmesh/core';
@@ -46,6 +52,35 @@ export interface ZipkinExporterStats {
   'tracing.zipkin.timer_flushed': number;
 }
 
+/** Encoded spans waiting for one report: `[` then the spans separated by `,`, as UTF-8 bytes. */
+class Batch {
+  buf: Buffer;
+  len = 0;
+  count = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  add(json: string): void {
+    // A UTF-16 code unit is at most 3 UTF-8 bytes; +1 for the separator, +1 for the closing `]`.
+    const need = this.len + json.length * 3 + 2;
+    if (need > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(grown, 0, 0, this.len);
+      this.buf = grown;
+    }
+    this.buf[this.len++] = this.count === 0 ? 0x5b /* [ */ : 0x2c; /* , */
+    this.len += this.buf.write(json, this.len, 'utf8');
+    this.count++;
+  }
+
+  /** The POST body (the JSON array). */
+  body(): Buffer {
+    this.buf[this.len] = 0x5d; /* ] */
+    return this.buf.subarray(0, this.len + 1);
+  }
+}
+
 /** Parses `host:port` or `http://host:port/path` into an http URL. */
 export function collectorUrl(collector: string, path = '/api/v2/spans'): URL {
   if (/^https?:\/\//.test(collector)) return new URL(collector);
@@ -62,8 +97,11 @@ export class ZipkinExporter implements SpanExporter {
   private readonly clock: Clock;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   private readonly timer: TimerHandle;
-  /** Encoded spans (each a JSON object) waiting for a report. */
-  private queue: string[] = [];
+  /** Encoded spans waiting for a report, in batches of at most maxBatch spans. */
+  private queue: Batch[] = [];
+  private queuedSpans = 0;
+  /** Size of the last batch sent: a new batch starts at that size, so it rarely has to grow. */
+  private batchBytes = 16 * 1024;
   private inflight: Promise<void> | undefined;
   private due: TimerHandle | undefined;
   private lastReportAt = -Infinity;
@@ -87,7 +125,7 @@ export class ZipkinExporter implements SpanExporter {
     this.onCount = options.onCount;
     this.clock = options.clock ?? systemClock;
     this.timer = this.clock.setInterval(() => {
-      if (this.queue.length === 0) return;
+      if (this.queuedSpans === 0) return;
       this.count('tracing.zipkin.timer_flushed', 1);
       void this.flush();
     }, options.flushIntervalMs ?? 5000);
@@ -103,16 +141,22 @@ export class ZipkinExporter implements SpanExporter {
   }
 
   queued(): number {
-    return this.queue.length;
+    return this.queuedSpans;
   }
 
   export(span: ZipkinSpan): void {
-    if (this.stopped || this.queue.length >= this.maxQueue) {
+    if (this.stopped || this.queuedSpans >= this.maxQueue) {
       this.count('tracing.zipkin.spans_dropped', 1);
       return;
     }
-    this.queue.push(JSON.stringify(span));
-    if (this.queue.length >= this.minFlushSpans && !this.due) this.scheduleReport();
+    let batch = this.queue[this.queue.length - 1];
+    if (batch === undefined || batch.count >= this.maxBatch) {
+      batch = new Batch(this.batchBytes);
+      this.queue.push(batch);
+    }
+    batch.add(JSON.stringify(span));
+    this.queuedSpans++;
+    if (this.queuedSpans >= this.minFlushSpans && !this.due) this.scheduleReport();
   }
 
   /** Reports once `minReportIntervalMs` has passed since the previous report started. */
@@ -133,8 +177,10 @@ export class ZipkinExporter implements SpanExporter {
         await this.inflight;
         continue;
       }
-      const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
-      this.queue = batch === this.queue ? [] : this.queue.slice(this.maxBatch);
+      const batch = this.queue.shift() as Batch;
+      this.queuedSpans -= batch.count;
+      // Bounded so one burst does not keep every later batch large.
+      this.batchBytes = Math.min(Math.max(16 * 1024, batch.len + 1), 4 * 1024 * 1024);
       this.lastReportAt = this.clock.monotonic();
       this.inflight = this.post(batch).finally(() => (this.inflight = undefined));
       await this.inflight;
@@ -149,8 +195,8 @@ export class ZipkinExporter implements SpanExporter {
     this.agent.destroy();
   }
 
-  private post(batch: string[]): Promise<void> {
-    const body = Buffer.from(`[${batch.join(',')}]`);
+  private post(batch: Batch): Promise<void> {
+    const body = batch.body();
     return new Promise<void>((resolve) => {
       let done = false;
       const finish = (ok: boolean) => {
@@ -158,10 +204,10 @@ export class ZipkinExporter implements SpanExporter {
         done = true;
         if (ok) {
           this.count('tracing.zipkin.reports_sent', 1);
-          this.count('tracing.zipkin.spans_sent', batch.length);
+          this.count('tracing.zipkin.spans_sent', batch.count);
         } else {
           this.count('tracing.zipkin.reports_failed', 1);
-          this.count('tracing.zipkin.spans_dropped', batch.length);
+          this.count('tracing.zipkin.spans_dropped', batch.count);
         }
         resolve();
       };
