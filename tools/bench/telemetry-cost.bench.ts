@@ -27,16 +27,22 @@
  * esbuild from a git worktree of the commit to compare with, kept inside that worktree so its
  * packages resolve): ON-B then differs from ON in the sidecars' code (and, with --mixer-b, in the
  * Mixer too); without --mixer-b both pairs report to the one Mixer, so its counts cover both.
+ * --onb-filter no-forward|no-report|no-send gives the ON-B pair (same build unless --sidecar-b) a mixer
+ * filter with part of its work taken away (see variantFilter), so B − A is that part's cost.
+ * --gc-log <file> appends each role process's main-thread GC pauses by kind (count, ms; V8's
+ * kinds: 1 scavenge, 4 mark-sweep-compact, 8 incremental marking, 16 weak callbacks) and its
+ * total CPU to <file> when it stops.
  * --together runs the ON and ON-B loads at the same time (OFF still alone): both builds then see
  * the same contention from whatever else runs on the machine, so B − A is paired within one window
  * (each pair still gets --rate req/s; a shared Mixer's CPU is split by requests).
  * Build Mixer first: npx nx build mixer.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { BODY, cpuMs, roleUpstream, startMixerProcess } from './roles';
 import { addr, MIXER_CLUSTER, mixerFilter, staticCluster } from './sidecar-config';
@@ -115,10 +121,15 @@ interface Proc {
 
 function spawnRole(args: string[], env: Record<string, string> = {}, script = process.argv[1]): Promise<Proc> {
   const prof = arg('cpu-prof', '');
-  const child = spawn(process.execPath, [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), script, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    env: { ...process.env, ...env },
-  });
+  const gcLog = arg('gc-log', '') ? ['--gc-log', arg('gc-log', '')] : [];
+  const child = spawn(
+    process.execPath,
+    [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), script, ...args, ...gcLog],
+    {
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      env: { ...process.env, ...env },
+    },
+  );
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -136,6 +147,30 @@ const mixerProf = arg('mixer-cpu-prof', '');
 const mixerBMain = arg('mixer-b', '');
 const sidecarB = arg('sidecar-b', '');
 const together = process.argv.includes('--together');
+const onbFilter = arg('onb-filter', '');
+
+/**
+ * The ON-B pair's `mixer` filter with one part of its work taken away (--onb-filter), so B − A
+ * is that part's cost: `no-forward` (no forward_attributes: no x-istio-attributes header on the
+ * hop, nothing for the server to decode), `no-report` (the filter runs, copies the headers and
+ * forwards attributes, but the service config disables reports: nothing is built or encoded),
+ * `no-send` (Reports built and encoded as usual, but sent to a closed port, so each send fails at
+ * once: no HTTP/2 upload, and the Mixer does no work for this pair).
+ */
+function variantFilter(f: Msg, variant: string): Msg {
+  if (!variant) return f;
+  const typed = { ...(f['typed_config'] as Msg) };
+  if (variant === 'no-forward') delete typed['forward_attributes'];
+  else if (variant === 'no-send')
+    typed['transport'] = { ...(typed['transport'] as Msg), report_cluster: '127.0.0.1:1' };
+  else if (variant === 'no-report') {
+    const services = typed['service_configs'] as Record<string, Msg>;
+    typed['service_configs'] = Object.fromEntries(
+      Object.entries(services).map(([k, v]) => [k, { ...v, disable_report_calls: true }]),
+    );
+  } else throw new Error(`--onb-filter ${variant}: want no-forward, no-report or no-send`);
+  return { ...f, typed_config: typed };
+}
 
 /** The Mixer build --mode telemetry on free ports; resolves with its listeners from the log. */
 function startMixer(
@@ -226,6 +261,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function main(): Promise<void> {
   const role = arg('role', '');
   if (role) {
+    const gcLog = arg('gc-log', '');
+    if (gcLog) {
+      // main-thread GC pauses by kind over the process's life, appended as one line when it stops
+      const gc: Record<string, { n: number; ms: number }> = {};
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          const kind = String((e as { detail?: { kind?: number } }).detail?.kind ?? '?');
+          const k = (gc[kind] ??= { n: 0, ms: 0 });
+          k.n++;
+          k.ms += e.duration;
+        }
+      }).observe({ entryTypes: ['gc'] });
+      process.on('exit', () => {
+        const u = process.cpuUsage();
+        appendFileSync(
+          gcLog,
+          `${JSON.stringify({ name: arg('name', role), cpuMs: (u.user + u.system) / 1000, gc })}\n`,
+        );
+      });
+    }
     process.on('SIGINT', () => process.exit(0)); // so --cpu-prof writes its profile
     process.on('message', (m) => {
       if (m !== 'cpu') return;
@@ -257,8 +312,8 @@ async function main(): Promise<void> {
     if (mixerB) children.push(mixerB.child);
     const clusterOf = (m: { addresses: Record<string, string> }) =>
       staticCluster(MIXER_CLUSTER, Number(m.addresses['grpc'].split(':').pop()), { http2_protocol_options: {} });
-    const pair = async (name: string, reportTo: Msg | null, script?: string) => {
-      const filters = (d: 'inbound' | 'outbound') => (reportTo ? [mixerFilter(d)] : []);
+    const pair = async (name: string, reportTo: Msg | null, script?: string, variant = '') => {
+      const filters = (d: 'inbound' | 'outbound') => (reportTo ? [variantFilter(mixerFilter(d), variant)] : []);
       const extra = reportTo ? [reportTo] : [];
       const server = await spawnRole(
         ['--role', 'proxy', '--name', `${name}-server`],
@@ -293,7 +348,9 @@ async function main(): Promise<void> {
     const modes = {
       off: await pair('off', null),
       on: await pair('on', clusterOf(mixer)),
-      ...(mixerB || sidecarB ? { onB: await pair('onb', clusterOf(mixerB ?? mixer), sidecarB || undefined) } : {}),
+      ...(mixerB || sidecarB || onbFilter
+        ? { onB: await pair('onb', clusterOf(mixerB ?? mixer), sidecarB || undefined, onbFilter) }
+        : {}),
     };
 
     // Warm-up (JIT, pools, Mixer's adapters; --warmup s per mode), then the count baseline.
@@ -413,13 +470,13 @@ async function main(): Promise<void> {
         (reporters.length
           ? reporters.map((k) => `${k} +${(countAfter.get(k) ?? 0) - (countBefore.get(k) ?? 0)}`).join(', ')
           : 'none') +
-        `; requests sent on the ON path: ${sentOn}${mixerB || !sidecarB ? '' : ` + ${sentOnB} on ON-B (same Mixer) = ${sentOn + sentOnB}`}` +
+        `; requests sent on the ON path: ${sentOn}${mixerB || !modes.onB || onbFilter === 'no-report' || onbFilter === 'no-send' ? '' : ` + ${sentOnB} on ON-B (same Mixer) = ${sentOn + sentOnB}`}` +
         ` (each should be counted once by reporter="source" and once by "destination").`,
     );
-    if (sidecarB) {
+    if (sidecarB || onbFilter) {
       // The sidecars' Δ of each build from the same round's OFF, and B − A paired per round.
-      p(`
-Sidecars B (${sidecarB}) against the sidecars of this bundle, same rounds (ON and ON-B alternating in order):`);
+      const b = [sidecarB || 'this bundle', onbFilter ? `with --onb-filter ${onbFilter}` : ''].join(' ');
+      p(`\nSidecars B (${b}) against the sidecars of this bundle, same rounds (ON and ON-B alternating in order):`);
       p('\n| round | Δ ON ms/s | Δ ON-B ms/s | B − A ms/s |');
       p('| --- | --- | --- | --- |');
       results.forEach((x, i) =>
