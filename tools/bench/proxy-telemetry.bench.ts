@@ -8,7 +8,8 @@
  * bare sidecar.
  *
  *   node tools/bench/run.mjs proxy-telemetry [--duration 4] [--rounds 3] [--connections 16]
- *     [--paced <req/s>] [--baseline <bench bundle.js>] [--only bare,log,trace,both] [--cpu-prof <dir>]
+ *     [--paced <req/s>] [--baseline <bench bundle.js> [--together]] [--only bare,log,trace,both]
+ *     [--cpu-prof <dir>]
  *
  *   --paced <rate>: instead of autocannon at saturation, a fixed rate with h2load (`--h1
  *     -c<connections> --rps=<rate/connections>`, one h2load whose clients send together, as
@@ -17,11 +18,14 @@
  *   --baseline <bundle>: each telemetry row is repeated with its proxy process running from that
  *     bundle (e.g. tmp/bench/proxy-telemetry.js copied aside before a change), interleaved with
  *     this build's rows in every round, so an A/B sees the same machine load.
+ *   --together: with --baseline, each telemetry row and its baseline row are loaded at the same
+ *     time in every round (no separate bare row), and the table shows the per-round ratio of their
+ *     CPU per request: a paired A/B that a load change on the shared machine moves together.
  *   --only: the rows to run (default all four).
  *   --cpu-prof <dir>: the proxy processes run with `node --cpu-prof` and are stopped with SIGINT
  *     at the end, so each writes a .cpuprofile there.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,22 +108,32 @@ interface Sample {
   errors: number;
 }
 
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: 'ignore' });
+    child.on('exit', () => resolve());
+    child.on('error', () => resolve());
+  });
+}
+
 /** Fixed-rate load with h2load; latencies from its per-request log (start µs, status, duration µs). */
-function pacedLoad(port: number, seconds: number, connections: number, rate: number, dir: string): Omit<Sample, 'cpu'> {
-  const log = join(dir, 'h2load.log');
+async function pacedLoad(
+  port: number,
+  seconds: number,
+  connections: number,
+  rate: number,
+  dir: string,
+): Promise<Omit<Sample, 'cpu'>> {
+  const log = join(dir, `h2load-${port}.log`);
   rmSync(log, { force: true }); // h2load appends to an existing log
-  spawnSync(
-    'h2load',
-    [
-      '--h1',
-      `-c${connections}`,
-      `--rps=${rate / connections}`,
-      `-D${seconds}`,
-      `--log-file=${log}`,
-      `http://127.0.0.1:${port}/`,
-    ],
-    { stdio: 'ignore' },
-  );
+  await run('h2load', [
+    '--h1',
+    `-c${connections}`,
+    `--rps=${rate / connections}`,
+    `-D${seconds}`,
+    `--log-file=${log}`,
+    `http://127.0.0.1:${port}/`,
+  ]);
   const rows = readFileSync(log, 'utf8')
     .split('\n')
     .filter(Boolean)
@@ -140,7 +154,7 @@ function pacedLoad(port: number, seconds: number, connections: number, rate: num
 async function load(proxy: Role, seconds: number, connections: number, rate = 0, dir = ''): Promise<Sample> {
   const before = await cpuMs(proxy.child);
   if (rate > 0) {
-    const r = pacedLoad(proxy.port, seconds, connections, rate, dir);
+    const r = await pacedLoad(proxy.port, seconds, connections, rate, dir);
     const used = (await cpuMs(proxy.child)) - before;
     return { ...r, cpu: (used / Math.max(1, r.requests)) * 1000 };
   }
@@ -187,6 +201,8 @@ async function main(): Promise<void> {
   const baseline = arg('baseline', '');
   const only = arg('only', 'bare,log,trace,both').split(',');
   const prof = arg('cpu-prof', '');
+  const together = process.argv.includes('--together');
+  if (together && !baseline) throw new Error('--together needs --baseline');
   const dir = mkdtempSync(join(tmpdir(), 'proxy-telemetry-'));
   const children: ChildProcess[] = [];
   const proxies: ChildProcess[] = [];
@@ -226,6 +242,44 @@ async function main(): Promise<void> {
         scenarios.push([`${name}, baseline ${baseline}`, await proxy(zip, log, baseline)]);
     }
     for (const [, p] of scenarios) await load(p, 1, connections, rate, dir); // warm-up
+    if (together) {
+      // Each telemetry row and its baseline row are loaded at the same time, round after round,
+      // so both see the same machine; the per-round ratio of their CPU per request is the figure.
+      const pairs: { name: string; a: Role; b: Role; ratios: number[]; ca: number[]; cb: number[] }[] = [];
+      for (let i = 0; i + 1 < scenarios.length; i++) {
+        if (scenarios[i + 1][0].startsWith(`${scenarios[i][0]}, baseline`)) {
+          pairs.push({ name: scenarios[i][0], a: scenarios[i][1], b: scenarios[i + 1][1], ratios: [], ca: [], cb: [] });
+        }
+      }
+      for (let r = 0; r < rounds; r++) {
+        for (const pair of pairs) {
+          const [sa, sb] = await Promise.all([
+            load(pair.a, seconds, connections, rate, dir),
+            load(pair.b, seconds, connections, rate, dir),
+          ]);
+          pair.ratios.push(sa.cpu / sb.cpu);
+          pair.ca.push(sa.cpu);
+          pair.cb.push(sb.cpu);
+        }
+      }
+      const how = rate > 0 ? `h2load paced at ${rate} req/s each` : 'autocannon at saturation, both at once';
+      console.log(`\n### This build vs ${baseline}, loaded together (${rounds} rounds × ${seconds}s, ${how})\n`);
+      console.log(
+        `Load average ${loadavg()
+          .map((x) => x.toFixed(2))
+          .join(' / ')} at the end.\n`,
+      );
+      console.log(
+        '| sidecar | CPU ms per 1000 req, this build (median) | baseline (median) | ratio per round (median, min..max) |',
+      );
+      console.log('| --- | --- | --- | --- |');
+      for (const p of pairs) {
+        console.log(
+          `| ${p.name} | ${median(p.ca).toFixed(1)} | ${median(p.cb).toFixed(1)} | ${median(p.ratios).toFixed(3)} (${Math.min(...p.ratios).toFixed(3)}..${Math.max(...p.ratios).toFixed(3)}) |`,
+        );
+      }
+      return;
+    }
     const results = new Map<string, Sample[]>(scenarios.map(([n]) => [n, []]));
     for (let r = 0; r < rounds; r++) {
       // Every other round runs the rows in reverse, so no row always follows the same neighbour.
