@@ -1,6 +1,6 @@
 /** Server roles shared by the proxy benchmarks (each runs in its own process). */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -85,7 +85,9 @@ export function startMixerProcess(opts: {
     }, 50);
     child.once('exit', (c) => {
       clearInterval(t);
-      reject(new Error(`${opts.main} exited ${c}: ${readFileSync(opts.logFile, 'utf8').slice(-400)}`));
+      // After start-up this rejects nothing; the bench may have removed the log's folder by then.
+      const tail = existsSync(opts.logFile) ? readFileSync(opts.logFile, 'utf8').slice(-400) : '(log removed)';
+      reject(new Error(`${opts.main} exited ${c}: ${tail}`));
     });
   });
 }
