@@ -32,7 +32,9 @@ beforeAll(async () => {
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const u = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   page = await startDemo(
-    buildProductpage({ detailsUrl: u, reviewsUrl: u, ratingsUrl: u, timeoutMs: 300, logger: quiet }),
+    // The timeout only has to outlast a loaded CI machine's answer from the local upstream: with
+    // 300 ms a ratings call timed out there once. The hang-once test waits for it once.
+    buildProductpage({ detailsUrl: u, reviewsUrl: u, ratingsUrl: u, timeoutMs: 2000, logger: quiet }),
     '127.0.0.1',
     0,
   );
