@@ -4,8 +4,10 @@
  *   direct (node:http server) · plain node:http keep-alive relay (reference) · tsmesh one hop ·
  *   tsmesh two hops · tsmesh two hops with mTLS between them · the full mesh path (client sidecar
  *   → mTLS with SPIFFE certificates, secure naming, ALPN istio → server sidecar STRICT; both with
- *   the mesh's access log, Zipkin tracing at the mesh default 100 % and the `mixer` filter
- *   reporting to a real Mixer in telemetry mode) · haproxy and nginx one hop when installed.
+ *   the mesh's access log, Zipkin tracing and the `mixer` filter reporting to a real Mixer in
+ *   telemetry mode), twice: tracing at the shipped default (`--trace-sampling` 1 %, Istio's default
+ *   profile) and at 100 % (Istio's demo profile, Istio 1.0.0's default) · haproxy and nginx one hop
+ *   when installed.
  * Proxies run as `ProxyRuntime` (the engine as apps/proxy runs it, admin `/stats` included).
  *
  * Each round, for each path in turn: a throughput run (wrk when installed, autocannon otherwise)
@@ -133,6 +135,7 @@ async function roleProxy(): Promise<void> {
     registerFilters: registerBuiltinFilters,
     drainMs: 10,
     defaultAccessLog: process.env['BENCH_ACCESS_LOG'] === '1' ? { path: '/dev/null', encoding: 'TEXT' } : undefined,
+    samplingPercent: Number(process.env['BENCH_TRACE_SAMPLING'] ?? '100'),
   });
   console.log(JSON.stringify({ port: Number(rt.addresses['l'].split(':').pop()), admin: rt.addresses['admin'] }));
 }
@@ -915,47 +918,58 @@ async function main(): Promise<void> {
     const mixerPort = mixer ? Number(mixer.addresses['grpc'].split(':').pop()) : 0;
     const mixerCluster = mixer ? [staticCluster(MIXER_CLUSTER, mixerPort, { http2_protocol_options: {} })] : [];
     const mixerFilters = (d: 'inbound' | 'outbound') => (mixer ? [mixerFilter(d)] : []);
-    const sidecarServer = track(
-      await proxyRole(
-        'sidecar-server',
-        bootstrap(
-          'bench-server',
-          [
-            listener('inbound|8080||bench-server.default.svc.cluster.local', {
-              tls: downstreamMtls(certs.server),
-              filters: mixerFilters('inbound'),
-              direction: 'INBOUND',
-              prefix: 'inbound_127.0.0.1_8080',
-            }),
-          ],
-          [staticCluster('inbound|8080||bench-server.default.svc.cluster.local', upstream.port), ...mixerCluster],
-          zipkin.port,
+    /** A client and a server sidecar of the full path, tracing `sampling` % of the requests. */
+    const fullPath = async (sampling: number) => {
+      const env = { BENCH_TRACE_SAMPLING: String(sampling) };
+      const server = track(
+        await proxyRole(
+          'sidecar-server',
+          bootstrap(
+            'bench-server',
+            [
+              listener('inbound|8080||bench-server.default.svc.cluster.local', {
+                tls: downstreamMtls(certs.server),
+                filters: mixerFilters('inbound'),
+                direction: 'INBOUND',
+                prefix: 'inbound_127.0.0.1_8080',
+              }),
+            ],
+            [staticCluster('inbound|8080||bench-server.default.svc.cluster.local', upstream.port), ...mixerCluster],
+            zipkin.port,
+          ),
+          true,
+          '',
+          undefined,
+          env,
         ),
-        true,
-      ),
-    );
-    const sidecarClient = track(
-      await proxyRole(
-        'sidecar-client',
-        bootstrap(
-          'bench-client',
-          [
-            listener(UP_CLUSTER, {
-              filters: mixerFilters('outbound'),
-              direction: 'OUTBOUND',
-              prefix: 'outbound_0.0.0.0_8080',
-            }),
-          ],
-          [
-            staticCluster(UP_CLUSTER, sidecarServer.port, { transport_socket: upstreamMtls(certs.client) }),
-            ...mixerCluster,
-          ],
-          zipkin.port,
+      );
+      const client = track(
+        await proxyRole(
+          'sidecar-client',
+          bootstrap(
+            'bench-client',
+            [
+              listener(UP_CLUSTER, {
+                filters: mixerFilters('outbound'),
+                direction: 'OUTBOUND',
+                prefix: 'outbound_0.0.0.0_8080',
+              }),
+            ],
+            [staticCluster(UP_CLUSTER, server.port, { transport_socket: upstreamMtls(certs.client) }), ...mixerCluster],
+            zipkin.port,
+          ),
+          true,
+          '',
+          undefined,
+          env,
         ),
-        true,
-      ),
-    );
-    const FULL = `full path: 2 sidecars, mTLS, access log + tracing${mixer ? ' + Mixer reports' : ''}`;
+      );
+      return { server, client };
+    };
+    const { server: sidecarServer, client: sidecarClient } = await fullPath(1);
+    const { server: sidecarServer100, client: sidecarClient100 } = await fullPath(100);
+    const FULL = `full path: 2 sidecars, mTLS, access log + tracing 1 % (shipped default)${mixer ? ' + Mixer reports' : ''}`;
+    const FULL100 = `full path, tracing at 100 % (Istio demo profile)`;
     const scenarios: Scenario[] = [
       { name: 'direct (node:http server)', port: upstream.port, procs: [] },
       { name: 'node:http keep-alive relay (reference)', port: relay.port, procs: [relay.child] },
@@ -973,6 +987,7 @@ async function main(): Promise<void> {
       { name: 'tsmesh, two hops', port: hop2b.port, procs: [hop2a.child, hop2b.child] },
       { name: 'tsmesh, two hops, mTLS between them', port: mtlsB.port, procs: [mtlsA.child, mtlsB.child] },
       { name: FULL, port: sidecarClient.port, procs: [sidecarServer.child, sidecarClient.child] },
+      { name: FULL100, port: sidecarClient100.port, procs: [sidecarServer100.child, sidecarClient100.child] },
     ];
     const only = arg('only', '');
     if (only) {
@@ -1150,6 +1165,7 @@ async function main(): Promise<void> {
     for (const [name, client, server, cluster] of [
       ['tsmesh, two hops, mTLS between them', mtlsB, mtlsA, 'up'],
       [FULL, sidecarClient, sidecarServer, UP_CLUSTER],
+      [FULL100, sidecarClient100, sidecarServer100, UP_CLUSTER],
     ] as const) {
       const cs = await stats(client.admin as string);
       const ss = await stats(server.admin as string);

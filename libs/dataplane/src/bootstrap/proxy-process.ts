@@ -45,8 +45,9 @@ export const proxyRuntimeSettings = {
   },
   traceSampling: {
     kind: 'number',
-    default: 100,
-    description: 'Percent of requests without a sampling decision that are traced.',
+    default: 1,
+    description:
+      "Percent of requests without a sampling decision that are traced (Istio's default profile: 1; its demo profile: 100).",
   },
   accessLogFile: {
     kind: 'string',
