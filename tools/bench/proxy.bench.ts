@@ -32,6 +32,10 @@
  *     h2load processes started 1000/rate ms apart), `bursts` sends the 16 connections' requests at
  *     the same instant (one h2load, its clients on one timer). See `paced()`.
  *   --warmup <s>: seconds of throughput and of paced load per path before the rounds (JIT, pools).
+ *   --stalls: the proxies also record their main-thread stalls (GC pauses, event-loop delay) and
+ *     the report adds a table of them per paced shape: where a latency tail comes from. The
+ *     event-loop monitor wakes each proxy every 1 ms, so CPU and latency figures of a --stalls run
+ *     are not comparable with others.
  *   --rss-only: only the RSS phase (needs dist/apps/pilot and dist/apps/proxy), about 60 s.
  *   --rss-baseline <proxy main.js>: with --rss-only, A/B of the sidecar as shipped: --rss-rounds
  *     (default 3) interleaved rounds of dist/apps/proxy and that build (e.g. dist/apps/proxy/main.js
@@ -67,6 +71,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { BODY, announce, cpuMs, roleUpstream, roleZipkin } from './roles';
 import { addr, MIXER_CLUSTER, mixerFilter, staticCluster } from './sidecar-config';
@@ -93,13 +98,67 @@ const ROOT = process.cwd();
 // ---------------------------------------------------------------------------------------------
 // Roles (child processes)
 
-/** Every role answers `cpu` over IPC with its process.cpuUsage() (user+system µs, all threads). */
+/**
+ * Every role answers `cpu` over IPC with its process.cpuUsage() (user+system µs, all threads).
+ * With BENCH_STALLS=1 (`--stalls`) it also keeps its main thread's stalls: GC pauses (count, total
+ * and longest, from perf_hooks' `gc` entries) and the event-loop delay (monitorEventLoopDelay,
+ * sampled every 1 ms, which itself wakes the process every 1 ms: a diagnostic, not for the CPU
+ * figures), answers `stalls` with them and starts over.
+ */
 function serveCpu(): void {
+  const stalls = process.env['BENCH_STALLS'] === '1';
+  const eld = stalls ? monitorEventLoopDelay({ resolution: 1 }) : undefined;
+  const gc = { count: 0, ms: 0, max: 0 };
+  if (stalls) {
+    eld?.enable();
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        gc.count++;
+        gc.ms += e.duration;
+        gc.max = Math.max(gc.max, e.duration);
+      }
+    }).observe({ entryTypes: ['gc'] });
+  }
   process.on('message', (m) => {
     if (m === 'cpu') {
       const u = process.cpuUsage();
       process.send?.({ cpu: u.user + u.system });
+    } else if (m === 'stalls') {
+      const h = eld as IntervalHistogram | undefined;
+      process.send?.({
+        stalls: {
+          gcCount: gc.count,
+          gcMs: gc.ms,
+          gcMax: gc.max,
+          eldP99: h ? h.percentile(99) / 1e6 : NaN,
+          eldMax: h ? h.max / 1e6 : NaN,
+        },
+      });
+      h?.reset();
+      gc.count = gc.ms = gc.max = 0;
     }
+  });
+}
+
+interface Stalls {
+  gcCount: number;
+  gcMs: number;
+  gcMax: number;
+  eldP99: number;
+  eldMax: number;
+}
+
+/** A role's stalls since it was last asked (see serveCpu); undefined for haproxy/nginx. */
+function stallsOf(child: ChildProcess): Promise<Stalls | undefined> {
+  if (!child.connected) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const on = (m: { stalls?: Stalls }) => {
+      if (!m?.stalls) return;
+      child.off('message', on);
+      resolve(m.stalls);
+    };
+    child.on('message', on);
+    child.send('stalls');
   });
 }
 
@@ -829,6 +888,9 @@ async function main(): Promise<void> {
   const seconds = Number(arg('duration', '3'));
   const pacedSeconds = Number(arg('paced-duration', '5'));
   const rounds = Number(arg('rounds', '3'));
+  const stallsOn = flag('stalls');
+  // The roles inherit it (spawnRole passes this process's environment).
+  if (stallsOn) process.env['BENCH_STALLS'] = '1';
   const connections = Number(arg('connections', '16'));
   const rate = Number(arg('rate', '1000'));
   const services = Number(arg('services', '100'));
@@ -1015,6 +1077,11 @@ async function main(): Promise<void> {
     const pacBy = new Map<Pacing, Map<string, Sample[]>>(
       pacings.map((k) => [k, new Map(scenarios.map((s) => [s.name, []]))]),
     );
+    // --stalls: the proxies' main-thread stalls per paced run (GC pauses summed over the path's
+    // proxies, event-loop delay of the worst one).
+    const stallsBy = new Map<Pacing, Map<string, Stalls[]>>(
+      pacings.map((k) => [k, new Map(scenarios.map((s) => [s.name, []]))]),
+    );
     const cpuBy = new Map<Pacing, Map<string, number[]>>(
       pacings.map((k) => [k, new Map(scenarios.map((s) => [s.name, []]))]),
     );
@@ -1042,12 +1109,22 @@ async function main(): Promise<void> {
         );
         for (const k of pacings) {
           const into = cpuBy.get(k) as Map<string, number[]>;
+          if (stallsOn) await Promise.all(s.procs.map(stallsOf));
           const sample = await withCpu(
             s,
             () => paced(s.port, pacedSeconds, connections, rate, latencyTool, dir, k),
             into,
           );
           ((pacBy.get(k) as Map<string, Sample[]>).get(s.name) as Sample[]).push(sample);
+          const st = stallsOn ? (await Promise.all(s.procs.map(stallsOf))).filter((x) => x !== undefined) : [];
+          if (st.length)
+            (stallsBy.get(k)?.get(s.name) as Stalls[]).push({
+              gcCount: st.reduce((a, x) => a + x.gcCount, 0),
+              gcMs: st.reduce((a, x) => a + x.gcMs, 0),
+              gcMax: Math.max(...st.map((x) => x.gcMax)),
+              eldP99: Math.max(...st.map((x) => x.eldP99)),
+              eldMax: Math.max(...st.map((x) => x.eldMax)),
+            });
         }
       }
     }
@@ -1125,6 +1202,22 @@ async function main(): Promise<void> {
       }
     }
     p(`\nTargets (full path): added p90 ≤ 1 ms, p99 ≤ 2 ms.`);
+    if (stallsOn)
+      for (const k of pacings) {
+        p(
+          `\n### Main-thread stalls of the proxies during the paced runs (${k}; --stalls; medians of ${rounds} rounds; GC summed over a path's proxies, event-loop delay of its worst proxy)\n`,
+        );
+        p('| path | GC pauses | GC ms per s | longest GC ms | event-loop delay p99 ms | event-loop delay max ms |');
+        p('| --- | --- | --- | --- | --- | --- |');
+        for (const s of scenarios) {
+          const xs = stallsBy.get(k)?.get(s.name) ?? [];
+          if (!xs.length) continue;
+          const m = (f: (x: Stalls) => number, d = 2) => fmt(median(xs.map(f)), d);
+          p(
+            `| ${s.name} | ${m((x) => x.gcCount, 0)} | ${m((x) => x.gcMs / pacedSeconds)} | ${m((x) => x.gcMax)} | ${m((x) => x.eldP99)} | ${m((x) => x.eldMax)} |`,
+          );
+        }
+      }
     p(`\n### CPU per proxy process (ms per 1000 requests = vCPU per 1000 rps × 1000; median of ${rounds} rounds)\n`);
     p(`| path | ${pacings.map((k) => `at ${rate} req/s paced (${k})`).join(' | ')} | at saturation (${tool}) |`);
     p(`| --- | ${pacings.map(() => '---').join(' | ')} | --- |`);
