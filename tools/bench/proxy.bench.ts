@@ -32,6 +32,9 @@
  *     h2load processes started 1000/rate ms apart), `bursts` sends the 16 connections' requests at
  *     the same instant (one h2load, its clients on one timer). See `paced()`.
  *   --warmup <s>: seconds of throughput and of paced load per path before the rounds (JIT, pools).
+ *   --nice-backends <n>: run the Mixer and the Zipkin collector at nice level n (e.g. 19): in a
+ *     deployment they run on other machines, here their once-a-second batch work competes for the
+ *     same 2 cores as the request path; the report says when it was used.
  *   --stalls: the proxies also record their main-thread stalls (GC pauses, event-loop delay) and
  *     the report adds a table of them per paced shape: where a latency tail comes from. The
  *     event-loop monitor wakes each proxy every 1 ms, so CPU and latency figures of a --stalls run
@@ -67,7 +70,7 @@ import {
   openSync,
   closeSync,
 } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg, setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -977,6 +980,11 @@ async function main(): Promise<void> {
       );
       children.push(mixer.child);
     }
+    // --nice-backends <n>: the Mixer and the Zipkin collector at that nice level, standing for
+    // services that in a deployment run on other machines than the sidecars they serve.
+    const niceBackends = arg('nice-backends', '');
+    if (niceBackends)
+      for (const c of [mixer?.child, zipkin.child]) if (c?.pid) setPriority(c.pid, Number(niceBackends));
     const mixerPort = mixer ? Number(mixer.addresses['grpc'].split(':').pop()) : 0;
     const mixerCluster = mixer ? [staticCluster(MIXER_CLUSTER, mixerPort, { http2_protocol_options: {} })] : [];
     const mixerFilters = (d: 'inbound' | 'outbound') => (mixer ? [mixerFilter(d)] : []);
@@ -1142,7 +1150,8 @@ async function main(): Promise<void> {
       `\n${rounds} interleaved rounds; per path and round: ${seconds} s throughput (${tool}) then ${pacedSeconds} s paced at ${rate} req/s (${latencyTool}), ${connections} connections, ${BODY.length}-byte body. ` +
         `Load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' / ')}, at end ${loadAtEnd.map((x) => x.toFixed(2)).join(' / ')}.` +
         (missing.length ? ` Not installed, rows left out: ${missing.join(', ')}.` : '') +
-        (mixerNote ? ` Full path ${mixerNote}.` : ''),
+        (mixerNote ? ` Full path ${mixerNote}.` : '') +
+        (niceBackends ? ` Mixer and Zipkin collector at nice ${niceBackends} (--nice-backends).` : ''),
     );
     p(`\n### Throughput\n`);
     p('| path | req/s (median) | ratio to direct | ratio to haproxy | p50 ms | p99 ms | errors |');
