@@ -108,6 +108,8 @@ export class SlotBag implements SettableBag {
   readonly types: Array<ValueType | undefined> = [];
   /** Whether a name of the base was set again here (then the base is not shared unchanged). */
   private shadows = false;
+  /** Whether `add` looks the name up in the base (see `addsAreNew`). */
+  private addChecksBase = true;
   readonly base: MutableBag | null;
 
   constructor(base: MutableBag | null = null) {
@@ -177,10 +179,18 @@ export class SlotBag implements SettableBag {
    * a name twice this way would leave both in the bag.
    */
   add(name: string, value: AttributeValue, type?: ValueType): this {
-    if (this.base !== null && !this.shadows && this.base.has(name)) this.shadows = true;
+    if (this.addChecksBase && this.base !== null && !this.shadows && this.base.has(name)) this.shadows = true;
     this.keys.push(name);
     this.vals.push(value);
     this.types.push(type);
+    return this;
+  }
+  /**
+   * The caller knows the base has none of the names it will `add` (it checked the base, which
+   * never changes, once for all of them): `add` then looks nothing up. `set` still does.
+   */
+  addsAreNew(): this {
+    this.addChecksBase = false;
     return this;
   }
   /** Whether the base (not this bag's own names) has `name`. */

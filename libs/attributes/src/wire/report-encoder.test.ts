@@ -157,6 +157,71 @@ describe('ReportEncoder', () => {
     expect(records(fast)).toEqual(records(bags));
   });
 
+  it('writes each word once, right after the first entry that uses it; an id new in every entry is not looked up again', () => {
+    // request ids new in every entry (in a header and request.id), a header value that alternates
+    const bags = Array.from({ length: 30 }, (_, i) =>
+      new MutableBag()
+        .set('request.headers', { 'x-request-id': `id-${i}`, 'x-hop': `hop-${i % 3}` })
+        .set('request.id', `id-${i}`)
+        .set('request.path', i % 2 ? '/a' : '/b'),
+    );
+    const { reqs, fast, slow } = roundTrip(bags);
+    expect(records(fast)).toEqual(records(bags));
+    expect(slow.map((b) => b.toRecord())).toEqual(bags.map((b) => b.toRecord()));
+    const obj = generic['Report'].requestDeserialize(reqs[0].bytes) as { default_words: string[] };
+    // every id once (shared by its header and request.id), the other words once
+    expect(obj.default_words.filter((w) => w.startsWith('id-'))).toEqual(bags.map((_, i) => `id-${i}`));
+    expect(obj.default_words.filter((w) => !w.startsWith('id-')).sort()).toEqual(
+      ['/a', '/b', 'hop-0', 'hop-1', 'hop-2', 'x-hop'].sort(), // x-request-id is a global word,
+    );
+    // the words are interleaved with the entries: each comes before the next entry
+    const tags: number[] = [];
+    const r = reqs[0].bytes;
+    for (let pos = 0; pos < r.length;) {
+      const tag = r[pos++];
+      tags.push(tag >> 3);
+      if ((tag & 7) === VARINT) while (r[pos++] & 0x80);
+      else {
+        let n = 0;
+        for (let shift = 0; ; shift += 7) {
+          const b = r[pos++];
+          n += (b & 0x7f) * 2 ** shift;
+          if (b < 0x80) break;
+        }
+        pos += n;
+      }
+    }
+    expect(tags[0]).toBe(1);
+    expect(tags.filter((t) => t === 1)).toHaveLength(30);
+    expect(tags.indexOf(2)).toBe(1);
+    expect(tags[tags.length - 1]).toBe(3);
+  });
+
+  it('a place whose words stop being new finds them again', () => {
+    // 100 new values at one place, then two values in turn
+    const bags = Array.from({ length: 300 }, (_, i) =>
+      new MutableBag().set('request.headers', { 'x-v': i < 100 ? `new-${i}` : `v-${i % 2}` }),
+    );
+    const { reqs, fast } = roundTrip(bags);
+    expect(records(fast)).toEqual(records(bags));
+    const obj = generic['Report'].requestDeserialize(reqs[0].bytes) as { default_words: string[] };
+    expect(obj.default_words.filter((w) => w.startsWith('new-'))).toHaveLength(100);
+    // written again while the place still counts as volatile, then found: far fewer than 200
+    const repeats = obj.default_words.filter((w) => w.startsWith('v-')).length;
+    expect(repeats).toBeGreaterThanOrEqual(2);
+    expect(repeats).toBeLessThan(80);
+  });
+
+  it('writes non-ASCII and long words', () => {
+    const long = 'x'.repeat(300);
+    const bags = ['héllo', '日本', long, 'plain', '\u{1F600}'].map((v) =>
+      new MutableBag().set('request.path', v).set('request.headers', { 'x-v': v }),
+    );
+    const { fast, slow } = roundTrip(bags);
+    expect(records(fast)).toEqual(records(bags));
+    expect(slow.map((b) => b.toRecord())).toEqual(bags.map((b) => b.toRecord()));
+  });
+
   it('restarts after finish: the next request repeats every attribute', () => {
     const enc = new ReportEncoder();
     enc.add(base(0));

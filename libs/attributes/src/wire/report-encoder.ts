@@ -9,11 +9,19 @@
  * only set attributes, never remove one. So bags go into one request per sequence of attribute
  * names (a batch of requests of one kind is one request); within it an entry carries only the
  * attributes whose value differs from the previous entry's. All entries of a request share its
- * `default_words`. Each entry is written when it is added, so the bag can be dropped at once and
- * a flush only appends the words.
+ * `default_words`. Each entry is written when it is added, so the bag can be dropped at once, and
+ * the words it used first are written as `default_words` elements right after it (a repeated field
+ * may be interleaved with others; its elements keep their order), so no string waits for the
+ * flush and a flush only ends the message.
+ *
+ * A word is looked up among the request's earlier words, so a repeated header value gets one
+ * index. A value that is new at its place entry after entry (a request id) is not remembered: past
+ * `VOLATILE_AFTER` new words in a row at one place (an attribute, or the n-th entry of a map), a
+ * new word there is written without being added to the lookup (a repeat of it in the same entry
+ * still finds it), so the lookup does not grow by one string per request until the flush.
  */
 import { MutableBag, SlotBag, type AttributeValue, type Bag, type StringMap } from '../bag';
-import { WordTable, wireType } from '../compressed';
+import { globalWordIndex, wireType } from '../compressed';
 import { GLOBAL_WORDS } from '../global-dictionary';
 import { ISTIO_MANIFEST, type Manifest, type ValueType } from '../manifest';
 import { FIXED64, LEN, ProtoWriter, VARINT } from './writer';
@@ -24,17 +32,103 @@ export const INDEPENDENT_ENCODING = 1;
 /** The keys and values of a map attribute as last written, with their word indices. */
 interface MapWords {
   keys: string[];
-  keyIdx: number[];
+  /** The word index of each key and value, zigzag-encoded as written. */
+  keyZz: number[];
   vals: string[];
-  valIdx: number[];
+  valZz: number[];
+  /** New words in a row at each place (see `BatchWords.at`). */
+  valNew: number[];
 }
+
+/** New words in a row at one place after which that place's new words are not remembered. */
+const VOLATILE_AFTER = 4;
+/** At such a place, one word in this many is still looked up. */
+const RECHECK_EVERY = 32;
+
+/**
+ * The words of one request: their indices (-1 for the first), and the words first used by the
+ * entry being written, to be written after it as `default_words` elements.
+ */
+class BatchWords {
+  private readonly local = new Map<string, number>();
+  private count = 0;
+  /** Words first used by the entry being written. */
+  readonly pending: string[] = [];
+  /** The last word written without being remembered, and its index. */
+  private lastFresh: string | null = null;
+  private lastFreshIdx = 0;
+
+  private append(word: string): number {
+    this.pending.push(word);
+    return -++this.count;
+  }
+
+  /** The index of `word`, remembered for the rest of the request. */
+  index(word: string): number {
+    const g = globalWordIndex(word);
+    if (g !== undefined) return g;
+    let l = this.local.get(word);
+    if (l === undefined) {
+      l = this.append(word);
+      this.local.set(word, l);
+    }
+    return l;
+  }
+
+  /**
+   * The index of `word` at a place whose count of new words in a row is `news[at]` (updated): a
+   * known word resets it; a new one counts, and once the place has had `VOLATILE_AFTER` in a row
+   * the word is written without being remembered.
+   */
+  at(word: string, news: number[], at: number): number {
+    const n = news[at] ?? 0;
+    // the same id is often in two attributes of an entry (x-request-id and request.id)
+    if (word === this.lastFresh) {
+      news[at] = n + 1;
+      return this.lastFreshIdx;
+    }
+    // at a place whose words keep being new, most are not looked up at all (a fresh string's
+    // hash is not even computed); one in RECHECK_EVERY is, so a place that settles is noticed
+    if (n >= VOLATILE_AFTER && n % RECHECK_EVERY !== 0) {
+      news[at] = n + 1;
+      return this.fresh(word);
+    }
+    const g = globalWordIndex(word);
+    if (g !== undefined) {
+      news[at] = 0;
+      return g;
+    }
+    const l = this.local.get(word);
+    if (l !== undefined) {
+      news[at] = 0;
+      return l;
+    }
+    news[at] = n + 1;
+    // remembered (also when looked up at a volatile place, so a place that settles on a few
+    // values finds them at its next looks)
+    const i = this.fresh(word);
+    this.local.set(word, i);
+    return i;
+  }
+
+  /** A new index for `word` (a repeat of it right after finds it). */
+  private fresh(word: string): number {
+    this.lastFresh = word;
+    return (this.lastFreshIdx = this.append(word));
+  }
+}
+
+const MIN_REQUEST_BYTES = 16 * 1024;
+const MAX_SIZE_HINT = 4 * 1024 * 1024;
 
 /** One request being written: the entries of one sequence of attribute names. */
 class Group {
-  readonly out = new ProtoWriter(16 * 1024);
-  readonly words = new WordTable();
-  /** Per map attribute (request.headers): most of its keys and values repeat from entry to entry. */
-  readonly maps = new Map<string, MapWords>();
+  readonly out: ProtoWriter;
+  readonly words = new BatchWords();
+  /** New words in a row at each place of the name sequence (see `BatchWords.at`). */
+  readonly news: number[] = [];
+  /** Per map attribute (request.headers), by place: most of its keys and values repeat from entry to entry. */
+  readonly maps: Array<MapWords | undefined> = [];
   /** The name in each slot of the SlotBags last written and its word index. */
   readonly slotNames: string[] = [];
   readonly slotWords: number[] = [];
@@ -44,6 +138,9 @@ class Group {
   /** The base `prev` shared unchanged (SlotBag.sharedBase), if any. */
   prevBase: MutableBag | null = null;
   entries = 0;
+  constructor(size: number) {
+    this.out = new ProtoWriter(size);
+  }
 }
 
 /** A node of the trie of attribute-name sequences; the node a bag's names end on picks its group. */
@@ -51,6 +148,8 @@ interface ShapeNode {
   next: Map<string, ShapeNode> | null;
   group: Group | null;
 }
+
+const zigzag = (v: number): number => ((v << 1) ^ (v >> 31)) >>> 0;
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -125,6 +224,7 @@ function writeAttribute(
   name: string,
   value: AttributeValue,
   type: ValueType,
+  place: number,
   k = g.words.index(name),
 ): void {
   const words = g.words;
@@ -137,7 +237,7 @@ function writeAttribute(
     case 'EMAIL_ADDRESS':
     case 'URI':
       w.tag(2, VARINT);
-      w.sint32(words.index(typeof value === 'string' ? value : String(value)));
+      w.sint32(words.at(typeof value === 'string' ? value : String(value), g.news, place));
       break;
     case 'INT64':
       w.tag(2, VARINT);
@@ -163,8 +263,8 @@ function writeAttribute(
       break;
     case 'STRING_MAP': {
       const map = value as StringMap;
-      let memo = g.maps.get(name);
-      if (!memo) g.maps.set(name, (memo = { keys: [], keyIdx: [], vals: [], valIdx: [] }));
+      let memo = g.maps[place];
+      if (memo === undefined) g.maps[place] = memo = { keys: [], keyZz: [], vals: [], valZz: [], valNew: [] };
       const body = w.begin(2);
       let i = 0;
       for (const mk in map) {
@@ -172,18 +272,13 @@ function writeAttribute(
         // a key or value the attribute's last map had at this place needs no word lookup
         if (memo.keys[i] !== mk) {
           memo.keys[i] = mk;
-          memo.keyIdx[i] = words.index(mk);
+          memo.keyZz[i] = zigzag(words.index(mk));
         }
         if (memo.vals[i] !== mv) {
           memo.vals[i] = mv;
-          memo.valIdx[i] = words.index(mv);
+          memo.valZz[i] = zigzag(words.at(mv, memo.valNew, i));
         }
-        const e = w.begin(1);
-        w.tag(1, VARINT);
-        w.sint32(memo.keyIdx[i]);
-        w.tag(2, VARINT);
-        w.sint32(memo.valIdx[i]);
-        w.end(e);
+        w.pairEntry(memo.keyZz[i], memo.valZz[i]);
         i++;
       }
       w.end(body);
@@ -206,6 +301,8 @@ export class ReportEncoder {
   private lastNames: string[] | null = null;
   private lastGroup: Group | null = null;
   private lastBase: MutableBag | null = null;
+  /** Initial buffer size of a batch's first request (see `groupOf`). */
+  private sizeHint = MIN_REQUEST_BYTES;
 
   constructor(private readonly manifest: Manifest = ISTIO_MANIFEST) {}
 
@@ -229,6 +326,7 @@ export class ReportEncoder {
       // bags' own names are the same, slot by slot.
       const p = prev as SlotBag;
       const b = bag as SlotBag;
+      const first = base.size;
       for (let i = 0; i < b.keys.length; i++) {
         const v = b.vals[i];
         const name = b.keys[i];
@@ -239,17 +337,27 @@ export class ReportEncoder {
           g.slotTypes[i] = this.manifest.get(name);
         }
         const t = b.types[i] ?? g.slotTypes[i] ?? wireType(UNTYPED, name, v, this.manifest);
-        writeAttribute(w, g, name, v, t, g.slotWords[i]);
+        writeAttribute(w, g, name, v, t, first + i, g.slotWords[i]);
       }
     } else {
-      for (const name of this.lastNames as string[]) {
+      const names = this.lastNames as string[];
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i];
         const v = bag.get(name);
         if (v === undefined) continue;
         if (prev !== null && unchanged(prev.get(name), v, prev, bag, name)) continue;
-        writeAttribute(w, g, name, v, wireType(bag, name, v, this.manifest));
+        writeAttribute(w, g, name, v, wireType(bag, name, v, this.manifest), i);
       }
     }
     w.end(entry);
+    const pending = g.words.pending;
+    if (pending.length > 0) {
+      for (let i = 0; i < pending.length; i++) {
+        w.tag(2, LEN);
+        w.string(pending[i]);
+      }
+      pending.length = 0;
+    }
     g.prev = bag;
     g.prevBase = base;
     g.entries++;
@@ -287,7 +395,9 @@ export class ReportEncoder {
     }
     let g = node.group;
     if (!g) {
-      g = node.group = new Group();
+      // the first request of a batch starts at the size the largest one reached in the last
+      // batch (no doubling and copying as it grows), the others small
+      g = node.group = new Group(this.groups.length === 0 ? this.sizeHint : MIN_REQUEST_BYTES);
       this.groups.push(g);
     }
     this.lastGroup = g;
@@ -297,17 +407,17 @@ export class ReportEncoder {
   /** The requests written since the last call (one per sequence of attribute names), and a fresh start. */
   finish(): EncodedReport[] {
     const out: EncodedReport[] = [];
+    let largest = 0;
     for (const g of this.groups) {
       const w = g.out;
-      for (const word of g.words.words) {
-        w.tag(2, LEN);
-        w.string(word);
-      }
+      // the words are written already, after the entries that used them first
       w.tag(3, VARINT);
       w.varint(GLOBAL_WORDS.length);
       // repeated_attributes_semantics = DELTA_ENCODING is proto3's default: not written
       out.push({ bytes: w.finish(), entries: g.entries });
+      if (w.pos > largest) largest = w.pos;
     }
+    if (this.groups.length > 0) this.sizeHint = Math.min(MAX_SIZE_HINT, Math.max(MIN_REQUEST_BYTES, largest + 1024));
     this.groups = [];
     this.root.next = null;
     this.count = 0;

@@ -26,6 +26,10 @@ export class ProtoWriter {
 
   /** Unsigned varint of a non-negative safe integer. */
   varint(v: number): void {
+    if (v < 0x80 && this.pos < this.buf.length) {
+      this.buf[this.pos++] = v;
+      return;
+    }
     this.room(10);
     while (v >= 0x80) {
       this.buf[this.pos++] = (v % 0x80) | 0x80;
@@ -50,6 +54,34 @@ export class ProtoWriter {
     this.varint(((v << 1) ^ (v >> 31)) >>> 0);
   }
 
+  /**
+   * A message `{1: a, 2: b}` of two varints (a map<sint32, sint32> entry, values already
+   * zigzag-encoded, each < 2^32) as field 1 of the message being written.
+   */
+  pairEntry(a: number, b: number): void {
+    this.room(14);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = 0x0a;
+    buf[p++] =
+      2 +
+      (a < 0x80 ? 1 : a < 0x4000 ? 2 : a < 0x200000 ? 3 : a < 0x10000000 ? 4 : 5) +
+      (b < 0x80 ? 1 : b < 0x4000 ? 2 : b < 0x200000 ? 3 : b < 0x10000000 ? 4 : 5);
+    buf[p++] = 0x08;
+    while (a >= 0x80) {
+      buf[p++] = (a & 0x7f) | 0x80;
+      a >>>= 7;
+    }
+    buf[p++] = a;
+    buf[p++] = 0x10;
+    while (b >= 0x80) {
+      buf[p++] = (b & 0x7f) | 0x80;
+      b >>>= 7;
+    }
+    buf[p++] = b;
+    this.pos = p;
+  }
+
   tag(field: number, wire: number): void {
     this.varint(field * 8 + wire);
   }
@@ -72,6 +104,24 @@ export class ProtoWriter {
   }
 
   string(s: string): void {
+    const len = s.length;
+    if (len < 0x80) {
+      // a short ASCII string (most words and header values): its bytes are its char codes
+      this.room(len + 1);
+      const buf = this.buf;
+      const at = this.pos + 1;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + i] = c;
+      }
+      if (i === len) {
+        buf[this.pos] = len;
+        this.pos = at + len;
+        return;
+      }
+    }
     const n = Buffer.byteLength(s);
     this.varint(n);
     this.room(n);

@@ -6,6 +6,7 @@ import {
   bagOfRequest,
   CompletionFacts,
   RequestFacts,
+  StaticLayers,
 } from './request-attributes';
 
 describe('addDestinationFromCluster (client-side Report)', () => {
@@ -91,5 +92,27 @@ describe('a Report bag built from facts (Check off)', () => {
     // the static source.ip wins over the connection's; the base is still shared unchanged
     expect(fast.get('source.ip')).toEqual(new Uint8Array([10, 9, 9, 9]));
     expect(fast.sharedBase()).not.toBeNull();
+  });
+
+  it.each([
+    ['none of the names the request sets', statics, false],
+    ['request.path and response.code', [...statics, { 'request.path': '/static', 'response.code': 299 }], true],
+    ['destination.service.name without the host', [...statics, { 'destination.service.name': 'svc' }], true],
+    [
+      'destination.service.* with the host',
+      [...statics, { 'destination.service.host': 'h', 'destination.service.name': 'svc' }],
+      false,
+    ],
+  ])('over a shared static layer with %s: the same bag as over a layer of its own', (_, st, shadowed) => {
+    const layers = new StaticLayers();
+    const done = cases[0][1];
+    for (let i = 0; i < 2; i++) {
+      const shared = addCompletionToRequestBag(bagOfRequest(request, st, layers), done);
+      const own = addCompletion(bagOfRequest(request, st), done);
+      expect([...shared.names()]).toEqual([...own.names()]);
+      expect(new Set(shared.names()).size).toBe([...shared.names()].length);
+      expect(shared.toRecord()).toEqual(own.toRecord());
+      expect(shared.sharedBase() === null).toBe(shadowed);
+    }
   });
 });

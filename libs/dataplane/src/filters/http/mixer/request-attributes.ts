@@ -162,11 +162,65 @@ export function requestBag(ctx: HttpStreamContext, statics: Statics, now: number
 }
 
 /**
+ * The names `bagOfRequest` and `addCompletionToRequestBag` add without asking the base first
+ * (the others are added only when the base lacks them, destination.service.* when it lacks
+ * destination.service.host).
+ */
+const ADDED_NAMES = [
+  'request.headers',
+  'request.host',
+  'request.path',
+  'request.method',
+  'request.scheme',
+  'request.time',
+  'request.useragent',
+  'request.referer',
+  'request.id',
+  'context.protocol',
+  'connection.mtls',
+  'source.principal',
+  'source.user',
+  'destination.principal',
+  'connection.requested_server_name',
+  'response.code',
+  'response.duration',
+  'response.time',
+  'request.size',
+  'request.total_size',
+  'response.size',
+  'response.total_size',
+  'response.headers',
+  'response.grpc_status',
+  'context.proxy_error_code',
+];
+
+// Static layers never change: whether one has any of ADDED_NAMES is asked once per layer.
+const layersWithAddedNames = new WeakMap<MutableBag, boolean>();
+
+function hasAddedNames(layer: MutableBag): boolean {
+  let has = layersWithAddedNames.get(layer);
+  if (has === undefined) {
+    // destination.service.* are added when the layer has no destination.service.host
+    has =
+      ADDED_NAMES.some((n) => layer.has(n)) ||
+      (!layer.has('destination.service.host') &&
+        ['destination.service.name', 'destination.service.namespace', 'destination.service.uid'].some((n) =>
+          layer.has(n),
+        ));
+    layersWithAddedNames.set(layer, has);
+  }
+  return has;
+}
+
+/**
  * `requestBag` from facts captured earlier. Each own name is set once, so they are added without
- * the check for an earlier value of the same name (`SlotBag.add`).
+ * the check for an earlier value of the same name (`SlotBag.add`), and when the static layer
+ * (shared, never changed) has none of them, without a look at the layer either.
  */
 export function bagOfRequest(f: RequestFacts, statics: Statics, layers?: StaticLayers): SlotBag {
-  const bag = new SlotBag(layers ? layers.get(f.forwarded, statics) : staticLayer(f.forwarded, statics));
+  const layer = layers ? layers.get(f.forwarded, statics) : staticLayer(f.forwarded, statics);
+  const bag = new SlotBag(layer);
+  if (layers && !hasAddedNames(layer)) bag.addsAreNew();
   const headers = f.headers;
   bag.add('request.headers', headers);
   bag.add('request.host', f.host);
