@@ -2,12 +2,12 @@
  * One request through the connection manager: checks, normalization, route selection, the filter
  * chain, then the router; every local reply and the stream-complete bookkeeping happen here.
  */
-import { randomUUID } from 'node:crypto';
 import type { DownstreamConnection, HttpFilter, HttpStreamContext, LocalReply } from '../filters/types';
 import type { ConnectionManager, DownstreamRequest, DownstreamResponse } from './connection-manager';
 import type { HeaderMap } from './header-ops';
 import { httpToGrpcStatus } from './local-reply';
 import { normalizePath } from './path';
+import { requestId } from './request-id';
 import type { RouteEntry, RouteRequest } from './route-table';
 import { Router } from './router';
 import type { ResponseFlag, StreamInfo } from './stream-info';
@@ -146,7 +146,8 @@ export class ActiveStream implements HttpStreamContext {
     st.rqActive.inc();
     if (this.info.protocol === 'HTTP/2') st.rqHttp2.inc();
     else st.rqHttp1.inc();
-    res.once('close', () => this.onClose());
+    // 'close' comes once per response ('on': no once-wrapper and no listener removal per request).
+    res.on('close', () => this.onClose());
     if (s.requestTimeoutMs > 0 && !req.readableEnded) this.armRequestTimeout(s.requestTimeoutMs);
     if (s.streamIdleTimeoutMs > 0 && this.info.protocol === 'HTTP/2') {
       // HTTP/1 connections are covered by socket inactivity; HTTP/2 streams get their own idle timer.
@@ -202,7 +203,7 @@ export class ActiveStream implements HttpStreamContext {
     }
     if (src['te'] === 'trailers') headers['te'] = 'trailers';
     let rid = headers['x-request-id'];
-    if ((rid === undefined || !trusted) && s.generateRequestId) headers['x-request-id'] = rid = randomUUID();
+    if ((rid === undefined || !trusted) && s.generateRequestId) headers['x-request-id'] = rid = requestId();
     this.info.requestId = typeof rid === 'string' ? rid : '';
     if (s.useRemoteAddress && !s.skipXffAppend) {
       const xff = headers['x-forwarded-for'];
@@ -227,7 +228,10 @@ export class ActiveStream implements HttpStreamContext {
   private applyClientCertHeader(): void {
     const mode = this.cm.settings.forwardClientCert;
     const peer = this.connection.peerIdentity;
-    if (mode === 'SANITIZE' || (mode === 'SANITIZE_SET' && !peer)) {
+    if (
+      (mode === 'SANITIZE' || (mode === 'SANITIZE_SET' && !peer)) &&
+      this.headers['x-forwarded-client-cert'] !== undefined
+    ) {
       delete this.headers['x-forwarded-client-cert'];
     }
     if (peer && (mode === 'APPEND_FORWARD' || mode === 'SANITIZE_SET')) {

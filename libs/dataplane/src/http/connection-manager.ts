@@ -49,6 +49,7 @@ export interface DownstreamResponse {
   addTrailers(headers: Record<string, string>): void;
   destroy(): unknown;
   once(event: 'close' | 'drain', fn: () => void): unknown;
+  on(event: 'close', fn: () => void): unknown;
 }
 
 /** Per-filter config parser over the registry (typed_per_filter_config). */

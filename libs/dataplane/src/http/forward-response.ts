@@ -74,12 +74,19 @@ export function forwardResponse(
       s.info.grpcStatus = Number(trailers['grpc-status']);
     }
     // HTTP/2 (compat API) sends them as a trailing HEADERS frame; HTTP/1.1 in the last chunk.
-    if (Object.keys(trailers).length) res.addTrailers(trailers as Record<string, string>);
+    if (hasFields(trailers)) res.addTrailers(trailers as Record<string, string>);
     finish();
     res.end();
   });
-  body.once('error', () => {
+  // A body fails at most once ('on': no once-wrapper per response).
+  body.on('error', () => {
     finish();
     res.destroy();
   });
+}
+
+/** Whether `h` has at least one field (no key array allocated). */
+function hasFields(h: object): boolean {
+  for (const k in h) if (Object.prototype.hasOwnProperty.call(h, k)) return true;
+  return false;
 }

@@ -87,6 +87,8 @@ describe('parseRequestHead', () => {
     ['8-bit target', 'GET /\xe9 HTTP/1.1\r\nhost: a', 400],
     ['empty line', '', 400],
     ['trailing space', 'GET / HTTP/1.1 \r\nhost: a', 400],
+    ['other protocol name', 'GET / XTTP/1.1\r\nhost: a', 400],
+    ['version without a space', 'GET /HTTP/1.1\r\nhost: a', 400],
   ])('refuses %s', (_n, text, code) => {
     expect(status(text)).toBe(code);
   });

@@ -6,6 +6,7 @@
  * with Transfer-Encoding, conflicting or malformed Content-Length, a Transfer-Encoding other than
  * `chunked`, more than one Host, and request lines that are not `token SP target SP HTTP/1.x`.
  */
+import { fieldName, isToken } from './header-chars';
 
 export type RequestHeaders = Record<string, string | string[] | undefined>;
 
@@ -34,7 +35,6 @@ export interface HeadError {
   reason: string;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Request target: visible ASCII only (no space, no control character, no DEL, no 8-bit). */
 const TARGET = /^[\x21-\x7e]+$/;
 /** Control characters a head may not contain anywhere (HTAB, CR and LF are checked apart). */
@@ -48,13 +48,13 @@ function fail(error: HeadError['error'], reason: string): HeadError {
   return { error, reason };
 }
 
-/** Trims optional whitespace (SP / HTAB) around a field value. */
-function trimOws(v: string): string {
-  let a = 0;
-  let b = v.length;
-  while (a < b && (v.charCodeAt(a) === 32 || v.charCodeAt(a) === 9)) a++;
-  while (b > a && (v.charCodeAt(b - 1) === 32 || v.charCodeAt(b - 1) === 9)) b--;
-  return a === 0 && b === v.length ? v : v.slice(a, b);
+/** `text[from, to)` without optional whitespace (SP / HTAB) around it. */
+function trimOws(text: string, from: number, to: number): string {
+  let a = from;
+  let b = to;
+  while (a < b && (text.charCodeAt(a) === 32 || text.charCodeAt(a) === 9)) a++;
+  while (b > a && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--;
+  return text.slice(a, b);
 }
 
 /**
@@ -65,19 +65,27 @@ export function parseRequestHead(text: string, maxHeaders: number): RequestHead 
   if (BARE_CR_LF.test(text)) return fail(400, 'bare CR or LF in request head');
   if (BAD_CTL.test(text)) return fail(400, 'control character in request head');
   const lineEnd = text.indexOf('\r\n');
-  const requestLine = lineEnd < 0 ? text : text.slice(0, lineEnd);
-  const sp1 = requestLine.indexOf(' ');
-  const sp2 = requestLine.lastIndexOf(' ');
+  const le = lineEnd < 0 ? text.length : lineEnd;
+  let sp1 = text.indexOf(' ');
+  if (sp1 >= le) sp1 = -1;
+  // The usual line ends with " HTTP/1.1" or " HTTP/1.0": its last space is known without a search.
+  const usual = le >= 9 && (text.startsWith(' HTTP/1.1', le - 9) || text.startsWith(' HTTP/1.0', le - 9));
+  let sp2: number;
+  if (usual) sp2 = le - 9;
+  else sp2 = lineEnd < 0 ? text.lastIndexOf(' ') : text.slice(0, lineEnd).lastIndexOf(' ');
   if (sp1 <= 0 || sp2 === sp1) return fail(400, 'malformed request line');
-  const method = requestLine.slice(0, sp1);
-  const url = requestLine.slice(sp1 + 1, sp2);
-  const version = requestLine.slice(sp2 + 1);
-  if (!TOKEN.test(method)) return fail(400, 'invalid method');
+  const method = text.slice(0, sp1);
+  const url = text.slice(sp1 + 1, sp2);
+  if (!isToken(method)) return fail(400, 'invalid method');
   if (!TARGET.test(url)) return fail(400, 'invalid request target');
   let versionMinor: number;
-  if (version === 'HTTP/1.1') versionMinor = 1;
-  else if (version === 'HTTP/1.0') versionMinor = 0;
-  else return fail(400, 'unsupported HTTP version');
+  if (usual) versionMinor = text.charCodeAt(le - 1) - 48;
+  else {
+    const version = text.slice(sp2 + 1, le);
+    if (version === 'HTTP/1.1') versionMinor = 1;
+    else if (version === 'HTTP/1.0') versionMinor = 0;
+    else return fail(400, 'unsupported HTTP version');
+  }
 
   const headers: RequestHeaders = {};
   let count = 0;
@@ -91,10 +99,9 @@ export function parseRequestHead(text: string, maxHeaders: number): RequestHead 
     const colon = text.indexOf(':', pos);
     if (colon < 0 || colon >= end) return fail(400, 'header line without a colon');
     if (++count > maxHeaders) return fail(431, 'too many headers');
-    let name = text.slice(pos, colon);
-    if (!TOKEN.test(name)) return fail(400, 'invalid header name');
-    name = name.toLowerCase();
-    const value = trimOws(text.slice(colon + 1, end));
+    const name = fieldName(text, pos, colon);
+    if (name === null) return fail(400, 'invalid header name');
+    const value = trimOws(text, colon + 1, end);
     pos = end + 2;
     const cur = headers[name];
     if (name === 'host') hosts++;

@@ -12,6 +12,7 @@ import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import { RawBody, type BodySource } from '../upstream/raw-http1-codec';
 import { BodyDecoder } from './body-decoder';
+import { hasBadValueChar, isLowerToken, isToken } from './header-chars';
 import { isHeadError, parseRequestHead, type RequestHead, type RequestHeaders } from './request-head';
 import { readIntoBuffer } from './user-buffer';
 
@@ -19,8 +20,6 @@ const CRLF2 = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
 /** Pipelined bytes held while a request is in flight before the socket stops being read. */
 const PIPELINE_BUFFER = 64 * 1024;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\0\r\n]/;
 /** A first body chunk up to this size is written in one string together with the head. */
 const SMALL_BODY = 16 * 1024;
 /**
@@ -137,8 +136,11 @@ export class Http1Response extends EventEmitter {
       for (const k in headers) {
         const v = headers[k];
         if (v === undefined) continue;
-        if (!TOKEN.test(k)) throw new TypeError(`invalid header name "${k}"`);
-        const lk = k.toLowerCase();
+        let lk = k;
+        if (!isLowerToken(k)) {
+          if (!isToken(k)) throw new TypeError(`invalid header name "${k}"`);
+          lk = k.toLowerCase();
+        }
         if (lk === 'date') date = true;
         else if (lk === 'content-length') length = true;
         else if (lk === 'transfer-encoding') chunked = true;
@@ -148,12 +150,12 @@ export class Http1Response extends EventEmitter {
         }
         if (typeof v === 'object') {
           for (const x of v) {
-            if (BAD_VALUE.test(x)) throw new TypeError(`invalid value for header "${k}"`);
+            if (hasBadValueChar(x)) throw new TypeError(`invalid value for header "${k}"`);
             h += `${k}: ${x}\r\n`;
           }
         } else {
           const s = typeof v === 'string' ? v : String(v);
-          if (BAD_VALUE.test(s)) throw new TypeError(`invalid value for header "${k}"`);
+          if (hasBadValueChar(s)) throw new TypeError(`invalid value for header "${k}"`);
           h += `${k}: ${s}\r\n`;
         }
       }
@@ -275,8 +277,8 @@ export class Http1Response extends EventEmitter {
     if (tr)
       for (const k in tr) {
         const v = tr[k];
-        if (v === undefined || !TOKEN.test(k)) continue;
-        for (const x of typeof v === 'object' ? v : [String(v)]) if (!BAD_VALUE.test(x)) t += `${k}: ${x}\r\n`;
+        if (v === undefined || !isToken(k)) continue;
+        for (const x of typeof v === 'object' ? v : [String(v)]) if (!hasBadValueChar(x)) t += `${k}: ${x}\r\n`;
       }
     return t + '\r\n';
   }

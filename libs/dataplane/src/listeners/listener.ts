@@ -56,7 +56,8 @@ interface ConnState {
   /** Pending until the first request's headers are complete (slowloris guard). */
   headersTimer?: TimerHandle;
   /** HTTP/1 (not a tunnel): its socket and responses in flight (idle when none). */
-  h1?: { socket: net.Socket; open: Set<H1Response> };
+  /** HTTP/1 responses in flight (an array: a Set shrinks and regrows its table every request). */
+  h1?: { socket: net.Socket; open: H1Response[] };
   session?: http2.ServerHttp2Session;
   /** Set once the connection drains (listener drain, or its filter chain was replaced by a push). */
   draining: boolean;
@@ -67,7 +68,7 @@ interface ConnState {
 interface H1Response {
   readonly headersSent: boolean;
   shouldKeepAlive: boolean;
-  once(event: 'close', fn: () => void): unknown;
+  on(event: 'close', fn: () => void): unknown;
 }
 
 /**
@@ -419,7 +420,7 @@ export class ListenerRuntime {
       this.pending = null;
     } else {
       this.socketState.set(socket, state);
-      state.h1 = { socket, open: new Set() };
+      state.h1 = { socket, open: [] };
       if (this.headersTimeoutMs > 0) {
         const t = this.clock.setTimeout(() => {
           if (!socket.destroyed)
@@ -472,11 +473,17 @@ export class ListenerRuntime {
     if (st.draining || this.draining) res.shouldKeepAlive = false;
     const c = st.h1;
     if (!c) return;
-    c.open.add(res);
-    res.once('close', () => {
-      c.open.delete(res);
+    c.open.push(res);
+    // 'close' comes once per response ('on': no once-wrapper and no listener removal per request).
+    res.on('close', () => {
+      const open = c.open;
+      const i = open.indexOf(res);
+      if (i >= 0) {
+        open[i] = open[open.length - 1];
+        open.pop();
+      }
       // Headers sent before the drain began could not say `Connection: close`: close it now.
-      if ((st.draining || this.draining) && c.open.size === 0 && !c.socket.destroyed) c.socket.end();
+      if ((st.draining || this.draining) && c.open.length === 0 && !c.socket.destroyed) c.socket.end();
     });
   }
 
@@ -498,7 +505,7 @@ export class ListenerRuntime {
     st.session?.close();
     const c = st.h1;
     if (!c) return;
-    if (c.open.size === 0) {
+    if (c.open.length === 0) {
       if (closeIdle) {
         c.socket.destroy();
         st.raw.destroy();
@@ -540,7 +547,7 @@ export class ListenerRuntime {
     for (const s of this.sessions) s.close();
     for (const st of this.conns) {
       // A connection already draining for a push may still be idle: shutdown closes it now.
-      if (st.draining && st.h1?.open.size === 0) {
+      if (st.draining && st.h1?.open.length === 0) {
         st.h1.socket.destroy();
         st.raw.destroy();
       } else this.drainConn(st, true);

@@ -35,6 +35,8 @@ describe('raw HTTP/1.1 codec pieces', () => {
       'set-cookie': ['x=1', 'y=2'],
     });
     expect(parseHeaderBlock('', 0)).toEqual({});
+    // White space String.prototype.trim drops around a value (VT, FF, NBSP) is dropped too.
+    expect(parseHeaderBlock('X-A: \x0b v\xa0\r\nDATE:\t\x0cd', 0)).toEqual({ 'x-a': 'v', date: 'd' });
     expect(parseHeaderBlock('a: 1\r\ncontent-length: 3\r\ncontent-length: 3', 0)).toEqual({
       a: '1',
       'content-length': '3',

@@ -4,12 +4,13 @@
  * response body stream handed to the router.
  */
 import { EventEmitter } from 'node:events';
+import { fieldName, fieldValue } from '../http1/header-chars';
 import type { RequestHead } from './pool';
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\0\r\n]/;
-
 export type Headers = Record<string, string | string[] | undefined>;
+
+/** The trailers of a body that has none (never modified: a parser assigns a new object). */
+const NO_TRAILERS: Headers = Object.freeze({});
 
 /** Bytes a body queues while nobody reads it before `push` asks the producer to pause. */
 const HIGH_WATER = 64 * 1024;
@@ -32,7 +33,8 @@ export class RawBody extends EventEmitter {
   private endEmitted = false;
   /** The source was asked to stop reading and not yet to restart. */
   private sourcePaused = false;
-  trailers: Headers = {};
+  /** Trailer fields of a chunked body (the shared empty set until a parser assigns its own). */
+  trailers: Headers = NO_TRAILERS;
   private endCb: ((trailers: Headers) => void) | null = null;
   constructor(private readonly source: BodySource) {
     super();
@@ -131,10 +133,13 @@ export function parseHeaderBlock(text: string, from: number): Headers {
     if (end < 0) end = len;
     const c = text.indexOf(':', pos);
     if (c <= pos || c >= end) throw new Error('bad header line');
-    const name = text.slice(pos, c).toLowerCase();
-    if (!TOKEN.test(name)) throw new Error('bad header name');
-    const value = text.slice(c + 1, end).trim();
-    if (BAD_VALUE.test(value)) throw new Error('bad header value');
+    const name = fieldName(text, pos, c);
+    if (name === null) throw new Error('bad header name');
+    let value = fieldValue(text, c + 1, end);
+    if (value === null) throw new Error('bad header value');
+    // Other white space String.prototype.trim drops (VT, FF, NBSP) is dropped too, as before.
+    if (value.length > 0 && (isOtherSpace(value.charCodeAt(0)) || isOtherSpace(value.charCodeAt(value.length - 1))))
+      value = value.trim();
     pos = end + 2;
     const cur = out[name];
     if (cur === undefined) out[name] = value;
@@ -144,6 +149,11 @@ export function parseHeaderBlock(text: string, from: number): Headers {
     } else out[name] = `${cur}, ${value}`;
   }
   return out;
+}
+
+/** White space other than SP / HTAB that `trim()` removes from a latin1 value. */
+function isOtherSpace(ch: number): boolean {
+  return ch === 0x0b || ch === 0x0c || ch === 0xa0;
 }
 
 /**
