@@ -13,6 +13,7 @@
  *   node tools/bench/run.mjs mixer --in-process [--rounds 20] [--batches 20] [--metrics-out <file>] > <log file>
  *   node tools/bench/run.mjs mixer --paced [--rounds 6] [--seconds 5] [--mixer <main.js>] [--baseline <main.js>]
  *     [--mixer-cpu-prof <dir>] [--mixer-node-args "<node flags>"] [--baseline-node-args "<node flags>"]
+ *     [--keep-logs <dir>]
  *
  * --in-process: the Mixer's Report path alone, in this process, from the sources (no gRPC, no
  * child process): sidecar-like ReportRequest bytes (two sidecars' batches of 1,000 entries, source
@@ -105,11 +106,14 @@ spec:
  * --mixer-node-args / --baseline-node-args: node flags for that Mixer's command line (flags V8
  * reads once at heap set-up, e.g. --no-memory-reducer, can only come from there); the baseline
  * may be the same main.js, so a flag's effect is an A/B in one run.
+ * --keep-logs <dir>: each Mixer's stdout (access log, and whatever V8 tracing flags print) goes to
+ * <dir>/<name>.log and is kept.
  */
 async function paced(): Promise<void> {
   const rounds = arg('rounds', 6);
   const seconds = arg('seconds', 5);
-  const dir = mkdtempSync(join(tmpdir(), 'mixer-paced-'));
+  const keep = pathArg('keep-logs', '');
+  const dir = keep || mkdtempSync(join(tmpdir(), 'mixer-paced-'));
   const start = async (main: string, name: string) => {
     const prof = pathArg('mixer-cpu-prof', '');
     const flags = pathArg(`${name}-node-args`, '').split(/\s+/).filter(Boolean);
@@ -194,7 +198,7 @@ async function paced(): Promise<void> {
       m.child.kill('SIGTERM');
     }
     await sleep(500);
-    rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 
 export const BODY = 'hello world\n';
 
@@ -57,9 +58,22 @@ export function cpuMs(child: ChildProcess): Promise<number> {
 }
 
 /**
+ * The node flags Mixer is shipped to start with: `nodeArgs` of the launch.json beside its main.js
+ * (apps/mixer/launch.json, copied into dist/apps/mixer by the build), [] when there is none (e.g. a
+ * main.js copied aside alone, to compare with).
+ */
+export function mixerLaunchArgs(main: string): string[] {
+  const file = join(dirname(main), 'launch.json');
+  if (!existsSync(file)) return [];
+  const { nodeArgs } = JSON.parse(readFileSync(file, 'utf8')) as { nodeArgs?: string[] };
+  return [...(nodeArgs ?? [])];
+}
+
+/**
  * A built Mixer (`main`) with `args`, its stdout in `logFile`; resolves once every listener named
- * in `listeners` has logged its address (then `addresses` maps listener → host:port). `nodeArgs`
- * go before the script (e.g. `--cpu-prof`).
+ * in `listeners` has logged its address (then `addresses` maps listener → host:port). It starts as
+ * shipped, with the node flags of the launch.json beside `main` (mixerLaunchArgs); `nodeArgs` go
+ * after them, before the script (e.g. `--cpu-prof`).
  */
 export function startMixerProcess(opts: {
   main: string;
@@ -69,9 +83,13 @@ export function startMixerProcess(opts: {
   nodeArgs?: string[];
 }): Promise<{ child: ChildProcess; addresses: Record<string, string> }> {
   const fd = openSync(opts.logFile, 'w');
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.main, ...opts.args], {
-    stdio: ['ignore', fd, 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...mixerLaunchArgs(opts.main), ...(opts.nodeArgs ?? []), opts.main, ...opts.args],
+    {
+      stdio: ['ignore', fd, 'inherit'],
+    },
+  );
   closeSync(fd);
   return new Promise((resolve, reject) => {
     const t = setInterval(() => {

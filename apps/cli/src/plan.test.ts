@@ -251,6 +251,24 @@ test('without Mixer no mesh config is written and Pilot keeps its defaults', () 
   expect(plan.processes.find((p) => p.name === 'istio-pilot')?.args).not.toContain('--mesh-config');
 });
 
+test('Mixer starts with the node flags of its launch.json (the one beside its main.js), before main.js', () => {
+  const mixerDir = join(__dirname, '../../mixer');
+  const launch = JSON.parse(readFileSync(join(mixerDir, 'launch.json'), 'utf8')) as { nodeArgs: string[] };
+  expect(launch.nodeArgs).toContain('--no-memory-reducer');
+  const c = components(true);
+  c.set('mixer', { ...component('mixer', true, ['--grpc-address', '--mode']), main: join(mixerDir, 'main.js') });
+  const plan = buildPlan(topology, c, options);
+  const mixers = plan.processes.filter((p) => p.name === 'istio-policy' || p.name === 'istio-telemetry');
+  expect(mixers).toHaveLength(2);
+  for (const m of mixers) expect(m.nodeArgs).toEqual(launch.nodeArgs);
+  // nothing else gets node flags
+  for (const p of plan.processes.filter((p) => !mixers.includes(p))) expect(p.nodeArgs ?? []).toEqual([]);
+  // no launch.json beside main.js (/dist/mixer): none
+  c.set('mixer', component('mixer', true, ['--grpc-address', '--mode']));
+  const bare = buildPlan(topology, c, options).processes.find((p) => p.name === 'istio-telemetry');
+  expect(bare?.nodeArgs).toEqual([]);
+});
+
 test("sidecars start with the environment of the proxy's launch.json (the one beside its main.js)", () => {
   const proxyDir = join(__dirname, '../../proxy');
   const launch = JSON.parse(readFileSync(join(proxyDir, 'launch.json'), 'utf8')) as { env: Record<string, string> };

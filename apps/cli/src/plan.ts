@@ -34,6 +34,8 @@ export interface ProcessSpec {
   baseEnv?: Record<string, string>;
   /** Started (and waited for) with the control plane: backing services the apps need at start-up. */
   startFirst?: boolean;
+  /** Node flags before `main` on the command line (launchNodeArgs), for settings node takes only there. */
+  nodeArgs?: string[];
 }
 
 /** Env of an app after an applied Deployment's env (DATABASE_URL stays the launcher's choice). */
@@ -102,6 +104,19 @@ export function sidecarLaunchEnv(dir: string): Record<string, string> {
   if (!existsSync(file)) return {};
   const { env } = JSON.parse(readFileSync(file, 'utf8')) as { env?: Record<string, string> };
   return { ...env };
+}
+
+/**
+ * The node flags a component is shipped to start with: `nodeArgs` of the launch.json in `dir` (the
+ * one beside its main.js; apps/mixer/launch.json has --no-memory-reducer). They go on the node
+ * command line before main.js: V8 reads such flags when the process starts, and NODE_OPTIONS
+ * refuses them. [] when there is none.
+ */
+export function launchNodeArgs(dir: string): string[] {
+  const file = join(dir, 'launch.json');
+  if (!existsSync(file)) return [];
+  const { nodeArgs } = JSON.parse(readFileSync(file, 'utf8')) as { nodeArgs?: string[] };
+  return [...(nodeArgs ?? [])];
 }
 
 /** The sidecar's outbound capture listener (Istio's proxyListenPort), also the apps' HTTP proxy. */
@@ -223,6 +238,7 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
       args: [...args, ...passthrough],
       env: { ...logEnv, ...(project === 'mixer' && o.redisUrl ? { REDIS_URL: o.redisUrl } : {}) },
       readyUrl: project === 'pilot' ? `http://${pod.ip}:15014/ready` : undefined,
+      ...(project === 'mixer' ? { nodeArgs: launchNodeArgs(dirname(c.main)) } : {}),
     });
     plan.pods.push(pod);
   };

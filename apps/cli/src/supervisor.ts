@@ -71,7 +71,7 @@ export class Supervisor {
 
   private launch(m: Managed): void {
     const out: WriteStream = createWriteStream(m.log, { flags: 'a' });
-    const child = spawn(process.execPath, [m.spec.main, ...m.spec.args], {
+    const child = spawn(process.execPath, [...(m.spec.nodeArgs ?? []), m.spec.main, ...m.spec.args], {
       env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...m.spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Own process group: a terminal's Ctrl-C reaches only the supervisor, which stops children in order.
