@@ -7,7 +7,8 @@
  *   the mesh's access log, Zipkin tracing and the `mixer` filter reporting to a real Mixer in
  *   telemetry mode), twice: tracing at the shipped default (`--trace-sampling` 1 %, Istio's default
  *   profile) and at 100 % (Istio's demo profile, Istio 1.0.0's default) · haproxy and nginx one hop
- *   when installed.
+ *   when installed; haproxy also as two hops with mutual TLS between them (the mesh certificates),
+ *   the same shape as tsmesh's two mTLS hops: what such a path costs on this machine in C.
  * Proxies run as `ProxyRuntime` (the engine as apps/proxy runs it, admin `/stats` included).
  *
  * Each round, for each path in turn: a throughput run (wrk when installed, autocannon otherwise)
@@ -483,6 +484,46 @@ async function spawnPeer(kind: 'haproxy' | 'nginx', target: number, dir: string)
   }
   await waitListening(port);
   return { child, port };
+}
+
+/**
+ * Two haproxy processes with mutual TLS between them (the mesh certificates: client certificate
+ * required and verified against the mesh root both ways), the same shape as "tsmesh, two hops,
+ * mTLS between them": what a two-proxy mTLS path costs on this machine with a C proxy.
+ */
+async function spawnHaproxyMtlsPair(target: number, certs: Certs, dir: string): Promise<{ front: Proc; back: Proc }> {
+  const pem = (name: string, c: { key: string; cert: string; ca: string }) => {
+    writeFileSync(join(dir, `${name}.pem`), `${c.cert.trim()}\n${c.key.trim()}\n`);
+    writeFileSync(join(dir, `${name}-ca.pem`), c.ca);
+    return { crt: join(dir, `${name}.pem`), ca: join(dir, `${name}-ca.pem`) };
+  };
+  const server = pem('hap-server', certs.server);
+  const client = pem('hap-client', certs.client);
+  const common =
+    `global\n  nbthread 1\n  maxconn 4096\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 60s\n` +
+    `  timeout server 60s\n  option http-keep-alive\n`;
+  const start = async (name: string, body: string, port: number) => {
+    const cfg = join(dir, `${name}.cfg`);
+    writeFileSync(cfg, common + body);
+    const child = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    await waitListening(port);
+    return { child, port };
+  };
+  const backPort = await freePort();
+  const back = await start(
+    'hap-back',
+    `frontend f\n  bind 127.0.0.1:${backPort} ssl crt ${server.crt} ca-file ${server.ca} verify required\n` +
+      `  default_backend b\nbackend b\n  http-reuse always\n  server s1 127.0.0.1:${target}\n`,
+    backPort,
+  );
+  const frontPort = await freePort();
+  const front = await start(
+    'hap-front',
+    `frontend f\n  bind 127.0.0.1:${frontPort}\n  default_backend b\nbackend b\n  http-reuse always\n` +
+      `  server s1 127.0.0.1:${backPort} ssl crt ${client.crt} ca-file ${client.ca} verify required\n`,
+    frontPort,
+  );
+  return { front, back };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1073,6 +1114,13 @@ async function main(): Promise<void> {
       if (only && !new RegExp(only).test(`${kind}, one hop`)) continue;
       const peer = track(await spawnPeer(kind, upstream.port, dir));
       scenarios.push({ name: `${kind}, one hop`, port: peer.port, procs: [peer.child] });
+    }
+    const HAP_MTLS = 'haproxy, two hops, mTLS between them';
+    if (has('haproxy') && (!only || new RegExp(only).test(HAP_MTLS))) {
+      const pair = await spawnHaproxyMtlsPair(upstream.port, certs, dir);
+      track(pair.back);
+      track(pair.front);
+      scenarios.push({ name: HAP_MTLS, port: pair.front.port, procs: [pair.back.child, pair.front.child] });
     }
     // Warm-up (JIT, pools, TLS sessions).
     const warmup = Number(arg('warmup', '1'));
