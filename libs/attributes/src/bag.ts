@@ -102,10 +102,15 @@ function mapEntryOf(m: AttributeValue | undefined, key: string): string | undefi
  * a base name set again keeps its place. The report encoder compares two such bags slot by slot.
  */
 export class SlotBag implements SettableBag {
-  /** Own names, values and explicit types, in the order first set. */
-  readonly keys: string[] = [];
-  readonly vals: AttributeValue[] = [];
-  readonly types: Array<ValueType | undefined> = [];
+  /**
+   * Own names, values and explicit types, in the order first set (read them, never write them:
+   * `keys` and `types` may be shared with other bags, see `withNames`).
+   */
+  keys: string[];
+  readonly vals: AttributeValue[];
+  types: Array<ValueType | undefined>;
+  /** Whether `keys` and `types` are shared (copied before this bag changes them). */
+  private sharedNames = false;
   /** Whether a name of the base was set again here (then the base is not shared unchanged). */
   private shadows = false;
   /** Whether `add` looks the name up in the base (see `addsAreNew`). */
@@ -114,6 +119,37 @@ export class SlotBag implements SettableBag {
 
   constructor(base: MutableBag | null = null) {
     this.base = base !== null && base.size > 0 ? base : null;
+    this.keys = [];
+    this.vals = [];
+    this.types = [];
+  }
+
+  /**
+   * A bag of `vals` named by `keys` with explicit `types` (arrays of one length), over `base`,
+   * which has none of those names. `keys` and `types` may be shared by many bags (a builder's
+   * names for one kind of request) and are never changed through this bag; `vals` becomes the
+   * bag's own.
+   */
+  static withNames(
+    base: MutableBag | null,
+    keys: string[],
+    vals: AttributeValue[],
+    types: Array<ValueType | undefined>,
+  ): SlotBag {
+    const bag = new SlotBag(base);
+    bag.keys = keys;
+    (bag as { vals: AttributeValue[] }).vals = vals;
+    bag.types = types;
+    bag.sharedNames = true;
+    return bag;
+  }
+
+  /** Makes `keys` and `types` this bag's own before a change. */
+  private ownNames(): void {
+    if (!this.sharedNames) return;
+    this.keys = this.keys.slice();
+    this.types = this.types.slice();
+    this.sharedNames = false;
   }
 
   /**
@@ -162,6 +198,7 @@ export class SlotBag implements SettableBag {
 
   set(name: string, value: AttributeValue, type?: ValueType): this {
     const i = this.slot(name);
+    this.ownNames();
     if (i >= 0) {
       this.vals[i] = value;
       this.types[i] = type;
@@ -179,6 +216,7 @@ export class SlotBag implements SettableBag {
    * a name twice this way would leave both in the bag.
    */
   add(name: string, value: AttributeValue, type?: ValueType): this {
+    this.ownNames();
     if (this.addChecksBase && this.base !== null && !this.shadows && this.base.has(name)) this.shadows = true;
     this.keys.push(name);
     this.vals.push(value);

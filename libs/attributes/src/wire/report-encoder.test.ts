@@ -222,6 +222,25 @@ describe('ReportEncoder', () => {
     expect(slow.map((b) => b.toRecord())).toEqual(bags.map((b) => b.toRecord()));
   });
 
+  it('bags sharing one array of names, in turn with bags of other names, go to the right requests', () => {
+    const layer = new MutableBag().set('context.reporter.kind', 'inbound');
+    const short = ['request.path', 'response.code'];
+    const long = ['request.path', 'response.code', 'request.id'];
+    const bags = Array.from({ length: 9 }, (_, i) =>
+      i % 3 === 2
+        ? SlotBag.withNames(layer, long, [`/p${i}`, 200 + i, `id-${i}`], [undefined, undefined, undefined])
+        : SlotBag.withNames(layer, short, [`/p${i}`, 200 + (i % 2)], [undefined, undefined]),
+    );
+    // a bag changed after it was built no longer shares the names
+    bags[4].set('request.id', 'late');
+    const { reqs, fast } = roundTrip(bags);
+    expect(reqs).toHaveLength(2);
+    expect(reqs.map((r) => r.entries).sort()).toEqual([4, 5]);
+    const byPath = new Map(fast.map((b) => [b.get('request.path'), b.toRecord()]));
+    for (const b of bags) expect(byPath.get(b.get('request.path'))).toEqual(b.toRecord());
+    expect(short).toEqual(['request.path', 'response.code']);
+  });
+
   it('restarts after finish: the next request repeats every attribute', () => {
     const enc = new ReportEncoder();
     enc.add(base(0));

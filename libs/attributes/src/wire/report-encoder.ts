@@ -301,6 +301,9 @@ export class ReportEncoder {
   private lastNames: string[] | null = null;
   private lastGroup: Group | null = null;
   private lastBase: MutableBag | null = null;
+  /** The own names of the last SlotBag over a shared base (its group is `lastGroup`). */
+  private lastKeys: string[] | null = null;
+  private lastKeysLength = 0;
   /** Initial buffer size of a batch's first request (see `groupOf`). */
   private sizeHint = MIN_REQUEST_BYTES;
 
@@ -371,6 +374,12 @@ export class ReportEncoder {
    */
   private groupOf(bag: Bag, base: MutableBag | null): Group {
     const last = this.lastNames;
+    // bags of one kind of request share their array of names (SlotBag.withNames), never changed
+    const keys = base !== null ? (bag as SlotBag).keys : null;
+    if (keys !== null && keys === this.lastKeys && keys.length === this.lastKeysLength && base === this.lastBase)
+      return this.lastGroup as Group;
+    this.lastKeys = keys;
+    this.lastKeysLength = keys !== null ? keys.length : 0;
     if (last !== null && this.lastGroup !== null && base === this.lastBase) {
       let i = base !== null ? base.size : 0;
       let same = true;
@@ -424,6 +433,7 @@ export class ReportEncoder {
     this.lastNames = null;
     this.lastGroup = null;
     this.lastBase = null;
+    this.lastKeys = null;
     return out;
   }
 }

@@ -15,13 +15,13 @@ import type { MixerConfig, QuotaRef, ServiceSettings } from './config';
 import { QuotaCache } from './quota-cache';
 import { DEFAULT_REPORT_BATCH, ReportBatcher, type ReportBatchOptions } from './report-batch';
 import {
-  addCompletionToRequestBag,
   addResponseAttributes,
   bagOfRequest,
   completionFacts,
   encodeForwarded,
   FORWARD_HEADER,
   headerMap,
+  reportBag,
   requestFacts,
   StaticLayers,
   type RequestFacts,
@@ -302,8 +302,9 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
             return;
           }
           // the facts taken in onRequest, or now when it never ran (a reply before this filter)
-          const bag = bagOfRequest(this.request ?? requestFacts(ctx2, now), staticsOf(this.svc), layers);
-          batcher.add(addCompletionToRequestBag(bag, completionFacts(ctx2.info, now, this.responseHeaders)));
+          const facts = this.request ?? requestFacts(ctx2, now);
+          const layer = layers.entry(facts.forwarded, staticsOf(this.svc));
+          batcher.add(reportBag(facts, completionFacts(ctx2.info, now, this.responseHeaders), layer));
         }
       }
       return () => new MixerStreamFilter();

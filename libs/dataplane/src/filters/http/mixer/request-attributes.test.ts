@@ -5,6 +5,7 @@ import {
   addDestinationFromCluster,
   bagOfRequest,
   CompletionFacts,
+  reportBag,
   RequestFacts,
   StaticLayers,
 } from './request-attributes';
@@ -94,6 +95,47 @@ describe('a Report bag built from facts (Check off)', () => {
     expect(fast.sharedBase()).not.toBeNull();
   });
 
+  it.each(cases)('reportBag builds the bag the Check path builds: %s', (_, done) => {
+    const layers = new StaticLayers();
+    const slow = addCompletion(bagOfRequest(request, statics), done);
+    const bags = [0, 1].map(() => reportBag(request, done, layers.entry('', statics)));
+    for (const bag of bags) {
+      expect([...bag.names()]).toEqual([...slow.names()]);
+      expect(bag.toRecord()).toEqual(slow.toRecord());
+      for (const n of bag.names()) expect(bag.typeOf(n)).toBe(slow.typeOf(n));
+      expect(bag.sharedBase()).not.toBeNull();
+    }
+    // requests of one kind share the names; a change to one bag leaves the other alone
+    expect(bags[0].keys).toBe(bags[1].keys);
+    bags[0].set('request.path', '/changed').set('check.cache_hit', true);
+    expect(bags[1].get('request.path')).toBe('/x');
+    expect(bags[1].has('check.cache_hit')).toBe(false);
+    expect([...bags[1].names()]).toEqual([...slow.names()]);
+  });
+
+  it('reportBag: requests without the optional attributes, and a mix of kinds over one layer', () => {
+    const bare = new RequestFacts(
+      '',
+      { ':path': '/y' },
+      'reviews:9080',
+      '/y',
+      'POST',
+      'https',
+      false,
+      1_700_000_000_200,
+      { ...connection, tls: false, peerIdentity: undefined, localIdentity: undefined, sni: undefined },
+    );
+    const layers = new StaticLayers();
+    for (const f of [request, bare, request, bare])
+      for (const [, done] of cases) {
+        const bag = reportBag(f, done, layers.entry('', statics));
+        const slow = addCompletion(bagOfRequest(f, statics), done);
+        expect([...bag.names()]).toEqual([...slow.names()]);
+        expect(bag.toRecord()).toEqual(slow.toRecord());
+        for (const n of bag.names()) expect(bag.typeOf(n)).toBe(slow.typeOf(n));
+      }
+  });
+
   it.each([
     ['none of the names the request sets', statics, false],
     ['request.path and response.code', [...statics, { 'request.path': '/static', 'response.code': 299 }], true],
@@ -108,11 +150,14 @@ describe('a Report bag built from facts (Check off)', () => {
     const done = cases[0][1];
     for (let i = 0; i < 2; i++) {
       const shared = addCompletionToRequestBag(bagOfRequest(request, st, layers), done);
+      const report = reportBag(request, done, layers.entry('', st));
       const own = addCompletion(bagOfRequest(request, st), done);
-      expect([...shared.names()]).toEqual([...own.names()]);
-      expect(new Set(shared.names()).size).toBe([...shared.names()].length);
-      expect(shared.toRecord()).toEqual(own.toRecord());
-      expect(shared.sharedBase() === null).toBe(shadowed);
+      for (const bag of [shared, report]) {
+        expect([...bag.names()]).toEqual([...own.names()]);
+        expect(new Set(bag.names()).size).toBe([...bag.names()].length);
+        expect(bag.toRecord()).toEqual(own.toRecord());
+        expect(bag.sharedBase() === null).toBe(shadowed);
+      }
     }
   });
 });

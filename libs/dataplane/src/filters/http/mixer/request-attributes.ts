@@ -4,7 +4,14 @@
  * ip/port/principal, connection.mtls, context.protocol, plus attributes forwarded
  * by the calling sidecar in `x-istio-attributes` (base64 istio.mixer.v1.Attributes).
  */
-import { MutableBag, parseIp, SlotBag, type AttributeValue, type SettableBag } from '@tsmesh/attributes';
+import {
+  MutableBag,
+  parseIp,
+  SlotBag,
+  type AttributeValue,
+  type SettableBag,
+  type ValueType,
+} from '@tsmesh/attributes';
 import { decode, encode } from '@tsmesh/protocol';
 import type { FieldError } from '@tsmesh/core';
 import type { StreamInfo } from '../../../http/stream-info';
@@ -80,14 +87,57 @@ export function staticLayer(forwarded: string, statics: Statics): MutableBag {
   return bag;
 }
 
+/** A request's static attributes, shared by many requests, and what a request's bag over it needs. */
+export interface StaticLayer {
+  readonly bag: MutableBag;
+  /** Whether it has a name a request adds without asking (then `reportBag` takes the checked path). */
+  readonly hasAddedNames: boolean;
+  /** The names a request adds only when the layer lacks them, that it has. */
+  readonly sourceIp: boolean;
+  readonly sourcePort: boolean;
+  readonly destinationIp: boolean;
+  readonly destinationPort: boolean;
+  readonly destinationServiceHost: boolean;
+  /** The names and types of the Report bags over this layer, by `reportBag`'s mask of what a request had. */
+  readonly shapes: Map<number, BagShape>;
+}
+
+/** The names and explicit types of the Report bags of one kind of request, shared by their bags. */
+interface BagShape {
+  readonly keys: string[];
+  readonly types: Array<ValueType | undefined>;
+}
+
+function staticLayerEntry(bag: MutableBag): StaticLayer {
+  return {
+    bag,
+    hasAddedNames: hasAddedNames(bag),
+    sourceIp: bag.has('source.ip'),
+    sourcePort: bag.has('source.port'),
+    destinationIp: bag.has('destination.ip'),
+    destinationPort: bag.has('destination.port'),
+    destinationServiceHost: bag.has('destination.service.host'),
+    shapes: new Map(),
+  };
+}
+
 /**
  * Static layers built once per distinct statics list (its identity) and forwarded header, so a
  * request's bag sits over a shared one instead of setting each static attribute again (and the
  * report encoder skips what a batch's entries share).
  */
 export class StaticLayers {
-  private readonly byStatics = new Map<Statics, Map<string, MutableBag>>();
+  private readonly byStatics = new Map<Statics, Map<string, StaticLayer>>();
   get(forwarded: string, statics: Statics): MutableBag {
+    return this.entry(forwarded, statics).bag;
+  }
+  /** The last answer: most requests of a listener come with the same statics and forwarded value. */
+  private last: { forwarded: string; statics: Statics; layer: StaticLayer } | null = null;
+  entry(forwarded: string, statics: Statics): StaticLayer {
+    const last = this.last;
+    // a string compare: a forwarded value (about 170 characters) read from a new request is not
+    // hashed for a map lookup
+    if (last !== null && last.statics === statics && last.forwarded === forwarded) return last.layer;
     let byFwd = this.byStatics.get(statics);
     if (!byFwd) {
       if (this.byStatics.size >= 1000) this.byStatics.clear();
@@ -97,8 +147,9 @@ export class StaticLayers {
     if (!layer) {
       // callers send the same few values; anything else is bounded
       if (byFwd.size >= 1000) byFwd.clear();
-      byFwd.set(forwarded, (layer = staticLayer(forwarded, statics)));
+      byFwd.set(forwarded, (layer = staticLayerEntry(staticLayer(forwarded, statics))));
     }
+    this.last = { forwarded, statics, layer };
     return layer;
   }
 }
@@ -194,22 +245,16 @@ const ADDED_NAMES = [
   'context.proxy_error_code',
 ];
 
-// Static layers never change: whether one has any of ADDED_NAMES is asked once per layer.
-const layersWithAddedNames = new WeakMap<MutableBag, boolean>();
-
+/** Whether a static layer (never changed) has any name `bagOfRequest` or `addCompletionToRequestBag` adds unasked. */
 function hasAddedNames(layer: MutableBag): boolean {
-  let has = layersWithAddedNames.get(layer);
-  if (has === undefined) {
-    // destination.service.* are added when the layer has no destination.service.host
-    has =
-      ADDED_NAMES.some((n) => layer.has(n)) ||
-      (!layer.has('destination.service.host') &&
-        ['destination.service.name', 'destination.service.namespace', 'destination.service.uid'].some((n) =>
-          layer.has(n),
-        ));
-    layersWithAddedNames.set(layer, has);
-  }
-  return has;
+  // destination.service.* are added when the layer has no destination.service.host
+  return (
+    ADDED_NAMES.some((n) => layer.has(n)) ||
+    (!layer.has('destination.service.host') &&
+      ['destination.service.name', 'destination.service.namespace', 'destination.service.uid'].some((n) =>
+        layer.has(n),
+      ))
+  );
 }
 
 /**
@@ -218,9 +263,14 @@ function hasAddedNames(layer: MutableBag): boolean {
  * (shared, never changed) has none of them, without a look at the layer either.
  */
 export function bagOfRequest(f: RequestFacts, statics: Statics, layers?: StaticLayers): SlotBag {
-  const layer = layers ? layers.get(f.forwarded, statics) : staticLayer(f.forwarded, statics);
-  const bag = new SlotBag(layer);
-  if (layers && !hasAddedNames(layer)) bag.addsAreNew();
+  if (!layers) return fillRequestBag(new SlotBag(staticLayer(f.forwarded, statics)), f);
+  const layer = layers.entry(f.forwarded, statics);
+  const bag = new SlotBag(layer.bag);
+  if (!layer.hasAddedNames) bag.addsAreNew();
+  return fillRequestBag(bag, f);
+}
+
+function fillRequestBag(bag: SlotBag, f: RequestFacts): SlotBag {
   const headers = f.headers;
   bag.add('request.headers', headers);
   bag.add('request.host', f.host);
@@ -373,6 +423,120 @@ export function addCompletionToRequestBag(bag: SlotBag, f: CompletionFacts): Slo
   if (f.grpcStatus !== undefined) bag.add('response.grpc_status', String(f.grpcStatus));
   if (f.flags) bag.add('context.proxy_error_code', f.flags);
   return bag;
+}
+
+// reportBag's scratch: the names, values and explicit types of the bag being built
+const scratchKeys: string[] = [];
+const scratchVals: AttributeValue[] = [];
+const scratchTypes: Array<ValueType | undefined> = [];
+
+function put(i: number, name: string, value: AttributeValue, type?: ValueType): number {
+  scratchKeys[i] = name;
+  scratchVals[i] = value;
+  scratchTypes[i] = type;
+  return i + 1;
+}
+
+/**
+ * The Report bag of a request with Check off: what `addCompletionToRequestBag(bagOfRequest(...))`
+ * builds (names, order, values and types), over the request's static layer. Requests of one kind
+ * (same layer, same optional attributes present) share one array of names and one of types, and
+ * the values go into one array of the right size: no arrays grown name by name, no lookups in the
+ * layer, and the report encoder finds the request for those names by their array.
+ */
+export function reportBag(f: RequestFacts, done: CompletionFacts, layer: StaticLayer): SlotBag {
+  if (layer.hasAddedNames) return addCompletionToRequestBag(fillRequestBag(new SlotBag(layer.bag), f), done);
+  const headers = f.headers;
+  // each optional attribute present sets a bit: names and types follow from the mask (and layer)
+  let mask = 0;
+  let n = put(0, 'request.headers', headers);
+  n = put(n, 'request.host', f.host);
+  n = put(n, 'request.path', f.path);
+  n = put(n, 'request.method', f.method);
+  n = put(n, 'request.scheme', f.scheme);
+  n = put(n, 'request.time', new Date(f.time));
+  const ua = headers['user-agent'];
+  if (ua) {
+    n = put(n, 'request.useragent', ua);
+    mask |= 1;
+  }
+  const referer = headers['referer'];
+  if (referer) {
+    n = put(n, 'request.referer', referer);
+    mask |= 2;
+  }
+  const id = headers['x-request-id'];
+  if (id) {
+    n = put(n, 'request.id', id);
+    mask |= 4;
+  }
+  n = put(n, 'context.protocol', f.grpc ? 'grpc' : 'http');
+  const c = f.connection;
+  const sip = layer.sourceIp ? null : parseIp(unmapped(c.remoteAddress));
+  if (sip) {
+    n = put(n, 'source.ip', sip);
+    mask |= 8;
+  }
+  if (!layer.sourcePort) n = put(n, 'source.port', c.remotePort, 'INT64');
+  const dip = layer.destinationIp ? null : parseIp(unmapped(c.localAddress));
+  if (dip) {
+    n = put(n, 'destination.ip', dip);
+    mask |= 16;
+  }
+  if (!layer.destinationPort) n = put(n, 'destination.port', c.localPort);
+  n = put(n, 'connection.mtls', c.tls && !!c.peerIdentity);
+  const sp = principal(c.peerIdentity);
+  if (sp) {
+    n = put(n, 'source.principal', sp);
+    n = put(n, 'source.user', sp);
+    mask |= 32;
+  }
+  const dp = principal(c.localIdentity);
+  if (dp) {
+    n = put(n, 'destination.principal', dp);
+    mask |= 64;
+  }
+  if (c.sni) {
+    n = put(n, 'connection.requested_server_name', c.sni);
+    mask |= 128;
+  }
+  const cluster = done.upstreamCluster;
+  const d = cluster && !layer.destinationServiceHost ? destinationOfCluster(cluster) : null;
+  if (d) {
+    n = put(n, 'destination.service.host', d.host);
+    mask |= 256;
+    if (d.name !== undefined) {
+      n = put(n, 'destination.service.name', d.name);
+      n = put(n, 'destination.service.namespace', d.namespace as string);
+      n = put(n, 'destination.service.uid', d.uid as string);
+      mask |= 512;
+    }
+  }
+  n = put(n, 'response.code', done.code);
+  n = put(n, 'response.duration', done.duration, 'DURATION');
+  n = put(n, 'response.time', new Date(done.time));
+  n = put(n, 'request.size', done.received);
+  n = put(n, 'request.total_size', done.received);
+  n = put(n, 'response.size', done.sent);
+  n = put(n, 'response.total_size', done.sent);
+  if (done.responseHeaders) {
+    n = put(n, 'response.headers', done.responseHeaders);
+    mask |= 1024;
+  }
+  if (done.grpcStatus !== undefined) {
+    n = put(n, 'response.grpc_status', String(done.grpcStatus));
+    mask |= 2048;
+  }
+  if (done.flags) {
+    n = put(n, 'context.proxy_error_code', done.flags);
+    mask |= 4096;
+  }
+  let shape = layer.shapes.get(mask);
+  if (shape === undefined) {
+    shape = { keys: scratchKeys.slice(0, n), types: scratchTypes.slice(0, n) };
+    layer.shapes.set(mask, shape);
+  }
+  return SlotBag.withNames(layer.bag, shape.keys, scratchVals.slice(0, n), shape.types);
 }
 
 /** `addResponseAttributes` from facts captured earlier. */
