@@ -97,6 +97,14 @@ describe('prometheus', () => {
     expect(text).toContain('istio_c{svc="b",code="200"} 1');
     expect(text).toContain('istio_d{svc="a"} 5');
     expect(text).toContain('istio_d{svc="b"} 3');
+    // a value that is another object of the same text (bytes of an IP) and one that changes after
+    // entries with the same values: each goes to the series its text names
+    const ip = (last: number) => ({ svc: new Uint8Array([10, 0, 0, last]), code: 200 });
+    await h.handleReport?.([inst(ip(1)), inst(ip(1)), inst(ip(2)), inst(ip(1))]);
+    const after = await e.promRegistry.metrics();
+    expect(after).toContain('istio_c{svc="10.0.0.1",code="200"} 3');
+    expect(after).toContain('istio_c{svc="10.0.0.2",code="200"} 1');
+    expect(after).toContain('istio_c{svc="a",code="200"} 5');
   });
   it('reports bad params with paths', () => {
     expect(

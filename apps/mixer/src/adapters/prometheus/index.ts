@@ -79,6 +79,9 @@ function read(params: Record<string, unknown>) {
 interface Target {
   def: MetricDef;
   series: AdapterSeries;
+  /** The label key this target last recorded under and its recorder. */
+  lastKey: string | null;
+  lastRecord: ((value: number) => void) | null;
 }
 
 function numeric(v: unknown, type: 'DURATION' | undefined): number {
@@ -107,7 +110,7 @@ export const prometheusAdapter: AdapterInfo = {
         env.promRegistry,
       );
       const list = byInstance.get(def.instanceName) ?? [];
-      list.push({ def, series });
+      list.push({ def, series, lastKey: null, lastRecord: null });
       byInstance.set(def.instanceName, list);
     }
     const find = (name: string) => byInstance.get(name) ?? byInstance.get(name.split('.').slice(0, 2).join('.'));
@@ -126,9 +129,12 @@ export const prometheusAdapter: AdapterInfo = {
     return {
       handleReport(instances: readonly Instance[]) {
         // the standard metrics of one request share their dimensions object (CompiledInstance.build's
-        // memo): its label key is worked out once, not once per metric
+        // memo): its label key is worked out once, not once per metric; and consecutive requests
+        // mostly have the same dimension values (the same value objects: the runtime keeps the
+        // values of attributes that did not change along a Report), which then keep the key too
         let lastDims: unknown = null;
         let lastLabels: string[] | null = null;
+        let lastRaw: unknown[] = [];
         let lastKey = '';
         let lastValues: string[] = [];
         for (const inst of instances) {
@@ -140,12 +146,21 @@ export const prometheusAdapter: AdapterInfo = {
           for (const t of targets) {
             const labelNames = t.def.labelNames;
             if (dims !== lastDims || labelNames !== lastLabels) {
-              lastValues = labelNames.map((l) => (dims[l] === undefined ? '' : valueText(dims[l])));
-              lastKey = lastValues.join('\u0000');
+              let same = labelNames === lastLabels;
+              for (let i = 0; same && i < labelNames.length; i++) same = dims[labelNames[i]] === lastRaw[i];
+              if (!same) {
+                lastRaw = labelNames.map((l) => dims[l]);
+                lastValues = lastRaw.map((v) => (v === undefined ? '' : valueText(v as AttributeValue)));
+                lastKey = lastValues.join('\u0000');
+                lastLabels = labelNames;
+              }
               lastDims = dims;
-              lastLabels = labelNames;
             }
-            t.series.recorder(lastKey, labelNames, lastValues)(value);
+            if (t.lastKey !== lastKey) {
+              t.lastRecord = t.series.recorder(lastKey, labelNames, lastValues);
+              t.lastKey = lastKey;
+            }
+            (t.lastRecord as (value: number) => void)(value);
           }
         }
       },
