@@ -3,7 +3,9 @@
  * Deployment plus, for each workload, a `<name>-proxy` container sharing its
  * network namespace (`network_mode: service:<name>`), the way a sidecar shares
  * a pod's. Static addresses on one bridge network let the registry Pilot reads
- * (`tsmesh compose --registry DIR`) name every pod by IP.
+ * (`tsmesh compose --registry DIR`) name every pod by IP. Every `tsmesh/<project>` image has a
+ * `build` section (the repository's Dockerfile with `APP=<project>`), so `docker compose up` on a
+ * fresh clone builds the images it has not got instead of trying to pull them.
  */
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -12,6 +14,9 @@ import { findRoot } from './root';
 import { servicesOf, type Topology } from './topology';
 
 export const COMPOSE_SUBNET = '10.89.0';
+
+/** How compose builds the image of one of our projects (Dockerfile at the repository root). */
+export const composeBuild = (project: string) => ({ context: '.', args: { APP: project } });
 
 /** The gateway's bootstrap for compose (Pilot at its static address). */
 export function composeGatewayBootstrap(t: Topology): { name: string; content: string } | null {
@@ -32,8 +37,10 @@ export function renderCompose(t: Topology): string {
     const aliases = [
       ...new Set(servicesOf(t, pod).flatMap((s) => [s.name, `${s.name}.${s.namespace}.svc.cluster.local`])),
     ];
+    const ours = pod.container.project && !pod.container.standIn ? pod.container.project : undefined;
     const base: Record<string, unknown> = {
       image,
+      ...(ours ? { build: composeBuild(ours) } : {}),
       networks: { mesh: { ipv4_address: ip, ...(aliases.length ? { aliases } : {}) } },
     };
     if (pod.controlPlane) {
@@ -90,6 +97,7 @@ export function renderCompose(t: Topology): string {
     services[pod.name] = { ...base, environment: env, depends_on: [pilot] };
     services[`${pod.name}-proxy`] = {
       image: 'tsmesh/proxy:latest',
+      build: composeBuild('proxy'),
       network_mode: `service:${pod.name}`,
       depends_on: [pod.name, pilot],
       // apps/proxy's settings as env (PROXY_<NAME>, plus the downward-API names it reads)
