@@ -106,6 +106,7 @@ spec:
  * --mixer-node-args / --baseline-node-args: node flags for that Mixer's command line (flags V8
  * reads once at heap set-up, e.g. --no-memory-reducer, can only come from there); the baseline
  * may be the same main.js, so a flag's effect is an A/B in one run.
+ * After the table: each Mixer's RSS (and peak) at the end.
  * --keep-logs <dir>: each Mixer's stdout (access log, and whatever V8 tracing flags print) goes to
  * <dir>/<name>.log and is kept.
  */
@@ -188,6 +189,12 @@ async function paced(): Promise<void> {
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
     const medRow = Object.fromEntries(cols.map((c) => [c, med(rows.map((x) => x[c]))]));
     console.log(`| median | ${mixers.map((m) => cell(medRow, m.name)).join(' | ')} |`);
+    const rss = (pid: number) => {
+      const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1] ?? NaN);
+      return `RSS ${(kb('VmRSS') / 1024).toFixed(1)} MB (peak ${(kb('VmHWM') / 1024).toFixed(1)} MB)`;
+    };
+    console.log(`\n${mixers.map((m) => `${m.name}: ${rss(m.child.pid as number)}`).join('; ')}`);
     if (BASELINE)
       console.log(
         `\nmixer / baseline per round: ${rows.map((x) => ((x['mixer.main'] + x['mixer.other']) / (x['baseline.main'] + x['baseline.other'])).toFixed(2)).join(' ')} (${mixers[0].main} vs ${mixers[1].main})`,
