@@ -138,8 +138,8 @@ class Group {
   /** The base `prev` shared unchanged (SlotBag.sharedBase), if any. */
   prevBase: MutableBag | null = null;
   entries = 0;
-  constructor(size: number) {
-    this.out = new ProtoWriter(size);
+  constructor(size: number, reuse?: Buffer) {
+    this.out = new ProtoWriter(size, reuse);
   }
 }
 
@@ -292,6 +292,8 @@ export interface EncodedReport {
   /** ReportRequest bytes. */
   bytes: Buffer;
   entries: number;
+  /** The buffer `bytes` is a view of (see `ReportEncoder.recycle`). */
+  readonly buffer: Buffer;
 }
 
 export class ReportEncoder {
@@ -306,6 +308,8 @@ export class ReportEncoder {
   private lastKeysLength = 0;
   /** Initial buffer size of a batch's first request (see `groupOf`). */
   private sizeHint = MIN_REQUEST_BYTES;
+  /** A sent request's buffer, written over by the next batch's first request (see `recycle`). */
+  private spare: Buffer | null = null;
 
   constructor(private readonly manifest: Manifest = ISTIO_MANIFEST) {}
 
@@ -406,11 +410,25 @@ export class ReportEncoder {
     if (!g) {
       // the first request of a batch starts at the size the largest one reached in the last
       // batch (no doubling and copying as it grows), the others small
-      g = node.group = new Group(this.groups.length === 0 ? this.sizeHint : MIN_REQUEST_BYTES);
+      if (this.groups.length === 0) {
+        g = new Group(this.sizeHint, this.spare ?? undefined);
+        if (g.out.buf === this.spare) this.spare = null;
+      } else g = new Group(MIN_REQUEST_BYTES);
+      node.group = g;
       this.groups.push(g);
     }
     this.lastGroup = g;
     return g;
+  }
+
+  /**
+   * Hands back a request from `finish` whose bytes are no longer needed (sent, or failed for
+   * good): the next batch's first request is written into its buffer, whose memory is mapped
+   * already (a fresh buffer of a few hundred KB faults its pages in one by one as entries are
+   * written, on the request path). The largest buffer handed back is kept.
+   */
+  recycle(report: EncodedReport): void {
+    if (this.spare === null || report.buffer.length > this.spare.length) this.spare = report.buffer;
   }
 
   /** The requests written since the last call (one per sequence of attribute names), and a fresh start. */
@@ -423,7 +441,7 @@ export class ReportEncoder {
       w.tag(3, VARINT);
       w.varint(GLOBAL_WORDS.length);
       // repeated_attributes_semantics = DELTA_ENCODING is proto3's default: not written
-      out.push({ bytes: w.finish(), entries: g.entries });
+      out.push({ bytes: w.finish(), entries: g.entries, buffer: w.buf });
       if (w.pos > largest) largest = w.pos;
     }
     if (this.groups.length > 0) this.sizeHint = Math.min(MAX_SIZE_HINT, Math.max(MIN_REQUEST_BYTES, largest + 1024));

@@ -13,8 +13,9 @@ export class ProtoWriter {
   buf: Buffer;
   pos = 0;
 
-  constructor(initial = 512) {
-    this.buf = Buffer.allocUnsafe(initial);
+  /** `reuse`: a buffer to write into (its old bytes are overwritten), used when at least `initial` long. */
+  constructor(initial = 512, reuse?: Buffer) {
+    this.buf = reuse !== undefined && reuse.length >= initial ? reuse : Buffer.allocUnsafe(initial);
   }
 
   private room(n: number): void {

@@ -41,6 +41,23 @@ describe('ReportBatcher', () => {
     ]);
   });
 
+  it('writes a later batch into the buffer of a sent one, only once its send has settled', async () => {
+    const { s, sent, finish } = sink();
+    const b = new ReportBatcher(s, new FakeClock(), { maxEntries: 2, maxDelayMs: 1000, maxQueued: 100 });
+    const paths = (req: Buffer) => decodeReportRequest(req).map((x) => x.get('request.path'));
+    for (let i = 0; i < 4; i++) b.add(bag(i)); // two batches, the first still in flight
+    expect(sent[1].buffer).not.toBe(sent[0].buffer);
+    expect(paths(sent[0])).toEqual(['/p0', '/p1']);
+    finish[0]();
+    await new Promise((r) => setImmediate(r));
+    for (let i = 4; i < 6; i++) b.add(bag(i));
+    expect(sent[2].buffer).toBe(sent[0].buffer);
+    expect(paths(sent[2])).toEqual(['/p4', '/p5']);
+    expect(paths(sent[1])).toEqual(['/p2', '/p3']);
+    finish.forEach((f) => f());
+    await b.close();
+  });
+
   it('drops what does not fit while sends are in flight, and close waits for every send', async () => {
     const { s, finish, log } = sink();
     const b = new ReportBatcher(s, new FakeClock(), { maxEntries: 2, maxDelayMs: 1000, maxQueued: 3 });

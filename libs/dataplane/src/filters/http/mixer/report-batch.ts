@@ -21,7 +21,7 @@ export interface ReportBatchOptions {
 export const DEFAULT_REPORT_BATCH: ReportBatchOptions = { maxEntries: 1000, maxDelayMs: 1000, maxQueued: 10_000 };
 
 export interface ReportSink {
-  /** `req`: ReportRequest bytes. */
+  /** `req`: ReportRequest bytes, written over by a later batch once the returned promise settles. */
   send(req: Buffer): Promise<void>;
   onSent(ok: boolean, entries: number): void;
   onDropped(entries: number): void;
@@ -63,10 +63,14 @@ export class ReportBatcher {
     const reqs = this.encoder.finish();
     const p = Promise.all(
       reqs.map((r) =>
-        this.sink.send(r.bytes).then(
-          () => this.sink.onSent(true, r.entries),
-          () => this.sink.onSent(false, r.entries),
-        ),
+        this.sink
+          .send(r.bytes)
+          .then(
+            () => this.sink.onSent(true, r.entries),
+            () => this.sink.onSent(false, r.entries),
+          )
+          // the send is over: the bytes are not read again, the next batch writes over them
+          .then(() => this.encoder.recycle(r)),
       ),
     ).then(() => {
       this.inFlight -= n;
