@@ -485,6 +485,15 @@ async function main(): Promise<void> {
       p(
         `| median | ${fmt(med((x) => x.on - x.off))} | ${fmt(med((x) => x.onB - x.off))} | ${fmt(med((x) => x.onB - x.on))} |`,
       );
+      // a round is noisy (tens of ms/s on the shared machine): how often B − A has each sign
+      // says more than one median
+      const diffs = results.map((x) => x.onB - x.on).sort((u, v) => u - v);
+      const at = (q: number) => diffs[Math.min(diffs.length - 1, Math.floor(q * diffs.length))];
+      p(
+        `
+B − A: positive in ${diffs.filter((d) => d > 0).length} of ${diffs.length} rounds; ` +
+          `quartiles ${fmt(at(0.25))} / ${fmt(at(0.5))} / ${fmt(at(0.75))} ms/s.`,
+      );
     }
     if (mixerB && countBeforeB && countAfterB) {
       const costB = (x: Round) => (x.onB - x.off + x.mixerB) / 1000;
