@@ -206,6 +206,55 @@ describe('stdio batches', () => {
     expect(chunks.join('')).toBe(expected(batch(160, 0)));
   });
 
+  it('writes groups of variables kept from line to line (ASCII or not) as JSON.stringify would', async () => {
+    const h = await stdioAdapter.build({ outputAsJson: true }, env());
+    // 9 variables = groups of 4, 4 and 1: the first group is the same objects for runs of lines
+    // (then other values, then back), the second changes on every line, the last now and then
+    const shared = [
+      { app: 'caf\u00e9', ns: 'd\u00e9faut', host: 'h', code: 200 },
+      { app: 'plain', ns: 'default', host: 'h2', code: 503 },
+    ];
+    const noTypes = {};
+    const insts = Array.from({ length: 60 }, (_, i): Instance => {
+      const s = shared[Math.floor(i / 7) % 2];
+      const variables = {
+        app: s.app,
+        ns: s.ns,
+        host: s.host,
+        code: s.code,
+        id: `id-${i}`,
+        url: i % 2 ? '/\u65e5' : '/a',
+        size: i,
+        ok: i % 3 === 0,
+        reporter: i % 10 < 5 ? 'source' : 'destination',
+      };
+      return {
+        name: 'accesslog.logentry.istio-system',
+        template: 'logentry',
+        fields: { severity: 'Info', timestamp: new Date(now.getTime() + i), variables },
+        types: noTypes, // one object for all, as one compiled instance gives (the layout is kept per types)
+      };
+    });
+    const chunks: Buffer[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      chunks.push(Buffer.from(chunk));
+      return true;
+    });
+    try {
+      await h.handleReport?.(insts.slice(0, 25));
+      await h.handleReport?.(insts.slice(25));
+    } finally {
+      spy.mockRestore();
+    }
+    const want = insts
+      .map((inst) => {
+        const line = { level: 'info', time: (inst.fields['timestamp'] as Date).toISOString(), instance: inst.name };
+        return `${JSON.stringify({ ...line, ...(inst.fields['variables'] as object) })}\n`;
+      })
+      .join('');
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(want);
+  });
+
   it('keeps every batch whole when the stream still holds the bytes of the one before (a file)', async () => {
     const dir = await tempDir('stdio-');
     const file = join(dir.path, 'access.log');

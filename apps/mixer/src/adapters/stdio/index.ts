@@ -129,20 +129,6 @@ function levelHead(level: string): string {
   return h;
 }
 
-/**
- * `s` as V8 keeps it after converting it to a number: one flat copy instead of the tree of `+`
- * pieces it was built from (the conversion flattens a concatenated string in place). A line is
- * made of a few group texts and copied into the output buffer in one write, which walks every
- * piece of the line's tree: with flat group texts that is ~12 pieces rather than ~60, and a kept
- * group is flattened once instead of walked again in every line that reuses it.
- */
-const flatSink = { n: 0 };
-function flat(s: string): string {
-  // stored, so an optimizing compiler cannot drop the conversion as unused
-  flatSink.n = Number(s);
-  return s;
-}
-
 /** Variables per kept text in a line (Layout.groupText). */
 const GROUP = 4;
 
@@ -181,9 +167,13 @@ interface Layout {
   groupText: string[];
   groupAscii: boolean[];
   stale: boolean[];
-  /** Whether groupText[g] has been flattened (flat): done the first time a group is used again. */
-  flatGroup: boolean[];
-  headAscii: boolean;
+  /**
+   * groupText[g] as bytes, made the first time a line reuses the group: the lines of a batch are
+   * copied into one buffer, and a kept group goes in as a byte copy. Its text would be flattened
+   * (a copy of the whole line's text, made of ~60 `+` pieces) and then encoded on every line.
+   */
+  groupBytes: Array<Buffer | null>;
+  instanceHeadBytes: Buffer;
 }
 const layouts = new WeakMap<object, Layout>();
 function layoutOf(
@@ -212,16 +202,13 @@ function layoutOf(
       groupText: Array.from({ length: Math.ceil(names.length / GROUP) }, () => ''),
       groupAscii: Array.from({ length: Math.ceil(names.length / GROUP) }, () => true),
       stale: Array.from({ length: Math.ceil(names.length / GROUP) }, () => true),
-      flatGroup: Array.from({ length: Math.ceil(names.length / GROUP) }, () => false),
-      headAscii: isAscii(head('instance', inst.name)),
+      groupBytes: Array.from({ length: Math.ceil(names.length / GROUP) }, () => null),
+      instanceHeadBytes: Buffer.from(head('instance', inst.name), 'utf8'),
     };
     layouts.set(inst.types, l);
   }
   return l;
 }
-
-/** Whether the last line jsonLine made is all ASCII (a level head and a time text always are). */
-let lineAscii = false;
 
 /**
  * The JSON line of an entry (without the newline); undefined when a variable is named like a
@@ -236,12 +223,30 @@ function jsonLine(inst: Instance, level: string, now: Date): string | undefined 
   const vars = (inst.fields[field] ?? {}) as Record<string, AttributeValue>;
   const l = layoutOf(inst, field, vars);
   if (l === null) return undefined;
-  lineAscii = false; // until the line is made here (not by slowLine)
-  const { names, quoted, quotedAscii, types, last, lastText, lastAscii, groupText, groupAscii, stale, flatGroup } = l;
+  if (!updateLayout(l, vars)) return slowLine(inst, level, now);
+  const { groupText, stale } = l;
+  let line = levelHead(level) + timeText(now) + l.instanceHead;
+  for (let g = 0; g < groupText.length; g++) {
+    if (stale[g]) rebuildGroup(l, g);
+    line += groupText[g];
+  }
+  if (inst.template === 'metric' && inst.fields['value'] !== undefined) {
+    const t = jsonText(inst.fields['value'] as AttributeValue, inst.types['value']);
+    if (t !== undefined) line += ',"value":' + t;
+  }
+  return line + '}';
+}
+
+/**
+ * Takes an entry's variables into its layout: the text of each value that changed (a new value
+ * object) and which groups must be made again. False when they are not the layout's names in its
+ * order (not one of the config's builders): the line is then made another way.
+ */
+function updateLayout(l: Layout, vars: Record<string, AttributeValue>): boolean {
+  const { names, quoted, quotedAscii, types, last, lastText, lastAscii, stale } = l;
   let i = 0;
   for (const k in vars) {
-    // another order or other names than the first entry's (not one of the config's builders)
-    if (names[i] !== k) return slowLine(inst, level, now);
+    if (names[i] !== k) return false;
     const v = vars[k];
     if (v !== last[i]) {
       const t = jsonText(v, types[i]);
@@ -252,39 +257,62 @@ function jsonLine(inst: Instance, level: string, now: Date): string | undefined 
     }
     i++;
   }
-  if (i !== names.length) return slowLine(inst, level, now);
-  let line = levelHead(level) + timeText(now) + l.instanceHead;
-  let ascii = l.headAscii;
+  return i === names.length;
+}
+
+/** Makes group `g`'s text again from its values' texts (its bytes are made when it is reused). */
+function rebuildGroup(l: Layout, g: number): void {
+  const { names, lastText, lastAscii } = l;
+  let t = '';
+  let a = true;
+  for (let j = g * GROUP, end = Math.min(names.length, j + GROUP); j < end; j++) {
+    t += lastText[j];
+    a &&= lastAscii[j];
+  }
+  l.groupText[g] = t;
+  l.groupAscii[g] = a;
+  l.stale[g] = false;
+  l.groupBytes[g] = null;
+}
+
+/** levelHead's bytes, by level. */
+const levelHeadBytes = new Map<string, Buffer>();
+
+/**
+ * jsonLine written straight into `out` with its newline: the fixed pieces and the groups a line
+ * reuses as byte copies, the time and the groups that changed as text. False (nothing written)
+ * when jsonLine would not make the line from the layout: the caller then adds formatEntry's.
+ */
+function writeLine(out: LineBuffer, inst: Instance, level: string, now: Date): boolean {
+  const field = inst.fields['variables'] !== undefined ? 'variables' : 'dimensions';
+  const vars = (inst.fields[field] ?? {}) as Record<string, AttributeValue>;
+  const l = layoutOf(inst, field, vars);
+  if (l === null || !updateLayout(l, vars)) return false;
+  let lh = levelHeadBytes.get(level);
+  if (lh === undefined) {
+    lh = Buffer.from(levelHead(level), 'utf8');
+    if (levelHeadBytes.size < 1000) levelHeadBytes.set(level, lh);
+  }
+  out.bytes(lh);
+  out.text(timeText(now), true);
+  out.bytes(l.instanceHeadBytes);
+  const { groupText, groupAscii, groupBytes, stale } = l;
   for (let g = 0; g < groupText.length; g++) {
     if (stale[g]) {
-      let t = '';
-      let a = true;
-      for (let j = g * GROUP, end = Math.min(names.length, j + GROUP); j < end; j++) {
-        t += lastText[j];
-        a &&= lastAscii[j];
-      }
-      groupText[g] = t;
-      groupAscii[g] = a;
-      stale[g] = false;
-      flatGroup[g] = false;
-    } else if (!flatGroup[g]) {
-      // kept for a second line: flattened once for all the lines that reuse it (a group that
-      // changes with every line is written once, so copying it flat first would not pay)
-      groupText[g] = flat(groupText[g]);
-      flatGroup[g] = true;
+      rebuildGroup(l, g);
+      out.text(groupText[g], groupAscii[g]);
+      continue;
     }
-    line += groupText[g];
-    ascii &&= groupAscii[g];
+    let b = groupBytes[g];
+    if (b === null) b = groupBytes[g] = Buffer.from(groupText[g], groupAscii[g] ? 'latin1' : 'utf8');
+    out.bytes(b);
   }
   if (inst.template === 'metric' && inst.fields['value'] !== undefined) {
     const t = jsonText(inst.fields['value'] as AttributeValue, inst.types['value']);
-    if (t !== undefined) {
-      line += ',"value":' + t;
-      ascii &&= isAsciiText(t);
-    }
+    if (t !== undefined) out.text(',"value":' + t, isAsciiText(t));
   }
-  lineAscii = ascii;
-  return line + '}';
+  out.end();
+  return true;
 }
 
 /** jsonLine for an entry whose variables differ from its instance's layout (not from the config's builder). */
@@ -348,22 +376,47 @@ export function formatEntry(inst: Instance, level: string, asJson: boolean, now:
 
 /**
  * A batch's lines as bytes, in a buffer kept from batch to batch while the stream is done with it
- * when write returns. ASCII lines go in with latin1Write, which copies a cons string as it is;
- * one string of the batch (a join) encoded to UTF-8 cost more than building the lines (both copy
- * the text into fresh pages each batch, and the UTF-8 encoder flattens its input first).
+ * when write returns. Lines go in whole (`add`) or in parts (writeLine: `bytes`, `text`, `end`);
+ * ASCII text is written as latin1. One string of the batch (a join) encoded to UTF-8 cost more
+ * than building the lines (both copy the text into fresh pages each batch, and the encoder
+ * flattens its input first).
  */
 class LineBuffer {
   private buf = Buffer.allocUnsafe(64 * 1024);
   private len = 0;
 
-  add(line: string, ascii: boolean): void {
-    const most = (ascii ? line.length : Buffer.byteLength(line)) + 1;
-    if (this.len + most > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.len + most, this.buf.length * 2));
+  /** Makes room for `n` more bytes. */
+  private room(n: number): void {
+    if (this.len + n > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.len + n, this.buf.length * 2));
       this.buf.copy(next, 0, 0, this.len);
       this.buf = next;
     }
+  }
+
+  add(line: string, ascii: boolean): void {
+    this.room((ascii ? line.length : Buffer.byteLength(line)) + 1);
     this.len += ascii ? this.buf.write(line, this.len, 'latin1') : this.buf.write(line, this.len, 'utf8');
+    this.buf[this.len++] = 0x0a;
+  }
+
+  /** Part of a line: bytes. */
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  /** Part of a line: text (a UTF-16 unit is at most 3 bytes of UTF-8). */
+  text(s: string, ascii: boolean): void {
+    this.room(ascii ? s.length : s.length * 3);
+    this.len += ascii ? this.buf.write(s, this.len, 'latin1') : this.buf.write(s, this.len, 'utf8');
+  }
+
+  /** The end of a line written in parts: `}` and the newline. */
+  end(): void {
+    this.room(2);
+    this.buf[this.len++] = 0x7d;
     this.buf[this.len++] = 0x0a;
   }
 
@@ -411,9 +464,8 @@ export const stdioAdapter: AdapterInfo = {
           if (LEVELS[level] < LEVELS[p.outputLevel]) continue;
           const ts = inst.fields['timestamp'];
           const now = ts instanceof Date ? ts : new Date(env.clock.now());
-          const line = p.outputAsJson ? jsonLine(inst, level, now) : undefined;
-          if (line !== undefined) lines.add(line, lineAscii);
-          else lines.add(formatEntry(inst, level, p.outputAsJson, now), false);
+          if (!(p.outputAsJson && writeLine(lines, inst, level, now)))
+            lines.add(formatEntry(inst, level, p.outputAsJson, now), false);
         }
         lines.flush(stream());
       },
