@@ -1,5 +1,5 @@
 import { mixerServiceDefinition } from '@tsmesh/protocol';
-import { MutableBag, parseIp, SlotBag, type AttributeValue, type Bag, type SettableBag } from '../bag';
+import { MutableBag, parseIp, SlotBag, valueText, type AttributeValue, type Bag, type SettableBag } from '../bag';
 import { wireType } from '../compressed';
 import { ISTIO_MANIFEST } from '../manifest';
 import { decodeReport } from '../report-codec';
@@ -239,6 +239,55 @@ describe('ReportEncoder', () => {
     const byPath = new Map(fast.map((b) => [b.get('request.path'), b.toRecord()]));
     for (const b of bags) expect(byPath.get(b.get('request.path'))).toEqual(b.toRecord());
     expect(short).toEqual(['request.path', 'response.code']);
+  });
+
+  it('bags over shared bases with values that change, change back and repeat: every entry reads back', () => {
+    // a small deterministic generator; pools small enough that values often repeat
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const bases = [
+      new MutableBag().set('context.reporter.kind', 'inbound').set('destination.port', 9080),
+      new MutableBag().set('context.reporter.kind', 'outbound'),
+    ];
+    const names = ['request.headers', 'request.path', 'response.code', 'request.time', 'source.ip', 'my.ratio'];
+    const maps = [{ a: '1', b: '2' }, { b: '2', a: '1' }, { a: '1', b: '3' }, { a: '1' }, { a: '1', b: '2', c: '' }];
+    const bags: SlotBag[] = [];
+    for (let i = 0; i < 300; i++) {
+      const vals: AttributeValue[] = [
+        { ...maps[rnd(maps.length)] },
+        `/p${rnd(3)}`,
+        200 + rnd(2),
+        new Date(1_700_000_000_000 + rnd(2)),
+        parseIp(rnd(2) ? '10.0.0.1' : '10.0.0.2') as Uint8Array,
+        rnd(2) ? 0.5 : 1,
+      ];
+      const types = [
+        undefined,
+        undefined,
+        rnd(4) ? undefined : ('DOUBLE' as const),
+        undefined,
+        undefined,
+        'DOUBLE' as const,
+      ];
+      const bag = SlotBag.withNames(bases[rnd(5) ? 0 : 1], names, vals, types);
+      if (rnd(20) === 0) bag.set('request.path', 'set later');
+      bags.push(bag);
+    }
+    const { reqs, fast, slow } = roundTrip(bags);
+    expect(reqs.reduce((n, r) => n + r.entries, 0)).toBe(300);
+    // entries come back grouped by request, in order within each; a map's key order may differ
+    const key = (b: Bag) =>
+      JSON.stringify(
+        [...b.names()].map((n) => {
+          const v = b.get(n) as AttributeValue;
+          return [n, valueText(v), wireType(b, n, v, ISTIO_MANIFEST)];
+        }),
+      );
+    expect(fast.map(key).sort()).toEqual(bags.map(key).sort());
+    expect(slow.map((b) => b.toRecord())).toEqual(fast.map((b) => b.toRecord()));
   });
 
   it('restarts after finish: the next request repeats every attribute', () => {
