@@ -31,6 +31,9 @@ export const HOP_BY_HOP = new Set([
 const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const AUTHORITY_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@[\]%]+$/;
 
+/** Never modified: a stream with filters gets an array of its own. */
+const NO_FILTERS: HttpFilter[] = [];
+
 /** Router control headers an untrusted client may not set (Envoy strips all `x-envoy-*`). */
 const INTERNAL_PREFIX = 'x-envoy-';
 
@@ -74,7 +77,8 @@ export class ActiveStream implements HttpStreamContext {
   readonly info: StreamInfo;
   readonly isGrpc: boolean;
   readonly trusted: boolean;
-  filters: HttpFilter[] = [];
+  /** This request's filter instances (the shared empty list when the chain has none). */
+  filters: HttpFilter[] = NO_FILTERS;
   router: Router | null = null;
   responseStarted = false;
   private done = false;
@@ -94,6 +98,10 @@ export class ActiveStream implements HttpStreamContext {
     const s = cm.settings;
     this.trusted =
       !s.useRemoteAddress || s.internalAddresses.some((p) => p !== '' && connection.remoteAddress.startsWith(p));
+    // The nested list and map are made apart: a literal holding literals is copied by V8's
+    // runtime (deep copy) instead of its fast shallow clone.
+    const responseFlags: ResponseFlag[] = [];
+    const dynamicMetadata: StreamInfo['dynamicMetadata'] = {};
     this.info = {
       startTime: clock.now(),
       startMono: clock.monotonic(),
@@ -106,7 +114,7 @@ export class ActiveStream implements HttpStreamContext {
       requestId: '',
       requestHeaders: this.headers,
       responseCode: 0,
-      responseFlags: [],
+      responseFlags,
       bytesReceived: 0,
       bytesSent: 0,
       attemptCount: 0,
@@ -116,7 +124,7 @@ export class ActiveStream implements HttpStreamContext {
       localIdentity: connection.localIdentity,
       listenerName: cm.listenerName,
       statPrefix: s.statPrefix,
-      dynamicMetadata: {},
+      dynamicMetadata,
     };
   }
 

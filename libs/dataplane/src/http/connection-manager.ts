@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { DownstreamConnection, FilterRegistry, HttpFilter } from '../filters/types';
 import { ActiveStream } from './active-stream';
 import { handleConnect } from './connect';
+import { Deadlines } from './deadlines';
 import { handleUpgrade } from './upgrade';
 import { parseHcm, type HcmSettings } from './hcm-config';
 import { HcmStats } from './hcm-stats';
@@ -70,6 +71,8 @@ export function perFilterParser(registry: FilterRegistry): PerFilterParser {
 
 export class ConnectionManager {
   readonly stats: HcmStats;
+  /** Route timeouts of this manager's requests. */
+  readonly deadlines: Deadlines;
   readonly filterFactories: { name: string; make: () => HttpFilter }[] = [];
   private readonly staticRoutes?: CompiledRouteConfig;
 
@@ -81,6 +84,7 @@ export class ConnectionManager {
     errors: FieldError[],
   ) {
     this.stats = new HcmStats(runtime.stats, settings.statPrefix);
+    this.deadlines = new Deadlines(runtime.clock);
     for (const f of settings.httpFilters) {
       if (f.disabled || f.name === 'envoy.filters.http.router') continue;
       const typeUrl = f.typed['@type'] as string | undefined;

@@ -69,7 +69,7 @@ export function normalizePath(target: string, opts: PathOptions): PathResult {
   if (!path.startsWith('/')) return { ok: false, reason: 'path must start with /' };
   if (INVALID_CHARS.test(path)) return { ok: false, reason: 'invalid character in path' };
   let redirect = false;
-  if (ESCAPED_SLASH.test(path)) {
+  if (path.includes('%') && ESCAPED_SLASH.test(path)) {
     switch (opts.escapedSlashes) {
       case 'REJECT_REQUEST':
         return { ok: false, reason: 'escaped slashes in path' };
@@ -87,7 +87,7 @@ export function normalizePath(target: string, opts: PathOptions): PathResult {
   if (opts.normalize) {
     const decoded = decodeUnreserved(path);
     if (decoded === null) return { ok: false, reason: 'invalid percent-encoding in path' };
-    path = removeDotSegments(decoded.replace(/\\/g, '/'));
+    path = removeDotSegments(decoded.includes('\\') ? decoded.replace(/\\/g, '/') : decoded);
   }
   if (opts.mergeSlashes && path.includes('//')) path = path.replace(/\/{2,}/g, '/');
   return redirect ? { ok: true, path, query, redirect } : { ok: true, path, query };

@@ -7,8 +7,9 @@
 import type { TimerHandle } from '@tsmesh/core';
 import type { Cluster } from '../upstream/cluster';
 import type { Host } from '../upstream/host';
-import type { UpstreamFailure, UpstreamResponseHead, UpstreamStream } from '../upstream/pool';
+import type { UpstreamFailure, UpstreamHandlers, UpstreamResponseHead, UpstreamStream } from '../upstream/pool';
 import type { ActiveStream } from './active-stream';
+import type { Expiring } from './deadlines';
 import { applyRequestOps, applyResponseOps, type HeaderMap, type HeaderOps } from './header-ops';
 import { parseGrpcTimeout, replyFor } from './local-reply';
 import { retriableFailure, retriableGrpc, retriableStatus } from './retry-policy';
@@ -27,7 +28,21 @@ import {
 /** Request bodies kept for retries and mirrors up to this size (Envoy's default buffer limit). */
 const BODY_BUFFER_LIMIT = 1024 * 1024;
 
-export class Router {
+/** One attempt's callbacks from the pool: an object per attempt instead of two closures. */
+class AttemptHandlers implements UpstreamHandlers {
+  constructor(
+    private readonly router: Router,
+    private readonly seq: number,
+  ) {}
+  onResponse(head: UpstreamResponseHead): void {
+    this.router.onResponse(this.seq, head);
+  }
+  onError(kind: UpstreamFailure, err: Error): void {
+    this.router.onUpstreamError(this.seq, kind, err);
+  }
+}
+
+export class Router implements Expiring {
   private cluster: Cluster | undefined;
   private retry: EffectiveRetry | null = null;
   private timeoutMs = 0;
@@ -121,7 +136,7 @@ export class Router {
     this.retry = effectiveRetry(s, route.retryPolicy);
     if (this.retry || route.mirrors.length) this.bodyChunks = [];
     if (this.timeoutMs > 0) {
-      this.globalTimer = s.cm.runtime.clock.setTimeout(() => this.onGlobalTimeout(), this.timeoutMs);
+      this.globalTimer = s.cm.deadlines.add(this.timeoutMs, this);
     }
     for (const m of route.mirrors) {
       if (m.fraction >= 1 || s.cm.runtime.random.next() < m.fraction) this.mirror(m.cluster);
@@ -237,10 +252,7 @@ export class Router {
         headers,
         bodyFraming: (this.framing ??= bodyFraming(s)),
       },
-      {
-        onResponse: (head) => this.onResponse(seq, head),
-        onError: (kind, err) => this.onUpstreamError(seq, kind, err),
-      },
+      new AttemptHandlers(this, seq),
     );
     this.upstream = up;
     this.sendBody(up);
@@ -329,7 +341,8 @@ export class Router {
     }, delay);
   }
 
-  private onResponse(seq: number, head: UpstreamResponseHead): void {
+  /** An attempt's response head (AttemptHandlers). */
+  onResponse(seq: number, head: UpstreamResponseHead): void {
     if (seq !== this.attemptSeq || this.finished) {
       head.body.resume();
       return;
@@ -362,7 +375,8 @@ export class Router {
     forwardResponse(this.s, head, latency, this.clusterOps, () => this.finish());
   }
 
-  private onUpstreamError(seq: number, kind: UpstreamFailure, err: Error): void {
+  /** An attempt failed before its response head (AttemptHandlers). */
+  onUpstreamError(seq: number, kind: UpstreamFailure, err: Error): void {
     if (seq !== this.attemptSeq || this.finished) return;
     const s = this.s;
     const cluster = this.cluster as Cluster;
@@ -401,7 +415,8 @@ export class Router {
     this.fail(replyFor('UT'));
   }
 
-  private onGlobalTimeout(): void {
+  /** The route timeout passed (Deadlines). */
+  expired(): void {
     if (this.finished) return;
     const cluster = this.cluster as Cluster;
     cluster.stats.rqTimeout.inc();

@@ -93,10 +93,6 @@ function httpDate(): string {
   return dateCache;
 }
 
-function responseDone(conn: Http1ServerConnection, res: Http1Response): void {
-  conn.responseDone(res);
-}
-
 type OutHeaders = Record<string, string | number | readonly string[] | undefined>;
 
 /** One response (the fields the connection manager and router use of `ServerResponse`). */
@@ -112,6 +108,8 @@ export class Http1Response extends EventEmitter {
   private ended = false;
   private trailers: OutHeaders | null = null;
   private waitingDrain = false;
+  /** Tells the connection the response ended (queued by `end()`). */
+  private readonly done = (): void => this.conn.responseDone(this);
 
   constructor(
     private readonly conn: Http1ServerConnection,
@@ -266,7 +264,8 @@ export class Http1Response extends EventEmitter {
         s.uncork();
       }
     }
-    process.nextTick(responseDone, this.conn, this);
+    // After the caller's stack unwinds (a microtask: no nextTick queue to drain for it).
+    queueMicrotask(this.done);
     return this;
   }
 
@@ -388,7 +387,7 @@ export class Http1ServerConnection implements BodySource {
   /** Parses and starts buffered requests while the connection is idle. */
   private next(): void {
     while (!this.cur && !this.closed && this.buf) {
-      let buf = this.buf;
+      const buf = this.buf;
       let start = 0;
       // Empty lines before a request line are ignored (RFC 9112 §2.2).
       while (start + 1 < buf.length && buf[start] === 13 && buf[start + 1] === 10) start += 2;
@@ -403,8 +402,8 @@ export class Http1ServerConnection implements BodySource {
       const head = parseRequestHead(buf.toString('latin1', start, end), this.opts.maxHeaders);
       if (isHeadError(head)) return this.refuse(head.error, head.reason);
       if (head.upgrade || head.method === 'CONNECT') return this.handOff(buf.subarray(start));
-      buf = buf.subarray(end + 4);
-      this.buf = buf.length ? buf : null;
+      // No empty view when the head was the last thing read (the usual case).
+      this.buf = end + 4 < buf.length ? buf.subarray(end + 4) : null;
       this.start(head);
     }
   }

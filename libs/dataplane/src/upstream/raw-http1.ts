@@ -252,7 +252,7 @@ class Conn implements BodySource {
           this.buf = own(data);
           return EMPTY;
         }
-        const rest = data.subarray(end + 4);
+        const rest = end + 4 < data.length ? data.subarray(end + 4) : EMPTY;
         if (this.parseHead(ex, data.toString('latin1', 0, end))) return rest;
         return rest;
       }
@@ -261,7 +261,7 @@ class Conn implements BodySource {
         this.body?.push(own(n === data.length ? data : data.subarray(0, n)));
         this.remaining -= n;
         if (this.remaining === 0) this.complete();
-        return data.subarray(n);
+        return n === data.length ? EMPTY : data.subarray(n);
       }
       case 'close':
         this.body?.push(own(data));
