@@ -253,7 +253,13 @@ describe('ReportEncoder', () => {
       new MutableBag().set('context.reporter.kind', 'outbound'),
     ];
     const names = ['request.headers', 'request.path', 'response.code', 'request.time', 'source.ip', 'my.ratio'];
-    const maps = [{ a: '1', b: '2' }, { b: '2', a: '1' }, { a: '1', b: '3' }, { a: '1' }, { a: '1', b: '2', c: '' }];
+    const maps: Array<Record<string, string>> = [
+      { a: '1', b: '2' },
+      { b: '2', a: '1' },
+      { a: '1', b: '3' },
+      { a: '1' },
+      { a: '1', b: '2', c: '' },
+    ];
     const bags: SlotBag[] = [];
     for (let i = 0; i < 300; i++) {
       const vals: AttributeValue[] = [
