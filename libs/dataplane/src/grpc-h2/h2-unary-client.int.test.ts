@@ -1,3 +1,6 @@
+// @tsmesh/core's H2UnaryClient (libs/core/src/grpc-h2/unary.ts) against a real grpc-js server: it
+// lives here rather than beside the client because the certificate and port helpers of
+// @tsmesh/testing cannot be a dependency of @tsmesh/core.
 import * as grpc from '@grpc/grpc-js';
 import { GrpcCallError, GrpcStatus, H2UnaryClient } from '@tsmesh/core';
 import { freePort, makeTestCert, waitFor } from '@tsmesh/testing';
