@@ -15,6 +15,64 @@ import { servicesOf, type Topology } from './topology';
 
 export const COMPOSE_SUBNET = '10.89.0';
 
+/**
+ * The app side of a sidecar pod (compose and `tsmesh kube-inject`): the app listens on loopback at
+ * its container port + APP_PORT_OFFSET (the sidecar's inbound listener takes the container port)
+ * and sends its outbound HTTP through the sidecar's capture listener, which Pilot gives an
+ * http_proxy chain (HTTP_PROXY_PORT=15001).
+ */
+export function appSidecarEnv(containerPort: number, noProxy: string): Record<string, string> {
+  return {
+    HOST: '127.0.0.1',
+    PORT: String(containerPort + APP_PORT_OFFSET),
+    HTTP_PROXY: `http://127.0.0.1:${PROXY_LISTEN_PORT}`,
+    NO_PROXY: noProxy,
+  };
+}
+
+export interface SidecarEnvOptions {
+  /** apps/proxy/launch.json's env (process-level settings). */
+  launchEnv: Record<string, string>;
+  podName: string;
+  namespace: string;
+  instanceIp: string;
+  /** Pilot's xDS gRPC address (host:port). */
+  discoveryAddress: string;
+  serviceCluster: string;
+  labels: Record<string, string>;
+  serviceAccount: string;
+  adminAddress: string;
+  /** The app's container port; the app itself runs at this + APP_PORT_OFFSET on loopback. */
+  appPort: number;
+}
+
+/**
+ * The sidecar's environment (apps/proxy's settings as PROXY_<NAME>, plus the downward-API names
+ * it reads), shared by docker-compose.yml's `<name>-proxy` services and `tsmesh kube-inject`:
+ * outbound capture on 15001, the inbound `<podIP>_<port>` listeners bound on the service ports,
+ * forwarding to the moved app port.
+ */
+export function sidecarProxyEnv(o: SidecarEnvOptions): Record<string, string> {
+  return {
+    ...o.launchEnv,
+    POD_NAME: o.podName,
+    POD_NAMESPACE: o.namespace,
+    INSTANCE_IP: o.instanceIp,
+    PROXY_DISCOVERY_ADDRESS: o.discoveryAddress,
+    PROXY_SERVICE_CLUSTER: o.serviceCluster,
+    PROXY_LABELS: Object.entries(o.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+    PROXY_SERVICE_ACCOUNT: o.serviceAccount,
+    PROXY_ADMIN_ADDRESS: o.adminAddress,
+    PROXY_OUTBOUND_ADDRESS: `127.0.0.1:${PROXY_LISTEN_PORT}`,
+    PROXY_INBOUND_ADDRESS: '',
+    PROXY_BIND_INBOUND_LISTENERS: 'true',
+    PROXY_APP_ADDRESS: `127.0.0.1:${o.appPort + APP_PORT_OFFSET}`,
+    PROXY_HTTP_PROXY_PORT: String(PROXY_LISTEN_PORT),
+  };
+}
+
 /** How compose builds the image of one of our projects (Dockerfile at the repository root). */
 export const composeBuild = (project: string) => ({ context: '.', args: { APP: project } });
 
@@ -86,11 +144,7 @@ export function renderCompose(t: Topology): string {
       continue;
     }
     Object.assign(env, {
-      HOST: '127.0.0.1',
-      PORT: String(containerPort + APP_PORT_OFFSET),
-      // the sidecar's outbound capture listener, which Pilot gives an http_proxy chain (HTTP_PROXY_PORT=15001)
-      HTTP_PROXY: `http://127.0.0.1:${PROXY_LISTEN_PORT}`,
-      NO_PROXY: 'localhost,postgres',
+      ...appSidecarEnv(containerPort, 'localhost,postgres'),
       POD_NAME: podName(pod.name),
       POD_NAMESPACE: pod.namespace,
     });
@@ -101,24 +155,18 @@ export function renderCompose(t: Topology): string {
       network_mode: `service:${pod.name}`,
       depends_on: [pod.name, pilot],
       // apps/proxy's settings as env (PROXY_<NAME>, plus the downward-API names it reads)
-      environment: {
-        ...launchEnv,
-        POD_NAME: podName(pod.name),
-        POD_NAMESPACE: pod.namespace,
-        INSTANCE_IP: ip,
-        PROXY_DISCOVERY_ADDRESS: `${pilot}:15010`,
-        PROXY_SERVICE_CLUSTER: pod.labels['app'] ?? pod.name,
-        PROXY_LABELS: Object.entries(pod.labels)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(','),
-        PROXY_SERVICE_ACCOUNT: pod.serviceAccount,
-        PROXY_ADMIN_ADDRESS: '0.0.0.0:15000',
-        PROXY_OUTBOUND_ADDRESS: `127.0.0.1:${PROXY_LISTEN_PORT}`,
-        PROXY_INBOUND_ADDRESS: '',
-        PROXY_BIND_INBOUND_LISTENERS: 'true',
-        PROXY_APP_ADDRESS: `127.0.0.1:${containerPort + APP_PORT_OFFSET}`,
-        PROXY_HTTP_PROXY_PORT: String(PROXY_LISTEN_PORT),
-      },
+      environment: sidecarProxyEnv({
+        launchEnv,
+        podName: podName(pod.name),
+        namespace: pod.namespace,
+        instanceIp: ip,
+        discoveryAddress: `${pilot}:15010`,
+        serviceCluster: pod.labels['app'] ?? pod.name,
+        labels: pod.labels,
+        serviceAccount: pod.serviceAccount,
+        adminAddress: '0.0.0.0:15000',
+        appPort: containerPort,
+      }),
     };
   }
   const doc = {

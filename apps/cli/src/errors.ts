@@ -20,6 +20,12 @@ export const cliErrors = defineErrors('cli', {
     grpc: 'FAILED_PRECONDITION',
     hint: 'Run from the repository root (or pass --manifests) so k8s/overlays/demo and its kustomizations can be read.',
   },
+  CLI_ERR_KUBE_INJECT: {
+    message: '{doc}: {field}: {why}; nothing was written',
+    http: 400,
+    grpc: 'INVALID_ARGUMENT',
+    hint: '`tsmesh kube-inject` needs Kubernetes objects; fix the named field of that document (counted from 0) and run it again.',
+  },
   CLI_ERR_ALREADY_RUNNING: {
     message: 'a mesh is already running (supervisor pid {pid}, state in {state})',
     http: 409,

@@ -11,7 +11,8 @@ import { proxyConfig } from './commands/proxy-config';
 import { proxyStatus } from './commands/proxy-status';
 import { up } from './commands/up';
 import { COMPOSE_SUBNET, composeGatewayBootstrap, renderCompose } from './compose';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { KUBE_INJECT_DEFAULTS, kubeInject } from './kube-inject';
 import { registryObjects, writeRegistry } from './registry';
 import { cliErrors } from './errors';
 import { loadKustomization } from './manifests';
@@ -26,6 +27,9 @@ const PROXY_CONFIG_USAGE = `  proxy-config clusters|listeners|routes|endpoints P
                           clusters: [--fqdn S] [--port N] [--subset S] [--direction D]; endpoints: [--cluster NAME] [--status S]
                           the config a proxy has applied, from its admin /config_dump (and /clusters)`;
 
+const KUBE_INJECT_USAGE = `  kube-inject -f FILE|-   [--proxy-image IMAGE] [--discovery-address HOST:PORT]
+                          print FILE's Kubernetes YAML with the istio-proxy sidecar added to every workload (istioctl kube-inject)`;
+
 const HELP = `Usage: tsmesh <command> [flags]
 
 Commands:
@@ -36,6 +40,7 @@ Commands:
   delete -f FILE          remove the objects of FILE from the config folder
   validate -f FILE...     validate Istio/Kubernetes YAML with @tsmesh/mesh-config
   compose [--registry DIR] print docker-compose.yml generated from the k8s manifests (or write Pilot's registry for it)
+${KUBE_INJECT_USAGE}
 ${PROXY_STATUS_USAGE}
 ${PROXY_CONFIG_USAGE}
 
@@ -139,6 +144,30 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       out(renderCompose(topology).trimEnd());
+      return 0;
+    }
+    case 'kube-inject': {
+      if (args.includes('--help') || args.includes('-h')) {
+        out(KUBE_INJECT_USAGE);
+        return 0;
+      }
+      const files = takeFlag(args, ['-f', '--filename'], true);
+      const proxyImage = takeFlag(args, ['--proxy-image'], true)[0] ?? KUBE_INJECT_DEFAULTS.proxyImage;
+      const discoveryAddress =
+        takeFlag(args, ['--discovery-address'], true)[0] ?? KUBE_INJECT_DEFAULTS.discoveryAddress;
+      if (files.length !== 1 || args.length > 0)
+        throw cliErrors.error('CLI_ERR_USAGE', { what: `usage: tsmesh kube-inject -f FILE|-` });
+      const text = readFileSync(files[0] === '-' ? 0 : files[0], 'utf8');
+      let injected: string;
+      try {
+        injected = kubeInject(text, { proxyImage, discoveryAddress });
+      } catch (e) {
+        // a bad input document is a usage error (exit 2), as for bad flags
+        if (!isMeshError(e) || e.code !== 'CLI_ERR_KUBE_INJECT') throw e;
+        process.stderr.write(`tsmesh: ${e.code}: ${e.message}\n`);
+        return 2;
+      }
+      process.stdout.write(injected);
       return 0;
     }
     case 'proxy-status': {
