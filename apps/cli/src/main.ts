@@ -167,7 +167,8 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`tsmesh: ${e.code}: ${e.message}\n`);
         return 2;
       }
-      process.stdout.write(injected);
+      // wait until written: process.exit right after a large write to a pipe cuts it at 64 KiB
+      await new Promise<void>((resolve) => process.stdout.write(injected, () => resolve()));
       return 0;
     }
     case 'proxy-status': {
