@@ -195,6 +195,7 @@ describe('kube-inject rules', () => {
     for (const text of [
       deployment({}, { annotations: { 'sidecar.istio.io/inject': 'false' } }),
       deployment({}, { annotations: { 'sidecar.istio.io/inject': 'off' } }),
+      deployment({}, { annotations: { 'sidecar.istio.io/inject': false } }),
       deployment({}, {}, { hostNetwork: true }),
       deployment({ namespace: 'kube-system' }),
     ])
@@ -316,6 +317,15 @@ describe('kube-inject rules', () => {
     expect(out).toHaveLength(2);
     expect(out[0]).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } });
     expect(out[1]['items'][0]['spec']['template']['spec']['containers'][1]['name']).toBe('istio-proxy');
+  });
+
+  test('YAML merge keys are resolved (as kubectl reads them) before the labels become PROXY_LABELS', () => {
+    const text =
+      'kind: Pod\nmetadata:\n  name: p\n  annotations: &a {team: x}\n  labels: {<<: *a, app: a}\n' +
+      'spec: {containers: [{name: a, image: tsmesh/a}]}\n';
+    const pod = docs(inject(text))[0];
+    expect(pod['metadata']['labels']).toEqual({ team: 'x', app: 'a' });
+    expect(envOf(pod['spec']['containers'][1])['PROXY_LABELS']).toBe('team=x,app=a');
   });
 
   const errorOf = (text: string) => {

@@ -72,7 +72,10 @@ function fail(field: string, why: string): never {
 /** Istio's injection-policy reading of the annotation: only an explicit no turns it off. */
 function injectionDisabled(annotations: Obj): boolean {
   const v = annotations[INJECT_ANNOTATION];
-  return typeof v === 'string' && ['n', 'no', 'false', 'off'].includes(v.toLowerCase());
+  // (an unquoted `false` is a YAML boolean; kubectl would reject it, but its intent is plain)
+  return (
+    (typeof v === 'string' || typeof v === 'boolean') && ['n', 'no', 'false', 'off'].includes(String(v).toLowerCase())
+  );
 }
 
 /** A port reference (number or container port name) resolved against the container's ports. */
@@ -300,7 +303,7 @@ export function kubeInject(text: string, options: Partial<KubeInjectOptions> = {
   const o: KubeInjectOptions = { ...KUBE_INJECT_DEFAULTS, ...options };
   const launchEnv = o.launchEnv ?? sidecarLaunchEnv(join(findRoot(), 'apps/proxy'));
   const out: string[] = [];
-  parseAllDocuments(text).forEach((doc, index) => {
+  parseAllDocuments(text, { merge: true }).forEach((doc, index) => {
     const describe = (v: unknown) => {
       const m = isObj(v) && isObj(v['metadata']) ? v['metadata'] : {};
       return `document ${index} (${isObj(v) && typeof v['kind'] === 'string' ? v['kind'] : 'no kind'} ${typeof m['name'] === 'string' ? m['name'] : '<unnamed>'})`;
