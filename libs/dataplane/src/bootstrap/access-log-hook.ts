@@ -158,7 +158,8 @@ export interface AccessLogsOptions {
 
 /** Owns the output streams and the per-listener logger index. */
 export class AccessLogs {
-  private index = new Map<string, AccessLogger[]>();
+  /** Listener name → stat prefix → loggers (two lookups of config strings, no key built per request). */
+  private index = new Map<string, Map<string, AccessLogger[]>>();
   private readonly outputs = new Map<string, BufferedOutput>();
   private readonly stdout: NodeJS.WritableStream;
   private readonly flushIntervalMs: number;
@@ -173,7 +174,15 @@ export class AccessLogs {
 
   /** Replaces the index (`<listener>\n<stat_prefix>` → loggers) after a push. */
   setIndex(index: Map<string, AccessLogger[]>): void {
-    this.index = index;
+    const byListener = new Map<string, Map<string, AccessLogger[]>>();
+    for (const [key, loggers] of index) {
+      const cut = key.indexOf('\n');
+      const listener = key.slice(0, cut);
+      let byPrefix = byListener.get(listener);
+      if (!byPrefix) byListener.set(listener, (byPrefix = new Map()));
+      byPrefix.set(key.slice(cut + 1), loggers);
+    }
+    this.index = byListener;
   }
 
   static key(listenerName: string, statPrefix: string): string {
@@ -182,7 +191,8 @@ export class AccessLogs {
 
   /** The stream-complete hook. */
   readonly onStreamComplete = (info: StreamInfo): void => {
-    const loggers = this.index.get(AccessLogs.key(info.listenerName, info.statPrefix));
+    if (this.index.size === 0) return;
+    const loggers = this.index.get(info.listenerName)?.get(info.statPrefix);
     if (!loggers) return;
     let entry: AccessLogEntry | undefined;
     for (const l of loggers) {
