@@ -220,8 +220,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Exits once stdout has taken everything: process.exit right after a large write to a pipe cuts it at 64 KiB. */
+const exitAfterOutput = (code: number) => process.stdout.write('', () => process.exit(code));
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterOutput(code),
   (e: unknown) => {
     const msg = isMeshError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
     process.stderr.write(`tsmesh: ${msg}\n`);
