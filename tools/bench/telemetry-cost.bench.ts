@@ -35,6 +35,10 @@
  * --together runs the ON and ON-B loads at the same time (OFF still alone): both builds then see
  * the same contention from whatever else runs on the machine, so B − A is paired within one window
  * (each pair still gets --rate req/s; a shared Mixer's CPU is split by requests).
+ * --paired runs the OFF and ON loads at the same time in every round (without ON-B modes): the
+ * sidecars' Δ is then ON − OFF within one window, both pairs under the same contention, instead of
+ * two windows seconds apart whose CPU per request drifts by more than Δ on a shared machine. The
+ * machine carries twice --rate then (each pair gets --rate req/s); the Mixer serves only ON.
  * Build Mixer first: npx nx build mixer.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -147,6 +151,7 @@ const mixerProf = arg('mixer-cpu-prof', '');
 const mixerBMain = arg('mixer-b', '');
 const sidecarB = arg('sidecar-b', '');
 const together = process.argv.includes('--together');
+const pairedOff = process.argv.includes('--paired');
 const onbFilter = arg('onb-filter', '');
 
 /**
@@ -403,6 +408,27 @@ async function main(): Promise<void> {
         sentOn += la.requests;
         sentOnB += lb.requests;
       }
+      if (pairedOff && !modes.onB) {
+        const all = [...modes.off.procs, ...modes.on.procs, mixer.child];
+        const before = await Promise.all(all.map(cpuMs));
+        const [lo, ln] = await Promise.all([
+          paced(modes.off.port, seconds, connections, rate, dir),
+          paced(modes.on.port, seconds, connections, rate, dir),
+        ]);
+        await sleep(settleMs);
+        const after = await Promise.all(all.map(cpuMs));
+        const used = after.map((a, i) => a - before[i]);
+        round.off = (used[0] + used[1]) * (rate / lo.requests);
+        round.on = (used[2] + used[3]) * (rate / ln.requests);
+        round.mixer = used[4] * (rate / ln.requests);
+        round.mixerIdle = NaN;
+        round.okOff = lo.ok;
+        round.okOn = ln.ok;
+        round.requestsOn = ln.requests;
+        sentOn += ln.requests;
+        results.push(round as Round);
+        continue;
+      }
       for (const mode of order) {
         if (together && mode !== 'off') continue;
         const m = modes[mode] as (typeof modes)['on'];
@@ -442,7 +468,7 @@ async function main(): Promise<void> {
     const p = (line = '') => out.push(line);
     p(`\n## Telemetry cost — ${new Date(startedAt).toISOString()}`);
     p(
-      `\n${rounds} interleaved rounds of OFF then ON, each ${seconds} s paced at ${rate} req/s over ${connections} keep-alive connections ` +
+      `\n${rounds} ${pairedOff ? 'rounds of OFF and ON at the same time (--paired)' : 'interleaved rounds of OFF then ON'}, each ${seconds} s paced at ${rate} req/s over ${connections} keep-alive connections ` +
         `(${spawnSync('sh', ['-c', 'command -v h2load']).status === 0 ? 'h2load --h1 --rps' : 'autocannon overallRate'}), ${BODY.length}-byte body; ` +
         `CPU over the load window + ${settleMs / 1000} s settle, normalised to ${rate} req/s (ms used ÷ requests × ${rate}). ` +
         `Load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' / ')}, at end ${loadAtEnd.map((x) => x.toFixed(2)).join(' / ')} (2 cores, shared).`,
