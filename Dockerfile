@@ -24,5 +24,8 @@ ARG APP
 COPY --from=build /src/dist/apps/${APP}/ ./
 COPY tools/docker/entrypoint.sh /usr/local/bin/tsmesh-entrypoint
 COPY tools/docker/launch-env.cjs /usr/local/lib/tsmesh/launch-env.cjs
+# Where an app may write as the unprivileged user: Citadel's CA directory (compose's --ca-dir, the
+# manifest's CITADEL_CA_DIR) and the default state folder under /app.
+RUN mkdir -p /var/lib/citadel /app/.tsmesh && chown node:node /var/lib/citadel /app/.tsmesh
 USER node
 ENTRYPOINT ["/bin/sh", "/usr/local/bin/tsmesh-entrypoint"]
