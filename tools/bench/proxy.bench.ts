@@ -459,29 +459,44 @@ function startBuilt(
   });
 }
 
+/**
+ * One haproxy process relaying HTTP/1 from 127.0.0.1:`port` to 127.0.0.1:`target` (one thread,
+ * keep-alive both ways, upstream connections reused); `bindTls` / `serverTls` are the TLS words of
+ * its `bind` and `server` lines.
+ */
+async function startHaproxy(
+  dir: string,
+  name: string,
+  port: number,
+  target: number,
+  bindTls = '',
+  serverTls = '',
+): Promise<Proc> {
+  const cfg = join(dir, `${name}.cfg`);
+  writeFileSync(
+    cfg,
+    `global\n  nbthread 1\n  maxconn 4096\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\n  option http-keep-alive\n` +
+      `frontend f\n  bind 127.0.0.1:${port}${bindTls}\n  default_backend b\nbackend b\n  http-reuse always\n  server s1 127.0.0.1:${target}${serverTls}\n`,
+  );
+  const child = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitListening(port);
+  return { child, port };
+}
+
 async function spawnPeer(kind: 'haproxy' | 'nginx', target: number, dir: string): Promise<Proc> {
   const port = await freePort();
-  const cfg = join(dir, `${kind}.cfg`);
-  let child: ChildProcess;
-  if (kind === 'haproxy') {
-    writeFileSync(
-      cfg,
-      `global\n  nbthread 1\n  maxconn 4096\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\n  option http-keep-alive\n` +
-        `frontend f\n  bind 127.0.0.1:${port}\n  default_backend b\nbackend b\n  http-reuse always\n  server s1 127.0.0.1:${target}\n`,
-    );
-    child = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  } else {
-    writeFileSync(
-      cfg,
-      `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/nginx-error.log;\nevents { worker_connections 4096; }\n` +
-        `http {\n  access_log off;\n  client_body_temp_path ${dir};\n  proxy_temp_path ${dir};\n  fastcgi_temp_path ${dir};\n  uwsgi_temp_path ${dir};\n  scgi_temp_path ${dir};\n` +
-        `  upstream up { server 127.0.0.1:${target}; keepalive 64; }\n` +
-        `  server { listen 127.0.0.1:${port}; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } }\n}\n`,
-    );
-    child = spawn('nginx', ['-c', cfg, '-p', dir, '-g', 'daemon off; master_process off;'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-  }
+  if (kind === 'haproxy') return startHaproxy(dir, 'haproxy', port, target);
+  const cfg = join(dir, 'nginx.cfg');
+  writeFileSync(
+    cfg,
+    `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/nginx-error.log;\nevents { worker_connections 4096; }\n` +
+      `http {\n  access_log off;\n  client_body_temp_path ${dir};\n  proxy_temp_path ${dir};\n  fastcgi_temp_path ${dir};\n  uwsgi_temp_path ${dir};\n  scgi_temp_path ${dir};\n` +
+      `  upstream up { server 127.0.0.1:${target}; keepalive 64; }\n` +
+      `  server { listen 127.0.0.1:${port}; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } }\n}\n`,
+  );
+  const child = spawn('nginx', ['-c', cfg, '-p', dir, '-g', 'daemon off; master_process off;'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   await waitListening(port);
   return { child, port };
 }
@@ -499,29 +514,21 @@ async function spawnHaproxyMtlsPair(target: number, certs: Certs, dir: string): 
   };
   const server = pem('hap-server', certs.server);
   const client = pem('hap-client', certs.client);
-  const common =
-    `global\n  nbthread 1\n  maxconn 4096\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 60s\n` +
-    `  timeout server 60s\n  option http-keep-alive\n`;
-  const start = async (name: string, body: string, port: number) => {
-    const cfg = join(dir, `${name}.cfg`);
-    writeFileSync(cfg, common + body);
-    const child = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    await waitListening(port);
-    return { child, port };
-  };
   const backPort = await freePort();
-  const back = await start(
+  const back = await startHaproxy(
+    dir,
     'hap-back',
-    `frontend f\n  bind 127.0.0.1:${backPort} ssl crt ${server.crt} ca-file ${server.ca} verify required\n` +
-      `  default_backend b\nbackend b\n  http-reuse always\n  server s1 127.0.0.1:${target}\n`,
     backPort,
+    target,
+    ` ssl crt ${server.crt} ca-file ${server.ca} verify required`,
   );
-  const frontPort = await freePort();
-  const front = await start(
+  const front = await startHaproxy(
+    dir,
     'hap-front',
-    `frontend f\n  bind 127.0.0.1:${frontPort}\n  default_backend b\nbackend b\n  http-reuse always\n` +
-      `  server s1 127.0.0.1:${backPort} ssl crt ${client.crt} ca-file ${client.ca} verify required\n`,
-    frontPort,
+    await freePort(),
+    backPort,
+    '',
+    ` ssl crt ${client.crt} ca-file ${client.ca} verify required`,
   );
   return { front, back };
 }
