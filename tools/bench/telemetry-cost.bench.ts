@@ -376,6 +376,30 @@ async function main(): Promise<void> {
       mixerB: number;
     }
     const results: Round[] = [];
+    /**
+     * Pairs `a` and `b` loaded at the same time (each at --rate): each pair's sidecar CPU in ms per
+     * second normalised to --rate, and the raw CPU ms of `others` (Mixers) over the same window.
+     */
+    const loadTogether = async (pa: (typeof modes)['on'], pb: (typeof modes)['on'], others: ChildProcess[]) => {
+      const all = [...pa.procs, ...pb.procs, ...others];
+      const before = await Promise.all(all.map(cpuMs));
+      const [la, lb] = await Promise.all([
+        paced(pa.port, seconds, connections, rate, dir),
+        paced(pb.port, seconds, connections, rate, dir),
+      ]);
+      await sleep(settleMs);
+      const after = await Promise.all(all.map(cpuMs));
+      const used = after.map((x, i) => x - before[i]);
+      const n = pa.procs.length;
+      const sum = (from: number, to: number) => used.slice(from, to).reduce((x, y) => x + y, 0);
+      return {
+        la,
+        lb,
+        a: sum(0, n) * (rate / la.requests),
+        b: sum(n, n + pb.procs.length) * (rate / lb.requests),
+        others: used.slice(n + pb.procs.length),
+      };
+    };
     let sentOn = 0;
     let sentOnB = 0;
     for (let r = 0; r < rounds; r++) {
@@ -386,41 +410,27 @@ async function main(): Promise<void> {
           ? (['off', 'onB', 'on'] as const)
           : (['off', 'on', 'onB'] as const);
       if (together && modes.onB) {
-        const on = modes.on;
-        const onB = modes.onB;
-        const all = [...on.procs, ...onB.procs, mixer.child, ...(mixerB ? [mixerB.child] : [])];
-        const before = await Promise.all(all.map(cpuMs));
-        const [la, lb] = await Promise.all([
-          paced(on.port, seconds, connections, rate, dir),
-          paced(onB.port, seconds, connections, rate, dir),
-        ]);
-        await sleep(settleMs);
-        const after = await Promise.all(all.map(cpuMs));
-        const used = after.map((a, i) => a - before[i]);
-        round.on = (used[0] + used[1]) * (rate / la.requests);
-        round.onB = (used[2] + used[3]) * (rate / lb.requests);
+        const { la, lb, a, b, others } = await loadTogether(
+          modes.on,
+          modes.onB,
+          mixerB ? [mixer.child, mixerB.child] : [mixer.child],
+        );
+        round.on = a;
+        round.onB = b;
         if (mixerB) {
-          round.mixer = used[4] * (rate / la.requests);
-          round.mixerB = used[5] * (rate / lb.requests);
-        } else round.mixer = round.mixerB = used[4] * (rate / (la.requests + lb.requests));
+          round.mixer = others[0] * (rate / la.requests);
+          round.mixerB = others[1] * (rate / lb.requests);
+        } else round.mixer = round.mixerB = others[0] * (rate / (la.requests + lb.requests));
         round.okOn = la.ok;
         round.requestsOn = la.requests;
         sentOn += la.requests;
         sentOnB += lb.requests;
       }
       if (pairedOff && !modes.onB) {
-        const all = [...modes.off.procs, ...modes.on.procs, mixer.child];
-        const before = await Promise.all(all.map(cpuMs));
-        const [lo, ln] = await Promise.all([
-          paced(modes.off.port, seconds, connections, rate, dir),
-          paced(modes.on.port, seconds, connections, rate, dir),
-        ]);
-        await sleep(settleMs);
-        const after = await Promise.all(all.map(cpuMs));
-        const used = after.map((a, i) => a - before[i]);
-        round.off = (used[0] + used[1]) * (rate / lo.requests);
-        round.on = (used[2] + used[3]) * (rate / ln.requests);
-        round.mixer = used[4] * (rate / ln.requests);
+        const { la: lo, lb: ln, a, b, others } = await loadTogether(modes.off, modes.on, [mixer.child]);
+        round.off = a;
+        round.on = b;
+        round.mixer = others[0] * (rate / ln.requests);
         round.mixerIdle = NaN;
         round.okOff = lo.ok;
         round.okOn = ln.ok;
