@@ -100,10 +100,7 @@ export const APP_PORT_OFFSET = 20000;
  * (MALLOC_ARENA_MAX; NODE_OPTIONS would go there too) that only take effect at process start. {} when there is none.
  */
 export function sidecarLaunchEnv(dir: string): Record<string, string> {
-  const file = join(dir, 'launch.json');
-  if (!existsSync(file)) return {};
-  const { env } = JSON.parse(readFileSync(file, 'utf8')) as { env?: Record<string, string> };
-  return { ...env };
+  return { ...readLaunch(dir).env };
 }
 
 /**
@@ -113,10 +110,13 @@ export function sidecarLaunchEnv(dir: string): Record<string, string> {
  * refuses them. [] when there is none.
  */
 export function launchNodeArgs(dir: string): string[] {
+  return [...(readLaunch(dir).nodeArgs ?? [])];
+}
+
+/** The launch.json in `dir` (beside a component's main.js), `{}` when there is none. */
+function readLaunch(dir: string): { env?: Record<string, string>; nodeArgs?: string[] } {
   const file = join(dir, 'launch.json');
-  if (!existsSync(file)) return [];
-  const { nodeArgs } = JSON.parse(readFileSync(file, 'utf8')) as { nodeArgs?: string[] };
-  return [...(nodeArgs ?? [])];
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
 }
 
 /** The sidecar's outbound capture listener (Istio's proxyListenPort), also the apps' HTTP proxy. */
