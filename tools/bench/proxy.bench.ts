@@ -77,6 +77,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import autocannon from 'autocannon';
+import { sidecarLaunchEnv } from '../../apps/cli/src/plan';
 import { BODY, announce, cpuMs, roleUpstream, roleZipkin } from './roles';
 import { addr, MIXER_CLUSTER, mixerFilter, staticCluster } from './sidecar-config';
 import { silentLogger } from '@tsmesh/core';
@@ -845,12 +846,6 @@ async function sidecarRss(
   return { rssAfterConfig, rssAfterWarmup, rssSettled, clusters, requests, ok };
 }
 
-/** dist/apps/proxy/launch.json's env (apps/proxy/launch.json): what every shipped sidecar launch sets. */
-function sidecarLaunchEnv(distDir = join(ROOT, 'dist/apps/proxy')): Record<string, string> {
-  const file = join(distDir, 'launch.json');
-  return existsSync(file) ? { ...(JSON.parse(readFileSync(file, 'utf8')) as { env?: object }).env } : {};
-}
-
 /** The RSS rows of dist/apps/proxy with Pilot's config: the sidecar as shipped, then with V8's default heap flags. */
 async function sidecarRssRows(
   services: number,
@@ -860,7 +855,10 @@ async function sidecarRssRows(
   p: (line: string) => void,
 ): Promise<void> {
   for (const [label, flags] of [
-    [`V8 flags ${SIDECAR_V8_FLAGS}, env ${JSON.stringify(sidecarLaunchEnv())} (as shipped)`, undefined],
+    [
+      `V8 flags ${SIDECAR_V8_FLAGS}, env ${JSON.stringify(sidecarLaunchEnv(join(ROOT, 'dist/apps/proxy')))} (as shipped)`,
+      undefined,
+    ],
     ['V8 default heap flags (TSMESH_PROXY_V8_FLAGS="")', ''],
   ] as const) {
     const r = await sidecarRss(services, upstreamPort, dir, children, flags);

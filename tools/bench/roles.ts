@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { launchNodeArgs } from '../../apps/cli/src/plan';
 
 export const BODY = 'hello world\n';
 
@@ -58,21 +59,9 @@ export function cpuMs(child: ChildProcess): Promise<number> {
 }
 
 /**
- * The node flags Mixer is shipped to start with: `nodeArgs` of the launch.json beside its main.js
- * (apps/mixer/launch.json, copied into dist/apps/mixer by the build), [] when there is none (e.g. a
- * main.js copied aside alone, to compare with).
- */
-export function mixerLaunchArgs(main: string): string[] {
-  const file = join(dirname(main), 'launch.json');
-  if (!existsSync(file)) return [];
-  const { nodeArgs } = JSON.parse(readFileSync(file, 'utf8')) as { nodeArgs?: string[] };
-  return [...(nodeArgs ?? [])];
-}
-
-/**
  * A built Mixer (`main`) with `args`, its stdout in `logFile`; resolves once every listener named
  * in `listeners` has logged its address (then `addresses` maps listener → host:port). It starts as
- * shipped, with the node flags of the launch.json beside `main` (mixerLaunchArgs); `nodeArgs` go
+ * shipped, with the node flags of the launch.json beside `main` (launchNodeArgs, as `tsmesh up`); `nodeArgs` go
  * after them, before the script (e.g. `--cpu-prof`).
  */
 export function startMixerProcess(opts: {
@@ -85,7 +74,7 @@ export function startMixerProcess(opts: {
   const fd = openSync(opts.logFile, 'w');
   const child = spawn(
     process.execPath,
-    [...mixerLaunchArgs(opts.main), ...(opts.nodeArgs ?? []), opts.main, ...opts.args],
+    [...launchNodeArgs(dirname(opts.main)), ...(opts.nodeArgs ?? []), opts.main, ...opts.args],
     {
       stdio: ['ignore', fd, 'inherit'],
     },
