@@ -16,8 +16,8 @@ const up = relative(abs, root) || '.';
 const tags = tagList.split(',').filter(Boolean);
 mkdirSync(join(abs, 'src'), { recursive: true });
 
+// No test target: @nx/jest/plugin (nx.json) infers `test` from the jest.config.cjs written below.
 const targets = {
-  test: { executor: '@nx/jest:jest', options: { jestConfig: `${dir}/jest.config.cjs`, passWithNoTests: true } },
   lint: { executor: '@nx/eslint:lint', options: { lintFilePatterns: [`${dir}/**/*.ts`] } },
 };
 if (kind === 'app') {
