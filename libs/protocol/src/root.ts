@@ -139,7 +139,8 @@ function newRoot(): protobuf.Root {
   const dirs = envoyIncludeDirs();
   root.resolvePath = (_origin, target) => {
     if (stubOptions && OPTIONS_ONLY.test(target)) {
-      stubbed.add(target);
+      // A flat copy: `target` is a slice of the importing file's source text and would keep it alive.
+      stubbed.add([...target].join(''));
       const stub = OPTIONS_STUB + target;
       (protobuf.common as unknown as Record<string, unknown>)[stub] ??= { nested: {} };
       return stub;
