@@ -28,11 +28,15 @@ export function loadKubeConfig(): KubeConfig {
   return kc;
 }
 
-/** One watched collection: the kind its objects get, the all-namespaces path, and its list call. */
+/**
+ * One watched collection: the kind its objects get, the all-namespaces path, and its list call. A field
+ * selector, when given, must be the one `list` sends too: the watch carries it so both see the same objects.
+ */
 export interface KubeResource {
   kind: string;
   path: string;
   list: () => Promise<KubernetesListObject<KubernetesObject>>;
+  fieldSelector?: string;
 }
 
 /** `[kind, group, version, plural]` → watched custom resources (all namespaces). */
@@ -77,7 +81,9 @@ export class KubeWatch {
   async start(kc: KubeConfig, resources: readonly KubeResource[]): Promise<void> {
     const first: Promise<void>[] = [];
     for (const r of resources) {
-      const informer = kubeClient().makeInformer(kc, r.path, r.list);
+      // makeInformer without its last arguments: it cannot pass a field selector on to the watch.
+      const k = kubeClient();
+      const informer = new k.ListWatch(r.path, new k.Watch(kc), r.list, false, undefined, r.fieldSelector);
       const upsert = (o: KubernetesObject) => this.handlers.upsert(r.kind, o);
       informer.on('add', upsert);
       informer.on('update', upsert);

@@ -40,6 +40,9 @@ export const ISTIO_CRDS: readonly [string, string, string, string][] = [
   ['QuotaSpecBinding', 'config.istio.io', 'v1alpha2', 'quotaspecbindings'],
 ];
 
+/** Secret types no gateway credential has. */
+export const SECRET_FIELD_SELECTOR = 'type!=helm.sh/release.v1,type!=kubernetes.io/service-account-token';
+
 export class KubeRegistry {
   private readonly log: Logger;
   private readonly watch: KubeWatch;
@@ -74,8 +77,14 @@ export class KubeRegistry {
       { kind: 'Endpoints', path: '/api/v1/endpoints', list: () => core.listEndpointsForAllNamespaces() },
       { kind: 'Pod', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() },
       { kind: 'Namespace', path: '/api/v1/namespaces', list: () => core.listNamespace() },
-      // Gateway credentialName (SDS); only credential keys are kept (tls-secret.ts).
-      { kind: 'Secret', path: '/api/v1/secrets', list: () => core.listSecretForAllNamespaces() },
+      // Gateway credentialName (SDS); only credential keys are kept (tls-secret.ts). Service-account tokens and
+      // Helm releases (often MBs each) are left on the API server, as Istio's credentials controller does.
+      {
+        kind: 'Secret',
+        path: '/api/v1/secrets',
+        fieldSelector: SECRET_FIELD_SELECTOR,
+        list: () => core.listSecretForAllNamespaces({ fieldSelector: SECRET_FIELD_SELECTOR }),
+      },
       {
         kind: 'EndpointSlice',
         path: '/apis/discovery.k8s.io/v1/endpointslices',

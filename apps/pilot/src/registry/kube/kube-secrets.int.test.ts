@@ -101,6 +101,12 @@ describe('pilot --kube: gateway credentials from Kubernetes Secrets', () => {
       data: { token: b64('sa-token-value'), 'ca.crt': b64(mtls.ca) },
     });
     kube.put(SECRETS, {
+      // A Helm release record: with `key`/`cert` data keys only the field selector keeps it from Pilot.
+      type: 'helm.sh/release.v1',
+      metadata: { name: 'sh.helm.release.v1.mesh.v1', namespace: 'istio-system' },
+      data: { release: b64('helm-release-value'), key: b64('helm-key-value'), cert: b64('helm-cert-value') },
+    });
+    kube.put(SECRETS, {
       type: 'Opaque',
       metadata: { name: 'db-password', namespace: 'istio-system' },
       data: { password: b64('opaque-password-value') },
@@ -185,5 +191,14 @@ describe('pilot --kube: gateway credentials from Kubernetes Secrets', () => {
     expect(everything).not.toContain('PRIVATE KEY');
     expect(everything).not.toContain(b64('sa-token-value'));
     expect(everything).not.toContain(b64('opaque-password-value'));
+    expect(everything).not.toContain(b64('helm-key-value'));
+  });
+
+  it('lists and watches Secrets with a field selector: tokens and Helm releases never leave the API server', () => {
+    const served = kube.sent.filter((s) => s.startsWith(`${SECRETS} `));
+    expect(served).toContain(`${SECRETS} istio-system/gw-cert`);
+    expect(served).not.toContain(`${SECRETS} istio-system/default-token-x`);
+    expect(served).not.toContain(`${SECRETS} istio-system/sh.helm.release.v1.mesh.v1`);
+    expect(kube.requests).toEqual(expect.arrayContaining([`LIST ${SECRETS}`, `WATCH ${SECRETS}`]));
   });
 });
