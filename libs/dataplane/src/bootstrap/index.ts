@@ -10,3 +10,4 @@ export * from './proxy-process';
 export * from './istio-cert-files';
 export * from './mixer-wiring';
 export * from './v8-flags';
+export * from './idle-gc';

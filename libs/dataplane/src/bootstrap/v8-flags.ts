@@ -9,8 +9,9 @@ import { setFlagsFromString } from 'node:v8';
  *                                 throughput, compact it and give freed pages back;
  *   --semi-space-growth-factor=1  keep the young generation at its initial size (1 MB
  *                                 semi-spaces) instead of growing it to 16 MB ones under traffic.
- * With a 100-service config the sidecar settles near 83–89 MB RSS instead of 110–130 MB
- * (`node tools/bench/run.mjs proxy --rss-only`). Before the upstream pool stopped promoting every
+ * With a 100-service config they took the sidecar from 110–130 MB RSS to 83–89 MB at the time
+ * (`node tools/bench/run.mjs proxy --rss-only`); apps/proxy pairs them with startIdleGc (idle-gc.ts),
+ * and `TSMESH_PROXY_V8_FLAGS` replaces both. Before the upstream pool stopped promoting every
  * request's objects (57c58bf) this cost 20–30 % of one-hop throughput; since, the bench's
  * "one hop, sidecar V8 flags" row beside the plain one shows no throughput loss (docs/performance.md).
  */
