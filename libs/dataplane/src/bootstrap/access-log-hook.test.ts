@@ -37,7 +37,7 @@ describe('access logs', () => {
     const logs = new AccessLogs(out);
     const errors: { path: string; message: string }[] = [];
     const logger = compileAccessLog({ name: 'envoy.access_loggers.stdout' }, 'a', errors);
-    logs.setIndex(new Map([[AccessLogs.key('l', 'p'), [logger]]]));
+    logs.setIndex(new Map([['l', new Map([['p', [logger]]])]]));
     logs.onStreamComplete(info);
     logs.onStreamComplete({ ...info, listenerName: 'other' });
     logs.flush();
@@ -52,7 +52,7 @@ describe('access logs', () => {
     out.on('data', (d: Buffer) => writes.push(String(d)));
     const logs = new AccessLogs({ stdout: out, flushIntervalMs: 20, flushBytes: 300 });
     const logger = compileAccessLog({ name: 'envoy.access_loggers.stdout' }, 'a', []);
-    logs.setIndex(new Map([[AccessLogs.key('l', 'p'), [logger]]]));
+    logs.setIndex(new Map([['l', new Map([['p', [logger]]])]]));
     logs.onStreamComplete(info);
     logs.onStreamComplete(info);
     await new Promise((r) => setImmediate(r));

@@ -156,10 +156,27 @@ export interface AccessLogsOptions {
   flushBytes?: number;
 }
 
+/**
+ * Listener name → HCM stat prefix → its loggers: two lookups of strings from the config per
+ * completed stream, no key built per request.
+ */
+export type AccessLogIndex = Map<string, Map<string, AccessLogger[]>>;
+
+/** Adds `loggers` to the index under the listener and stat prefix. */
+export function indexAccessLogs(
+  index: AccessLogIndex,
+  listenerName: string,
+  statPrefix: string,
+  loggers: AccessLogger[],
+): void {
+  let byPrefix = index.get(listenerName);
+  if (!byPrefix) index.set(listenerName, (byPrefix = new Map()));
+  byPrefix.set(statPrefix, [...(byPrefix.get(statPrefix) ?? []), ...loggers]);
+}
+
 /** Owns the output streams and the per-listener logger index. */
 export class AccessLogs {
-  /** Listener name → stat prefix → loggers (two lookups of config strings, no key built per request). */
-  private index = new Map<string, Map<string, AccessLogger[]>>();
+  private index: AccessLogIndex = new Map();
   private readonly outputs = new Map<string, BufferedOutput>();
   private readonly stdout: NodeJS.WritableStream;
   private readonly flushIntervalMs: number;
@@ -172,21 +189,9 @@ export class AccessLogs {
     this.flushBytes = o.flushBytes ?? ACCESS_LOG_FLUSH_BYTES;
   }
 
-  /** Replaces the index (`<listener>\n<stat_prefix>` → loggers) after a push. */
-  setIndex(index: Map<string, AccessLogger[]>): void {
-    const byListener = new Map<string, Map<string, AccessLogger[]>>();
-    for (const [key, loggers] of index) {
-      const cut = key.indexOf('\n');
-      const listener = key.slice(0, cut);
-      let byPrefix = byListener.get(listener);
-      if (!byPrefix) byListener.set(listener, (byPrefix = new Map()));
-      byPrefix.set(key.slice(cut + 1), loggers);
-    }
-    this.index = byListener;
-  }
-
-  static key(listenerName: string, statPrefix: string): string {
-    return `${listenerName}\n${statPrefix}`;
+  /** Replaces the index after a push. */
+  setIndex(index: AccessLogIndex): void {
+    this.index = index;
   }
 
   /** The stream-complete hook. */

@@ -1,5 +1,4 @@
 import { TYPE_URLS, emptySnapshot, type Msg } from '../engine/types';
-import { AccessLogs } from './access-log-hook';
 import { prepareSnapshot, type PrepareOptions } from './local-rewrite';
 import { TRACING_FILTER_NAME } from './tracing-filter';
 
@@ -110,8 +109,8 @@ describe('prepareSnapshot', () => {
 
   it('indexes the mesh default access log per listener and stat prefix', () => {
     expect(errors).toEqual([]);
-    expect(accessLogs.get(AccessLogs.key('0.0.0.0_80', 'http.80'))?.[0].path).toBe('/dev/stdout');
-    expect(accessLogs.size).toBe(2);
+    expect(accessLogs.get('0.0.0.0_80')?.get('http.80')?.[0].path).toBe('/dev/stdout');
+    expect([...accessLogs.values()].reduce((n, byPrefix) => n + byPrefix.size, 0)).toBe(2);
   });
 
   it('never mutates the resources it was given (config_dump shows them as sent)', () => {
@@ -140,7 +139,7 @@ describe('prepareSnapshot', () => {
       },
       opts({ tracing: true, defaultAccessLog: { path: '/dev/stdout', encoding: 'TEXT' } }),
     );
-    const logger = tcp.accessLogs.get(AccessLogs.key('10.96.0.5_3306', 'mysql'))?.[0];
+    const logger = tcp.accessLogs.get('10.96.0.5_3306')?.get('mysql')?.[0];
     expect(logger?.format({ startTime: 0, bytesReceived: 3, bytesSent: 4, durationMs: 5, upstreamCluster: 'db' })).toBe(
       '[1970-01-01T00:00:00.000Z] - 3 4 5 "-" db - - -\n',
     );

@@ -19,7 +19,13 @@
 import type { FieldError } from '@tsmesh/core';
 import type { SpanKind } from '@tsmesh/telemetry';
 import { TYPE_URLS, enumName, wrapped, type Msg, type Snapshot } from '../engine/types';
-import { AccessLogs, ISTIO_JSON_FORMAT, compileAccessLog, type AccessLogger } from './access-log-hook';
+import {
+  ISTIO_JSON_FORMAT,
+  compileAccessLog,
+  indexAccessLogs,
+  type AccessLogIndex,
+  type AccessLogger,
+} from './access-log-hook';
 import { RESPONSE_CAPTURE_FILTER_NAME, RESPONSE_CAPTURE_FILTER_TYPE } from './response-capture-filter';
 import { TRACING_FILTER_NAME, TRACING_FILTER_TYPE } from './tracing-filter';
 
@@ -50,7 +56,7 @@ export interface PrepareOptions {
 
 export interface Prepared {
   snapshot: Snapshot;
-  accessLogs: Map<string, AccessLogger[]>;
+  accessLogs: AccessLogIndex;
   errors: FieldError[];
 }
 
@@ -120,13 +126,7 @@ function spanKind(l: Msg, fallback: SpanKind): SpanKind {
 }
 
 /** Compiles access logs and injects tracing into each HCM of one listener. */
-function prepareListener(
-  l: Msg,
-  o: PrepareOptions,
-  index: Map<string, AccessLogger[]>,
-  errors: FieldError[],
-  path: string,
-): Msg {
+function prepareListener(l: Msg, o: PrepareOptions, index: AccessLogIndex, errors: FieldError[], path: string): Msg {
   const chains: Msg[] = l['filter_chains'] ?? [];
   let changed: Msg | undefined;
   chains.forEach((chain, ci) => {
@@ -153,8 +153,7 @@ function prepareListener(
         if (logger) loggers.push(logger);
       }
       if (loggers.length) {
-        const key = AccessLogs.key(String(l['name'] ?? ''), String(hcm['stat_prefix'] ?? ''));
-        index.set(key, [...(index.get(key) ?? []), ...loggers]);
+        indexAccessLogs(index, String(l['name'] ?? ''), String(hcm['stat_prefix'] ?? ''), loggers);
       }
       if (tcp || (!o.tracing && !loggers.length)) return;
       changed ??= clone(l);
@@ -224,7 +223,7 @@ function redirectPlaintext(routes: Msg[], listeners: Msg[]): Msg[] {
 
 export function prepareSnapshot(snapshot: Snapshot, o: PrepareOptions): Prepared {
   const errors: FieldError[] = [];
-  const accessLogs = new Map<string, AccessLogger[]>();
+  const accessLogs: AccessLogIndex = new Map();
   // Listeners left with bind_to_port false only receive connections handed over by an
   // original-destination listener (iptables); the engine binds whatever it is given, so they stay
   // out of what it runs (config_dump still shows them).
