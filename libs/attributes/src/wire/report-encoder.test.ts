@@ -48,6 +48,51 @@ function roundTrip(bags: readonly Bag[]) {
   return { reqs, fast, slow };
 }
 
+/** 300 bags over two shared bases, values drawn from pools small enough that they often repeat. */
+function changingBags(): SlotBag[] {
+  // a small deterministic generator
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const bases = [
+    new MutableBag().set('context.reporter.kind', 'inbound').set('destination.port', 9080),
+    new MutableBag().set('context.reporter.kind', 'outbound'),
+  ];
+  const names = ['request.headers', 'request.path', 'response.code', 'request.time', 'source.ip', 'my.ratio'];
+  const maps: Array<Record<string, string>> = [
+    { a: '1', b: '2' },
+    { b: '2', a: '1' },
+    { a: '1', b: '3' },
+    { a: '1' },
+    { a: '1', b: '2', c: '' },
+  ];
+  const bags: SlotBag[] = [];
+  for (let i = 0; i < 300; i++) {
+    const vals: AttributeValue[] = [
+      { ...maps[rnd(maps.length)] },
+      `/p${rnd(3)}`,
+      200 + rnd(2),
+      new Date(1_700_000_000_000 + rnd(2)),
+      parseIp(rnd(2) ? '10.0.0.1' : '10.0.0.2') as Uint8Array,
+      rnd(2) ? 0.5 : 1,
+    ];
+    const types = [
+      undefined,
+      undefined,
+      rnd(4) ? undefined : ('DOUBLE' as const),
+      undefined,
+      undefined,
+      'DOUBLE' as const,
+    ];
+    const bag = SlotBag.withNames(bases[rnd(5) ? 0 : 1], names, vals, types);
+    if (rnd(20) === 0) bag.set('request.path', 'set later');
+    bags.push(bag);
+  }
+  return bags;
+}
+
 describe('ReportEncoder', () => {
   it('writes bags that both decoders read back, with every value type', () => {
     const bags = Array.from({ length: 12 }, (_, i) => base(i));
@@ -242,46 +287,7 @@ describe('ReportEncoder', () => {
   });
 
   it('bags over shared bases with values that change, change back and repeat: every entry reads back', () => {
-    // a small deterministic generator; pools small enough that values often repeat
-    let seed = 7;
-    const rnd = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed % n;
-    };
-    const bases = [
-      new MutableBag().set('context.reporter.kind', 'inbound').set('destination.port', 9080),
-      new MutableBag().set('context.reporter.kind', 'outbound'),
-    ];
-    const names = ['request.headers', 'request.path', 'response.code', 'request.time', 'source.ip', 'my.ratio'];
-    const maps: Array<Record<string, string>> = [
-      { a: '1', b: '2' },
-      { b: '2', a: '1' },
-      { a: '1', b: '3' },
-      { a: '1' },
-      { a: '1', b: '2', c: '' },
-    ];
-    const bags: SlotBag[] = [];
-    for (let i = 0; i < 300; i++) {
-      const vals: AttributeValue[] = [
-        { ...maps[rnd(maps.length)] },
-        `/p${rnd(3)}`,
-        200 + rnd(2),
-        new Date(1_700_000_000_000 + rnd(2)),
-        parseIp(rnd(2) ? '10.0.0.1' : '10.0.0.2') as Uint8Array,
-        rnd(2) ? 0.5 : 1,
-      ];
-      const types = [
-        undefined,
-        undefined,
-        rnd(4) ? undefined : ('DOUBLE' as const),
-        undefined,
-        undefined,
-        'DOUBLE' as const,
-      ];
-      const bag = SlotBag.withNames(bases[rnd(5) ? 0 : 1], names, vals, types);
-      if (rnd(20) === 0) bag.set('request.path', 'set later');
-      bags.push(bag);
-    }
+    const bags = changingBags();
     const { reqs, fast, slow } = roundTrip(bags);
     expect(reqs.reduce((n, r) => n + r.entries, 0)).toBe(300);
     // entries come back grouped by request, in order within each; a map's key order may differ
@@ -294,6 +300,29 @@ describe('ReportEncoder', () => {
       );
     expect(fast.map(key).sort()).toEqual(bags.map(key).sort());
     expect(slow.map((b) => b.toRecord())).toEqual(fast.map((b) => b.toRecord()));
+  });
+
+  it('entries added without a bag (addOwn), as shared-base bags or as plain bags, in any mix: the same bytes', () => {
+    const bags = changingBags();
+    const expected = new ReportEncoder();
+    for (const b of bags) expected.add(b);
+    const mixed = new ReportEncoder();
+    const scratch: AttributeValue[] = [];
+    bags.forEach((b, i) => {
+      const base = b.sharedBase();
+      if (base !== null && i % 3 === 0) {
+        // from a scratch array the caller writes over afterwards
+        b.vals.forEach((v, j) => (scratch[j] = v));
+        mixed.addOwn(base, b.keys, scratch, b.types);
+        scratch.fill('overwritten');
+      } else if (i % 3 === 1) {
+        const plain = new MutableBag();
+        for (const n of b.names()) plain.set(n, b.get(n) as AttributeValue, b.typeOf(n));
+        mixed.add(plain);
+      } else mixed.add(b);
+    });
+    const bytes = (e: ReportEncoder) => e.finish().map((r) => r.bytes.toString('hex'));
+    expect(bytes(mixed)).toEqual(bytes(expected));
   });
 
   it('restarts after finish: the next request repeats every attribute', () => {

@@ -52,14 +52,18 @@ const RECHECK_EVERY = 32;
 class BatchWords {
   private readonly local = new Map<string, number>();
   private count = 0;
-  /** Words first used by the entry being written. */
+  /**
+   * Words first used by the entry being written: the first `pendingCount` (the array is written
+   * over entry after entry, never emptied: setting an array's length is a runtime call).
+   */
   readonly pending: string[] = [];
+  pendingCount = 0;
   /** The last word written without being remembered, and its index. */
   private lastFresh: string | null = null;
   private lastFreshIdx = 0;
 
   private append(word: string): number {
-    this.pending.push(word);
+    this.pending[this.pendingCount++] = word;
     return -++this.count;
   }
 
@@ -129,17 +133,39 @@ class Group {
   readonly news: number[] = [];
   /** Per map attribute (request.headers), by place: most of its keys and values repeat from entry to entry. */
   readonly maps: Array<MapWords | undefined> = [];
-  /** The name in each slot of the SlotBags last written and its word index. */
+  /** The name in each slot of the entries last written over a shared base and its word index. */
   readonly slotNames: string[] = [];
   readonly slotWords: number[] = [];
   /** The manifest's type of the name in each slot (undefined: not in the manifest). */
   readonly slotTypes: Array<ValueType | undefined> = [];
+  /** The previous entry as a bag, when it came as one (see `previous`). */
   prev: Bag | null = null;
-  /** The base `prev` shared unchanged (SlotBag.sharedBase), if any. */
+  /**
+   * The shared base of the previous entry, when it was one over such a base (null otherwise), with
+   * its own names and, slot by slot, the values and explicit types the next entry is compared with
+   * (copied: `addOwn`'s arrays are the caller's scratch).
+   */
   prevBase: MutableBag | null = null;
+  prevKeys: readonly string[] = [];
+  readonly prevVals: AttributeValue[] = [];
+  readonly prevTypes: Array<ValueType | undefined> = [];
   entries = 0;
   constructor(size: number, reuse?: Buffer) {
     this.out = new ProtoWriter(size, reuse);
+  }
+
+  /** The previous entry as a bag (made from its slots when it came without one), or null for the first. */
+  previous(): Bag | null {
+    if (this.prev === null && this.prevBase !== null) {
+      const n = this.prevKeys.length;
+      this.prev = SlotBag.withNames(
+        this.prevBase,
+        this.prevKeys as string[],
+        this.prevVals.slice(0, n),
+        this.prevTypes.slice(0, n),
+      );
+    }
+    return this.prev;
   }
 }
 
@@ -171,21 +197,11 @@ function sameMap(a: StringMap, b: StringMap): boolean {
 /** Whether `b` (of `bag`) can be left out of a delta entry following `prevBag`'s `a`. */
 function unchanged(a: AttributeValue | undefined, b: AttributeValue, prevBag: Bag, bag: Bag, name: string): boolean {
   if (a === b) return typeof b !== 'number' || prevBag.typeOf(name) === bag.typeOf(name);
-  if (a === undefined || typeof a !== 'object' || typeof b !== 'object') return false;
-  if (a instanceof Date) return b instanceof Date && a.getTime() === b.getTime();
-  if (a instanceof Uint8Array) return b instanceof Uint8Array && sameBytes(a, b);
-  if (b instanceof Date || b instanceof Uint8Array) return false;
-  return sameMap(a as StringMap, b as StringMap);
+  return a !== undefined && sameObject(a, b);
 }
 
-/** `unchanged` for two values of one slot of bags over the same base (their explicit types given). */
-function unchangedSlot(
-  a: AttributeValue,
-  b: AttributeValue,
-  ta: ValueType | undefined,
-  tb: ValueType | undefined,
-): boolean {
-  if (a === b) return typeof b !== 'number' || ta === tb;
+/** Whether two values that are not the same value are objects with the same content. */
+function sameObject(a: AttributeValue, b: AttributeValue): boolean {
   if (typeof a !== 'object' || typeof b !== 'object') return false;
   if (a instanceof Date) return b instanceof Date && a.getTime() === b.getTime();
   if (a instanceof Uint8Array) return b instanceof Uint8Array && sameBytes(a, b);
@@ -303,8 +319,8 @@ export class ReportEncoder {
   private lastNames: string[] | null = null;
   private lastGroup: Group | null = null;
   private lastBase: MutableBag | null = null;
-  /** The own names of the last SlotBag over a shared base (its group is `lastGroup`). */
-  private lastKeys: string[] | null = null;
+  /** The own names of the last entry over a shared base (its group is `lastGroup`). */
+  private lastKeys: readonly string[] | null = null;
   private lastKeysLength = 0;
   /** Initial buffer size of a batch's first request (see `groupOf`). */
   private sizeHint = MIN_REQUEST_BYTES;
@@ -324,62 +340,123 @@ export class ReportEncoder {
    */
   add(bag: Bag): void {
     const base = bag instanceof SlotBag ? bag.sharedBase() : null;
-    const g = this.groupOf(bag, base);
-    const w = g.out;
-    const prev = g.prev;
-    const entry = w.begin(1);
-    if (base !== null && prev !== null && g.prevBase === base) {
-      // Both share the base (never changed): its names are left out without a look, and the
-      // bags' own names are the same, slot by slot.
-      const p = prev as SlotBag;
+    if (base !== null) {
       const b = bag as SlotBag;
+      this.addOwn(base, b.keys, b.vals, b.types, b);
+      return;
+    }
+    const g = this.groupOf(null, null, bag);
+    const w = g.out;
+    const entry = w.begin(1);
+    this.writeBag(g, bag);
+    this.endEntry(g, entry);
+    g.prev = bag;
+    g.prevBase = null;
+  }
+
+  /**
+   * Writes the next entry: the attributes of `base` (never changed afterwards), then `keys[i]` =
+   * `vals[i]` with explicit type `types[i]` (undefined: the manifest's) for each i < keys.length,
+   * none of them a name of `base`. The Report path of a request without a bag: `keys` and `types`
+   * must not change afterwards (shared by the entries of one kind of request), `vals` is only read
+   * during the call. `bag`: the same entry as a bag, when the caller has one.
+   */
+  addOwn(
+    base: MutableBag,
+    keys: readonly string[],
+    vals: readonly AttributeValue[],
+    types: ReadonlyArray<ValueType | undefined>,
+    bag: Bag | null = null,
+  ): void {
+    const g = this.groupOf(base, keys, bag);
+    const w = g.out;
+    const entry = w.begin(1);
+    const n = keys.length;
+    const pv = g.prevVals;
+    const pt = g.prevTypes;
+    if (g.prevBase === base) {
+      // Both share the base (never changed): its names are left out without a look, and the
+      // entries' own names are the same, slot by slot.
       const first = base.size;
-      for (let i = 0; i < b.keys.length; i++) {
-        const v = b.vals[i];
-        const name = b.keys[i];
-        if (unchangedSlot(p.vals[i], v, p.types[i], b.types[i])) continue;
+      for (let i = 0; i < n; i++) {
+        const v = vals[i];
+        const a = pv[i];
+        // the explicit types are read only for a number that stayed (a paced sidecar runs this
+        // with cold caches: each array not read is cache lines not fetched)
+        if (a === v ? typeof v !== 'number' || pt[i] === types[i] : sameObject(a, v)) continue;
+        const t = types[i];
+        pv[i] = v;
+        pt[i] = t;
+        const name = keys[i];
         if (g.slotNames[i] !== name) {
           g.slotNames[i] = name;
           g.slotWords[i] = g.words.index(name);
           g.slotTypes[i] = this.manifest.get(name);
         }
-        const t = b.types[i] ?? g.slotTypes[i] ?? wireType(UNTYPED, name, v, this.manifest);
-        writeAttribute(w, g, name, v, t, first + i, g.slotWords[i]);
+        writeAttribute(
+          w,
+          g,
+          name,
+          v,
+          t ?? g.slotTypes[i] ?? wireType(UNTYPED, name, v, this.manifest),
+          first + i,
+          g.slotWords[i],
+        );
       }
     } else {
-      const names = this.lastNames as string[];
-      for (let i = 0; i < names.length; i++) {
-        const name = names[i];
-        const v = bag.get(name);
-        if (v === undefined) continue;
-        if (prev !== null && unchanged(prev.get(name), v, prev, bag, name)) continue;
-        writeAttribute(w, g, name, v, wireType(bag, name, v, this.manifest), i);
+      // the first entry over this base in its request: written in full, or against a bag
+      this.writeBag(
+        g,
+        bag ?? SlotBag.withNames(base, keys as string[], vals.slice(0, n), types as Array<ValueType | undefined>),
+      );
+      for (let i = 0; i < n; i++) {
+        pv[i] = vals[i];
+        pt[i] = types[i];
       }
+      g.prevBase = base;
     }
-    w.end(entry);
-    const pending = g.words.pending;
-    if (pending.length > 0) {
-      for (let i = 0; i < pending.length; i++) {
-        w.tag(2, LEN);
-        w.string(pending[i]);
-      }
-      pending.length = 0;
-    }
+    g.prevKeys = keys;
     g.prev = bag;
-    g.prevBase = base;
+    this.endEntry(g, entry);
+  }
+
+  /** An entry's attributes, each name of the request's sequence in turn, against the previous entry. */
+  private writeBag(g: Group, bag: Bag): void {
+    const w = g.out;
+    const prev = g.previous();
+    const names = this.lastNames as string[];
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      const v = bag.get(name);
+      if (v === undefined) continue;
+      if (prev !== null && unchanged(prev.get(name), v, prev, bag, name)) continue;
+      writeAttribute(w, g, name, v, wireType(bag, name, v, this.manifest), i);
+    }
+  }
+
+  /** Ends the entry begun at `mark` and writes the words it used first after it. */
+  private endEntry(g: Group, mark: number): void {
+    const w = g.out;
+    w.end(mark);
+    const words = g.words;
+    const pending = words.pending;
+    for (let i = 0; i < words.pendingCount; i++) {
+      w.tag(2, LEN);
+      w.string(pending[i]);
+    }
+    words.pendingCount = 0;
     g.entries++;
     this.count++;
   }
 
   /**
-   * The request for the bag's sequence of attribute names (left in `lastNames`): the previous
-   * bag's when the names repeat (only the names past a base both share are compared), else found
-   * in the trie.
+   * The request for the entry's sequence of attribute names (left in `lastNames`): `base`'s then
+   * `keys` when it has a shared base, else `bag`'s. The previous entry's when the names repeat
+   * (only the names past a base both share are compared), else found in the trie.
    */
-  private groupOf(bag: Bag, base: MutableBag | null): Group {
+  private groupOf(base: MutableBag | null, keys: readonly string[] | null, bag: Bag | null): Group {
     const last = this.lastNames;
-    // bags of one kind of request share their array of names (SlotBag.withNames), never changed
-    const keys = base !== null ? (bag as SlotBag).keys : null;
+    // entries of one kind of request share their array of names (never changed)
     if (keys !== null && keys === this.lastKeys && keys.length === this.lastKeysLength && base === this.lastBase)
       return this.lastGroup as Group;
     this.lastKeys = keys;
@@ -387,7 +464,7 @@ export class ReportEncoder {
     if (last !== null && this.lastGroup !== null && base === this.lastBase) {
       let i = base !== null ? base.size : 0;
       let same = true;
-      for (const name of base !== null ? (bag as SlotBag).keys : bag.names()) {
+      for (const name of keys ?? (bag as Bag).names()) {
         if (i >= last.length || last[i] !== name) {
           same = false;
           break;
@@ -396,7 +473,7 @@ export class ReportEncoder {
       }
       if (same && i === last.length) return this.lastGroup;
     }
-    const names = [...bag.names()];
+    const names = base !== null ? [...base.names(), ...(keys as readonly string[])] : [...(bag as Bag).names()];
     this.lastNames = names;
     this.lastBase = base;
     let node = this.root;

@@ -158,7 +158,7 @@ export function readCompressedInto<B extends AttributeSink>(
     let name = '';
     if (acc !== null) slot = acc.slotOfKey(key, globalWords, words);
     else name = w(key);
-    let value: AttributeValue;
+    let value: AttributeValue | LazyDate;
     let type: ValueType;
     switch (field) {
       case 2:
@@ -178,7 +178,7 @@ export function readCompressedInto<B extends AttributeSink>(
         type = 'BOOL';
         break;
       case 6:
-        value = new Date(num);
+        value = acc !== null ? new LazyDate(num) : new Date(num);
         type = 'TIMESTAMP';
         break;
       case 7:
@@ -198,7 +198,7 @@ export function readCompressedInto<B extends AttributeSink>(
       }
     }
     if (acc !== null) acc.setSlot(slot, value, type);
-    else bag.set(name, value, type);
+    else bag.set(name, value as AttributeValue, type);
   }
   return bag;
 }
@@ -269,18 +269,37 @@ export function decodeCheckRequest(buf: Buffer, globalWords: readonly string[] =
   return { bag, globalWordCount, deduplicationId, quotas };
 }
 
-/** The attribute names of one Report request, each with a slot number shared by all its entries. */
+/**
+ * The attribute names of one Report request, each with a slot number shared by all its entries.
+ * `index` is an object without a prototype (so no name finds an inherited property) rather than a
+ * Map: every attribute an expression reads is looked up in it (ReportBag.get), and a property load
+ * is handled by the load's inline cache where Map.get is a call into a builtin each time.
+ */
 class Slots {
-  readonly index = new Map<string, number>();
+  readonly index: Record<string, number | undefined> = Object.create(null);
   readonly names: string[] = [];
   slot(name: string): number {
-    let i = this.index.get(name);
+    let i = this.index[name];
     if (i === undefined) {
       i = this.names.length;
       this.names.push(name);
-      this.index.set(name, i);
+      this.index[name] = i;
     }
     return i;
+  }
+}
+
+/**
+ * A Report entry's timestamp: its Date is made when first read, and shared by the entries that
+ * hold it (a delta-encoded entry keeps its attributes' values, the same JS values, from the entry
+ * before it). Most timestamps a sidecar reports are never read (response.time in Istio's default
+ * config), and a Date is a call into the runtime to make.
+ */
+class LazyDate {
+  private d: Date | null = null;
+  constructor(private readonly ms: number) {}
+  date(): Date {
+    return (this.d ??= new Date(this.ms));
   }
 }
 
@@ -292,7 +311,7 @@ class Slots {
 export class ReportBag implements Bag {
   constructor(
     private readonly slots: Slots,
-    private readonly values: Array<AttributeValue | undefined>,
+    private readonly values: Array<AttributeValue | LazyDate | undefined>,
     private readonly types: Array<ValueType | undefined>,
     /**
      * DELTA_ENCODING: the entry before this one in its request, null for the first entry and for
@@ -300,24 +319,37 @@ export class ReportBag implements Bag {
      * here as in `prev`, so what was worked out from it alone can be kept (Mixer's instances).
      */
     readonly prev: ReportBag | null = null,
-    /** The names this entry set (over `prev`; all of them without one); may repeat. */
-    readonly changed: readonly string[] = [],
+    /** The slots (in `slotNames`) this entry set (over `prev`; all of them without one); may repeat. */
+    readonly changedSlots: readonly number[] = [],
   ) {}
 
-  get(name: string): AttributeValue | undefined {
-    const i = this.slots.index.get(name);
-    return i === undefined ? undefined : this.values[i];
+  /** The names of the slots, the same array for every entry of a request (it grows as names are seen). */
+  get slotNames(): readonly string[] {
+    return this.slots.names;
   }
+
+  get(name: string): AttributeValue | undefined {
+    const i = this.slots.index[name];
+    if (i === undefined) return undefined;
+    const v = this.values[i];
+    return v instanceof LazyDate ? v.date() : v;
+  }
+  /**
+   * The decoder's maps are plain objects whose own values are all strings, and what they inherit
+   * from Object.prototype is no string: so a string under `key` is the map's own entry, without a
+   * hasOwnProperty call (a second lookup by a key that differs from call to call).
+   */
   mapEntry(name: string, key: string): string | undefined {
     const m = this.get(name);
     if (m === undefined || typeof m !== 'object' || m instanceof Date || m instanceof Uint8Array) return undefined;
-    return Object.prototype.hasOwnProperty.call(m, key) ? (m as StringMap)[key] : undefined;
+    const v = (m as Record<string, unknown>)[key];
+    return typeof v === 'string' ? v : undefined;
   }
   *names(): Iterable<string> {
     for (let i = 0; i < this.values.length; i++) if (this.values[i] !== undefined) yield this.slots.names[i];
   }
   typeOf(name: string): ValueType | undefined {
-    const i = this.slots.index.get(name);
+    const i = this.slots.index[name];
     return i === undefined ? undefined : this.types[i];
   }
   has(name: string): boolean {
@@ -337,7 +369,7 @@ export class ReportBag implements Bag {
 
 /** The state entries are decoded into. */
 class Accumulator implements AttributeSink {
-  values: Array<AttributeValue | undefined> = [];
+  values: Array<AttributeValue | LazyDate | undefined> = [];
   types: Array<ValueType | undefined> = [];
   /**
    * `types` is also the last bag's: copy it before writing. Along a delta-encoded Report the types
@@ -345,8 +377,8 @@ class Accumulator implements AttributeSink {
    * entries share one types array until one does, instead of copying it per entry.
    */
   private typesShared = false;
-  /** Names set since the last `bag()`. */
-  changed: string[] = [];
+  /** Slots set since the last `bag()`. */
+  changed: number[] = [];
   private last: ReportBag | null = null;
   /** The slot of each name index (global dictionary, and the request's default_words), once seen. */
   private readonly globalSlots: number[] = [];
@@ -366,7 +398,7 @@ class Accumulator implements AttributeSink {
     }
     return i;
   }
-  setSlot(i: number, value: AttributeValue, type: ValueType): void {
+  setSlot(i: number, value: AttributeValue | LazyDate, type: ValueType): void {
     this.values[i] = value;
     if (this.types[i] !== type) {
       if (this.typesShared) {
@@ -375,7 +407,7 @@ class Accumulator implements AttributeSink {
       }
       this.types[i] = type;
     }
-    this.changed.push(this.slots.names[i]);
+    this.changed.push(i);
   }
   /** The state now as a bag of its own (`take`: hand the arrays over and start empty). */
   bag(take: boolean): ReportBag {

@@ -21,7 +21,6 @@ import {
   encodeForwarded,
   FORWARD_HEADER,
   headerMap,
-  reportBag,
   requestFacts,
   StaticLayers,
   type RequestFacts,
@@ -261,8 +260,8 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
       };
 
       // One object per request with its methods on the prototype (no closures per request). With
-      // Check off it keeps only the request's facts (copied values, no bag), and the Report's bag
-      // is built from them when the stream completes, written at once and dropped.
+      // Check off it keeps only the request's facts (copied values, no bag), and the Report's
+      // entry is written from them when the stream completes (no bag then either).
       class MixerStreamFilter implements HttpFilter {
         /** The request's bag, when Check needed it. */
         bag: SlotBag | null = null;
@@ -304,7 +303,7 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
           // the facts taken in onRequest, or now when it never ran (a reply before this filter)
           const facts = this.request ?? requestFacts(ctx2, now);
           const layer = layers.entry(facts.forwarded, staticsOf(this.svc));
-          batcher.add(reportBag(facts, completionFacts(ctx2.info, now, this.responseHeaders), layer));
+          batcher.addFacts(facts, completionFacts(ctx2.info, now, this.responseHeaders), layer);
         }
       }
       return () => new MixerStreamFilter();

@@ -9,6 +9,7 @@ import {
   parseIp,
   SlotBag,
   type AttributeValue,
+  type ReportEncoder,
   type SettableBag,
   type ValueType,
 } from '@tsmesh/attributes';
@@ -90,7 +91,7 @@ export function staticLayer(forwarded: string, statics: Statics): MutableBag {
 /** A request's static attributes, shared by many requests, and what a request's bag over it needs. */
 export interface StaticLayer {
   readonly bag: MutableBag;
-  /** Whether it has a name a request adds without asking (then `reportBag` takes the checked path). */
+  /** Whether it has a name a request adds without asking (then `addReport` builds a bag). */
   readonly hasAddedNames: boolean;
   /** The names a request adds only when the layer lacks them, that it has. */
   readonly sourceIp: boolean;
@@ -98,12 +99,12 @@ export interface StaticLayer {
   readonly destinationIp: boolean;
   readonly destinationPort: boolean;
   readonly destinationServiceHost: boolean;
-  /** The names and types of the Report bags over this layer, by `reportBag`'s mask of what a request had. */
-  readonly shapes: Map<number, BagShape>;
+  /** The names and types of the Report entries over this layer, by `addReport`'s mask of what a request had. */
+  readonly shapes: Map<number, EntryShape>;
 }
 
-/** The names and explicit types of the Report bags of one kind of request, shared by their bags. */
-interface BagShape {
+/** The names and explicit types of the Report entries of one kind of request, shared by those entries. */
+interface EntryShape {
   readonly keys: string[];
   readonly types: Array<ValueType | undefined>;
 }
@@ -425,36 +426,67 @@ export function addCompletionToRequestBag(bag: SlotBag, f: CompletionFacts): Slo
   return bag;
 }
 
-// reportBag's scratch: the names, values and explicit types of the bag being built
-const scratchKeys: string[] = [];
+// addReport's scratch: the values of the entry being built (values past its length are a longer
+// entry's, never read), and while a new kind of request is recorded its names and explicit types
 const scratchVals: AttributeValue[] = [];
+const scratchKeys: string[] = [];
 const scratchTypes: Array<ValueType | undefined> = [];
+let recording = false;
+let recorded = 0;
 
 function put(i: number, name: string, value: AttributeValue, type?: ValueType): number {
-  scratchKeys[i] = name;
   scratchVals[i] = value;
-  scratchTypes[i] = type;
+  if (recording) {
+    scratchKeys[i] = name;
+    scratchTypes[i] = type;
+    recorded = i + 1;
+  }
   return i + 1;
 }
 
+/** Where a request's Report entry goes (a report batch, or its encoder). */
+export type ReportEntries = Pick<ReportEncoder, 'add' | 'addOwn'>;
+
 /**
- * The Report bag of a request with Check off: what `addCompletionToRequestBag(bagOfRequest(...))`
- * builds (names, order, values and types), over the request's static layer. Requests of one kind
- * (same layer, same optional attributes present) share one array of names and one of types, and
- * the values go into one array of the right size: no arrays grown name by name, no lookups in the
- * layer, and the report encoder finds the request for those names by their array.
+ * Adds the Report entry of a request with Check off to `entries`: the attributes
+ * `addCompletionToRequestBag(bagOfRequest(...))` sets (names, order, values and types as written),
+ * over the request's static layer, without building that bag. Requests of one kind (same layer,
+ * same optional attributes present) share one array of names and one of types, recorded for the
+ * first of them; the values go into one scratch array the encoder reads during the call (no
+ * array, bag or Date per request), and the encoder finds the request for those names by their
+ * array.
  */
-export function reportBag(f: RequestFacts, done: CompletionFacts, layer: StaticLayer): SlotBag {
-  if (layer.hasAddedNames) return addCompletionToRequestBag(fillRequestBag(new SlotBag(layer.bag), f), done);
+export function addReport(entries: ReportEntries, f: RequestFacts, done: CompletionFacts, layer: StaticLayer): void {
+  if (layer.hasAddedNames) {
+    entries.add(addCompletionToRequestBag(fillRequestBag(new SlotBag(layer.bag), f), done));
+    return;
+  }
+  const mask = reportValues(f, done, layer);
+  let shape = layer.shapes.get(mask);
+  if (shape === undefined) {
+    recording = true;
+    reportValues(f, done, layer);
+    recording = false;
+    shape = { keys: scratchKeys.slice(0, recorded), types: scratchTypes.slice(0, recorded) };
+    layer.shapes.set(mask, shape);
+  }
+  entries.addOwn(layer.bag, shape.keys, scratchVals, shape.types);
+}
+
+/**
+ * Puts the entry's values (`put`) and returns the mask of the optional attributes present: the
+ * names and types follow from it (and the layer).
+ */
+function reportValues(f: RequestFacts, done: CompletionFacts, layer: StaticLayer): number {
   const headers = f.headers;
-  // each optional attribute present sets a bit: names and types follow from the mask (and layer)
   let mask = 0;
   let n = put(0, 'request.headers', headers);
   n = put(n, 'request.host', f.host);
   n = put(n, 'request.path', f.path);
   n = put(n, 'request.method', f.method);
   n = put(n, 'request.scheme', f.scheme);
-  n = put(n, 'request.time', new Date(f.time));
+  // times as milliseconds with the type the manifest gives a Date: the same bytes
+  n = put(n, 'request.time', f.time, 'TIMESTAMP');
   const ua = headers['user-agent'];
   if (ua) {
     n = put(n, 'request.useragent', ua);
@@ -514,7 +546,7 @@ export function reportBag(f: RequestFacts, done: CompletionFacts, layer: StaticL
   }
   n = put(n, 'response.code', done.code);
   n = put(n, 'response.duration', done.duration, 'DURATION');
-  n = put(n, 'response.time', new Date(done.time));
+  n = put(n, 'response.time', done.time, 'TIMESTAMP');
   n = put(n, 'request.size', done.received);
   n = put(n, 'request.total_size', done.received);
   n = put(n, 'response.size', done.sent);
@@ -528,15 +560,10 @@ export function reportBag(f: RequestFacts, done: CompletionFacts, layer: StaticL
     mask |= 2048;
   }
   if (done.flags) {
-    n = put(n, 'context.proxy_error_code', done.flags);
+    put(n, 'context.proxy_error_code', done.flags);
     mask |= 4096;
   }
-  let shape = layer.shapes.get(mask);
-  if (shape === undefined) {
-    shape = { keys: scratchKeys.slice(0, n), types: scratchTypes.slice(0, n) };
-    layer.shapes.set(mask, shape);
-  }
-  return SlotBag.withNames(layer.bag, shape.keys, scratchVals.slice(0, n), shape.types);
+  return mask;
 }
 
 /** `addResponseAttributes` from facts captured earlier. */
