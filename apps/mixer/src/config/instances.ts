@@ -55,7 +55,11 @@ export class KeptValues {
   /** Bumped to drop every kept value; 0 never matches. */
   gen = 1;
   private readonly byName = new Map<string, Cell[]>();
+  private readonly byText = new Map<string, Cell>();
   private last: Bag | null = null;
+  /** byName's cells per slot of the Report being read (ReportBag.slotNames), each looked up once. */
+  private slotNames: readonly string[] | null = null;
+  private slotCells: Array<Cell[] | null> = [];
 
   cell(attributes: Iterable<string>): Cell {
     const c: Cell = { gen: 0, value: undefined };
@@ -67,12 +71,33 @@ export class KeptValues {
     return c;
   }
 
+  /**
+   * The cell of expression `c`'s value: one per expression text, so fields written alike in
+   * several instances (the access log's latency and requestduration's value) evaluate it once.
+   */
+  exprCell(c: CompiledExpression): Cell {
+    let cell = this.byText.get(c.text);
+    if (cell === undefined) {
+      cell = this.cell(c.attributes);
+      this.byText.set(c.text, cell);
+    }
+    return cell;
+  }
+
   /** Before the instances of `bag` are built with this. */
   begin(bag: Bag): void {
     if (bag instanceof ReportBag && bag.prev !== null && bag.prev === this.last) {
-      for (const n of bag.changed) {
-        const cells = this.byName.get(n);
-        if (cells !== undefined) for (let i = 0; i < cells.length; i++) cells[i].gen = 0;
+      const names = bag.slotNames;
+      if (names !== this.slotNames) {
+        this.slotNames = names;
+        this.slotCells = [];
+      }
+      const changed = bag.changedSlots;
+      for (let k = 0; k < changed.length; k++) {
+        const slot = changed[k];
+        let cells = this.slotCells[slot];
+        if (cells === undefined) cells = this.slotCells[slot] = this.byName.get(names[slot]) ?? null;
+        if (cells !== null) for (let i = 0; i < cells.length; i++) cells[i].gen = 0;
       }
     } else this.gen++;
     this.last = bag;
@@ -81,6 +106,8 @@ export class KeptValues {
   /** After a batch: nothing is kept for it (nor the batch kept alive through `last`). */
   end(): void {
     this.last = null;
+    this.slotNames = null;
+    this.slotCells = [];
     this.gen++;
   }
 
@@ -139,7 +166,7 @@ function mapBuilder(entries: ReadonlyArray<[string, CompiledExpression]>, kept?:
   // plain objects, as `{}` would be (tests and adapters compare and serialise them)
   Shape.prototype = Object.prototype;
   if (!kept) return (bag) => new Shape(evals, bag);
-  const cells = entries.map(([, c]) => kept.cell(c.attributes));
+  const cells = entries.map(([, c]) => kept.exprCell(c));
   const whole = kept.cell(entries.flatMap(([, c]) => [...c.attributes]));
   const keptBody = entries
     .map(([k], i) => `this[${JSON.stringify(k)}] = kept.value(cells[${i}], e[${i}], bag);`)
@@ -227,7 +254,7 @@ export function compileInstance(
     }
     const c = compileOne(text, path);
     if (c) {
-      const cell = kept?.cell(c.attributes);
+      const cell = kept?.exprCell(c);
       builders.push([
         key,
         cell && kept ? (bag, keep) => (keep ? kept.value(cell, c, bag) : c.evaluate(bag)) : (bag) => c.evaluate(bag),

@@ -65,7 +65,7 @@ interface Dispatch {
 interface RulePlan {
   rule: CompiledRule;
   dispatches: Dispatch[];
-  /** Report: where the config's KeptValues keeps the match's result (rules with one match text share it). */
+  /** Report: where the config's KeptValues keeps the match's result (KeptValues.exprCell: one per text). */
   matchCell: Cell | null;
 }
 
@@ -93,7 +93,6 @@ class Plan {
     readonly kept: KeptValues | null = null,
   ) {
     const slots = new Map<string, number>();
-    const matchCells = new Map<string, Cell>();
     const forVariety = (variety: 'check' | 'report' | 'quota', method: keyof Handler): RulePlan[] => {
       const out: RulePlan[] = [];
       for (const rule of rules) {
@@ -111,12 +110,7 @@ class Plan {
           dispatches.push({ fqn: action.handler.fqn, handler, instances, slot });
         }
         if (dispatches.length === 0) continue;
-        let matchCell: Cell | null = null;
-        if (variety === 'report' && kept && rule.match) {
-          const m = rule.match;
-          matchCell = matchCells.get(m.text) ?? kept.cell(m.attributes);
-          matchCells.set(m.text, matchCell);
-        }
+        const matchCell = variety === 'report' && kept && rule.match ? kept.exprCell(rule.match) : null;
         out.push({ rule, dispatches, matchCell });
       }
       return out;

@@ -64,11 +64,24 @@ function keyText(k: string): KeyText {
   return t;
 }
 
+/**
+ * A string JSON.stringify writes as itself in quotes: printable ASCII without `"` and `\\` (most
+ * values: ids, paths, names). One look at its characters instead of a call into JSON.stringify
+ * and another over its text for isAsciiText.
+ */
+function plainString(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
+
 /** JSON text of what `jsonValue` gives, without building the object first; undefined → left out. */
 function jsonText(v: AttributeValue, type?: string): string | undefined {
   switch (typeof v) {
     case 'string':
-      return JSON.stringify(v);
+      return plainString(v) ? `"${v}"` : JSON.stringify(v);
     case 'number':
       if (type === 'DURATION') return `"${v}ms"`;
       return Number.isFinite(v) ? String(v) : 'null';
@@ -167,13 +180,12 @@ interface Layout {
   groupText: string[];
   groupAscii: boolean[];
   stale: boolean[];
-  /**
-   * groupText[g] as bytes, made the first time a line reuses the group: the lines of a batch are
-   * copied into one buffer, and a kept group goes in as a byte copy. Its text would be flattened
-   * (a copy of the whole line's text, made of ~60 `+` pieces) and then encoded on every line.
-   */
-  groupBytes: Array<Buffer | null>;
-  instanceHeadBytes: Buffer;
+  /** groupText[g] is one flat string (joined), not a tree of its pieces (made by `+`). */
+  flat: boolean[];
+  /** instanceHead is ASCII. */
+  headAscii: boolean;
+  /** The last line layoutLine made is ASCII but for its level (writeLine's levels are). */
+  lineAscii: boolean;
 }
 const layouts = new WeakMap<object, Layout>();
 function layoutOf(
@@ -202,8 +214,9 @@ function layoutOf(
       groupText: Array.from({ length: Math.ceil(names.length / GROUP) }, () => ''),
       groupAscii: Array.from({ length: Math.ceil(names.length / GROUP) }, () => true),
       stale: Array.from({ length: Math.ceil(names.length / GROUP) }, () => true),
-      groupBytes: Array.from({ length: Math.ceil(names.length / GROUP) }, () => null),
-      instanceHeadBytes: Buffer.from(head('instance', inst.name), 'utf8'),
+      flat: Array.from({ length: Math.ceil(names.length / GROUP) }, () => false),
+      headAscii: isAscii(head('instance', inst.name)),
+      lineAscii: false,
     };
     layouts.set(inst.types, l);
   }
@@ -223,17 +236,28 @@ function jsonLine(inst: Instance, level: string, now: Date): string | undefined 
   const vars = (inst.fields[field] ?? {}) as Record<string, AttributeValue>;
   const l = layoutOf(inst, field, vars);
   if (l === null) return undefined;
-  if (!updateLayout(l, vars)) return slowLine(inst, level, now);
-  const { groupText, stale } = l;
+  return updateLayout(l, vars) ? layoutLine(l, inst, level, now) : slowLine(inst, level, now);
+}
+
+/** The line of an entry whose variables are in `l` (updateLayout); sets l.lineAscii. */
+function layoutLine(l: Layout, inst: Instance, level: string, now: Date): string {
+  const { groupText, groupAscii, stale, flat } = l;
+  let ascii = l.headAscii;
   let line = levelHead(level) + timeText(now) + l.instanceHead;
   for (let g = 0; g < groupText.length; g++) {
     if (stale[g]) rebuildGroup(l, g);
+    else if (!flat[g]) flattenGroup(l, g);
     line += groupText[g];
+    ascii &&= groupAscii[g];
   }
   if (inst.template === 'metric' && inst.fields['value'] !== undefined) {
     const t = jsonText(inst.fields['value'] as AttributeValue, inst.types['value']);
-    if (t !== undefined) line += ',"value":' + t;
+    if (t !== undefined) {
+      line += ',"value":' + t;
+      ascii &&= isAsciiText(t);
+    }
   }
+  l.lineAscii = ascii;
   return line + '}';
 }
 
@@ -249,10 +273,16 @@ function updateLayout(l: Layout, vars: Record<string, AttributeValue>): boolean 
     if (names[i] !== k) return false;
     const v = vars[k];
     if (v !== last[i]) {
-      const t = jsonText(v, types[i]);
       last[i] = v;
-      lastText[i] = t === undefined ? '' : quoted[i] + t;
-      lastAscii[i] = t === undefined || (quotedAscii[i] && isAsciiText(t));
+      // plain strings and numbers (jsonText's fast cases) are ASCII without a look at their text
+      if (typeof v === 'string' && plainString(v)) {
+        lastText[i] = `${quoted[i]}"${v}"`;
+        lastAscii[i] = quotedAscii[i];
+      } else {
+        const t = jsonText(v, types[i]);
+        lastText[i] = t === undefined ? '' : quoted[i] + t;
+        lastAscii[i] = t === undefined || (quotedAscii[i] && (typeof v === 'number' || isAsciiText(t)));
+      }
       stale[(i / GROUP) | 0] = true;
     }
     i++;
@@ -260,7 +290,10 @@ function updateLayout(l: Layout, vars: Record<string, AttributeValue>): boolean 
   return i === names.length;
 }
 
-/** Makes group `g`'s text again from its values' texts (its bytes are made when it is reused). */
+/**
+ * Makes group `g`'s text again from its values' texts, by `+`: a group with a value that changes
+ * on every line (the request's id, its latency) is made for one line only.
+ */
 function rebuildGroup(l: Layout, g: number): void {
   const { names, lastText, lastAscii } = l;
   let t = '';
@@ -272,46 +305,30 @@ function rebuildGroup(l: Layout, g: number): void {
   l.groupText[g] = t;
   l.groupAscii[g] = a;
   l.stale[g] = false;
-  l.groupBytes[g] = null;
+  l.flat[g] = false;
 }
 
-/** levelHead's bytes, by level. */
-const levelHeadBytes = new Map<string, Buffer>();
+/**
+ * Group `g`'s text as one flat string, once a line reuses it: otherwise writing each batch walks
+ * the tree of its pieces again for every line that has it.
+ */
+function flattenGroup(l: Layout, g: number): void {
+  const start = g * GROUP;
+  l.groupText[g] = l.lastText.slice(start, Math.min(l.names.length, start + GROUP)).join('');
+  l.flat[g] = true;
+}
 
 /**
- * jsonLine written straight into `out` with its newline: the fixed pieces and the groups a line
- * reuses as byte copies, the time and the groups that changed as text. False (nothing written)
- * when jsonLine would not make the line from the layout: the caller then adds formatEntry's.
+ * jsonLine added to `out`; false (nothing added) when jsonLine would not make the line from the
+ * layout: the caller then adds formatEntry's.
  */
-function writeLine(out: LineBuffer, inst: Instance, level: string, now: Date): boolean {
+function writeLine(out: LineBuffer, inst: Instance, level: keyof typeof LEVELS, now: Date): boolean {
   const field = inst.fields['variables'] !== undefined ? 'variables' : 'dimensions';
   const vars = (inst.fields[field] ?? {}) as Record<string, AttributeValue>;
   const l = layoutOf(inst, field, vars);
   if (l === null || !updateLayout(l, vars)) return false;
-  let lh = levelHeadBytes.get(level);
-  if (lh === undefined) {
-    lh = Buffer.from(levelHead(level), 'utf8');
-    if (levelHeadBytes.size < 1000) levelHeadBytes.set(level, lh);
-  }
-  out.bytes(lh);
-  out.text(timeText(now), true);
-  out.bytes(l.instanceHeadBytes);
-  const { groupText, groupAscii, groupBytes, stale } = l;
-  for (let g = 0; g < groupText.length; g++) {
-    if (stale[g]) {
-      rebuildGroup(l, g);
-      out.text(groupText[g], groupAscii[g]);
-      continue;
-    }
-    let b = groupBytes[g];
-    if (b === null) b = groupBytes[g] = Buffer.from(groupText[g], groupAscii[g] ? 'latin1' : 'utf8');
-    out.bytes(b);
-  }
-  if (inst.template === 'metric' && inst.fields['value'] !== undefined) {
-    const t = jsonText(inst.fields['value'] as AttributeValue, inst.types['value']);
-    if (t !== undefined) out.text(',"value":' + t, isAsciiText(t));
-  }
-  out.end();
+  const line = layoutLine(l, inst, level, now);
+  out.add(line, l.lineAscii);
   return true;
 }
 
@@ -375,56 +392,32 @@ export function formatEntry(inst: Instance, level: string, asJson: boolean, now:
 }
 
 /**
- * A batch's lines as bytes, in a buffer kept from batch to batch while the stream is done with it
- * when write returns. Lines go in whole (`add`) or in parts (writeLine: `bytes`, `text`, `end`);
- * ASCII text is written as latin1. One string of the batch (a join) encoded to UTF-8 cost more
- * than building the lines (both copy the text into fresh pages each batch, and the encoder
- * flattens its input first).
+ * A batch's lines: one string, written as bytes at the end (flush) into a buffer kept from batch to
+ * batch while the stream is done with it when write returns; all-ASCII text as latin1. The lines
+ * are made of a few kept pieces each (Layout), so the one string is a tree of them, copied once
+ * when encoded: a write into the buffer per piece (a call into the runtime each, with a copy of
+ * the piece when it was made by `+`) cost more.
  */
 class LineBuffer {
   private buf = Buffer.allocUnsafe(64 * 1024);
-  private len = 0;
-
-  /** Makes room for `n` more bytes. */
-  private room(n: number): void {
-    if (this.len + n > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.len + n, this.buf.length * 2));
-      this.buf.copy(next, 0, 0, this.len);
-      this.buf = next;
-    }
-  }
+  private lines = '';
+  private ascii = true;
 
   add(line: string, ascii: boolean): void {
-    this.room((ascii ? line.length : Buffer.byteLength(line)) + 1);
-    this.len += ascii ? this.buf.write(line, this.len, 'latin1') : this.buf.write(line, this.len, 'utf8');
-    this.buf[this.len++] = 0x0a;
-  }
-
-  /** Part of a line: bytes. */
-  bytes(b: Uint8Array): void {
-    this.room(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
-  }
-
-  /** Part of a line: text (a UTF-16 unit is at most 3 bytes of UTF-8). */
-  text(s: string, ascii: boolean): void {
-    this.room(ascii ? s.length : s.length * 3);
-    this.len += ascii ? this.buf.write(s, this.len, 'latin1') : this.buf.write(s, this.len, 'utf8');
-  }
-
-  /** The end of a line written in parts: `}` and the newline. */
-  end(): void {
-    this.room(2);
-    this.buf[this.len++] = 0x7d;
-    this.buf[this.len++] = 0x0a;
+    this.lines += line;
+    this.lines += '\n';
+    this.ascii &&= ascii;
   }
 
   /** Writes what was added to `out` (if anything) and starts over. */
   flush(out: NodeJS.WritableStream & { writableLength?: number }): void {
-    if (this.len === 0) return;
-    const bytes = this.buf.subarray(0, this.len);
-    this.len = 0;
+    const { lines, ascii } = this;
+    if (lines.length === 0) return;
+    this.lines = '';
+    this.ascii = true;
+    const n = ascii ? lines.length : Buffer.byteLength(lines);
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
+    const bytes = this.buf.subarray(0, this.buf.write(lines, 0, ascii ? 'latin1' : 'utf8'));
     out.write(bytes);
     // still queued (an asynchronous stream): the bytes are the stream's now
     if (out.writableLength !== 0) this.buf = Buffer.allocUnsafe(this.buf.length);
