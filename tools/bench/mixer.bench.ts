@@ -12,7 +12,7 @@
  *   node tools/bench/run.mjs mixer [--requests 20000] [--seconds 5] [--mixer <main.js>] [--baseline <old mixer main.js>]
  *   node tools/bench/run.mjs mixer --in-process [--rounds 20] [--batches 20] [--metrics-out <file>] > <log file>
  *   node tools/bench/run.mjs mixer --paced [--rounds 6] [--seconds 5] [--mixer <main.js>] [--baseline <main.js>]
- *     [--mixer-cpu-prof <dir>] [--mixer-node-args "<node flags>"] [--baseline-node-args "<node flags>"]
+ *     [--together] [--mixer-cpu-prof <dir>] [--mixer-node-args "<node flags>"] [--baseline-node-args "<node flags>"]
  *     [--keep-logs <dir>]
  *
  * --in-process: the Mixer's Report path alone, in this process, from the sources (no gRPC, no
@@ -102,7 +102,9 @@ spec:
  * ReportRequest of 1,000 entries from each (source and destination reporter, the bytes of
  * sidecarReport, 8 different batches each), nothing else running. CPU per entry from /proc over
  * each window (+1 s settle), split into the main thread and the others (V8's GC and compiler
- * threads, libuv). With --baseline, the two Mixers take turns window by window.
+ * threads, libuv). With --baseline, the two Mixers take turns window by window; with --together as
+ * well, both are fed in the same windows (the same batches at the same moments), so each round
+ * compares them under the same contention from whatever else runs on the machine.
  * --mixer-node-args / --baseline-node-args: node flags for that Mixer's command line (flags V8
  * reads once at heap set-up, e.g. --no-memory-reducer, can only come from there); the baseline
  * may be the same main.js, so a flag's effect is an A/B in one run.
@@ -147,30 +149,38 @@ async function paced(): Promise<void> {
     sidecarReport(1000, 'outbound', t0 + k * 1000),
     sidecarReport(1000, 'inbound', t0 + k * 1000 + 7),
   ]);
+  const together = process.argv.includes('--together');
   const mixers = [await start(MIXER, 'mixer')];
   if (BASELINE) mixers.push(await start(BASELINE, 'baseline'));
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** The batch the next window starts with. */
   let k = 0;
-  const feed = async (m: (typeof mixers)[0], s: number) => {
+  /** `s` seconds of batches, from batch `from` on. */
+  const feed = async (m: (typeof mixers)[0], s: number, from: number) => {
     for (let i = 0; i < s; i++) {
       const tick = Date.now();
-      await Promise.all(batches[k++ % batches.length].map((b) => m.client.call('Report', b)));
+      await Promise.all(batches[(from + i) % batches.length].map((b) => m.client.call('Report', b)));
       await sleep(Math.max(0, 1000 - (Date.now() - tick)));
     }
   };
   try {
-    for (const m of mixers) await feed(m, 3); // warm-up
+    for (const m of mixers) await feed(m, 3, 0); // warm-up
     const rows: Array<Record<string, number>> = [];
     for (let r = 0; r < rounds; r++) {
       const row: Record<string, number> = {};
-      for (const m of r % 2 ? [...mixers].reverse() : mixers) {
-        const a = threads(m.child.pid as number);
-        await feed(m, seconds);
+      // each group of Mixers is measured over one window: all of them with --together, else one at a time
+      const order = r % 2 ? [...mixers].reverse() : mixers;
+      for (const group of together ? [order] : order.map((m) => [m])) {
+        const a = group.map((m) => threads(m.child.pid as number));
+        await Promise.all(group.map((m) => feed(m, seconds, k)));
+        k += seconds;
         await sleep(1000);
-        const b = threads(m.child.pid as number);
         const entries = seconds * 2000;
-        row[`${m.name}.main`] = ((b.main - a.main) * 1000) / entries;
-        row[`${m.name}.other`] = ((b.other - a.other) * 1000) / entries;
+        group.forEach((m, i) => {
+          const b = threads(m.child.pid as number);
+          row[`${m.name}.main`] = ((b.main - a[i].main) * 1000) / entries;
+          row[`${m.name}.other`] = ((b.other - a[i].other) * 1000) / entries;
+        });
       }
       rows.push(row);
     }

@@ -40,6 +40,11 @@
  *     the report adds a table of them per paced shape: where a latency tail comes from. The
  *     event-loop monitor wakes each proxy every 1 ms, so CPU and latency figures of a --stalls run
  *     are not comparable with others.
+ *   --syscalls: `perf stat` (needs perf and access to its syscall tracepoints) on every proxy
+ *     during each paced run; the report adds reads, writes, epoll waits, futex calls and context
+ *     switches per request per proxy for each paced shape (is a change adding a write, a wake-up
+ *     or a timer per request?). Counting tracepoints costs some CPU per syscall, so the CPU figures
+ *     of a --syscalls run are not comparable with others.
  *   --rss-only: only the RSS phase (needs dist/apps/pilot and dist/apps/proxy), about 60 s.
  *   --rss-baseline <proxy main.js>: with --rss-only, A/B of the sidecar as shipped: --rss-rounds
  *     (default 3) interleaved rounds of dist/apps/proxy and that build (e.g. dist/apps/proxy/main.js
@@ -48,11 +53,12 @@
  *   --rss-heapsnapshot <dir>: the RSS phase writes a heap snapshot of each sidecar into <dir> after
  *     warm-up (after its RSS is read).
  *   --v8-flags "<flags>": the flags of the side-by-side one-hop row (default SIDECAR_V8_FLAGS).
- *   --baseline <bench bundle.js>: one more one-hop row (with those flags) whose proxy runs from
- *     another build of this bench (e.g. the tmp/bench/proxy.js of an earlier commit, kept under
- *     the repo so its packages resolve), for A/B of a data-plane change in one run; its CPU per
- *     request is also compared with the current build's row per round, the two rows swapping
- *     places every other round.
+ *   --baseline <bench bundle.js>: one more row beside each of: one hop (with those flags), two
+ *     hops with mTLS, and the full path at 1 % tracing, whose proxies run from another build of
+ *     this bench (e.g. the tmp/bench/proxy.js of an earlier commit, kept under the repo so its
+ *     packages resolve), for A/B of a data-plane change in one run (`--only` picks the pairs).
+ *     Each baseline row and its current-build row swap places every other round; the report
+ *     gives their CPU per request per round and the current / baseline ratios paired per round.
  *   --baseline-env '<json>': extra environment of that baseline row's proxy process (e.g. a malloc
  *     setting, with --baseline naming this build's own bundle copied aside).
  * The one-hop path runs twice side by side, with V8's default heap flags and with the flags
@@ -202,6 +208,48 @@ async function roleProxy(): Promise<void> {
     samplingPercent: Number(process.env['BENCH_TRACE_SAMPLING'] ?? '100'),
   });
   console.log(JSON.stringify({ port: Number(rt.addresses['l'].split(':').pop()), admin: rt.addresses['admin'] }));
+}
+
+/**
+ * What --syscalls counts (perf event names): node reads and writes sockets with read/write(v) and
+ * waits in epoll_pwait; haproxy uses recvfrom/sendto and epoll_wait.
+ */
+const SYSCALL_EVENTS = [
+  'syscalls:sys_enter_read',
+  'syscalls:sys_enter_write',
+  'syscalls:sys_enter_writev',
+  'syscalls:sys_enter_recvfrom',
+  'syscalls:sys_enter_sendto',
+  'syscalls:sys_enter_epoll_pwait',
+  'syscalls:sys_enter_epoll_wait',
+  'syscalls:sys_enter_futex',
+  'context-switches',
+];
+
+/**
+ * Starts `perf stat` on a process (all its threads); the returned function stops it and resolves
+ * to the counts by event name (empty when perf could not count, e.g. without tracepoint access).
+ */
+async function perfStat(pid: number): Promise<() => Promise<Map<string, number>>> {
+  const child = spawn('perf', ['stat', '-x', ',', '-e', SYSCALL_EVENTS.join(','), '-p', String(pid)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let text = '';
+  child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  // perf needs a moment to attach before the load starts.
+  await new Promise((r) => setTimeout(r, 200));
+  return async () => {
+    child.kill('SIGINT');
+    await exited;
+    const counts = new Map<string, number>();
+    // CSV rows: value,unit,event,… (value is "<not counted>" / "<not supported>" when it could not count).
+    for (const row of text.split('\n')) {
+      const f = row.split(',');
+      if (f.length > 2 && /^\d+$/.test(f[0])) counts.set(f[2], Number(f[0]));
+    }
+    return counts;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -938,6 +986,8 @@ async function main(): Promise<void> {
   const pacedSeconds = Number(arg('paced-duration', '5'));
   const rounds = Number(arg('rounds', '3'));
   const stallsOn = flag('stalls');
+  const syscallsOn = flag('syscalls');
+  if (syscallsOn && !has('perf')) throw new Error('--syscalls needs perf');
   // The roles inherit it (spawnRole passes this process's environment).
   if (stallsOn) process.env['BENCH_STALLS'] = '1';
   const connections = Number(arg('connections', '16'));
@@ -982,25 +1032,40 @@ async function main(): Promise<void> {
     const v8Flags = arg('v8-flags', SIDECAR_V8_FLAGS);
     const hop1v8 = track(await proxyRole('hop1v8', hop(upstream.port), false, v8Flags));
     const baseline = arg('baseline', '');
-    const hop1base = baseline
-      ? track(
-          await proxyRole(
-            'hop1base',
-            hop(upstream.port),
-            false,
-            v8Flags,
-            join(ROOT, baseline),
-            JSON.parse(arg('baseline-env', '{}')) as Record<string, string>,
-          ),
-        )
+    const baselineScript = baseline ? join(ROOT, baseline) : undefined;
+    const baselineEnv = JSON.parse(arg('baseline-env', '{}')) as Record<string, string>;
+    const hop1base = baselineScript
+      ? track(await proxyRole('hop1base', hop(upstream.port), false, v8Flags, baselineScript, baselineEnv))
       : undefined;
     const hop2a = track(await proxyRole('hop2a', hop(upstream.port)));
     const hop2b = track(await proxyRole('hop2b', hop(hop2a.port)));
     const certs = await meshCerts();
-    const mtlsA = track(await proxyRole('mtlsA', hop(upstream.port, { tls: downstreamMtls(certs.server) })));
-    const mtlsB = track(
-      await proxyRole('mtlsB', hop(mtlsA.port, {}, { transport_socket: upstreamMtls(certs.client) })),
-    );
+    /** Two hops with mTLS between them, the proxies from `script` (this bench by default). */
+    const mtlsPair = async (tag = '', script?: string, env: Record<string, string> = {}) => {
+      const a = track(
+        await proxyRole(
+          `mtlsA${tag}`,
+          hop(upstream.port, { tls: downstreamMtls(certs.server) }),
+          false,
+          '',
+          script,
+          env,
+        ),
+      );
+      const b = track(
+        await proxyRole(
+          `mtlsB${tag}`,
+          hop(a.port, {}, { transport_socket: upstreamMtls(certs.client) }),
+          false,
+          '',
+          script,
+          env,
+        ),
+      );
+      return { a, b };
+    };
+    const { a: mtlsA, b: mtlsB } = await mtlsPair();
+    const mtlsBase = baselineScript ? await mtlsPair('-baseline', baselineScript, baselineEnv) : undefined;
 
     // The full mesh path: sidecars with access log, tracing and the mixer filter (Mixer in telemetry mode).
     let mixer: { child: ChildProcess; addresses: Record<string, string> } | undefined;
@@ -1034,9 +1099,9 @@ async function main(): Promise<void> {
     const mixerPort = mixer ? Number(mixer.addresses['grpc'].split(':').pop()) : 0;
     const mixerCluster = mixer ? [staticCluster(MIXER_CLUSTER, mixerPort, { http2_protocol_options: {} })] : [];
     const mixerFilters = (d: 'inbound' | 'outbound') => (mixer ? [mixerFilter(d)] : []);
-    /** A client and a server sidecar of the full path, tracing `sampling` % of the requests. */
-    const fullPath = async (sampling: number) => {
-      const env = { BENCH_TRACE_SAMPLING: String(sampling) };
+    /** A client and a server sidecar of the full path, tracing `sampling` % of the requests, from `script`. */
+    const fullPath = async (sampling: number, script?: string, extraEnv: Record<string, string> = {}) => {
+      const env = { ...extraEnv, BENCH_TRACE_SAMPLING: String(sampling) };
       const server = track(
         await proxyRole(
           'sidecar-server',
@@ -1055,7 +1120,7 @@ async function main(): Promise<void> {
           ),
           true,
           '',
-          undefined,
+          script,
           env,
         ),
       );
@@ -1076,7 +1141,7 @@ async function main(): Promise<void> {
           ),
           true,
           '',
-          undefined,
+          script,
           env,
         ),
       );
@@ -1084,25 +1149,27 @@ async function main(): Promise<void> {
     };
     const { server: sidecarServer, client: sidecarClient } = await fullPath(1);
     const { server: sidecarServer100, client: sidecarClient100 } = await fullPath(100);
+    const fullBase = baselineScript ? await fullPath(1, baselineScript, baselineEnv) : undefined;
     const FULL = `full path: 2 sidecars, mTLS, access log + tracing 1 % (shipped default)${mixer ? ' + Mixer reports' : ''}`;
     const FULL100 = `full path, tracing at 100 % (Istio demo profile)`;
+    const MTLS = 'tsmesh, two hops, mTLS between them';
+    const HOP1V8 = `tsmesh, one hop, sidecar V8 flags (${v8Flags})`;
+    const baseName = (row: string) => `${row}, baseline build ${baseline}`;
     const scenarios: Scenario[] = [
       { name: 'direct (node:http server)', port: upstream.port, procs: [] },
       { name: 'node:http keep-alive relay (reference)', port: relay.port, procs: [relay.child] },
       { name: 'tsmesh, one hop', port: hop1.port, procs: [hop1.child] },
-      { name: `tsmesh, one hop, sidecar V8 flags (${v8Flags})`, port: hop1v8.port, procs: [hop1v8.child] },
-      ...(hop1base
-        ? [
-            {
-              name: `tsmesh, one hop, sidecar V8 flags, baseline build ${baseline}`,
-              port: hop1base.port,
-              procs: [hop1base.child],
-            },
-          ]
-        : []),
+      { name: HOP1V8, port: hop1v8.port, procs: [hop1v8.child] },
+      ...(hop1base ? [{ name: baseName(HOP1V8), port: hop1base.port, procs: [hop1base.child] }] : []),
       { name: 'tsmesh, two hops', port: hop2b.port, procs: [hop2a.child, hop2b.child] },
-      { name: 'tsmesh, two hops, mTLS between them', port: mtlsB.port, procs: [mtlsA.child, mtlsB.child] },
+      { name: MTLS, port: mtlsB.port, procs: [mtlsA.child, mtlsB.child] },
+      ...(mtlsBase
+        ? [{ name: baseName(MTLS), port: mtlsBase.b.port, procs: [mtlsBase.a.child, mtlsBase.b.child] }]
+        : []),
       { name: FULL, port: sidecarClient.port, procs: [sidecarServer.child, sidecarClient.child] },
+      ...(fullBase
+        ? [{ name: baseName(FULL), port: fullBase.client.port, procs: [fullBase.server.child, fullBase.client.child] }]
+        : []),
       { name: FULL100, port: sidecarClient100.port, procs: [sidecarServer100.child, sidecarClient100.child] },
     ];
     const only = arg('only', '');
@@ -1143,6 +1210,10 @@ async function main(): Promise<void> {
     const stallsBy = new Map<Pacing, Map<string, Stalls[]>>(
       pacings.map((k) => [k, new Map(scenarios.map((s) => [s.name, []]))]),
     );
+    // --syscalls: per paced run, each event's count per request per proxy.
+    const syscallsBy = new Map<Pacing, Map<string, Map<string, number>[]>>(
+      pacings.map((k) => [k, new Map(scenarios.map((s) => [s.name, []]))]),
+    );
     const cpuBy = new Map<Pacing, Map<string, number[]>>(
       pacings.map((k) => [k, new Map(scenarios.map((s) => [s.name, []]))]),
     );
@@ -1158,12 +1229,19 @@ async function main(): Promise<void> {
       if (s.procs.length) (into.get(s.name) as number[]).push((used / sample.requests / s.procs.length) * 1000);
       return sample;
     };
-    const baseIdx = hop1base ? scenarios.findIndex((s) => s.port === hop1base.port) : -1;
+    // Rows compared with their baseline-build row (each baseline row follows its current row).
+    const abPairs = baseline
+      ? scenarios.filter((s) => scenarios.some((b) => b.name === baseName(s.name))).map((s) => s.name)
+      : [];
     for (let r = 0; r < rounds; r++) {
-      // The baseline row and the current build's sidecar-flags row swap places every other round,
-      // so neither always runs right after the other.
+      // Each baseline row and its current-build row swap places every other round, so neither
+      // always runs right after the other.
       const order = [...scenarios];
-      if (baseIdx > 0 && r % 2 === 1) [order[baseIdx - 1], order[baseIdx]] = [order[baseIdx], order[baseIdx - 1]];
+      if (r % 2 === 1)
+        for (const name of abPairs) {
+          const i = order.findIndex((s) => s.name === name);
+          [order[i], order[i + 1]] = [order[i + 1], order[i]];
+        }
       for (const s of order) {
         (sat.get(s.name) as Sample[]).push(
           await withCpu(s, () => saturate(s.port, seconds, connections, tool), cpuSat),
@@ -1171,11 +1249,23 @@ async function main(): Promise<void> {
         for (const k of pacings) {
           const into = cpuBy.get(k) as Map<string, number[]>;
           if (stallsOn) await Promise.all(s.procs.map(stallsOf));
+          const counting =
+            syscallsOn && s.procs.length ? await Promise.all(s.procs.map((c) => perfStat(c.pid as number))) : [];
           const sample = await withCpu(
             s,
             () => paced(s.port, pacedSeconds, connections, rate, latencyTool, dir, k),
             into,
           );
+          if (counting.length) {
+            const counts = await Promise.all(counting.map((stop) => stop()));
+            const perRequest = new Map<string, number>();
+            for (const e of SYSCALL_EVENTS) {
+              const per = counts.map((m) => m.get(e));
+              if (per.every((x) => x !== undefined))
+                perRequest.set(e, per.reduce((a, x) => a + (x as number), 0) / counts.length / sample.requests);
+            }
+            syscallsBy.get(k)?.get(s.name)?.push(perRequest);
+          }
           ((pacBy.get(k) as Map<string, Sample[]>).get(s.name) as Sample[]).push(sample);
           const st = stallsOn ? (await Promise.all(s.procs.map(stallsOf))).filter((x) => x !== undefined) : [];
           if (st.length)
@@ -1280,6 +1370,24 @@ async function main(): Promise<void> {
           );
         }
       }
+    if (syscallsOn)
+      for (const k of pacings) {
+        p(
+          `\n### Syscalls and context switches per request per proxy, paced (${k}; --syscalls, perf stat; medians of ${rounds} rounds; blank: not counted)\n`,
+        );
+        const short = SYSCALL_EVENTS.map((e) => e.replace('syscalls:sys_enter_', ''));
+        p(`| path | ${short.join(' | ')} |`);
+        p(`| --- | ${short.map(() => '---').join(' | ')} |`);
+        for (const s of scenarios) {
+          const xs = syscallsBy.get(k)?.get(s.name) ?? [];
+          if (!xs.length) continue;
+          const cols = SYSCALL_EVENTS.map((e) => {
+            const v = xs.map((m) => m.get(e)).filter((x) => x !== undefined) as number[];
+            return v.length ? fmt(median(v)) : '';
+          });
+          p(`| ${s.name} | ${cols.join(' | ')} |`);
+        }
+      }
     p(`\n### CPU per proxy process (ms per 1000 requests = vCPU per 1000 rps × 1000; median of ${rounds} rounds)\n`);
     p(`| path | ${pacings.map((k) => `at ${rate} req/s paced (${k})`).join(' | ')} | at saturation (${tool}) |`);
     p(`| --- | ${pacings.map(() => '---').join(' | ')} | --- |`);
@@ -1292,21 +1400,27 @@ async function main(): Promise<void> {
     }
     const overhead = (m: Map<string, number[]>) => {
       const plain = m.get('tsmesh, two hops') ?? [];
-      const tls = m.get('tsmesh, two hops, mTLS between them') ?? [];
+      const tls = m.get(MTLS) ?? [];
       return median(tls.map((t, i) => ((t - plain[i]) / plain[i]) * 100));
     };
-    if (hop1base) {
-      const cur = cpuPaced.get(`tsmesh, one hop, sidecar V8 flags (${v8Flags})`) ?? [];
-      const curSat = cpuSat.get(`tsmesh, one hop, sidecar V8 flags (${v8Flags})`) ?? [];
-      const name = `tsmesh, one hop, sidecar V8 flags, baseline build ${baseline}`;
-      const ratio = (a: number[], b: number[]) => median(a.map((x, i) => x / b[i]));
-      p(
-        `\nCurrent build / baseline build, one hop with the sidecar V8 flags (paired per round, median): CPU per request ${fmt(ratio(cur, cpuPaced.get(name) ?? []))}x paced, ${fmt(ratio(curSat, cpuSat.get(name) ?? []))}x at saturation; throughput ${fmt(
-          ratio(
-            (sat.get(`tsmesh, one hop, sidecar V8 flags (${v8Flags})`) ?? []).map((x) => x.rps),
-            (sat.get(name) ?? []).map((x) => x.rps),
+    const ratio = (a: number[], b: number[]) => median(a.map((x, i) => x / b[i]));
+    for (const name of abPairs) {
+      const base = baseName(name);
+      const perRound = (m: Map<string, number[]>) =>
+        (m.get(name) ?? []).map((x, i) => `${fmt(x, 1)}/${fmt((m.get(base) ?? [])[i], 1)}`).join(', ');
+      const addedP90 = (row: string) =>
+        median(
+          (pacBy.get(pacings[0])?.get(row) ?? []).map(
+            (x, i) => x.p90 - ((pacBy.get(pacings[0])?.get(direct) ?? [])[i]?.p90 ?? NaN),
           ),
-        )}x.`,
+        );
+      p(
+        `\nCurrent build / baseline build, ${name} (paired per round, median): CPU per request ${fmt(ratio(cpuPaced.get(name) ?? [], cpuPaced.get(base) ?? []))}x paced (${pacings[0]}; rounds current/baseline ms per 1000 requests: ${perRound(cpuPaced)}), ${fmt(ratio(cpuSat.get(name) ?? [], cpuSat.get(base) ?? []))}x at saturation (${perRound(cpuSat)}); throughput ${fmt(
+          ratio(
+            (sat.get(name) ?? []).map((x) => x.rps),
+            (sat.get(base) ?? []).map((x) => x.rps),
+          ),
+        )}x; added p90 paced ${fmt(addedP90(name), 3)} vs ${fmt(addedP90(base), 3)} ms.`,
       );
     }
     p(
@@ -1318,7 +1432,7 @@ async function main(): Promise<void> {
     p('| path | upstream_rq_total | upstream_cx_total | requests per connection | server listener ssl.handshake |');
     p('| --- | --- | --- | --- | --- |');
     for (const [name, client, server, cluster] of [
-      ['tsmesh, two hops, mTLS between them', mtlsB, mtlsA, 'up'],
+      [MTLS, mtlsB, mtlsA, 'up'],
       [FULL, sidecarClient, sidecarServer, UP_CLUSTER],
       [FULL100, sidecarClient100, sidecarServer100, UP_CLUSTER],
     ] as const) {

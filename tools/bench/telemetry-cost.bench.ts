@@ -30,8 +30,13 @@
  * --onb-filter no-forward|no-report|no-send gives the ON-B pair (same build unless --sidecar-b) a mixer
  * filter with part of its work taken away (see variantFilter), so B − A is that part's cost.
  * --gc-log <file> appends each role process's main-thread GC pauses by kind (count, ms; V8's
- * kinds: 1 scavenge, 4 mark-sweep-compact, 8 incremental marking, 16 weak callbacks) and its
- * total CPU to <file> when it stops.
+ * kinds: 1 scavenge, 4 mark-sweep-compact, 8 incremental marking, 16 weak callbacks), what its
+ * scavenges kept (`kept`: count, KB left in the young generation and KB promoted, summed over
+ * them; v8.GCProfiler), its young generation's size at the end and its total CPU to <file> when
+ * it stops.
+ * --v8-flags "<flags>": the sidecars' V8 flags, applied at start as apps/proxy does (default
+ * SIDECAR_V8_FLAGS, the sidecar as shipped: a fixed 1 MB young generation; "" for V8's defaults,
+ * whose young generation grows per process to between 4 and 32 MB, which changes scavenges 5-10×).
  * --together runs the ON and ON-B loads at the same time (OFF still alone): both builds then see
  * the same contention from whatever else runs on the machine, so B − A is paired within one window
  * (each pair still gets --rate req/s; a shared Mixer's CPU is split by requests).
@@ -47,11 +52,19 @@ import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { GCProfiler, getHeapSpaceStatistics, type GCProfilerResult } from 'node:v8';
 import autocannon from 'autocannon';
 import { BODY, cpuMs, roleUpstream, startMixerProcess } from './roles';
 import { addr, MIXER_CLUSTER, mixerFilter, staticCluster } from './sidecar-config';
 import { silentLogger } from '@tsmesh/core';
-import { parseBootstrap, ProxyRuntime, registerBuiltinFilters, type Msg } from '@tsmesh/dataplane';
+import {
+  applyV8Flags,
+  parseBootstrap,
+  ProxyRuntime,
+  registerBuiltinFilters,
+  SIDECAR_V8_FLAGS,
+  type Msg,
+} from '@tsmesh/dataplane';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -67,6 +80,7 @@ const IN_CLUSTER = `inbound|8080||${HOST}`;
 // Roles (child processes of this file, `--role`)
 
 async function roleProxy(): Promise<void> {
+  applyV8Flags(process.env['BENCH_V8_FLAGS'] ?? '');
   const bootstrap = parseBootstrap(process.env['BENCH_BOOTSTRAP'] ?? '{}', 'BENCH_BOOTSTRAP');
   const rt = await ProxyRuntime.start({
     bootstrap,
@@ -151,6 +165,8 @@ const mixerProf = arg('mixer-cpu-prof', '');
 const mixerBMain = arg('mixer-b', '');
 const sidecarB = arg('sidecar-b', '');
 const together = process.argv.includes('--together');
+/** The sidecars' V8 flags (--v8-flags; default the shipped SIDECAR_V8_FLAGS, "" for V8's defaults). */
+const v8Flags = arg('v8-flags', SIDECAR_V8_FLAGS);
 const pairedOff = process.argv.includes('--paired');
 const onbFilter = arg('onb-filter', '');
 
@@ -278,11 +294,23 @@ async function main(): Promise<void> {
           k.ms += e.duration;
         }
       }).observe({ entryTypes: ['gc'] });
+      // what each scavenge kept: left in the young generation and promoted to the old one (KB)
+      const profiler = new GCProfiler();
+      profiler.start();
       process.on('exit', () => {
         const u = process.cpuUsage();
+        const used = (s: GCProfilerResult['statistics'][number]['afterGC'], space: string) =>
+          (s.heapSpaceStatistics.find((x) => x.spaceName === space)?.spaceUsedSize ?? 0) / 1024;
+        const scavenges = profiler.stop().statistics.filter((s) => s.gcType === 'Scavenge');
+        const kept = { n: scavenges.length, youngKB: 0, promotedKB: 0 };
+        for (const s of scavenges) {
+          kept.youngKB += used(s.afterGC, 'new_space');
+          kept.promotedKB += Math.max(0, used(s.afterGC, 'old_space') - used(s.beforeGC, 'old_space'));
+        }
+        const newSpaceKB = (getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_size ?? 0) / 1024;
         appendFileSync(
           gcLog,
-          `${JSON.stringify({ name: arg('name', role), cpuMs: (u.user + u.system) / 1000, gc })}\n`,
+          `${JSON.stringify({ name: arg('name', role), cpuMs: (u.user + u.system) / 1000, gc, kept, newSpaceKB })}\n`,
         );
       });
     }
@@ -317,12 +345,15 @@ async function main(): Promise<void> {
     if (mixerB) children.push(mixerB.child);
     const clusterOf = (m: { addresses: Record<string, string> }) =>
       staticCluster(MIXER_CLUSTER, Number(m.addresses['grpc'].split(':').pop()), { http2_protocol_options: {} });
+    // the sidecars' V8 heap flags: as apps/proxy applies them unless --v8-flags says otherwise
+    const proxyEnv = { BENCH_V8_FLAGS: v8Flags };
     const pair = async (name: string, reportTo: Msg | null, script?: string, variant = '') => {
       const filters = (d: 'inbound' | 'outbound') => (reportTo ? [variantFilter(mixerFilter(d), variant)] : []);
       const extra = reportTo ? [reportTo] : [];
       const server = await spawnRole(
         ['--role', 'proxy', '--name', `${name}-server`],
         {
+          ...proxyEnv,
           BENCH_BOOTSTRAP: sidecarBootstrap(
             'bench-server',
             'INBOUND',
@@ -337,6 +368,7 @@ async function main(): Promise<void> {
       const client = await spawnRole(
         ['--role', 'proxy', '--name', `${name}-client`],
         {
+          ...proxyEnv,
           BENCH_BOOTSTRAP: sidecarBootstrap(
             'bench-client',
             'OUTBOUND',
@@ -481,7 +513,8 @@ async function main(): Promise<void> {
       `\n${rounds} ${pairedOff ? 'rounds of OFF and ON at the same time (--paired)' : 'interleaved rounds of OFF then ON'}, each ${seconds} s paced at ${rate} req/s over ${connections} keep-alive connections ` +
         `(${spawnSync('sh', ['-c', 'command -v h2load']).status === 0 ? 'h2load --h1 --rps' : 'autocannon overallRate'}), ${BODY.length}-byte body; ` +
         `CPU over the load window + ${settleMs / 1000} s settle, normalised to ${rate} req/s (ms used ÷ requests × ${rate}). ` +
-        `Load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' / ')}, at end ${loadAtEnd.map((x) => x.toFixed(2)).join(' / ')} (2 cores, shared).`,
+        `Load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' / ')}, at end ${loadAtEnd.map((x) => x.toFixed(2)).join(' / ')} (2 cores, shared). ` +
+        `Sidecar V8 flags: ${v8Flags === SIDECAR_V8_FLAGS ? `${v8Flags} (as shipped)` : v8Flags || "V8's defaults"}.`,
     );
     p(
       `\n| round | sidecars OFF ms/s | sidecars ON ms/s | sidecars Δ ms/s | Mixer ms/s (ON) | Mixer idle ms/s (OFF window) | total vCPU per 1000 rps | 200s OFF / ON |`,
