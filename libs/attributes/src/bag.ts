@@ -2,7 +2,8 @@
  * The attribute bag: what a proxy knows about one request or connection,
  * named with Istio's vocabulary. JS forms of the value types:
  * STRING/DNS_NAME/EMAIL_ADDRESS/URI → string, INT64/DOUBLE → number,
- * BOOL → boolean, TIMESTAMP → Date, DURATION → number (milliseconds),
+ * BOOL → boolean, TIMESTAMP → Date (or milliseconds set with the explicit type, as the proxy's
+ * request bags carry request.time), DURATION → number (milliseconds),
  * IP_ADDRESS → Uint8Array (4 or 16 bytes), STRING_MAP → Record<string,string>.
  */
 import type { ValueType } from './manifest';

@@ -1,4 +1,14 @@
-import { MutableBag, ReportEncoder, type SlotBag } from '@tsmesh/attributes';
+import {
+  decodeCheckRequest,
+  decodeReportRequest,
+  GLOBAL_WORDS,
+  MutableBag,
+  ReportEncoder,
+  type AttributeValue,
+  type ReportBag,
+  type SlotBag,
+} from '@tsmesh/attributes';
+import { encodeCheckRequestFromBag } from './check-codec';
 import {
   addCompletion,
   addCompletionToRequestBag,
@@ -11,18 +21,42 @@ import {
   type StaticLayer,
 } from './request-attributes';
 
-/** The ReportRequest bytes of `addReport`'s entries for `requests` (each over its own layer). */
-function reported(requests: Array<[RequestFacts, CompletionFacts, StaticLayer]>): Buffer {
+/** An encoder with `addReport`'s entries for `requests` (each over its own layer). */
+function reportOf(requests: Array<[RequestFacts, CompletionFacts, StaticLayer]>): ReportEncoder {
   const enc = new ReportEncoder();
   for (const [f, done, layer] of requests) addReport(enc, f, done, layer);
-  return Buffer.concat(enc.finish().map((r) => r.bytes));
+  return enc;
 }
 
-/** The ReportRequest bytes of the same requests written as the bags the Check path builds. */
-function encodedBags(bags: SlotBag[]): Buffer {
+/** An encoder with the same requests written as the bags the Check path builds. */
+function reportOfBags(bags: SlotBag[]): ReportEncoder {
   const enc = new ReportEncoder();
   for (const bag of bags) enc.add(bag);
-  return Buffer.concat(enc.finish().map((r) => r.bytes));
+  return enc;
+}
+
+/** The ReportRequest bytes of `addReport`'s entries for `requests` (each over its own layer). */
+const reported = (requests: Array<[RequestFacts, CompletionFacts, StaticLayer]>) =>
+  Buffer.concat(
+    reportOf(requests)
+      .finish()
+      .map((r) => r.bytes),
+  );
+
+/** The ReportRequest bytes of the same requests written as the bags the Check path builds. */
+const encodedBags = (bags: SlotBag[]) =>
+  Buffer.concat(
+    reportOfBags(bags)
+      .finish()
+      .map((r) => r.bytes),
+  );
+
+/** The entries of an encoder's ReportRequests as Mixer decodes them: names in order, values, types. */
+function decodedEntries(enc: ReportEncoder): Array<Array<[string, unknown, string | undefined]>> {
+  return enc
+    .finish()
+    .flatMap((r) => decodeReportRequest(r.bytes))
+    .map((e: ReportBag) => [...e.names()].map((n) => [n, e.get(n), e.typeOf(n)]));
 }
 
 describe('addDestinationFromCluster (client-side Report)', () => {
@@ -173,4 +207,137 @@ describe('a Report bag built from facts (Check off)', () => {
     ]);
     expect(fast.equals(encodedBags([ownBag(), ownBag()]))).toBe(true);
   });
+
+  /** The attributes of `request` + cases[0] over `statics`, as Mixer decodes them. */
+  const fullEntry: Array<[string, unknown, string]> = [
+    ['context.reporter.kind', 'outbound', 'STRING'],
+    ['source.ip', new Uint8Array([10, 9, 9, 9]), 'IP_ADDRESS'],
+    [
+      'request.headers',
+      { 'user-agent': 'curl/8', referer: 'http://a/', 'x-request-id': 'r-1', ':path': '/x' },
+      'STRING_MAP',
+    ],
+    ['request.host', 'reviews:9080', 'STRING'],
+    ['request.path', '/x', 'STRING'],
+    ['request.method', 'GET', 'STRING'],
+    ['request.scheme', 'http', 'STRING'],
+    ['request.time', new Date(1_700_000_000_123), 'TIMESTAMP'],
+    ['request.useragent', 'curl/8', 'STRING'],
+    ['request.referer', 'http://a/', 'STRING'],
+    ['request.id', 'r-1', 'STRING'],
+    ['context.protocol', 'grpc', 'STRING'],
+    ['source.port', 40000, 'INT64'],
+    ['destination.ip', new Uint8Array([10, 0, 0, 2]), 'IP_ADDRESS'],
+    ['destination.port', 9080, 'INT64'],
+    ['connection.mtls', true, 'BOOL'],
+    ['source.principal', 'cluster.local/ns/default/sa/productpage', 'STRING'],
+    ['source.user', 'cluster.local/ns/default/sa/productpage', 'STRING'],
+    ['destination.principal', 'cluster.local/ns/default/sa/reviews', 'STRING'],
+    ['connection.requested_server_name', 'outbound_.9080_._.reviews.default.svc.cluster.local', 'STRING'],
+    ['destination.service.host', 'reviews.default.svc.cluster.local', 'STRING'],
+    ['destination.service.name', 'reviews', 'STRING'],
+    ['destination.service.namespace', 'default', 'STRING'],
+    ['destination.service.uid', 'istio://default/services/reviews', 'STRING'],
+    ['response.code', 503, 'INT64'],
+    ['response.duration', 7, 'DURATION'],
+    ['response.time', new Date(1_700_000_000_130), 'TIMESTAMP'],
+    ['request.size', 3, 'INT64'],
+    ['request.total_size', 3, 'INT64'],
+    ['response.size', 19, 'INT64'],
+    ['response.total_size', 19, 'INT64'],
+    ['response.headers', { 'content-type': 'text/plain' }, 'STRING_MAP'],
+    ['response.grpc_status', '14', 'STRING'],
+    ['context.proxy_error_code', 'UF,URX', 'STRING'],
+  ];
+  const optional = [
+    'request.useragent',
+    'request.referer',
+    'request.id',
+    'source.principal',
+    'source.user',
+    'destination.principal',
+    'connection.requested_server_name',
+    'destination.service.host',
+    'destination.service.name',
+    'destination.service.namespace',
+    'destination.service.uid',
+    'response.headers',
+    'response.grpc_status',
+    'context.proxy_error_code',
+  ];
+  const bareRequest = new RequestFacts(
+    '',
+    { ':path': '/x' },
+    'reviews:9080',
+    '/x',
+    'GET',
+    'http',
+    true,
+    1_700_000_000_123,
+    { ...connection, tls: false, peerIdentity: undefined, localIdentity: undefined, sni: undefined },
+  );
+  const bareDone = new CompletionFacts('inbound|9080||', 503, 7, 1_700_000_000_130, 3, 19, undefined, undefined, '');
+
+  it('the Report entry without a bag and both bag paths decode to the same attributes, with and without the optional ones', () => {
+    const requests: Array<[RequestFacts, CompletionFacts]> = [
+      [request, cases[0][1]],
+      [bareRequest, bareDone],
+      [request, bareDone],
+      [bareRequest, cases[0][1]],
+    ];
+    const layers = new StaticLayers();
+    const fast = decodedEntries(reportOf(requests.map(([f, done]) => [f, done, layers.entry('', statics)])));
+    const added = decodedEntries(
+      reportOfBags(requests.map(([f, done]) => addCompletionToRequestBag(bagOfRequest(f, statics, layers), done))),
+    );
+    const set = decodedEntries(
+      reportOfBags(requests.map(([f, done]) => addCompletion(bagOfRequest(f, statics), done))),
+    );
+    expect(fast).toEqual(added);
+    expect(fast).toEqual(set);
+    // every attribute a request has, in the order Istio's proxy writes them, and without the optional ones
+    expect(fast[0]).toEqual(fullEntry);
+    const bareEntry = fullEntry
+      .filter(([n]) => !optional.includes(n))
+      .map(([n, v, t]) => [n, n === 'request.headers' ? { ':path': '/x' } : n === 'connection.mtls' ? false : v, t]);
+    expect(fast[1]).toEqual(bareEntry);
+  });
+
+  it('a Check bag carries the times as milliseconds typed TIMESTAMP: Mixer decodes the Date', () => {
+    const bag = bagOfRequest(request, statics, new StaticLayers());
+    expect(bag.get('request.time')).toBe(1_700_000_000_123);
+    expect(bag.typeOf('request.time')).toBe('TIMESTAMP');
+    const check = decodeCheckRequest(encodeCheckRequestFromBag(bag, { global_word_count: GLOBAL_WORDS.length })).bag;
+    const requestPart = fullEntry.slice(
+      0,
+      fullEntry.findIndex(([n]) => n === 'destination.service.host'),
+    );
+    expect([...check.names()].map((n) => [n, check.get(n), check.typeOf(n)])).toEqual(requestPart);
+    addCompletion(bag, new CompletionFacts(undefined, 200, 1, 1_700_000_000_124, 0, 0, undefined, undefined, ''));
+    expect(bag.get('response.time')).toBe(1_700_000_000_124);
+    expect(bag.typeOf('response.time')).toBe('TIMESTAMP');
+  });
+
+  // The names a request adds without asking the static layer are found by running the writer:
+  // a layer with any of them must give bags that set it again (one name, its static place).
+  it.each(fullEntry.map(([n]) => n).filter((n) => n !== 'context.reporter.kind'))(
+    'over a shared static layer that has %s: the bag a layer of its own gives, and the same Report bytes',
+    (name) => {
+      const done = cases[0][1];
+      const full = addCompletion(bagOfRequest(request, statics), done);
+      const st = [{ ...statics[0], [name]: full.get(name) as AttributeValue }];
+      const layers = new StaticLayers();
+      const shared = addCompletionToRequestBag(bagOfRequest(request, st, layers), done);
+      const own = addCompletion(bagOfRequest(request, st), done);
+      expect([...shared.names()]).toEqual([...own.names()]);
+      expect(new Set(shared.names()).size).toBe([...own.names()].length);
+      expect(shared.toRecord()).toEqual(own.toRecord());
+      const layer = layers.entry('', st);
+      const fast = reported([
+        [request, done, layer],
+        [request, done, layer],
+      ]);
+      expect(fast.equals(encodedBags([own, addCompletion(bagOfRequest(request, st), done)]))).toBe(true);
+    },
+  );
 });

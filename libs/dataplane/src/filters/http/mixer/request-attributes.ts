@@ -88,17 +88,35 @@ export function staticLayer(forwarded: string, statics: Statics): MutableBag {
   return bag;
 }
 
-/** A request's static attributes, shared by many requests, and what a request's bag over it needs. */
-export interface StaticLayer {
-  readonly bag: MutableBag;
-  /** Whether it has a name a request adds without asking (then `addReport` builds a bag). */
-  readonly hasAddedNames: boolean;
-  /** The names a request adds only when the layer lacks them, that it has. */
+/**
+ * Which of the names a request adds only when its static attributes lack them (the static ones
+ * win: the listener's, a caller's forwarded ones) the static attributes have.
+ */
+export interface BaseHas {
   readonly sourceIp: boolean;
   readonly sourcePort: boolean;
   readonly destinationIp: boolean;
   readonly destinationPort: boolean;
+  /** destination.service.* are added from the upstream cluster only without it. */
   readonly destinationServiceHost: boolean;
+}
+
+function baseHasOf(bag: MutableBag): BaseHas {
+  return {
+    sourceIp: bag.has('source.ip'),
+    sourcePort: bag.has('source.port'),
+    destinationIp: bag.has('destination.ip'),
+    destinationPort: bag.has('destination.port'),
+    destinationServiceHost: bag.has('destination.service.host'),
+  };
+}
+
+/** A request's static attributes, shared by many requests, and what a request's bag over it needs. */
+export interface StaticLayer {
+  readonly bag: MutableBag;
+  readonly has: BaseHas;
+  /** Whether it has a name a request adds without asking (then `addReport` builds a bag). */
+  readonly hasAddedNames: boolean;
   /** The names and types of the Report entries over this layer, by `addReport`'s mask of what a request had. */
   readonly shapes: Map<number, EntryShape>;
 }
@@ -110,16 +128,8 @@ interface EntryShape {
 }
 
 function staticLayerEntry(bag: MutableBag): StaticLayer {
-  return {
-    bag,
-    hasAddedNames: hasAddedNames(bag),
-    sourceIp: bag.has('source.ip'),
-    sourcePort: bag.has('source.port'),
-    destinationIp: bag.has('destination.ip'),
-    destinationPort: bag.has('destination.port'),
-    destinationServiceHost: bag.has('destination.service.host'),
-    shapes: new Map(),
-  };
+  const has = baseHasOf(bag);
+  return { bag, has, hasAddedNames: hasAddedNames(bag, has), shapes: new Map() };
 }
 
 /**
@@ -214,93 +224,19 @@ export function requestBag(ctx: HttpStreamContext, statics: Statics, now: number
 }
 
 /**
- * The names `bagOfRequest` and `addCompletionToRequestBag` add without asking the base first
- * (the others are added only when the base lacks them, destination.service.* when it lacks
- * destination.service.host).
- */
-const ADDED_NAMES = [
-  'request.headers',
-  'request.host',
-  'request.path',
-  'request.method',
-  'request.scheme',
-  'request.time',
-  'request.useragent',
-  'request.referer',
-  'request.id',
-  'context.protocol',
-  'connection.mtls',
-  'source.principal',
-  'source.user',
-  'destination.principal',
-  'connection.requested_server_name',
-  'response.code',
-  'response.duration',
-  'response.time',
-  'request.size',
-  'request.total_size',
-  'response.size',
-  'response.total_size',
-  'response.headers',
-  'response.grpc_status',
-  'context.proxy_error_code',
-];
-
-/** Whether a static layer (never changed) has any name `bagOfRequest` or `addCompletionToRequestBag` adds unasked. */
-function hasAddedNames(layer: MutableBag): boolean {
-  // destination.service.* are added when the layer has no destination.service.host
-  return (
-    ADDED_NAMES.some((n) => layer.has(n)) ||
-    (!layer.has('destination.service.host') &&
-      ['destination.service.name', 'destination.service.namespace', 'destination.service.uid'].some((n) =>
-        layer.has(n),
-      ))
-  );
-}
-
-/**
  * `requestBag` from facts captured earlier. Each own name is set once, so they are added without
  * the check for an earlier value of the same name (`SlotBag.add`), and when the static layer
  * (shared, never changed) has none of them, without a look at the layer either.
  */
 export function bagOfRequest(f: RequestFacts, statics: Statics, layers?: StaticLayers): SlotBag {
-  if (!layers) return fillRequestBag(new SlotBag(staticLayer(f.forwarded, statics)), f);
+  if (!layers) {
+    const base = staticLayer(f.forwarded, statics);
+    return addRequest(new SlotBag(base), f, baseHasOf(base));
+  }
   const layer = layers.entry(f.forwarded, statics);
   const bag = new SlotBag(layer.bag);
   if (!layer.hasAddedNames) bag.addsAreNew();
-  return fillRequestBag(bag, f);
-}
-
-function fillRequestBag(bag: SlotBag, f: RequestFacts): SlotBag {
-  const headers = f.headers;
-  bag.add('request.headers', headers);
-  bag.add('request.host', f.host);
-  bag.add('request.path', f.path);
-  bag.add('request.method', f.method);
-  bag.add('request.scheme', f.scheme);
-  bag.add('request.time', new Date(f.time));
-  if (headers['user-agent']) bag.add('request.useragent', headers['user-agent']);
-  if (headers['referer']) bag.add('request.referer', headers['referer']);
-  if (headers['x-request-id']) bag.add('request.id', headers['x-request-id']);
-  bag.add('context.protocol', f.grpc ? 'grpc' : 'http');
-  // the static attributes (the listener's, a caller's forwarded ones) win for these four
-  const c = f.connection;
-  const sip = parseIp(unmapped(c.remoteAddress));
-  if (sip && !bag.baseHas('source.ip')) bag.add('source.ip', sip);
-  if (!bag.baseHas('source.port')) bag.add('source.port', c.remotePort, 'INT64');
-  const dip = parseIp(unmapped(c.localAddress));
-  if (dip && !bag.baseHas('destination.ip')) bag.add('destination.ip', dip);
-  if (!bag.baseHas('destination.port')) bag.add('destination.port', c.localPort);
-  bag.add('connection.mtls', c.tls && !!c.peerIdentity);
-  const sp = principal(c.peerIdentity);
-  if (sp) {
-    bag.add('source.principal', sp);
-    bag.add('source.user', sp);
-  }
-  const dp = principal(c.localIdentity);
-  if (dp) bag.add('destination.principal', dp);
-  if (c.sni) bag.add('connection.requested_server_name', c.sni);
-  return bag;
+  return addRequest(bag, f, layer.has);
 }
 
 interface ClusterDestination {
@@ -339,14 +275,10 @@ function parseClusterDestination(cluster: string): ClusterDestination | null {
  * ServiceConfig; without one the client-side Report would name no destination service.
  */
 export function addDestinationFromCluster(bag: SettableBag, cluster: string | undefined): void {
-  if (!cluster || bag.has('destination.service.host')) return;
-  const d = destinationOfCluster(cluster);
-  if (!d) return;
-  bag.set('destination.service.host', d.host);
-  if (d.name === undefined) return;
-  bag.set('destination.service.name', d.name);
-  bag.set('destination.service.namespace', d.namespace as string);
-  bag.set('destination.service.uid', d.uid as string);
+  recording = true;
+  writeDestination(cluster, bag.has('destination.service.host'), 0);
+  recording = false;
+  setWritten(bag);
 }
 
 /**
@@ -401,47 +333,18 @@ export function completionFacts(
  * `SlotBag.add`); the bytes a Report carries are the same.
  */
 export function addCompletionToRequestBag(bag: SlotBag, f: CompletionFacts): SlotBag {
-  const cluster = f.upstreamCluster;
-  if (cluster && !bag.baseHas('destination.service.host')) {
-    const d = destinationOfCluster(cluster);
-    if (d) {
-      bag.add('destination.service.host', d.host);
-      if (d.name !== undefined) {
-        bag.add('destination.service.name', d.name);
-        bag.add('destination.service.namespace', d.namespace as string);
-        bag.add('destination.service.uid', d.uid as string);
-      }
-    }
-  }
-  bag.add('response.code', f.code);
-  bag.add('response.duration', f.duration, 'DURATION');
-  bag.add('response.time', new Date(f.time));
-  bag.add('request.size', f.received);
-  bag.add('request.total_size', f.received);
-  bag.add('response.size', f.sent);
-  bag.add('response.total_size', f.sent);
-  if (f.responseHeaders) bag.add('response.headers', f.responseHeaders);
-  if (f.grpcStatus !== undefined) bag.add('response.grpc_status', String(f.grpcStatus));
-  if (f.flags) bag.add('context.proxy_error_code', f.flags);
-  return bag;
+  recording = true;
+  writeCompletion(f, bag.baseHas('destination.service.host'), 0);
+  recording = false;
+  return addWritten(bag);
 }
 
-// addReport's scratch: the values of the entry being built (values past its length are a longer
-// entry's, never read), and while a new kind of request is recorded its names and explicit types
-const scratchVals: AttributeValue[] = [];
-const scratchKeys: string[] = [];
-const scratchTypes: Array<ValueType | undefined> = [];
-let recording = false;
-let recorded = 0;
-
-function put(i: number, name: string, value: AttributeValue, type?: ValueType): number {
-  scratchVals[i] = value;
-  if (recording) {
-    scratchKeys[i] = name;
-    scratchTypes[i] = type;
-    recorded = i + 1;
-  }
-  return i + 1;
+/** `addResponseAttributes` from facts captured earlier. */
+export function addCompletion<B extends SettableBag>(bag: B, f: CompletionFacts): B {
+  recording = true;
+  writeCompletion(f, bag.has('destination.service.host'), 0);
+  recording = false;
+  return setWritten(bag);
 }
 
 /** Where a request's Report entry goes (a report batch, or its encoder). */
@@ -449,35 +352,79 @@ export type ReportEntries = Pick<ReportEncoder, 'add' | 'addOwn'>;
 
 /**
  * Adds the Report entry of a request with Check off to `entries`: the attributes
- * `addCompletionToRequestBag(bagOfRequest(...))` sets (names, order, values and types as written),
- * over the request's static layer, without building that bag. Requests of one kind (same layer,
- * same optional attributes present) share one array of names and one of types, recorded for the
- * first of them; the values go into one scratch array the encoder reads during the call (no
- * array, bag or Date per request), and the encoder finds the request for those names by their
- * array.
+ * `addCompletionToRequestBag(bagOfRequest(...))` sets (the same writer), over the request's static
+ * layer, without building that bag. Requests of one kind (same layer, same optional attributes
+ * present) share one array of names and one of types, recorded for the first of them; the values
+ * go into the scratch the encoder reads during the call (no array, bag or Date per request), and
+ * the encoder finds the request for those names by their array.
  */
 export function addReport(entries: ReportEntries, f: RequestFacts, done: CompletionFacts, layer: StaticLayer): void {
   if (layer.hasAddedNames) {
-    entries.add(addCompletionToRequestBag(fillRequestBag(new SlotBag(layer.bag), f), done));
+    entries.add(addCompletionToRequestBag(addRequest(new SlotBag(layer.bag), f, layer.has), done));
     return;
   }
-  const mask = reportValues(f, done, layer);
+  const mask = writeEntry(f, done, layer.has);
   let shape = layer.shapes.get(mask);
   if (shape === undefined) {
     recording = true;
-    reportValues(f, done, layer);
+    writeEntry(f, done, layer.has);
     recording = false;
-    shape = { keys: scratchKeys.slice(0, recorded), types: scratchTypes.slice(0, recorded) };
+    shape = { keys: scratchKeys.slice(0, written), types: scratchTypes.slice(0, written) };
     layer.shapes.set(mask, shape);
   }
   entries.addOwn(layer.bag, shape.keys, scratchVals, shape.types);
 }
 
-/**
- * Puts the entry's values (`put`) and returns the mask of the optional attributes present: the
- * names and types follow from it (and the layer).
+/** Adds the request's own attributes to `bag`, fresh over the static attributes `has` describes. */
+function addRequest(bag: SlotBag, f: RequestFacts, has: BaseHas): SlotBag {
+  recording = true;
+  writeRequest(f, has);
+  recording = false;
+  return addWritten(bag);
+}
+
+// The scratch the writer below puts an entry into: its values (those past `written` are a longer
+// entry's, never read) and, while `recording`, their names and explicit types. One entry at a
+// time: each writer's output is read before the next one runs (all of it synchronous).
+const scratchVals: AttributeValue[] = [];
+const scratchKeys: string[] = [];
+const scratchTypes: Array<ValueType | undefined> = [];
+let recording = false;
+/** The end of what the writer put last. */
+let written = 0;
+
+function put(i: number, name: string, value: AttributeValue, type?: ValueType): number {
+  scratchVals[i] = value;
+  if (recording) {
+    scratchKeys[i] = name;
+    scratchTypes[i] = type;
+  }
+  return i + 1;
+}
+
+/** Adds the recorded entry to `bag`, which has set none of its names (`SlotBag.add`). */
+function addWritten(bag: SlotBag): SlotBag {
+  for (let i = 0; i < written; i++) bag.add(scratchKeys[i], scratchVals[i], scratchTypes[i]);
+  return bag;
+}
+
+/** Sets the recorded entry's attributes on `bag`. */
+function setWritten<B extends SettableBag>(bag: B): B {
+  for (let i = 0; i < written; i++) bag.set(scratchKeys[i], scratchVals[i], scratchTypes[i]);
+  return bag;
+}
+
+/*
+ * The writer: the one list of the attributes a request's Check bag, its Report bag and its Report
+ * entry without a bag carry (names, order, conditions, types), in three parts a Check bag gets at
+ * two times. Each part puts its attributes into the scratch from slot `from` (the request's from
+ * 0), leaves their end in `written`, and returns the bits of the optional attributes present:
+ * with what the static attributes have, the names and types follow from them. Times are
+ * milliseconds with the type the manifest gives them (a Date's bytes, without a Date per request).
  */
-function reportValues(f: RequestFacts, done: CompletionFacts, layer: StaticLayer): number {
+
+/** The request's own attributes (mask bits 1 to 128). */
+function writeRequest(f: RequestFacts, has: BaseHas): number {
   const headers = f.headers;
   let mask = 0;
   let n = put(0, 'request.headers', headers);
@@ -485,7 +432,6 @@ function reportValues(f: RequestFacts, done: CompletionFacts, layer: StaticLayer
   n = put(n, 'request.path', f.path);
   n = put(n, 'request.method', f.method);
   n = put(n, 'request.scheme', f.scheme);
-  // times as milliseconds with the type the manifest gives a Date: the same bytes
   n = put(n, 'request.time', f.time, 'TIMESTAMP');
   const ua = headers['user-agent'];
   if (ua) {
@@ -504,18 +450,18 @@ function reportValues(f: RequestFacts, done: CompletionFacts, layer: StaticLayer
   }
   n = put(n, 'context.protocol', f.grpc ? 'grpc' : 'http');
   const c = f.connection;
-  const sip = layer.sourceIp ? null : parseIp(unmapped(c.remoteAddress));
+  const sip = has.sourceIp ? null : parseIp(unmapped(c.remoteAddress));
   if (sip) {
     n = put(n, 'source.ip', sip);
     mask |= 8;
   }
-  if (!layer.sourcePort) n = put(n, 'source.port', c.remotePort, 'INT64');
-  const dip = layer.destinationIp ? null : parseIp(unmapped(c.localAddress));
+  if (!has.sourcePort) n = put(n, 'source.port', c.remotePort, 'INT64');
+  const dip = has.destinationIp ? null : parseIp(unmapped(c.localAddress));
   if (dip) {
     n = put(n, 'destination.ip', dip);
     mask |= 16;
   }
-  if (!layer.destinationPort) n = put(n, 'destination.port', c.localPort);
+  if (!has.destinationPort) n = put(n, 'destination.port', c.localPort);
   n = put(n, 'connection.mtls', c.tls && !!c.peerIdentity);
   const sp = principal(c.peerIdentity);
   if (sp) {
@@ -532,8 +478,15 @@ function reportValues(f: RequestFacts, done: CompletionFacts, layer: StaticLayer
     n = put(n, 'connection.requested_server_name', c.sni);
     mask |= 128;
   }
-  const cluster = done.upstreamCluster;
-  const d = cluster && !layer.destinationServiceHost ? destinationOfCluster(cluster) : null;
+  written = n;
+  return mask;
+}
+
+/** `destination.service.*` of the upstream cluster, unless the bag has them (`known`) (mask bits 256, 512). */
+function writeDestination(cluster: string | undefined, known: boolean, from: number): number {
+  const d = cluster && !known ? destinationOfCluster(cluster) : null;
+  let mask = 0;
+  let n = from;
   if (d) {
     n = put(n, 'destination.service.host', d.host);
     mask |= 256;
@@ -544,7 +497,14 @@ function reportValues(f: RequestFacts, done: CompletionFacts, layer: StaticLayer
       mask |= 512;
     }
   }
-  n = put(n, 'response.code', done.code);
+  written = n;
+  return mask;
+}
+
+/** What the stream info said when the stream completed (mask bits 1024 to 4096). */
+function writeResponse(done: CompletionFacts, from: number): number {
+  let mask = 0;
+  let n = put(from, 'response.code', done.code);
   n = put(n, 'response.duration', done.duration, 'DURATION');
   n = put(n, 'response.time', done.time, 'TIMESTAMP');
   n = put(n, 'request.size', done.received);
@@ -560,24 +520,61 @@ function reportValues(f: RequestFacts, done: CompletionFacts, layer: StaticLayer
     mask |= 2048;
   }
   if (done.flags) {
-    put(n, 'context.proxy_error_code', done.flags);
+    n = put(n, 'context.proxy_error_code', done.flags);
     mask |= 4096;
   }
+  written = n;
   return mask;
 }
 
-/** `addResponseAttributes` from facts captured earlier. */
-export function addCompletion<B extends SettableBag>(bag: B, f: CompletionFacts): B {
-  addDestinationFromCluster(bag, f.upstreamCluster);
-  bag.set('response.code', f.code);
-  bag.set('response.duration', f.duration, 'DURATION');
-  bag.set('response.time', new Date(f.time));
-  bag.set('request.size', f.received);
-  bag.set('request.total_size', f.received);
-  bag.set('response.size', f.sent);
-  bag.set('response.total_size', f.sent);
-  if (f.responseHeaders) bag.set('response.headers', f.responseHeaders);
-  if (f.grpcStatus !== undefined) bag.set('response.grpc_status', String(f.grpcStatus));
-  if (f.flags) bag.set('context.proxy_error_code', f.flags);
-  return bag;
+/** What is known when the stream completed: the destination service, then the response. */
+function writeCompletion(done: CompletionFacts, serviceKnown: boolean, from: number): number {
+  const destination = writeDestination(done.upstreamCluster, serviceKnown, from);
+  return destination | writeResponse(done, written);
+}
+
+/** A Report entry: the request's attributes, then its completion's. */
+function writeEntry(f: RequestFacts, done: CompletionFacts, has: BaseHas): number {
+  const request = writeRequest(f, has);
+  return request | writeCompletion(done, has.destinationServiceHost, written);
+}
+
+/**
+ * A request and its completion with every optional attribute present (their values never read):
+ * the writer puts every name it can for them.
+ */
+const EVERY_REQUEST = new RequestFacts(
+  '',
+  { 'user-agent': '-', referer: '-', 'x-request-id': '-' },
+  '',
+  '',
+  '',
+  '',
+  false,
+  0,
+  {
+    remoteAddress: '127.0.0.1',
+    remotePort: 0,
+    localAddress: '127.0.0.1',
+    localPort: 0,
+    tls: true,
+    peerIdentity: '-',
+    localIdentity: '-',
+    sni: '-',
+    getPeerIdentity: () => undefined,
+  },
+);
+const EVERY_COMPLETION = new CompletionFacts('outbound|0||every.optional.svc.', 0, 0, 0, 0, 0, {}, 0, '-');
+
+/**
+ * Whether a static layer (never changed) has a name the writer adds without asking it (those it
+ * asks about `has` are added only when it lacks them). Then a request's bag over it sets a name of
+ * the layer again, and `SlotBag.add` must look each name up in it.
+ */
+function hasAddedNames(layer: MutableBag, has: BaseHas): boolean {
+  recording = true;
+  writeEntry(EVERY_REQUEST, EVERY_COMPLETION, has);
+  recording = false;
+  for (let i = 0; i < written; i++) if (layer.has(scratchKeys[i])) return true;
+  return false;
 }
