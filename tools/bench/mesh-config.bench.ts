@@ -1,7 +1,8 @@
-// Cost of @tsmesh/mesh-config side by side with a bare YAML parse of the same text:
-// `node tools/bench/run.mjs mesh-config [objects]`. Rows are per whole batch.
+// Cost of @tsmesh/mesh-config side by side with a bare YAML parse of the same text, including the config store
+// Pilot serves from, written the way its registries write it (`applyFile` for a folder file, `applyObject` per
+// watched object): `node tools/bench/run.mjs mesh-config [objects]`. Rows are per whole batch.
 import { parseAllDocuments } from 'yaml';
-import { ConfigStore, loadYaml, validateAll } from '@tsmesh/mesh-config';
+import { applyFile, applyObject, ConfigStore, loadYaml, validateAll, type MeshObject } from '@tsmesh/mesh-config';
 
 const N = Number(process.argv[2] ?? 300);
 
@@ -68,19 +69,50 @@ if (loaded.errors.length > 0 || loaded.objects.length !== 2 * N) throw new Error
 const bare = measure(() => parseAllDocuments(text).map((d) => d.toJS()));
 const load = measure(() => loadYaml(text, 'bench.yaml'));
 const validate = measure(() => validateAll(loaded.objects));
-const store = measure(() => new ConfigStore().apply(loaded.objects));
-const reapply = (() => {
+/** The same file with every route weight moved, so applying it after `text` changes every VirtualService. */
+const edited = text.replace(/weight: 75/g, 'weight: 70').replace(/weight: 25/g, 'weight: 30');
+/** What a Kubernetes list returns: the same objects, without apiVersion (the watched resource implies it). */
+const listed = parseAllDocuments(text).map((d) => {
+  const { apiVersion: _, ...rest } = d.toJS() as MeshObject;
+  return rest as MeshObject;
+});
+{
   const s = new ConfigStore();
-  s.apply(loaded.objects);
-  return measure(() => s.apply(loaded.objects));
+  const first = applyFile(s, 'bench.yaml', text);
+  const second = applyFile(s, 'bench.yaml', edited);
+  const kube = new ConfigStore();
+  const listedStored = listed.filter((o) => applyObject(kube, o, 'kube') === 'stored').length;
+  if (first.applied !== 2 * N || second.applied !== N || s.listRejections().length > 0 || listedStored !== 2 * N)
+    throw new Error('bench input does not apply cleanly');
+}
+
+const fileIntoEmpty = measure(() => applyFile(new ConfigStore(), 'bench.yaml', text));
+const fileUnchanged = (() => {
+  const s = new ConfigStore();
+  applyFile(s, 'bench.yaml', text);
+  return measure(() => applyFile(s, 'bench.yaml', text));
+})();
+const fileEdited = (() => {
+  const s = new ConfigStore();
+  let round = 0;
+  return measure(() => applyFile(s, 'bench.yaml', round++ % 2 === 0 ? edited : text));
+})();
+const relist = (() => {
+  const s = new ConfigStore();
+  for (const o of listed) applyObject(s, o, 'kube');
+  return measure(() => {
+    for (const o of listed) applyObject(s, o, 'kube');
+  });
 })();
 
 const rows: Array<[string, number]> = [
   ['yaml parseAllDocuments + toJS (baseline)', bare],
   ['loadYaml (objects + file/line of every field)', load],
   ['validateAll (schema + normalize + semantic + cross-object)', validate],
-  ['ConfigStore.apply into an empty store', store],
-  ['ConfigStore.apply of unchanged objects', reapply],
+  ['applyFile into an empty store (validate, then store)', fileIntoEmpty],
+  ['applyFile of the same file again (nothing changes)', fileUnchanged],
+  ['applyFile with every VirtualService edited', fileEdited],
+  ['applyObject of each listed object, unchanged (Kubernetes relist)', relist],
 ];
 console.log(`\n${2 * N} objects (${(text.length / 1024).toFixed(0)} KiB) per batch\n`);
 console.log('| step | batches/s | objects/s | time vs bare parse |');

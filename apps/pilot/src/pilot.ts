@@ -5,11 +5,11 @@
  */
 import type { AddressInfo } from 'node:net';
 import { createLogger, silentLogger, systemClock, type Clock, type Logger } from '@tsmesh/core';
+import { ConfigStore } from '@tsmesh/mesh-config';
 import { PluginRegistry } from './configgen/plugins';
 import { createDebugServer } from './debug/debug-server';
 import { pilotErrors } from './errors';
 import { defaultMeshSettings, loadMeshSettings, type MeshSettings } from './model/mesh';
-import { ConfigStore } from './model/store';
 import { FolderRegistry } from './registry/folder/folder-registry';
 import { KubeRegistry } from './registry/kube/kube-registry';
 import { Discovery } from './xds/discovery';

@@ -163,7 +163,7 @@ let registered = false;
 
 /**
  * Registers the built-in kinds once. Called by the loader, `validate` and
- * `ConfigStore` before first use (explicitly, never on import); components may
+ * the store's apply step before first use (explicitly, never on import); components may
  * call it themselves before `registerKind()` overrides.
  */
 export function ensureBuiltinKinds(): void {

@@ -21,7 +21,26 @@ export {
 } from './loader';
 export { validate, validateAll, lineOf, toConfigError, type ValidateResult, type ValidateAllResult } from './validate';
 export { validateDocument, type DocumentResult } from './document';
-export { ConfigStore, type ApplyResult, type ChangeEvent, type ChangeListener } from './store';
+export {
+  ConfigStore,
+  storeKey,
+  type MeshObject,
+  type MeshObjectMeta,
+  type StoredObject,
+  type Rejection,
+  type StoreChange,
+  type ChangeScope,
+} from './store';
+export {
+  applyFile,
+  applyObject,
+  validateMeshObject,
+  type ApplyOptions,
+  type ApplyOutcome,
+  type ApplyFileResult,
+  type RejectedInput,
+  type RejectReason,
+} from './store-apply';
 export {
   kindRegistry,
   kindValidators,

@@ -1,151 +1,181 @@
-import { ensureBuiltinKinds } from './builtin-kinds';
-import { crossObjectWarnings } from './cross-checks';
-import { toConfigError, validateAll } from './validate';
-import { key, makeKey, type ConfigError, type ConfigKey, type ConfigObject } from './types/object';
+/**
+ * The config store Pilot serves from: Istio config plus Kubernetes Service, Endpoints, EndpointSlice, Pod,
+ * Namespace and Secret objects, as written (not normalized), keyed `Kind/namespace/name`. A rejected object is
+ * recorded with its errors while its last good version (if any) keeps serving; listeners hear about every
+ * effective change with its scope (endpoints only, or config). Writers go through `applyFile` / `applyObject`
+ * (store-apply.ts), which validate before they store.
+ */
+import type { FieldError } from '@tsmesh/core';
+import { makeKey, type ConfigKey } from './types/object';
 
-export interface ApplyResult {
-  /** Normalized objects now in the store (changed or not). */
-  applied: ConfigObject[];
-  /** Keys whose stored version actually changed (new, or different content). */
-  changed: ConfigKey[];
-  /** Errors of refused objects; the last good version of each (if any) stays. */
-  rejected: ConfigError[];
-  warnings: ConfigError[];
+/** Metadata as written; the store fills in the namespace. */
+export interface MeshObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  resourceVersion?: string;
+  creationTimestamp?: string;
 }
 
-export interface ChangeEvent {
+/** A config object in its YAML/JSON (or Kubernetes API) form: an Istio CRD or a Kubernetes object. */
+export interface MeshObject {
+  apiVersion?: string;
+  kind: string;
+  metadata: MeshObjectMeta;
+  spec?: unknown;
+  [field: string]: unknown;
+}
+
+export interface StoredObject {
+  key: ConfigKey;
+  kind: string;
+  namespace: string;
+  name: string;
+  object: MeshObject;
+  /** Where it came from: a file path or `kube`. */
+  source: string;
+  /** Store revision at which it was last written. */
   revision: number;
-  keys: ConfigKey[];
-  kinds: string[];
 }
 
-export type ChangeListener = (event: ChangeEvent) => void;
+export interface Rejection {
+  /** The object's key, or `file:<path>` when the whole file was refused. */
+  key: string;
+  kind: string;
+  name: string;
+  source: string;
+  error: string;
+  fieldErrors: readonly FieldError[];
+  /** Store revision when it was refused. */
+  revision: number;
+}
+
+/** Endpoint-only changes allow an EDS-only push (Istio's incremental EDS path); anything else is config. */
+export type ChangeScope = 'endpoints' | 'config';
+
+export interface StoreChange {
+  key: ConfigKey;
+  kind: string;
+  type: 'upsert' | 'delete';
+  scope: ChangeScope;
+}
+
+const ENDPOINT_KINDS = new Set(['Endpoints', 'EndpointSlice', 'Pod']);
 
 /**
- * In-memory config store keyed by `Kind/namespace/name`, shared by Pilot and
- * Mixer. Every write is validated; a bad object is refused and the last good
- * version stays (Istio's "bad config never replaces good config").
+ * The namespace an object is stored under: `''` for a Namespace, else its own or `default`.
+ * (Only Namespace is treated as cluster-scoped here; MeshPolicy and the other cluster-scoped Istio kinds are read by
+ * kind, so the namespace they are filed under does not matter to Pilot.)
  */
+export function storedNamespace(kind: string, namespace: string | undefined): string {
+  return kind === 'Namespace' ? '' : (namespace ?? 'default');
+}
+
+/** The key an object of `kind` named `name` in `namespace` (as written) is stored under. */
+export function storeKey(kind: string, namespace: string | undefined, name: string): ConfigKey {
+  return makeKey(kind, storedNamespace(kind, namespace), name);
+}
+
 export class ConfigStore {
-  private readonly objects = new Map<ConfigKey, ConfigObject>();
-  private readonly rejections = new Map<ConfigKey, ConfigError[]>();
-  private readonly listeners = new Set<ChangeListener>();
+  private readonly objects = new Map<ConfigKey, StoredObject>();
+  private readonly rejections = new Map<string, Rejection>();
+  private readonly listeners = new Set<(c: StoreChange) => void>();
   private rev = 0;
 
-  constructor() {
-    ensureBuiltinKinds();
-  }
-
-  /** Incremented once per apply/delete that changed something. */
+  /** Incremented once per effective upsert or delete. */
   get revision(): number {
     return this.rev;
   }
 
-  apply(objects: ConfigObject[]): ApplyResult {
-    const res = validateAll(objects, this.list());
-    const result: ApplyResult = { applied: [], changed: [], rejected: [], warnings: [] };
-    objects.forEach((input, i) => {
-      const r = res.results[i];
-      const k = key(input);
-      if (!r.object) {
-        const errs = res.errors.filter(
-          (e) => e.severity === 'error' && e.kind === input.kind && e.name === input.metadata?.name && sameNs(e, input),
-        );
-        this.rejections.set(k, errs);
-        result.rejected.push(...errs);
-        return;
-      }
-      this.rejections.delete(k);
-      const prev = this.objects.get(k);
-      result.applied.push(r.object);
-      if (prev && fingerprint(prev) === fingerprint(r.object)) return;
-      this.objects.set(k, r.object);
-      if (!result.changed.includes(k)) result.changed.push(k);
-    });
-    result.warnings = res.errors.filter((e) => e.severity === 'warning');
-    if (result.changed.length > 0) {
-      // Objects that did not come with a resourceVersion (files) get the store revision they were written at.
-      for (const k of result.changed) {
-        const o = this.objects.get(k);
-        if (o && !o.metadata.resourceVersion) o.metadata = { ...o.metadata, resourceVersion: String(this.rev + 1) };
-      }
-      this.bump(result.changed);
-    }
-    return result;
-  }
-
-  /** Removes objects (and their rejection records); returns the keys that existed. */
-  delete(keys: ConfigKey[]): ConfigKey[] {
-    const removed: ConfigKey[] = [];
-    for (const k of keys) {
-      this.rejections.delete(k);
-      if (this.objects.delete(k)) removed.push(k);
-    }
-    if (removed.length > 0) this.bump(removed);
-    return removed;
+  onChange(fn: (c: StoreChange) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
   }
 
   /**
-   * Makes the store hold exactly `objects` among the entries selected by
-   * `owns` (e.g. those loaded from one folder): applies them and deletes owned
-   * entries no longer present. Rejected objects keep their last good version.
+   * Stores an object as given (callers validate first: see `applyObject`) and clears any rejection of it.
+   * Returns false when the same source already stored the same object (resourceVersion aside).
    */
-  replace(objects: ConfigObject[], owns: (obj: ConfigObject) => boolean = () => true): ApplyResult {
-    const present = new Set(objects.map((o) => key(o)));
-    const stale = this.list()
-      .filter((o) => owns(o) && !present.has(key(o)))
-      .map((o) => key(o));
-    const result = this.apply(objects);
-    this.delete(stale);
-    return result;
-  }
-
-  list(kind?: string): ConfigObject[] {
-    const all = [...this.objects.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o);
-    return kind === undefined ? all : all.filter((o) => o.kind === kind);
-  }
-
-  get<Spec = unknown>(kind: string, namespace: string, name: string): ConfigObject<Spec> | undefined {
-    return this.objects.get(makeKey(kind, namespace, name)) as ConfigObject<Spec> | undefined;
-  }
-
-  /** Current errors of each refused object, for `/debug/configz`. */
-  rejected(): { key: ConfigKey; errors: ConfigError[] }[] {
-    return [...this.rejections.entries()].map(([k, errors]) => ({ key: k, errors }));
-  }
-
-  /** Cross-object warnings over everything stored now (e.g. subsets whose DestinationRule was deleted). */
-  warnings(): ConfigError[] {
-    const all = this.list();
-    return crossObjectWarnings(all, all).map((w) => toConfigError(w.object, w.issue, 'warning'));
-  }
-
-  onChange(listener: ChangeListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  private bump(keys: ConfigKey[]): void {
-    this.rev += 1;
-    const event: ChangeEvent = {
+  upsert(object: MeshObject, source: string): boolean {
+    const namespace = storedNamespace(object.kind, object.metadata.namespace);
+    const key = makeKey(object.kind, namespace, object.metadata.name);
+    this.rejections.delete(key);
+    const stored = { ...object, metadata: { ...object.metadata, namespace: namespace || undefined } };
+    const prev = this.objects.get(key);
+    if (prev && prev.source === source && sameObject(prev.object, stored)) return false;
+    this.rev++;
+    this.objects.set(key, {
+      key,
+      kind: object.kind,
+      namespace,
+      name: object.metadata.name,
+      object: stored,
+      source,
       revision: this.rev,
-      keys,
-      kinds: [...new Set(keys.map((k) => k.slice(0, k.indexOf('/'))))],
-    };
-    for (const l of this.listeners) {
-      try {
-        l(event);
-      } catch {
-        // A failing listener must not stop the others or the write.
-      }
-    }
+    });
+    this.emit({ key, kind: object.kind, type: 'upsert', scope: scopeOf(object.kind) });
+    return true;
+  }
+
+  /** Removes an object and its rejection record; returns whether the object existed. */
+  delete(key: ConfigKey): boolean {
+    this.rejections.delete(key);
+    const prev = this.objects.get(key);
+    if (!prev) return false;
+    this.rev++;
+    this.objects.delete(key);
+    this.emit({ key, kind: prev.kind, type: 'delete', scope: scopeOf(prev.kind) });
+    return true;
+  }
+
+  /** Records a rejected object; the stored (last good) version, if any, is kept. */
+  reject(r: Omit<Rejection, 'revision'>): void {
+    this.rejections.set(r.key, { ...r, revision: this.rev });
+  }
+
+  clearRejection(key: string): void {
+    this.rejections.delete(key);
+  }
+
+  /** Forgets every rejection recorded for one source (a file about to be applied again, or removed). */
+  clearRejectionsFrom(source: string): void {
+    for (const [key, r] of this.rejections) if (r.source === source) this.rejections.delete(key);
+  }
+
+  get(key: ConfigKey): StoredObject | undefined {
+    return this.objects.get(key);
+  }
+
+  /** Stored objects (of one kind), sorted by key. */
+  list(kind?: string): StoredObject[] {
+    const out: StoredObject[] = [];
+    for (const o of this.objects.values()) if (!kind || o.kind === kind) out.push(o);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Keys stored from one source (a file), for removing objects that disappeared from it. */
+  keysFromSource(source: string): ConfigKey[] {
+    const out: ConfigKey[] = [];
+    for (const o of this.objects.values()) if (o.source === source) out.push(o.key);
+    return out;
+  }
+
+  /** Current rejections, for `/debug/configz` and the rejection gauge. */
+  listRejections(): Rejection[] {
+    return [...this.rejections.values()];
+  }
+
+  private emit(c: StoreChange): void {
+    for (const fn of this.listeners) fn(c);
   }
 }
 
-function sameNs(e: ConfigError, o: ConfigObject): boolean {
-  return (e.namespace ?? '') === (o.metadata?.namespace ?? '');
+function scopeOf(kind: string): ChangeScope {
+  return ENDPOINT_KINDS.has(kind) ? 'endpoints' : 'config';
 }
 
-function fingerprint(o: ConfigObject): string {
-  return JSON.stringify([o.apiVersion, o.metadata.labels, o.metadata.annotations, o.spec, o.status ?? null]);
+function sameObject(a: MeshObject, b: MeshObject): boolean {
+  const strip = (o: MeshObject) => JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
+  return strip(a) === strip(b);
 }

@@ -3,11 +3,11 @@
  * `/debug/syncz`, `/debug/adsz`, `/debug/config_dump?proxyID=`, `/debug/registryz`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ConfigStore } from '@tsmesh/mesh-config';
 import { generate } from '../configgen/generator';
 import { TYPE } from '../configgen/names';
 import type { PluginRegistry } from '../configgen/plugins';
 import { parseNode, type Proxy } from '../model/proxy';
-import type { ConfigStore } from '../model/store';
 import type { Discovery } from '../xds/discovery';
 import { redactResource, redactStored } from './redact';
 import type { PilotMetrics } from '../xds/metrics';

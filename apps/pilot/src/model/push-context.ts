@@ -3,8 +3,8 @@
  * from the config store (Istio's PushContext). Per-service pieces generated
  * from it are cached on the context and shared by every proxy in the push.
  */
+import type { ConfigStore, MeshObject, StoredObject } from '@tsmesh/mesh-config';
 import type { MeshSettings } from './mesh';
-import type { ConfigStore, MeshObject, StoredObject } from './store';
 import {
   labelsMatch,
   parseProtocol,

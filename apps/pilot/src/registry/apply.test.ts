@@ -1,5 +1,9 @@
-import { ConfigStore } from '../model/store';
-import { applyFile } from './apply';
+import type { Logger } from '@tsmesh/core';
+import { applyObject, ConfigStore } from '@tsmesh/mesh-config';
+import { applyFile, pilotApplyOptions } from './apply';
+
+// The bad-input rules themselves are tested with the store (libs/mesh-config/src/store.test.ts, fuzz.test.ts);
+// here: Pilot's wording of each refusal, in /debug/configz and in the log.
 
 const vs = (name: string, extra = '') => `apiVersion: networking.istio.io/v1alpha3
 kind: VirtualService
@@ -9,44 +13,54 @@ spec:
   http: [{route: [{destination: {host: reviews}}]}]
 ${extra}`;
 
-describe('applyFile (bad-input rules)', () => {
-  it('keeps the last good objects of a file that stops parsing', () => {
+function logInto(codes: string[]): Logger {
+  return { warn: (fields: { code: string }) => codes.push(fields.code) } as unknown as Logger;
+}
+
+describe('applyFile (Pilot wording)', () => {
+  it('refuses a file that is not YAML with PILOT_ERR_INVALID_YAML; its last good objects keep serving', () => {
     const store = new ConfigStore();
+    const codes: string[] = [];
     applyFile(store, 'a.yaml', vs('a'));
-    const r = applyFile(store, 'a.yaml', 'kind: [');
-    expect(r.fileError).toMatch(/a\.yaml: not valid YAML/);
+    const r = applyFile(store, 'a.yaml', 'kind: [', logInto(codes));
+    expect(r.fileError).toMatch(/^file a\.yaml: not valid YAML: /);
     expect(store.get('VirtualService/default/a')).toBeDefined();
     expect(store.listRejections().map((x) => x.key)).toEqual(['file:a.yaml']);
+    expect(codes).toEqual(['PILOT_ERR_INVALID_YAML']);
   });
 
-  it('rejects one bad object, keeps its last good version and the other objects', () => {
+  it('refuses a bad field with PILOT_ERR_INVALID_CONFIG and every field error', () => {
     const store = new ConfigStore();
-    applyFile(store, 'a.yaml', `${vs('a')}---\n${vs('b')}`);
-    const r = applyFile(store, 'a.yaml', `${vs('a')}---\n${vs('b').replace('host: reviews}', 'host: ""}')}`);
-    expect(r.rejected).toBe(1);
-    expect(store.get('VirtualService/default/b')).toBeDefined();
-    const rej = store.listRejections()[0];
-    expect(rej.key).toBe('VirtualService/default/b');
-    expect(rej.fieldErrors.map((f) => f.path)).toContain('spec.http[0].route[0].destination.host');
+    const codes: string[] = [];
+    applyFile(store, 'a.yaml', vs('b', '  htpp: []\n').replace('host: reviews}', 'host: ""}'), logInto(codes));
+    const [rej] = store.listRejections();
+    expect(rej.error).toMatch(/^file a\.yaml: VirtualService default\/b rejected: /);
+    expect(rej.fieldErrors.map((f) => f.path)).toEqual(
+      expect.arrayContaining(['spec.http[0].route[0].destination.host', 'spec.htpp']),
+    );
+    expect(codes).toEqual(['PILOT_ERR_INVALID_CONFIG']);
   });
 
-  it('uses mesh-config schema validation too: an unknown field is rejected with its path', () => {
+  it('refuses an unknown kind with PILOT_ERR_UNKNOWN_KIND', () => {
     const store = new ConfigStore();
-    applyFile(store, 'a.yaml', vs('a', '  htpp: []\n'));
-    const rej = store.listRejections()[0];
-    expect(rej.key).toBe('VirtualService/default/a');
-    expect(rej.fieldErrors.some((f) => f.path.includes('htpp'))).toBe(true);
-    expect(store.get('VirtualService/default/a')).toBeUndefined();
+    const codes: string[] = [];
+    applyFile(
+      store,
+      'a.yaml',
+      'apiVersion: x/v1\nkind: Frob\nmetadata: {name: f}\n---\n{metadata: {}}\n',
+      logInto(codes),
+    );
+    expect(store.listRejections().map((x) => x.error)).toEqual([
+      'file a.yaml: f: unknown kind Frob',
+      'file a.yaml: (unnamed): unknown kind (none)',
+    ]);
+    expect(codes).toEqual(['PILOT_ERR_UNKNOWN_KIND', 'PILOT_ERR_UNKNOWN_KIND']);
   });
 
-  it('rejects unknown kinds and deletes objects removed from a file', () => {
+  it('words refusals from the Kubernetes registry the same way (source kube)', () => {
     const store = new ConfigStore();
-    applyFile(store, 'a.yaml', `${vs('a')}---\n${vs('b')}`);
-    const r = applyFile(store, 'a.yaml', `${vs('a')}---\napiVersion: x/v1\nkind: Frob\nmetadata: {name: f}\n`);
-    expect(r.deleted).toBe(1);
-    expect(store.get('VirtualService/default/b')).toBeUndefined();
-    expect(store.listRejections()[0].error).toMatch(/unknown kind Frob/);
-    applyFile(store, 'a.yaml', null);
-    expect(store.list()).toEqual([]);
+    const obj = { kind: 'Service', metadata: { name: 'reviews', namespace: 'shop' }, spec: { ports: 'x' } };
+    expect(applyObject(store, obj, 'kube', pilotApplyOptions())).toBe('rejected');
+    expect(store.listRejections()[0].error).toMatch(/^file kube: Service shop\/reviews rejected: spec\.ports: /);
   });
 });

@@ -1,8 +1,8 @@
 /** Bookinfo in the folder-registry format, for generation tests. */
+import { ConfigStore } from '@tsmesh/mesh-config';
 import { defaultMeshSettings, type MeshSettings } from '../model/mesh';
 import { parseNode, type Proxy } from '../model/proxy';
 import { buildPushContext, type PushContext } from '../model/push-context';
-import { ConfigStore } from '../model/store';
 import { applyFile } from '../registry/apply';
 
 function svc(name: string, ip: string): string {

@@ -4,9 +4,9 @@
  * pushes it, full or EDS-only.
  */
 import { silentLogger, systemClock, type Clock, type Logger } from '@tsmesh/core';
+import type { ConfigStore } from '@tsmesh/mesh-config';
 import type { MeshSettings } from '../model/mesh';
 import { buildPushContext, type PushContext } from '../model/push-context';
-import type { ConfigStore } from '../model/store';
 import { Debouncer, type PushRequest } from './debounce';
 import type { PilotMetrics } from './metrics';
 

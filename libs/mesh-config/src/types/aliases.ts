@@ -9,7 +9,10 @@ import type {
 } from './security';
 import type { EndpointSliceSpec, EndpointsSpec, NamespaceSpec, PodSpec, PodStatus, ServiceSpec } from './kubernetes';
 
-/** Typed config objects, as `validate()` / `ConfigStore` return them (normalized spec). */
+/**
+ * Typed config objects, as `validate()` returns them (normalized spec). The config store keeps objects as
+ * written instead (`MeshObject`).
+ */
 export type VirtualServiceObject = ConfigObject<VirtualServiceSpec>;
 export type DestinationRuleObject = ConfigObject<DestinationRuleSpec>;
 export type GatewayObject = ConfigObject<GatewaySpec>;

@@ -7,8 +7,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger, systemClock, type Clock, type Logger, type TimerHandle } from '@tsmesh/core';
+import type { ConfigStore } from '@tsmesh/mesh-config';
 import { pilotErrors } from '../../errors';
-import type { ConfigStore } from '../../model/store';
 import { applyFile } from '../apply';
 
 export interface FolderRegistryOptions {

@@ -6,10 +6,19 @@
  */
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '@tsmesh/core';
-import { customResources, kubeClient, KubeWatch, loadKubeConfig, type KubeResource } from '@tsmesh/mesh-config';
+import {
+  applyObject,
+  customResources,
+  kubeClient,
+  KubeWatch,
+  loadKubeConfig,
+  storeKey,
+  type ConfigStore,
+  type KubeResource,
+  type MeshObject,
+} from '@tsmesh/mesh-config';
 import { pilotErrors } from '../../errors';
-import { objectKey, type ConfigStore, type MeshObject } from '../../model/store';
-import { validateObject } from '../../model/validate';
+import { pilotApplyOptions } from '../apply';
 import { credentialSecret } from './tls-secret';
 
 export interface KubeRegistryOptions {
@@ -52,10 +61,7 @@ export class KubeRegistry {
     this.watch = new KubeWatch(
       {
         upsert: (kind, o) => this.upsert(kind, o),
-        remove: (kind, o) =>
-          this.opts.store.delete(
-            objectKey(kind, kind === 'Namespace' ? '' : (o.metadata?.namespace ?? 'default'), o.metadata?.name ?? ''),
-          ),
+        remove: (kind, o) => this.opts.store.delete(storeKey(kind, o.metadata?.namespace, o.metadata?.name ?? '')),
       },
       { log: this.log, retryMs: opts.retryMs },
     );
@@ -106,35 +112,12 @@ export class KubeRegistry {
   }
 
   private upsert(kind: string, o: KubernetesObject): void {
-    const ns = kind === 'Namespace' ? '' : (o.metadata?.namespace ?? 'default');
-    const key = objectKey(kind, ns, o.metadata?.name ?? '');
     const obj = kind === 'Secret' ? credentialSecret(o) : { ...(o as unknown as MeshObject), kind };
     if (!obj) {
       // Not (or no longer) a gateway credential: nothing of it is kept.
-      this.opts.store.delete(key);
+      this.opts.store.delete(storeKey(kind, o.metadata?.namespace, o.metadata?.name ?? ''));
       return;
     }
-    const errors = validateObject(obj);
-    if (errors.length > 0) {
-      const err = pilotErrors.error(
-        'PILOT_ERR_INVALID_CONFIG',
-        { file: 'kube', kind, object: `${ns}/${obj.metadata?.name}` },
-        errors,
-      );
-      this.opts.store.reject({
-        key,
-        kind,
-        name: obj.metadata?.name ?? '',
-        source: 'kube',
-        error: err.message,
-        fieldErrors: errors,
-      });
-      this.log.warn(
-        { code: err.code, kind, object: `${ns}/${obj.metadata?.name}`, fieldErrors: errors },
-        'config rejected',
-      );
-      return;
-    }
-    this.opts.store.upsert(obj, 'kube');
+    applyObject(this.opts.store, obj, 'kube', pilotApplyOptions(this.log));
   }
 }

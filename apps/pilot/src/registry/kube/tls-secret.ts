@@ -5,7 +5,7 @@
  * and kept Secrets lose every other key and their annotations (`kubectl apply` keeps a full copy of the object there).
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { MeshObject } from '../../model/store';
+import type { MeshObject } from '@tsmesh/mesh-config';
 
 /** Data keys Istio's secret fetcher reads for gateway credentials. */
 export const CREDENTIAL_KEYS: readonly string[] = ['tls.crt', 'tls.key', 'ca.crt', 'cert', 'key', 'cacert'];
