@@ -154,6 +154,71 @@ spec:
   });
 });
 
+describe('attribute manifests', () => {
+  const custom = () => fixture('custom-attributes.yaml');
+  const withoutManifest = () => custom().filter((o) => o.kind !== 'attributemanifest');
+  const call = (attr: string, tier?: string) =>
+    MutableBag.from({ 'request.method': 'POST', 'my.custom_attr': attr, ...(tier ? { 'my.custom_tier': tier } : {}) });
+
+  it('refuses a rule and an instance that use an attribute no manifest declares, at its field and column', async () => {
+    const { runtime } = testRuntime();
+    const issues = await runtime.apply(withoutManifest());
+    expect(issues.map((i) => [i.kind, i.name, i.errors.map((e) => e.path)])).toEqual([
+      ['listentry', 'tier', ['spec.value']],
+      ['rule', 'customtier', ['spec.match', 'spec.actions[0].instances[0]']],
+    ]);
+    expect(issues[0].errors[0].message).toMatch(/column 1: unknown attribute my\.custom_tier/);
+    expect(issues[1].errors[0].message).toMatch(/column 29: unknown attribute my\.custom_attr/);
+    expect(runtime.current?.rules).toEqual([]);
+    expect((await runtime.check(call('x', 'bronze'))).status.code).toBe(GrpcStatus.OK);
+  });
+
+  it('accepts them with the manifest, evaluates the custom attributes and references them', async () => {
+    const { runtime } = testRuntime();
+    expect(await runtime.apply(custom())).toEqual([]);
+    expect(runtime.current?.manifest.get('my.custom_tier')).toBe('STRING');
+    const denied = await runtime.check(call('x', 'bronze'));
+    expect(denied.status).toEqual({
+      code: GrpcStatus.NOT_FOUND,
+      message: 'tiers.listchecker.istio-system:bronze is not whitelisted',
+    });
+    expect(denied.references).toEqual(
+      expect.arrayContaining([
+        { name: 'my.custom_attr', condition: 'EXACT' },
+        { name: 'my.custom_tier', condition: 'EXACT' },
+      ]),
+    );
+    expect((await runtime.check(call('x', 'gold'))).status.code).toBe(GrpcStatus.OK);
+    expect((await runtime.check(call('x'))).status.message).toBe(
+      'tiers.listchecker.istio-system:none is not whitelisted',
+    );
+    // the match decides: another value of my.custom_attr is not checked
+    expect((await runtime.check(call('y', 'bronze'))).status.code).toBe(GrpcStatus.OK);
+  });
+
+  it('refuses the dependants when the manifest goes away: their last good versions need it too, so they stop serving', async () => {
+    const { runtime } = testRuntime();
+    const unrelated = fixture('policy-deny.yaml');
+    expect(await runtime.apply([...unrelated, ...custom()])).toEqual([]);
+    expect((await runtime.check(call('x', 'bronze'))).status.code).toBe(GrpcStatus.NOT_FOUND);
+
+    const issues = await runtime.apply([...unrelated, ...withoutManifest()]);
+    expect(issues.map((i) => [i.kind, i.name, i.errors.map((e) => e.path)])).toEqual([
+      ['listentry', 'tier', ['spec.value']],
+      ['rule', 'customtier', ['spec.match', 'spec.actions[0].instances[0]']],
+    ]);
+    expect(runtime.current?.manifest.has('my.custom_attr')).toBe(false);
+    expect(runtime.current?.rules.map((r) => r.fqn)).toEqual(['denyreviewsv3.rule.default']);
+    expect((await runtime.check(call('x', 'bronze'))).status.code).toBe(GrpcStatus.OK);
+    // what does not depend on the manifest keeps serving
+    expect((await runtime.check(ratingsCall('v3'))).status.code).toBe(GrpcStatus.PERMISSION_DENIED);
+
+    // and the manifest coming back brings them back
+    expect(await runtime.apply([...unrelated, ...custom()])).toEqual([]);
+    expect((await runtime.check(call('x', 'bronze'))).status.code).toBe(GrpcStatus.NOT_FOUND);
+  });
+});
+
 describe('Runtime.check dispatch', () => {
   it('evaluates only rules with check instances: telemetry rules add no references and no match errors', async () => {
     const { runtime, selfRegistry } = testRuntime();
