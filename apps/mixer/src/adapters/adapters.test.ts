@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRegistry, FakeClock, GrpcStatus, silentLogger } from '@tsmesh/core';
 import { tempDir, waitFor } from '@tsmesh/testing';
+import { MutableBag } from '@tsmesh/attributes';
 import type { AdapterEnv, Instance } from '../runtime/types';
+import { testRuntime, yamlObjects } from '../runtime/test-support';
 import { denierAdapter } from './denier';
 import { prometheusAdapter } from './prometheus';
 import { formatEntry, stdioAdapter } from './stdio';
@@ -390,10 +392,19 @@ describe('tracing', () => {
     const seen: SpanRecord[] = [];
     const adapter = tracingAdapterWith(() => ({ report: (s) => seen.push(s), close: async () => undefined }));
     const h = await adapter.build({ serviceName: 'mesh' }, env());
-    await h.handleReport?.([span]);
+    const withIds = (ids: Record<string, string>): Instance => ({ ...span, fields: { ...span.fields, ...ids } });
+    // ids that are not B3 hex ids make no span
+    await h.handleReport?.([
+      withIds({ trace_id: 'not-a-trace' }),
+      withIds({ span_id: '' }),
+      withIds({ parent_span_id: 'a2fb4a1d1a96d312a2' }),
+      span,
+    ]);
     expect(seen).toEqual([
       expect.objectContaining({
         traceId: '463ac35c9f6413ad',
+        spanId: 'a2fb4a1d1a96d312',
+        parentSpanId: '0020000000000001',
         name: 'reviews.default.svc.cluster.local:9080/*',
         startMs: 1_700_000_000_000,
         endMs: 1_700_000_000_250,
@@ -416,6 +427,85 @@ describe('tracing', () => {
       expect(got[0].toString('latin1')).toContain('reviews.default.svc.cluster.local:9080/*');
     } finally {
       await h.close?.();
+      sock.close();
+    }
+  });
+
+  /** A field of jaeger.thrift's Span in the agent's binary thrift: i64 (type 10) or i32 (type 8), then the value. */
+  const thriftField = (id: number, hex: string) =>
+    Buffer.concat([Buffer.from([hex.length === 8 ? 8 : 10, 0, id]), Buffer.from(hex, 'hex')]);
+
+  it('exports spans with the B3 ids of the request and only the sampled ones (the rule matches x-b3-sampled)', async () => {
+    const sock = createSocket('udp4');
+    const got: Buffer[] = [];
+    sock.on('message', (m) => got.push(m));
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+    const { runtime } = testRuntime();
+    try {
+      expect(
+        await runtime.apply(
+          yamlObjects(`apiVersion: config.istio.io/v1alpha2
+kind: tracespan
+metadata: { name: span, namespace: istio-system }
+spec:
+  traceId: request.headers["x-b3-traceid"] | ""
+  spanId: request.headers["x-b3-spanid"] | ""
+  parentSpanId: request.headers["x-b3-parentspanid"] | ""
+  spanName: request.path | "/"
+  startTime: request.time
+  endTime: response.time
+  httpStatusCode: response.code | 0
+---
+apiVersion: config.istio.io/v1alpha2
+kind: tracing
+metadata: { name: jaeger, namespace: istio-system }
+spec: { agentHost: 127.0.0.1, agentPort: ${sock.address().port}, flushInterval: 20ms }
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: { name: sampled, namespace: istio-system }
+spec:
+  match: (request.headers["x-b3-sampled"] | "0") == "1"
+  actions:
+  - { handler: jaeger.tracing, instances: [ span.tracespan ] }
+`),
+        ),
+      ).toEqual([]);
+      const request = (path: string, b3: Record<string, string>) =>
+        MutableBag.from({
+          'request.path': path,
+          'request.headers': b3,
+          'request.time': new Date(1_700_000_000_000),
+          'response.time': new Date(1_700_000_000_040),
+          'response.code': 200,
+        });
+      await runtime.report([
+        request('/not-sampled', {
+          'x-b3-traceid': '80f198ee56343ba864fe8b2a57d3eff7',
+          'x-b3-spanid': 'e457b5a2e4d86bd1',
+          'x-b3-sampled': '0',
+        }),
+        request('/sampled', {
+          'x-b3-traceid': '80f198ee56343ba864fe8b2a57d3eff7',
+          'x-b3-spanid': '05e3ac9a4f6e3b90',
+          'x-b3-parentspanid': 'e457b5a2e4d86bd1',
+          'x-b3-sampled': '1',
+        }),
+      ]);
+      await waitFor(() => got.some((m) => m.includes('/sampled')), { timeoutMs: 5000 });
+      const all = Buffer.concat(got);
+      expect(all.includes('/not-sampled')).toBe(false);
+      // the 128-bit trace id split in its low and high halves, the span's own id, its parent, sampled
+      for (const [id, hex] of [
+        [1, '64fe8b2a57d3eff7'],
+        [2, '80f198ee56343ba8'],
+        [3, '05e3ac9a4f6e3b90'],
+        [4, 'e457b5a2e4d86bd1'],
+        [7, '00000001'],
+      ] as const)
+        expect({ id, found: all.includes(thriftField(id, hex)) }).toEqual({ id, found: true });
+    } finally {
+      await runtime.apply([]);
       sock.close();
     }
   });

@@ -19,6 +19,10 @@ function read(params: Record<string, unknown>) {
 
 const timeOf = (v: unknown) => (v instanceof Date ? v.getTime() : Number(v));
 
+/** B3 ids are hex: trace ids of 64 or 128 bits, span ids of 64 (a malformed header yields no span). */
+const isHexId = (v: unknown, maxDigits: number) =>
+  typeof v === 'string' && v.length > 0 && v.length <= maxDigits && /^[0-9a-f]+$/i.test(v);
+
 /** Builds the adapter over any sink (tests pass their own). */
 export function tracingAdapterWith(makeSink: (p: ReturnType<typeof read>) => SpanSink): AdapterInfo {
   return {
@@ -32,15 +36,17 @@ export function tracingAdapterWith(makeSink: (p: ReturnType<typeof read>) => Spa
         handleReport(instances) {
           for (const inst of instances) {
             const f = inst.fields;
+            const parent = f['parent_span_id'] ?? '';
+            if (!isHexId(f['trace_id'], 32) || !isHexId(f['span_id'], 16) || (parent !== '' && !isHexId(parent, 16)))
+              continue;
             const tags: Record<string, string> = {};
             for (const [k, v] of Object.entries((f['span_tags'] ?? {}) as Record<string, AttributeValue>))
               tags[k] = valueText(v);
             if (f['http_status_code'] !== undefined) tags['http.status_code'] = String(f['http_status_code']);
-            if (!f['trace_id'] || !f['span_id']) continue;
             sink.report({
               traceId: String(f['trace_id']),
               spanId: String(f['span_id']),
-              parentSpanId: String(f['parent_span_id'] ?? ''),
+              parentSpanId: String(parent),
               name: String(f['span_name']),
               startMs: timeOf(f['start_time']),
               endMs: timeOf(f['end_time']),

@@ -2,9 +2,19 @@
 import * as jaeger from 'jaeger-client';
 import type { JaegerTracer } from 'jaeger-client';
 
-// The typings omit SpanContext, which the package exports.
-const SpanContext = (jaeger as unknown as { SpanContext: { fromString(s: string): object | null } }).SpanContext;
+// The typings omit SpanContext and Span, which the package exports.
+const { SpanContext, Span } = jaeger as unknown as {
+  SpanContext: { withStringIds(traceId: string, spanId: string, parentId: string | null, flags: number): object };
+  Span: new (
+    tracer: JaegerTracer,
+    operationName: string,
+    context: object,
+    startTime: number,
+  ) => { addTags(tags: Record<string, string>): void; finish(endTime: number): void };
+};
 const initTracer = jaeger.initTracer;
+/** Jaeger's flags bit for a sampled span: spans reach the sink only when the config chose to trace them. */
+const SAMPLED = 1;
 
 export interface SpanRecord {
   traceId: string;
@@ -48,13 +58,10 @@ export class JaegerSink implements SpanSink {
   }
 
   report(s: SpanRecord): void {
-    const tracer = this.tracer(s.serviceName);
-    const parent = SpanContext.fromString(`${s.traceId}:${s.parentSpanId || s.spanId}:0:1`);
-    const span = tracer.startSpan(s.name, {
-      startTime: s.startMs,
-      ...(parent ? { childOf: parent as never } : {}),
-      tags: s.tags,
-    });
+    // the span keeps the request's own ids: tracer.startSpan would make it a child with a new span id
+    const context = SpanContext.withStringIds(s.traceId, s.spanId, s.parentSpanId || null, SAMPLED);
+    const span = new Span(this.tracer(s.serviceName), s.name, context, s.startMs);
+    span.addTags(s.tags);
     span.finish(s.endMs);
   }
 
