@@ -106,7 +106,8 @@ export class CheckCache {
     useCount: number,
     now: number,
   ): void {
-    if (validDurationMs <= 0 || useCount <= 0) return;
+    // the Check that fetched the answer spent its first use: with one, nothing is left to serve
+    if (validDurationMs <= 0 || useCount <= 1) return;
     const refKey = refs
       .map((r) => `${r.absent ? '!' : ''}${r.name}${r.mapKey === undefined ? '' : `[${r.mapKey}]`}`)
       .join(',');
