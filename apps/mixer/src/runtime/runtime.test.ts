@@ -80,6 +80,107 @@ describe('Runtime.check', () => {
   });
 });
 
+describe('generic config form (kind: handler + compiledAdapter, kind: instance + compiledTemplate)', () => {
+  /** The prometheus part of generic-forms-adapters.yaml in the per-kind form. */
+  const PROMETHEUS_PER_KIND = `apiVersion: config.istio.io/v1alpha2
+kind: prometheus
+metadata: { name: handler, namespace: istio-system }
+spec:
+  metrics:
+  - name: generic_requests_total
+    instance_name: requests.metric.istio-system
+    kind: COUNTER
+    label_names: [destination_service, response_code]
+  - name: generic_request_duration_seconds
+    instance_name: latency.metric.istio-system
+    kind: DISTRIBUTION
+    label_names: [destination_service]
+    buckets: { explicit_buckets: { bounds: [0.01, 0.1, 1] } }
+---
+apiVersion: config.istio.io/v1alpha2
+kind: metric
+metadata: { name: requests, namespace: istio-system }
+spec:
+  value: '1'
+  dimensions: { destination_service: destination.service.host | "unknown", response_code: response.code | 200 }
+---
+apiVersion: config.istio.io/v1alpha2
+kind: metric
+metadata: { name: latency, namespace: istio-system }
+spec:
+  value: response.duration | "0ms"
+  dimensions: { destination_service: destination.service.host | "unknown" }
+---
+apiVersion: config.istio.io/v1alpha2
+kind: rule
+metadata: { name: promhttp, namespace: istio-system }
+spec:
+  match: context.protocol == "http"
+  actions:
+  - { handler: handler.prometheus, instances: [ requests.metric, latency.metric ] }
+`;
+
+  /** What the listchecker, memquota and prometheus handlers answer and record for one sequence of calls. */
+  async function transcript(objects: ReturnType<typeof fixture>) {
+    const clock = new FakeClock();
+    const { runtime, promRegistry } = testRuntime({ clock });
+    expect(await runtime.apply(objects)).toEqual([]);
+    const whitelist = [];
+    for (const version of ['v1', 'v2', 'v3']) whitelist.push((await runtime.check(ratingsCall(version))).status);
+    const granted = async (app: string, dedup: string) =>
+      (
+        await runtime.check(
+          MutableBag.from({ 'destination.labels': { app } }),
+          new Map([['requestcount', { amount: 1, bestEffort: false, deduplicationId: dedup }]]),
+        )
+      ).quotas.get('requestcount')?.amount;
+    const quota = [await granted('reviews', 'a'), await granted('reviews', 'b'), await granted('reviews', 'a')];
+    clock.advance(5100);
+    quota.push(await granted('reviews', 'c'));
+    let details = 0;
+    for (let i = 0; i < 501; i++) details += (await granted('details', `d${i}`)) ?? 0;
+    quota.push(details);
+    const call = (protocol: string, host: string, code: number, durationMs: number) =>
+      MutableBag.from({
+        'context.protocol': protocol,
+        'destination.service.host': host,
+        'response.code': code,
+        'response.duration': durationMs,
+      });
+    await runtime.report([
+      call('http', 'reviews.default.svc.cluster.local', 200, 20),
+      call('http', 'reviews.default.svc.cluster.local', 200, 200),
+      call('http', 'ratings.default.svc.cluster.local', 503, 5),
+      call('tcp', 'mongo.default.svc.cluster.local', 200, 5),
+    ]);
+    return { whitelist, quota, metrics: await promRegistry.metrics() };
+  }
+
+  it('runs prometheus, memquota and listchecker as their per-kind forms do', async () => {
+    const perKind = await transcript([
+      ...fixture('policy-whitelist.yaml'),
+      ...fixture('policy-ratelimit.yaml'),
+      ...yamlObjects(PROMETHEUS_PER_KIND),
+    ]);
+    const generic = await transcript(fixture('generic-forms-adapters.yaml'));
+    // each adapter is at work in the per-kind run
+    expect(perKind.whitelist.map((s) => s.code)).toEqual([GrpcStatus.OK, GrpcStatus.OK, GrpcStatus.NOT_FOUND]);
+    expect(perKind.whitelist[2].message).toBe('whitelist.listchecker.default:v3 is not whitelisted');
+    expect(perKind.quota).toEqual([1, 0, 1, 1, 500]);
+    expect(perKind.metrics).toMatch(
+      /istio_generic_requests_total\{destination_service="reviews.default.svc.cluster.local",response_code="200"\} 2\n/,
+    );
+    expect(perKind.metrics).toMatch(
+      /istio_generic_request_duration_seconds_bucket\{le="0.1",destination_service="reviews.default.svc.cluster.local"\} 1\n/,
+    );
+    expect(perKind.metrics).not.toContain('mongo');
+    // the generic run answers and records the same; only the denying handler's name says `handler`
+    expect(generic.whitelist[2].message).toBe('whitelist.handler.default:v3 is not whitelisted');
+    generic.whitelist[2].message = perKind.whitelist[2].message;
+    expect(generic).toEqual(perKind);
+  });
+});
+
 describe('config handling', () => {
   it('rejects bad objects with field paths and keeps the last good version', async () => {
     const { runtime } = testRuntime();
