@@ -8,3 +8,4 @@ export { FakeClock, SeededRandom, SequenceRandom, silentLogger } from '@tsmesh/c
 export * from './fake-ads';
 export * from './fake-kube';
 export * from './trickle';
+export * from './redis-server';

@@ -6,6 +6,8 @@ export class RollingWindow {
   private readonly ticks: number[];
   private readonly tickMs: number;
   private headTick = 0;
+  /** Whether headTick is set (0 is a valid tick for a clock that starts at 0). */
+  private started = false;
   private total = 0;
 
   constructor(
@@ -18,7 +20,10 @@ export class RollingWindow {
 
   private advance(nowMs: number): void {
     const tick = Math.floor(nowMs / this.tickMs);
-    if (this.headTick === 0) this.headTick = tick;
+    if (!this.started) {
+      this.headTick = tick;
+      this.started = true;
+    }
     const steps = tick - this.headTick;
     if (steps <= 0) return;
     const n = this.ticks.length;

@@ -2,8 +2,9 @@
  * `redisquota` adapter (Istio 1.0 `mixer/adapter/redisquota`): rate limits
  * shared by every Mixer replica, kept in Redis by atomic Lua scripts.
  * When Redis cannot be reached the answer follows one explicit setting
- * (`--redis-unavailable grant|deny`; Istio fails open) and is counted in
- * `mixer_redisquota_unavailable_total`.
+ * (`--redis-unavailable grant|deny`, default grant; Istio 1.0 granted when Redis
+ * was down at config load and denied when it went away later, see docs/mixer.md)
+ * and is counted in `mixer_redisquota_unavailable_total`.
  */
 import Redis from 'ioredis';
 import { counter, GrpcStatus, type Counter } from '@tsmesh/core';
