@@ -140,6 +140,23 @@ spec:
     // the last good version of the rule keeps serving
     expect((await client.check(reviewsV3())).precondition.status.code).toBe(GrpcStatus.PERMISSION_DENIED);
   });
+
+  it('serves rules on attributes an attributemanifest in the folder declares, and refuses them once it is gone', async () => {
+    const custom = readFileSync(join(fixtures, 'custom-attributes.yaml'), 'utf8');
+    writeFileSync(join(dir.path, 'custom.yaml'), custom);
+    // the custom names travel as per-message words of the compressed attributes
+    const call = (tier: string) =>
+      MutableBag.from({ 'request.method': 'POST', 'my.custom_attr': 'x', 'my.custom_tier': tier });
+    const status = async (tier: string) => (await client.check(call(tier))).precondition.status;
+    await waitFor(async () => (await status('bronze')).code === GrpcStatus.NOT_FOUND, { timeoutMs: 5000 });
+    expect((await status('bronze')).message).toBe('tiers.listchecker.istio-system:bronze is not whitelisted');
+    expect((await status('gold')).code).toBe(GrpcStatus.OK);
+
+    writeFileSync(join(dir.path, 'custom.yaml'), custom.split('---').slice(1).join('---'));
+    const line = await mixer.waitForLog(/MIXER_ERR_INVALID_CONFIG.*spec\.match.*unknown attribute my\.custom_attr/);
+    expect(line).toContain('column 29');
+    expect((await status('bronze')).code).toBe(GrpcStatus.OK);
+  });
 });
 
 describe('--mode', () => {
