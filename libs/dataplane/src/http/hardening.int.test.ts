@@ -113,7 +113,7 @@ describe('hardening: malformed and hostile requests never reach the upstream', (
     ['LF splitting a value', 'x-a: b\nx-injected: 1'],
   ])('rejects %s in a header value with 400', async (_n, line) => {
     const out = await raw(addr, `GET / HTTP/1.1\r\nhost: a\r\n${line}\r\n\r\n`);
-    if (out !== '') expect(out).toMatch(/^HTTP\/1\.1 400 /);
+    expect(out).toMatch(/^HTTP\/1\.1 400 /);
     expect(
       u.requests.filter((r) => r.headers['x-injected'] !== undefined || r.headers['x-a'] !== undefined),
     ).toHaveLength(0);
