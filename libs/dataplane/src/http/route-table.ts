@@ -65,6 +65,10 @@ export interface RouteEntry {
   readonly prefixRewrite?: string;
   readonly regexRewrite?: { re: RE2JS; substitution: string };
   readonly hostRewrite?: string;
+  /** `auto_host_rewrite`: the chosen endpoint's hostname (DNS name or endpoint `hostname`) becomes the authority. */
+  readonly autoHostRewrite?: boolean;
+  /** `append_x_forwarded_host`: a host rewrite appends the original authority to x-forwarded-host. */
+  readonly appendXForwardedHost?: boolean;
   readonly timeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly maxGrpcTimeoutMs?: number;
@@ -304,6 +308,8 @@ function compileRoute(
     prefixRewrite: a['prefix_rewrite'] as string | undefined,
     regexRewrite,
     hostRewrite: (a['host_rewrite_literal'] ?? a['host_rewrite']) as string | undefined,
+    autoHostRewrite: wrapped(a['auto_host_rewrite'], false) === true,
+    appendXForwardedHost: a['append_x_forwarded_host'] === true,
     timeoutMs: timeout ?? DEFAULT_ROUTE_TIMEOUT_MS,
     idleTimeoutMs: idle ?? 0,
     maxGrpcTimeoutMs: maxGrpc,

@@ -25,6 +25,13 @@ import {
   type EffectiveRetry,
 } from './router-request';
 
+/** Appends the original authority to x-forwarded-host unless it is already the last value (Envoy). */
+function appendForwardedHost(h: HeaderMap, authority: string): void {
+  const cur = first(h['x-forwarded-host']);
+  if (!cur) h['x-forwarded-host'] = authority;
+  else if (cur.split(',').pop()?.trim() !== authority) h['x-forwarded-host'] = `${cur},${authority}`;
+}
+
 /** Request bodies kept for retries and mirrors up to this size (Envoy's default buffer limit). */
 const BODY_BUFFER_LIMIT = 1024 * 1024;
 
@@ -171,12 +178,10 @@ export class Router implements Expiring {
       s.info.originalPath = s.path;
     }
     this.upstreamPath = path;
-    let authority = s.authority;
     if (route.hostRewrite) {
-      h['x-forwarded-host'] = authority;
-      authority = route.hostRewrite;
-    }
-    this.upstreamAuthority = authority;
+      if (route.appendXForwardedHost) appendForwardedHost(h, s.authority);
+      this.upstreamAuthority = route.hostRewrite;
+    } else this.upstreamAuthority = s.authority;
     // Timeouts: route, then x-envoy-upstream-rq-timeout-ms, then grpc-timeout under max_grpc_timeout.
     let timeout = route.timeoutMs;
     const hdrTimeout = trusted ? Number(first(h['x-envoy-upstream-rq-timeout-ms'])) : NaN;
@@ -234,7 +239,12 @@ export class Router implements Expiring {
     cluster.stats.rqTotal.inc();
     // The first attempt sends the stream's own header map; retries and mirrors copy it.
     const headers: HeaderMap = this.attempts === 1 && !this.s.route?.mirrors.length ? s.headers : { ...s.headers };
-    if (!cluster.settings.http2) headers['host'] = this.upstreamAuthority;
+    let authority = this.upstreamAuthority;
+    if (s.route?.autoHostRewrite && host.hostname) {
+      if (s.route.appendXForwardedHost) appendForwardedHost(headers, s.authority);
+      authority = host.hostname;
+    }
+    if (!cluster.settings.http2) headers['host'] = authority;
     headers['x-envoy-attempt-count'] = String(this.attempts);
     const perTry = this.retry?.perTryMs ?? 0;
     const expected = perTry > 0 ? (this.timeoutMs > 0 ? Math.min(perTry, this.timeoutMs) : perTry) : this.timeoutMs;
@@ -247,7 +257,7 @@ export class Router implements Expiring {
       {
         method: s.method,
         path: this.upstreamPath,
-        authority: this.upstreamAuthority,
+        authority,
         scheme: cluster.settings.tls ? 'https' : 'http',
         headers,
         bodyFraming: (this.framing ??= bodyFraming(s)),

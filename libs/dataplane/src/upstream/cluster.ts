@@ -109,14 +109,19 @@ export function parseCluster(m: Msg, errors: FieldError[], deps: Pick<ClusterDep
   };
 }
 
-/** Endpoints of a ClusterLoadAssignment as `{address, port, weight, healthy}`. */
-export function parseLoadAssignment(
-  cla: Msg | undefined,
-  path: string,
-  errors: FieldError[],
-): { address: string; port: number; weight: number; healthy: boolean; metadata: Record<string, unknown> }[] {
-  const out: { address: string; port: number; weight: number; healthy: boolean; metadata: Record<string, unknown> }[] =
-    [];
+export interface Endpoint {
+  address: string;
+  port: number;
+  weight: number;
+  healthy: boolean;
+  /** The endpoint's `hostname` ('' when unset). */
+  hostname: string;
+  metadata: Record<string, unknown>;
+}
+
+/** Endpoints of a ClusterLoadAssignment as `{address, port, weight, healthy, hostname}`. */
+export function parseLoadAssignment(cla: Msg | undefined, path: string, errors: FieldError[]): Endpoint[] {
+  const out: Endpoint[] = [];
   ((cla?.['endpoints'] as Msg[] | undefined) ?? []).forEach((loc, li) => {
     ((loc['lb_endpoints'] as Msg[] | undefined) ?? []).forEach((ep, ei) => {
       const p = `${path}.endpoints[${li}].lb_endpoints[${ei}]`;
@@ -131,6 +136,7 @@ export function parseLoadAssignment(
         port: sa.port,
         weight: Number(wrapped(ep['load_balancing_weight'], 1)) || 1,
         healthy: hs === 'UNKNOWN' || hs === 'HEALTHY' || hs === 'DEGRADED',
+        hostname: String(ep['endpoint']?.['hostname'] ?? ''),
         metadata: (ep['metadata']?.['filter_metadata'] as Record<string, unknown>) ?? {},
       });
     });
@@ -180,7 +186,9 @@ export class Cluster {
         )
       : null;
     if (settings.type === 'STATIC' || settings.type === 'STRICT_DNS' || settings.type === 'LOGICAL_DNS') {
-      const eps = parseLoadAssignment(config['load_assignment'], 'load_assignment', []);
+      let eps = parseLoadAssignment(config['load_assignment'], 'load_assignment', []);
+      // A DNS cluster's host is named by its DNS address unless the endpoint names it (Envoy).
+      if (settings.type !== 'STATIC') eps = eps.map((e) => ({ ...e, hostname: e.hostname || e.address }));
       if (settings.type === 'STATIC' || eps.every((e) => net.isIP(e.address))) this.setHosts(eps);
       else this.startDns(eps);
     }
@@ -192,7 +200,7 @@ export class Cluster {
     this.setHosts(parseLoadAssignment(cla, 'endpoints', []));
   }
 
-  private setHosts(eps: ReturnType<typeof parseLoadAssignment>): void {
+  private setHosts(eps: Endpoint[]): void {
     const old = new Map(this.hosts.map((h) => [h.key, h]));
     this.hosts = eps.map((e) => {
       const fresh = new Host(e.address, e.port, e.weight);
@@ -200,15 +208,16 @@ export class Cluster {
       h.weight = e.weight;
       h.edsHealthy = e.healthy;
       h.metadata = e.metadata;
+      h.hostname = e.hostname;
       return h;
     });
     this.outlier?.setHosts(this.hosts);
     this.refresh();
   }
 
-  private startDns(eps: ReturnType<typeof parseLoadAssignment>): void {
+  private startDns(eps: Endpoint[]): void {
     const resolve = async () => {
-      const all: ReturnType<typeof parseLoadAssignment> = [];
+      const all: Endpoint[] = [];
       for (const e of eps) {
         try {
           const addrs = await dns.promises.lookup(e.address, { all: true });

@@ -24,6 +24,8 @@ export class Host {
   /** Peak-EWMA latency estimate (ms) and when it was last updated (monotonic ms). */
   ewmaMs = 0;
   ewmaAt = 0;
+  /** DNS name (STRICT_DNS/LOGICAL_DNS) or the endpoint's `hostname`; '' when neither (auto_host_rewrite). */
+  hostname = '';
   /** Free-form metadata from the endpoint (e.g. `istio` labels). */
   metadata: Record<string, unknown> = {};
 
