@@ -33,7 +33,8 @@ export const NO_HEADER_OPS: HeaderOps = {
 
 const ACTIONS = ['APPEND_IF_EXISTS_OR_ADD', 'ADD_IF_ABSENT', 'OVERWRITE_IF_EXISTS_OR_ADD', 'OVERWRITE_IF_EXISTS'];
 
-function compileAdds(list: Msg[] | undefined, path: string, errors: FieldError[]): HeaderAdd[] {
+/** One list of `HeaderValueOption`s (`append` / `append_action`), keys lower-cased. */
+export function compileHeaderAdds(list: Msg[] | undefined, path: string, errors: FieldError[]): HeaderAdd[] {
   return (list ?? []).map((h, i) => {
     const key = String(h['header']?.['key'] ?? '').toLowerCase();
     const value = String(h['header']?.['value'] ?? '');
@@ -60,8 +61,8 @@ function compileAdds(list: Msg[] | undefined, path: string, errors: FieldError[]
 
 export function compileHeaderOps(m: Msg, path: string, errors: FieldError[]): HeaderOps {
   const p = path ? `${path}.` : '';
-  const requestAdd = compileAdds(m['request_headers_to_add'], `${p}request_headers_to_add`, errors);
-  const responseAdd = compileAdds(m['response_headers_to_add'], `${p}response_headers_to_add`, errors);
+  const requestAdd = compileHeaderAdds(m['request_headers_to_add'], `${p}request_headers_to_add`, errors);
+  const responseAdd = compileHeaderAdds(m['response_headers_to_add'], `${p}response_headers_to_add`, errors);
   const requestRemove = ((m['request_headers_to_remove'] as string[] | undefined) ?? []).map((s) => s.toLowerCase());
   const responseRemove = ((m['response_headers_to_remove'] as string[] | undefined) ?? []).map((s) => s.toLowerCase());
   const empty = !requestAdd.length && !responseAdd.length && !requestRemove.length && !responseRemove.length;
@@ -80,7 +81,7 @@ export function mergeHeaderOps(outer: HeaderOps, inner: HeaderOps): HeaderOps {
   };
 }
 
-function applyAdds(headers: HeaderMap, adds: readonly HeaderAdd[]): void {
+export function applyHeaderAdds(headers: HeaderMap, adds: readonly HeaderAdd[]): void {
   for (const a of adds) {
     const cur = headers[a.key];
     switch (a.action) {
@@ -105,11 +106,11 @@ function applyAdds(headers: HeaderMap, adds: readonly HeaderAdd[]): void {
 export function applyRequestOps(headers: HeaderMap, ops: HeaderOps): void {
   if (ops.empty) return;
   for (const k of ops.requestRemove) delete headers[k];
-  applyAdds(headers, ops.requestAdd);
+  applyHeaderAdds(headers, ops.requestAdd);
 }
 
 export function applyResponseOps(headers: HeaderMap, ops: HeaderOps): void {
   if (ops.empty) return;
   for (const k of ops.responseRemove) delete headers[k];
-  applyAdds(headers, ops.responseAdd);
+  applyHeaderAdds(headers, ops.responseAdd);
 }
