@@ -541,7 +541,8 @@ function writeEntry(f: RequestFacts, done: CompletionFacts, has: BaseHas): numbe
 
 /**
  * A request and its completion with every optional attribute present (their values never read):
- * the writer puts every name it can for them.
+ * the writer puts every name it can for them. A new optional attribute needs its fact here too
+ * (request-attributes.test.ts sets each name a request has in a static layer, and fails without).
  */
 const EVERY_REQUEST = new RequestFacts(
   '',
