@@ -1,9 +1,11 @@
 import { FakeClock, SequenceRandom, type FieldError } from '@tsmesh/core';
+import { httpListenerYaml, testEngine, yamlSnapshot } from '../../../engine/testing';
 import type { Msg } from '../../../engine/types';
 import type { HttpStreamContext, LocalReply } from '../../types';
 import { factoryContext, fakeStream, type FakeStreamOptions } from '../jwt_authn/testing';
 import {
   LOCAL_RATE_LIMIT_NAME,
+  LOCAL_RATE_LIMIT_TYPE_URL,
   localRateLimitFilter,
   parseLocalRateLimit,
   parseLocalRateLimitPerRoute,
@@ -200,5 +202,45 @@ describe('local rate limit filter', () => {
     expect(send(a).reply).toBeUndefined();
     expect(send(again()).reply?.status).toBe(429);
     expect(send(fakeStream()).reply).toBeUndefined();
+  });
+});
+
+describe('local rate limit config through the engine', () => {
+  it('rejects a listener and a route configuration with bad local rate limit fields, with their paths', async () => {
+    const dp = testEngine();
+    try {
+      const filter = `- name: envoy.filters.http.local_ratelimit
+  typed_config:
+    "@type": ${LOCAL_RATE_LIMIT_TYPE_URL}
+    stat_prefix: rl
+    token_bucket: {max_tokens: 1, fill_interval: 0.010s}`;
+      const snap = yamlSnapshot({
+        listeners: [httpListenerYaml('l', 'r', [filter])],
+        routes: [
+          `
+name: r
+virtual_hosts:
+- name: v
+  domains: ["*"]
+  routes:
+  - match: {prefix: /}
+    route: {cluster: c}
+    typed_per_filter_config:
+      envoy.filters.http.local_ratelimit:
+        "@type": ${LOCAL_RATE_LIMIT_TYPE_URL}
+        stat_prefix: route_rl`,
+        ],
+      });
+      const listenerErrors = dp.validate('type.googleapis.com/envoy.config.listener.v3.Listener', snap.listeners);
+      expect(listenerErrors.join('\n')).toMatch(
+        /http_filters\[0\]\.typed_config\.token_bucket\.fill_interval: must be at least 50ms/,
+      );
+      const routeErrors = dp.validate('type.googleapis.com/envoy.config.route.v3.RouteConfiguration', snap.routes);
+      expect(routeErrors.join('\n')).toMatch(
+        /routes\[0\]\.typed_per_filter_config\["envoy\.filters\.http\.local_ratelimit"\]\.token_bucket: is required/,
+      );
+    } finally {
+      await dp.stop();
+    }
   });
 });
