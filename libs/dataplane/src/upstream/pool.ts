@@ -168,13 +168,14 @@ class Http2Pool implements UpstreamPool {
         onTrailers: (cb) => stream.once('end', () => cb(trailers)),
       });
     });
-    stream.on('error', (err: Error & { code?: string }) => fail(err));
+    // A RST_STREAM from the peer surfaces as 'error' (then 'close'); REFUSED_STREAM means the
+    // upstream never processed the request (retry_on refused-stream).
+    const resetKind = (): UpstreamFailure | undefined =>
+      stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ? 'refused' : undefined;
+    stream.on('error', (err: Error & { code?: string }) => fail(err, resetKind()));
     stream.on('close', () => {
       s.off('error', onSessionError);
-      if (!settled) {
-        const refused = stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM;
-        fail(new Error(`stream closed (rst ${stream.rstCode})`), refused ? 'refused' : undefined);
-      }
+      if (!settled) fail(new Error(`stream closed (rst ${stream.rstCode})`), resetKind());
     });
     return {
       write: (c) => stream.write(c),
