@@ -108,7 +108,7 @@ d('Mixer policy in the running mesh', () => {
     }
     expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
     expect(denied).toBe('RESOURCE_EXHAUSTED:Quota is exhausted for: requestcount');
-    // the rolling 10 s window moves on
+    // the sample's FIXED_WINDOW (3 per 10 s) resets
     expect((await eventually(productpage, (r) => r.status === 200, 30_000)).status).toBe(200);
     // Redis gone: Mixer grants (its default --redis-unavailable grant) and counts it; far more than 3
     // requests pass
