@@ -72,7 +72,7 @@ export const mixerSettings = defineConfig('mixer', 'MIXER', {
     values: ['grant', 'deny'],
     default: 'grant',
     description:
-      'redisquota when Redis cannot be reached: grant (fail open, as Istio does) or deny (RESOURCE_EXHAUSTED). Always counted.',
+      'redisquota when Redis cannot be reached: grant (fail open, as Istio 1.0 does when Redis is down at config load) or deny (0 granted, so 429, as Istio 1.0 does when Redis goes away later). Always counted.',
   },
   logLevel: { kind: 'string', default: 'info', description: 'Log level (trace, debug, info, warn, error).' },
 });

@@ -3,8 +3,9 @@
  * request goes upstream — answered from the check cache when Mixer's earlier
  * answer still applies — and a batched Report when the stream completes.
  * Denials become a local reply `<CODE>:<message>` with the status mapped to
- * HTTP and response flag UAEX. When Mixer cannot be reached the network fail
- * policy decides (FAIL_CLOSE → 503, FAIL_OPEN → continue); both are counted.
+ * HTTP and response flag UAEX. When Mixer cannot be reached or does not answer in time the
+ * network fail policy decides (FAIL_CLOSE → 503 UNAVAILABLE or 504 DEADLINE_EXCEEDED, FAIL_OPEN →
+ * continue); both are counted.
  */
 import { GLOBAL_WORDS, type AttributeValue, type SlotBag } from '@tsmesh/attributes';
 import { GrpcStatus, type Clock } from '@tsmesh/core';
