@@ -20,7 +20,7 @@ import type { StatsStore } from '../stats/store';
 import { selectChain, needsInspection, type ChainMatch, type ConnectionFacts } from './chain-match';
 import { looksLikeTls } from './client-hello';
 import { peekConnection } from './peek';
-import { guardRapidReset, replayStream, secureContextFor } from './socket-helpers';
+import { closeWhenIdle, guardRapidReset, replayStream, secureContextFor } from './socket-helpers';
 import type { TcpProxy } from './tcp-proxy';
 
 export interface FilterChainRuntime {
@@ -182,6 +182,7 @@ export class ListenerRuntime {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
       guardRapidReset(session, () => this.logger.warn({ listener: name }, 'HTTP/2 rapid reset: session closed'));
+      if (this.idleTimeoutMs > 0) closeWhenIdle(session, this.idleTimeoutMs);
     });
     this.h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) =>
       this.onRequest(req, res, this.socketState.get(req.stream.session as object)),

@@ -1,6 +1,6 @@
 /**
  * Socket-level helpers for listeners: replaying peeked bytes to nghttp2/TLS, cached TLS
- * contexts and HTTP/2 rapid-reset protection.
+ * contexts, HTTP/2 rapid-reset protection and the HTTP/2 connection idle timeout.
  */
 import { createHash } from 'node:crypto';
 import http2 from 'node:http2';
@@ -81,4 +81,29 @@ export function guardRapidReset(session: http2.ServerHttp2Session, onTrip: () =>
       }
     });
   });
+}
+
+/**
+ * HCM `idle_timeout` for an HTTP/2 session: after `ms` without a frame either way, a session with
+ * no open stream is sent GOAWAY and closed (Envoy counts a connection idle only while it has no
+ * active stream; a quiet long-lived stream keeps it open). Node does not re-arm a session timer
+ * that fired, so one that fired while streams were open is started again when the last one ends.
+ */
+export function closeWhenIdle(session: http2.ServerHttp2Session, ms: number): void {
+  let open = 0;
+  let firedWhileBusy = false;
+  session.on('stream', (stream: http2.ServerHttp2Stream) => {
+    open++;
+    stream.once('close', () => {
+      if (--open === 0 && firedWhileBusy && !session.closed) {
+        firedWhileBusy = false;
+        session.setTimeout(ms);
+      }
+    });
+  });
+  session.on('timeout', () => {
+    if (open > 0) firedWhileBusy = true;
+    else if (!session.closed) session.close();
+  });
+  session.setTimeout(ms);
 }
