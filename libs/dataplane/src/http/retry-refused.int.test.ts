@@ -78,12 +78,17 @@ describe('router: retry_on refused-stream against an HTTP/2 upstream, backoff gr
     expect(infos[0].attemptCount).toBe(2);
   });
 
-  it('does not retry a refused stream when retry_on names neither refused-stream nor 5xx', async () => {
+  it('answers 503 UR (remote refused stream reset) without a retry when retry_on names neither refused-stream nor 5xx', async () => {
     const base = await start(1, '{retry_on: connect-failure, num_retries: 2}', 0);
     const r = await pump(clock, httpRequest(`${base}/`));
-    expect(r.status).toBe(503);
+    expect([r.status, r.body]).toEqual([
+      503,
+      'upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset',
+    ]);
     expect(up.streams()).toBe(1);
     expect(dp.stats.value('cluster.h2.upstream_rq_retry')).toBe(0);
+    await until(() => infos.length === 1);
+    expect(infos[0].responseFlags).toEqual(['UR']);
   });
 
   it('waits random × min(250 ms, (2^n − 1) × 25 ms) before retry n (fake clock and random)', async () => {

@@ -32,6 +32,18 @@ function appendForwardedHost(h: HeaderMap, authority: string): void {
   else if (cur.split(',').pop()?.trim() !== authority) h['x-forwarded-host'] = `${cur},${authority}`;
 }
 
+/** The local reply for an attempt that failed before its response head (Envoy's flag and reset reason). */
+function failureReply(kind: UpstreamFailure): ReturnType<typeof replyFor> {
+  if (kind === 'connect') return replyFor('UF');
+  if (kind === 'overflow') return replyFor('UO');
+  if (kind === 'refused') {
+    return replyFor('UR', {
+      body: 'upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset',
+    });
+  }
+  return replyFor('UC');
+}
+
 /** Request bodies kept for retries and mirrors up to this size (Envoy's default buffer limit). */
 const BODY_BUFFER_LIMIT = 1024 * 1024;
 
@@ -404,7 +416,7 @@ export class Router implements Expiring {
         cluster.stats.rqRetryLimitExceeded.inc();
       }
     }
-    this.fail(replyFor(kind === 'connect' ? 'UF' : kind === 'overflow' ? 'UO' : 'UC'));
+    this.fail(failureReply(kind));
   }
 
   private onPerTryTimeout(seq: number): void {
