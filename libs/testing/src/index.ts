@@ -9,3 +9,4 @@ export * from './fake-ads';
 export * from './fake-kube';
 export * from './trickle';
 export * from './redis-server';
+export * from './prometheus';

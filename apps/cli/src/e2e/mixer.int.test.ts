@@ -11,9 +11,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { delay } from '@tsmesh/testing';
+import { delay, prometheusMissing, startPrometheus, type Prometheus } from '@tsmesh/testing';
 import { eventually, request, ROOT, skipNotice, startMesh, tsmesh } from './mesh';
-import { prometheusMissing, startPrometheus, type Prometheus } from './prometheus';
 
 jest.setTimeout(300_000);
 const { mesh, reason } = startMesh('mixer', {
