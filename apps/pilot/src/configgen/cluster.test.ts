@@ -187,11 +187,14 @@ spec:
     expect((typed['rds'] as Msg)['route_config_name']).toBe('http_proxy');
     expect(typed['http_protocol_options']).toEqual({ allow_absolute_url: { value: true } });
     expect((passthrough['filters'] as Msg[])[0]['name']).toBe('envoy.filters.network.tcp_proxy');
+    // The app's calls through it are outbound: the sidecar traces them as CLIENT spans.
+    expect(virtual['traffic_direction']).toBe('OUTBOUND');
     expect(validateMessage(TYPE.listener, virtual)).toEqual([]);
     expect(() => packAny(TYPE.listener, virtual)).not.toThrow();
     // Without the metadata the capture listener stays a plain passthrough.
     const plain = byName(generateListeners(productpage(), ctx, []), 'virtual');
     expect(plain['filter_chains']).toHaveLength(1);
+    expect(plain['traffic_direction']).toBe('OUTBOUND');
   });
 
   it('lets apps tunnel with CONNECT through the explicit proxy to TLS/TCP services (and the outbound policy)', () => {

@@ -224,12 +224,18 @@ function inboundListeners(proxy: Proxy, ctx: PushContext, plugins?: PluginRegist
   return [...out.values()];
 }
 
+/**
+ * The capture listener. Its own chains (passthrough, the app's HTTP proxy) carry only the pod's
+ * outbound calls, hence OUTBOUND: the proxy makes CLIENT spans there, as Envoy does on Istio's
+ * virtualOutbound (inbound connections it hands on are traced by the `<podIP>_<port>` listener).
+ */
 function virtualListener(ctx: PushContext): Msg {
   const allow = ctx.mesh.outboundTrafficPolicy === 'ALLOW_ANY';
   return cached(ctx, 'lds-virtual', () => ({
     name: 'virtual',
     address: socketAddress('0.0.0.0', ctx.mesh.proxyListenPort),
     use_original_dst: wrap(true),
+    traffic_direction: 'OUTBOUND',
     filter_chains: [{ filters: [tcpProxy(allow ? PASSTHROUGH_CLUSTER : BLACKHOLE_CLUSTER)] }],
   }));
 }
