@@ -285,3 +285,18 @@ test("sidecars start with the environment of the proxy's launch.json (the one be
   const bare = buildPlan(topology, components(true), options).processes.find((p) => p.role === 'sidecar');
   expect(bare?.env['MALLOC_ARENA_MAX']).toBeUndefined();
 });
+
+test('--zipkin-address reaches every proxy that lists the flag (sidecars and gateway), and no app', () => {
+  const m = components(true);
+  const traced = (c: Component): Component => ({ ...c, flags: new Set([...c.flags, '--zipkin-address']) });
+  m.set('proxy', traced(m.get('proxy') as Component));
+  m.set('gateway', traced(m.get('gateway') as Component));
+  const plan = buildPlan(topology, m, { ...options, zipkinAddress: '127.0.0.1:9411' });
+  const proxies = plan.processes.filter((p) => p.role === 'sidecar' || p.role === 'gateway');
+  expect(proxies.length).toBeGreaterThan(5);
+  for (const p of proxies) expect(p.args.join(' ')).toContain('--zipkin-address 127.0.0.1:9411');
+  expect(plan.processes.filter((p) => p.role === 'app' && p.args.includes('--zipkin-address'))).toEqual([]);
+  // without it no proxy is given the flag (tracing stays off)
+  const untraced = buildPlan(topology, m, options);
+  expect(untraced.processes.filter((p) => p.args.includes('--zipkin-address'))).toEqual([]);
+});

@@ -66,6 +66,8 @@ export interface PlanOptions {
   /** A real PostgreSQL for the shop; otherwise the postgres stand-in (one embedded PGlite) serves it. */
   databaseUrl?: string;
   logLevel?: string;
+  /** Zipkin collector `host:port` given to every proxy as --zipkin-address (tracing on). */
+  zipkinAddress?: string;
   /** Env overrides from applied Deployments, by `<namespace>/<name>`. */
   workloadEnv?: Map<string, Record<string, string>>;
 }
@@ -306,6 +308,7 @@ export function buildPlan(t: Topology, components: Map<string, Component>, o: Pl
           ['--citadel-token', token],
         ] as [string, string][])
       : []),
+    ...(o.zipkinAddress ? ([['--zipkin-address', o.zipkinAddress]] as [string, string][]) : []),
     ...extra,
   ];
   const proxyEnv = (pod: PodSpec, token: string): Record<string, string> => ({

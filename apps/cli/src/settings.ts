@@ -54,6 +54,12 @@ export const upConfig = defineConfig(
       description:
         'PostgreSQL for the shop demo; empty runs the postgres pod as one embedded PGlite (data in <state-dir>/data/postgres).',
     },
+    zipkinAddress: {
+      kind: 'string',
+      default: '',
+      description:
+        "Zipkin collector (host:port) every sidecar and the gateway report spans to (their --zipkin-address, Istio's global.tracer.zipkin.address); empty: no tracing.",
+    },
     logLevel: { kind: 'string', default: 'info', description: 'LOG_LEVEL passed to every process.' },
     supervise: {
       kind: 'bool',

@@ -10,3 +10,4 @@ export * from './fake-kube';
 export * from './trickle';
 export * from './redis-server';
 export * from './prometheus';
+export * from './zipkin';

@@ -186,6 +186,7 @@ async function supervise(root: string, s: UpSettings, out: Out): Promise<number>
     databaseUrl: s.databaseUrl || undefined,
     redisUrl: process.env['REDIS_URL'] || undefined,
     logLevel: s.logLevel,
+    zipkinAddress: s.zipkinAddress || undefined,
     workloadEnv: readWorkloadEnv(paths.workloadsDir),
   });
   const on = Object.entries(plan.mesh)
