@@ -135,15 +135,66 @@ describe('outlier detection through the engine (fake clock)', () => {
     expect(dp.stats.value('cluster.c.membership_total')).toBe(4);
   });
 
-  it('with the default max_ejection_percent (10) the first ejection of three hosts goes ahead, the next overflows', async () => {
+  /** `n` always-failing hosts, consecutive_5xx 1 plus `extra` outlier fields; round robin hits every host twice. */
+  async function allFailing(n: number, extra: string): Promise<TestUpstream[]> {
     const hosts: TestUpstream[] = [];
-    for (const n of ['u1', 'u2', 'u3']) hosts.push(await flaky(n, { on: true }));
+    for (let i = 1; i <= n; i++) hosts.push(await flaky(`u${i}`, { on: true }));
     const base = await start(
       hosts.map((h) => h.address),
-      '{consecutive_5xx: 1}',
+      `{consecutive_5xx: 1, interval: 10s, base_ejection_time: 30s${extra}}`,
     );
-    for (let i = 0; i < 6; i++) await httpRequest(`${base}/`);
+    for (let i = 0; i < 2 * n; i++) expect((await httpRequest(`${base}/`)).status).toBe(500);
+    return hosts;
+  }
+  const ejected = (hosts: TestUpstream[]) => hosts.filter((h) => health(h) === '/failed_outlier_check').length;
+
+  it('4 hosts at 40 %: one ejection (25 %); a second would make 50 % and overflows (Envoy v3 rule)', async () => {
+    const hosts = await allFailing(4, ', max_ejection_percent: 40');
     expect(stat('ejections_active')).toBe(1);
-    expect(stat('ejections_overflow')).toBeGreaterThanOrEqual(1);
+    expect(ejected(hosts)).toBe(1);
+    expect(stat('ejections_enforced_total')).toBe(1);
+    expect(stat('ejections_overflow')).toBe(stat('ejections_detected_consecutive_5xx') - 1);
+    expect(stat('ejections_overflow')).toBeGreaterThanOrEqual(3);
+    expect(dp.stats.value('cluster.c.membership_healthy')).toBe(3);
+  });
+
+  it('3 hosts at the default 10 %: no host is ejected, since one would already be 33 %', async () => {
+    const hosts = await allFailing(3, '');
+    expect(stat('ejections_active')).toBe(0);
+    expect(ejected(hosts)).toBe(0);
+    expect(stat('ejections_enforced_total')).toBe(0);
+    expect(stat('ejections_total')).toBe(0);
+    expect(stat('ejections_overflow')).toBe(stat('ejections_detected_consecutive_5xx'));
+    expect(stat('ejections_overflow')).toBe(6);
+    expect(dp.stats.value('cluster.c.membership_healthy')).toBe(3);
+  });
+
+  it('always_eject_one_host: 3 hosts at 10 % eject exactly one, the others overflow', async () => {
+    const hosts = await allFailing(3, ', always_eject_one_host: true');
+    expect(stat('ejections_active')).toBe(1);
+    expect(ejected(hosts)).toBe(1);
+    expect(stat('ejections_enforced_total')).toBe(1);
+    expect(stat('ejections_overflow')).toBe(stat('ejections_detected_consecutive_5xx') - 1);
+  });
+
+  it('always_eject_one_host with 4 hosts at 40 % still caps the second ejection', async () => {
+    const hosts = await allFailing(4, ', max_ejection_percent: 40, always_eject_one_host: {value: true}');
+    expect(stat('ejections_active')).toBe(1);
+    expect(ejected(hosts)).toBe(1);
+  });
+
+  it('a refused (overflowing) ejection counts only ejections_overflow, whatever enforcing says', async () => {
+    await allFailing(3, ', enforcing_consecutive_5xx: 0');
+    expect(stat('ejections_total')).toBe(0);
+    expect(stat('ejections_enforced_total')).toBe(0);
+    expect(stat('ejections_overflow')).toBe(6);
+  });
+
+  it('a detection within the cap but not enforced counts ejections_total, not enforced', async () => {
+    await allFailing(4, ', max_ejection_percent: 40, enforcing_consecutive_5xx: 0');
+    expect(stat('ejections_active')).toBe(0);
+    expect(stat('ejections_enforced_total')).toBe(0);
+    expect(stat('ejections_overflow')).toBe(0);
+    expect(stat('ejections_total')).toBe(8);
   });
 });

@@ -1,7 +1,12 @@
 /**
  * Outlier detection (envoy.config.cluster.v3.OutlierDetection): consecutive 5xx and consecutive
- * gateway failures eject a host at once (subject to `enforcing_*` and `max_ejection_percent`);
+ * gateway failures eject a host at once (subject to `max_ejection_percent`, then `enforcing_*`);
  * a sweep every `interval` brings hosts back after `base_ejection_time × times ejected`.
+ *
+ * `max_ejection_percent` follows Envoy's v3 rule since mid-2023 (envoyproxy/envoy#27624, #27909,
+ * the Envoys of current Istio 1.x): a host is ejected only if the ejected share *after* ejecting it
+ * stays within the maximum, so 3 hosts at the default 10 % eject none. `always_eject_one_host`
+ * (Envoy 1.31) restores the older guarantee that a first host may always be ejected.
  */
 import { parseDuration, type Clock, type FieldError, type Random, type TimerHandle } from '@tsmesh/core';
 import { wrapped, type Msg } from '../engine/types';
@@ -16,6 +21,8 @@ export interface OutlierConfig {
   intervalMs: number;
   baseEjectionMs: number;
   maxEjectionPercent: number;
+  /** Eject a host when none is ejected yet, whatever `max_ejection_percent` says. */
+  alwaysEjectOneHost: boolean;
   maxEjectionMs: number;
 }
 
@@ -39,6 +46,7 @@ export function parseOutlierConfig(m: Msg, path: string, errors: FieldError[]): 
     intervalMs: dur('interval', 10000),
     baseEjectionMs: dur('base_ejection_time', 30000),
     maxEjectionPercent: pct('max_ejection_percent', 10),
+    alwaysEjectOneHost: Boolean(wrapped(m['always_eject_one_host'], false)),
     maxEjectionMs: dur('max_ejection_time', 300000),
   };
 }
@@ -90,32 +98,35 @@ export class OutlierDetector {
     if (host.ejected) return;
     if (c.consecutiveGatewayFailure > 0 && host.consecutiveGatewayFailure >= c.consecutiveGatewayFailure) {
       this.detectedGw.inc();
-      if (this.enforce(c.enforcingGatewayFailure)) {
-        if (this.eject(host)) this.enforcedGw.inc();
-      }
+      this.eject(host, c.enforcingGatewayFailure, this.enforcedGw, false);
       host.consecutiveGatewayFailure = 0;
       return;
     }
     if (c.consecutive5xx > 0 && host.consecutive5xx >= c.consecutive5xx) {
       this.detected5xx.inc();
-      if (this.enforce(c.enforcing5xx)) {
-        if (this.eject(host)) this.enforced5xx.inc();
-      }
+      this.eject(host, c.enforcing5xx, this.enforced5xx, true);
       host.consecutive5xx = 0;
     }
   }
 
-  private enforce(percent: number): boolean {
-    return percent >= 100 || this.random.next() * 100 < percent;
+  /** Whether one more ejection keeps the ejected share within `max_ejection_percent` (see the file comment). */
+  private ejectionAllowed(active: number): boolean {
+    if (active === 0 && this.config.alwaysEjectOneHost) return true;
+    return (100 * (active + 1)) / this.hosts.length <= Math.min(100, this.config.maxEjectionPercent);
   }
 
-  private eject(host: Host): boolean {
+  /**
+   * Envoy's order: the percentage check first (a refusal counts `ejections_overflow` and draws no
+   * enforcement roll), then the legacy `ejections_total` (consecutive 5xx only), then `enforcing_*`.
+   */
+  private eject(host: Host, enforcing: number, enforcedStat: Counter, countsInLegacyTotal: boolean): void {
     const active = this.hosts.filter((h) => h.ejected).length;
-    // At least one host is always ejectable (Envoy), otherwise the percentage caps it.
-    if (active > 0 && ((active + 1) / this.hosts.length) * 100 > this.config.maxEjectionPercent) {
+    if (!this.ejectionAllowed(active)) {
       this.overflow.inc();
-      return false;
+      return;
     }
+    if (countsInLegacyTotal) this.ejectionsTotal.inc();
+    if (!(enforcing >= 100 || this.random.next() * 100 < enforcing)) return;
     host.timesEjected++;
     host.ejected = true;
     const ms = Math.min(
@@ -123,11 +134,10 @@ export class OutlierDetector {
       Math.max(this.config.maxEjectionMs, this.config.baseEjectionMs),
     );
     host.ejectedUntil = this.clock.monotonic() + ms;
-    this.ejectionsTotal.inc();
     this.enforcedTotal.inc();
+    enforcedStat.inc();
     this.ejectionsActive.set(active + 1);
     this.onChange();
-    return true;
   }
 
   /** Interval sweep: un-eject hosts whose time is up. */
