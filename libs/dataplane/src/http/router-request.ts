@@ -1,9 +1,12 @@
 /**
  * Per-request decisions the router makes before the first attempt, as plain functions over the
- * stream: redirect targets, the ring-hash key, the effective retry policy and body framing.
+ * stream: redirect targets, the ring-hash key, the effective retry policy and body framing; and the
+ * authority rewrite, which upgrades (upgrade.ts) share with the router.
  */
 import { hash32 } from '../upstream/lb';
+import type { Host } from '../upstream/host';
 import type { ActiveStream } from './active-stream';
+import type { HeaderMap } from './header-ops';
 import { parseRetryOn, type RetryPolicy } from './retry-policy';
 import type { RouteEntry } from './route-table';
 
@@ -21,6 +24,24 @@ export interface EffectiveRetry {
 export function first(v: unknown): string | undefined {
   if (v === undefined) return undefined;
   return Array.isArray(v) ? String(v[0]) : String(v);
+}
+
+/** Appends the original authority to x-forwarded-host unless it is already the last value (Envoy). */
+export function appendForwardedHost(h: HeaderMap, authority: string): void {
+  const cur = first(h['x-forwarded-host']);
+  if (!cur) h['x-forwarded-host'] = authority;
+  else if (cur.split(',').pop()?.trim() !== authority) h['x-forwarded-host'] = `${cur},${authority}`;
+}
+
+/**
+ * The authority a request to `host` carries instead of the downstream one (Envoy's
+ * host_rewrite_specifier): `host_rewrite_literal`, else with `auto_host_rewrite` the endpoint's
+ * hostname (DNS name or EDS `hostname`); undefined when the downstream authority stays.
+ */
+export function rewrittenAuthority(route: RouteEntry, host: Host): string | undefined {
+  if (route.hostRewrite) return route.hostRewrite;
+  if (route.autoHostRewrite && host.hostname) return host.hostname;
+  return undefined;
 }
 
 /** `Location` of a route redirect (scheme/host/port/path/prefix rewrite, strip_query). */

@@ -17,6 +17,7 @@ import type { RouteEntry } from './route-table';
 import { sendMirror } from './mirror';
 import { forwardResponse } from './forward-response';
 import {
+  appendForwardedHost,
   bodyFraming,
   computeHash,
   effectiveRetry,
@@ -24,13 +25,6 @@ import {
   redirectLocation,
   type EffectiveRetry,
 } from './router-request';
-
-/** Appends the original authority to x-forwarded-host unless it is already the last value (Envoy). */
-function appendForwardedHost(h: HeaderMap, authority: string): void {
-  const cur = first(h['x-forwarded-host']);
-  if (!cur) h['x-forwarded-host'] = authority;
-  else if (cur.split(',').pop()?.trim() !== authority) h['x-forwarded-host'] = `${cur},${authority}`;
-}
 
 /** The local reply for an attempt that failed before its response head (Envoy's flag and reset reason). */
 function failureReply(kind: UpstreamFailure): ReturnType<typeof replyFor> {

@@ -7,7 +7,9 @@
 import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { ConnectionManager } from './connection-manager';
+import type { HeaderMap } from './header-ops';
 import { normalizePath } from './path';
+import { appendForwardedHost, first, rewrittenAuthority } from './router-request';
 
 const DROP = new Set([
   'host',
@@ -73,9 +75,20 @@ export function handleUpgrade(cm: ConnectionManager, req: IncomingMessage, socke
     route.prefixRewrite !== undefined && route.matchPrefix !== undefined
       ? route.prefixRewrite + np.path.slice(route.matchPrefix.length)
       : np.path;
-  let text = `${req.method} ${path}${np.query ? `?${np.query}` : ''} HTTP/1.1\r\nhost: ${route.hostRewrite ?? authority}\r\n`;
+  // The Host the router would send to this endpoint (literal or auto rewrite), with x-forwarded-host
+  // appended only when the route asks for it and the authority really changed.
+  const rewritten = rewrittenAuthority(route, host);
+  const forwarded: HeaderMap = { 'x-forwarded-host': req.headers['x-forwarded-host'] };
+  const replaceXfh = rewritten !== undefined && route.appendXForwardedHost === true;
+  if (replaceXfh) appendForwardedHost(forwarded, authority);
+  let text = `${req.method} ${path}${np.query ? `?${np.query}` : ''} HTTP/1.1\r\nhost: ${rewritten ?? authority}\r\n`;
   const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) if (!DROP.has(raw[i].toLowerCase())) text += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (DROP.has(name) || (replaceXfh && name === 'x-forwarded-host')) continue;
+    text += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  if (replaceXfh) text += `x-forwarded-host: ${first(forwarded['x-forwarded-host'])}\r\n`;
   text += '\r\n';
   cluster.stats.cxTotal.inc();
   cluster.stats.cxActive.inc();
