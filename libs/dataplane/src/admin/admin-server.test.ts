@@ -210,6 +210,34 @@ describe('admin API', () => {
     expect(backend.quits).toBe(1);
   });
 
+  it("/logging speaks Envoy's level names both ways and sets the logger's own names", async () => {
+    const loggers = ['admin', 'config', 'connection', 'http', 'main', 'router', 'upstream', 'tracing'];
+    const listing = (level: string) => `active loggers:\n${loggers.map((l) => `  ${l}: ${level}\n`).join('')}`;
+    const names: [envoy: string, own: string][] = [
+      ['trace', 'trace'],
+      ['debug', 'debug'],
+      ['info', 'info'],
+      ['warning', 'warn'],
+      ['error', 'error'],
+      ['critical', 'fatal'],
+      ['off', 'silent'],
+    ];
+    for (const [envoy, own] of names) {
+      const set = await get(`${base}/logging?level=${envoy}`, 'POST');
+      expect(set).toMatchObject({ status: 200, body: listing(envoy) });
+      expect(backend.level).toBe(own);
+      expect((await get(`${base}/logging`)).body).toBe(listing(envoy));
+    }
+    // The logger's own names are not Envoy's: refused, level unchanged.
+    for (const own of ['warn', 'fatal', 'silent']) {
+      const refused = await get(`${base}/logging?level=${own}`, 'POST');
+      expect(refused.status).toBe(400);
+      expect(refused.body).toContain('trace, debug, info, warning, error, critical, off');
+    }
+    expect(backend.level).toBe('silent');
+    await get(`${base}/logging?level=info`, 'POST');
+  });
+
   it('/help lists endpoints; unknown paths are 404; /server_info is JSON', async () => {
     expect((await get(`${base}/help`)).body).toContain('/config_dump');
     expect((await get(`${base}/nope`)).status).toBe(404);

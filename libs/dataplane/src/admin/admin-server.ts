@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { LogLevel } from '@tsmesh/core';
 import { renderPrometheus, renderStatsText } from '../stats/render';
 import { renderClustersJson, renderClustersText, renderListenersJson, renderListenersText } from './render-clusters';
 import type { AdminBackend } from './types';
@@ -27,7 +28,25 @@ interface Endpoint {
 
 const QUANTILES = [0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 100];
 const LOGGERS = ['admin', 'config', 'connection', 'http', 'main', 'router', 'upstream', 'tracing'];
-const LEVELS = ['trace', 'debug', 'info', 'warning', 'warn', 'error', 'critical', 'off'];
+/**
+ * Envoy's `/logging` level names (spdlog's: `warning`, `critical`, `off`) and the logger level
+ * each one sets; the endpoint accepts and prints only Envoy's names.
+ */
+const ENVOY_LOG_LEVELS: ReadonlyMap<string, LogLevel> = new Map<string, LogLevel>([
+  ['trace', 'trace'],
+  ['debug', 'debug'],
+  ['info', 'info'],
+  ['warning', 'warn'],
+  ['error', 'error'],
+  ['critical', 'fatal'],
+  ['off', 'silent'],
+]);
+
+/** Envoy's name for the logger's level (a level with no Envoy name is printed as is). */
+function envoyLogLevel(level: string): string {
+  for (const [envoy, own] of ENVOY_LOG_LEVELS) if (own === level) return envoy;
+  return level;
+}
 
 function statsJson(backend: AdminBackend, filter: RegExp | undefined, usedOnly: boolean): object {
   const stats: object[] = [];
@@ -112,12 +131,14 @@ export const ADMIN_ENDPOINTS: Record<string, Endpoint> = {
     handler: (q, b) => {
       const level = q.get('level');
       if (level !== null) {
-        if (!LEVELS.includes(level)) return { status: 400, body: `error: unknown level ${level}\n` };
-        b.setLogLevel(
-          level === 'warning' ? 'warn' : level === 'critical' ? 'fatal' : level === 'off' ? 'silent' : level,
-        );
+        const own = ENVOY_LOG_LEVELS.get(level);
+        if (!own) {
+          const names = [...ENVOY_LOG_LEVELS.keys()].join(', ');
+          return { status: 400, body: `error: unknown level ${level} (one of ${names})\n` };
+        }
+        b.setLogLevel(own);
       }
-      const current = b.logLevel();
+      const current = envoyLogLevel(b.logLevel());
       return { body: `active loggers:\n${LOGGERS.map((l) => `  ${l}: ${current}`).join('\n')}\n` };
     },
   },
