@@ -5,6 +5,7 @@
  */
 import { parseDuration, type FieldError } from '@tsmesh/core';
 import { wrapped, type Msg } from '../engine/types';
+import type { UpstreamFailure } from '../upstream/pool';
 
 export interface RetryPolicy {
   readonly retryOn: ReadonlySet<string>;
@@ -98,10 +99,15 @@ export function retriableGrpc(on: ReadonlySet<string>, grpcStatus: number): bool
   );
 }
 
-/** Connection-level failure (no response) retriable: `connect-failure`, `reset`, `refused-stream` or `5xx`. */
-export function retriableFailure(on: ReadonlySet<string>, kind: 'connect' | 'reset' | 'refused'): boolean {
-  if (on.has('5xx')) return true;
-  if (kind === 'connect') return on.has('connect-failure') || on.has('gateway-error');
+/**
+ * Whether a failure before the response head is retried (Envoy's wouldRetryFromReset): an
+ * overflow never; any other under `reset`, `5xx` or `gateway-error`; otherwise only a refused
+ * stream under `refused-stream` and a connect failure under `connect-failure`.
+ */
+export function retriableFailure(on: ReadonlySet<string>, kind: UpstreamFailure): boolean {
+  if (kind === 'overflow') return false;
+  if (on.has('reset') || on.has('5xx') || on.has('gateway-error')) return true;
   if (kind === 'refused') return on.has('refused-stream');
-  return on.has('reset');
+  if (kind === 'connect') return on.has('connect-failure');
+  return false;
 }

@@ -1,4 +1,5 @@
 import http2 from 'node:http2';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { FakeClock, SequenceRandom } from '@tsmesh/core';
 import { httpRequest } from '@tsmesh/testing';
@@ -6,15 +7,30 @@ import type { Dataplane } from '../engine/dataplane';
 import { httpListenerYaml, pump, staticClusterYaml, testEngine, until, yamlSnapshot } from '../engine/testing';
 import type { StreamInfo } from './stream-info';
 
-/** An h2c upstream that refuses its first `refusals` streams with REFUSED_STREAM, then answers 200 `h2`. */
-async function refusingUpstream(refusals: number) {
+/** How the upstream fails a stream: RST_STREAM with a code, or closing the whole TCP connection. */
+type Failure = 'refuse' | 'cancel' | 'internal' | 'close';
+
+const RST_CODES: Record<Exclude<Failure, 'close'>, number> = {
+  refuse: http2.constants.NGHTTP2_REFUSED_STREAM,
+  cancel: http2.constants.NGHTTP2_CANCEL,
+  internal: http2.constants.NGHTTP2_INTERNAL_ERROR,
+};
+
+/** An h2c upstream that fails its first `failures` streams as `how` says, then answers 200 `h2`. */
+async function failingUpstream(failures: number, how: Failure = 'refuse') {
   let streams = 0;
   const server = http2.createServer();
+  // The connection under the current session, to close it without a GOAWAY (node hides the socket).
+  let socket: net.Socket | undefined;
+  server.on('connection', (c: net.Socket) => (socket = c));
   server.on('stream', (stream) => {
     streams++;
     // Closing with a non-zero code also reports it as an error on this (server) side.
     stream.on('error', () => undefined);
-    if (streams <= refusals) return stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    if (streams <= failures) {
+      if (how === 'close') return socket?.destroy();
+      return stream.close(RST_CODES[how]);
+    }
     stream.respond({ ':status': 200 });
     stream.end('h2');
   });
@@ -36,11 +52,11 @@ virtual_hosts:
     route: {cluster: h2, retry_policy: ${retry}}
 `;
 
-describe('router: retry_on refused-stream against an HTTP/2 upstream, backoff growth and cap', () => {
+describe('router: upstream stream resets (UR) and connection termination (UC) from an HTTP/2 upstream, retry_on, backoff', () => {
   let dp: Dataplane;
   let clock: FakeClock;
   let infos: StreamInfo[];
-  let up: Awaited<ReturnType<typeof refusingUpstream>>;
+  let up: Awaited<ReturnType<typeof failingUpstream>>;
   afterEach(async () => {
     await dp?.stop();
     await up?.close();
@@ -49,8 +65,8 @@ describe('router: retry_on refused-stream against an HTTP/2 upstream, backoff gr
   /** The route timeout plus the retry backoff timer: the refusal has reached the router. */
   const retryScheduled = () => until(() => clock.pending() === 2);
 
-  async function start(refusals: number, retry: string, random: number): Promise<string> {
-    up = await refusingUpstream(refusals);
+  async function start(failures: number, retry: string, random: number, how?: Failure): Promise<string> {
+    up = await failingUpstream(failures, how);
     clock = new FakeClock();
     dp = testEngine({ clock, random: new SequenceRandom([random]) });
     infos = [];
@@ -89,6 +105,85 @@ describe('router: retry_on refused-stream against an HTTP/2 upstream, backoff gr
     expect(dp.stats.value('cluster.h2.upstream_rq_retry')).toBe(0);
     await until(() => infos.length === 1);
     expect(infos[0].responseFlags).toEqual(['UR']);
+  });
+
+  const body = (reason: string) => `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`;
+
+  it.each(['cancel', 'internal'] as const)(
+    'a RST_STREAM %s from the upstream answers 503 UR "remote reset" and counts upstream_rq_rx_reset',
+    async (how) => {
+      const base = await start(1, '{retry_on: connect-failure, num_retries: 2}', 0, how);
+      const r = await pump(clock, httpRequest(`${base}/`));
+      expect([r.status, r.body]).toEqual([503, body('remote reset')]);
+      expect(up.streams()).toBe(1);
+      expect(dp.stats.value('cluster.h2.upstream_rq_rx_reset')).toBe(1);
+      expect(dp.stats.value('cluster.h2.upstream_rq_retry')).toBe(0);
+      await until(() => infos.length === 1);
+      expect(infos[0].responseFlags).toEqual(['UR']);
+    },
+  );
+
+  it('the upstream closing the connection under the stream answers 503 UC "connection termination"', async () => {
+    const base = await start(1, '{retry_on: refused-stream, num_retries: 2}', 0, 'close');
+    const r = await pump(clock, httpRequest(`${base}/`));
+    expect([r.status, r.body]).toEqual([503, body('connection termination')]);
+    expect(up.streams()).toBe(1);
+    expect(dp.stats.value('cluster.h2.upstream_rq_rx_reset')).toBe(0);
+    expect(dp.stats.value('cluster.h2.upstream_rq_retry')).toBe(0);
+    await until(() => infos.length === 1);
+    expect(infos[0].responseFlags).toEqual(['UC']);
+  });
+
+  it('a refused stream does not count upstream_rq_rx_reset (Envoy counts only remote resets there)', async () => {
+    const base = await start(1, '{retry_on: connect-failure, num_retries: 2}', 0, 'refuse');
+    expect((await pump(clock, httpRequest(`${base}/`))).status).toBe(503);
+    expect(dp.stats.value('cluster.h2.upstream_rq_rx_reset')).toBe(0);
+  });
+
+  it.each([
+    ['reset', 'cancel'],
+    ['reset', 'internal'],
+    ['reset', 'refuse'],
+    ['reset', 'close'],
+    ['gateway-error', 'internal'],
+    ['gateway-error', 'close'],
+    ['5xx', 'cancel'],
+  ] as const)('retry_on %s retries after the upstream failure "%s"; the retry answers 200', async (retryOn, how) => {
+    const base = await start(1, `{retry_on: ${retryOn}, num_retries: 2}`, 0, how);
+    const r = await pump(clock, httpRequest(`${base}/`));
+    expect([r.status, r.body]).toEqual([200, 'h2']);
+    expect(up.streams()).toBe(2);
+    expect(dp.stats.value('cluster.h2.upstream_rq_retry')).toBe(1);
+    expect(dp.stats.value('cluster.h2.upstream_rq_retry_success')).toBe(1);
+    await until(() => infos.length === 1);
+    expect(infos[0].responseFlags).toEqual([]);
+    expect(infos[0].attemptCount).toBe(2);
+  });
+
+  it.each([
+    ['refused-stream', 'cancel', 'UR', 'remote reset'],
+    ['refused-stream', 'close', 'UC', 'connection termination'],
+    ['connect-failure', 'internal', 'UR', 'remote reset'],
+  ] as const)('retry_on %s does not retry the upstream failure "%s": 503 %s', async (retryOn, how, flag, reason) => {
+    const base = await start(1, `{retry_on: ${retryOn}, num_retries: 2}`, 0, how);
+    const r = await pump(clock, httpRequest(`${base}/`));
+    expect([r.status, r.body]).toEqual([503, body(reason)]);
+    expect(up.streams()).toBe(1);
+    expect(dp.stats.value('cluster.h2.upstream_rq_retry')).toBe(0);
+    await until(() => infos.length === 1);
+    expect(infos[0].responseFlags).toEqual([flag]);
+  });
+
+  it('retries exhausted on remote resets: 503 UR with URX and upstream_rq_retry_limit_exceeded', async () => {
+    const base = await start(3, '{retry_on: reset, num_retries: 2}', 0, 'internal');
+    const r = await pump(clock, httpRequest(`${base}/`));
+    expect([r.status, r.body]).toEqual([503, body('remote reset')]);
+    expect(up.streams()).toBe(3);
+    expect(dp.stats.value('cluster.h2.upstream_rq_retry')).toBe(2);
+    expect(dp.stats.value('cluster.h2.upstream_rq_retry_limit_exceeded')).toBe(1);
+    expect(dp.stats.value('cluster.h2.upstream_rq_rx_reset')).toBe(3);
+    await until(() => infos.length === 1);
+    expect([...infos[0].responseFlags].sort()).toEqual(['UR', 'URX']);
   });
 
   it('waits random × min(250 ms, (2^n − 1) × 25 ms) before retry n (fake clock and random)', async () => {

@@ -14,6 +14,7 @@ import { applyRequestOps, applyResponseOps, type HeaderMap, type HeaderOps } fro
 import { parseGrpcTimeout, replyFor } from './local-reply';
 import { retriableFailure, retriableGrpc, retriableStatus } from './retry-policy';
 import type { RouteEntry } from './route-table';
+import type { ResponseFlag } from './stream-info';
 import { sendMirror } from './mirror';
 import { forwardResponse } from './forward-response';
 import {
@@ -26,16 +27,19 @@ import {
   type EffectiveRetry,
 } from './router-request';
 
-/** The local reply for an attempt that failed before its response head (Envoy's flag and reset reason). */
+/** Envoy's response flag and reset reason (named in the local reply body) for each pool failure. */
+const FAILURE_REPLY: Readonly<Record<UpstreamFailure, { flag: ResponseFlag; reason: string }>> = {
+  connect: { flag: 'UF', reason: 'connection failure' },
+  reset: { flag: 'UC', reason: 'connection termination' },
+  'remote-reset': { flag: 'UR', reason: 'remote reset' },
+  refused: { flag: 'UR', reason: 'remote refused stream reset' },
+  overflow: { flag: 'UO', reason: 'overflow' },
+};
+
+/** The local reply for an attempt that failed before its response head. */
 function failureReply(kind: UpstreamFailure): ReturnType<typeof replyFor> {
-  if (kind === 'connect') return replyFor('UF');
-  if (kind === 'overflow') return replyFor('UO');
-  if (kind === 'refused') {
-    return replyFor('UR', {
-      body: 'upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset',
-    });
-  }
-  return replyFor('UC');
+  const { flag, reason } = FAILURE_REPLY[kind];
+  return replyFor(flag, { body: `upstream connect error or disconnect/reset before headers. reset reason: ${reason}` });
 }
 
 /** Request bodies kept for retries and mirrors up to this size (Envoy's default buffer limit). */
@@ -400,10 +404,11 @@ export class Router implements Expiring {
     const latency = s.cm.runtime.clock.monotonic() - this.attemptStart;
     this.clearAttempt();
     cluster.recordResult(host, 503, true, latency);
-    if (kind === 'reset') cluster.stats.rqRxReset.inc();
+    // Envoy counts only a stream reset by the upstream here (not a refusal or a lost connection).
+    if (kind === 'remote-reset') cluster.stats.rqRxReset.inc();
     s.cm.runtime.logger.debug({ err: String(err), host: host.key, kind }, 'upstream failure');
     const r = this.retry;
-    if (r && retriableFailure(r.on, kind === 'overflow' ? 'reset' : kind)) {
+    if (r && retriableFailure(r.on, kind)) {
       if (this.mayRetry()) return this.scheduleRetry();
       if (this.retriesDone >= r.max) {
         s.setResponseFlag('URX');

@@ -12,7 +12,14 @@ import type { Host } from './host';
 import type { ClusterStats } from './cluster-stats';
 import { RawHttp1Pool } from './raw-http1';
 
-export type UpstreamFailure = 'connect' | 'reset' | 'refused' | 'overflow';
+/**
+ * Why an attempt failed before its response head, as Envoy's stream reset reasons: `connect`
+ * connection failure (UF); `reset` the connection ended under the stream, connection termination
+ * (UC); `remote-reset` an HTTP/2 RST_STREAM from the upstream, remote reset (UR); `refused` a
+ * RST_STREAM with REFUSED_STREAM, remote refused stream reset (UR, retriable as refused-stream);
+ * `overflow` a pool limit (UO).
+ */
+export type UpstreamFailure = 'connect' | 'reset' | 'remote-reset' | 'refused' | 'overflow';
 
 export interface UpstreamResponseHead {
   status: number;
@@ -168,10 +175,14 @@ class Http2Pool implements UpstreamPool {
         onTrailers: (cb) => stream.once('end', () => cb(trailers)),
       });
     });
-    // A RST_STREAM from the peer surfaces as 'error' (then 'close'); REFUSED_STREAM means the
-    // upstream never processed the request (retry_on refused-stream).
-    const resetKind = (): UpstreamFailure | undefined =>
-      stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ? 'refused' : undefined;
+    // Node reports a RST_STREAM from the upstream and the loss of the whole session alike (stream
+    // 'error' then 'close'; CANCEL only 'close'), so the session tells them apart: still alive means
+    // the upstream reset this stream (remote reset, or refused stream: never processed); destroyed
+    // means connection termination (or connect failure before it was up), decided by `fail`.
+    const resetKind = (): UpstreamFailure | undefined => {
+      if (s.destroyed) return undefined;
+      return stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ? 'refused' : 'remote-reset';
+    };
     stream.on('error', (err: Error & { code?: string }) => fail(err, resetKind()));
     stream.on('close', () => {
       s.off('error', onSessionError);
