@@ -40,11 +40,12 @@ const COUNT_FILTER = 'tsmesh.test.compile_count';
 const COUNT_TYPE = 'type.googleapis.com/tsmesh.test.CompileCount';
 
 /**
- * What `Dataplane.apply` does today: `check()` validates the whole snapshot by compiling every
- * RouteConfiguration and building every listener, then `applyNow` compiles and builds them again
- * for the swap. Nothing is reused across pushes, even for an identical resource.
+ * `Dataplane.apply` checks and compiles the snapshot in one pass (every RouteConfiguration
+ * compiled, every listener built) and the swap installs that same result. A resource object
+ * already compiled (by the xDS ACK/NACK check, `validate`, or an earlier application) is not
+ * compiled again; an equal but new object is.
  */
-const COMPILES_PER_APPLY = 2;
+const COMPILES_PER_APPLY = 1;
 /** What one compilation of ROUTES compiles (regexes: path, header, query parameter, regex_rewrite). */
 const PER_ROUTE_TABLE = { routeTables: 1, regexes: 4, headerMatchers: 2, queryMatchers: 1 };
 /** What one build of the listener builds (its one filter chain). */
@@ -208,7 +209,7 @@ describe('compiled per config push, never per request', () => {
     await dp.apply(snapshot('bob'));
     expect(delta(before)).toEqual(perApplies(1));
     const address = dp.address('l');
-    // The listener was built again (see COMPILES_PER_APPLY) but its chain did not change: kept as is.
+    // The listener was built again for the push but its chain did not change: kept as is.
     expect(dp.stats.value('listener_manager.listener_in_place_updated')).toBe(0);
 
     const pushed = counts();
@@ -218,7 +219,7 @@ describe('compiled per config push, never per request', () => {
     expect(dp.address('l')).toBe(address);
   });
 
-  it('an unchanged re-push is compiled again (no reuse), still nothing per request', async () => {
+  it('an unchanged re-push of new (equal) resource objects is compiled again, still nothing per request', async () => {
     await dp.apply(snapshot());
     const before = counts();
     await dp.apply(snapshot());
@@ -230,13 +231,35 @@ describe('compiled per config push, never per request', () => {
     expect(delta(pushed)).toEqual(compiled(0, 0, 10));
   });
 
-  it('over xDS an RDS update is compiled once more by the ACK/NACK check (validate) before the application', async () => {
+  it('the same resource objects applied again (as an xDS re-apply after a CDS/EDS update) keep their compiled route table', async () => {
+    const snap = snapshot();
+    await dp.apply(snap);
+    const before = counts();
+    await dp.apply(snap);
+    // The listener is built again (its chain is unchanged: kept in place), the route table is not.
+    expect(delta(before)).toEqual(compiled(0, COMPILES_PER_APPLY));
+    expect(dp.stats.value('listener_manager.listener_in_place_updated')).toBe(0);
+    expect(await drive(2, 'alice')).toEqual(alternating(2, 'v2'));
+  });
+
+  it('a snapshot with an error is refused whole after one compilation pass; the last good config keeps serving', async () => {
+    await dp.apply(snapshot('jason'));
+    const bad = snapshot('bob');
+    bad.clusters.push(bad.clusters[0]);
+    const before = counts();
+    await expect(dp.apply(bad)).rejects.toMatchObject({ code: 'DATAPLANE_ERR_INVALID_CONFIG' });
+    expect(delta(before)).toEqual(perApplies(1));
+    expect(await drive(2, 'bob')).toEqual(['v1', 'v1']);
+    expect(await drive(2, 'jason')).toEqual(alternating(2, 'v2'));
+  });
+
+  it('over xDS an RDS update is compiled once, by the ACK/NACK check (validate); the application uses that result', async () => {
     await dp.apply(snapshot());
     const next = snapshot('bob');
     const before = counts();
     expect(dp.validate(TYPE_URLS.route, next.routes)).toEqual([]);
     expect(delta(before)).toEqual(compiled(1, 0));
     await dp.apply(next);
-    expect(delta(before)).toEqual(compiled(COMPILES_PER_APPLY + 1, COMPILES_PER_APPLY));
+    expect(delta(before)).toEqual(compiled(1, COMPILES_PER_APPLY));
   });
 });

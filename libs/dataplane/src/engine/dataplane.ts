@@ -22,7 +22,13 @@ import { ListenerRuntime } from '../listeners/listener';
 import { StatsStore } from '../stats/store';
 import type { CertificateProvider } from '../tls/certificate-provider';
 import { readDataSource, resolveCommonTls, upstreamTlsOptions, type SecretLookup } from '../tls/context';
-import { Cluster, parseCluster, parseLoadAssignment, type ClusterDeps } from '../upstream/cluster';
+import {
+  Cluster,
+  parseCluster,
+  parseLoadAssignment,
+  type ClusterDeps,
+  type ClusterSettings,
+} from '../upstream/cluster';
 import { buildListener, type BuiltListener } from './build-listener';
 import { dataplaneErrors } from './errors';
 import { emptySnapshot, TYPE_URLS, type Msg, type Snapshot } from './types';
@@ -43,6 +49,21 @@ export interface DataplaneOptions {
    * push replaced, drain before they are closed (ms, default 5000).
    */
   drainMs?: number;
+}
+
+/**
+ * A snapshot checked and compiled in one pass: the errors that refuse it whole, or what the swap
+ * installs (parsed clusters, compiled route tables and built listeners, by resource).
+ */
+interface Prepared {
+  snapshot: Snapshot;
+  errors: string[];
+  secrets: Map<string, Msg>;
+  clusters: Map<Msg, ClusterSettings>;
+  routes: Map<Msg, CompiledRouteConfig>;
+  listeners: { m: Msg; b: BuiltListener }[];
+  /** Set at the swap: from then on TLS names of its new clusters resolve against the applied secrets. */
+  committed: boolean;
 }
 
 interface ActiveListener {
@@ -138,20 +159,19 @@ export class Dataplane {
   }
 
   /**
-   * `secrets` is the snapshot being checked; `'live'` resolves SDS names against the applied
-   * snapshot at connection time, so a cluster kept across pushes (unchanged resource) still sees
-   * a Secret resource that changed (SDS rotation without a CDS update).
+   * `secrets` gives the Secret resources TLS names resolve against when a connection is made. A
+   * cluster's resolver reads the applied snapshot's (`() => this.secretMap`) so a cluster kept
+   * across pushes (unchanged resource) still sees a Secret resource that changed (SDS rotation
+   * without a CDS update).
    */
-  private clusterDeps(secrets: Map<string, Msg> | 'live', stats: StatsStore): ClusterDeps {
-    const lookup: SecretLookup =
-      secrets === 'live' ? (name) => this.secretLookup(this.secretMap)(name) : this.secretLookup(secrets);
+  private clusterDeps(secrets: () => Map<string, Msg>, stats: StatsStore): ClusterDeps {
     return {
       clock: this.clock,
       random: this.random,
       stats,
       logger: this.logger,
       upstreamTls: (ctx, path, errors) => {
-        const r = resolveCommonTls(ctx, path, errors, lookup, this.provider);
+        const r = resolveCommonTls(ctx, path, errors, (name) => this.secretLookup(secrets())(name), this.provider);
         const opts = upstreamTlsOptions(r);
         try {
           opts.current(); // invalid PEM material is a config error, not a failure at connect time
@@ -163,18 +183,50 @@ export class Dataplane {
     };
   }
 
-  /** Field-addressed errors for a batch of resources of one type (empty = valid). */
+  /**
+   * Field-addressed errors for a batch of resources of one type (empty = valid): the xDS client's
+   * ACK/NACK check. Route tables compiled here are kept (by resource object) for the application
+   * that follows, so an accepted RDS update is compiled once.
+   */
   validate(typeUrl: string, resources: readonly Msg[]): string[] {
     const kind = KIND_BY_TYPE[typeUrl];
     if (!kind) return [`unsupported resource type ${typeUrl}`];
     const snap = { ...this.snapshot, [kind]: resources } as Snapshot;
-    return this.check(snap, kind);
+    // Nothing built here goes live: listeners are built against scratch stats, no cluster or route.
+    const runtime: HcmRuntime = {
+      ...this.runtime,
+      stats: new StatsStore(),
+      cluster: () => undefined,
+      routeConfig: () => undefined,
+    };
+    const { errors, routes } = this.prepare(snap, runtime, kind);
+    if (!errors.length) for (const [m, compiled] of routes) this.compiledRoutes.set(m, compiled);
+    return errors;
   }
 
-  private check(snap: Snapshot, only?: keyof Snapshot): string[] {
-    const out: string[] = [];
-    const scratch = new StatsStore();
+  /**
+   * RouteConfiguration resource → its compilation, for a resource that passed `validate` or was
+   * applied: the same resource object is not compiled again (the xDS client hands the engine the
+   * objects it validated). Compiling depends on the resource and the filter registry only.
+   */
+  private readonly compiledRoutes = new WeakMap<Msg, CompiledRouteConfig>();
+
+  /**
+   * Checks and compiles `snap` (only its `only` resources when given) in one pass: every error,
+   * field-addressed, and what the swap installs. `runtime` is what listeners are built against.
+   */
+  private prepare(snap: Snapshot, runtime: HcmRuntime, only?: keyof Snapshot): Prepared {
+    const errors: string[] = [];
     const secrets = new Map(snap.secrets.map((s) => [String(s['name'] ?? ''), s]));
+    const prepared: Prepared = {
+      snapshot: snap,
+      errors,
+      secrets,
+      clusters: new Map(),
+      routes: new Map(),
+      listeners: [],
+      committed: false,
+    };
     const each = (
       kind: keyof Snapshot,
       label: string,
@@ -184,71 +236,50 @@ export class Dataplane {
       if (only && only !== kind) return;
       const seen = new Set<string>();
       snap[kind].forEach((m, i) => {
-        const errors: FieldError[] = [];
+        const fieldErrors: FieldError[] = [];
         const name = nameOf(m);
-        if (seen.has(name)) errors.push({ path: 'name', message: `duplicate ${label} name` });
+        if (seen.has(name)) fieldErrors.push({ path: 'name', message: `duplicate ${label} name` });
         seen.add(name);
         try {
-          fn(m, errors);
+          fn(m, fieldErrors);
         } catch (e) {
-          errors.push({ path: '', message: (e as Error).message });
+          fieldErrors.push({ path: '', message: (e as Error).message });
         }
-        for (const e of errors) out.push(`${label} "${name || `#${i}`}": ${e.path ? `${e.path}: ` : ''}${e.message}`);
+        for (const e of fieldErrors)
+          errors.push(`${label} "${name || `#${i}`}": ${e.path ? `${e.path}: ` : ''}${e.message}`);
       });
     };
-    const runtime: HcmRuntime = {
-      ...this.runtime,
-      stats: scratch,
-      cluster: () => undefined,
-      routeConfig: () => undefined,
-    };
-    each(
-      'secrets',
-      'secret',
-      (m) => String(m['name'] ?? ''),
-      (m, errors) => {
-        if (!m['name']) errors.push({ path: 'name', message: 'secret name is required' });
-      },
-    );
-    each(
-      'clusters',
-      'cluster',
-      (m) => String(m['name'] ?? ''),
-      (m, errors) => {
-        parseCluster(m, errors, { upstreamTls: this.clusterDeps(secrets, scratch).upstreamTls });
-      },
-    );
+    const nameOf = (m: Msg) => String(m['name'] ?? '');
+    each('secrets', 'secret', nameOf, (m, fieldErrors) => {
+      if (!m['name']) fieldErrors.push({ path: 'name', message: 'secret name is required' });
+    });
+    // Until the swap, a cluster's TLS names resolve against this snapshot's secrets; from then on
+    // against the applied ones.
+    const { upstreamTls } = this.clusterDeps(() => (prepared.committed ? this.secretMap : secrets), this.stats);
+    each('clusters', 'cluster', nameOf, (m, fieldErrors) => {
+      prepared.clusters.set(m, parseCluster(m, fieldErrors, { upstreamTls }));
+    });
     each(
       'endpoints',
       'cluster load assignment',
       (m) => String(m['cluster_name'] ?? ''),
-      (m, errors) => {
-        if (!m['cluster_name']) errors.push({ path: 'cluster_name', message: 'cluster_name is required' });
-        parseLoadAssignment(m, '', errors);
+      (m, fieldErrors) => {
+        if (!m['cluster_name']) fieldErrors.push({ path: 'cluster_name', message: 'cluster_name is required' });
+        parseLoadAssignment(m, '', fieldErrors);
       },
     );
-    each(
-      'routes',
-      'route configuration',
-      (m) => String(m['name'] ?? ''),
-      (m, errors) => {
-        if (!m['name']) errors.push({ path: 'name', message: 'route configuration name is required' });
-        compileRouteConfiguration(m, errors, perFilterParser(this.filters));
-      },
-    );
-    each(
-      'listeners',
-      'listener',
-      (m) => String(m['name'] ?? ''),
-      (m, errors) => {
-        buildListener(
-          m,
-          { runtime, registry: this.filters, secrets: this.secretLookup(secrets), provider: this.provider },
-          errors,
-        );
-      },
-    );
-    return out;
+    each('routes', 'route configuration', nameOf, (m, fieldErrors) => {
+      if (!m['name']) fieldErrors.push({ path: 'name', message: 'route configuration name is required' });
+      prepared.routes.set(
+        m,
+        this.compiledRoutes.get(m) ?? compileRouteConfiguration(m, fieldErrors, perFilterParser(this.filters)),
+      );
+    });
+    const ctx = { runtime, registry: this.filters, secrets: this.secretLookup(secrets), provider: this.provider };
+    each('listeners', 'listener', nameOf, (m, fieldErrors) => {
+      prepared.listeners.push({ m, b: buildListener(m, ctx, fieldErrors) });
+    });
+    return prepared;
   }
 
   /**
@@ -264,25 +295,33 @@ export class Dataplane {
 
   private async applyNow(snapshot: Snapshot, opts: { version?: string }): Promise<void> {
     if (this.stopped) throw dataplaneErrors.error('DATAPLANE_ERR_STOPPED');
-    const problems = this.check(snapshot);
-    if (problems.length) {
+    // Built against the live runtime, as what serves if the snapshot is accepted. So a refused
+    // snapshot's new HTTP connection managers leave their (zero) `http.<prefix>.` stats behind.
+    const prepared = this.prepare(snapshot, this.runtime);
+    if (prepared.errors.length) {
       throw dataplaneErrors.error(
         'DATAPLANE_ERR_INVALID_CONFIG',
         { kind: 'data-plane' },
-        problems.map((p) => ({ path: '', message: p })),
+        prepared.errors.map((p) => ({ path: '', message: p })),
       );
     }
-    const secrets = new Map(snapshot.secrets.map((s) => [String(s['name']), s]));
-    const deps = this.clusterDeps('live', this.stats);
-    // 1. Clusters: keep unchanged ones (pools, outlier state), build new ones.
+    await this.commit(prepared);
+    this.version = opts.version ?? this.version;
+  }
+
+  /** Binds the new listeners of an error-free prepared snapshot, then swaps it in. */
+  private async commit(prepared: Prepared): Promise<void> {
+    const { snapshot, secrets } = prepared;
+    const deps = this.clusterDeps(() => this.secretMap, this.stats);
+    // 1. Clusters: keep unchanged ones (pools, outlier state), start the new ones.
     const clusters = new Map<string, Cluster>();
     const created: Cluster[] = [];
-    for (const m of snapshot.clusters) {
+    for (const [m, settings] of prepared.clusters) {
       const name = String(m['name']);
       const prev = this.clusterMap.get(name);
       if (prev && JSON.stringify(prev.config) === JSON.stringify(m)) clusters.set(name, prev);
       else {
-        const c = new Cluster(parseCluster(m, [], deps), m, deps);
+        const c = new Cluster(settings, m, deps);
         clusters.set(name, c);
         created.push(c);
       }
@@ -290,18 +329,14 @@ export class Dataplane {
     const claByName = new Map(snapshot.endpoints.map((e) => [String(e['cluster_name']), e]));
     for (const c of clusters.values())
       if (c.settings.type === 'EDS') c.setEndpoints(claByName.get(c.settings.edsServiceName));
-    // 2. Route tables.
+    // 2. Route tables, as compiled by `prepare`.
     const routes = new Map<string, CompiledRouteConfig>();
-    for (const m of snapshot.routes)
-      routes.set(String(m['name']), compileRouteConfiguration(m, [], perFilterParser(this.filters)));
-    // 3. Listeners: build, bind the new ones before anything is swapped.
-    const ctx = {
-      runtime: this.runtime,
-      registry: this.filters,
-      secrets: this.secretLookup(secrets),
-      provider: this.provider,
-    };
-    const built = snapshot.listeners.map((m) => ({ m, b: buildListener(m, ctx, []) }));
+    for (const [m, compiled] of prepared.routes) {
+      routes.set(String(m['name']), compiled);
+      this.compiledRoutes.set(m, compiled);
+    }
+    // 3. Listeners: bind the new ones before anything is swapped.
+    const built = prepared.listeners;
     const fresh: { b: BuiltListener; m: Msg; runtime: ListenerRuntime }[] = [];
     try {
       for (const { m, b } of built) {
@@ -334,6 +369,7 @@ export class Dataplane {
       throw e;
     }
     // 4. Swap.
+    prepared.committed = true;
     const oldClusters = this.clusterMap;
     this.clusterMap = clusters;
     this.routeMap = routes;
@@ -372,7 +408,6 @@ export class Dataplane {
       }
     }
     this.snapshot = snapshot;
-    this.version = opts.version ?? this.version;
     this.lastUpdated = new Date(this.clock.now());
   }
 
