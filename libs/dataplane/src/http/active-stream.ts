@@ -10,6 +10,7 @@ import { normalizePath } from './path';
 import { requestId } from './request-id';
 import type { RouteEntry, RouteRequest } from './route-table';
 import { Router } from './router';
+import { bodyFraming } from './router-request';
 import type { ResponseFlag, StreamInfo } from './stream-info';
 
 /** Connection-specific headers never forwarded (RFC 9110 §7.6.1, plus HTTP/2's ban list). */
@@ -157,12 +158,6 @@ export class ActiveStream implements HttpStreamContext {
     // 'close' comes once per response ('on': no once-wrapper and no listener removal per request).
     res.on('close', () => this.onClose());
     if (s.requestTimeoutMs > 0 && !req.readableEnded) this.armRequestTimeout(s.requestTimeoutMs);
-    if (s.streamIdleTimeoutMs > 0 && this.info.protocol === 'HTTP/2') {
-      // HTTP/1 connections are covered by socket inactivity; HTTP/2 streams get their own idle timer.
-      (req as import('node:http2').Http2ServerRequest).stream.setTimeout(s.streamIdleTimeoutMs, () =>
-        this.onStreamIdle(),
-      );
-    }
 
     const raw = req.rawHeaders;
     const count = req.headerCount ?? (raw ? raw.length / 2 : 0);
@@ -225,6 +220,10 @@ export class ActiveStream implements HttpStreamContext {
     this.info.authority = this.authority;
 
     this.route = this.routeRequest();
+    // The stream idle timer starts once the route is known: a route's idle_timeout replaces the
+    // HCM's. Also set when 0 (none): that stops an HTTP/1 socket's inactivity timer, since the
+    // connection's idle_timeout does not apply while a request is in flight.
+    res.setTimeout(this.route?.idleTimeoutMs ?? s.streamIdleTimeoutMs, () => this.onStreamIdle());
     const factories = cm.filterFactories;
     if (factories.length) {
       this.filters = new Array(factories.length);
@@ -342,10 +341,18 @@ export class ActiveStream implements HttpStreamContext {
     if (!this.req.readableEnded) this.req.resume();
   }
 
+  /**
+   * The whole request has arrived: its end was read, or it declared no body (a body-less request
+   * is never read to its end: HTTP/2 END_STREAM on HEADERS, HTTP/1 without a length).
+   */
+  private requestComplete(): boolean {
+    return this.req.readableEnded || bodyFraming(this) === 'none';
+  }
+
   /** HCM `request_timeout`: the whole request must arrive in time, else 408 (Envoy). */
   private armRequestTimeout(ms: number): void {
     const timer = this.cm.runtime.clock.setTimeout(() => {
-      if (this.done || this.req.readableEnded) return;
+      if (this.done || this.requestComplete()) return;
       this.cm.stats.rqTimeout.inc();
       this.router?.abort();
       this.localReply({ status: 408, body: 'request timeout', close: true });
@@ -354,14 +361,21 @@ export class ActiveStream implements HttpStreamContext {
     this.res.once('close', () => timer.cancel());
   }
 
-  /** HCM `stream_idle_timeout` for an HTTP/2 stream: 408 before the response starts, else reset. */
+  /**
+   * HCM `stream_idle_timeout` (or the route's `idle_timeout`) passed with no byte moving on the
+   * stream, as Envoy's onIdleTimeout: a reset once the response has started; else 408 while the
+   * request is still arriving (an HTTP/1 connection then closes: the rest of the body would be
+   * read as the next request) or 504 once all of it has (the upstream stalled; Envoy ≥ 1.23,
+   * runtime guard `override_request_timeout_by_gateway_timeout`).
+   */
   private onStreamIdle(): void {
     if (this.done) return;
-    this.cm.stats.rqTimeout.inc();
+    this.cm.stats.rqIdleTimeout.inc();
     this.setResponseFlag('SI');
     this.router?.abort();
-    if (this.responseStarted) this.res.destroy();
-    else this.localReply({ status: 408, body: 'stream timeout' });
+    if (this.responseStarted) return void this.res.destroy();
+    const requestComplete = this.requestComplete();
+    this.localReply({ status: requestComplete ? 504 : 408, body: 'stream timeout', close: !requestComplete });
   }
 
   private onClose(): void {

@@ -49,6 +49,8 @@ export interface DownstreamResponse {
   end(data: string | Buffer): unknown;
   addTrailers(headers: Record<string, string>): void;
   destroy(): unknown;
+  /** The stream idle timer: `fn` after `ms` with no byte moving either way on this stream. */
+  setTimeout(ms: number, fn: () => void): unknown;
   once(event: 'close' | 'drain', fn: () => void): unknown;
   on(event: 'close', fn: () => void): unknown;
 }

@@ -15,6 +15,7 @@ export class HcmStats {
   readonly rqRedirect: Counter;
   readonly rqDirectResponse: Counter;
   readonly rqTimeout: Counter;
+  readonly rqIdleTimeout: Counter;
   readonly rqRxReset: Counter;
   readonly rqCompleted: Counter;
   readonly headerOverflow: Counter;
@@ -40,6 +41,7 @@ export class HcmStats {
     this.rqRedirect = c('rq_redirect');
     this.rqDirectResponse = c('rq_direct_response');
     this.rqTimeout = c('downstream_rq_timeout');
+    this.rqIdleTimeout = c('downstream_rq_idle_timeout');
     this.rqRxReset = c('downstream_rq_rx_reset');
     this.rqCompleted = c('downstream_rq_completed');
     this.headerOverflow = c('downstream_rq_header_overflow');

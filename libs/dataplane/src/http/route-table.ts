@@ -70,7 +70,8 @@ export interface RouteEntry {
   /** `append_x_forwarded_host`: a host rewrite appends the original authority to x-forwarded-host. */
   readonly appendXForwardedHost?: boolean;
   readonly timeoutMs: number;
-  readonly idleTimeoutMs: number;
+  /** `idle_timeout`: replaces the HCM `stream_idle_timeout` on this route (0 = none); unset: the HCM's. */
+  readonly idleTimeoutMs?: number;
   readonly maxGrpcTimeoutMs?: number;
   readonly retryPolicy: RetryPolicy | null;
   readonly mirrors: readonly MirrorPolicy[];
@@ -200,7 +201,6 @@ function compileRoute(
     headerOps,
     perFilter,
     timeoutMs: DEFAULT_ROUTE_TIMEOUT_MS,
-    idleTimeoutMs: 0,
     retryPolicy: null,
     mirrors: [] as MirrorPolicy[],
     hashPolicies: [] as HashPolicy[],
@@ -270,7 +270,8 @@ function compileRoute(
   }
   const timeout = a['timeout'] === undefined ? DEFAULT_ROUTE_TIMEOUT_MS : parseDuration(a['timeout']);
   if (timeout === null) errors.push({ path: `${ap}.timeout`, message: 'invalid duration' });
-  const idle = a['idle_timeout'] === undefined ? 0 : parseDuration(a['idle_timeout']);
+  const idle = a['idle_timeout'] === undefined ? undefined : parseDuration(a['idle_timeout']);
+  if (idle === null) errors.push({ path: `${ap}.idle_timeout`, message: 'invalid duration' });
   const maxGrpc = a['max_grpc_timeout'] === undefined ? undefined : (parseDuration(a['max_grpc_timeout']) ?? undefined);
   const retryMsg = (a['retry_policy'] as Msg | undefined) ?? inherited.retry;
   if (a['cors']) {
@@ -311,7 +312,7 @@ function compileRoute(
     autoHostRewrite: wrapped(a['auto_host_rewrite'], false) === true,
     appendXForwardedHost: a['append_x_forwarded_host'] === true,
     timeoutMs: timeout ?? DEFAULT_ROUTE_TIMEOUT_MS,
-    idleTimeoutMs: idle ?? 0,
+    idleTimeoutMs: idle ?? undefined,
     maxGrpcTimeoutMs: maxGrpc,
     retryPolicy: retryMsg ? compileRetryPolicy(retryMsg, `${ap}.retry_policy`, errors) : null,
     mirrors,

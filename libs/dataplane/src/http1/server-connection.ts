@@ -41,7 +41,7 @@ export interface Http1CodecOptions {
   maxHeadBytes: number;
   /** Header fields per request (431 beyond). */
   maxHeaders: number;
-  /** Connection inactivity before it is closed; 0 = none. */
+  /** Inactivity of a connection with no request in flight before it is closed; 0 = none. */
   idleTimeoutMs: number;
 }
 
@@ -287,6 +287,12 @@ export class Http1Response extends EventEmitter {
     return this;
   }
 
+  /** The stream idle timer (HCM `stream_idle_timeout`): `fn` after `ms` with no byte either way. */
+  setTimeout(ms: number, fn: () => void): this {
+    this.conn.streamTimeout(this, ms, fn);
+    return this;
+  }
+
   /** Called by the connection: the response is complete (`finished`) or the socket went away. */
   settle(finished: boolean): void {
     if (finished) {
@@ -302,6 +308,8 @@ interface Exchange {
   res: Http1Response;
   bodyDone: boolean;
   resDone: boolean;
+  /** Called when the connection's inactivity timer fires while this exchange is in flight. */
+  onIdle: (() => void) | null;
 }
 
 /** One downstream connection served by the fast codec. */
@@ -315,6 +323,10 @@ export class Http1ServerConnection implements BodySource {
   private readonly shared: boolean;
   /** Handed to node's server: reads go on to the socket's Readable side. */
   private handedOff = false;
+  /** The socket's inactivity timeout now: the connection's, or the stream's while one is in flight. */
+  private timeoutMs: number;
+  /** The inactivity timer fired during an exchange: re-armed with the connection's timeout after it. */
+  private timedOutInFlight = false;
   private readonly onData = (d: Buffer) => this.data(d);
   private readonly onEnd = () => this.peerEnded();
   private readonly onClose = () => this.socketClosed();
@@ -333,10 +345,9 @@ export class Http1ServerConnection implements BodySource {
     if (pending) process.nextTick(() => this.data(pending));
     socket.on('end', this.onEnd);
     socket.once('close', this.onClose);
-    if (opts.idleTimeoutMs > 0) {
-      socket.setTimeout(opts.idleTimeoutMs);
-      socket.on('timeout', this.onTimeout);
-    }
+    this.timeoutMs = opts.idleTimeoutMs;
+    if (opts.idleTimeoutMs > 0) socket.setTimeout(opts.idleTimeoutMs);
+    socket.on('timeout', this.onTimeout);
   }
 
   /** One read into READ_BUFFER (valid only until this returns). */
@@ -423,7 +434,7 @@ export class Http1ServerConnection implements BodySource {
   private start(head: RequestHead): void {
     const req = new Http1Request(head, this);
     const res = new Http1Response(this, this.socket, req, head.keepAlive);
-    const ex: Exchange = { req, res, bodyDone: head.framing === 'none', resDone: false };
+    const ex: Exchange = { req, res, bodyDone: head.framing === 'none', resDone: false, onIdle: null };
     this.cur = ex;
     if (!ex.bodyDone) {
       if (head.expectContinue) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
@@ -462,6 +473,10 @@ export class Http1ServerConnection implements BodySource {
   private exchangeDone(ex: Exchange): void {
     if (this.cur !== ex) return;
     this.cur = null;
+    if (this.timeoutMs !== this.opts.idleTimeoutMs || this.timedOutInFlight) {
+      this.timedOutInFlight = false;
+      this.setSocketTimeout(this.opts.idleTimeoutMs);
+    }
     if (this.readPaused) {
       this.readPaused = false;
       this.socket.resume();
@@ -515,9 +530,36 @@ export class Http1ServerConnection implements BodySource {
     this.socket.destroy();
   }
 
+  /**
+   * The stream idle timeout of the exchange in flight (`Http1Response.setTimeout`; 0 = none).
+   * Requests are served one at a time, so the stream's bytes are the connection's: the socket's
+   * inactivity timer runs with `ms` until the exchange ends, and calls `onIdle` instead of closing.
+   */
+  streamTimeout(res: Http1Response, ms: number, onIdle: () => void): void {
+    const ex = this.cur;
+    if (!ex || ex.res !== res || ex.resDone || this.closed) return;
+    ex.onIdle = ms > 0 ? onIdle : null;
+    // The usual case, the same value as the connection's: the running timer is kept (no new one).
+    if (ms !== this.timeoutMs) this.setSocketTimeout(ms);
+  }
+
+  private setSocketTimeout(ms: number): void {
+    this.timeoutMs = ms;
+    if (!this.socket.destroyed) this.socket.setTimeout(ms);
+  }
+
+  /** No byte either way for the socket's inactivity window. */
   private idle(): void {
-    // No byte either way for the inactivity window: idle keep-alive connection (idle_timeout) or
-    // a stalled request (HTTP/1 stream_idle_timeout), as with node's server before.
+    const ex = this.cur;
+    if (ex && !ex.resDone) {
+      // A request in flight: its stream idle timeout decides (the connection's idle_timeout does
+      // not apply while a stream is open, as in Envoy).
+      this.timedOutInFlight = true;
+      ex.onIdle?.();
+      return;
+    }
+    // An idle keep-alive connection (idle_timeout), or the rest of a request body that stopped
+    // arriving after its response ended.
     this.socket.destroy();
   }
 
