@@ -50,8 +50,9 @@ async function rawClient(address: string): Promise<{ s: net.Socket; got: () => s
 }
 
 /**
- * An upstream and an engine with three listeners: `idle` (idle_timeout 0.2 s), `stream`
- * (stream_idle_timeout 0.2 s) and `route` (IDLE_ROUTES, idle_timeout 0.2 s). Upstream requests
+ * An upstream and an engine with four listeners: `idle` (idle_timeout 0.2 s), `stream`
+ * (stream_idle_timeout 0.2 s), `route` (IDLE_ROUTES, idle_timeout 0.2 s) and `request`
+ * (request_timeout 0.2 s). Upstream requests
  * ending in /hang get no response, /partial gets its head and 3 of 100 body bytes (both are kept
  * in `held`); startUpstream answers only once a request body is complete, so a stalled one never.
  */
@@ -72,6 +73,7 @@ async function startFixture(): Promise<{ dp: Dataplane; u: TestUpstream; held: h
         httpListenerYaml('idle', 'r', [], 'common_http_protocol_options: {idle_timeout: 0.2s}'),
         httpListenerYaml('stream', 'r', [], 'stream_idle_timeout: 0.2s'),
         httpListenerYaml('route', 'r2', [], 'common_http_protocol_options: {idle_timeout: 0.2s}'),
+        httpListenerYaml('request', 'r', [], 'request_timeout: 0.2s'),
       ],
       routes: [ROUTES, IDLE_ROUTES],
       clusters: [staticClusterYaml('c', [u.address])],
@@ -166,6 +168,31 @@ describe('idle timeouts', () => {
       });
       expect(reply).toEqual({ status: 408, body: 'stream timeout' });
       expect(dp.stats.value('http.stream.downstream_rq_idle_timeout')).toBe(before + 1);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('does not end a complete body-less HTTP/2 request at request_timeout while the upstream is slow', async () => {
+    const session = http2.connect(`http://${dp.address('request')}`);
+    session.on('error', () => undefined);
+    try {
+      const before = held.length;
+      const st = session.request({ ':path': '/hang' }, { endStream: true });
+      const reply = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        let status = 0;
+        let body = '';
+        st.setEncoding('utf8');
+        st.on('response', (h) => (status = Number(h[':status'])));
+        st.on('data', (d: string) => (body += d));
+        st.on('end', () => resolve({ status, body }));
+        st.on('error', reject);
+      });
+      await until(() => held.length === before + 1);
+      // Several request_timeout windows: the request arrived whole, so the timer does not apply.
+      await new Promise((r) => setTimeout(r, 700));
+      held[before].end('late');
+      expect(await reply).toEqual({ status: 200, body: 'late' });
     } finally {
       session.close();
     }
