@@ -8,6 +8,7 @@ export { FakeClock, SeededRandom, SequenceRandom, silentLogger } from '@tsmesh/c
 export * from './fake-ads';
 export * from './fake-kube';
 export * from './trickle';
+export * from './strict';
 export * from './redis-server';
 export * from './prometheus';
 export * from './zipkin';

@@ -11,6 +11,7 @@ import { httpRequest } from './http';
 import { freePort } from './ports';
 import { tempDir } from './temp';
 import { waitFor } from './wait';
+import { requirePeers } from './strict';
 
 const MISSING =
   'the `prometheus` binary is not installed (apt-get install -y prometheus, which tools/ci/install-system-deps.sh runs as root)';
@@ -26,8 +27,7 @@ export function prometheusMissing(): string | null {
  * `startPrometheus` then fails the suite with the reason.
  */
 export function prometheusSkipReason(): string | null {
-  const strict = process.env['CI'] === 'true' || process.env['TSMESH_E2E_STRICT'] === '1';
-  return strict ? null : prometheusMissing();
+  return requirePeers() ? null : prometheusMissing();
 }
 
 export interface Sample {

@@ -4,17 +4,17 @@
  * (`grant` or `deny`) and `mixer_redisquota_unavailable_total`, then Redis again once it is back.
  *
  * Without Redis (or without a `redis-server` binary) these tests warn and pass locally; under CI
- * (`CI` set) or `TSMESH_E2E_STRICT=1` they fail instead.
+ * (`CI=true`) or `TSMESH_E2E_STRICT=1` they fail instead (`requirePeers`).
  */
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { MutableBag } from '@tsmesh/attributes';
 import { metricValue } from '@tsmesh/core';
-import { delay, hasRedisServer, startRedisServer, waitFor } from '@tsmesh/testing';
+import { delay, hasRedisServer, requirePeers, startRedisServer, waitFor } from '@tsmesh/testing';
 import { testRuntime, yamlObjects } from '../../runtime/test-support';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const STRICT = (process.env['CI'] ?? '') !== '' || process.env['TSMESH_E2E_STRICT'] === '1';
+const STRICT = requirePeers();
 
 /** The limit of `ratings` in `config` (the default quota); reviews has an override of 1. */
 const MAX = 3;
