@@ -100,6 +100,8 @@ d('tracing through the mesh', () => {
       return found[0];
     };
     const gateway = all.filter((s) => service(s) === 'istio-ingressgateway');
+    // Istio's gateway listeners are OUTBOUND: the gateway's span is a client of productpage
+    expect(gateway.map((s) => s.kind)).toEqual(['CLIENT']);
     const pageServer = one('productpage', 'SERVER');
     const toDetails = one('productpage', 'CLIENT', 'details');
     const toReviews = one('productpage', 'CLIENT', 'reviews');

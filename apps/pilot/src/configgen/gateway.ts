@@ -170,7 +170,9 @@ export function buildGatewayListeners(proxy: Proxy, ctx: PushContext, plugins?: 
       name,
       address: socketAddress('0.0.0.0', port),
       filter_chains: chains,
-      traffic_direction: 'INBOUND',
+      // As Istio: a gateway's listeners are OUTBOUND (1.0 named its HCMs EGRESS, "from gateway to
+      // internal"), so the gateway's trace span is a CLIENT span, the parent of the first SERVER span.
+      traffic_direction: 'OUTBOUND',
     };
     if (chains.some((c) => c['filter_chain_match']))
       listener['listener_filters'] = [
