@@ -8,29 +8,23 @@ import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { ensureBuilt, httpRequest, startApp, stopAllApps, tempDir, waitFor, type AppProcess } from '@tsmesh/testing';
-
-interface ZSpan {
-  traceId: string;
-  id: string;
-  kind: string;
-  tags: Record<string, string>;
-}
+import {
+  ensureBuilt,
+  httpRequest,
+  startApp,
+  startZipkinCollector,
+  stopAllApps,
+  tempDir,
+  waitFor,
+  type AppProcess,
+  type ZipkinCollector,
+} from '@tsmesh/testing';
 
 const dir = tempDir('proxy-sampling-');
 const seen = new Map<string, http.IncomingHttpHeaders>();
 const app = http.createServer((req, res) => {
   seen.set(req.url ?? '', req.headers);
   res.end('ok');
-});
-const spans: ZSpan[] = [];
-const zipkin = http.createServer((req, res) => {
-  let body = '';
-  req.on('data', (c) => (body += c));
-  req.on('end', () => {
-    if (req.url === '/api/v2/spans') spans.push(...(JSON.parse(body) as ZSpan[]));
-    res.writeHead(202).end();
-  });
 });
 const listen = (s: http.Server) =>
   new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as AddressInfo).port)));
@@ -41,11 +35,12 @@ const cluster = (name: string, port: number) => `
     load_assignment: {cluster_name: ${name}, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: ${port}}}}}]}]}`;
 
 let proxy: AppProcess;
+let zipkin: ZipkinCollector;
 
 beforeAll(async () => {
   ensureBuilt('proxy');
   const appPort = await listen(app);
-  const zipkinPort = await listen(zipkin);
+  zipkin = await startZipkinCollector();
   const bootstrap = `
 node: {id: "sidecar~127.0.0.1~sampling-1.default~default.svc.cluster.local", cluster: sampling.default}
 admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}
@@ -65,7 +60,7 @@ static_resources:
             name: outbound
             virtual_hosts: [{name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: app}}]}]
           http_filters: [{name: envoy.filters.http.router, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}}]
-  clusters:${cluster('app', appPort)}${cluster('zipkin', zipkinPort)}
+  clusters:${cluster('app', appPort)}${cluster('zipkin', zipkin.port)}
 tracing:
   http:
     name: envoy.tracers.zipkin
@@ -94,7 +89,7 @@ tracing:
 afterAll(async () => {
   await stopAllApps();
   await new Promise<void>((r) => app.close(() => r()));
-  await new Promise<void>((r) => zipkin.close(() => r()));
+  await zipkin.close();
   dir.cleanup();
 });
 
@@ -113,9 +108,9 @@ it('exports no span for a request sampled out at 0 %, and one for x-b3-sampled: 
   expect(seen.get('/forced')?.['x-b3-sampled']).toBe('1');
 
   // Both finished before the next flush: the unsampled one would be in the same batch or earlier.
-  await waitFor(() => spans.some((s) => s.traceId === FORCED), { what: 'the forced span', timeoutMs: 20_000 });
-  expect(spans.map((s) => [s.traceId, s.kind])).toEqual([[FORCED, 'CLIENT']]);
-  expect(spans.some((s) => s.traceId === unsampledTrace)).toBe(false);
+  await waitFor(() => zipkin.spans.some((s) => s.traceId === FORCED), { what: 'the forced span', timeoutMs: 20_000 });
+  expect(zipkin.spans.map((s) => [s.traceId, s.kind])).toEqual([[FORCED, 'CLIENT']]);
+  expect(zipkin.spans.some((s) => s.traceId === unsampledTrace)).toBe(false);
   const stats = (await httpRequest(`${proxy.url('admin')}/stats?filter=tracing.zipkin`)).body;
   expect(stats).toContain('tracing.zipkin.spans_sent: 1');
 }, 30_000);

@@ -23,6 +23,8 @@ export interface CollectedSpan {
 export interface ZipkinCollector {
   /** `127.0.0.1:<port>`, what a proxy's `--zipkin-address` takes. */
   address: string;
+  /** The port alone, for a bootstrap's collector cluster. */
+  port: number;
   /** Every span received so far. */
   readonly spans: readonly CollectedSpan[];
   /** POSTs that were not a JSON array of spans (answered 400), as `<method> <url>: <why>`. */
@@ -76,10 +78,11 @@ export async function startZipkinCollector(port = 0): Promise<ZipkinCollector> {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
   });
-  const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { port: boundPort } = server.address() as AddressInfo;
 
   return {
-    address,
+    address: `127.0.0.1:${boundPort}`,
+    port: boundPort,
     spans,
     rejected,
     waitForTrace(traceId, done, timeoutMs = 20_000) {
