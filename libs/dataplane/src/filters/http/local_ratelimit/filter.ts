@@ -6,7 +6,7 @@
  * or the configured one, `response_headers_to_add`, `x-envoy-ratelimited: true`, flag RL).
  * Rate limited but not enforced, it goes upstream with `request_headers_to_add_when_not_enforced`.
  */
-import type { Random } from '@tsmesh/core';
+import { GrpcStatus, type Random } from '@tsmesh/core';
 import { applyHeaderAdds, type HeaderMap } from '../../../http/header-ops';
 import type {
   DownstreamConnection,
@@ -20,8 +20,6 @@ import { localRateLimitStats, type LocalRateLimitStats } from './stats';
 import { TokenBucket } from './token-bucket';
 
 export const LOCAL_RATE_LIMITED_BODY = 'local_rate_limited';
-/** gRPC RESOURCE_EXHAUSTED, for `rate_limited_as_resource_exhausted`. */
-const GRPC_RESOURCE_EXHAUSTED = 8;
 
 /** Envoy's runtime feature check for a fraction: always at 100%, never at 0%, else a draw. */
 function drawn(fraction: number, random: Random): boolean {
@@ -61,7 +59,7 @@ export function createLocalRateLimitFactory(
       body: LOCAL_RATE_LIMITED_BODY,
       headers: headers as Record<string, string>,
       flag: 'RL',
-      grpcStatus: ctx.isGrpc && cfg.resourceExhausted ? GRPC_RESOURCE_EXHAUSTED : undefined,
+      grpcStatus: ctx.isGrpc && cfg.resourceExhausted ? GrpcStatus.RESOURCE_EXHAUSTED : undefined,
       details: 'local_rate_limited',
     };
   };
