@@ -8,7 +8,9 @@
  *   telemetry mode), twice: tracing at the shipped default (`--trace-sampling` 1 %, Istio's default
  *   profile) and at 100 % (Istio's demo profile, Istio 1.0.0's default) · haproxy and nginx one hop
  *   when installed; haproxy also as two hops with mutual TLS between them (the mesh certificates),
- *   the same shape as tsmesh's two mTLS hops: what such a path costs on this machine in C.
+ *   the same shape as tsmesh's two mTLS hops: what such a path costs on this machine in C · a
+ *   Node byte relay pair with mTLS between them and no HTTP at all (`data` → `write` per
+ *   connection): the floor of any Node.js data plane for that path on this machine.
  * Proxies run as `ProxyRuntime` (the engine as apps/proxy runs it, admin `/stats` included).
  *
  * Each round, for each path in turn: a throughput run (wrk when installed, autocannon otherwise)
@@ -81,6 +83,7 @@ import { loadavg, setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { sidecarLaunchEnv } from '../../apps/cli/src/plan';
@@ -191,6 +194,64 @@ function roleRelay(target: number): void {
       req.pipe(up);
     }),
   );
+}
+
+/**
+ * The runtime's floor for a two-hop mTLS path: a byte relay with no HTTP at all. `front` accepts
+ * plaintext and opens one mutual-TLS connection to `target` per client connection; `back` accepts
+ * mutual TLS (client certificate required) and opens one plaintext connection to `target` per
+ * connection. Bytes are copied as they arrive (`data` → `write`), with back-pressure. Certificates
+ * come in BENCH_RELAY_CERTS (JSON of `Certs`).
+ */
+function roleByteRelay(target: number, side: string): void {
+  const certs = JSON.parse(process.env['BENCH_RELAY_CERTS'] ?? '{}') as Certs;
+  const join2 = (a: net.Socket, b: net.Socket) => {
+    a.setNoDelay(true);
+    b.setNoDelay(true);
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      from.on('data', (d: Buffer) => {
+        if (!to.write(d)) {
+          from.pause();
+          to.once('drain', () => from.resume());
+        }
+      });
+      from.on('end', () => to.end());
+      from.on('error', () => to.destroy());
+      from.on('close', () => to.destroy());
+    }
+  };
+  const up = (): net.Socket =>
+    side === 'front'
+      ? tls.connect({
+          host: '127.0.0.1',
+          port: target,
+          key: certs.client.key,
+          cert: certs.client.cert,
+          ca: certs.client.ca,
+          servername: 'outbound_.8080_._.bench-server.default.svc.cluster.local',
+          ALPNProtocols: ['istio'],
+          checkServerIdentity: () => undefined,
+        })
+      : net.connect(target, '127.0.0.1');
+  const onConn = (c: net.Socket) => join2(c, up());
+  const server =
+    side === 'front'
+      ? net.createServer(onConn)
+      : tls.createServer(
+          {
+            key: certs.server.key,
+            cert: certs.server.cert,
+            ca: certs.server.ca,
+            requestCert: true,
+            rejectUnauthorized: true,
+            ALPNProtocols: ['istio'],
+          },
+          onConn,
+        );
+  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as AddressInfo).port })));
 }
 
 /** A tsmesh proxy from the bootstrap in BENCH_BOOTSTRAP (JSON); BENCH_ACCESS_LOG=1 adds the mesh access log. */
@@ -979,6 +1040,7 @@ async function main(): Promise<void> {
     if (role === 'zipkin') return roleZipkin();
     if (role === 'relay') return roleRelay(target);
     if (role === 'proxy') return roleProxy();
+    if (role === 'byte-relay') return roleByteRelay(target, arg('side', 'front'));
     throw new Error(`unknown role ${role}`);
   }
 
@@ -1065,6 +1127,14 @@ async function main(): Promise<void> {
       return { a, b };
     };
     const { a: mtlsA, b: mtlsB } = await mtlsPair();
+    const NODE_FLOOR = 'node byte relay, two hops, mTLS between them (the runtime floor: no HTTP)';
+    const floorEnv = { BENCH_RELAY_CERTS: JSON.stringify(certs) };
+    const floorBack = track(
+      await spawnRole(['--role', 'byte-relay', '--side', 'back', '--target', String(upstream.port)], floorEnv),
+    );
+    const floorFront = track(
+      await spawnRole(['--role', 'byte-relay', '--side', 'front', '--target', String(floorBack.port)], floorEnv),
+    );
     const mtlsBase = baselineScript ? await mtlsPair('-baseline', baselineScript, baselineEnv) : undefined;
 
     // The full mesh path: sidecars with access log, tracing and the mixer filter (Mixer in telemetry mode).
@@ -1163,6 +1233,7 @@ async function main(): Promise<void> {
       ...(hop1base ? [{ name: baseName(HOP1V8), port: hop1base.port, procs: [hop1base.child] }] : []),
       { name: 'tsmesh, two hops', port: hop2b.port, procs: [hop2a.child, hop2b.child] },
       { name: MTLS, port: mtlsB.port, procs: [mtlsA.child, mtlsB.child] },
+      { name: NODE_FLOOR, port: floorFront.port, procs: [floorBack.child, floorFront.child] },
       ...(mtlsBase
         ? [{ name: baseName(MTLS), port: mtlsBase.b.port, procs: [mtlsBase.a.child, mtlsBase.b.child] }]
         : []),
