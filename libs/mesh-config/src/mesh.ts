@@ -52,6 +52,8 @@ export interface MeshConfig {
   defaultDestinationRuleExportTo: string[];
   enableAutoMtls: boolean;
   sdsUdsPath: string;
+  /** Istio 1.6+: whether outbound clusters of HTTP/1.1 service ports speak HTTP/2 to the server sidecar. */
+  h2UpgradePolicy: 'DO_NOT_UPGRADE' | 'UPGRADE';
   defaultConfig: ProxyConfig;
 }
 
@@ -79,6 +81,7 @@ export function defaultMeshConfig(): MeshConfig {
     defaultDestinationRuleExportTo: ['*'],
     enableAutoMtls: false,
     sdsUdsPath: '',
+    h2UpgradePolicy: 'DO_NOT_UPGRADE',
     defaultConfig: {
       configPath: '/etc/istio/proxy',
       binaryPath: '/usr/local/bin/envoy',
@@ -147,6 +150,7 @@ const meshSpec = obj({
   enableAutoMtls: bool(),
   enableClientSidePolicyCheck: bool(),
   sdsUdsPath: str(),
+  h2UpgradePolicy: enm('DO_NOT_UPGRADE', 'UPGRADE'),
   defaultConfig: proxyConfigSpec,
 });
 

@@ -18,7 +18,7 @@ import {
   type Msg,
 } from './names';
 import type { PluginRegistry } from './plugins';
-import { applyTrafficPolicy, effectivePolicy, upstreamTlsSocket } from './traffic-policy';
+import { applyTrafficPolicy, effectivePolicy, shouldH2Upgrade, upstreamTlsSocket } from './traffic-policy';
 
 /** EDS cluster config pointing at ADS. */
 export function edsConfig(serviceName: string): Msg {
@@ -65,9 +65,19 @@ function baseCluster(ctx: PushContext, svc: Service, port: ServicePort, subset: 
     c['http2_protocol_options'] = { max_concurrent_streams: wrap(1073741824) };
   const dr = destinationRuleFor(ctx, svc.hostname);
   const policy = effectivePolicy(dr, port.port, subset);
+  // h2UpgradePolicy: an HTTP/1.1 port's cluster speaks HTTP/2 to the server sidecar (whose inbound
+  // listener takes either and hands the app what its port is declared as).
+  if (!grpc && shouldH2Upgrade(port.protocol, policy, ctx.mesh.h2UpgradePolicy))
+    c['http2_protocol_options'] = { max_concurrent_streams: wrap(1073741824) };
   applyTrafficPolicy(c, policy, { grpc });
   if (!grpc) {
-    const ts = upstreamTlsSocket(policy.tls, name, spiffeIdentities(ctx, svc), isHttp2Protocol(port.protocol));
+    // ALPN `istio`+`h2` for every cluster that speaks HTTP/2, upgraded ones included (as Istio).
+    const ts = upstreamTlsSocket(
+      policy.tls,
+      name,
+      spiffeIdentities(ctx, svc),
+      c['http2_protocol_options'] !== undefined,
+    );
     if (ts) c['transport_socket'] = ts;
   }
   return c;

@@ -55,6 +55,21 @@ const ms = (v: unknown): number | undefined => {
   return d === null ? undefined : d;
 };
 
+/**
+ * Whether an outbound cluster is upgraded to HTTP/2 (Istio 1.6+ `shouldH2Upgrade`): only HTTP service
+ * ports (TCP, TLS, HTTPS, Mongo, Redis never; HTTP2/gRPC ports are HTTP/2 already); the effective
+ * `connectionPool.http.h2UpgradePolicy` (DR, port-level, subset, as the rest of the pool) UPGRADE or
+ * DO_NOT_UPGRADE decides, DEFAULT or unset follows MeshConfig `h2UpgradePolicy`. Not tied to mTLS.
+ */
+export function shouldH2Upgrade(protocol: string, p: TrafficPolicy, meshPolicy: 'DO_NOT_UPGRADE' | 'UPGRADE'): boolean {
+  if (protocol !== 'HTTP') return false;
+  const http = isObj(p.connectionPool) && isObj(p.connectionPool['http']) ? p.connectionPool['http'] : {};
+  const override = http['h2UpgradePolicy'];
+  if (override === 'UPGRADE') return true;
+  if (override === 'DO_NOT_UPGRADE') return false;
+  return meshPolicy === 'UPGRADE';
+}
+
 /** Applies lb / pool / outlier settings to a cluster in place. */
 export function applyTrafficPolicy(cluster: Msg, p: TrafficPolicy, opts: { grpc?: boolean } = {}): void {
   const lb = p.loadBalancer;

@@ -26,6 +26,11 @@ export interface MeshSettings {
   defaultConfig: Record<string, unknown>;
   connectTimeoutMs: number;
   domainSuffix: string;
+  /**
+   * MeshConfig `h2UpgradePolicy` (Istio 1.6+): UPGRADE makes outbound clusters of HTTP service ports HTTP/2
+   * unless a DestinationRule says DO_NOT_UPGRADE. Default DO_NOT_UPGRADE.
+   */
+  h2UpgradePolicy: 'DO_NOT_UPGRADE' | 'UPGRADE';
 }
 
 export function defaultMeshSettings(domainSuffix = 'cluster.local'): MeshSettings {
@@ -41,6 +46,7 @@ export function defaultMeshSettings(domainSuffix = 'cluster.local'): MeshSetting
     defaultConfig: {},
     connectTimeoutMs: 10_000,
     domainSuffix,
+    h2UpgradePolicy: 'DO_NOT_UPGRADE',
   };
 }
 
@@ -62,6 +68,8 @@ export function meshSettingsFrom(raw: unknown, domainSuffix = 'cluster.local'): 
   if (typeof o['proxyHttpPort'] === 'number') m.proxyHttpPort = o['proxyHttpPort'];
   if (typeof o['proxyListenPort'] === 'number') m.proxyListenPort = o['proxyListenPort'];
   if (o['authPolicy'] === 'MUTUAL_TLS') m.authPolicy = 'MUTUAL_TLS';
+  if (o['h2UpgradePolicy'] === 'UPGRADE' || o['h2UpgradePolicy'] === 'DO_NOT_UPGRADE')
+    m.h2UpgradePolicy = o['h2UpgradePolicy'];
   if (o['defaultConfig'] && typeof o['defaultConfig'] === 'object') m.defaultConfig = o['defaultConfig'] as Obj;
   return m;
 }
