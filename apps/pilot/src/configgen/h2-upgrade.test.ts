@@ -110,6 +110,9 @@ describe('h2UpgradePolicy', () => {
     const cs = clusters([SVC, dr('{connectionPool: {http: {h2UpgradePolicy: DO_NOT_UPGRADE}}}')], 'UPGRADE');
     expect(h2(cs.get(name(8080)))).toBeUndefined();
     expect(h2(cs.get(name(9090)))).toEqual(H2);
+    // useClientProtocol: the client's protocol is kept, no upgrade whatever the policy
+    const ucp = clusters([SVC, dr('{connectionPool: {http: {h2UpgradePolicy: UPGRADE, useClientProtocol: true}}}')]);
+    expect(h2(ucp.get(name(8080)))).toBeUndefined();
   });
 
   it('DEFAULT (or no h2UpgradePolicy, or no DR) follows the mesh setting', () => {

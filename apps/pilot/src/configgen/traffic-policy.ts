@@ -60,10 +60,14 @@ const ms = (v: unknown): number | undefined => {
  * ports (TCP, TLS, HTTPS, Mongo, Redis never; HTTP2/gRPC ports are HTTP/2 already); the effective
  * `connectionPool.http.h2UpgradePolicy` (DR, port-level, subset, as the rest of the pool) UPGRADE or
  * DO_NOT_UPGRADE decides, DEFAULT or unset follows MeshConfig `h2UpgradePolicy`. Not tied to mTLS.
+ * Istio 1.8+ also upgrades non-HTTP ports on an explicit UPGRADE, for its protocol-sniffed ports;
+ * tsmesh has no sniffing (a port is what its name says), so a TCP port stays TCP.
  */
 export function shouldH2Upgrade(protocol: string, p: TrafficPolicy, meshPolicy: 'DO_NOT_UPGRADE' | 'UPGRADE'): boolean {
   if (protocol !== 'HTTP') return false;
   const http = isObj(p.connectionPool) && isObj(p.connectionPool['http']) ? p.connectionPool['http'] : {};
+  // useClientProtocol keeps the client's protocol (later Istio never upgrades such a cluster).
+  if (http['useClientProtocol'] === true) return false;
   const override = http['h2UpgradePolicy'];
   if (override === 'UPGRADE') return true;
   if (override === 'DO_NOT_UPGRADE') return false;
