@@ -2,6 +2,7 @@
 // @ts-nocheck
 // Original file: protos/mixer/v1/config/client/client_config.proto
 
+import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../../../../google/protobuf/Duration';
 
 // Original file: protos/mixer/v1/config/client/client_config.proto
 
@@ -20,8 +21,14 @@ export type _istio_mixer_v1_config_client_NetworkFailPolicy_FailPolicy__Output =
 
 export interface NetworkFailPolicy {
   'policy'?: (_istio_mixer_v1_config_client_NetworkFailPolicy_FailPolicy);
+  'max_retry'?: (number);
+  'base_retry_wait'?: (_google_protobuf_Duration | null);
+  'max_retry_wait'?: (_google_protobuf_Duration | null);
 }
 
 export interface NetworkFailPolicy__Output {
   'policy'?: (_istio_mixer_v1_config_client_NetworkFailPolicy_FailPolicy__Output);
+  'max_retry'?: (number);
+  'base_retry_wait'?: (_google_protobuf_Duration__Output);
+  'max_retry_wait'?: (_google_protobuf_Duration__Output);
 }
