@@ -4,8 +4,8 @@
  * answer still applies — and a batched Report when the stream completes.
  * Denials become a local reply `<CODE>:<message>` with the status mapped to
  * HTTP and response flag UAEX. When Mixer cannot be reached or does not answer in time the
- * network fail policy decides (FAIL_CLOSE → 503 UNAVAILABLE or 504 DEADLINE_EXCEEDED, FAIL_OPEN →
- * continue); both are counted.
+ * network fail policy decides, after its retries of the Check call (FAIL_CLOSE → 503 UNAVAILABLE
+ * or 504 DEADLINE_EXCEEDED, FAIL_OPEN → continue); both are counted.
  */
 import { GLOBAL_WORDS, type AttributeValue, type SlotBag } from '@tsmesh/attributes';
 import { GrpcStatus, type Clock } from '@tsmesh/core';
@@ -128,9 +128,12 @@ export class Clients {
   transport(addr: string, ctx: FilterFactoryContext, stats: MixerStats): MixerTransport {
     let t = this.transports.get(addr);
     if (!t) {
-      t = new MixerTransport(addr, { ...DEFAULT_TRANSPORT, ...this.deps.transport }, ctx.clock, ctx.random, () =>
-        stats.remoteCallRetries.inc(),
-      );
+      // as istio/proxy, each failed attempt is counted (timeout or send error), and each retry
+      t = new MixerTransport(addr, { ...DEFAULT_TRANSPORT, ...this.deps.transport }, ctx.clock, ctx.random, (e) => {
+        if (e.code === GrpcStatus.DEADLINE_EXCEEDED) stats.remoteCallTimeouts.inc();
+        else stats.remoteCallSendErrors.inc();
+        stats.remoteCallRetries.inc();
+      });
       this.transports.set(addr, t);
     }
     return t;
@@ -361,7 +364,7 @@ export function createMixerFactory(deps: MixerFilterDeps = {}): MixerFilterHandl
         if (remoteQuotas.length > 0) stats.remoteQuotaCalls.inc();
         let res: CheckResponse;
         try {
-          res = await transport.check<CheckResponse>(req);
+          res = await transport.check<CheckResponse>(req, config.retry);
         } catch (e) {
           const code = e instanceof TransportError ? e.code : GrpcStatus.UNAVAILABLE;
           if (code === GrpcStatus.DEADLINE_EXCEEDED) stats.remoteCallTimeouts.inc();

@@ -1,110 +1,13 @@
-// MixerTransport (Check/Report over node:http2) against a scripted Mixer on loopback: a server
-// that accepts a call and never answers, and one that answers a status chosen per call. The
-// Mixer is a bare node:http2 server so that it keeps no deadline of its own (grpc-js would end
-// the call itself at the grpc-timeout it was sent) and its answers are exactly what the test says.
-import http2 from 'node:http2';
-import { FakeClock, GrpcStatus, SequenceRandom, type FieldError, type Random } from '@tsmesh/core';
-import { mixerServiceDefinition } from '@tsmesh/protocol';
+// MixerTransport (Check/Report over node:http2) against a scripted Mixer on loopback (./testing):
+// a server that accepts a call and never answers, and one that answers a status chosen per call.
+import { GrpcStatus, SequenceRandom, type FieldError, type Random } from '@tsmesh/core';
 import type { LocalReply } from '../../types';
 import { factoryContext, fakeStream } from '../jwt_authn/testing';
 import { mixerFilterWith } from './index';
-import { DEFAULT_TRANSPORT, MixerTransport, TransportError, type TransportOptions } from './transport';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './config';
+import { OK_ANSWER, RecordingClock, ScriptedMixer, unavailable } from './testing';
+import { DEFAULT_TRANSPORT, MixerTransport, retryDelayMs, TransportError, type TransportOptions } from './transport';
 
-/** What the scripted Mixer does with one call. */
-type Answer = 'hang' | { code: number; message?: string } | { check: Record<string, unknown> };
-
-interface SeenCall {
-  path: string;
-  grpcTimeout: string;
-  /** The request message (without its 5-byte gRPC prefix), once the client has sent it all. */
-  message?: Buffer;
-}
-
-const checkResponseBytes = (res: Record<string, unknown>): Buffer =>
-  (mixerServiceDefinition()['Check'].responseSerialize as (r: unknown) => Buffer)(res);
-
-/** A length-prefixed gRPC message (uncompressed). */
-function grpcFrame(message: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(message.length, 1);
-  return Buffer.concat([head, message]);
-}
-
-class ScriptedMixer {
-  readonly calls: SeenCall[] = [];
-  /** The answer to the n-th call; past its end, the last one. */
-  script: Answer[] = [{ check: {} }];
-  address = '';
-  private readonly server = http2.createServer();
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
-
-  async start(): Promise<void> {
-    this.server.on('session', (s) => {
-      this.sessions.add(s);
-      s.on('close', () => this.sessions.delete(s));
-    });
-    this.server.on('stream', (stream, headers) => this.serve(stream, headers));
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as { port: number };
-    this.address = `127.0.0.1:${port}`;
-  }
-
-  private serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    const call: SeenCall = { path: String(headers[':path']), grpcTimeout: String(headers['grpc-timeout']) };
-    const answer = this.script[Math.min(this.calls.length, this.script.length - 1)];
-    this.calls.push(call);
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    // a client that gives up resets the stream; nothing more to do then
-    stream.on('error', () => undefined);
-    stream.on('end', () => {
-      call.message = Buffer.concat(chunks).subarray(5);
-      if (answer === 'hang') return;
-      if ('code' in answer) {
-        // trailers-only: the status in the only HEADERS frame
-        stream.respond(
-          {
-            ':status': 200,
-            'content-type': 'application/grpc',
-            'grpc-status': String(answer.code),
-            'grpc-message': answer.message ?? '',
-          },
-          { endStream: true },
-        );
-        return;
-      }
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-      // ReportResponse has no fields: an empty message
-      stream.end(grpcFrame(call.path.endsWith('/Check') ? checkResponseBytes(answer.check) : Buffer.alloc(0)));
-    });
-  }
-
-  reset(script: Answer[]): void {
-    this.calls.length = 0;
-    this.script = script;
-  }
-
-  stop(): Promise<void> {
-    for (const s of this.sessions) s.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-/** A fake clock whose sleeps are recorded and end at once: backoff delays are read, not waited for. */
-class RecordingClock extends FakeClock {
-  readonly sleeps: number[] = [];
-  override sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-    this.advance(ms);
-    return Promise.resolve();
-  }
-}
-
-const OK_ANSWER: Answer = {
-  check: { precondition: { status: { code: 0 }, valid_duration: { seconds: 5 }, valid_use_count: 3 } },
-};
-const unavailable = (message = 'mixer is draining'): Answer => ({ code: GrpcStatus.UNAVAILABLE, message });
 // a Check as the sidecar sends it (bytes already encoded); the server does not read it
 const CHECK_BYTES = Buffer.from('0a00', 'hex');
 
@@ -114,13 +17,20 @@ beforeAll(() => mixer.start());
 afterEach(() => open.splice(0).forEach((t) => t.close()));
 afterAll(() => mixer.stop());
 
+// generous: answers that do come are never late, even on a loaded machine; only 'hang' reaches it
+const GENEROUS: Partial<TransportOptions> = { checkTimeoutMs: 10_000, reportTimeoutMs: 10_000 };
+
 function transport(opts: Partial<TransportOptions>, random: Random = new SequenceRandom([0.5])) {
   const clock = new RecordingClock();
-  let retries = 0;
-  const t = new MixerTransport(mixer.address, { ...DEFAULT_TRANSPORT, ...opts }, clock, random, () => retries++);
+  const failures: number[] = [];
+  const t = new MixerTransport(mixer.address, { ...DEFAULT_TRANSPORT, ...GENEROUS, ...opts }, clock, random, (e) =>
+    failures.push(e.code),
+  );
   open.push(t);
-  return { t, clock, retries: () => retries };
+  return { t, clock, retries: () => failures.length, failures };
 }
+
+const retry = (p: Partial<RetryPolicy>): RetryPolicy => ({ ...DEFAULT_RETRY_POLICY, ...p });
 
 const rejection = (p: Promise<unknown>): Promise<TransportError> =>
   p.then(
@@ -133,27 +43,21 @@ const rejection = (p: Promise<unknown>): Promise<TransportError> =>
     },
   );
 
-test("DEFAULT_TRANSPORT is istio/proxy's: 1 s Check deadline, 5 s Report deadline, no retries, backoff 80 ms to 1 s", () => {
-  expect(DEFAULT_TRANSPORT).toEqual({
-    checkTimeoutMs: 1000,
-    reportTimeoutMs: 5000,
-    retries: 0,
-    baseRetryMs: 80,
-    maxRetryMs: 1000,
-  });
+test("the defaults are istio/proxy's: 1 s Check deadline, 5 s Report deadline; no retries, waits from 80 ms up to 1 s", () => {
+  expect(DEFAULT_TRANSPORT).toEqual({ checkTimeoutMs: 1000, reportTimeoutMs: 5000 });
+  expect(DEFAULT_RETRY_POLICY).toEqual({ maxRetry: 0, baseRetryMs: 80, maxRetryMs: 1000 });
 });
 
 describe('a Mixer that accepts the call and never answers', () => {
-  test('Check fails at its deadline with DEADLINE_EXCEEDED (sent as grpc-timeout), and a timeout is not retried', async () => {
+  test('Check fails at its deadline with DEADLINE_EXCEEDED (sent as grpc-timeout); each retry is a new call with its own deadline', async () => {
     mixer.reset(['hang']);
-    const { t, clock, retries } = transport({ checkTimeoutMs: 200, retries: 2 });
-    const e = await rejection(t.check(CHECK_BYTES));
+    const { t, clock, failures } = transport({ checkTimeoutMs: 200 });
+    const e = await rejection(t.check(CHECK_BYTES, retry({ maxRetry: 2 })));
     expect(e.code).toBe(GrpcStatus.DEADLINE_EXCEEDED);
-    expect(mixer.calls).toEqual([
-      expect.objectContaining({ path: '/istio.mixer.v1.Mixer/Check', grpcTimeout: '200m' }),
-    ]);
-    expect(retries()).toBe(0);
-    expect(clock.sleeps).toEqual([]);
+    const call = expect.objectContaining({ path: '/istio.mixer.v1.Mixer/Check', grpcTimeout: '200m' });
+    expect(mixer.calls).toEqual([call, call, call]);
+    expect(failures).toEqual([GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.DEADLINE_EXCEEDED]);
+    expect(clock.sleeps).toHaveLength(2);
   });
 
   test('Report fails at its own deadline', async () => {
@@ -167,22 +71,25 @@ describe('a Mixer that accepts the call and never answers', () => {
   });
 });
 
-describe('retries on UNAVAILABLE', () => {
-  test('retries: 2 — two UNAVAILABLE answers then OK: the call returns the third answer, each attempt the same request', async () => {
+describe('Check retries (NetworkFailPolicy max_retry, base_retry_wait, max_retry_wait)', () => {
+  test('maxRetry 2: two UNAVAILABLE answers then OK; the Check returns the third answer, each attempt the same request', async () => {
     mixer.reset([unavailable(), unavailable(), OK_ANSWER]);
-    const { t, clock, retries } = transport({ retries: 2 }, new SequenceRandom([0.5, 0.25]));
-    const res = await t.check<{ precondition: { status: { code: number }; valid_use_count: number } }>(CHECK_BYTES);
+    const { t, clock, retries } = transport({}, new SequenceRandom([0.5, 0.25]));
+    const res = await t.check<{ precondition: { status: { code: number }; valid_use_count: number } }>(
+      CHECK_BYTES,
+      retry({ maxRetry: 2 }),
+    );
     expect(res.precondition).toMatchObject({ status: { code: 0 }, valid_use_count: 3 });
     expect(mixer.calls).toHaveLength(3);
     for (const c of mixer.calls) expect(c.message).toEqual(CHECK_BYTES);
     expect(retries()).toBe(2);
-    // attempt n waits draw × min(1000, 80·2ⁿ): 0.5 × 80, then 0.25 × 160
-    expect(clock.sleeps).toEqual([40, 40]);
+    // retry 0 draws from [80, 80], retry 1 from [80, 160]: 80 + ⌊0.25 × 81⌋
+    expect(clock.sleeps).toEqual([80, 100]);
   });
 
-  test('retries: 0 — the first UNAVAILABLE is the answer', async () => {
+  test('maxRetry 0 (the default): the first UNAVAILABLE is the answer', async () => {
     mixer.reset([unavailable('mixer is draining'), OK_ANSWER]);
-    const { t, clock, retries } = transport({ retries: 0 });
+    const { t, clock, retries } = transport({});
     const e = await rejection(t.check(CHECK_BYTES));
     expect(e.code).toBe(GrpcStatus.UNAVAILABLE);
     expect(e.message).toBe('mixer is draining');
@@ -191,68 +98,87 @@ describe('retries on UNAVAILABLE', () => {
     expect(clock.sleeps).toEqual([]);
   });
 
-  test('the backoff is full jitter under a ceiling of 80 ms doubling per attempt, capped at 1 s', async () => {
+  test('maxRetry 2 against a Mixer that stays UNAVAILABLE: three calls, then the last failure', async () => {
+    mixer.reset([unavailable('still draining')]);
+    const { t, retries } = transport({});
+    const e = await rejection(t.check(CHECK_BYTES, retry({ maxRetry: 2 })));
+    expect(e).toMatchObject({ code: GrpcStatus.UNAVAILABLE, message: 'still draining' });
+    expect(mixer.calls).toHaveLength(3);
+    expect(retries()).toBe(2);
+  });
+
+  test('retry n waits a whole number of ms uniform in [base, min(max, base·2ⁿ)]: 80 ms doubling, capped at 1 s', async () => {
     mixer.reset([unavailable()]);
     const draws = [0.5, 0.25, 0.75, 0.1, 0.9, 0.3];
-    const { t, clock, retries } = transport({ retries: 6 }, new SequenceRandom(draws));
-    const e = await rejection(t.check(CHECK_BYTES));
+    const { t, clock, retries } = transport({}, new SequenceRandom(draws));
+    const e = await rejection(t.check(CHECK_BYTES, retry({ maxRetry: 6 })));
     expect(e.code).toBe(GrpcStatus.UNAVAILABLE);
     expect(mixer.calls).toHaveLength(7);
     expect(retries()).toBe(6);
-    // ceilings 80, 160, 320, 640, then 1000 (not 1280), 1000 (not 2560)
-    const expected = [40, 40, 240, 64, 900, 300];
-    expect(clock.sleeps).toHaveLength(expected.length);
-    clock.sleeps.forEach((ms, i) => expect(ms).toBeCloseTo(expected[i], 9));
+    // ranges [80,80], [80,160], [80,320], [80,640], then [80,1000] twice (not 1280, 2560)
+    expect(clock.sleeps).toEqual([80, 100, 260, 136, 908, 356]);
   });
 
-  test('the same backoff applies to a connection that is refused', async () => {
+  test('the waits follow a configured base and max: never under the base, never over the max', () => {
+    const policy = retry({ maxRetry: 5, baseRetryMs: 10, maxRetryMs: 25 });
+    const highest = new SequenceRandom([1 - 2 ** -20]);
+    expect([0, 1, 2, 3, 4].map((n) => retryDelayMs(highest, n, policy))).toEqual([10, 20, 25, 25, 25]);
+    const lowest = new SequenceRandom([0]);
+    expect([0, 1, 2, 3, 4].map((n) => retryDelayMs(lowest, n, policy))).toEqual([10, 10, 10, 10, 10]);
+    // a zero base retries at once
+    expect(retryDelayMs(highest, 3, retry({ baseRetryMs: 0, maxRetryMs: 0 }))).toBe(0);
+  });
+
+  test('a refused connection is retried the same way', async () => {
     const clock = new RecordingClock();
-    let retries = 0;
+    const failures: number[] = [];
     const t = new MixerTransport(
-      // nothing listens on port 1: the connection error is UNAVAILABLE too
+      // nothing listens on port 1: the connection error is UNAVAILABLE
       '127.0.0.1:1',
-      { ...DEFAULT_TRANSPORT, retries: 2 },
+      { ...DEFAULT_TRANSPORT, ...GENEROUS },
       clock,
       new SequenceRandom([1 - 2 ** -20]),
-      () => retries++,
+      (e) => failures.push(e.code),
     );
     open.push(t);
-    const e = await rejection(t.check(CHECK_BYTES));
+    const e = await rejection(t.check(CHECK_BYTES, retry({ maxRetry: 2 })));
     expect(e.code).toBe(GrpcStatus.UNAVAILABLE);
-    expect(retries).toBe(2);
-    expect(clock.sleeps).toHaveLength(2);
-    // a draw just under 1 waits just under each ceiling, never on it
-    expect(clock.sleeps[0]).toBeLessThan(80);
-    expect(clock.sleeps[0]).toBeGreaterThan(79.99);
-    expect(clock.sleeps[1]).toBeLessThan(160);
-    expect(clock.sleeps[1]).toBeGreaterThan(159.99);
+    expect(failures).toEqual([GrpcStatus.UNAVAILABLE, GrpcStatus.UNAVAILABLE]);
+    // a draw just under 1 waits the top of each range
+    expect(clock.sleeps).toEqual([80, 160]);
   });
-});
 
-describe('codes other than UNAVAILABLE are not retried', () => {
+  // istio/proxy retries a Check whose call failed in any way (its TransportStatus is not OK); a
+  // denial is an OK call with a non-OK precondition status, and is never retried
   test.each([
     ['CANCELLED', GrpcStatus.CANCELLED],
     ['UNKNOWN', GrpcStatus.UNKNOWN],
     ['INVALID_ARGUMENT', GrpcStatus.INVALID_ARGUMENT],
-    ['DEADLINE_EXCEEDED', GrpcStatus.DEADLINE_EXCEEDED],
     ['PERMISSION_DENIED', GrpcStatus.PERMISSION_DENIED],
     ['RESOURCE_EXHAUSTED', GrpcStatus.RESOURCE_EXHAUSTED],
     ['UNIMPLEMENTED', GrpcStatus.UNIMPLEMENTED],
     ['INTERNAL', GrpcStatus.INTERNAL],
     ['UNAUTHENTICATED', GrpcStatus.UNAUTHENTICATED],
-  ])('%s from Mixer fails the Check at once with retries: 3', async (_name, code) => {
+  ])('a call that fails with %s is retried too', async (_name, code) => {
     mixer.reset([{ code, message: 'no' }, OK_ANSWER]);
-    const { t, clock, retries } = transport({ retries: 3 });
-    const e = await rejection(t.check(CHECK_BYTES));
-    expect(e.code).toBe(code);
+    const { t, failures } = transport({});
+    await t.check(CHECK_BYTES, retry({ maxRetry: 1 }));
+    expect(mixer.calls).toHaveLength(2);
+    expect(failures).toEqual([code]);
+  });
+
+  test('a denial (an OK call whose precondition is not OK) is an answer, not retried', async () => {
+    mixer.reset([{ check: { precondition: { status: { code: GrpcStatus.PERMISSION_DENIED, message: 'no' } } } }]);
+    const { t, retries } = transport({});
+    const res = await t.check<{ precondition: { status: { code: number } } }>(CHECK_BYTES, retry({ maxRetry: 3 }));
+    expect(res.precondition.status.code).toBe(GrpcStatus.PERMISSION_DENIED);
     expect(mixer.calls).toHaveLength(1);
     expect(retries()).toBe(0);
-    expect(clock.sleeps).toEqual([]);
   });
 
   test('a Report is never retried, even on UNAVAILABLE (failures are counted by the batcher)', async () => {
     mixer.reset([unavailable(), { check: {} }]);
-    const { t, retries } = transport({ retries: 3 });
+    const { t, retries } = transport({});
     const e = await rejection(t.report(Buffer.alloc(0)));
     expect(e.code).toBe(GrpcStatus.UNAVAILABLE);
     expect(mixer.calls).toHaveLength(1);
@@ -260,12 +186,12 @@ describe('codes other than UNAVAILABLE are not retried', () => {
   });
 });
 
-describe('through the mixer filter', () => {
-  function filterWith(policy: 'FAIL_CLOSE' | 'FAIL_OPEN', transportOpts: Partial<TransportOptions>) {
+describe('through the mixer filter, the policy from its config', () => {
+  function filterWith(policy: Record<string, unknown>, transportOpts: Partial<TransportOptions> = GENEROUS) {
     const filter = mixerFilterWith({ transport: transportOpts });
     const errors: FieldError[] = [];
     const config = filter.parseConfig(
-      { transport: { check_cluster: mixer.address, network_fail_policy: { policy } } },
+      { transport: { check_cluster: mixer.address, network_fail_policy: policy } },
       'typed_config',
       errors,
     );
@@ -278,17 +204,18 @@ describe('through the mixer filter', () => {
     return { run, stat, clock, close: () => filter.handle.close() };
   }
 
-  test('a hung Mixer with FAIL_CLOSE: 504 DEADLINE_EXCEEDED at the check deadline, counted as a timeout and a fail-close', async () => {
+  test('a hung Mixer with FAIL_CLOSE and max_retry 2: 504 DEADLINE_EXCEEDED after three attempts, each counted as a timeout', async () => {
     mixer.reset(['hang']);
-    const { run, stat, close } = filterWith('FAIL_CLOSE', { checkTimeoutMs: 200, retries: 2 });
+    const { run, stat, close } = filterWith({ policy: 'FAIL_CLOSE', max_retry: 2 }, { checkTimeoutMs: 200 });
     try {
       const reply = await run();
       expect(reply).toMatchObject({ status: 504, flag: 'UAEX', details: 'mixer_unreachable' });
       expect(reply?.body).toMatch(/^DEADLINE_EXCEEDED:/);
-      expect(stat('total_remote_call_timeouts')).toBe(1);
+      expect(mixer.calls).toHaveLength(3);
+      expect(stat('total_remote_call_timeouts')).toBe(3);
       expect(stat('total_remote_call_send_errors')).toBe(0);
+      expect(stat('total_remote_call_retries')).toBe(2);
       expect(stat('total_check_fail_close')).toBe(1);
-      expect(stat('total_remote_call_retries')).toBe(0);
     } finally {
       await close();
     }
@@ -296,7 +223,7 @@ describe('through the mixer filter', () => {
 
   test('a hung Mixer with FAIL_OPEN: the request goes on at the check deadline, counted', async () => {
     mixer.reset(['hang']);
-    const { run, stat, close } = filterWith('FAIL_OPEN', { checkTimeoutMs: 200 });
+    const { run, stat, close } = filterWith({ policy: 'FAIL_OPEN' }, { checkTimeoutMs: 200 });
     try {
       expect(await run()).toBeUndefined();
       expect(stat('total_remote_call_timeouts')).toBe(1);
@@ -307,15 +234,21 @@ describe('through the mixer filter', () => {
     }
   });
 
-  test('retries: 2 — the request is let through after two UNAVAILABLE answers, the retries counted', async () => {
+  test('max_retry 2, FAIL_CLOSE: the request is let through on the third try; the waits follow base_retry_wait and max_retry_wait', async () => {
     mixer.reset([unavailable(), unavailable(), OK_ANSWER]);
-    const { run, stat, clock, close } = filterWith('FAIL_CLOSE', { retries: 2 });
+    const { run, stat, clock, close } = filterWith({
+      policy: 'FAIL_CLOSE',
+      max_retry: 2,
+      base_retry_wait: '0.1s',
+      max_retry_wait: { seconds: 0, nanos: 150_000_000 },
+    });
     try {
       expect(await run()).toBeUndefined();
       expect(mixer.calls).toHaveLength(3);
-      // factoryContext's random draws 0.5
-      expect(clock.sleeps).toEqual([40, 80]);
+      // factoryContext's random draws 0.5: [100, 100] → 100, then [100, min(150, 200)] → 100 + ⌊0.5 × 51⌋
+      expect(clock.sleeps).toEqual([100, 125]);
       expect(stat('total_remote_call_retries')).toBe(2);
+      expect(stat('total_remote_call_send_errors')).toBe(2);
       expect(stat('total_remote_check_accepts')).toBe(1);
       expect(stat('total_check_fail_close')).toBe(0);
     } finally {
@@ -323,16 +256,33 @@ describe('through the mixer filter', () => {
     }
   });
 
-  test('retries: 0 — the first UNAVAILABLE fails closed with 503, counted as a send error', async () => {
+  test('max_retry 0, FAIL_CLOSE: the first UNAVAILABLE fails closed with 503, counted as a send error', async () => {
     mixer.reset([unavailable(), OK_ANSWER]);
-    const { run, stat, close } = filterWith('FAIL_CLOSE', { retries: 0 });
+    const { run, stat, clock, close } = filterWith({ policy: 'FAIL_CLOSE', max_retry: 0 });
     try {
       const reply = await run();
       expect(reply).toMatchObject({ status: 503, flag: 'UAEX' });
       expect(reply?.body).toMatch(/^UNAVAILABLE:/);
       expect(mixer.calls).toHaveLength(1);
+      expect(clock.sleeps).toEqual([]);
       expect(stat('total_remote_call_send_errors')).toBe(1);
+      expect(stat('total_remote_call_retries')).toBe(0);
       expect(stat('total_check_fail_close')).toBe(1);
+    } finally {
+      await close();
+    }
+  });
+
+  test('max_retry 1, FAIL_OPEN, a Mixer that stays UNAVAILABLE: two tries, then the request goes on', async () => {
+    mixer.reset([unavailable()]);
+    const { run, stat, clock, close } = filterWith({ policy: 'FAIL_OPEN', max_retry: 1 });
+    try {
+      expect(await run()).toBeUndefined();
+      expect(mixer.calls).toHaveLength(2);
+      // the defaults: [80, 80]
+      expect(clock.sleeps).toEqual([80]);
+      expect(stat('total_remote_call_retries')).toBe(1);
+      expect(stat('total_check_fail_open')).toBe(1);
     } finally {
       await close();
     }

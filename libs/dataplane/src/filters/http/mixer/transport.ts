@@ -1,29 +1,34 @@
 /**
- * gRPC transport to Mixer (istio.mixer.v1.Mixer) with a deadline per call and
- * optional retries with jittered exponential backoff on UNAVAILABLE (istio/proxy
- * defaults: 0 retries, base 80 ms, max 1 s). Calls go over `node:http2` directly
- * (H2UnaryClient of @tsmesh/core), not grpc-js: Check is on the request path.
+ * gRPC transport to Mixer (istio.mixer.v1.Mixer) with a deadline per call. A Check is retried as
+ * istio/proxy's mixer client retries it: any failed call (a gRPC status other than OK from Mixer,
+ * a refused or reset connection, a deadline) is tried again up to `maxRetry` times, retry n
+ * (0-based) after a whole number of ms drawn uniformly from [base, min(max, base·2ⁿ)]; the policy
+ * is the filter config's NetworkFailPolicy, given per call because the transport of one Mixer
+ * address is shared by every listener's config. A Report is never retried. Calls go over
+ * `node:http2` directly (H2UnaryClient of @tsmesh/core), not grpc-js: Check is on the request path.
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { backoffDelay, GrpcCallError, GrpcStatus, H2UnaryClient, type Clock, type Random } from '@tsmesh/core';
+import { GrpcCallError, H2UnaryClient, randomInt, type Clock, type Random } from '@tsmesh/core';
 import { mixerServiceDefinition } from '@tsmesh/protocol';
 import { decodeCheckResponse, encodeCheckRequest, type CheckRequestObject } from './check-codec';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './config';
 
 export interface TransportOptions {
   checkTimeoutMs: number;
   reportTimeoutMs: number;
-  retries: number;
-  baseRetryMs: number;
-  maxRetryMs: number;
 }
 
 export const DEFAULT_TRANSPORT: TransportOptions = {
   checkTimeoutMs: 1000,
   reportTimeoutMs: 5000,
-  retries: 0,
-  baseRetryMs: 80,
-  maxRetryMs: 1000,
 };
+
+/** The wait before retry `attempt` (0-based): whole ms, uniform in [base, min(max, base·2^attempt)]. */
+export function retryDelayMs(random: Random, attempt: number, policy: RetryPolicy): number {
+  const base = policy.baseRetryMs;
+  const ceiling = Math.max(base, Math.min(policy.maxRetryMs, base * 2 ** attempt));
+  return base + randomInt(random, ceiling - base + 1);
+}
 
 export class TransportError extends Error {
   constructor(
@@ -53,7 +58,8 @@ export class MixerTransport {
     private readonly opts: TransportOptions,
     private readonly clock: Clock,
     private readonly random: Random,
-    private readonly onRetry: () => void = () => undefined,
+    /** Called before each retry's wait, with the failure that caused it. */
+    private readonly onRetry: (e: TransportError) => void = () => undefined,
   ) {}
 
   private async once<T>(method: 'Check' | 'Report', req: unknown, timeoutMs: number): Promise<T> {
@@ -74,22 +80,17 @@ export class MixerTransport {
     }
   }
 
-  private async withRetries<T>(method: 'Check' | 'Report', req: unknown, timeoutMs: number): Promise<T> {
+  /** `req`: a CheckRequest in object form, or its bytes already encoded. */
+  async check<T>(req: unknown, retry: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once<T>(method, req, timeoutMs);
+        return await this.once<T>('Check', req, this.opts.checkTimeoutMs);
       } catch (e) {
-        const retriable = e instanceof TransportError && e.code === GrpcStatus.UNAVAILABLE;
-        if (!retriable || attempt >= this.opts.retries) throw e;
-        this.onRetry();
-        await this.clock.sleep(backoffDelay(this.random, attempt, this.opts.baseRetryMs, this.opts.maxRetryMs));
+        if (!(e instanceof TransportError) || attempt >= retry.maxRetry) throw e;
+        this.onRetry(e);
+        await this.clock.sleep(retryDelayMs(this.random, attempt, retry));
       }
     }
-  }
-
-  /** `req`: a CheckRequest in object form, or its bytes already encoded. */
-  check<T>(req: unknown): Promise<T> {
-    return this.withRetries<T>('Check', req, this.opts.checkTimeoutMs);
   }
 
   /** `req`: ReportRequest bytes, or the object form. */

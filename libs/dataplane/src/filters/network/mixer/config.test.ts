@@ -32,6 +32,21 @@ it('reads transport, switches, static attributes and report_interval (default 10
   expect(parse({}).config.failOpen).toBe(true);
 });
 
+it("reads the policy's Check retries as the HTTP filter does (default none, waits 80 ms to 1 s), refused by field path", () => {
+  expect(parse({}).config.retry).toEqual({ maxRetry: 0, baseRetryMs: 80, maxRetryMs: 1000 });
+  const { config, errors } = parse({
+    transport: { network_fail_policy: { max_retry: 2, base_retry_wait: '0.05s', max_retry_wait: { seconds: 2 } } },
+  });
+  expect(errors).toEqual([]);
+  expect(config.retry).toEqual({ maxRetry: 2, baseRetryMs: 50, maxRetryMs: 2000 });
+  expect(
+    parse({ transport: { network_fail_policy: { max_retry: -1, max_retry_wait: '0.01s' } } }).errors.map((e) => e.path),
+  ).toEqual([
+    'typed_config.transport.network_fail_policy.max_retry',
+    'typed_config.transport.network_fail_policy.max_retry_wait',
+  ]);
+});
+
 it('refuses a bad report_interval, connection_quota_spec and an attribute without a value, by field path', () => {
   const { errors } = parse({
     report_interval: 'soon',

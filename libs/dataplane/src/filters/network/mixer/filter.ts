@@ -128,6 +128,7 @@ export function createTcpMixerFactory(deps: TcpMixerDeps = {}): TcpMixerHandle {
               deduplication_id: `${dedupPrefix}${++dedupSeq}`,
               quotas: {},
             }),
+            config.retry,
           );
         } catch (e) {
           const code = e instanceof TransportError ? e.code : GrpcStatus.UNAVAILABLE;
