@@ -2,7 +2,16 @@ import { decode, encode } from '@tsmesh/protocol';
 import { defaultMeshSettings } from '../../model/mesh';
 import type { Proxy } from '../../model/proxy';
 import type { Service } from '../../model/types';
-import { buildMixerFilter, buildTcpMixerFilter, mixerCluster, mixerDirection, quotaSpecsFor } from './build';
+import {
+  buildMixerFilter,
+  buildTcpMixerFilter,
+  mixerCluster,
+  mixerDirection,
+  POLICY_CHECK_BASE_RETRY_WAIT,
+  POLICY_CHECK_MAX_RETRY_WAIT,
+  POLICY_CHECK_RETRIES,
+  quotaSpecsFor,
+} from './build';
 
 const proxy: Proxy = {
   id: 'sidecar~10.1.1.5~ratings-v1-7b9f.default~default.svc.cluster.local',
@@ -103,6 +112,54 @@ it('policyCheckFailOpen → FAIL_OPEN; disablePolicyChecks → checks off', () =
   );
   expect(cfg['transport']['network_fail_policy']).toEqual({ policy: 'FAIL_OPEN' });
   expect(cfg['service_configs']['ratings.default.svc.cluster.local']['disable_check_calls']).toBe(true);
+});
+
+it("the node metadata's policy.istio.io/checkRetries, checkBaseRetryWaitTime and checkMaxRetryWaitTime set the Check retries (Istio 1.1), HTTP and TCP", () => {
+  const annotated: Proxy = {
+    ...proxy,
+    metadata: {
+      [POLICY_CHECK_RETRIES]: '3',
+      [POLICY_CHECK_BASE_RETRY_WAIT]: '100ms',
+      [POLICY_CHECK_MAX_RETRY_WAIT]: '1.5s',
+    },
+  };
+  const expected = {
+    policy: 'FAIL_CLOSE',
+    max_retry: 3,
+    base_retry_wait: { seconds: 0, nanos: 100_000_000 },
+    max_retry_wait: { seconds: 1, nanos: 500_000_000 },
+  };
+  const http = onTheWire(buildMixerFilter(annotated, ratings, mesh, { direction: 'inbound', port: 9080 }));
+  expect(http['transport']['network_fail_policy']).toMatchObject(expected);
+  const tcpFilter = buildTcpMixerFilter(annotated, ratings, mesh, { direction: 'inbound', port: 27017 });
+  const { '@type': _t, ...tcpBody } = tcpFilter['typed_config'] as Cfg;
+  const tcp = decode<Cfg>(
+    'istio.mixer.v1.config.client.TcpClientConfig',
+    encode('istio.mixer.v1.config.client.TcpClientConfig', tcpBody),
+  );
+  expect(tcp['transport']['network_fail_policy']).toMatchObject(expected);
+});
+
+it('retry metadata that does not parse, or a max wait below the base, is left out: the proxy defaults apply', () => {
+  const policyOf = (metadata: Record<string, unknown>) =>
+    onTheWire(buildMixerFilter({ ...proxy, metadata }, ratings, mesh, { direction: 'inbound', port: 9080 }))[
+      'transport'
+    ]['network_fail_policy'];
+  // no keys: as before, the policy alone
+  expect(policyOf({})).toEqual({ policy: 'FAIL_CLOSE' });
+  expect(
+    policyOf({
+      [POLICY_CHECK_RETRIES]: 'many',
+      [POLICY_CHECK_BASE_RETRY_WAIT]: 'soon',
+      [POLICY_CHECK_MAX_RETRY_WAIT]: '-1s',
+    }),
+  ).toEqual({ policy: 'FAIL_CLOSE' });
+  expect(policyOf({ [POLICY_CHECK_RETRIES]: '-2' })).toEqual({ policy: 'FAIL_CLOSE' });
+  // 2 s base over the default 1 s max
+  expect(policyOf({ [POLICY_CHECK_RETRIES]: '1', [POLICY_CHECK_BASE_RETRY_WAIT]: '2s' })).toEqual({
+    policy: 'FAIL_CLOSE',
+    max_retry: 1,
+  });
 });
 
 it('outbound: reporter source, no checks, forwards source.uid and labels to the next hop', () => {

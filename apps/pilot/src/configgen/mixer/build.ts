@@ -3,14 +3,16 @@
  * (`pilot/pkg/networking/plugin/mixer/mixer.go`): an
  * `istio.mixer.v1.config.client.HttpClientConfig` with the proxy's identity
  * attributes, the transport (check/report clusters named
- * `outbound|<port>||<host>`, FAIL_CLOSE unless mesh `policyCheckFailOpen`), and
+ * `outbound|<port>||<host>`, FAIL_CLOSE unless mesh `policyCheckFailOpen`; Check retries from
+ * the node metadata keys Istio 1.1 Pilot read, see `checkRetries`), and
  * per destination service a ServiceConfig (destination.service.* attributes,
  * policy checks off when `disablePolicyChecks`, bound QuotaSpecs).
  */
+import { parseDuration } from '@tsmesh/core';
 import type { MeshSettings } from '../../model/mesh';
 import type { Proxy } from '../../model/proxy';
 import type { Service } from '../../model/types';
-import type { Msg } from '../names';
+import { dur, type Msg } from '../names';
 
 export const MIXER_FILTER_NAME = 'mixer';
 export const MIXER_CONFIG_TYPE = 'type.googleapis.com/istio.mixer.v1.config.client.HttpClientConfig';
@@ -95,11 +97,41 @@ function proxyAttributes(proxy: Proxy, opts: MixerFilterOptions): { attrs: Msg; 
   return { attrs, forward };
 }
 
-function transport(mesh: MeshSettings): Msg {
+/** Node metadata keys of Istio 1.1 Pilot (pod annotations the agent puts in the node's metadata). */
+export const POLICY_CHECK_RETRIES = 'policy.istio.io/checkRetries';
+export const POLICY_CHECK_BASE_RETRY_WAIT = 'policy.istio.io/checkBaseRetryWaitTime';
+export const POLICY_CHECK_MAX_RETRY_WAIT = 'policy.istio.io/checkMaxRetryWaitTime';
+
+/**
+ * NetworkFailPolicy's Check retry fields from the proxy's node metadata, as Istio 1.1 Pilot set
+ * them: `policy.istio.io/checkRetries` (an integer), `policy.istio.io/checkBaseRetryWaitTime` and
+ * `policy.istio.io/checkMaxRetryWaitTime` (durations such as "100ms", "1.5s"). A value that does
+ * not parse is left out, so the proxy's default applies (Istio logged it and sent the default);
+ * so are both waits when the max would be below the base, which the proxy refuses.
+ * Istio 1.1 also wrote its defaults (0, 80 ms, 1 s) when no key was set; they are the proxy's
+ * defaults too, so they are not written.
+ */
+function checkRetries(proxy: Proxy): Msg {
+  const meta = proxy.metadata;
+  const out: Msg = {};
+  const n = meta[POLICY_CHECK_RETRIES];
+  if (typeof n === 'string' && /^\+?\d+$/.test(n.trim()) && Number(n) <= 0xffff_ffff) out['max_retry'] = Number(n);
+  const wait = (key: string): number | null => (typeof meta[key] === 'string' ? parseDuration(meta[key]) : null);
+  const base = wait(POLICY_CHECK_BASE_RETRY_WAIT);
+  const max = wait(POLICY_CHECK_MAX_RETRY_WAIT);
+  // the proxy refuses a max below the base (given or its 80 ms / 1 s defaults): then neither is sent
+  if ((max ?? 1000) >= (base ?? 80)) {
+    if (base !== null) out['base_retry_wait'] = dur(base);
+    if (max !== null) out['max_retry_wait'] = dur(max);
+  }
+  return out;
+}
+
+function transport(mesh: MeshSettings, proxy: Proxy): Msg {
   return {
     check_cluster: mixerCluster(mesh.mixerCheckServer),
     report_cluster: mixerCluster(mesh.mixerReportServer),
-    network_fail_policy: { policy: mesh.policyCheckFailOpen ? 'FAIL_OPEN' : 'FAIL_CLOSE' },
+    network_fail_policy: { policy: mesh.policyCheckFailOpen ? 'FAIL_OPEN' : 'FAIL_CLOSE', ...checkRetries(proxy) },
   };
 }
 
@@ -131,7 +163,7 @@ export function buildMixerFilter(
     name: MIXER_FILTER_NAME,
     typed_config: {
       '@type': MIXER_CONFIG_TYPE,
-      transport: transport(mesh),
+      transport: transport(mesh, proxy),
       mixer_attributes: { attributes: attrs },
       ...(forward ? { forward_attributes: forward } : {}),
       service_configs: serviceConfigs,
@@ -157,7 +189,7 @@ export function buildTcpMixerFilter(
     name: MIXER_FILTER_NAME,
     typed_config: {
       '@type': MIXER_TCP_CONFIG_TYPE,
-      transport: transport(mesh),
+      transport: transport(mesh, proxy),
       mixer_attributes: { attributes: { ...attrs, ...(service ? serviceAttributes(service) : {}) } },
       disable_check_calls: mesh.disablePolicyChecks || opts.direction === 'outbound',
     },
