@@ -10,6 +10,7 @@ import type { FilterRegistry } from '../filters/types';
 import { buildConnectionManager } from '../http/connection-manager';
 import type { HcmRuntime } from '../http/runtime';
 import type { FilterChainRuntime, ListenerChains } from '../listeners/listener';
+import { parseBufferLimit } from '../listeners/socket-helpers';
 import { parseTcpProxy, TcpProxy } from '../listeners/tcp-proxy';
 import { parseChainMatch } from './chain-match-config';
 import type { CertificateProvider } from '../tls/certificate-provider';
@@ -161,6 +162,11 @@ export function buildListener(m: Msg, ctx: ListenerBuildContext, errors: FieldEr
       tlsInspector,
       filtersTimeoutMs: filtersTimeout(m['listener_filters_timeout'], errors),
       continueOnFiltersTimeout: m['continue_on_listener_filters_timeout'] === true,
+      bufferLimitBytes: parseBufferLimit(
+        m['per_connection_buffer_limit_bytes'],
+        'per_connection_buffer_limit_bytes',
+        errors,
+      ),
     },
     limits,
   };

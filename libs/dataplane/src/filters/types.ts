@@ -40,6 +40,11 @@ export interface DownstreamConnection {
   readonly localIdentity?: string;
   /** Peer certificate in PEM, when mTLS (for `x-forwarded-client-cert`). */
   getPeerIdentity(): string | undefined;
+  /**
+   * The listener's `per_connection_buffer_limit_bytes` (Envoy's 1 MiB when unset, 0 = no limit):
+   * the HCM's per-stream request buffer limit on this connection. Set by the listener.
+   */
+  bufferLimitBytes?: number;
 }
 
 /** What a filter sees of one request. Headers are lower-case; pseudo-headers are fields. */

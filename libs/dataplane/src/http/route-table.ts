@@ -6,6 +6,7 @@
 import { parseDuration, type FieldError } from '@tsmesh/core';
 import type { RE2JS } from 're2js';
 import { enumName, wrapped, type Msg } from '../engine/types';
+import { parseBufferLimit } from '../listeners/socket-helpers';
 import { compileHeaderMatcher, compileQueryMatcher, compileRegex } from './matchers';
 import { compileHeaderOps, mergeHeaderOps, type HeaderOps } from './header-ops';
 import { compileRetryPolicy, type RetryPolicy } from './retry-policy';
@@ -82,6 +83,12 @@ export interface RouteEntry {
   /** Parsed per-filter config: route, else virtual host, else route configuration. */
   readonly perFilter: ReadonlyMap<string, unknown>;
   readonly decoratorOperation?: string;
+  /**
+   * `per_request_buffer_limit_bytes` of the route, else of its virtual host: caps the bytes kept
+   * for retries and mirrors below the listener's limit (the smaller wins, as in Envoy; 0 = keep
+   * nothing). Unset on both: the listener's limit alone.
+   */
+  readonly bufferLimitBytes?: number;
 }
 
 export interface VirtualHost {
@@ -185,7 +192,12 @@ function compileRoute(
   rt: Msg,
   path: string,
   vhostName: string,
-  inherited: { headerOps: HeaderOps; retry: Msg | undefined; perFilter: Map<string, unknown> },
+  inherited: {
+    headerOps: HeaderOps;
+    retry: Msg | undefined;
+    perFilter: Map<string, unknown>;
+    bufferLimitBytes: number | undefined;
+  },
   errors: FieldError[],
   parse: PerFilterParser,
 ): RouteEntry {
@@ -205,6 +217,9 @@ function compileRoute(
     mirrors: [] as MirrorPolicy[],
     hashPolicies: [] as HashPolicy[],
     decoratorOperation: rt['decorator']?.['operation'] as string | undefined,
+    bufferLimitBytes:
+      parseBufferLimit(rt['per_request_buffer_limit_bytes'], `${path}.per_request_buffer_limit_bytes`, errors) ??
+      inherited.bufferLimitBytes,
   };
   if (rt['redirect']) {
     const r = rt['redirect'] as Msg;
@@ -351,6 +366,11 @@ export function compileRouteConfiguration(rc: Msg, errors: FieldError[], parse: 
       headerOps: mergeHeaderOps(rootOps, compileHeaderOps(v, vp, errors)),
       retry: v['retry_policy'] as Msg | undefined,
       perFilter,
+      bufferLimitBytes: parseBufferLimit(
+        v['per_request_buffer_limit_bytes'],
+        `${vp}.per_request_buffer_limit_bytes`,
+        errors,
+      ),
     };
     const routes = ((v['routes'] as Msg[] | undefined) ?? []).map((r, ri) =>
       compileRoute(r, `${vp}.routes[${ri}]`, vname, inherited, errors, parse),

@@ -17,6 +17,7 @@ import type { RouteEntry } from './route-table';
 import type { ResponseFlag } from './stream-info';
 import { sendMirror } from './mirror';
 import { forwardResponse } from './forward-response';
+import { DEFAULT_BUFFER_LIMIT_BYTES } from '../listeners/socket-helpers';
 import {
   appendForwardedHost,
   bodyFraming,
@@ -42,8 +43,17 @@ function failureReply(kind: UpstreamFailure): ReturnType<typeof replyFor> {
   return replyFor(flag, { body: `upstream connect error or disconnect/reset before headers. reset reason: ${reason}` });
 }
 
-/** Request bodies kept for retries and mirrors up to this size (Envoy's default buffer limit). */
-const BODY_BUFFER_LIMIT = 1024 * 1024;
+/**
+ * Bytes of request body kept for retries and mirrors (Envoy's retry/shadow buffer limit): the
+ * HCM's per-stream limit, which is the listener's `per_connection_buffer_limit_bytes` (1 MiB
+ * unset, 0 = no limit), lowered by the route's (else virtual host's) `per_request_buffer_limit_bytes`
+ * when that is smaller.
+ */
+function retryShadowLimit(s: ActiveStream, route: RouteEntry): number {
+  const listener = s.connection.bufferLimitBytes ?? DEFAULT_BUFFER_LIMIT_BYTES;
+  const limit = listener === 0 ? Infinity : listener;
+  return route.bufferLimitBytes === undefined ? limit : Math.min(limit, route.bufferLimitBytes);
+}
 
 /** One attempt's callbacks from the pool: an object per attempt instead of two closures. */
 class AttemptHandlers implements UpstreamHandlers {
@@ -78,6 +88,7 @@ export class Router implements Expiring {
   private bodyDone = false;
   private bodyStarted = false;
   private bodyTooBig = false;
+  private bodyLimit = Infinity;
   private finished = false;
   private admitted = false;
   private retryActive = false;
@@ -151,7 +162,10 @@ export class Router implements Expiring {
 
     this.prepareRequest(route);
     this.retry = effectiveRetry(s, route.retryPolicy);
-    if (this.retry || route.mirrors.length) this.bodyChunks = [];
+    if (this.retry || route.mirrors.length) {
+      this.bodyChunks = [];
+      this.bodyLimit = retryShadowLimit(s, route);
+    }
     if (this.timeoutMs > 0) {
       this.globalTimer = s.cm.deadlines.add(this.timeoutMs, this);
     }
@@ -299,9 +313,8 @@ export class Router implements Expiring {
       this.s.info.bytesReceived += chunk.length;
       if (this.bodyChunks && !this.bodyTooBig) {
         this.bodyBytes += chunk.length;
-        if (this.bodyBytes > BODY_BUFFER_LIMIT) {
-          this.bodyTooBig = true;
-          this.bodyChunks = null;
+        if (this.bodyBytes > this.bodyLimit) {
+          if (this.abandonBuffering()) return;
         } else this.bodyChunks.push(chunk);
       }
       const cur = this.upstream;
@@ -315,6 +328,29 @@ export class Router implements Expiring {
       this.upstream?.end();
       this.flushMirrors();
     });
+  }
+
+  /**
+   * The body outgrew the retry/shadow buffer (Envoy): stop keeping it, give up retries and mirrors
+   * for this request (`retry_or_shadow_abandoned`); the attempt in flight carries on with the rest
+   * of the body. Between attempts (a retry waiting for its backoff) nothing can carry the body any
+   * more: 507. Returns true when the request ended here.
+   */
+  private abandonBuffering(): boolean {
+    this.bodyTooBig = true;
+    this.bodyChunks = null;
+    this.retry = null;
+    this.mirrorsPending.length = 0;
+    const cluster = this.cluster as Cluster;
+    cluster.stats.retryOrShadowAbandoned.inc();
+    if (this.upstream || this.finished) return false;
+    this.s.req.resume();
+    this.fail({
+      status: 507,
+      body: 'exceeded request buffer limit while retrying upstream',
+      details: 'request_payload_exceeded_retry_buffer_limit',
+    });
+    return true;
   }
 
   private flushMirrors(): void {
@@ -429,8 +465,8 @@ export class Router implements Expiring {
     this.clearAttempt();
     this.attemptSeq++;
     cluster.recordResult(host, 504, true, this.retry?.perTryMs ?? 0);
-    const r = this.retry as EffectiveRetry;
-    if ((r.on.has('5xx') || r.on.has('gateway-error') || r.on.has('reset')) && this.mayRetry())
+    const r = this.retry;
+    if (r && (r.on.has('5xx') || r.on.has('gateway-error') || r.on.has('reset')) && this.mayRetry())
       return this.scheduleRetry();
     this.s.cm.stats.rqTimeout.inc();
     this.fail(replyFor('UT'));

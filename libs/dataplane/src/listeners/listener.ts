@@ -20,7 +20,14 @@ import type { StatsStore } from '../stats/store';
 import { selectChain, needsInspection, type ChainMatch, type ConnectionFacts } from './chain-match';
 import { looksLikeTls } from './client-hello';
 import { peekConnection } from './peek';
-import { closeWhenIdle, guardRapidReset, replayStream, secureContextFor } from './socket-helpers';
+import {
+  applyBufferLimit,
+  closeWhenIdle,
+  DEFAULT_BUFFER_LIMIT_BYTES,
+  guardRapidReset,
+  replayStream,
+  secureContextFor,
+} from './socket-helpers';
 import type { TcpProxy } from './tcp-proxy';
 
 export interface FilterChainRuntime {
@@ -46,6 +53,12 @@ export interface ListenerChains {
   readonly filtersTimeoutMs?: number;
   /** `continue_on_listener_filters_timeout`: on timeout pick a chain with what was read, do not close. */
   readonly continueOnFiltersTimeout?: boolean;
+  /**
+   * `per_connection_buffer_limit_bytes` (unset: Envoy's 1 MiB for the HTTP request buffer, node's
+   * socket thresholds; 0 = no limit): each connection's soft read/write threshold, and the HCM's
+   * per-stream buffer limit (retry/mirror body buffer) for the requests it carries.
+   */
+  readonly bufferLimitBytes?: number;
 }
 
 interface ConnState {
@@ -390,6 +403,11 @@ export class ListenerRuntime {
     alpnH2 = false,
     raw: net.Socket = socket,
   ): void {
+    // The limit in force when the connection was accepted (a push changing it replaces the chains).
+    const limit = this.chains.bufferLimitBytes;
+    applyBufferLimit(socket, limit);
+    if (raw !== socket) applyBufferLimit(raw, limit);
+    conn.bufferLimitBytes = limit ?? DEFAULT_BUFFER_LIMIT_BYTES;
     const state: ConnState = { chain, conn, raw, draining: false };
     this.conns.add(state);
     raw.once('close', () => {

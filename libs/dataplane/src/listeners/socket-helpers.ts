@@ -1,13 +1,54 @@
 /**
  * Socket-level helpers for listeners: replaying peeked bytes to nghttp2/TLS, cached TLS
- * contexts, HTTP/2 rapid-reset protection and the HTTP/2 connection idle timeout.
+ * contexts, HTTP/2 rapid-reset protection, the HTTP/2 connection idle timeout and Envoy's
+ * per-connection buffer limits (listener and cluster `per_connection_buffer_limit_bytes`).
  */
 import { createHash } from 'node:crypto';
+import type { FieldError } from '@tsmesh/core';
 import http2 from 'node:http2';
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
+import { wrapped } from '../engine/types';
 import type { ResolvedTls } from '../tls/context';
+
+/** Envoy's default `per_connection_buffer_limit_bytes` (listeners and clusters): 1 MiB. */
+export const DEFAULT_BUFFER_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * A `google.protobuf.UInt32Value` byte limit (`per_connection_buffer_limit_bytes`,
+ * `per_request_buffer_limit_bytes`): undefined when unset; anything but an integer
+ * 0..4294967295 is refused at `path`.
+ */
+export function parseBufferLimit(v: unknown, path: string, errors: FieldError[]): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const raw = wrapped<unknown>(v, 0);
+  const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+    errors.push({ path, message: 'must be an integer 0..4294967295 (bytes)' });
+    return undefined;
+  }
+  return n;
+}
+
+interface StreamThresholds {
+  _readableState?: { highWaterMark: number };
+  _writableState?: { highWaterMark: number };
+}
+
+/**
+ * A connection's soft buffer limit, as Envoy's per-connection watermarks: past `bytes` queued for
+ * writing, `write()` returns false (the other side of the proxy stops reading until 'drain'), and
+ * a paused socket stops reading from the kernel once `bytes` are buffered. Node takes these
+ * thresholds only at construction (`highWaterMark`); a socket already accepted or connected gets
+ * them set on its stream state. 0 (Envoy: no limit) and unset keep node's defaults.
+ */
+export function applyBufferLimit(socket: Duplex, bytes: number | undefined): void {
+  if (!bytes) return;
+  const s = socket as unknown as StreamThresholds;
+  if (s._readableState) s._readableState.highWaterMark = bytes;
+  if (s._writableState) s._writableState.highWaterMark = bytes;
+}
 
 /** A duplex over `socket` that first yields what is still buffered in it (the peeked preface). */
 export function replayStream(socket: net.Socket): Duplex {

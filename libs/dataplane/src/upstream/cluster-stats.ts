@@ -18,6 +18,8 @@ const RQ_PENDING_OVERFLOW = spec('counter', 'upstream_rq_pending_overflow');
 const RQ_RETRY = spec('counter', 'upstream_rq_retry');
 const RQ_RETRY_SUCCESS = spec('counter', 'upstream_rq_retry_success');
 const RQ_RETRY_OVERFLOW = spec('counter', 'upstream_rq_retry_overflow');
+/** A request body outgrew the retry/shadow buffer: no more retries or mirrors for it (Envoy's name). */
+const RETRY_OR_SHADOW_ABANDONED = spec('counter', 'retry_or_shadow_abandoned');
 const RQ_RETRY_LIMIT_EXCEEDED = spec('counter', 'upstream_rq_retry_limit_exceeded');
 const RQ_TIMEOUT = spec('counter', 'upstream_rq_timeout');
 const RQ_PER_TRY_TIMEOUT = spec('counter', 'upstream_rq_per_try_timeout');
@@ -89,6 +91,9 @@ export class ClusterStats {
   }
   get rqRetryOverflow(): Counter {
     return this.c(RQ_RETRY_OVERFLOW);
+  }
+  get retryOrShadowAbandoned(): Counter {
+    return this.c(RETRY_OR_SHADOW_ABANDONED);
   }
   get rqRetryLimitExceeded(): Counter {
     return this.c(RQ_RETRY_LIMIT_EXCEEDED);

@@ -8,6 +8,7 @@ import dns from 'node:dns';
 import net from 'node:net';
 import { parseDuration, type Clock, type FieldError, type Logger, type Random, type TimerHandle } from '@tsmesh/core';
 import { enumName, socketAddress, TYPE_URLS, wrapped, type Msg } from '../engine/types';
+import { parseBufferLimit } from '../listeners/socket-helpers';
 import type { StatsStore } from '../stats/store';
 import { parseCircuitBreakers, RetryBudget, type CircuitBreakerConfig } from './circuit-breaker';
 import { ClusterStats } from './cluster-stats';
@@ -55,6 +56,11 @@ export interface ClusterSettings {
   tls: PoolOptions['tls'];
   minRingSize: number;
   choiceCount: number;
+  /**
+   * `per_connection_buffer_limit_bytes`: the soft write/read threshold of each upstream HTTP/1
+   * connection (0 = no limit). Unset: node's socket thresholds (16 KiB), below Envoy's 1 MiB.
+   */
+  bufferLimitBytes?: number;
 }
 
 export function parseCluster(m: Msg, errors: FieldError[], deps: Pick<ClusterDeps, 'upstreamTls'>): ClusterSettings {
@@ -106,6 +112,11 @@ export function parseCluster(m: Msg, errors: FieldError[], deps: Pick<ClusterDep
     tls,
     minRingSize: Number(wrapped(m['ring_hash_lb_config']?.['minimum_ring_size'], 1024)),
     choiceCount: Number(wrapped(m['least_request_lb_config']?.['choice_count'], 2)),
+    bufferLimitBytes: parseBufferLimit(
+      m['per_connection_buffer_limit_bytes'],
+      'per_connection_buffer_limit_bytes',
+      errors,
+    ),
   };
 }
 
@@ -179,6 +190,7 @@ export class Cluster {
       http2: settings.http2,
       tls: settings.tls,
       stats: this.stats,
+      bufferLimitBytes: settings.bufferLimitBytes,
     });
     this.outlier = settings.outlier
       ? new OutlierDetector(settings.outlier, [], deps.clock, deps.random, deps.stats, this.stats.prefix, () =>

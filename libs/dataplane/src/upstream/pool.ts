@@ -60,6 +60,12 @@ export interface PoolOptions {
   /** TLS client options (UpstreamTlsContext; material resolved per new connection) or null for plaintext. */
   tls: UpstreamTlsOptions | null;
   stats: ClusterStats;
+  /**
+   * The cluster's `per_connection_buffer_limit_bytes` (unset/0: node's socket thresholds): each
+   * HTTP/1 connection's soft write/read threshold and the body held for a request still waiting
+   * for a connection. HTTP/2 sessions are bounded by their flow-control windows.
+   */
+  bufferLimitBytes?: number;
 }
 
 export interface UpstreamPool {

@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { Clock, TimerHandle } from '@tsmesh/core';
 import type { UpstreamTlsOptions } from '../tls/context';
+import { applyBufferLimit } from '../listeners/socket-helpers';
 import { readsIntoBuffer, UpstreamTlsConnector } from '../tls/upstream-connect';
 import type { ClusterStats } from './cluster-stats';
 import type { Host } from './host';
@@ -35,7 +36,7 @@ const CRLF2 = Buffer.from('\r\n\r\n');
  */
 const READ_BUFFER = Buffer.alloc(64 * 1024);
 const READ_AB = READ_BUFFER.buffer;
-/** Request body bytes held for an exchange still waiting for a connection. */
+/** Request body bytes held for an exchange still waiting for a connection (unless the cluster sets a limit). */
 const WAIT_BUFFER = 64 * 1024;
 
 /** `b` itself, or a copy when it is a view of the shared read buffer. */
@@ -87,7 +88,7 @@ class Exchange implements UpstreamStream {
     // Waiting for a connection: hold at most WAIT_BUFFER bytes, then push back on the client.
     let held = 0;
     for (const p of this.pending) held += p.length;
-    return held < WAIT_BUFFER;
+    return held < (this.pool.bufferLimit || WAIT_BUFFER);
   }
 
   end(chunk?: Buffer): void {
@@ -159,6 +160,7 @@ class Conn implements BodySource {
     } else {
       this.socket = net.connect({ host: host.address, port: host.port, noDelay: true, onread });
     }
+    applyBufferLimit(this.socket, pool.bufferLimit);
     // Nothing is written before the peer is verified (secure naming), not even the request head.
     this.socket.once(tls ? 'secureConnect' : 'connect', () => {
       this.connected = true;
@@ -432,10 +434,16 @@ export class RawHttp1Pool implements UpstreamPool {
       stats: ClusterStats;
       /** UpstreamTlsContext, or null for plaintext. */
       tls?: UpstreamTlsOptions | null;
+      /** The cluster's `per_connection_buffer_limit_bytes` (0/unset: node's thresholds). */
+      bufferLimitBytes?: number;
     },
   ) {
     this.tls = opts.tls ? new UpstreamTlsConnector(opts.tls) : null;
+    this.bufferLimit = opts.bufferLimitBytes ?? 0;
   }
+
+  /** Soft per-connection buffer limit in bytes (0: node's defaults). */
+  readonly bufferLimit: number;
 
   connections(): number {
     return this.open;
