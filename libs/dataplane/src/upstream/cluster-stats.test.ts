@@ -23,10 +23,11 @@ describe('ClusterStats', () => {
       'membership_healthy',
       'upstream_rq_2xx',
       'upstream_rq_5xx',
+      'retry_or_shadow_abandoned',
     ])
       expect(text).toContain(`${p}${n}: 0\n`);
     expect(text).toContain(`${p}upstream_rq_time: No recorded values\n`);
-    expect(names(text)).toHaveLength(30);
+    expect(names(text)).toHaveLength(31);
     expect(store.value(`${p}upstream_rq_total`)).toBe(0);
 
     const prom = renderPrometheus(store);
@@ -61,7 +62,7 @@ describe('ClusterStats', () => {
     expect(text).toMatch(/cluster\.c\.upstream_rq_time: P0\(5,5\)/);
     const all = names(text);
     expect(new Set(all).size).toBe(all.length);
-    expect(all).toHaveLength(31);
+    expect(all).toHaveLength(32);
     expect(store.value('cluster.c.upstream_rq_total')).toBe(2);
     expect(renderPrometheus(store)).toContain('envoy_cluster_upstream_rq{cluster_name="c",response_code="503"} 1');
 
