@@ -43,7 +43,8 @@ const COUNT_TYPE = 'type.googleapis.com/tsmesh.test.CompileCount';
  * `Dataplane.apply` checks and compiles the snapshot in one pass (every RouteConfiguration
  * compiled, every listener built) and the swap installs that same result. A resource object
  * already compiled (by the xDS ACK/NACK check, `validate`, or an earlier application) is not
- * compiled again; an equal but new object is.
+ * compiled again; an equal but new object is. A listener counts as compiled by an earlier
+ * application while it is live with that very object.
  */
 const COMPILES_PER_APPLY = 1;
 /** What one compilation of ROUTES compiles (regexes: path, header, query parameter, regex_rewrite). */
@@ -231,13 +232,13 @@ describe('compiled per config push, never per request', () => {
     expect(delta(pushed)).toEqual(compiled(0, 0, 10));
   });
 
-  it('the same resource objects applied again (as an xDS re-apply after a CDS/EDS update) keep their compiled route table', async () => {
+  it('the same resource objects applied again (as an xDS re-apply after a CDS/EDS update) keep their compiled route table and built listener', async () => {
     const snap = snapshot();
     await dp.apply(snap);
     const before = counts();
     await dp.apply(snap);
-    // The listener is built again (its chain is unchanged: kept in place), the route table is not.
-    expect(delta(before)).toEqual(compiled(0, COMPILES_PER_APPLY));
+    // Neither the route table nor the live listener (its chain kept in place) is compiled again.
+    expect(delta(before)).toEqual(compiled(0, 0));
     expect(dp.stats.value('listener_manager.listener_in_place_updated')).toBe(0);
     expect(await drive(2, 'alice')).toEqual(alternating(2, 'v2'));
   });
@@ -261,5 +262,71 @@ describe('compiled per config push, never per request', () => {
     expect(delta(before)).toEqual(compiled(1, 0));
     await dp.apply(next);
     expect(delta(before)).toEqual(compiled(1, COMPILES_PER_APPLY));
+  });
+
+  /** `snap` with its listener replaced by an equal new object using HCM stat prefix `prefix`. */
+  function withListenerPrefix(snap: Snapshot, prefix: string): Snapshot {
+    const l = JSON.parse(JSON.stringify(snap.listeners[0])) as Msg;
+    l['filter_chains'][0]['filters'][0]['typed_config']['stat_prefix'] = prefix;
+    return { ...snap, listeners: [l] };
+  }
+  const statNames = () => [...dp.stats.counters(), ...dp.stats.gauges(), ...dp.stats.histograms()].map((s) => s.name);
+
+  it('over xDS an LDS update is built once, by the ACK/NACK check; the application installs that build and its stats', async () => {
+    const first = snapshot();
+    await dp.apply(first);
+    const next = withListenerPrefix(first, 'l_next');
+    const before = counts();
+    expect(dp.validate(TYPE_URLS.listener, next.listeners)).toEqual([]);
+    expect(delta(before)).toEqual(compiled(0, 1));
+    // Built, but not applied: none of its stats are listed yet.
+    expect(statNames().filter((n) => n.startsWith('http.l_next.'))).toEqual([]);
+    await dp.apply(next);
+    // One build for the accepted push, the ACK check's.
+    expect(delta(before)).toEqual(compiled(0, 1));
+    // The chain changed (new stat prefix): replaced in place, and its stats are listed...
+    expect(dp.stats.value('listener_manager.listener_in_place_updated')).toBe(1);
+    expect(statNames()).toContain('http.l_next.downstream_rq_total');
+    const pushed = counts();
+    expect(await drive(6, 'alice')).toEqual(alternating(6, 'v2'));
+    expect(delta(pushed)).toEqual(compiled(0, 0, 6));
+    // ...and they are the ones the requests count on.
+    expect(dp.stats.value('http.l_next.downstream_rq_total')).toBe(6);
+    expect(dp.stats.value('http.l.downstream_rq_total')).toBe(0);
+  });
+
+  it('a built LDS update that a newer one replaced before its application is not applied; the newer build is, once', async () => {
+    const first = snapshot();
+    await dp.apply(first);
+    const stale = withListenerPrefix(first, 'l_stale');
+    const next = withListenerPrefix(first, 'l_next');
+    const before = counts();
+    expect(dp.validate(TYPE_URLS.listener, stale.listeners)).toEqual([]);
+    expect(dp.validate(TYPE_URLS.listener, next.listeners)).toEqual([]);
+    await dp.apply(next);
+    expect(delta(before)).toEqual(compiled(0, 2));
+    expect(statNames().filter((n) => n.startsWith('http.l_stale.'))).toEqual([]);
+    expect(statNames()).toContain('http.l_next.downstream_rq_total');
+  });
+
+  it('a NACKed LDS update is built once and leaves no stats; the previous validated update still applies without a build', async () => {
+    const first = snapshot();
+    await dp.apply(first);
+    const next = withListenerPrefix(first, 'l_next');
+    expect(dp.validate(TYPE_URLS.listener, next.listeners)).toEqual([]);
+    const bad = withListenerPrefix(first, 'l_bad');
+    bad.listeners[0]['filter_chains'][0]['filters'][0]['typed_config']['http_filters'].unshift({
+      name: 'no.such.filter',
+    });
+    const before = counts();
+    expect(dp.validate(TYPE_URLS.listener, bad.listeners)).toEqual([
+      'listener "l": filter_chains[0].filters[0].typed_config.http_filters[0].name: unknown HTTP filter "no.such.filter"',
+    ]);
+    expect(delta(before)).toEqual(compiled(0, 1));
+    expect(statNames().filter((n) => n.startsWith('http.l_bad.'))).toEqual([]);
+    await dp.apply(next);
+    expect(delta(before)).toEqual(compiled(0, 1));
+    expect(statNames()).toContain('http.l_next.downstream_rq_total');
+    expect(await drive(2, 'alice')).toEqual(alternating(2, 'v2'));
   });
 });

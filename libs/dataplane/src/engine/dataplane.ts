@@ -52,6 +52,27 @@ export interface DataplaneOptions {
 }
 
 /**
+ * Which Secret resources a built listener's TLS names resolve against: those of the snapshot it
+ * is applied with until the swap, then the applied ones (so an SDS push reaches kept chains).
+ */
+interface SecretBinding {
+  committed: boolean;
+  secrets: Map<string, Msg>;
+}
+
+/** A listener resource built (once) and what it was built against. */
+interface PreparedListener {
+  m: Msg;
+  b: BuiltListener;
+  /**
+   * The staged stats view its connection managers and filters created their stats through: adopted
+   * at the swap, discarded when the snapshot is refused. Undefined for a listener already live.
+   */
+  stats?: StatsStore;
+  secrets: SecretBinding;
+}
+
+/**
  * A snapshot checked and compiled in one pass: the errors that refuse it whole, or what the swap
  * installs (parsed clusters, compiled route tables and built listeners, by resource).
  */
@@ -61,7 +82,7 @@ interface Prepared {
   secrets: Map<string, Msg>;
   clusters: Map<Msg, ClusterSettings>;
   routes: Map<Msg, CompiledRouteConfig>;
-  listeners: { m: Msg; b: BuiltListener }[];
+  listeners: PreparedListener[];
   /** Set at the swap: from then on TLS names of its new clusters resolve against the applied secrets. */
   committed: boolean;
 }
@@ -70,6 +91,8 @@ interface ActiveListener {
   runtime: ListenerRuntime;
   config: Msg;
   key: string;
+  built: BuiltListener;
+  secrets: SecretBinding;
 }
 
 const KIND_BY_TYPE: Record<string, keyof Snapshot> = {
@@ -185,23 +208,38 @@ export class Dataplane {
 
   /**
    * Field-addressed errors for a batch of resources of one type (empty = valid): the xDS client's
-   * ACK/NACK check. Route tables compiled here are kept (by resource object) for the application
-   * that follows, so an accepted RDS update is compiled once.
+   * ACK/NACK check. What is compiled here is kept (by resource object) for the application that
+   * follows, so an accepted RDS or LDS update is compiled once: route tables, and listeners with
+   * the stats they created staged (listed only once the listener is applied; a refused batch's, or
+   * an accepted batch's that a newer LDS update replaced before it was applied, are dropped).
    */
   validate(typeUrl: string, resources: readonly Msg[]): string[] {
     const kind = KIND_BY_TYPE[typeUrl];
     if (!kind) return [`unsupported resource type ${typeUrl}`];
     const snap = { ...this.snapshot, [kind]: resources } as Snapshot;
-    // Nothing built here goes live: listeners are built against scratch stats, no cluster or route.
-    const runtime: HcmRuntime = {
-      ...this.runtime,
-      stats: new StatsStore(),
-      cluster: () => undefined,
-      routeConfig: () => undefined,
-    };
-    const { errors, routes } = this.prepare(snap, runtime, kind);
-    if (!errors.length) for (const [m, compiled] of routes) this.compiledRoutes.set(m, compiled);
-    return errors;
+    const prepared = this.prepare(snap, kind);
+    if (prepared.errors.length) {
+      this.discardListeners(prepared.listeners);
+      return prepared.errors;
+    }
+    for (const [m, compiled] of prepared.routes) this.compiledRoutes.set(m, compiled);
+    if (kind === 'listeners') {
+      // State of the world: this update replaces the previous one, applied or not.
+      this.discardListeners([...this.validatedListeners.values()]);
+      this.validatedListeners.clear();
+      for (const l of prepared.listeners) this.validatedListeners.set(l.m, l);
+    }
+    return [];
+  }
+
+  /**
+   * Listener resource → its build, for the resources of the last accepted LDS update (`validate`)
+   * not applied yet. `prepare` takes a listener from here instead of building it again.
+   */
+  private readonly validatedListeners = new Map<Msg, PreparedListener>();
+
+  private discardListeners(listeners: readonly PreparedListener[]): void {
+    for (const l of listeners) l.stats?.discard();
   }
 
   /**
@@ -213,9 +251,11 @@ export class Dataplane {
 
   /**
    * Checks and compiles `snap` (only its `only` resources when given) in one pass: every error,
-   * field-addressed, and what the swap installs. `runtime` is what listeners are built against.
+   * field-addressed, and what the swap installs. A listener resource already built (validated, or
+   * live) is taken as built; a new one is built against the live runtime with its own staged stats
+   * view, so nothing it creates is listed before the swap.
    */
-  private prepare(snap: Snapshot, runtime: HcmRuntime, only?: keyof Snapshot): Prepared {
+  private prepare(snap: Snapshot, only?: keyof Snapshot): Prepared {
     const errors: string[] = [];
     const secrets = new Map(snap.secrets.map((s) => [String(s['name'] ?? ''), s]));
     const prepared: Prepared = {
@@ -275,9 +315,29 @@ export class Dataplane {
         this.compiledRoutes.get(m) ?? compileRouteConfiguration(m, fieldErrors, perFilterParser(this.filters)),
       );
     });
-    const ctx = { runtime, registry: this.filters, secrets: this.secretLookup(secrets), provider: this.provider };
+    const validating = only !== undefined;
     each('listeners', 'listener', nameOf, (m, fieldErrors) => {
-      prepared.listeners.push({ m, b: buildListener(m, ctx, fieldErrors) });
+      const validated = validating ? undefined : this.validatedListeners.get(m);
+      if (validated) {
+        this.validatedListeners.delete(m);
+        validated.secrets.secrets = secrets;
+        prepared.listeners.push(validated);
+        return;
+      }
+      const live = validating ? undefined : this.listenerMap.get(nameOf(m));
+      if (live?.config === m) {
+        prepared.listeners.push({ m, b: live.built, secrets: live.secrets });
+        return;
+      }
+      const stats = this.stats.staged();
+      const binding: SecretBinding = { committed: false, secrets };
+      const ctx = {
+        runtime: { ...this.runtime, stats },
+        registry: this.filters,
+        secrets: (name: string) => this.secretLookup(binding.committed ? this.secretMap : binding.secrets)(name),
+        provider: this.provider,
+      };
+      prepared.listeners.push({ m, b: buildListener(m, ctx, fieldErrors), stats, secrets: binding });
     });
     return prepared;
   }
@@ -295,10 +355,11 @@ export class Dataplane {
 
   private async applyNow(snapshot: Snapshot, opts: { version?: string }): Promise<void> {
     if (this.stopped) throw dataplaneErrors.error('DATAPLANE_ERR_STOPPED');
-    // Built against the live runtime, as what serves if the snapshot is accepted. So a refused
-    // snapshot's new HTTP connection managers leave their (zero) `http.<prefix>.` stats behind.
-    const prepared = this.prepare(snapshot, this.runtime);
+    // Built against the live runtime, as what serves if the snapshot is accepted; the stats its new
+    // listeners created are staged, and dropped with it if it is refused.
+    const prepared = this.prepare(snapshot);
     if (prepared.errors.length) {
+      this.discardListeners(prepared.listeners);
       throw dataplaneErrors.error(
         'DATAPLANE_ERR_INVALID_CONFIG',
         { kind: 'data-plane' },
@@ -312,7 +373,9 @@ export class Dataplane {
   /** Binds the new listeners of an error-free prepared snapshot, then swaps it in. */
   private async commit(prepared: Prepared): Promise<void> {
     const { snapshot, secrets } = prepared;
-    const deps = this.clusterDeps(() => this.secretMap, this.stats);
+    // New clusters' stats are staged too: a snapshot refused at bind time leaves none behind.
+    const clusterStats = this.stats.staged();
+    const deps = this.clusterDeps(() => this.secretMap, clusterStats);
     // 1. Clusters: keep unchanged ones (pools, outlier state), start the new ones.
     const clusters = new Map<string, Cluster>();
     const created: Cluster[] = [];
@@ -337,9 +400,9 @@ export class Dataplane {
     }
     // 3. Listeners: bind the new ones before anything is swapped.
     const built = prepared.listeners;
-    const fresh: { b: BuiltListener; m: Msg; runtime: ListenerRuntime }[] = [];
+    const fresh: { b: BuiltListener; runtime: ListenerRuntime }[] = [];
     try {
-      for (const { m, b } of built) {
+      for (const { b } of built) {
         const prev = this.listenerMap.get(b.name);
         if (prev && prev.key === `${b.host}:${b.port}`) continue;
         const runtime = new ListenerRuntime(
@@ -361,26 +424,39 @@ export class Dataplane {
             reason: (e as Error).message,
           });
         }
-        fresh.push({ b, m, runtime });
+        fresh.push({ b, runtime });
       }
     } catch (e) {
       for (const f of fresh) f.runtime.close();
       for (const c of created) c.stop();
+      clusterStats.discard();
+      this.discardListeners(built);
       throw e;
     }
     // 4. Swap.
     prepared.committed = true;
+    clusterStats.adopt();
+    for (const l of built) {
+      l.stats?.adopt();
+      l.secrets.committed = true;
+    }
     const oldClusters = this.clusterMap;
     this.clusterMap = clusters;
     this.routeMap = routes;
     this.secretMap = secrets;
     const keep = new Set(built.map(({ b }) => b.name));
-    for (const { m, b } of built) {
+    for (const { m, b, secrets: binding } of built) {
       const prev = this.listenerMap.get(b.name);
       const nf = fresh.find((f) => f.b.name === b.name);
       if (nf) {
         if (prev) void prev.runtime.drain(this.drainMs);
-        this.listenerMap.set(b.name, { runtime: nf.runtime, config: m, key: `${b.host}:${b.port}` });
+        this.listenerMap.set(b.name, {
+          runtime: nf.runtime,
+          config: m,
+          key: `${b.host}:${b.port}`,
+          built: b,
+          secrets: binding,
+        });
         const a = nf.runtime.address();
         this.logger.info({ listener: b.name, address: a ? `${a.address}:${a.port}` : '' }, 'listener bound');
       } else if (prev) {
@@ -392,6 +468,8 @@ export class Dataplane {
           this.logger.info({ listener: b.name, draining }, 'listener updated in place: old connections drain');
         }
         prev.config = m;
+        prev.built = b;
+        prev.secrets = binding;
       }
     }
     for (const [name, l] of this.listenerMap) {
@@ -506,6 +584,8 @@ export class Dataplane {
   /** Closes listeners and upstream pools now. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.discardListeners([...this.validatedListeners.values()]);
+    this.validatedListeners.clear();
     for (const l of this.listenerMap.values()) l.runtime.close();
     this.listenerMap.clear();
     for (const c of this.clusterMap.values()) c.stop();
