@@ -4,6 +4,7 @@
  * `retry_or_shadow_abandoned`), a route's or virtual host's `per_request_buffer_limit_bytes` lowers
  * it for its requests, and bad values are refused with their field path.
  */
+import http2 from 'node:http2';
 import net from 'node:net';
 import { SequenceRandom } from '@tsmesh/core';
 import { httpRequest, waitFor } from '@tsmesh/testing';
@@ -102,6 +103,27 @@ describe('buffer limits: retry/shadow body buffer (listener and route limits)', 
     const url2 = await start(undefined);
     expect((await post(url2, 2 * 1024 * 1024)).status).toBe(503);
     expect(dp?.stats.value('cluster.up.retry_or_shadow_abandoned')).toBe(1);
+  });
+
+  it('applies the listener limit to HTTP/2 (h2c) streams too', async () => {
+    const url = await start(1024);
+    const session = http2.connect(url);
+    try {
+      const send = (bytes: number) =>
+        new Promise<number>((resolve, reject) => {
+          const st = session.request({ ':method': 'POST', ':path': '/' });
+          st.on('response', (h) => resolve(Number(h[':status'])));
+          st.on('error', reject);
+          st.resume();
+          st.end(Buffer.alloc(bytes, 'y'));
+        });
+      expect(await send(4096)).toBe(503);
+      expect(dp?.stats.value('cluster.up.retry_or_shadow_abandoned')).toBe(1);
+      expect(await send(512)).toBe(200);
+      expect(up?.requests.map((r) => r.body.length)).toEqual([4096, 512]);
+    } finally {
+      session.close();
+    }
   });
 
   it("a route's per_request_buffer_limit_bytes below the listener's wins for its requests", async () => {
