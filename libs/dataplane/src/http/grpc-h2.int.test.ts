@@ -1,3 +1,4 @@
+import http from 'node:http';
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { FakeClock } from '@tsmesh/core';
@@ -173,6 +174,58 @@ virtual_hosts:
     expect(body).toEqual({ status: 200, body: 'h1' });
     expect(h1.requests[h1.requests.length - 1].headers.host).toBe('reviews:9080');
     expect(dp.stats.value('http.l.downstream_rq_http2_total')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('counts connections by codec as Envoy does: downstream_cx_http1/http2 on the listener, upstream_cx_http1/http2 on the cluster', async () => {
+    const v = (n: string) => dp.stats.value(n) ?? 0;
+    // The gRPC client's connection of the tests above stays open (an active HTTP/2 connection); the
+    // h2c session the test before this one closed may still be going away.
+    await until(() => v('http.l.downstream_cx_http1_active') === 0 && v('http.l.downstream_cx_http2_active') <= 1);
+    const before = {
+      h1: v('http.l.downstream_cx_http1_total'),
+      h2: v('http.l.downstream_cx_http2_total'),
+      h1Active: v('http.l.downstream_cx_http1_active'),
+      h2Active: v('http.l.downstream_cx_http2_active'),
+      active: v('http.l.downstream_cx_active'),
+    };
+    // One HTTP/1.1 connection, closed after its request.
+    const got = await new Promise<number>((resolve, reject) => {
+      const req = http.get(
+        { host: '127.0.0.1', port: Number((dp.address('l') as string).split(':').pop()), path: '/codec', agent: false },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+    });
+    expect(got).toBe(200);
+    // One h2c session.
+    const session = http2.connect(`http://${dp.address('l')}`);
+    await new Promise<void>((resolve, reject) => {
+      const s = session.request({ ':path': '/codec', ':method': 'GET', ':authority': 'reviews:9080' });
+      s.resume();
+      s.on('end', () => resolve());
+      s.on('error', reject);
+      s.end();
+    });
+    expect(v('http.l.downstream_cx_http2_active')).toBe(before.h2Active + 1);
+    session.close();
+    expect(v('http.l.downstream_cx_http1_total')).toBe(before.h1 + 1);
+    expect(v('http.l.downstream_cx_http2_total')).toBe(before.h2 + 1);
+    await until(
+      () =>
+        v('http.l.downstream_cx_http1_active') === before.h1Active &&
+        v('http.l.downstream_cx_http2_active') === before.h2Active,
+    );
+    expect(v('http.l.downstream_cx_active')).toBe(before.active);
+    expect(v('http.l.downstream_cx_ssl_total')).toBe(0);
+    // Upstream: the gRPC cluster is HTTP/2, the h1 cluster HTTP/1.1; each opened at least one connection.
+    expect(v('cluster.grpc.upstream_cx_http2_total')).toBeGreaterThanOrEqual(1);
+    expect(v('cluster.grpc.upstream_cx_http1_total')).toBe(0);
+    expect(v('cluster.h1.upstream_cx_http1_total')).toBeGreaterThanOrEqual(1);
+    expect(v('cluster.h1.upstream_cx_http2_total')).toBe(0);
+    expect(v('cluster.h1.upstream_cx_http1_total')).toBe(v('cluster.h1.upstream_cx_total'));
   });
 });
 

@@ -9,6 +9,12 @@ export class HcmStats {
   readonly rqTime: Histogram;
   readonly cxTotal: Counter;
   readonly cxActive: Gauge;
+  readonly cxHttp1Total: Counter;
+  readonly cxHttp1Active: Gauge;
+  readonly cxHttp2Total: Counter;
+  readonly cxHttp2Active: Gauge;
+  readonly cxSslTotal: Counter;
+  readonly cxSslActive: Gauge;
   readonly cxDestroyRemote: Counter;
   readonly noRoute: Counter;
   readonly noCluster: Counter;
@@ -35,6 +41,12 @@ export class HcmStats {
     this.rqTime = store.histogram(p + 'downstream_rq_time', { base: 'http.downstream_rq_time', labels });
     this.cxTotal = c('downstream_cx_total');
     this.cxActive = g('downstream_cx_active');
+    this.cxHttp1Total = c('downstream_cx_http1_total');
+    this.cxHttp1Active = g('downstream_cx_http1_active');
+    this.cxHttp2Total = c('downstream_cx_http2_total');
+    this.cxHttp2Active = g('downstream_cx_http2_active');
+    this.cxSslTotal = c('downstream_cx_ssl_total');
+    this.cxSslActive = g('downstream_cx_ssl_active');
     this.cxDestroyRemote = c('downstream_cx_destroy_remote');
     this.noRoute = c('no_route');
     this.noCluster = c('no_cluster');
@@ -53,6 +65,28 @@ export class HcmStats {
         labels: { ...labels, response_code_class: `${i}xx` },
       });
     }
+  }
+
+  /**
+   * A connection the HCM serves: `downstream_cx_total`/`_active`, by codec (`downstream_cx_http1_*`,
+   * `downstream_cx_http2_*`) and, over TLS, `downstream_cx_ssl_*`; the gauges drop on `close`.
+   */
+  recordConnection(socket: { once(event: 'close', cb: () => void): unknown }, h2: boolean, secure: boolean): void {
+    const total = h2 ? this.cxHttp2Total : this.cxHttp1Total;
+    const active = h2 ? this.cxHttp2Active : this.cxHttp1Active;
+    this.cxTotal.inc();
+    this.cxActive.inc();
+    total.inc();
+    active.inc();
+    if (secure) {
+      this.cxSslTotal.inc();
+      this.cxSslActive.inc();
+    }
+    socket.once('close', () => {
+      this.cxActive.dec();
+      active.dec();
+      if (secure) this.cxSslActive.dec();
+    });
   }
 
   recordStatus(status: number): void {

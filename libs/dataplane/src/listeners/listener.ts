@@ -423,14 +423,12 @@ export class ListenerRuntime {
     }
     const hcm = chain.hcm;
     if (!hcm) return void socket.destroy();
-    hcm.stats.cxTotal.inc();
-    hcm.stats.cxActive.inc();
-    socket.once('close', () => hcm.stats.cxActive.dec());
     const isH2 =
       alpnH2 ||
       (first !== null &&
         first.length >= 3 &&
         H2_PREFACE.subarray(0, Math.min(first.length, 24)).equals(first.subarray(0, Math.min(first.length, 24))));
+    hcm.stats.recordConnection(socket, isH2, conn.tls);
     if (isH2) {
       this.pending = state;
       // nghttp2 reads the native handle directly, so bytes already peeked would be lost, and a

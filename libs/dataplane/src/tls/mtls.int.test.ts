@@ -190,6 +190,13 @@ describe('mTLS between two sidecars (envoy.transport_sockets.tls)', () => {
     expect(body).toBe('reviews-app');
     await until(() => infos.some((i) => i.protocol === 'HTTP/2'));
     expect(infos.find((i) => i.protocol === 'HTTP/2')?.peerIdentity).toBe(SPIFFE);
+    // Envoy's per-codec and TLS connection counters: every connection of this listener is TLS.
+    const v = (n: string) => inbound.stats.value(`http.inbound.${n}`) ?? 0;
+    expect(v('downstream_cx_http2_total')).toBeGreaterThanOrEqual(1);
+    expect(v('downstream_cx_ssl_total')).toBe(v('downstream_cx_total'));
+    expect(v('downstream_cx_ssl_total')).toBe(v('downstream_cx_http1_total') + v('downstream_cx_http2_total'));
+    await until(() => v('downstream_cx_http2_active') === 0);
+    expect(v('downstream_cx_ssl_active')).toBe(v('downstream_cx_active'));
   });
 
   it('refuses a TLS client without a certificate and counts ssl.fail_verify_no_cert', async () => {

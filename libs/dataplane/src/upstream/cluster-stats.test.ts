@@ -24,10 +24,12 @@ describe('ClusterStats', () => {
       'upstream_rq_2xx',
       'upstream_rq_5xx',
       'retry_or_shadow_abandoned',
+      'upstream_cx_http1_total',
+      'upstream_cx_http2_total',
     ])
       expect(text).toContain(`${p}${n}: 0\n`);
     expect(text).toContain(`${p}upstream_rq_time: No recorded values\n`);
-    expect(names(text)).toHaveLength(31);
+    expect(names(text)).toHaveLength(33);
     expect(store.value(`${p}upstream_rq_total`)).toBe(0);
 
     const prom = renderPrometheus(store);
@@ -62,7 +64,7 @@ describe('ClusterStats', () => {
     expect(text).toMatch(/cluster\.c\.upstream_rq_time: P0\(5,5\)/);
     const all = names(text);
     expect(new Set(all).size).toBe(all.length);
-    expect(all).toHaveLength(32);
+    expect(all).toHaveLength(34);
     expect(store.value('cluster.c.upstream_rq_total')).toBe(2);
     expect(renderPrometheus(store)).toContain('envoy_cluster_upstream_rq{cluster_name="c",response_code="503"} 1');
 

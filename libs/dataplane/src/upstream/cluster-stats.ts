@@ -26,6 +26,8 @@ const RQ_PER_TRY_TIMEOUT = spec('counter', 'upstream_rq_per_try_timeout');
 const RQ_TIME = spec('histogram', 'upstream_rq_time');
 const CX_TOTAL = spec('counter', 'upstream_cx_total');
 const CX_ACTIVE = spec('gauge', 'upstream_cx_active');
+const CX_HTTP1_TOTAL = spec('counter', 'upstream_cx_http1_total');
+const CX_HTTP2_TOTAL = spec('counter', 'upstream_cx_http2_total');
 const CX_CONNECT_FAIL = spec('counter', 'upstream_cx_connect_fail');
 const CX_CONNECT_TIMEOUT = spec('counter', 'upstream_cx_connect_timeout');
 const CX_OVERFLOW = spec('counter', 'upstream_cx_overflow');
@@ -112,6 +114,12 @@ export class ClusterStats {
   }
   get cxActive(): Gauge {
     return this.g(CX_ACTIVE);
+  }
+  get cxHttp1Total(): Counter {
+    return this.c(CX_HTTP1_TOTAL);
+  }
+  get cxHttp2Total(): Counter {
+    return this.c(CX_HTTP2_TOTAL);
   }
   get cxConnectFail(): Counter {
     return this.c(CX_CONNECT_FAIL);

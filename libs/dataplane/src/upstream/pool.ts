@@ -111,6 +111,7 @@ class Http2Pool implements UpstreamPool {
     host.cxActive++;
     host.cxTotal++;
     stats.cxTotal.inc();
+    stats.cxHttp2Total.inc();
     stats.cxActive.inc();
     const t = clock.setTimeout(() => {
       stats.cxConnectTimeout.inc();

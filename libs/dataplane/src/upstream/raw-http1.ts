@@ -489,6 +489,7 @@ export class RawHttp1Pool implements UpstreamPool {
     host.cxActive++;
     host.cxTotal++;
     stats.cxTotal.inc();
+    stats.cxHttp1Total.inc();
     stats.cxActive.inc();
     // connect_timeout covers the TLS handshake too (Envoy: until the transport socket is connected).
     const t = clock.setTimeout(() => {
