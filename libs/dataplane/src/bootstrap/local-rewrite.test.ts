@@ -1,5 +1,5 @@
 import { TYPE_URLS, emptySnapshot, type Msg } from '../engine/types';
-import { prepareSnapshot, type PrepareOptions } from './local-rewrite';
+import { LocalRewrites, prepareListenersForCheck, prepareSnapshot, type PrepareOptions } from './local-rewrite';
 import { TRACING_FILTER_NAME } from './tracing-filter';
 
 const hcm = (prefix: string, extra: Msg = {}) => ({
@@ -200,5 +200,126 @@ describe('prepareSnapshot', () => {
       routes: [{ name: 'require_tls', match: { prefix: '/' }, redirect: { https_redirect: true } }],
     });
     expect(out['virtual_hosts'][1]).toBe(routes[0].virtual_hosts[1]);
+  });
+
+  it('gives the same redirect route configuration for the same received one (with LocalRewrites)', () => {
+    const routes = [
+      { name: 'http.80', virtual_hosts: [{ name: 'a', domains: ['*'], require_tls: 'ALL', routes: [] }] },
+      { name: 'other', virtual_hosts: [] },
+    ];
+    const rewrites = new LocalRewrites();
+    const snap = { ...emptySnapshot(), listeners, routes };
+    const a = prepareSnapshot(snap, opts({ tracing: false }), rewrites).snapshot.routes;
+    const b = prepareSnapshot(snap, opts({ tracing: false }), rewrites).snapshot.routes;
+    expect(a[0]).not.toBe(routes[0]);
+    expect(b[0]).toBe(a[0]);
+    expect(b[1]).toBe(routes[1]);
+  });
+});
+
+describe('LocalRewrites: the same rewritten object for the same received listener', () => {
+  const input = { ...emptySnapshot(), listeners, clusters };
+  const defaultLog = { path: '/dev/stdout', encoding: 'TEXT' as const };
+  const o = opts({ defaultAccessLog: defaultLog });
+  const byName = (ls: Msg[], n: string) => ls.find((l) => l['name'] === n) as Msg;
+
+  it('gives the same objects for the same listener objects and options; the same access-log index', () => {
+    const rewrites = new LocalRewrites();
+    const a = prepareSnapshot(input, o, rewrites);
+    const b = prepareSnapshot({ ...input, clusters: [...clusters] }, opts({ defaultAccessLog: defaultLog }), rewrites);
+    expect(b.snapshot.listeners).toHaveLength(a.snapshot.listeners.length);
+    b.snapshot.listeners.forEach((l, i) => expect(l).toBe(a.snapshot.listeners[i]));
+    expect(b.accessLogs).toEqual(a.accessLogs);
+    // Without the memo every push makes new copies of the listeners it injects filters into.
+    expect(prepareSnapshot(input, o).snapshot.listeners[1]).not.toBe(a.snapshot.listeners[1]);
+  });
+
+  it('rewrites again when the listener object, the options or the binding change', () => {
+    const rewrites = new LocalRewrites();
+    const first = prepareSnapshot(input, o, rewrites).snapshot.listeners;
+    const copy = structuredClone(listeners[3]);
+    const changedObject = prepareSnapshot({ ...input, listeners: [...listeners.slice(0, 3), copy] }, o, rewrites);
+    expect(byName(changedObject.snapshot.listeners, '0.0.0.0_80')).not.toBe(byName(first, '0.0.0.0_80'));
+    expect(byName(changedObject.snapshot.listeners, 'virtual')).toBe(byName(first, 'virtual'));
+
+    const noTracing = prepareSnapshot(input, opts({ defaultAccessLog: defaultLog, tracing: false }), rewrites);
+    const l80 = byName(noTracing.snapshot.listeners, '0.0.0.0_80');
+    expect(l80['filter_chains'][0].filters[0].typed_config.http_filters.map((f: Msg) => f['name'])).toEqual([
+      'tsmesh.filters.http.response_capture',
+      'envoy.filters.http.router',
+    ]);
+    const noLog = prepareSnapshot(input, opts(), rewrites);
+    expect(noLog.accessLogs.size).toBe(0);
+    expect(
+      byName(noLog.snapshot.listeners, '0.0.0.0_80')['filter_chains'][0].filters[0].typed_config.http_filters,
+    ).toHaveLength(2);
+
+    // A second inbound candidate: neither is the single inbound listener any more.
+    const other = { ...listeners[1], name: '10.0.0.5_9090', address: addr('10.0.0.5', 9090) };
+    const two = prepareSnapshot({ ...input, listeners: [...listeners, other] }, o, rewrites).snapshot.listeners;
+    expect(byName(two, '10.0.0.5_9080')).toBeUndefined();
+    const one = prepareSnapshot(input, o, rewrites).snapshot.listeners;
+    expect(byName(one, '10.0.0.5_9080')['address']).toEqual(addr('127.0.0.1', 0));
+  });
+
+  it('hands the ACK check the objects the application runs, and the received ones it leaves out', () => {
+    const rewrites = new LocalRewrites();
+    const check = prepareListenersForCheck(listeners, o, rewrites);
+    expect(check.listeners).toHaveLength(listeners.length);
+    expect(check.listeners[2]).toBe(listeners[2]); // bind_to_port false: checked as sent, not run
+    const applied = prepareSnapshot(input, o, rewrites).snapshot.listeners;
+    for (const l of applied) expect(check.listeners).toContain(l);
+    expect(check.errors).toEqual([]);
+  });
+
+  it('translates Istio cert files in listeners once per object', () => {
+    const tls = {
+      ...listeners[3],
+      filter_chains: [
+        {
+          ...listeners[3]['filter_chains'][0],
+          transport_socket: {
+            name: 'tls',
+            typed_config: {
+              common_tls_context: {
+                tls_certificates: [
+                  {
+                    certificate_chain: { filename: '/etc/certs/cert-chain.pem' },
+                    private_key: { filename: '/etc/certs/key.pem' },
+                  },
+                ],
+              },
+            },
+          },
+        },
+      ],
+    };
+    const rewrites = new LocalRewrites();
+    const withSds = opts({ certFilesToSds: true });
+    const a = prepareSnapshot({ ...emptySnapshot(), listeners: [tls] }, withSds, rewrites).snapshot.listeners[0];
+    const b = prepareSnapshot({ ...emptySnapshot(), listeners: [tls] }, withSds, rewrites).snapshot.listeners[0];
+    expect(b).toBe(a);
+    expect(a['filter_chains'][0].transport_socket.typed_config.common_tls_context).toEqual({
+      tls_certificate_sds_secret_configs: [{ name: 'default' }],
+    });
+  });
+
+  it("maps an engine error about an injected-into filter list back to the user's indices", () => {
+    const check = prepareListenersForCheck(listeners, o, new LocalRewrites());
+    const at = (n: number) =>
+      `listener "0.0.0.0_80": filter_chains[0].filters[0].typed_config.http_filters[${n}].name: unknown HTTP filter "x"`;
+    expect(check.userError(at(2))).toBe(at(0));
+    expect(check.userError(at(1))).toBe(at(1)); // one of the proxy's own filters: left as is
+    const other = 'listener "virtual": filter_chains: at least one filter chain is required';
+    expect(check.userError(other)).toBe(other);
+  });
+
+  it('checks a listener bound elsewhere with its own address when that one is invalid', () => {
+    const noAddress = { ...listeners[0], address: undefined };
+    const check = prepareListenersForCheck([noAddress], o, new LocalRewrites());
+    expect(check.listeners[0]['address']).toBeUndefined();
+    expect(prepareSnapshot({ ...emptySnapshot(), listeners: [noAddress] }, o).snapshot.listeners[0]['address']).toEqual(
+      addr('127.0.0.1', 15001),
+    );
   });
 });

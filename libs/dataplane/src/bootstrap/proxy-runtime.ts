@@ -13,12 +13,12 @@ import {
   type Logger,
   type Random,
 } from '@tsmesh/core';
-import { Tracer, ZipkinExporter, type SpanKind } from '@tsmesh/telemetry';
+import { Tracer, ZipkinExporter } from '@tsmesh/telemetry';
 import { adminHandler, healthHandler, listenHttp, prometheusHandler, type BoundServer } from '../admin/admin-server';
 import { buildConfigDump } from '../admin/config-dump';
 import type { AdminBackend, ClusterView, ListenerView, ServerState } from '../admin/types';
 import { Dataplane } from '../engine/dataplane';
-import { emptySnapshot, type Msg, type Snapshot } from '../engine/types';
+import { type Msg, type Snapshot } from '../engine/types';
 import type { FilterRegistry } from '../filters/types';
 import { StatsStore } from '../stats/store';
 import type { IdentityProvider } from '../tls/identity/types';
@@ -30,7 +30,13 @@ import { proxyMixerFilter, proxyTcpMixerFilter } from './mixer-wiring';
 import { istioCertFilesToSds } from './istio-cert-files';
 import { proxyErrors } from './bootstrap-errors';
 import type { BootstrapInfo } from './load';
-import { prepareSnapshot, type LocalBindings } from './local-rewrite';
+import {
+  LocalRewrites,
+  prepareListenersForCheck,
+  prepareSnapshot,
+  type LocalBindings,
+  type PrepareOptions,
+} from './local-rewrite';
 import { responseCaptureFilter } from './response-capture-filter';
 import { tracingFilterFactory } from './tracing-filter';
 
@@ -88,6 +94,9 @@ export class ProxyRuntime implements AdminBackend {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly accessLogs = new AccessLogs();
+  /** The local rewrite per received listener / route configuration: one object (one engine build) each. */
+  private readonly rewrites = new LocalRewrites();
+  private preparedOptions?: PrepareOptions;
   private readonly servers: BoundServer[] = [];
   private readonly mixer: ReturnType<typeof proxyMixerFilter>;
   private readonly tcpMixer: ReturnType<typeof proxyTcpMixerFilter>;
@@ -213,36 +222,47 @@ export class ProxyRuntime implements AdminBackend {
     await bind('health', this.o.healthAddress, healthHandler(this));
   }
 
+  /**
+   * The xDS ACK/NACK check. An LDS update is checked as this process will run it (rewritten by
+   * `prepareSnapshot`, the same objects `apply` hands the engine), so the engine builds each
+   * listener once, here, and the application installs that build; errors name the user's
+   * listener and fields.
+   */
   private validate(typeUrl: string, resources: Msg[]): string[] {
-    const local = this.o.identity ? istioCertFilesToSds(resources) : resources;
-    const errors = this.dataplane.validate(typeUrl, typeUrl.endsWith('.Cluster') ? withEmptyAssignments(local) : local);
     if (resources.length && typeUrl.endsWith('.Listener')) {
-      const prepared = this.prepare({ ...emptySnapshot(), listeners: resources });
-      for (const e of prepared.errors) errors.push(`${e.path}: ${e.message}`);
+      const check = prepareListenersForCheck(
+        resources,
+        this.prepareOptions,
+        this.rewrites,
+        this.o.bootstrap.staticResources.listeners,
+      );
+      const errors = this.dataplane.validate(typeUrl, check.listeners).map(check.userError);
+      for (const e of check.errors) errors.push(`${e.path}: ${e.message}`);
+      return errors;
     }
-    return errors;
+    const local = this.o.identity ? istioCertFilesToSds(resources) : resources;
+    return this.dataplane.validate(typeUrl, typeUrl.endsWith('.Cluster') ? withEmptyAssignments(local) : local);
   }
 
-  private prepare(snapshot: Snapshot) {
-    const kind: SpanKind = this.o.nodeType === 'router' ? 'CLIENT' : 'SERVER';
-    return prepareSnapshot(snapshot, {
+  /** What the local rewrite depends on besides the config: fixed for this process. */
+  private get prepareOptions(): PrepareOptions {
+    return (this.preparedOptions ??= {
       bindings: this.o.bindings ?? {},
       nodeId: this.o.bootstrap.node.id,
-      defaultSpanKind: kind,
+      defaultSpanKind: this.o.nodeType === 'router' ? 'CLIENT' : 'SERVER',
       tracing: !!this.tracer,
       defaultAccessLog: this.o.defaultAccessLog,
+      certFilesToSds: !!this.o.identity,
     });
   }
 
   private async apply(snapshot: Snapshot): Promise<void> {
-    const local = this.o.identity
-      ? {
-          ...snapshot,
-          clusters: istioCertFilesToSds(snapshot.clusters),
-          listeners: istioCertFilesToSds(snapshot.listeners),
-        }
-      : snapshot;
-    const prepared = this.prepare({ ...local, clusters: withEmptyAssignments(local.clusters) });
+    const clusters = this.o.identity ? istioCertFilesToSds(snapshot.clusters) : snapshot.clusters;
+    const prepared = prepareSnapshot(
+      { ...snapshot, clusters: withEmptyAssignments(clusters) },
+      this.prepareOptions,
+      this.rewrites,
+    );
     if (prepared.errors.length) {
       throw new Error(prepared.errors.map((e) => `${e.path}: ${e.message}`).join('; '));
     }
