@@ -7,6 +7,7 @@ import {
   buildTcpMixerFilter,
   mixerCluster,
   mixerDirection,
+  POLICY_CHECK,
   POLICY_CHECK_BASE_RETRY_WAIT,
   POLICY_CHECK_MAX_RETRY_WAIT,
   POLICY_CHECK_RETRIES,
@@ -159,6 +160,102 @@ it('retry metadata that does not parse, or a max wait below the base, is left ou
   expect(policyOf({ [POLICY_CHECK_RETRIES]: '1', [POLICY_CHECK_BASE_RETRY_WAIT]: '2s' })).toEqual({
     policy: 'FAIL_CLOSE',
     max_retry: 1,
+  });
+});
+
+describe('node metadata policy.istio.io/check (Istio 1.1+ Pilot)', () => {
+  const tcpWire = (filter: Record<string, unknown>): Cfg => {
+    const { '@type': _t, ...body } = filter['typed_config'] as Cfg;
+    return decode(
+      'istio.mixer.v1.config.client.TcpClientConfig',
+      encode('istio.mixer.v1.config.client.TcpClientConfig', body),
+    );
+  };
+  /** What the proxy receives with this metadata and mesh: the fail policy, and where Check is on. */
+  const observe = (metadata: Record<string, unknown>, meshOver: Partial<typeof mesh> = {}) => {
+    const p: Proxy = { ...proxy, metadata };
+    const m = { ...mesh, ...meshOver };
+    const host = ratings.hostname;
+    const httpIn = onTheWire(buildMixerFilter(p, ratings, m, { direction: 'inbound', port: 9080 }));
+    const httpOut = onTheWire(buildMixerFilter(p, ratings, m, { direction: 'outbound' }));
+    // an outbound HTTP listener serves many services: the `default` ServiceConfig
+    const httpOutAny = onTheWire(buildMixerFilter(p, undefined, m, { direction: 'outbound' }));
+    const tcpIn = tcpWire(buildTcpMixerFilter(p, ratings, m, { direction: 'inbound', port: 27017 }));
+    const tcpOut = tcpWire(buildTcpMixerFilter(p, ratings, m, { direction: 'outbound', port: 27017 }));
+    for (const cfg of [httpOut, httpOutAny, tcpIn, tcpOut])
+      expect(cfg['transport']['network_fail_policy']).toEqual(httpIn['transport']['network_fail_policy']);
+    return {
+      policy: httpIn['transport']['network_fail_policy']['policy'] as string,
+      checks: {
+        httpInbound: !httpIn['service_configs'][host]['disable_check_calls'],
+        httpOutbound: !httpOut['service_configs'][host]['disable_check_calls'],
+        httpOutboundDefault: !httpOutAny['service_configs']['default']['disable_check_calls'],
+        tcpInbound: !tcpIn['disable_check_calls'],
+        tcpOutbound: !tcpOut['disable_check_calls'],
+      },
+    };
+  };
+  const everywhere = (on: boolean) => ({
+    httpInbound: on,
+    httpOutbound: on,
+    httpOutboundDefault: on,
+    tcpInbound: on,
+    tcpOutbound: on,
+  });
+  const serverSideOnly = {
+    httpInbound: true,
+    httpOutbound: false,
+    httpOutboundDefault: false,
+    tcpInbound: true,
+    tcpOutbound: false,
+  };
+
+  it('unset: the mesh decides (checks inbound unless disablePolicyChecks, FAIL_CLOSE unless policyCheckFailOpen)', () => {
+    expect(observe({})).toEqual({ policy: 'FAIL_CLOSE', checks: serverSideOnly });
+    expect(observe({}, { policyCheckFailOpen: true })).toEqual({ policy: 'FAIL_OPEN', checks: serverSideOnly });
+    expect(observe({}, { disablePolicyChecks: true })).toEqual({ policy: 'FAIL_CLOSE', checks: everywhere(false) });
+  });
+
+  it('"enable": Check on in both directions and fail closed, over disablePolicyChecks and policyCheckFailOpen', () => {
+    const meta = { [POLICY_CHECK]: 'enable' };
+    expect(observe(meta)).toEqual({ policy: 'FAIL_CLOSE', checks: everywhere(true) });
+    expect(observe(meta, { disablePolicyChecks: true, policyCheckFailOpen: true })).toEqual({
+      policy: 'FAIL_CLOSE',
+      checks: everywhere(true),
+    });
+  });
+
+  it('"allow-on-error": Check on in both directions, fail open, over disablePolicyChecks', () => {
+    const meta = { [POLICY_CHECK]: 'allow-on-error' };
+    expect(observe(meta)).toEqual({ policy: 'FAIL_OPEN', checks: everywhere(true) });
+    expect(observe(meta, { disablePolicyChecks: true })).toEqual({ policy: 'FAIL_OPEN', checks: everywhere(true) });
+  });
+
+  it('"disable": no Check calls in either direction (disable_check_calls), fail open, whatever the mesh says', () => {
+    const meta = { [POLICY_CHECK]: 'disable' };
+    // the mesh of these tests checks inbound and fails closed
+    expect(observe(meta)).toEqual({ policy: 'FAIL_OPEN', checks: everywhere(false) });
+    expect(observe(meta, { disablePolicyChecks: true })).toEqual({ policy: 'FAIL_OPEN', checks: everywhere(false) });
+  });
+
+  it('any other value is ignored as Istio did: the mesh settings apply', () => {
+    for (const v of ['Enable', 'DISABLE', ' disable', 'allow_on_error', 'true', 'false', '', 1, true, null, {}])
+      expect(observe({ [POLICY_CHECK]: v }, { policyCheckFailOpen: true })).toEqual({
+        policy: 'FAIL_OPEN',
+        checks: serverSideOnly,
+      });
+  });
+
+  it('the check retries still apply alongside the override', () => {
+    const cfg = onTheWire(
+      buildMixerFilter(
+        { ...proxy, metadata: { [POLICY_CHECK]: 'allow-on-error', [POLICY_CHECK_RETRIES]: '2' } },
+        ratings,
+        mesh,
+        { direction: 'inbound', port: 9080 },
+      ),
+    );
+    expect(cfg['transport']['network_fail_policy']).toEqual({ policy: 'FAIL_OPEN', max_retry: 2 });
   });
 });
 

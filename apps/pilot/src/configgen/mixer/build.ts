@@ -6,7 +6,8 @@
  * `outbound|<port>||<host>`, FAIL_CLOSE unless mesh `policyCheckFailOpen`; Check retries from
  * the node metadata keys Istio 1.1 Pilot read, see `checkRetries`), and
  * per destination service a ServiceConfig (destination.service.* attributes,
- * policy checks off when `disablePolicyChecks`, bound QuotaSpecs).
+ * policy checks off when `disablePolicyChecks`, bound QuotaSpecs). The node metadata key
+ * `policy.istio.io/check` overrides both the checks and the fail policy, see `policyCheckOverride`.
  */
 import { parseDuration } from '@tsmesh/core';
 import type { MeshSettings } from '../../model/mesh';
@@ -98,6 +99,7 @@ function proxyAttributes(proxy: Proxy, opts: MixerFilterOptions): { attrs: Msg; 
 }
 
 /** Node metadata keys of Istio 1.1 Pilot (pod annotations the agent puts in the node's metadata). */
+export const POLICY_CHECK = 'policy.istio.io/check';
 export const POLICY_CHECK_RETRIES = 'policy.istio.io/checkRetries';
 export const POLICY_CHECK_BASE_RETRY_WAIT = 'policy.istio.io/checkBaseRetryWaitTime';
 export const POLICY_CHECK_MAX_RETRY_WAIT = 'policy.istio.io/checkMaxRetryWaitTime';
@@ -127,11 +129,57 @@ function checkRetries(proxy: Proxy): Msg {
   return out;
 }
 
+/** The values of `policy.istio.io/check` Istio 1.1 Pilot acted on. */
+export type PolicyCheckOverride = 'enable' | 'disable' | 'allow-on-error';
+
+/**
+ * The proxy's `policy.istio.io/check` node metadata, as Istio 1.1+ Pilot read it: exactly
+ * `enable`, `disable` or `allow-on-error` (case and spaces count); any other value, or none, is
+ * ignored and the mesh settings apply.
+ */
+export function policyCheckOverride(proxy: Pick<Proxy, 'metadata'>): PolicyCheckOverride | undefined {
+  const v = proxy.metadata[POLICY_CHECK];
+  return v === 'enable' || v === 'disable' || v === 'allow-on-error' ? v : undefined;
+}
+
+/**
+ * `disable_check_calls` for one filter or ServiceConfig. `enable` and `allow-on-error` turn Check
+ * on in either direction, over `disablePolicyChecks` and over the source side's default (off);
+ * `disable` turns it off in both; otherwise `meshDefault` stands.
+ */
+function checksDisabled(proxy: Proxy, meshDefault: boolean): boolean {
+  switch (policyCheckOverride(proxy)) {
+    case 'disable':
+      return true;
+    case 'enable':
+    case 'allow-on-error':
+      return false;
+    default:
+      return meshDefault;
+  }
+}
+
+/**
+ * The transport's fail policy: `enable` → FAIL_CLOSE, `allow-on-error` and `disable` → FAIL_OPEN
+ * (whatever `policyCheckFailOpen` says); otherwise FAIL_OPEN only when `policyCheckFailOpen`.
+ */
+function failPolicy(mesh: MeshSettings, proxy: Proxy): 'FAIL_OPEN' | 'FAIL_CLOSE' {
+  switch (policyCheckOverride(proxy)) {
+    case 'enable':
+      return 'FAIL_CLOSE';
+    case 'allow-on-error':
+    case 'disable':
+      return 'FAIL_OPEN';
+    default:
+      return mesh.policyCheckFailOpen ? 'FAIL_OPEN' : 'FAIL_CLOSE';
+  }
+}
+
 function transport(mesh: MeshSettings, proxy: Proxy): Msg {
   return {
     check_cluster: mixerCluster(mesh.mixerCheckServer),
     report_cluster: mixerCluster(mesh.mixerReportServer),
-    network_fail_policy: { policy: mesh.policyCheckFailOpen ? 'FAIL_OPEN' : 'FAIL_CLOSE', ...checkRetries(proxy) },
+    network_fail_policy: { policy: failPolicy(mesh, proxy), ...checkRetries(proxy) },
   };
 }
 
@@ -148,8 +196,8 @@ export function buildMixerFilter(
   if (service) {
     defaultService = service.hostname;
     serviceConfigs[service.hostname] = {
-      // 1.0: policy is checked on the server side only
-      disable_check_calls: mesh.disablePolicyChecks || opts.direction === 'outbound',
+      // 1.0: policy is checked on the server side only (unless the node metadata says otherwise)
+      disable_check_calls: checksDisabled(proxy, mesh.disablePolicyChecks || opts.direction === 'outbound'),
       mixer_attributes: { attributes: serviceAttributes(service) },
       ...(opts.quotaSpecs && opts.quotaSpecs.length > 0 && opts.direction === 'inbound'
         ? { quota_spec: opts.quotaSpecs.map((q) => ({ rules: q.rules })) }
@@ -157,7 +205,7 @@ export function buildMixerFilter(
     };
   } else {
     defaultService = 'default';
-    serviceConfigs['default'] = { disable_check_calls: true };
+    serviceConfigs['default'] = { disable_check_calls: checksDisabled(proxy, true) };
   }
   return {
     name: MIXER_FILTER_NAME,
@@ -176,7 +224,8 @@ export function buildMixerFilter(
  * The TCP `mixer` network filter for one filter chain, placed before tcp_proxy (Istio 1.0
  * buildInboundTCPFilter / buildOutboundTCPFilter): a TcpClientConfig with the proxy's attributes
  * for the direction plus the destination service's; policy checked inbound unless
- * `disablePolicyChecks`, never outbound (1.0 had no client-side checks). Pure.
+ * `disablePolicyChecks`, never outbound (1.0 had no client-side checks), either way unless the
+ * node metadata's `policy.istio.io/check` overrides it. Pure.
  */
 export function buildTcpMixerFilter(
   proxy: Proxy,
@@ -191,7 +240,7 @@ export function buildTcpMixerFilter(
       '@type': MIXER_TCP_CONFIG_TYPE,
       transport: transport(mesh, proxy),
       mixer_attributes: { attributes: { ...attrs, ...(service ? serviceAttributes(service) : {}) } },
-      disable_check_calls: mesh.disablePolicyChecks || opts.direction === 'outbound',
+      disable_check_calls: checksDisabled(proxy, mesh.disablePolicyChecks || opts.direction === 'outbound'),
     },
   };
 }
