@@ -5,16 +5,13 @@
  * the client sidecar's cluster speaks HTTP/2 to it (ALPN h2 in the mTLS handshake), counted by the
  * server sidecar's `http.<prefix>.downstream_rq_http2_total`, while the app still gets HTTP/1.1.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import {
-  ensureBuilt,
-  freePort,
   httpRequest,
-  startApp,
-  startPilot,
+  reviewsDestinationRule,
+  startMtlsPair,
   stopAllApps,
   tempDir,
   waitFor,
@@ -24,38 +21,12 @@ import {
 jest.setTimeout(240_000);
 
 const dir = tempDir('pilot-h2-upgrade-');
-const cfg = join(dir.path, 'config');
 const servers: http.Server[] = [];
 /** HTTP version of every request the reviews app received, in order. */
 const seenAtApp: string[] = [];
 let proxyPort = 0;
 let reviewsSidecar: AppProcess;
-
-function reviewsDr(h2UpgradePolicy?: string): string {
-  const pool = h2UpgradePolicy ? `, connectionPool: {http: {h2UpgradePolicy: ${h2UpgradePolicy}}}` : '';
-  return `apiVersion: networking.istio.io/v1alpha3
-kind: DestinationRule
-metadata: {name: reviews, namespace: default}
-spec:
-  host: reviews
-  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}${pool}}
-`;
-}
-
-const common = [
-  '--admin-address',
-  '127.0.0.1:0',
-  '--prometheus-address',
-  '',
-  '--health-address',
-  '127.0.0.1:0',
-  '--outbound-address',
-  '127.0.0.1:0',
-  '--inbound-address',
-  '',
-  '--drain-duration',
-  '1s',
-];
+let destinationRuleFile = '';
 
 /** Sum of one HCM counter over the sidecar's HTTP connection managers (`http.<prefix>.<name>`). */
 async function hcmCounter(app: AppProcess, name: string): Promise<number> {
@@ -72,8 +43,6 @@ const viaMesh = () =>
   httpRequest('http://reviews:9080/reviews/0', { proxy: `http://127.0.0.1:${proxyPort}` }).catch(() => undefined);
 
 beforeAll(async () => {
-  for (const p of ['pilot', 'citadel', 'proxy']) ensureBuilt(p);
-  const reviewsPort = await freePort();
   const app = http.createServer((req, res) => {
     seenAtApp.push(req.httpVersion);
     res.end(`reviews ${req.url} HTTP/${req.httpVersion}`);
@@ -82,102 +51,8 @@ beforeAll(async () => {
   const appPort = await new Promise<number>((r) =>
     app.listen(0, '127.0.0.1', () => r((app.address() as AddressInfo).port)),
   );
-  mkdirSync(cfg, { recursive: true });
-  writeFileSync(
-    join(cfg, 'reviews.yaml'),
-    [
-      `apiVersion: v1
-kind: Service
-metadata: {name: reviews, namespace: default, labels: {app: reviews}}
-spec:
-  clusterIP: 10.96.0.12
-  selector: {app: reviews}
-  ports: [{name: http, port: 9080, targetPort: ${reviewsPort}}]
-`,
-      `apiVersion: v1
-kind: Pod
-metadata: {name: reviews-v1-abc, namespace: default, labels: {app: reviews, version: v1}}
-spec:
-  serviceAccountName: bookinfo-reviews
-  containers: [{name: reviews, ports: [{name: http, containerPort: ${reviewsPort}}]}]
-status: {phase: Running, podIP: 127.0.0.3}
-`,
-      `apiVersion: authentication.istio.io/v1alpha1
-kind: Policy
-metadata: {name: reviews-strict, namespace: default}
-spec:
-  targets: [{name: reviews}]
-  peers: [{mtls: {}}]
-`,
-    ].join('---\n'),
-  );
   // No h2UpgradePolicy yet: the mesh default, DO_NOT_UPGRADE.
-  writeFileSync(join(cfg, 'reviews-dr.yaml'), reviewsDr());
-  writeFileSync(
-    join(dir.path, 'tokens'),
-    'token-reviews-0123456789 default/bookinfo-reviews\ntoken-productpage-012345 default/bookinfo-productpage\n',
-  );
-  const citadel = await startApp('citadel', {
-    args: [
-      '--grpc-address',
-      '127.0.0.1:0',
-      '--http-address',
-      '127.0.0.1:0',
-      '--ca-dir',
-      join(dir.path, 'ca'),
-      '--bootstrap-tokens',
-      join(dir.path, 'tokens'),
-    ],
-    ready: { listeners: ['grpc', 'http'], http: '/ready' },
-  });
-  const pilot = await startPilot({ configDir: cfg });
-  const ready = { listeners: ['admin', 'health'], http: '/healthz/ready', httpListener: 'health' };
-  reviewsSidecar = await startApp('proxy', {
-    args: [
-      '--discovery-address',
-      pilot.addresses['grpc'],
-      '--service-node',
-      'sidecar~127.0.0.3~reviews-v1-abc.default~default.svc.cluster.local',
-      '--service-cluster',
-      'reviews',
-      '--labels',
-      'app=reviews,version=v1',
-      '--bind-inbound-listeners',
-      '--app-address',
-      `127.0.0.1:${appPort}`,
-      '--citadel-address',
-      citadel.addresses['grpc'],
-      '--citadel-token',
-      'token-reviews-0123456789',
-      '--service-account',
-      'bookinfo-reviews',
-      ...common,
-    ],
-    ready,
-  });
-  proxyPort = await freePort();
-  await startApp('proxy', {
-    args: [
-      '--discovery-address',
-      pilot.addresses['grpc'],
-      '--service-node',
-      'sidecar~127.0.0.11~productpage-v1-abc.default~default.svc.cluster.local',
-      '--service-cluster',
-      'productpage',
-      '--labels',
-      'app=productpage,version=v1',
-      '--http-proxy-port',
-      String(proxyPort),
-      '--citadel-address',
-      citadel.addresses['grpc'],
-      '--citadel-token',
-      'token-productpage-012345',
-      '--service-account',
-      'bookinfo-productpage',
-      ...common,
-    ],
-    ready,
-  });
+  ({ proxyPort, reviewsSidecar, destinationRuleFile } = await startMtlsPair({ dir: dir.path, appPort }));
 }, 180_000);
 
 afterAll(async () => {
@@ -200,7 +75,7 @@ describe('h2UpgradePolicy through Pilot and two sidecars (mTLS)', () => {
   });
 
   it('with UPGRADE, the client sidecar speaks HTTP/2 to the server sidecar; the app still gets HTTP/1.1 and answers 200', async () => {
-    writeFileSync(join(cfg, 'reviews-dr.yaml'), reviewsDr('UPGRADE'));
+    writeFileSync(destinationRuleFile, reviewsDestinationRule('connectionPool: {http: {h2UpgradePolicy: UPGRADE}}'));
     // Each attempt is a full request through the mesh; Pilot's push reaches the client sidecar
     // in its own time, so wait until one arrives at the server sidecar as HTTP/2.
     await waitFor(

@@ -12,3 +12,4 @@ export * from './strict';
 export * from './redis-server';
 export * from './prometheus';
 export * from './zipkin';
+export * from './mtls-pair';
