@@ -158,6 +158,7 @@ describe('settings → bootstrap', () => {
       istioMetaFromEnv({ ISTIO_META_INTERCEPTION_MODE: 'TPROXY', ISTIO_METAJSON_LABELS: '{"app":"x"}', PATH: '/bin' }),
     ).toEqual({
       INTERCEPTION_MODE: 'TPROXY',
+      app: 'x',
       LABELS: { app: 'x' },
     });
     const info = bootstrapFromSettings(

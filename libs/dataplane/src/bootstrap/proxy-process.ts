@@ -135,22 +135,44 @@ export function parsePortMap(list: readonly string[] | undefined): Map<number, s
 }
 
 /**
- * Node metadata from the environment, as Istio's agent reads it: `ISTIO_META_<KEY>=v` becomes
- * `<KEY>: "v"`, `ISTIO_METAJSON_<KEY>={…}` becomes `<KEY>: {…}` (what the injector sets).
+ * Node metadata from the environment, as Istio 1.0/1.1's agent (pilot-agent `getNodeMetaData`)
+ * built it, plus one tsmesh form:
+ * - `ISTIO_META_<KEY>=v` becomes `<KEY>: "v"`.
+ * - `ISTIO_METAJSON_<KEY>={…}` (what the injector sets: `ISTIO_METAJSON_ANNOTATIONS` and
+ *   `ISTIO_METAJSON_LABELS`, the pod's annotations and labels) has its string entries merged into
+ *   the top level, as Istio did: an `app` label or a `policy.istio.io/check` annotation becomes a
+ *   node metadata key of its own, which is where Pilot reads them. Non-string entries are left out
+ *   (Istio's map held strings only), and so is JSON that is not an object.
+ * - tsmesh also keeps the whole parsed value under `<KEY>` (`LABELS: {…}`), the form its label
+ *   readers use.
+ *
+ * Precedence, lowest first: `ISTIO_META_*`, then the merged entries (Istio applied the JSON
+ * variables after the plain ones), variables taken by name (`…_ANNOTATIONS` before `…_LABELS`, so
+ * a label wins over an annotation of the same key, as in Istio's injection template order), then
+ * the keyed `<KEY>` forms. Invalid JSON is refused (Istio logged a warning and went on).
  */
 export function istioMetaFromEnv(env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(env)) {
-    if (v === undefined) continue;
+  const plain: Record<string, unknown> = {};
+  const merged: Record<string, unknown> = {};
+  const keyed: Record<string, unknown> = {};
+  const names = Object.keys(env)
+    .filter((k) => env[k] !== undefined)
+    .sort();
+  for (const k of names) {
+    const v = env[k] as string;
     if (k.startsWith('ISTIO_METAJSON_')) {
+      let value: unknown;
       try {
-        out[k.slice('ISTIO_METAJSON_'.length)] = JSON.parse(v);
+        value = JSON.parse(v);
       } catch {
         throw proxyErrors.error('PROXY_ERR_BAD_METADATA', { variable: k, why: 'not valid JSON' });
       }
-    } else if (k.startsWith('ISTIO_META_')) out[k.slice('ISTIO_META_'.length)] = v;
+      keyed[k.slice('ISTIO_METAJSON_'.length)] = value;
+      if (value && typeof value === 'object' && !Array.isArray(value))
+        for (const [key, entry] of Object.entries(value)) if (typeof entry === 'string') merged[key] = entry;
+    } else if (k.startsWith('ISTIO_META_')) plain[k.slice('ISTIO_META_'.length)] = v;
   }
-  return out;
+  return { ...plain, ...merged, ...keyed };
 }
 
 export function bootstrapFromSettings(

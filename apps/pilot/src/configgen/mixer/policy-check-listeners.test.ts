@@ -2,7 +2,9 @@
 // `policy.istio.io/check` (Istio 1.1+): the override reaches the HTTP `mixer` filter of the
 // proxy's own listeners, and the outbound HTTP listeners, cached per push, are not shared
 // between a proxy with the override and one without.
+import { bootstrapFromSettings, istioMetaFromEnv } from '@tsmesh/dataplane';
 import { decode, encode } from '@tsmesh/protocol';
+import { parseNode } from '../../model/proxy';
 import { BOOKINFO_YAML, contextFrom, sidecar } from '../../testing/bookinfo';
 import { generateListeners } from '../generator';
 import type { Msg } from '../names';
@@ -61,5 +63,44 @@ describe('policy.istio.io/check in generated sidecar listeners', () => {
     const onAgain = mixerOf(listener(reviews({ [POLICY_CHECK]: 'allow-on-error' }), '0.0.0.0_9080'));
     expect(onAgain['service_configs']['default']['disable_check_calls']).toBeFalsy();
     expect(onAgain['transport']['network_fail_policy']).toEqual({ policy: 'FAIL_OPEN' });
+  });
+
+  it('from a pod annotation: the agent merges ISTIO_METAJSON_ANNOTATIONS into the node, Check is off', () => {
+    const meta = istioMetaFromEnv({ ISTIO_METAJSON_ANNOTATIONS: '{"policy.istio.io/check":"disable"}' });
+    const off = mixerOf(listener(reviews(meta), '10.1.0.21_9080'));
+    expect(off['service_configs']['reviews.default.svc.cluster.local']['disable_check_calls']).toBe(true);
+    expect(off['transport']['network_fail_policy']).toEqual({ policy: 'FAIL_OPEN' });
+
+    // the whole agent path: the injector's environment → generated bootstrap node → Pilot's proxy
+    const { node } = bootstrapFromSettings(
+      'sidecar',
+      {
+        configPath: '',
+        discoveryAddress: '127.0.0.1:15010',
+        serviceNode: '',
+        serviceCluster: 'reviews',
+        ip: '10.1.0.21',
+        podName: 'reviews-v1-abc',
+        namespace: 'default',
+        labels: [],
+        adminAddress: '127.0.0.1:0',
+        prometheusAddress: '',
+        healthAddress: '',
+        zipkinAddress: '',
+        traceSampling: 1,
+        accessLogFile: '',
+        accessLogEncoding: 'TEXT',
+        drainDuration: 1000,
+      },
+      {
+        ISTIO_METAJSON_ANNOTATIONS: '{"policy.istio.io/check":"disable","policy.istio.io/checkRetries":"2"}',
+        ISTIO_METAJSON_LABELS: '{"app":"reviews","version":"v1"}',
+      },
+    );
+    const proxy = parseNode(node as Parameters<typeof parseNode>[0]);
+    expect(proxy.labels).toEqual({ app: 'reviews', version: 'v1' });
+    const fromAgent = mixerOf(listener(proxy, '10.1.0.21_9080'));
+    expect(fromAgent['service_configs']['reviews.default.svc.cluster.local']['disable_check_calls']).toBe(true);
+    expect(fromAgent['transport']['network_fail_policy']).toEqual({ policy: 'FAIL_OPEN', max_retry: 2 });
   });
 });
