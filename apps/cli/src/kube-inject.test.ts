@@ -1,4 +1,5 @@
 import { isMeshError } from '@tsmesh/core';
+import { istioMetaFromEnv } from '@tsmesh/dataplane';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { APP_PORT_OFFSET } from './plan';
@@ -79,6 +80,7 @@ describe('kube-inject on the demo install', () => {
         PROXY_CERTS_DIR: '/etc/certs',
       });
       expect(env['PROXY_APP_ADDRESS']).toBe(ours ? `127.0.0.1:${appPort + APP_PORT_OFFSET}` : undefined);
+      expect(JSON.parse(env['ISTIO_METAJSON_LABELS'] as string)).toEqual(pod['metadata']['labels']);
       expect(proxy['ports']).toEqual([{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }]);
       expect(proxy['readinessProbe']['httpGet']).toEqual({ path: '/healthz/ready', port: 15021 });
       expect(proxy['volumeMounts']).toEqual([{ name: CERTS_VOLUME, mountPath: '/etc/certs', readOnly: true }]);
@@ -206,6 +208,35 @@ describe('kube-inject rules', () => {
       'a',
       STATUS_ANNOTATION,
     ]);
+  });
+
+  test('the pod’s annotations and labels reach the sidecar as ISTIO_METAJSON_* and its node metadata', () => {
+    const annotations = { 'policy.istio.io/check': 'disable', 'policy.istio.io/checkRetries': 3 };
+    const pod = docs(inject(deployment({}, { annotations })))[0]['spec']['template'];
+    const env = envOf(pod['spec']['containers'][1]);
+    // as written before injection: no status annotation; the unquoted number as its text
+    expect(JSON.parse(env['ISTIO_METAJSON_ANNOTATIONS'] as string)).toEqual({
+      'policy.istio.io/check': 'disable',
+      'policy.istio.io/checkRetries': '3',
+    });
+    expect(JSON.parse(env['ISTIO_METAJSON_LABELS'] as string)).toEqual({ app: 'web', version: 'v1' });
+    expect(pod['metadata']['annotations'][STATUS_ANNOTATION]).toBeDefined();
+    // the agent reading that environment puts the annotation where Pilot reads it
+    const plainEnv = Object.fromEntries(
+      Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
+    expect(istioMetaFromEnv(plainEnv)).toMatchObject({
+      'policy.istio.io/check': 'disable',
+      'policy.istio.io/checkRetries': '3',
+      app: 'web',
+      LABELS: { app: 'web', version: 'v1' },
+    });
+
+    // no annotations (or labels) on the pod: no variable, as Istio's template
+    const bare = docs(inject(deployment({}, { labels: {} })))[0]['spec']['template'];
+    const bareEnv = envOf(bare['spec']['containers'][1]);
+    expect(bareEnv).not.toHaveProperty('ISTIO_METAJSON_ANNOTATIONS');
+    expect(bareEnv).not.toHaveProperty('ISTIO_METAJSON_LABELS');
   });
 
   test('flags: proxy image and discovery address; service account from the pod spec', () => {

@@ -9,7 +9,10 @@
  * with hostNetwork, pods in kube-system/kube-public and pods that already carry
  * `sidecar.istio.io/status` are left alone (so injecting twice equals injecting once). The
  * workload identity is Istio 1.0's secret mode: the Secret `istio.<serviceaccount>` mounted at
- * /etc/certs (optional, so pods start before Citadel has written it).
+ * /etc/certs (optional, so pods start before Citadel has written it). As Istio's injection
+ * template, the sidecar gets the pod's annotations and labels as JSON in ISTIO_METAJSON_ANNOTATIONS
+ * and ISTIO_METAJSON_LABELS (each only when the pod has some), which the agent merges into its node
+ * metadata.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -115,6 +118,17 @@ function rewriteProbe(probe: unknown, container: Obj, appPort: number, field: st
   return { exec: { command: ['node', '-e', script] }, ...rest };
 }
 
+/**
+ * Annotations or labels as the string map Kubernetes holds (an unquoted YAML number or boolean
+ * becomes its text, as kubectl would have to be given it); nested values and nulls are left out.
+ */
+function stringMap(m: Obj): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m))
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+  return out;
+}
+
 /** Sets env vars by name on a container (replacing same-named entries, keeping the others' order). */
 function setEnv(container: Obj, vars: EnvVar[], field: string): void {
   const env = container['env'] ?? [];
@@ -213,6 +227,13 @@ function injectPod(
     PROXY_PROMETHEUS_ADDRESS: '0.0.0.0:15090',
     PROXY_CERTS_DIR: '/etc/certs',
   });
+  // Istio's injection template: the pod's annotations (as they were before injection, without the
+  // status annotation written below) and labels as JSON, each only when there are any; the agent
+  // merges their entries into the node metadata, where Pilot reads `policy.istio.io/check` & co.
+  const podAnnotations = stringMap(annotations);
+  if (Object.keys(podAnnotations).length) env['ISTIO_METAJSON_ANNOTATIONS'] = JSON.stringify(podAnnotations);
+  const podLabels = stringMap(labels);
+  if (Object.keys(podLabels).length) env['ISTIO_METAJSON_LABELS'] = JSON.stringify(podLabels);
   const proxyEnv: EnvVar[] = Object.entries(env).map(([name, value]) =>
     DOWNWARD[name] ? fieldRef(name, DOWNWARD[name]) : { name, value },
   );
