@@ -1,13 +1,15 @@
 /**
  * Upstream connection pools, one per cluster: HTTP/1.1 over the raw pooled client (raw-http1.ts,
- * plaintext or TLS with an UpstreamTlsContext) and HTTP/2 (h2c or ALPN h2) over one shared
- * `ClientHttp2Session` per host. Both present the same small stream interface to the router.
- * Connection counts feed the cluster's `upstream_cx_*` stats and the max_connections breaker.
+ * plaintext or TLS with an UpstreamTlsContext) and HTTP/2 (h2c, or over TLS offering the context's
+ * `alpn_protocols`, `h2` when it has none) over one shared `ClientHttp2Session` per host. Both
+ * present the same small stream interface to the router. Connection counts feed the cluster's
+ * `upstream_cx_*` stats and the max_connections breaker.
  */
 import http2 from 'node:http2';
 import { Writable, type Readable } from 'node:stream';
 import type { Clock } from '@tsmesh/core';
 import type { UpstreamTlsOptions } from '../tls/context';
+import { UpstreamTlsConnector } from '../tls/upstream-connect';
 import type { Host } from './host';
 import type { ClusterStats } from './cluster-stats';
 import { RawHttp1Pool } from './raw-http1';
@@ -80,9 +82,46 @@ export function createPool(opts: PoolOptions): UpstreamPool {
   return new RawHttp1Pool(opts);
 }
 
+/**
+ * The ALPN list an HTTP/2 cluster offers over TLS, as Envoy decides it: the UpstreamTlsContext's
+ * `common_tls_context.alpn_protocols` when it has any (used as-is, nothing appended), else the
+ * HTTP/2 codec's fallback `h2`.
+ *
+ * Pilot gives an ISTIO_MUTUAL cluster that speaks HTTP/2 (declared or h2UpgradePolicy) `[istio,
+ * h2]`. The server picks from that by its own preference order (OpenSSL's SSL_select_next_proto
+ * walks the server's list, in node's TLS server and in Envoy's server context alike), so a sidecar
+ * inbound listener offering `[istio-peer-exchange, h2, http/1.1, istio]` (Pilot's; Istio's HTTP
+ * inbound lists also rank `h2` first) selects `h2`, and its connection manager takes HTTP/2 by that ALPN. Whatever the
+ * server selects, node's HTTP/2 client session speaks HTTP/2 on the connection (it never looks at
+ * the negotiated protocol), as Envoy's HTTP/2 codec does; only a server that ranked `istio` above
+ * `h2` would hand the preface to an HTTP/1 codec, and neither Pilot nor Istio emits such a list.
+ * With no protocol in common a node TLS server refuses the handshake (a connect failure); Envoy's
+ * server context goes on without ALPN.
+ */
+export function http2Alpn(tls: Pick<UpstreamTlsOptions, 'ALPNProtocols'>): string[] {
+  return tls.ALPNProtocols?.length ? [...tls.ALPNProtocols] : ['h2'];
+}
+
 class Http2Pool implements UpstreamPool {
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
-  constructor(private readonly opts: PoolOptions) {}
+  /**
+   * TLS connections (SNI only when configured, secure naming, sessions resumed per host within one
+   * generation of the material) offering {@link http2Alpn}. `http2.connect` itself would always
+   * offer exactly `['h2']` (it overwrites `ALPNProtocols`), so the socket is made here.
+   */
+  private readonly tls: UpstreamTlsConnector | null;
+
+  constructor(private readonly opts: PoolOptions) {
+    const t = opts.tls;
+    this.tls = t
+      ? new UpstreamTlsConnector({
+          servername: t.servername,
+          ALPNProtocols: http2Alpn(t),
+          checkServerIdentity: t.checkServerIdentity,
+          current: () => t.current(),
+        })
+      : null;
+  }
 
   connections(): number {
     return this.sessions.size;
@@ -91,22 +130,14 @@ class Http2Pool implements UpstreamPool {
   private session(host: Host): { s: http2.ClientHttp2Session; fresh: boolean } {
     const existing = this.sessions.get(host.key);
     if (existing && !existing.closed && !existing.destroyed) return { s: existing, fresh: false };
-    const { stats, clock, tls } = this.opts;
+    const { stats, clock } = this.opts;
+    const tls = this.tls;
     const authority = `${tls ? 'https' : 'http'}://${host.key}`;
     // A new session takes the TLS material as it is now (rotation applies to new sessions).
-    const state = tls?.current();
     const s = http2.connect(authority, {
-      ...(tls && state
-        ? {
-            servername: tls.servername,
-            checkServerIdentity: tls.checkServerIdentity,
-            secureContext: state.secureContext,
-            rejectUnauthorized: state.rejectUnauthorized,
-            ALPNProtocols: ['h2'],
-          }
-        : {}),
+      ...(tls ? { createConnection: () => tls.connect(host.address, host.port) } : {}),
       settings: { enablePush: false },
-    } as http2.SecureClientSessionOptions);
+    });
     this.sessions.set(host.key, s);
     host.cxActive++;
     host.cxTotal++;
