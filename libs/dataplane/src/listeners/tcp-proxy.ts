@@ -1,7 +1,10 @@
 /**
  * envoy.filters.network.tcp_proxy: a byte pipe from the downstream connection to one host of the
  * cluster (single or weighted), with `idle_timeout` (default 1 h), stats under `tcp.<stat_prefix>.`
- * and a StreamInfo (protocol TCP) for access logs when the connection ends. Network filters
+ * and a StreamInfo (protocol TCP) for access logs when the connection ends. Each side is a soft
+ * watermark buffer: the downstream socket has the listener's `per_connection_buffer_limit_bytes`
+ * (applied when it was accepted), the upstream one the cluster's, so a side that does not read
+ * stops the proxy reading the other once about that many bytes wait for it. Network filters
  * before it in the chain (filters/network) see each downstream chunk first and may hold it, and
  * are told when the connection closes.
  */
@@ -14,6 +17,7 @@ import type { HcmRuntime } from '../http/runtime';
 import type { StreamInfo } from '../http/stream-info';
 import type { Counter, Gauge } from '../stats/store';
 import type { Host } from '../upstream/host';
+import { applyBufferLimit } from './socket-helpers';
 
 export interface TcpProxySettings {
   statPrefix: string;
@@ -149,6 +153,7 @@ export class TcpProxy {
     host.cxTotal++;
     socket.pause();
     const up = net.connect({ host: host.address, port: host.port });
+    applyBufferLimit(up, cluster.settings.bufferLimitBytes);
     let connected = false;
     const connectTimer = clock.setTimeout(() => {
       cluster.stats.cxConnectTimeout.inc();

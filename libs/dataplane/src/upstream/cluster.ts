@@ -58,7 +58,8 @@ export interface ClusterSettings {
   choiceCount: number;
   /**
    * `per_connection_buffer_limit_bytes`: the soft write/read threshold of each upstream HTTP/1
-   * connection (0 = no limit). Unset: node's socket thresholds (16 KiB), below Envoy's 1 MiB.
+   * connection and of each tcp_proxy upstream connection (0 = no limit). Unset: node's socket
+   * thresholds (16 KiB), below Envoy's 1 MiB.
    */
   bufferLimitBytes?: number;
 }
