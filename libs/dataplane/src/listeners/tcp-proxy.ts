@@ -6,7 +6,10 @@
  * (applied when it was accepted), the upstream one the cluster's, so a side that does not read
  * stops the proxy reading the other once about that many bytes wait for it. Network filters
  * before it in the chain (filters/network) see each downstream chunk first and may hold it, and
- * are told when the connection closes.
+ * are told when the connection closes. A cluster with an UpstreamTlsContext (ISTIO_MUTUAL to a TCP
+ * service) gets TLS upstream, as the HTTP pools do: SNI, ALPN, secure naming on the peer's SANs and
+ * the material current at connect time; nothing is forwarded before the handshake and the peer
+ * check pass, and a failed handshake counts as a connect failure (UF).
  */
 import net from 'node:net';
 import { parseDuration, type FieldError } from '@tsmesh/core';
@@ -17,7 +20,17 @@ import type { HcmRuntime } from '../http/runtime';
 import type { StreamInfo } from '../http/stream-info';
 import type { Counter, Gauge } from '../stats/store';
 import type { Host } from '../upstream/host';
+import type { UpstreamTlsOptions } from '../tls/context';
+import { UpstreamTlsConnector } from '../tls/upstream-connect';
 import { applyBufferLimit } from './socket-helpers';
+
+/** One TLS connector (and so one TLS session cache) per cluster TLS config. */
+const connectors = new WeakMap<UpstreamTlsOptions, UpstreamTlsConnector>();
+function connectorFor(tls: UpstreamTlsOptions): UpstreamTlsConnector {
+  let c = connectors.get(tls);
+  if (!c) connectors.set(tls, (c = new UpstreamTlsConnector(tls)));
+  return c;
+}
 
 export interface TcpProxySettings {
   statPrefix: string;
@@ -152,7 +165,10 @@ export class TcpProxy {
     host.cxActive++;
     host.cxTotal++;
     socket.pause();
-    const up = net.connect({ host: host.address, port: host.port });
+    const upTls = cluster.settings.tls;
+    const up: net.Socket = upTls
+      ? connectorFor(upTls).connect(host.address, host.port)
+      : net.connect({ host: host.address, port: host.port });
     applyBufferLimit(up, cluster.settings.bufferLimitBytes);
     let connected = false;
     const connectTimer = clock.setTimeout(() => {
@@ -169,7 +185,7 @@ export class TcpProxy {
       idle.cancel();
       idle = clock.setTimeout(onIdle, settings.idleTimeoutMs);
     };
-    up.once('connect', () => {
+    up.once(upTls ? 'secureConnect' : 'connect', () => {
       connected = true;
       connectTimer.cancel();
       socket.resume();
