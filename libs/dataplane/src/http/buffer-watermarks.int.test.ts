@@ -10,37 +10,7 @@ import net from 'node:net';
 import { waitFor } from '@tsmesh/testing';
 import type { Dataplane } from '../engine/dataplane';
 import { httpListenerYaml, staticClusterYaml, testEngine, yamlSnapshot } from '../engine/testing';
-
-const MiB = 1024 * 1024;
-/** What loopback kernel buffers may hold on the sender→proxy→receiver path, on top of the proxy. */
-const KERNEL_ALLOWANCE = 16 * MiB;
-const BIG = 16 * MiB;
-const SMALL = 64 * 1024;
-
-/** Bytes a socket has handed to the kernel. */
-const sent = (s: net.Socket) => s.bytesWritten - s.writableLength;
-
-/** Writes 64 KiB chunks into `w` whenever it drains, for as long as `more()` says. */
-function keepWriting(w: NodeJS.WritableStream & { destroyed?: boolean }, more: () => boolean): void {
-  const chunk = Buffer.alloc(64 * 1024, 'x');
-  const go = () => {
-    while (more() && !w.destroyed) if (!w.write(chunk)) return void w.once('drain', go);
-  };
-  go();
-}
-
-/** Resolves once `value()` has not grown across `polls` successive polls 250 ms apart (the sender stalled). */
-async function stalled(value: () => number, polls = 8): Promise<number> {
-  let last = -1;
-  let same = 0;
-  for (;;) {
-    const v = value();
-    same = v === last ? same + 1 : 0;
-    if (same >= polls) return v;
-    last = v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+import { BIG, KERNEL_ALLOWANCE, keepWriting, SMALL, sent, stalled } from '../engine/watermark-testing';
 
 describe('per_connection_buffer_limit_bytes: soft watermarks on the proxy connections', () => {
   jest.setTimeout(60000);
@@ -92,7 +62,7 @@ virtual_hosts:
     cleanups.push(() => client.destroy());
     await new Promise((r) => client.once('connect', r));
     client.write(`POST / HTTP/1.1\r\nhost: a\r\ncontent-length: ${1 << 30}\r\n\r\n`);
-    keepWriting(client, () => true);
+    keepWriting(client);
     return { client };
   }
 
