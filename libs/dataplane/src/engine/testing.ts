@@ -114,6 +114,21 @@ ${f}
 `;
 }
 
+/** A listener on 127.0.0.1:0 whose one chain is `envoy.filters.network.tcp_proxy` to `cluster`. */
+export function tcpProxyListenerYaml(name: string, cluster: string, statPrefix = name): string {
+  return `
+name: ${name}
+address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+filter_chains:
+- filters:
+  - name: envoy.filters.network.tcp_proxy
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+      stat_prefix: ${statPrefix}
+      cluster: ${cluster}
+`;
+}
+
 /** A STATIC cluster over the given upstream addresses, plus extra YAML lines at the top level. */
 export function staticClusterYaml(name: string, addresses: string[], extra = ''): string {
   const eps = addresses

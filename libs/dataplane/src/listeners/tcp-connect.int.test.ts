@@ -1,6 +1,13 @@
 import net from 'node:net';
 import type { Dataplane } from '../engine/dataplane';
-import { httpListenerYaml, staticClusterYaml, testEngine, until, yamlSnapshot } from '../engine/testing';
+import {
+  httpListenerYaml,
+  staticClusterYaml,
+  tcpProxyListenerYaml,
+  testEngine,
+  until,
+  yamlSnapshot,
+} from '../engine/testing';
 import type { StreamInfo } from '../http/stream-info';
 
 function echoServer(): Promise<{ server: net.Server; address: string }> {
@@ -46,17 +53,7 @@ describe('TCP proxy and CONNECT tunnels', () => {
     await dp.apply(
       yamlSnapshot({
         listeners: [
-          `
-name: tcp
-address: {socket_address: {address: 127.0.0.1, port_value: 0}}
-filter_chains:
-- filters:
-  - name: envoy.filters.network.tcp_proxy
-    typed_config:
-      "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-      stat_prefix: mongo
-      cluster: echo
-`,
+          tcpProxyListenerYaml('tcp', 'echo', 'mongo'),
           httpListenerYaml('outbound', 'r', [], 'upgrade_configs: [{upgrade_type: CONNECT}]'),
         ],
         routes: [

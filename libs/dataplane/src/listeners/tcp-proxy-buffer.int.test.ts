@@ -8,7 +8,7 @@
 import net from 'node:net';
 import { waitFor } from '@tsmesh/testing';
 import type { Dataplane } from '../engine/dataplane';
-import { staticClusterYaml, testEngine, yamlSnapshot } from '../engine/testing';
+import { staticClusterYaml, tcpProxyListenerYaml, testEngine, yamlSnapshot } from '../engine/testing';
 import { BIG, KERNEL_ALLOWANCE, keepWriting, SMALL, sent, stalled } from '../engine/watermark-testing';
 
 describe('tcp_proxy: the cluster per_connection_buffer_limit_bytes bounds the upstream connection', () => {
@@ -35,19 +35,7 @@ describe('tcp_proxy: the cluster per_connection_buffer_limit_bytes bounds the up
     dp = testEngine();
     await dp.apply(
       yamlSnapshot({
-        listeners: [
-          `
-name: tcp
-address: {socket_address: {address: 127.0.0.1, port_value: 0}}
-filter_chains:
-- filters:
-  - name: envoy.filters.network.tcp_proxy
-    typed_config:
-      "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-      stat_prefix: deaf
-      cluster: up
-`,
-        ],
+        listeners: [tcpProxyListenerYaml('tcp', 'up', 'deaf')],
         clusters: [
           staticClusterYaml(
             'up',

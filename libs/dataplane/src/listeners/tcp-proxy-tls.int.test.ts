@@ -8,7 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { makeTestCert, waitFor } from '@tsmesh/testing';
 import type { Dataplane } from '../engine/dataplane';
-import { testEngine, yamlSnapshot } from '../engine/testing';
+import { tcpProxyListenerYaml, testEngine, yamlSnapshot } from '../engine/testing';
 import type { StreamInfo } from '../http/stream-info';
 
 const SERVER_ID = 'spiffe://cluster.local/ns/default/sa/mongo';
@@ -58,19 +58,7 @@ describe('tcp_proxy over an upstream TLS transport socket', () => {
     const pem = (text: string) => JSON.stringify(text);
     await dp.apply(
       yamlSnapshot({
-        listeners: [
-          `
-name: tcp
-address: {socket_address: {address: 127.0.0.1, port_value: 0}}
-filter_chains:
-- filters:
-  - name: envoy.filters.network.tcp_proxy
-    typed_config:
-      "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-      stat_prefix: mongo
-      cluster: mongo
-`,
-        ],
+        listeners: [tcpProxyListenerYaml('tcp', 'mongo')],
         clusters: [
           `
 name: mongo
